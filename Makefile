@@ -1,0 +1,40 @@
+# The two commands of a newcomer: `make run` and `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+HOST    ?= 127.0.0.1
+PORT    ?= 8000
+
+.PHONY: run test install system demo lint bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip wheel setuptools
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+system:
+	bash scripts/bootstrap-system.sh
+
+## Runs the cabinet on embedded defaults (SQLite, var/blobs, Celery eager) with a demo world.
+run: install
+	$(BIN)/docflow db upgrade
+	$(BIN)/docflow demo
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - 'wsgi:app'
+
+## Installs everything the tests need and runs the whole suite.
+test: install system
+	$(BIN)/ruff check docflow signing storage notifications tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+bench: install system
+	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3 var/blobs var/outbox

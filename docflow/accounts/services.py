@@ -1,0 +1,320 @@
+"""Accounts: registration, confirmation, login, recovery, profile.
+
+Flask-free: the routes pass the session and the acting user; the route owns the
+transaction. Tokens sent to users are random, single use, and stored hashed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+import uuid
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from docflow.accounts.models import AccountToken, Role, TokenPurpose, User
+from docflow.db import utcnow
+from docflow.errors import NotFoundError, ValidationError
+
+TOKEN_TTL = dt.timedelta(hours=72)
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so that a login for a missing
+# account costs as much as one for an existing account (no timing oracle).
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+PASSWORD_RULE = "Пароль должен быть не короче 8 символов и содержать буквы и цифры."
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def check_password_rule(password: str) -> None:
+    if (
+        len(password) < 8
+        or not any(c.isalpha() for c in password)
+        or not any(c.isdigit() for c in password)
+    ):
+        raise ValidationError(PASSWORD_RULE, details={"field": "password"})
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def get_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def load_user(session: Session, user_id: str) -> User | None:
+    """Load a user by the flask-login id ``"<uuid>:<session_version>"``."""
+    raw_id, _, version = user_id.partition(":")
+    try:
+        uid = uuid.UUID(raw_id)
+    except ValueError:
+        return None
+    user = session.get(User, uid)
+    if user is None or str(user.session_version) != version:
+        return None
+    return user
+
+
+def create_token(
+    session: Session,
+    *,
+    purpose: TokenPurpose,
+    user: User | None,
+    ttl: dt.timedelta = TOKEN_TTL,
+    payload: dict[str, Any] | None = None,
+    raw: str | None = None,
+) -> str:
+    """Store a new single-use token and return its secret (shown or sent once)."""
+    raw = raw or secrets.token_urlsafe(32)
+    session.add(
+        AccountToken(
+            user_id=user.id if user else None,
+            purpose=purpose,
+            token_hash=_hash_token(raw),
+            payload=payload or {},
+            expires_at=utcnow() + ttl,
+        )
+    )
+    session.flush()
+    return raw
+
+
+def peek_token(session: Session, raw: str, purpose: TokenPurpose) -> AccountToken:
+    """The live token for ``raw``, without using it up."""
+    token = session.scalar(
+        select(AccountToken).where(
+            AccountToken.token_hash == _hash_token(raw), AccountToken.purpose == purpose
+        )
+    )
+    if token is None:
+        raise ValidationError("Ссылка недействительна.", code="token_invalid")
+    if token.used_at is not None:
+        raise ValidationError("Ссылка уже была использована.", code="token_used")
+    expires = token.expires_at
+    if expires.tzinfo is None:  # SQLite returns naive datetimes
+        expires = expires.replace(tzinfo=dt.UTC)
+    if expires < utcnow():
+        raise ValidationError("Срок действия ссылки истёк.", code="token_expired")
+    return token
+
+
+def consume_token(session: Session, raw: str, purpose: TokenPurpose) -> AccountToken:
+    """Use up a token: a second use of the same link is refused.
+
+    The row is locked so that two concurrent clicks cannot both succeed.
+    """
+    token = peek_token(session, raw, purpose)
+    session.refresh(token, with_for_update=True)
+    if token.used_at is not None:
+        raise ValidationError("Ссылка уже была использована.", code="token_used")
+    token.used_at = utcnow()
+    session.flush()
+    return token
+
+
+def register_user(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    last_name: str,
+    first_name: str,
+    middle_name: str = "",
+    role: Role = Role.CUSTOMER,
+    confirmed: bool = False,
+) -> User:
+    """Create an account; the caller sends the confirmation link (``notify_confirm``)."""
+    email = normalize_email(email)
+    if not _EMAIL_RE.match(email):
+        raise ValidationError("Укажите корректный адрес электронной почты.",
+                              details={"field": "email"})
+    check_password_rule(password)
+    if not last_name.strip() or not first_name.strip():
+        raise ValidationError("Укажите фамилию и имя.", details={"field": "last_name"})
+    if session.scalar(select(func.count()).select_from(User).where(User.email == email)):
+        raise ValidationError(
+            "Пользователь с таким адресом электронной почты уже зарегистрирован. "
+            "Войдите или восстановите пароль.",
+            code="email_taken",
+            details={"field": "email"},
+        )
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        last_name=last_name.strip(),
+        first_name=first_name.strip(),
+        middle_name=middle_name.strip(),
+        role=role,
+        email_confirmed_at=utcnow() if confirmed else None,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def send_confirmation(session: Session, *, user: User, base_url: str) -> str:
+    from docflow.notify.services import send_account_message
+
+    raw = create_token(session, purpose=TokenPurpose.CONFIRM_EMAIL, user=user)
+    link = f"{base_url}/account/confirm/{raw}"
+    send_account_message(
+        session, kind="account.confirm_email", user=user, email=user.email,
+        context={"link": link, "user_name": user.full_name, "valid_hours": 72},
+    )
+    return raw
+
+
+def confirm_email(session: Session, raw: str) -> User:
+    token = consume_token(session, raw, TokenPurpose.CONFIRM_EMAIL)
+    user = session.get(User, token.user_id)
+    if user is None:
+        raise NotFoundError("Учётная запись не найдена.")
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, *, email: str, password: str) -> User | None:
+    """The user for these credentials, or None. Rehashes outdated hashes."""
+    user = get_user_by_email(session, email)
+    if user is None:
+        try:
+            _hasher.verify(_DUMMY_HASH, password)
+        except VerificationError:
+            pass
+        return None
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def record_login(session: Session, user: User) -> None:
+    user.last_login_at = utcnow()
+    session.flush()
+
+
+def request_password_reset(session: Session, *, email: str, base_url: str) -> None:
+    """Send a reset link if the account exists; say nothing either way."""
+    user = get_user_by_email(session, email)
+    if user is None or not user.is_active:
+        return
+    from docflow.notify.services import send_account_message
+
+    raw = create_token(session, purpose=TokenPurpose.RESET_PASSWORD, user=user)
+    send_account_message(
+        session, kind="account.password_reset", user=user, email=user.email,
+        context={"link": f"{base_url}/account/reset/{raw}", "user_name": user.full_name,
+                 "valid_hours": 72},
+    )
+
+
+def reset_password(session: Session, *, raw: str, password: str) -> User:
+    check_password_rule(password)
+    token = consume_token(session, raw, TokenPurpose.RESET_PASSWORD)
+    user = session.get(User, token.user_id)
+    if user is None:
+        raise NotFoundError("Учётная запись не найдена.")
+    _set_password(user, password)
+    # Following a link from the mailbox proves the address.
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+    session.flush()
+    return user
+
+
+def _set_password(user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    user.session_version += 1
+
+
+def change_password(session: Session, *, user: User, old: str, new: str) -> None:
+    try:
+        _hasher.verify(user.password_hash, old)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        raise ValidationError("Текущий пароль указан неверно.",
+                              details={"field": "old_password"}) from None
+    check_password_rule(new)
+    _set_password(user, new)
+    session.flush()
+
+
+def update_profile(
+    session: Session,
+    *,
+    user: User,
+    last_name: str,
+    first_name: str,
+    middle_name: str,
+    phone: str | None,
+    email: str,
+    base_url: str,
+) -> bool:
+    """Save the profile. Returns True when a new e-mail awaits confirmation.
+
+    A changed e-mail takes effect only once the link sent to the new address is
+    followed; a changed phone must be confirmed again before SMS go to it.
+    """
+    if not last_name.strip() or not first_name.strip():
+        raise ValidationError("Укажите фамилию и имя.", details={"field": "last_name"})
+    user.last_name, user.first_name = last_name.strip(), first_name.strip()
+    user.middle_name = middle_name.strip()
+    phone = (phone or "").strip() or None
+    if phone != user.phone:
+        user.phone = phone
+        user.phone_confirmed = False
+    new_email = normalize_email(email)
+    pending = False
+    if new_email != user.email:
+        if not _EMAIL_RE.match(new_email):
+            raise ValidationError("Укажите корректный адрес электронной почты.",
+                                  details={"field": "email"})
+        if get_user_by_email(session, new_email) is not None:
+            raise ValidationError("Этот адрес электронной почты уже занят.",
+                                  details={"field": "email"})
+        from docflow.notify.services import send_account_message
+
+        raw = create_token(
+            session, purpose=TokenPurpose.CHANGE_EMAIL, user=user, payload={"email": new_email}
+        )
+        send_account_message(
+            session, kind="account.confirm_email", user=user, email=new_email,
+            context={"link": f"{base_url}/account/confirm-email/{raw}",
+                     "user_name": user.full_name, "valid_hours": 72},
+        )
+        pending = True
+    session.flush()
+    return pending
+
+
+def confirm_email_change(session: Session, raw: str) -> User:
+    token = consume_token(session, raw, TokenPurpose.CHANGE_EMAIL)
+    user = session.get(User, token.user_id)
+    if user is None:
+        raise NotFoundError("Учётная запись не найдена.")
+    new_email = str(token.payload["email"])
+    if get_user_by_email(session, new_email) is not None:
+        raise ValidationError("Этот адрес электронной почты уже занят.")
+    user.email = new_email
+    user.email_confirmed_at = utcnow()
+    session.flush()
+    return user

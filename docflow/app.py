@@ -1,0 +1,139 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, g, request
+from flask_login import current_user
+
+from docflow.config import Settings
+from docflow.db import make_engine, make_sessionmaker
+from docflow.errors import register_error_handlers
+from docflow.extensions import LOCALES, babel, csrf, limiter, login_manager, select_locale
+from docflow.web import DocflowState, close_db_session, db_session
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024 + 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.session_cookie_secure,
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_DEFAULT_LOCALE="ru",
+        BABEL_DEFAULT_TIMEZONE="Europe/Moscow",
+        BABEL_TRANSLATION_DIRECTORIES="translations",
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_url,
+        RATELIMIT_ENABLED=True,
+        TESTING=settings.testing,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+
+    engine = make_engine(settings.database_url)
+    app.extensions["docflow"] = DocflowState(
+        settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine)
+    )
+    app.teardown_appcontext(close_db_session)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Войдите, чтобы открыть эту страницу."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def _load_user(user_id: str) -> Any:
+        from docflow.accounts.services import load_user
+
+        return load_user(db_session(), user_id)
+
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+
+    from docflow.worker import make_celery
+
+    app.extensions["celery"] = make_celery(app)
+
+    register_error_handlers(app)
+    _register_blueprints(app)
+    _register_template_globals(app)
+    _register_security_headers(app)
+
+    from docflow.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from docflow.accounts.views import bp as accounts_bp
+    from docflow.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+
+
+def _register_template_globals(app: Flask) -> None:
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        unread = 0
+        if current_user.is_authenticated:
+            from docflow.notify.services import unread_count
+
+            unread = unread_count(db_session(), user=current_user)
+        return {
+            "registered_nav": lambda: _visible_nav(app),
+            "supplier_name": app.extensions["docflow"].settings.supplier_name,
+            "unread_notifications": unread,
+            "locales": LOCALES,
+            "current_locale": select_locale(),
+        }
+
+
+# Sections of the top navigation, added by each module's blueprint:
+# (endpoint, label, who may see it: "all" | "customer" | "staff").
+NAV: list[tuple[str, str, str]] = []
+
+
+def _visible_nav(app: Flask) -> list[tuple[str, str]]:
+    items = []
+    for endpoint, label, audience in NAV:
+        if endpoint.split(".")[0] not in app.blueprints:
+            continue
+        if audience == "staff" and not current_user.is_staff:
+            continue
+        if audience == "customer" and current_user.is_staff:
+            continue
+        items.append((endpoint, label))
+    return items
+
+
+def _register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def _headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.path.startswith("/api/v1/docs"):
+            # Everything is served from this origin: no CDN, no inline scripts.
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+            )
+        if g.get("no_store"):
+            response.headers["Cache-Control"] = "no-store"
+        return response

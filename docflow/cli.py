@@ -1,0 +1,105 @@
+"""The ``docflow`` command: ``docflow db upgrade``, ``docflow demo [--json]``,
+``docflow run`` (Flask's development server) and the modules' commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+from docflow.web import settings
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(db_group)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(user_group)
+
+
+@click.group("db", help="Database schema.")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade", help="Apply the migrations up to the newest.")
+@with_appcontext
+def db_upgrade() -> None:
+    from docflow.migrate import upgrade
+
+    upgrade(settings().database_url)
+    click.echo("database is up to date")
+
+
+@click.command("demo", help="Create the demo world (idempotent) and print it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the demo world as JSON.")
+@with_appcontext
+def demo_command(as_json: bool) -> None:
+    from docflow.demo import create_demo_world
+
+    world = create_demo_world()
+    if as_json:
+        click.echo(json.dumps(world, ensure_ascii=False, indent=2))
+        return
+    click.echo(render_demo_text(world))
+
+
+def render_demo_text(world: dict) -> str:  # type: ignore[type-arg]
+    lines = ["", "Демо-мир личного кабинета готов.", ""]
+    lines.append("Пользователи (e-mail / пароль):")
+    for u in world["users"]:
+        lines.append(f"  {u['role_title']:<34} {u['email']:<28} {u['password']}")
+    lines.append("")
+    lines.append("Организации:")
+    for org in world["organisations"]:
+        contracts = ", ".join(c["number"] for c in org["contracts"]) or "—"
+        lines.append(f"  {org['name']:<34} ИНН {org['inn']:<12} договоры: {contracts}")
+    lines.append("")
+    lines.append("Ключи электронной подписи (PKCS#12 / пароль):")
+    for k in world["keys"]:
+        lines.append(f"  {k['owner']:<34} {k['p12']}  пароль: {k['password']}")
+    lines.append(f"  Корневой сертификат тестового УЦ: {world['trust']['root']}")
+    lines.append("")
+    return "\n".join(lines)
+
+
+@click.group("user", help="Users.")
+def user_group() -> None:
+    pass
+
+
+@user_group.command("create", help="Create a user with a confirmed e-mail.")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--last-name", required=True)
+@click.option("--first-name", required=True)
+@click.option("--middle-name", default="")
+@click.option("--role", type=click.Choice(["customer", "clerk", "admin"]), default="customer")
+@with_appcontext
+def user_create(email: str, password: str, last_name: str, first_name: str,
+                middle_name: str, role: str) -> None:
+    from docflow.accounts.models import Role
+    from docflow.accounts.services import register_user
+    from docflow.db import transaction
+    from docflow.errors import DocflowError
+    from docflow.web import db_session
+
+    s = db_session()
+    try:
+        with transaction(s):
+            user = register_user(s, email=email, password=password, last_name=last_name,
+                                 first_name=first_name, middle_name=middle_name,
+                                 role=Role(role), confirmed=True)
+    except DocflowError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"created {user.email} ({role})")
+
+
+def main() -> None:
+    from docflow.app import create_app
+
+    cli = FlaskGroup(create_app=lambda: create_app(), add_default_commands=True,
+                     add_version_option=False, load_dotenv=False, set_debug_flag=False)
+    sys.exit(cli.main(prog_name="docflow"))

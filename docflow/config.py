@@ -1,0 +1,160 @@
+"""Settings from the environment, with embedded defaults.
+
+Every setting comes from one environment variable; unset, it falls back to the
+embedded mode of the README's run command (SQLite and files under ``var/``,
+Celery eager, e-mail and SMS written to ``var/outbox/``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """A malformed setting: the message names the variable and what is wrong."""
+
+
+def _var_dir() -> Path:
+    return Path(os.environ.get("DOCFLOW_VAR_DIR", PROJECT_ROOT / "var")).resolve()
+
+
+def _secret_key(var_dir: Path) -> str:
+    """The key from ``SECRET_KEY``, else one generated once and kept in ``var/``.
+
+    Never hard-coded: a key in the source would let anyone forge sessions.
+    """
+    given = os.environ.get("SECRET_KEY")
+    if given:
+        if len(given) < 16:
+            raise ConfigError("SECRET_KEY: must be at least 16 characters")
+        return given
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def _check_url(name: str, value: str, schemes: set[str]) -> str:
+    scheme = urlsplit(value).scheme.split("+")[0]
+    if scheme not in schemes:
+        allowed = ", ".join(sorted(schemes))
+        raise ConfigError(f"{name}={value!r}: the scheme must be one of {allowed}")
+    return value
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}={raw!r}: expected true or false")
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected an integer") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The cabinet's configuration. Build with :meth:`from_env`."""
+
+    var_dir: Path
+    secret_key: str
+    database_url: str
+    storage_url: str
+    celery_broker_url: str
+    celery_result_backend: str | None
+    smtp_url: str
+    sms_gateway_url: str
+    ratelimit_storage_url: str
+    trust_store: str
+    base_url: str
+    supplier_name: str = "АО «Энергосбыт»"
+    supplier_inn: str = "7736520080"
+    supplier_signer_p12: str | None = None
+    supplier_signer_password: str | None = None
+    supplier_pkcs11_lib: str | None = None
+    supplier_pkcs11_token: str | None = None
+    supplier_pkcs11_pin: str | None = None
+    supplier_pkcs11_key: str | None = None
+    max_upload_mb: int = 50
+    session_cookie_secure: bool = False
+    payment_url: str | None = None
+    testing: bool = False
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def celery_eager(self) -> bool:
+        return self.celery_broker_url in {"", "memory://", "eager://"}
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        var_dir = Path(str(overrides.pop("var_dir", _var_dir())))
+        database_url = os.environ.get(
+            "DATABASE_URL", f"sqlite:///{var_dir / 'docflow.sqlite3'}"
+        )
+        if database_url.startswith("postgres://"):
+            database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
+        elif database_url.startswith("postgresql://"):
+            database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+        settings = cls(
+            var_dir=var_dir,
+            secret_key=str(overrides.pop("secret_key", "")) or _secret_key(var_dir),
+            database_url=_check_url("DATABASE_URL", database_url, {"sqlite", "postgresql"}),
+            storage_url=_check_url(
+                "STORAGE_URL",
+                os.environ.get("STORAGE_URL", (var_dir / "blobs").as_uri()),
+                {"file", "s3"},
+            ),
+            celery_broker_url=_check_url(
+                "CELERY_BROKER_URL",
+                os.environ.get("CELERY_BROKER_URL", "memory://"),
+                {"memory", "eager", "redis", "rediss", "amqp", "amqps", "pyamqp"},
+            ),
+            celery_result_backend=os.environ.get("CELERY_RESULT_BACKEND") or None,
+            smtp_url=_check_url(
+                "SMTP_URL",
+                os.environ.get("SMTP_URL", (var_dir / "outbox" / "email").as_uri()),
+                {"smtp", "smtps", "file"},
+            ),
+            sms_gateway_url=_check_url(
+                "SMS_GATEWAY_URL",
+                os.environ.get("SMS_GATEWAY_URL", (var_dir / "outbox" / "sms").as_uri()),
+                {"http", "https", "file"},
+            ),
+            ratelimit_storage_url=os.environ.get("RATELIMIT_STORAGE_URL", "memory://"),
+            trust_store=os.environ.get("TRUST_STORE", str(var_dir / "trust")),
+            base_url=os.environ.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            supplier_name=os.environ.get("SUPPLIER_NAME", cls.supplier_name),
+            supplier_inn=os.environ.get("SUPPLIER_INN", cls.supplier_inn),
+            supplier_signer_p12=os.environ.get("SUPPLIER_SIGNER_P12") or None,
+            supplier_signer_password=os.environ.get("SUPPLIER_SIGNER_PASSWORD") or None,
+            supplier_pkcs11_lib=os.environ.get("SUPPLIER_PKCS11_LIB") or None,
+            supplier_pkcs11_token=os.environ.get("SUPPLIER_PKCS11_TOKEN") or None,
+            supplier_pkcs11_pin=os.environ.get("SUPPLIER_PKCS11_PIN") or None,
+            supplier_pkcs11_key=os.environ.get("SUPPLIER_PKCS11_KEY") or None,
+            max_upload_mb=_int("MAX_UPLOAD_MB", cls.max_upload_mb),
+            session_cookie_secure=_bool("SESSION_COOKIE_SECURE", False),
+            payment_url=os.environ.get("PAYMENT_URL") or None,
+        )
+        return replace(settings, **overrides)  # type: ignore[arg-type]

@@ -1,0 +1,138 @@
+"""SQLAlchemy 2.0: the declarative base, engines, sessions and transactions.
+
+Services ``flush()``; the route or the task that called them owns the
+transaction (:func:`transaction`). Work that must happen only if the
+transaction commits (a Celery task, say) is queued with
+:func:`enqueue_after_commit`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    MetaData,
+    String,
+    create_engine,
+    event,
+    func,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    sessionmaker,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Enums are stored by value (the stable strings the API shows), not by
+    # member name, and as plain strings so that adding a state needs no
+    # ALTER TYPE on PostgreSQL.
+    type_annotation_map = {
+        enum.StrEnum: Enum(
+            enum.StrEnum, native_enum=False, values_callable=lambda e: [m.value for m in e],
+            length=40, validate_strings=True,
+        ),
+        dict[str, Any]: JSON,
+        dt.datetime: DateTime(timezone=True),
+    }
+
+
+uuid_pk = Annotated[uuid.UUID, mapped_column(primary_key=True, default=uuid.uuid4)]
+created_at = Annotated[
+    dt.datetime, mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+]
+str40 = Annotated[str, mapped_column(String(40))]
+str255 = Annotated[str, mapped_column(String(255))]
+
+
+class TimestampMixin:
+    created_at: Mapped[created_at]
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # Foreign keys are off by default in SQLite; WAL lets the web
+            # server's threads read while one writes.
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+_AFTER_COMMIT = "docflow_after_commit"
+
+
+def enqueue_after_commit(session: Session, fn: Callable[[], Any]) -> None:
+    """Run ``fn`` after the session's transaction commits; drop it on rollback."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(fn)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    pending = session.info.pop(_AFTER_COMMIT, [])
+    for fn in pending:
+        fn()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_after_rollback(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_AFTER_COMMIT, None)
+
+
+@contextmanager
+def transaction(session: Session) -> Iterator[Session]:
+    """Commit on success, roll back on any exception."""
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def is_postgres(session: Session) -> bool:
+    bind = session.get_bind()
+    return bind.dialect.name == "postgresql"

@@ -1,0 +1,192 @@
+"""The demo world: what a newcomer (or an integrator's script) logs in with.
+
+A supplier and two customer organisations with contracts; a signatory of each,
+a clerk and an administrator; a test certification authority trusted by the
+cabinet, and each signatory's PKCS#12 key file with its password. Running it
+again changes nothing and prints the same world.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from docflow.accounts.models import Role, User
+from docflow.accounts.services import register_user
+from docflow.contracts.models import Contract, ContractAccess, Organisation
+from docflow.db import transaction
+from docflow.web import db_session, settings
+
+DEMO_PASSWORD = "demo12345"
+P12_PASSWORD = "demo1234"
+
+SUPPLIER = {"name": "АО «Энергосбыт»", "inn": "7736520080", "kpp": "773601001",
+            "ogrn": "1057746557329", "email": "info@energosbyt.example"}
+
+CUSTOMERS: list[dict[str, Any]] = [
+    {
+        "key": "romashka",
+        "name": "ООО «Ромашка»", "inn": "7701234567", "kpp": "770101001",
+        "ogrn": "1027700132195", "email": "office@romashka.example",
+        "address": "г. Москва, ул. Энергетиков, д. 7",
+        "contracts": [("77-0001-ЮЛ", dt.date(2024, 1, 15)), ("77-0002-ЮЛ", dt.date(2025, 3, 1))],
+        "signatory": {"email": "signer@romashka.example", "last_name": "Иванов",
+                      "first_name": "Иван", "middle_name": "Иванович",
+                      "title": "Генеральный директор", "inn": "500100732259",
+                      "snils": "11223344595"},
+    },
+    {
+        "key": "vasilek",
+        "name": "АО «Василёк»", "inn": "5003012345", "kpp": "500301001",
+        "ogrn": "1035000712345", "email": "office@vasilek.example",
+        "address": "Московская обл., г. Видное, Промзона, стр. 3",
+        "contracts": [("50-0100-ЮЛ", dt.date(2023, 6, 20))],
+        "signatory": {"email": "signer@vasilek.example", "last_name": "Петрова",
+                      "first_name": "Мария", "middle_name": "Сергеевна",
+                      "title": "Главный энергетик", "inn": "500301234560",
+                      "snils": "12345678964"},
+    },
+]
+
+STAFF = [
+    {"email": "clerk@energosbyt.example", "last_name": "Смирнова", "first_name": "Ольга",
+     "middle_name": "Петровна", "role": Role.CLERK, "title": "Сотрудник поставщика"},
+    {"email": "admin@energosbyt.example", "last_name": "Кузнецов", "first_name": "Алексей",
+     "middle_name": "Николаевич", "role": Role.ADMIN, "title": "Администратор"},
+]
+
+
+def demo_dir() -> Path:
+    return settings().var_dir / "demo"
+
+
+def _load_or_make_pki(directory: Path) -> dict[str, Any]:
+    """The demo CA and keys, made once and kept under ``var/demo/``."""
+    from signing import pki
+
+    directory.mkdir(parents=True, exist_ok=True)
+    root_key_path = directory / "ca-root.key.pem"
+    root_cert_path = directory / "ca-root.crt"
+    if root_key_path.exists() and root_cert_path.exists():
+        key = serialization.load_pem_private_key(root_key_path.read_bytes(), None)
+        root = pki.Issued(x509.load_pem_x509_certificate(root_cert_path.read_bytes()), key)  # type: ignore[arg-type]
+    else:
+        root = pki.make_root_ca("Демо УЦ docflow")
+        root_key_path.write_bytes(root.key_pem)
+        root_key_path.chmod(0o600)
+        root_cert_path.write_bytes(root.pem)
+    trust_dir = Path(settings().trust_store)
+    trust_dir.mkdir(parents=True, exist_ok=True)
+    (trust_dir / "demo-root.crt").write_bytes(root.pem)
+
+    keys: dict[str, Any] = {}
+    people = [(c["key"], c["signatory"], c) for c in CUSTOMERS]
+    for key_name, person, org in people:
+        p12_path = directory / f"{key_name}-signer.p12"
+        if not p12_path.exists():
+            issued = pki.make_signer(
+                root, surname=person["last_name"],
+                given_name=f"{person['first_name']} {person['middle_name']}",
+                organization=org["name"], title=person["title"], email=person["email"],
+                inn=person["inn"], inn_le=org["inn"], ogrn=org["ogrn"], snils=person["snils"],
+            )
+            p12_path.write_bytes(issued.pkcs12(P12_PASSWORD))
+            (directory / f"{key_name}-signer.crt").write_bytes(issued.pem)
+        keys[key_name] = {"p12": str(p12_path), "cert": str(directory / f"{key_name}-signer.crt")}
+    supplier_p12 = directory / "supplier-signer.p12"
+    if not supplier_p12.exists():
+        clerk = STAFF[0]
+        issued = pki.make_signer(
+            root, surname=clerk["last_name"],
+            given_name=f"{clerk['first_name']} {clerk['middle_name']}",
+            organization=SUPPLIER["name"], title="Начальник отдела расчётов",
+            email=clerk["email"], inn="770400112233", inn_le=SUPPLIER["inn"],
+            ogrn=SUPPLIER["ogrn"], snils="98765432100",
+        )
+        supplier_p12.write_bytes(issued.pkcs12(P12_PASSWORD))
+        (directory / "supplier-signer.crt").write_bytes(issued.pem)
+    keys["supplier"] = {"p12": str(supplier_p12), "cert": str(directory / "supplier-signer.crt")}
+    return {"root": str(root_cert_path), "keys": keys}
+
+
+def _user(s: Session, *, email: str, last_name: str, first_name: str, middle_name: str,
+          role: Role) -> User:
+    user = s.scalar(select(User).where(User.email == email))
+    if user is None:
+        user = register_user(s, email=email, password=DEMO_PASSWORD, last_name=last_name,
+                             first_name=first_name, middle_name=middle_name, role=role,
+                             confirmed=True)
+    return user
+
+
+def _organisation(s: Session, data: dict[str, Any], *, is_supplier: bool = False) -> Organisation:
+    org = s.scalar(select(Organisation).where(Organisation.inn == data["inn"]))
+    if org is None:
+        org = Organisation(name=data["name"], inn=data["inn"], kpp=data.get("kpp"),
+                           ogrn=data.get("ogrn"), email=data.get("email"),
+                           address=data.get("address"), is_supplier=is_supplier)
+        s.add(org)
+        s.flush()
+    return org
+
+
+def create_demo_world() -> dict[str, Any]:
+    s = db_session()
+    pki_info = _load_or_make_pki(demo_dir())
+    world: dict[str, Any] = {"users": [], "organisations": [], "keys": [],
+                             "trust": {"root": pki_info["root"]},
+                             "url": settings().base_url}
+    with transaction(s):
+        supplier = _organisation(s, SUPPLIER, is_supplier=True)
+        world["organisations"].append({"name": supplier.name, "inn": supplier.inn,
+                                       "role": "supplier", "contracts": []})
+        for c in CUSTOMERS:
+            org = _organisation(s, c)
+            person = c["signatory"]
+            user = _user(s, email=person["email"], last_name=person["last_name"],
+                         first_name=person["first_name"], middle_name=person["middle_name"],
+                         role=Role.CUSTOMER)
+            contracts = []
+            for number, signed_on in c["contracts"]:
+                contract = s.scalar(select(Contract).where(Contract.number == number))
+                if contract is None:
+                    contract = Contract(number=number, signed_on=signed_on,
+                                        organisation_id=org.id, esign_agreement=True,
+                                        esign_agreement_ref=f"Соглашение об ЭДО № ЭДО-{number}")
+                    s.add(contract)
+                    s.flush()
+                access = s.scalar(select(ContractAccess).where(
+                    ContractAccess.user_id == user.id, ContractAccess.contract_id == contract.id))
+                if access is None:
+                    s.add(ContractAccess(user_id=user.id, contract_id=contract.id, can_view=True,
+                                         can_submit_readings=True, can_sign=True,
+                                         can_manage=True))
+                contracts.append({"number": number, "date": signed_on.isoformat()})
+            world["organisations"].append({"name": org.name, "inn": org.inn, "kpp": org.kpp,
+                                           "role": "customer", "contracts": contracts})
+            world["users"].append({"email": user.email, "password": DEMO_PASSWORD,
+                                   "role": "customer", "role_title": f"Подписант, {org.name}",
+                                   "name": user.full_name, "organisation_inn": org.inn})
+            world["keys"].append({"owner": user.full_name, "organisation_inn": org.inn,
+                                  "email": user.email, "p12": pki_info["keys"][c["key"]]["p12"],
+                                  "cert": pki_info["keys"][c["key"]]["cert"],
+                                  "password": P12_PASSWORD})
+        for person in STAFF:
+            user = _user(s, email=person["email"], last_name=person["last_name"],
+                         first_name=person["first_name"], middle_name=person["middle_name"],
+                         role=person["role"])
+            world["users"].append({"email": user.email, "password": DEMO_PASSWORD,
+                                   "role": person["role"].value, "role_title": person["title"],
+                                   "name": user.full_name, "organisation_inn": supplier.inn})
+        world["keys"].append({"owner": "Смирнова Ольга Петровна (поставщик)",
+                              "organisation_inn": supplier.inn, "email": STAFF[0]["email"],
+                              "p12": pki_info["keys"]["supplier"]["p12"],
+                              "cert": pki_info["keys"]["supplier"]["cert"],
+                              "password": P12_PASSWORD})
+    return world

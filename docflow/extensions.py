@@ -1,0 +1,24 @@
+"""Flask extensions, created unbound and bound in :func:`docflow.app.create_app`."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+
+LOCALES = ("ru", "en")
+
+
+def select_locale() -> str:
+    # The cabinet speaks Russian; English only on an explicit choice, since a
+    # browser's Accept-Language says little about a Russian company's clerk.
+    chosen = request.cookies.get("lang")
+    return chosen if chosen in LOCALES else "ru"

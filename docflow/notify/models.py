@@ -1,0 +1,95 @@
+"""Events, the outbox that delivers them, in-app notifications, subscriptions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from docflow.db import Base, created_at, uuid_pk
+
+# BIGINT on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.
+BigIntPK = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Event(Base):
+    """Something happened that someone may want to know. Ordered by ``id``:
+    the API's event feed pages through it with ``after=<id>``."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_organisation_id_id", "organisation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[created_at]
+
+
+class Channel(enum.StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    WEBHOOK = "webhook"
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboxMessage(Base):
+    """One message to one recipient over one channel, written in the same
+    transaction as the change that caused it and relayed after commit."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[uuid_pk]
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    kind: Mapped[str] = mapped_column(String(60))
+    channel: Mapped[Channel]
+    recipient: Mapped[str] = mapped_column(String(1000))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    webhook_id: Mapped[uuid.UUID | None]
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[OutboxStatus] = mapped_column(default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[created_at]
+    sent_at: Mapped[dt.datetime | None]
+
+
+class Notification(Base):
+    """The in-app notification list («Уведомления»)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_id_created_at", "user_id", "created_at"),)
+
+    id: Mapped[uuid_pk]
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    kind: Mapped[str] = mapped_column(String(60))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[created_at]
+    read_at: Mapped[dt.datetime | None]
+
+
+class Subscription(Base):
+    """Per user and event kind: e-mail and SMS on or off. No row = defaults."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("user_id", "kind"),)
+
+    id: Mapped[uuid_pk]
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(60))
+    email: Mapped[bool] = mapped_column(default=True)
+    sms: Mapped[bool] = mapped_column(default=False)

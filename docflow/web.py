@@ -1,0 +1,53 @@
+"""Request-scoped access to the application's state from routes.
+
+Routes call :func:`db_session` for the request's SQLAlchemy session and
+:func:`state` for the backends built once per application.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from flask import current_app, g
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from docflow.config import Settings
+
+
+@dataclass
+class DocflowState:
+    """What ``create_app`` builds once: settings, the engine, lazy backends."""
+
+    settings: Settings
+    engine: Engine
+    sessionmaker: sessionmaker[Session]
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    def backend(self, name: str, factory: Any) -> Any:
+        if name not in self._cache:
+            self._cache[name] = factory()
+        return self._cache[name]
+
+
+def state() -> DocflowState:
+    return current_app.extensions["docflow"]  # type: ignore[no-any-return]
+
+
+def settings() -> Settings:
+    return state().settings
+
+
+def db_session() -> Session:
+    """The session of the current request (or CLI command, or task)."""
+    if "db_session" not in g:
+        g.db_session = state().sessionmaker()
+    return g.db_session  # type: ignore[no-any-return]
+
+
+def close_db_session(_exc: BaseException | None = None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

@@ -1,0 +1,56 @@
+"""The Celery app: eager in the embedded mode, a real broker otherwise.
+
+Tasks live in ``docflow/<module>/tasks.py`` as ``shared_task``s with explicit
+names; they take ids, re-fetch, and call one service. The worker process is
+started with ``celery -A wsgi:celery worker`` (and ``beat`` for the sweeps).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask
+
+BEAT_SCHEDULE = {
+    "sweep-outbox": {"task": "docflow.sweep_outbox", "schedule": dt.timedelta(seconds=60)},
+}
+
+TASK_MODULES = ["docflow.notify.tasks"]
+
+
+def make_celery(app: Flask) -> Celery:
+    settings = app.extensions["docflow"].settings
+
+    class FlaskTask(Task):  # type: ignore[misc]
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery = Celery(app.import_name, task_cls=FlaskTask)
+    eager = settings.celery_eager
+    celery.conf.update(
+        broker_url=None if eager else settings.celery_broker_url,
+        result_backend=settings.celery_result_backend,
+        task_always_eager=eager,
+        task_eager_propagates=False,
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        # Publishing must not hang a web request when the broker is down: the
+        # outbox row is already committed and the sweep will pick it up.
+        broker_connection_timeout=3,
+        broker_transport_options={"max_retries": 1, "interval_start": 0, "interval_step": 0.5},
+        beat_schedule=BEAT_SCHEDULE,
+        timezone="Europe/Moscow",
+        enable_utc=True,
+    )
+    celery.set_default()
+    celery.autodiscover_tasks(lambda: [m.rsplit(".", 1)[0] for m in TASK_MODULES])
+    for module in TASK_MODULES:
+        __import__(module)
+    app.extensions["celery"] = celery
+    return celery

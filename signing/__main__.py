@@ -1,0 +1,3 @@
+from signing.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Shared fixtures. Module-specific fixtures live beside their tests."""
