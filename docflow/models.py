@@ -4,13 +4,14 @@ the schema test)."""
 from docflow.accounts.models import AccountToken, User
 from docflow.contracts.models import Contract, ContractAccess, Organisation
 from docflow.db import Base
-from docflow.notify.models import Event, Notification, OutboxMessage, Subscription
+from docflow.notify.models import DeliveredMessage, Event, Notification, OutboxMessage, Subscription
 
 __all__ = [
     "AccountToken",
     "Base",
     "Contract",
     "ContractAccess",
+    "DeliveredMessage",
     "Event",
     "Notification",
     "Organisation",

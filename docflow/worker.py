@@ -31,7 +31,7 @@ def make_celery(app: Flask) -> Celery:
     celery = Celery(app.import_name, task_cls=FlaskTask)
     eager = settings.celery_eager
     celery.conf.update(
-        broker_url=None if eager else settings.celery_broker_url,
+        broker_url="memory://" if eager else settings.celery_broker_url,
         result_backend=settings.celery_result_backend,
         task_always_eager=eager,
         task_eager_propagates=False,

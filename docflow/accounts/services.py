@@ -174,7 +174,7 @@ def send_confirmation(session: Session, *, user: User, base_url: str) -> str:
     link = f"{base_url}/account/confirm/{raw}"
     send_account_message(
         session, kind="account.confirm_email", user=user, email=user.email,
-        context={"link": link, "user_name": user.full_name, "valid_hours": 72},
+        context={"url": link, "user_name": user.full_name, "valid_hours": 72},
     )
     return raw
 
@@ -223,7 +223,7 @@ def request_password_reset(session: Session, *, email: str, base_url: str) -> No
     raw = create_token(session, purpose=TokenPurpose.RESET_PASSWORD, user=user)
     send_account_message(
         session, kind="account.password_reset", user=user, email=user.email,
-        context={"link": f"{base_url}/account/reset/{raw}", "user_name": user.full_name,
+        context={"url": f"{base_url}/account/reset/{raw}", "user_name": user.full_name,
                  "valid_hours": 72},
     )
 
@@ -298,7 +298,7 @@ def update_profile(
         )
         send_account_message(
             session, kind="account.confirm_email", user=user, email=new_email,
-            context={"link": f"{base_url}/account/confirm-email/{raw}",
+            context={"url": f"{base_url}/account/confirm-email/{raw}",
                      "user_name": user.full_name, "valid_hours": 72},
         )
         pending = True

@@ -65,6 +65,17 @@ class OutboxMessage(Base):
     sent_at: Mapped[dt.datetime | None]
 
 
+class DeliveredMessage(Base):
+    """Ids of messages a channel has handed over, recorded at once in their own
+    transaction: a worker that dies after the SMTP server accepted a message,
+    before the outbox row was marked sent, does not send it again."""
+
+    __tablename__ = "delivered_messages"
+
+    message_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    delivered_at: Mapped[created_at]
+
+
 class Notification(Base):
     """The in-app notification list («Уведомления»)."""
 

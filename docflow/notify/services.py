@@ -23,6 +23,7 @@ from docflow.accounts.models import User
 from docflow.db import enqueue_after_commit, utcnow
 from docflow.notify.models import (
     Channel,
+    DeliveredMessage,
     Event,
     Notification,
     OutboxMessage,
@@ -205,7 +206,12 @@ def relay_message(
     workers never send the same row at once; a row already sent is skipped, so
     a redelivered task does not send twice.
     """
-    from notifications import Message, PermanentDeliveryError, TransientDeliveryError, render
+    from notifications import (
+        NotificationError,
+        PermanentDeliveryError,
+        TransientDeliveryError,
+        compose_message,
+    )
 
     now = now or utcnow()
     stmt = select(OutboxMessage).where(OutboxMessage.id == message_id)
@@ -221,13 +227,10 @@ def relay_message(
             return RelayOutcome.NOT_DUE, due - now
     row.attempts += 1
     try:
-        rendered = render(row.kind, row.context)
-        text = rendered.sms if row.channel == Channel.SMS else rendered.text
         created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
-        message = Message(
-            id=str(row.id), kind=row.kind, recipient=row.recipient, subject=rendered.subject,
-            text=text, html=rendered.html if row.channel == Channel.EMAIL else None,
-            data=row.context, created_at=created,
+        message = compose_message(
+            id=str(row.id), kind=row.kind, channel=row.channel.value, recipient=row.recipient,
+            context=row.context, created_at=created,
         )
         channel_for(row).send(message)
     except TransientDeliveryError as exc:
@@ -239,7 +242,7 @@ def relay_message(
         delay = backoff(row.attempts)
         row.next_attempt_at = now + delay
         return RelayOutcome.RETRY, delay
-    except (PermanentDeliveryError, ValueError, KeyError) as exc:
+    except (PermanentDeliveryError, NotificationError, ValueError, KeyError) as exc:
         row.status = OutboxStatus.FAILED
         row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         log.error("outbox %s failed permanently: %s", row.id, exc)
@@ -273,3 +276,21 @@ def failed_messages(session: Session, *, limit: int = 200) -> list[OutboxMessage
         select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
         .order_by(OutboxMessage.created_at.desc()).limit(limit)
     ))
+
+
+class DatabaseSentRegistry:
+    """The SMTP channel's :class:`notifications.SentRegistry`, kept in
+    ``delivered_messages`` and written in a transaction of its own."""
+
+    def __init__(self, sessionmaker: Any) -> None:
+        self._sessionmaker = sessionmaker
+
+    def was_sent(self, message_id: str) -> bool:
+        with self._sessionmaker() as s:
+            return s.get(DeliveredMessage, message_id) is not None
+
+    def mark_sent(self, message_id: str) -> None:
+        with self._sessionmaker() as s:
+            if s.get(DeliveredMessage, message_id) is None:
+                s.add(DeliveredMessage(message_id=message_id))
+                s.commit()

@@ -19,17 +19,20 @@ def channel_for(row: OutboxMessage) -> Any:
     """The channel object for a row, built once per process and URL."""
     from notifications import channel_from_url
 
+    from docflow.notify.services import DatabaseSentRegistry
+
     state = current_app.extensions["docflow"]
     settings = state.settings
-    if row.channel == Channel.EMAIL:
-        url = settings.smtp_url
-    elif row.channel == Channel.SMS:
-        url = settings.sms_gateway_url
-    else:
+    if row.channel == Channel.WEBHOOK:
         from docflow.notify.webhooks import webhook_channel
 
         return webhook_channel(row)
-    return state.backend(f"channel:{url}", lambda: channel_from_url(url))
+    url = settings.smtp_url if row.channel == Channel.EMAIL else settings.sms_gateway_url
+    return state.backend(
+        f"channel:{row.channel}:{url}",
+        lambda: channel_from_url(url, kind=row.channel.value,
+                                 registry=DatabaseSentRegistry(state.sessionmaker)),
+    )
 
 
 @shared_task(name="docflow.relay_outbox_message", bind=True, acks_late=True, ignore_result=True)
