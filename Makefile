@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 HOST    ?= 127.0.0.1
 PORT    ?= 8000
 
-.PHONY: run test install system demo lint bench clean
+.PHONY: run test install system demo lint bench clean i18n
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -38,3 +38,9 @@ bench: install system
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3 var/blobs var/outbox
+
+## Re-extracts the interface strings and compiles the catalogues (Russian msgids, English catalogue).
+i18n: install
+	$(BIN)/pybabel extract -F babel.cfg -o var/messages.pot --no-location .
+	$(BIN)/pybabel update -i var/messages.pot -d docflow/translations
+	$(BIN)/pybabel compile -d docflow/translations

@@ -84,6 +84,7 @@ class Settings:
     storage_url: str
     celery_broker_url: str
     celery_result_backend: str | None
+    celery_queue: str
     smtp_url: str
     sms_gateway_url: str
     ratelimit_storage_url: str
@@ -132,6 +133,7 @@ class Settings:
                 {"memory", "eager", "redis", "rediss", "amqp", "amqps", "pyamqp"},
             ),
             celery_result_backend=os.environ.get("CELERY_RESULT_BACKEND") or None,
+            celery_queue=os.environ.get("CELERY_QUEUE", "docflow"),
             smtp_url=_check_url(
                 "SMTP_URL",
                 os.environ.get("SMTP_URL", (var_dir / "outbox" / "email").as_uri()),

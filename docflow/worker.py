@@ -34,6 +34,7 @@ def make_celery(app: Flask) -> Celery:
         broker_url="memory://" if eager else settings.celery_broker_url,
         result_backend=settings.celery_result_backend,
         task_always_eager=eager,
+        task_default_queue=settings.celery_queue,
         task_eager_propagates=False,
         task_ignore_result=True,
         task_acks_late=True,
