@@ -36,7 +36,7 @@ def test_registry_capacity_must_be_positive() -> None:
         InMemorySentRegistry(capacity=0)
 
 
-def test_channels_satisfy_the_protocol(tmp_path: object) -> None:
+def test_channels_satisfy_the_protocol() -> None:
     smtp = SmtpEmailChannel.from_url("smtp://127.0.0.1:1?from=a@example.ru")
     assert isinstance(smtp, Channel)
     assert smtp.kind is ChannelKind.EMAIL
