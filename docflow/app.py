@@ -82,8 +82,23 @@ def _register_blueprints(app: Flask) -> None:
     from docflow.accounts.views import bp as accounts_bp
     from docflow.main import bp as main_bp
 
+    from docflow.certificates.views import bp as certificates_bp
+    from docflow.documents.views import bp as documents_bp
+
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
+
+    from docflow.content.views import bp as content_bp
+    from docflow.contracts.views import admin_bp as contracts_admin_bp
+    from docflow.contracts.views import bp as contracts_bp
+    from docflow.profile.views import bp as profile_bp
+
+    app.register_blueprint(contracts_bp)
+    app.register_blueprint(contracts_admin_bp)
+    app.register_blueprint(content_bp)
+    app.register_blueprint(profile_bp)
+    app.register_blueprint(documents_bp)
+    app.register_blueprint(certificates_bp)
 
 
 def _register_template_globals(app: Flask) -> None:
@@ -105,7 +120,14 @@ def _register_template_globals(app: Flask) -> None:
 
 # Sections of the top navigation, added by each module's blueprint:
 # (endpoint, label, who may see it: "all" | "customer" | "staff").
-NAV: list[tuple[str, str, str]] = []
+NAV: list[tuple[str, str, str]] = [
+    ("contracts.index", "Договоры", "customer"),
+    ("contracts_admin.registry", "Договоры", "staff"),
+    ("documents.index", "Документы", "all"),
+    ("certificates.list_certificates", "Сертификаты", "all"),
+    ("certificates.trust_store_page", "Доверенные УЦ", "staff"),
+    ("content.contacts", "Контакты", "all"),
+]
 
 
 def _visible_nav(app: Flask) -> list[tuple[str, str]]:

@@ -18,6 +18,10 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(user_group)
 
+    from docflow.contracts.cli import contracts_group
+
+    app.cli.add_command(contracts_group)
+
 
 @click.group("db", help="Database schema.")
 def db_group() -> None:
@@ -57,6 +61,12 @@ def render_demo_text(world: dict) -> str:  # type: ignore[type-arg]
         contracts = ", ".join(c["number"] for c in org["contracts"]) or "—"
         lines.append(f"  {org['name']:<34} ИНН {org['inn']:<12} договоры: {contracts}")
     lines.append("")
+    if world.get("bindable"):
+        lines.append("Договоры, которые ещё никто не привязал (попробуйте «Привязать договор»):")
+        for b in world["bindable"]:
+            lines.append(f"  № {b['number']:<14} ИНН {b['inn']:<12} e-mail {b['email']}"
+                         f"  ({b['organisation']})")
+        lines.append("")
     lines.append("Ключи электронной подписи (PKCS#12 / пароль):")
     for k in world["keys"]:
         lines.append(f"  {k['owner']:<34} {k['p12']}  пароль: {k['password']}")

@@ -45,6 +45,13 @@ def _secret_key(var_dir: Path) -> str:
     return key
 
 
+def _demo_key(var_dir: Path) -> str | None:
+    """In the embedded mode the demo world's supplier key countersigns, so that
+    the whole flow can be tried at once; production names its own key."""
+    path = var_dir / "demo" / "supplier-signer.p12"
+    return str(path) if path.exists() else None
+
+
 def _check_url(name: str, value: str, schemes: set[str]) -> str:
     scheme = urlsplit(value).scheme.split("+")[0]
     if scheme not in schemes:
@@ -62,6 +69,13 @@ def _bool(name: str, default: bool) -> bool:
     if raw.lower() in {"0", "false", "no", "off"}:
         return False
     raise ConfigError(f"{name}={raw!r}: expected true or false")
+
+
+def _choice(name: str, default: str, allowed: set[str]) -> str:
+    raw = os.environ.get(name) or default
+    if raw not in allowed:
+        raise ConfigError(f"{name}={raw!r}: expected one of {', '.join(sorted(allowed))}")
+    return raw
 
 
 def _int(name: str, default: int) -> int:
@@ -89,6 +103,7 @@ class Settings:
     sms_gateway_url: str
     ratelimit_storage_url: str
     trust_store: str
+    revocation_mode: str
     base_url: str
     supplier_name: str = "АО «Энергосбыт»"
     supplier_inn: str = "7736520080"
@@ -146,11 +161,13 @@ class Settings:
             ),
             ratelimit_storage_url=os.environ.get("RATELIMIT_STORAGE_URL", "memory://"),
             trust_store=os.environ.get("TRUST_STORE", str(var_dir / "trust")),
+            revocation_mode=_choice("REVOCATION_MODE", "soft", {"off", "soft", "hard", "require"}),
             base_url=os.environ.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
             supplier_name=os.environ.get("SUPPLIER_NAME", cls.supplier_name),
             supplier_inn=os.environ.get("SUPPLIER_INN", cls.supplier_inn),
-            supplier_signer_p12=os.environ.get("SUPPLIER_SIGNER_P12") or None,
-            supplier_signer_password=os.environ.get("SUPPLIER_SIGNER_PASSWORD") or None,
+            supplier_signer_p12=os.environ.get("SUPPLIER_SIGNER_P12") or _demo_key(var_dir),
+            supplier_signer_password=os.environ.get("SUPPLIER_SIGNER_PASSWORD")
+            or ("demo1234" if _demo_key(var_dir) else None),
             supplier_pkcs11_lib=os.environ.get("SUPPLIER_PKCS11_LIB") or None,
             supplier_pkcs11_token=os.environ.get("SUPPLIER_PKCS11_TOKEN") or None,
             supplier_pkcs11_pin=os.environ.get("SUPPLIER_PKCS11_PIN") or None,

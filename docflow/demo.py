@@ -189,4 +189,103 @@ def create_demo_world() -> dict[str, Any]:
                               "p12": pki_info["keys"]["supplier"]["p12"],
                               "cert": pki_info["keys"]["supplier"]["cert"],
                               "password": P12_PASSWORD})
+        _extend_demo(s, world)
     return world
+
+
+# -- contracts' surroundings: contacts, payments, restrictions, news, FAQ, and
+#    contracts nobody has bound yet, so that binding can be tried at once ---------
+
+UNBOUND = [
+    # (organisation key or a new organisation, contract number, date)
+    ("romashka", "77-0003-ЮЛ", dt.date(2025, 9, 1)),
+    ({"name": "ООО «Одуванчик»", "inn": "7705123456", "kpp": "770501001",
+      "ogrn": "1157746123456", "email": "office@oduvanchik.example",
+      "address": "г. Москва, Варшавское ш., д. 12"}, "77-0150-ЮЛ", dt.date(2024, 11, 5)),
+]
+
+CONTACTS = {
+    "head_name": "Соколов Андрей Викторович, начальник Центрального отделения",
+    "branch_address": "г. Москва, ул. Электрозаводская, д. 21, офис 305",
+    "phone": "+7 495 600-10-20", "fax": "+7 495 600-10-21",
+    "curator_name": "Смирнова Ольга Петровна", "curator_phone": "+7 495 600-10-35",
+}
+
+GENERAL_CONTACTS = {
+    "organisation": "АО «Энергосбыт», отдел по работе с юридическими лицами",
+    "address": "г. Москва, ул. Электрозаводская, д. 21",
+    "phone": "+7 495 600-10-00", "email": "corp@energosbyt.example",
+    "hours": "пн–чт 8:30–17:30, пт 8:30–16:15, перерыв 12:30–13:15",
+    "note": "Аварийная служба — круглосуточно: +7 495 600-10-99.",
+}
+
+NEWS = ("Личный кабинет юридического лица подключён к ЮЗДО",
+        "Теперь акты ПРОМ10, договоры и дополнительные соглашения можно подписывать "
+        "усиленной квалифицированной электронной подписью прямо в личном кабинете.\n\n"
+        "Что нужно сделать:\n- привязать договор;\n- зарегистрировать сертификат "
+        "электронной подписи;\n- подписать документы в разделе «Документы».\n\n"
+        "Подробнее — в разделе «Вопросы и ответы».")
+
+FAQ = [
+    ("Как привязать договор к личному кабинету?",
+     "Откройте «Договоры» → «Привязать договор» и укажите адрес электронной почты "
+     "организации, ИНН и номер договора так, как они указаны в договоре.\n\n"
+     "Первый пользователь, привязавший договор, становится его администратором и может "
+     "приглашать коллег в разделе «Управление доступом»."),
+    ("Какая электронная подпись нужна для подписания документов?",
+     "Усиленная квалифицированная электронная подпись (**УКЭП**) руководителя или "
+     "уполномоченного лица организации. Сертификат регистрируется в разделе "
+     "«Сертификаты»."),
+]
+
+
+def _extend_demo(s: Session, world: dict[str, Any]) -> None:
+    from docflow.content.models import FaqEntry, NewsItem, SiteSetting
+    from docflow.content.services import GENERAL_CONTACTS as CONTACTS_KEY
+    from docflow.contracts.models import ContractContacts, Payment, RestrictionEntry
+    from docflow.contracts.services import bindable_contracts
+
+    orgs = {c["key"]: s.scalar(select(Organisation).where(Organisation.inn == c["inn"]))
+            for c in CUSTOMERS}
+    for owner, number, signed_on in UNBOUND:
+        org = orgs[owner] if isinstance(owner, str) else _organisation(s, owner)
+        if s.scalar(select(Contract).where(Contract.number == number)) is None:
+            s.add(Contract(number=number, signed_on=signed_on, organisation_id=org.id,
+                           esign_agreement=True,
+                           esign_agreement_ref=f"Соглашение об ЭДО № ЭДО-{number}"))
+            s.flush()
+    today = dt.date.today()
+    for c in CUSTOMERS:
+        for number, _signed_on in c["contracts"]:
+            contract = s.scalar(select(Contract).where(Contract.number == number))
+            if contract is None:
+                continue
+            if s.get(ContractContacts, contract.id) is None:
+                s.add(ContractContacts(contract_id=contract.id, **CONTACTS))
+            if s.scalar(select(Payment.id).where(Payment.contract_id == contract.id)
+                        .limit(1)) is None:
+                for months_ago, amount in ((1, 18_450_000), (2, 21_230_050), (3, 19_870_075)):
+                    paid = (today.replace(day=10) - dt.timedelta(days=30 * months_ago))
+                    s.add(Payment(contract_id=contract.id, paid_on=paid, amount_kopecks=amount,
+                                  document_number=str(1500 + months_ago),
+                                  purpose=f"Оплата электроэнергии по договору № {number}"))
+            if s.scalar(select(RestrictionEntry.id).where(
+                    RestrictionEntry.contract_id == contract.id).limit(1)) is None:
+                start = today + dt.timedelta(days=14)
+                s.add(RestrictionEntry(
+                    contract_id=contract.id, date_from=start,
+                    date_to=start + dt.timedelta(days=1), time_from="09:00", time_to="17:00",
+                    limit_kw=150, reason="Плановый ремонт ТП-1452 сетевой организацией"))
+    if s.get(SiteSetting, CONTACTS_KEY) is None:
+        s.add(SiteSetting(key=CONTACTS_KEY, value=GENERAL_CONTACTS))
+    if s.scalar(select(NewsItem.id).limit(1)) is None:
+        s.add(NewsItem(title=NEWS[0], body=NEWS[1], published_on=today))
+    if s.scalar(select(FaqEntry.id).limit(1)) is None:
+        for position, (question, answer) in enumerate(FAQ, start=1):
+            s.add(FaqEntry(question=question, answer=answer, position=position * 10))
+    s.flush()
+    world["bindable"] = [
+        {"number": c.number, "inn": c.organisation.inn, "email": c.organisation.email,
+         "organisation": c.organisation.name}
+        for c in bindable_contracts(s)
+    ]

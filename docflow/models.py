@@ -2,20 +2,58 @@
 the schema test)."""
 
 from docflow.accounts.models import AccountToken, User
-from docflow.contracts.models import Contract, ContractAccess, Organisation
+from docflow.audit.models import AuditHead, AuditRecord
+from docflow.certificates.models import Certificate, TrustAnchor
+from docflow.content.models import FaqEntry, NewsItem, SiteSetting
+from docflow.contracts.models import (
+    Contract,
+    ContractAccess,
+    ContractAccessRequest,
+    ContractContacts,
+    ContractInvitation,
+    Organisation,
+    Payment,
+    RestrictionEntry,
+)
 from docflow.db import Base
+from docflow.documents.models import (
+    Document,
+    DocumentFile,
+    RouteStep,
+    Signature,
+    SigningSession,
+)
+from docflow.main.models import WidgetLayout
 from docflow.notify.models import DeliveredMessage, Event, Notification, OutboxMessage, Subscription
 
 __all__ = [
     "AccountToken",
+    "AuditHead",
+    "AuditRecord",
     "Base",
+    "Certificate",
+    "Document",
+    "DocumentFile",
+    "RouteStep",
+    "Signature",
+    "SigningSession",
+    "TrustAnchor",
     "Contract",
     "ContractAccess",
+    "ContractAccessRequest",
+    "ContractContacts",
+    "ContractInvitation",
     "DeliveredMessage",
     "Event",
+    "FaqEntry",
+    "NewsItem",
     "Notification",
     "Organisation",
     "OutboxMessage",
+    "Payment",
+    "RestrictionEntry",
+    "SiteSetting",
     "Subscription",
     "User",
+    "WidgetLayout",
 ]

@@ -51,3 +51,41 @@ def close_db_session(_exc: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+def request_info() -> Any:
+    """Who is asking, for the audit log: the client address and user agent."""
+    from flask import request
+
+    from docflow.audit import RequestInfo
+
+    return RequestInfo(
+        ip=request.remote_addr,
+        user_agent=request.headers.get("User-Agent"),
+        via="api" if request.path.startswith("/api/") else "web",
+    )
+
+
+def blob_store() -> Any:
+    """The blob store named by ``STORAGE_URL``, opened once per process."""
+    from storage import open_store
+
+    st = state()
+    return st.backend("storage", lambda: open_store(st.settings.storage_url))
+
+
+def trust() -> Any:
+    """The trust store (``TRUST_STORE`` files and the anchors added in the UI)."""
+    from docflow.certificates.services import trust_store
+
+    st = state()
+    return trust_store(db_session(), st.settings.trust_store, st._cache)
+
+
+def current_actor() -> Any:
+    """The signed-in user as an :class:`docflow.access.Actor`."""
+    from flask_login import current_user
+
+    from docflow.access import Actor
+
+    return Actor.for_user(current_user._get_current_object(), request_info())

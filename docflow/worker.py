@@ -17,7 +17,7 @@ BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "docflow.sweep_outbox", "schedule": dt.timedelta(seconds=60)},
 }
 
-TASK_MODULES = ["docflow.notify.tasks"]
+TASK_MODULES = ["docflow.notify.tasks", "docflow.documents.tasks"]
 
 
 def make_celery(app: Flask) -> Celery:

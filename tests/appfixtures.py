@@ -42,8 +42,10 @@ def make_settings(var_dir: Path, database_url: str, **overrides: Any) -> Setting
 
 
 def worker_database_name() -> str:
+    # The process id too: several test runs on one machine (a developer's and
+    # CI's, or parallel sessions) must never drop each other's databases.
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    return f"docflow_test_{worker}"
+    return f"docflow_test_{worker}_{os.getpid()}"
 
 
 @contextmanager

@@ -3,34 +3,103 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from docflow.contracts.models import Contract, ContractAccess
 from docflow.db import transaction
 from docflow.extensions import LOCALES
+from docflow.main.widgets import (
+    WidgetState,
+    arrange,
+    change_layout,
+    register_widget,
+    reorder,
+    reset_layout,
+    widget_data,
+)
 from docflow.notify import services as notify
 from docflow.web import db_session
 
 bp = Blueprint("main", __name__)
 
 
+class LayoutForm(FlaskForm):
+    """The widget buttons: the action comes in ``op``; the form carries CSRF."""
+
+
+def _register_own_widgets() -> None:
+    register_widget(
+        "notifications", "Уведомления", "main/_notifications_widget.html",
+        lambda s, user: {"notifications": notify.list_notifications(s, user=user, limit=5)},
+        order=60,
+    )
+
+
+@bp.record_once
+def _on_register(_state: object) -> None:
+    _register_own_widgets()
+
+
+def _dashboard_context() -> dict[str, Any]:
+    s = db_session()
+    arrangement = arrange(s, user=current_user)
+    data = {
+        placed.widget.key: widget_data(s, placed.widget, current_user)
+        for placed in arrangement.on_page if placed.state == WidgetState.OPEN
+    }
+    return {"arrangement": arrangement, "widget_data": data, "layout_form": LayoutForm()}
+
+
 @bp.get("/")
 def index() -> Any:
     if not current_user.is_authenticated:
         return redirect(url_for("accounts.login"))
+    return render_template("main/index.html", **_dashboard_context())
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+@bp.post("/widgets/<key>")
+@login_required
+def change_widget(key: str) -> Any:
+    if not LayoutForm().validate_on_submit():
+        abort(400)
     s = db_session()
-    contracts = list(
-        s.scalars(
-            select(Contract)
-            .join(ContractAccess, ContractAccess.contract_id == Contract.id)
-            .where(ContractAccess.user_id == current_user.id, ContractAccess.can_view)
-            .order_by(Contract.number)
-        )
-    )
-    notifications = notify.list_notifications(s, user=current_user, limit=5)
-    return render_template("main/index.html", contracts=contracts, notifications=notifications)
+    with transaction(s):
+        change_layout(s, user=current_user, key=key, action=request.form.get("op", ""))
+    if _wants_json():
+        return {"status": "ok"}
+    return redirect(url_for("main.index") + "#widgets")
+
+
+@bp.post("/widgets/order")
+@login_required
+def reorder_widgets() -> Any:
+    # Drag and drop: a JSON list of keys, with the CSRF token in X-CSRFToken.
+    payload = request.get_json(silent=True) or {}
+    keys = payload.get("order") if isinstance(payload, dict) else None
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        abort(400)
+    s = db_session()
+    with transaction(s):
+        reorder(s, user=current_user, keys=keys[:50])
+    return {"status": "ok"}
+
+
+@bp.post("/widgets/reset")
+@login_required
+def reset_widgets() -> Any:
+    if not LayoutForm().validate_on_submit():
+        abort(400)
+    s = db_session()
+    with transaction(s):
+        reset_layout(s, user=current_user)
+    flash("Расположение виджетов сброшено.", "info")
+    return redirect(url_for("main.index"))
 
 
 @bp.get("/notifications")

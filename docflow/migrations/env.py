@@ -7,6 +7,7 @@ from alembic import context
 from sqlalchemy import pool
 
 from docflow.db import make_engine
+from docflow.migrate import include_in_schema_compare
 from docflow.models import Base
 
 config = context.config
@@ -24,7 +25,7 @@ def _url() -> str:
 
 def run_migrations_offline() -> None:
     context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True,
-                      render_as_batch=True)
+                      render_as_batch=True, include_name=include_in_schema_compare)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -43,7 +44,8 @@ def _run(connection: object) -> None:
     # Batch mode lets the same revisions alter tables on SQLite, which cannot
     # ALTER most things in place.
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=True, compare_type=True)
+                      render_as_batch=True, compare_type=True,
+                      include_name=include_in_schema_compare)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -294,3 +294,43 @@ class DatabaseSentRegistry:
             if s.get(DeliveredMessage, message_id) is None:
                 s.add(DeliveredMessage(message_id=message_id))
                 s.commit()
+
+
+# -- added for contracts and the profile (issue 8) ------------------------------
+
+
+def send_sms_message(
+    session: Session, *, kind: str, user: User | None, phone: str, context: dict[str, Any]
+) -> OutboxMessage:
+    """A transactional SMS (a phone confirmation code): always sent, whatever
+    the subscriptions say, to the number given (it is not confirmed yet)."""
+    msg = OutboxMessage(
+        kind=kind, channel=Channel.SMS, recipient=phone,
+        user_id=user.id if user else None, context=context,
+    )
+    session.add(msg)
+    session.flush()
+    _enqueue_relay(session, [msg.id])
+    return msg
+
+
+def notify_in_app(
+    session: Session,
+    *,
+    users: Iterable[User],
+    kind: str,
+    title: str,
+    body: str = "",
+    link: str | None = None,
+) -> int:
+    """Only the in-app notification, for a to-do that has no message template
+    (an administrator's pending access request). Returns how many were added."""
+    seen: set[uuid.UUID] = set()
+    for user in users:
+        if user.id in seen or not user.is_active:
+            continue
+        seen.add(user.id)
+        session.add(Notification(user_id=user.id, kind=kind, title=title, body=body,
+                                 link=link))
+    session.flush()
+    return len(seen)

@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
-from docflow.migrate import downgrade, upgrade
+from docflow.migrate import downgrade, include_in_schema_compare, upgrade
 from docflow.models import Base
 from tests.appfixtures import postgres_database, worker_database_name
 from tests.services import require_postgres
@@ -33,8 +33,9 @@ def test_migrations_match_the_models(database_url: str) -> None:
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True,
-                                                         "compare_server_default": False})
+            ctx = MigrationContext.configure(conn, opts={
+                "compare_type": True, "compare_server_default": False,
+                "include_name": include_in_schema_compare})
             diff = compare_metadata(ctx, Base.metadata)
         assert diff == [], f"models and migrations differ: {diff}"
     finally:

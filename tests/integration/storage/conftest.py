@@ -8,7 +8,6 @@ the real minio client). Each S3 test gets a bucket of its own.
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 import uuid
@@ -139,7 +138,9 @@ def tamper(store: BlobStorage, key: str, change: Callable[[bytes], bytes]) -> No
         response.close()
         response.release_conn()
     metadata = {
-        k: v for k, v in (stat.metadata or {}).items() if k.lower().startswith("x-amz-meta-")
+        k: v
+        for k, v in (stat.metadata or {}).items()
+        if k.lower().startswith("x-amz-meta-")
     }
     client.put_object(
         store.bucket,

@@ -10,8 +10,8 @@ import pytest
 from notifications import (
     ChannelKind,
     EventKind,
-    RenderError,
     Renderer,
+    RenderError,
     compose_message,
     render,
 )
@@ -220,7 +220,7 @@ def test_format_date_shows_moscow_time_for_aware_datetimes() -> None:
     assert (
         format_date(datetime(2025, 3, 1, 21, 30, tzinfo=UTC)) == "02.03.2025 00:30 МСК"
     )
-    assert format_date(datetime(2025, 3, 1, 21, 30)) == "01.03.2025 21:30"  # noqa: DTZ001
+    assert format_date(datetime(2025, 3, 1, 21, 30)) == "01.03.2025 21:30"
     assert format_date("март 2025") == "март 2025"
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 
@@ -87,7 +88,8 @@ def test_email_has_both_parts_and_the_headers(make_message: MessageFactory) -> N
     assert parsed["Date"].datetime == message.created_at
     plain = parsed.get_body(("plain",))
     rich = parsed.get_body(("html",))
-    assert plain is not None and rich is not None
+    assert plain is not None
+    assert rich is not None
     assert plain.get_content().rstrip("\r\n") == message.text
     assert rich.get_content().rstrip("\r\n") == message.html
 
@@ -206,6 +208,14 @@ def test_settings_repr_hides_the_password() -> None:
 def test_smtp_url_errors(url: str, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         SmtpSettings.from_url(url)
+
+
+def test_missing_cafile_fails_at_start_up(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-ca.pem"
+    with pytest.raises(ConfigurationError, match="cafile"):
+        SmtpEmailChannel.from_url(
+            f"smtp://mail.example.ru?from=a@example.ru&starttls=1&cafile={missing}"
+        )
 
 
 def test_smtp_url_error_hides_the_password() -> None:

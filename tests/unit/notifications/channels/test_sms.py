@@ -27,7 +27,7 @@ MessageFactory = Callable[..., Message]
 
 # --- phone numbers -----------------------------------------------------------
 
-national = st.from_regex(r"9[0-9]{9}", fullmatch=True)
+national = st.integers(min_value=9_000_000_000, max_value=9_999_999_999).map(str)
 
 
 def _formats(digits: str) -> list[str]:
@@ -150,7 +150,7 @@ def test_fit_sms_refuses_zero_segments() -> None:
         fit_sms("text", 0)
 
 
-@given(st.text(min_size=1, max_size=1200), st.integers(min_value=1, max_value=8))
+@given(st.text(min_size=1, max_size=500), st.integers(min_value=1, max_value=8))
 def test_fit_sms_always_fits_and_keeps_a_prefix(text: str, max_segments: int) -> None:
     fitted = fit_sms(text, max_segments)
     assert sms_segments(fitted) <= max_segments

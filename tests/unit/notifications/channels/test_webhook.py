@@ -25,7 +25,7 @@ from notifications import (
 from notifications.channels.webhook import webhook_headers
 
 MessageFactory = Callable[..., Message]
-SECRET = "whsec_тест_secret"
+SECRET = "whsec_тест_secret"  # noqa: S105 - a test secret
 NOW = 1_741_944_600  # 2025-03-14 09:30:00 UTC
 
 

@@ -1,0 +1,304 @@
+"""Benchmark of the signing library against the references it must beat.
+
+Run: ``.venv/bin/python benchmarks/signing.py`` (``--quick`` for a short run).
+
+Inputs, the same for every row: a 100 KB file, a one-page act PDF (reportlab,
+Cyrillic), RSA-2048 and P-256 signers under a two-level test PKI, a trust
+store with the root, the intermediate and its CRL (no network).
+
+References measured in the same run:
+
+* the bare primitives (cryptography sign/verify, hashlib.sha256 of 100 KB);
+* cryptography's ``PKCS7SignatureBuilder`` (detached, same certificates);
+* bare pyHanko with its defaults: ``signers.sign_pdf`` with a ``SimpleSigner``
+  loaded from the PKCS#12 file for every signature (what a naive integration
+  does; pyHanko then re-loads the key for the dry-run sizing signature and
+  again for the real one), ``validate_pdf_signature`` and
+  ``async_validate_detached_cms`` (0.38 has no sync twin; it runs on one
+  long-lived event loop so that no asyncio.run cost is charged to it) with
+  one ``ValidationContext`` reused across calls (its own path cache helps it).
+
+Goals (ratios of operations per second): sign_pdf >= 5x bare pyHanko,
+verify_pdf >= 2x bare validation, verify_cms (chain cached) >= 4x
+validate_detached_cms, sign_cms >= 0.7x PKCS7SignatureBuilder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import hashlib
+import io
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cryptography.hazmat.primitives import hashes  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec, padding  # noqa: E402
+from cryptography.hazmat.primitives.serialization import Encoding, pkcs7  # noqa: E402
+
+from signing import pki  # noqa: E402
+from signing.cms import sign_cms, verify_cms  # noqa: E402
+from signing.pades import sign_pdf, verify_pdf  # noqa: E402
+from signing.reports import Verdict  # noqa: E402
+from signing.signers import Pkcs12Signer  # noqa: E402
+from signing.trust import TrustStore  # noqa: E402
+
+FONT = Path(__file__).resolve().parents[1] / "signing" / "fonts" / "DejaVuSans.ttf"
+PASSWORD = "bench"
+
+
+def act_pdf() -> bytes:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(TTFont("DejaVuSans", str(FONT)))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4, invariant=True)
+    c.setFont("DejaVuSans", 12)
+    lines = [
+        "АКТ приёма-передачи электрической энергии № 42",
+        "Поставщик: АО «Энергосбыт»; Потребитель: ООО «Ромашка»",
+        "Объём за октябрь 2026 г.: 12 345 кВт·ч; стоимость 98 765,43 руб.",
+    ]
+    for i, line in enumerate(lines):
+        c.drawString(60, 780 - 22 * i, line)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def rate(fn: Callable[[], object], seconds: float, rounds: int = 5) -> float:
+    """Operations per second: the best of ``rounds`` timed rounds (after a warm-up)."""
+    fn()
+    start = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - start, 1e-7)
+    per_round = max(1, int(seconds / rounds / once))
+    results = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(per_round):
+            fn()
+        results.append(per_round / (time.perf_counter() - start))
+    return max(results)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="shorter rounds")
+    args = parser.parse_args()
+    budget = 0.6 if args.quick else 2.0
+
+    now = dt.datetime.now(dt.UTC)
+    root = pki.make_root_ca()
+    inter = pki.make_intermediate_ca(root)
+    crl = pki.make_crl(inter)
+    signers = {
+        "RSA-2048": pki.make_signer(inter, not_before=now - dt.timedelta(days=1)),
+        "P-256": pki.make_signer(
+            inter, key_type="p256", not_before=now - dt.timedelta(days=1)
+        ),
+    }
+    trust = TrustStore(
+        [root.der],
+        [inter.der],
+        [crl],
+        ocsp=False,
+        fetch_crls=False,
+        fetch_issuers=False,
+    )
+    content = os.urandom(100 * 1024)
+    pdf = act_pdf()
+
+    from asn1crypto import cms as asn1_cms
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign import signers as hanko
+    from pyhanko.sign.validation import (
+        async_validate_detached_cms,
+        validate_pdf_signature,
+    )
+
+    context = trust.validation_context(revocation="soft")
+    loop = asyncio.new_event_loop()
+
+    rows: list[tuple[str, str, float, str, float, float | None]] = []
+    digest = hashlib.sha256(content).digest()
+    primitives: list[tuple[str, float]] = [
+        (
+            "hashlib.sha256, 100 KB",
+            rate(lambda: hashlib.sha256(content).digest(), budget),
+        )
+    ]
+
+    for name, issued in signers.items():
+        p12 = issued.pkcs12(PASSWORD)
+        signer = Pkcs12Signer.load(p12, PASSWORD)
+        key, cert = issued.key, issued.cert
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            ec_key = key
+
+            def raw_sign(k: ec.EllipticCurvePrivateKey = ec_key) -> bytes:
+                return k.sign(digest, ec.ECDSA(hashes.SHA256()))
+
+            value = raw_sign()
+            pub = ec_key.public_key()
+
+            def raw_verify(
+                p: ec.EllipticCurvePublicKey = pub, v: bytes = value
+            ) -> None:
+                p.verify(v, digest, ec.ECDSA(hashes.SHA256()))
+        else:
+            rsa_key = key
+
+            def raw_sign(k=rsa_key) -> bytes:  # type: ignore[no-untyped-def]
+                return k.sign(digest, padding.PKCS1v15(), hashes.SHA256())
+
+            value = raw_sign()
+            rsa_pub = rsa_key.public_key()
+
+            def raw_verify(p=rsa_pub, v=value) -> None:  # type: ignore[no-untyped-def]
+                p.verify(v, digest, padding.PKCS1v15(), hashes.SHA256())
+
+        primitives.append((f"cryptography sign ({name})", rate(raw_sign, budget)))
+        primitives.append((f"cryptography verify ({name})", rate(raw_verify, budget)))
+
+        # -- sign_cms vs PKCS7SignatureBuilder -------------------------------
+        def builder(k=key, c=cert) -> bytes:  # type: ignore[no-untyped-def]
+            return (
+                pkcs7.PKCS7SignatureBuilder()
+                .set_data(content)
+                .add_signer(c, k, hashes.SHA256())
+                .add_certificate(inter.cert)
+                .add_certificate(root.cert)
+                .sign(Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature])
+            )
+
+        ours = rate(lambda s=signer: sign_cms(content, s), budget)
+        rows.append(
+            (
+                "sign_cms",
+                name,
+                ours,
+                "PKCS7SignatureBuilder",
+                rate(builder, budget),
+                0.7,
+            )
+        )
+
+        # -- verify_cms vs pyHanko's validate_detached_cms -------------------
+        sig = sign_cms(content, signer)
+        assert verify_cms(content, sig, trust).verdict is Verdict.VALID
+        signed_data = asn1_cms.ContentInfo.load(sig)["content"]
+
+        def hanko_cms(sd=signed_data) -> object:  # type: ignore[no-untyped-def]
+            status = loop.run_until_complete(
+                async_validate_detached_cms(
+                    content, sd, signer_validation_context=context
+                )
+            )
+            assert status.bottom_line
+            return status
+
+        ours = rate(lambda s=sig: verify_cms(content, s, trust), budget)
+        rows.append(
+            (
+                "verify_cms",
+                name,
+                ours,
+                "validate_detached_cms",
+                rate(hanko_cms, budget),
+                4,
+            )
+        )
+
+        # -- sign_pdf vs bare pyHanko ----------------------------------------
+        def hanko_sign(p=p12) -> bytes:  # type: ignore[no-untyped-def]
+            simple = hanko.SimpleSigner.load_pkcs12_data(
+                p, other_certs=[], passphrase=PASSWORD.encode()
+            )
+            writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+            meta = hanko.PdfSignatureMetadata(field_name="Signature1")
+            return hanko.sign_pdf(writer, meta, signer=simple).getvalue()  # type: ignore[no-any-return]
+
+        bare_sign = rate(hanko_sign, budget, rounds=3)
+        ours = rate(lambda s=signer: sign_pdf(pdf, s, stamp=False), budget)
+        rows.append(
+            ("sign_pdf (invisible)", name, ours, "pyHanko sign_pdf", bare_sign, 5)
+        )
+        ours = rate(lambda s=signer: sign_pdf(pdf, s), budget)
+        rows.append(
+            ("sign_pdf (+ stamp)", name, ours, "pyHanko sign_pdf", bare_sign, 5)
+        )
+
+        # -- verify_pdf vs bare pyHanko validation ---------------------------
+        signed = sign_pdf(pdf, signer)
+        assert verify_pdf(signed, trust).verdict is Verdict.VALID
+
+        def hanko_verify(doc=signed) -> object:  # type: ignore[no-untyped-def]
+            reader = PdfFileReader(io.BytesIO(doc))
+            (embedded,) = reader.embedded_signatures
+            status = validate_pdf_signature(embedded, context)
+            assert status.bottom_line
+            return status
+
+        ours = rate(lambda d=signed: verify_pdf(d, trust), budget)
+        rows.append(
+            (
+                "verify_pdf",
+                name,
+                ours,
+                "validate_pdf_signature",
+                rate(hanko_verify, budget),
+                2,
+            )
+        )
+
+        twice = sign_pdf(signed, signer)
+
+        def hanko_verify2(doc=twice) -> object:  # type: ignore[no-untyped-def]
+            reader = PdfFileReader(io.BytesIO(doc))
+            return [
+                validate_pdf_signature(e, context) for e in reader.embedded_signatures
+            ]
+
+        ours = rate(lambda d=twice: verify_pdf(d, trust), budget, rounds=3)
+        rows.append(
+            ("verify_pdf, 2 signatures", name, ours, "validate_pdf_signature x2",
+             rate(hanko_verify2, budget, rounds=3), None)
+        )  # fmt: skip
+
+    loop.close()
+    print("Primitives (references)")
+    for label, ops in primitives:
+        print(f"  {label:<34} {ops:>10.0f} ops/s")
+    print()
+    header = (
+        f"{'operation':<26} {'key':<9} {'ours ops/s':>11}  {'reference':<27}"
+        f" {'ref ops/s':>10} {'ratio':>7}  {'goal':>6}  result"
+    )
+    print(header)
+    print("-" * len(header))
+    failed = 0
+    for op, key, ours, ref, theirs, goal in rows:
+        ratio = ours / theirs
+        verdict = "-" if goal is None else ("PASS" if ratio >= goal else "FAIL")
+        failed += verdict == "FAIL"
+        goal_text = "" if goal is None else f">={goal:g}x"
+        print(
+            f"{op:<26} {key:<9} {ours:>11.1f}  {ref:<27} {theirs:>10.1f} {ratio:>6.1f}x"
+            f"  {goal_text:>6}  {verdict}"
+        )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

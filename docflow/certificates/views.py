@@ -1,0 +1,128 @@
+"""«Регистрация сертификата» and the administrator's trust store."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from docflow.certificates import services as svc
+from docflow.certificates.forms import CertificateUploadForm, TrustAnchorForm
+from docflow.db import transaction
+from docflow.errors import DocflowError
+from docflow.web import current_actor, db_session, settings, trust
+
+bp = Blueprint("certificates", __name__, url_prefix="/certificates",
+               template_folder="templates")
+
+MAX_CERT_BYTES = 256 * 1024
+
+
+@bp.get("/")
+@login_required
+def list_certificates() -> Any:
+    s = db_session()
+    certs = svc.list_certificates(s, actor=current_actor())
+    return render_template("certificates/list.html", certs=certs, form=CertificateUploadForm(),
+                           status_of=svc.status_of)
+
+
+@bp.post("/")
+@login_required
+def register() -> Any:
+    form = CertificateUploadForm()
+    s = db_session()
+    if not form.validate_on_submit():
+        certs = svc.list_certificates(s, actor=current_actor())
+        return render_template("certificates/list.html", certs=certs, form=form,
+                               status_of=svc.status_of), 422
+    data = form.certificate.data.read(MAX_CERT_BYTES + 1)
+    if len(data) > MAX_CERT_BYTES:
+        form.certificate.errors = ["Файл слишком велик для сертификата."]
+        return render_template("certificates/list.html", certs=[], form=form,
+                               status_of=svc.status_of), 413
+    try:
+        with transaction(s):
+            result = svc.register_certificate(s, actor=current_actor(), data=data, trust=trust(),
+                                              revocation=settings().revocation_mode)
+    except DocflowError as exc:
+        form.certificate.errors = [exc.message]
+        certs = svc.list_certificates(s, actor=current_actor())
+        return render_template("certificates/list.html", certs=certs, form=form,
+                               status_of=svc.status_of), 422
+    if result.accepted:
+        assert result.certificate is not None
+        flash("Сертификат зарегистрирован: им можно подписывать документы организации "
+              f"{result.organisation.name if result.organisation else ''}.", "success")
+        return redirect(url_for("certificates.card", certificate_id=result.certificate.id))
+    return render_template("certificates/refused.html", result=result), 422
+
+
+@bp.get("/<uuid:certificate_id>")
+@login_required
+def card(certificate_id: uuid.UUID) -> Any:
+    s = db_session()
+    cert = svc.get_certificate(s, actor=current_actor(), certificate_id=certificate_id)
+    info = svc.inspect_upload(cert.der)
+    return render_template("certificates/card.html", cert=cert, info=info,
+                           status=svc.status_of(cert))
+
+
+@bp.post("/<uuid:certificate_id>/revoke")
+@login_required
+def revoke(certificate_id: uuid.UUID) -> Any:
+    s = db_session()
+    with transaction(s):
+        svc.revoke_certificate(s, actor=current_actor(), certificate_id=certificate_id)
+    flash("Регистрация сертификата отозвана: подписывать им больше нельзя.", "info")
+    return redirect(url_for("certificates.card", certificate_id=certificate_id))
+
+
+def _admin_only() -> None:
+    if not current_user.is_admin:
+        abort(403)
+
+
+@bp.get("/trust")
+@login_required
+def trust_store_page() -> Any:
+    if not current_user.is_staff:
+        abort(403)
+    s = db_session()
+    anchors = svc.list_trust_anchors(s, trust())
+    return render_template("certificates/trust.html", anchors=anchors, form=TrustAnchorForm(),
+                           revocation_mode=settings().revocation_mode)
+
+
+@bp.post("/trust")
+@login_required
+def trust_add() -> Any:
+    _admin_only()
+    form = TrustAnchorForm()
+    s = db_session()
+    if form.validate_on_submit():
+        try:
+            with transaction(s):
+                anchor = svc.add_trust_anchor(s, actor=current_actor(),
+                                              data=form.certificate.data.read(MAX_CERT_BYTES))
+        except DocflowError as exc:
+            flash(exc.message, "error")
+        else:
+            flash(f"Добавлен доверенный сертификат: {anchor.subject}", "success")
+    else:
+        for err in form.certificate.errors:
+            flash(str(err), "error")
+    return redirect(url_for("certificates.trust_store_page"))
+
+
+@bp.post("/trust/<sha1>/remove")
+@login_required
+def trust_remove(sha1: str) -> Any:
+    _admin_only()
+    s = db_session()
+    with transaction(s):
+        svc.remove_trust_anchor(s, actor=current_actor(), thumbprint=sha1)
+    flash("Сертификат удалён из списка доверенных.", "info")
+    return redirect(url_for("certificates.trust_store_page"))

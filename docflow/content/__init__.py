@@ -1,0 +1,1 @@
+"""What the supplier publishes: news, FAQ, the general contacts."""

@@ -1,0 +1,63 @@
+"""``docflow contracts import FILE`` and ``docflow contracts import-payments FILE``:
+the supplier's records from Excel (.xlsx) or CSV, with a progress bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+
+@click.group("contracts", help="The supplier's contracts and payments.")
+def contracts_group() -> None:
+    pass
+
+
+def _run(kind: str, path: Path) -> None:
+    from docflow.audit import RequestInfo
+    from docflow.contracts import importer
+    from docflow.db import transaction
+    from docflow.web import db_session
+
+    run = importer.import_contracts if kind == "contracts" else importer.import_payments
+    s = db_session()
+    data = path.read_bytes()
+    with click.progressbar(length=1, label=f"{path.name}", show_pos=True,
+                           file=click.get_text_stream("stderr")) as bar:
+        done_before = 0
+
+        def progress(done: int, total: int) -> None:
+            nonlocal done_before
+            bar.length = total
+            bar.update(done - done_before)
+            done_before = done
+
+        try:
+            with transaction(s):
+                summary = run(s, filename=path.name, data=data, actor=None,
+                              progress=progress, request_info=RequestInfo(via="cli"))
+        except importer.ImportFailed as exc:
+            bar.finish()
+            click.echo("", err=True)
+            for problem in exc.problems:
+                click.echo(f"  {problem}", err=True)
+            raise click.ClickException(exc.message) from None
+    click.echo(f"{path.name}: {summary}")
+
+
+@contracts_group.command("import", help="Load organisations and contracts (columns "
+                         "ИНН, КПП, ОГРН, Наименование, E-mail, Адрес, Номер договора, "
+                         "Дата договора, Соглашение об ЭДО; optionally the contacts).")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def import_contracts_command(file: Path) -> None:
+    _run("contracts", file)
+
+
+@contracts_group.command("import-payments", help="Load payments (columns Номер договора, "
+                         "Дата платежа, Сумма, Номер документа, Назначение платежа).")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def import_payments_command(file: Path) -> None:
+    _run("payments", file)

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired, MultipleFileField
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from docflow.documents.models import DOC_TYPE_TITLES
+
+REQUIRED = "Заполните это поле."
+
+ROUTES = [
+    ("customer,supplier", "Клиент, затем поставщик"),
+    ("supplier,customer", "Поставщик, затем клиент"),
+    ("customer", "Только клиент"),
+    ("supplier", "Только поставщик"),
+]
+
+
+class DocumentForm(FlaskForm):
+    contract_id = SelectField("Договор", validators=[DataRequired(REQUIRED)])
+    doc_type = SelectField("Тип документа",
+                           choices=[(k.value, v) for k, v in DOC_TYPE_TITLES.items()])
+    number = StringField("Номер", validators=[DataRequired(REQUIRED), Length(max=100)])
+    doc_date = DateField("Дата документа", default=dt.date.today,
+                         validators=[DataRequired("Укажите дату.")])
+    title = StringField("Название", validators=[DataRequired(REQUIRED), Length(max=500)])
+    comment = TextAreaField("Комментарий", validators=[Optional(), Length(max=4000)])
+    route = SelectField("Маршрут подписания", choices=ROUTES, default="customer,supplier")
+    main_file = FileField("Основной файл", validators=[FileRequired("Выберите файл документа.")])
+    attachments = MultipleFileField("Приложения")
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField("Причина", validators=[DataRequired("Укажите причину."),
+                                                  Length(min=3, max=2000)])

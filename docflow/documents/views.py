@@ -1,0 +1,385 @@
+"""Documents: the registry, the card, signing in the browser, downloads."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import io
+import tempfile
+import uuid
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from docflow.access import Right, visible_contract_ids
+from docflow.audit.services import history
+from docflow.certificates.services import usable_certificates
+from docflow.contracts.models import Contract
+from docflow.db import transaction
+from docflow.documents import services as svc
+from docflow.documents import signing_flow as flow
+from docflow.documents.forms import DocumentForm, ReasonForm
+from docflow.documents.models import (
+    DOC_TYPE_TITLES,
+    DocStatus,
+    DocumentFile,
+    FileRole,
+    Party,
+)
+from docflow.errors import DocflowError, ValidationError
+from docflow.web import blob_store, current_actor, db_session, settings, trust
+
+bp = Blueprint("documents", __name__, url_prefix="/documents", template_folder="templates")
+
+
+def _base_url() -> str:
+    return settings().base_url
+
+
+def _contract_choices() -> list[tuple[str, str]]:
+    s = db_session()
+    actor = current_actor()
+    stmt = select(Contract).where(Contract.id.in_(visible_contract_ids(actor, Right.VIEW))) \
+        .order_by(Contract.number)
+    return [(str(c.id), f"№ {c.number} — {c.organisation.name}") for c in s.scalars(stmt)]
+
+
+@bp.get("/")
+@login_required
+def index() -> Any:
+    from docflow.documents.search import SearchFilters, search_documents
+
+    filters = SearchFilters.from_args(request.args)
+    s = db_session()
+    page = search_documents(s, actor=current_actor(), filters=filters)
+    return render_template("documents/index.html", page=page, filters=filters,
+                           contracts=_contract_choices(), types=DOC_TYPE_TITLES,
+                           statuses=svc.STATUS_TITLES, status_label=svc.status_label)
+
+
+@bp.get("/export.xlsx")
+@login_required
+def export() -> Any:
+    from docflow.documents.search import SearchFilters, export_xlsx
+
+    data = export_xlsx(db_session(), actor=current_actor(),
+                       filters=SearchFilters.from_args(request.args))
+    return send_file(io.BytesIO(data), as_attachment=True,
+                     download_name=f"documents-{dt.date.today():%Y%m%d}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new() -> Any:
+    form = DocumentForm()
+    form.contract_id.choices = _contract_choices()
+    if request.method == "GET" and request.args.get("contract"):
+        form.contract_id.data = request.args["contract"]
+    if form.validate_on_submit():
+        s = db_session()
+        try:
+            with transaction(s):
+                doc = svc.register_document(
+                    s, actor=current_actor(), storage=blob_store(),
+                    contract_id=uuid.UUID(form.contract_id.data or ""),
+                    doc_type=form.doc_type.data or "other", number=form.number.data or "",
+                    doc_date=form.doc_date.data or dt.date.today(),
+                    title=form.title.data or "", comment=form.comment.data or "",
+                    route=(form.route.data or "customer,supplier").split(","),
+                    main_file=svc.Upload(form.main_file.data.filename, form.main_file.data.stream,
+                                         form.main_file.data.mimetype),
+                    attachments=[svc.Upload(f.filename, f.stream, f.mimetype)
+                                 for f in (form.attachments.data or []) if f and f.filename],
+                    max_bytes=settings().max_upload_mb * 1024 * 1024, base_url=_base_url(),
+                )
+        except DocflowError as exc:
+            target = {"number": form.number, "title": form.title, "route": form.route}.get(
+                str(exc.details.get("field", "")), form.main_file)
+            target.errors = [exc.message]
+            return render_template("documents/new.html", form=form), exc.status
+        flash("Документ зарегистрирован и направлен на подпись.", "success")
+        return redirect(url_for("documents.card", document_id=doc.id))
+    return render_template("documents/new.html", form=form), 200 if request.method == "GET" else 422
+
+
+def _my_turn(doc: Any) -> bool:
+    step = doc.current_step
+    if step is None or doc.status not in (DocStatus.AWAITING, DocStatus.PARTLY_SIGNED):
+        return False
+    actor = current_actor()
+    if step.party == Party.SUPPLIER:
+        return bool(actor.is_supplier)
+    from docflow.access import contract_rights
+
+    return not actor.is_supplier and contract_rights(db_session(), actor, doc.contract_id).sign
+
+
+@bp.get("/<uuid:document_id>")
+@login_required
+def card(document_id: uuid.UUID) -> Any:
+    s = db_session()
+    actor = current_actor()
+    doc = svc.get_document(s, actor=actor, document_id=document_id)
+    from docflow.access import contract_rights
+
+    rights = contract_rights(s, actor, doc.contract_id)
+    return render_template(
+        "documents/card.html", doc=doc, status_label=svc.status_label(doc),
+        my_turn=_my_turn(doc), rights=rights, history=history(
+            s, object_type="document", object_id=doc.id),
+        reason_form=ReasonForm(), supplier_key=_supplier_key_configured(),
+        my_party="supplier" if actor.is_supplier else "customer",
+    )
+
+
+@bp.get("/<uuid:document_id>/sign")
+@login_required
+def sign_page(document_id: uuid.UUID) -> Any:
+    s = db_session()
+    actor = current_actor()
+    doc = svc.get_document(s, actor=actor, document_id=document_id)
+    if not _my_turn(doc):
+        flash("Сейчас вы не можете подписать этот документ.", "warning")
+        return redirect(url_for("documents.card", document_id=doc.id))
+    step = doc.current_step
+    assert step is not None
+    org_id = flow._party_organisation_id(s, doc, step.party)
+    certs = usable_certificates(s, actor=actor, organisation_id=org_id)
+    return render_template("documents/sign.html", doc=doc, certs=certs,
+                           reason_form=ReasonForm())
+
+
+def _json_error(exc: DocflowError) -> Any:
+    resp = jsonify({"error": {"code": exc.code, "message": exc.message,
+                              "details": {k: v for k, v in exc.details.items() if k != "report"}}})
+    resp.status_code = exc.status
+    return resp
+
+
+@bp.post("/<uuid:document_id>/sign/prepare")
+@login_required
+def sign_prepare(document_id: uuid.UUID) -> Any:
+    payload = request.get_json(silent=True) or {}
+    s = db_session()
+    try:
+        certificate_id = uuid.UUID(str(payload.get("certificate_id", "")))
+    except ValueError:
+        return _json_error(ValidationError("Выберите сертификат.", code="validation_error"))
+    try:
+        with transaction(s):
+            prepared = flow.prepare_signing(s, actor=current_actor(), document_id=document_id,
+                                            certificate_id=certificate_id, storage=blob_store())
+    except DocflowError as exc:
+        return _json_error(exc)
+    return jsonify({"session_id": str(prepared.session_id), "items": prepared.items})
+
+
+@bp.post("/<uuid:document_id>/sign/complete")
+@login_required
+def sign_complete(document_id: uuid.UUID) -> Any:
+    payload = request.get_json(silent=True) or {}
+    s = db_session()
+    try:
+        session_id = uuid.UUID(str(payload.get("session_id", "")))
+        values = {str(k): base64.b64decode(str(v), validate=True)
+                  for k, v in dict(payload.get("signatures") or {}).items()}
+    except (ValueError, TypeError, binascii.Error):
+        return _json_error(ValidationError("Некорректные данные подписи.",
+                                           code="validation_error"))
+    try:
+        with transaction(s):
+            signature = flow.complete_signing(
+                s, actor=current_actor(), session_id=session_id, signatures=values,
+                storage=blob_store(), trust=trust(), revocation=settings().revocation_mode,
+                base_url=_base_url())
+            doc = signature.document
+            label = svc.status_label(doc)
+    except DocflowError as exc:
+        s.rollback()
+        return _json_error(exc)
+    flash(f"Документ подписан. Статус: {label}.", "success")
+    return jsonify({"ok": True, "status": doc.status.value, "message": label,
+                    "redirect": url_for("documents.card", document_id=doc.id)})
+
+
+def _transition(document_id: uuid.UUID, action: str) -> Any:
+    s = db_session()
+    form = ReasonForm()
+    actor = current_actor()
+    try:
+        with transaction(s):
+            if action == "refuse":
+                if not form.validate_on_submit():
+                    raise ValidationError("Укажите причину отказа (не короче 3 символов).")
+                svc.refuse(s, actor=actor, document_id=document_id,
+                           reason=form.reason.data or "", base_url=_base_url())
+                message = "Вы отказались подписывать документ."
+            elif action == "revocation":
+                if not form.validate_on_submit():
+                    raise ValidationError("Укажите причину аннулирования.")
+                svc.request_revocation(s, actor=actor, document_id=document_id,
+                                       reason=form.reason.data or "", base_url=_base_url())
+                message = "Запрос на аннулирование направлен другой стороне."
+            elif action in ("revocation-accept", "revocation-decline"):
+                accept = action == "revocation-accept"
+                svc.answer_revocation(s, actor=actor, document_id=document_id, accept=accept,
+                                      base_url=_base_url())
+                message = "Документ аннулирован." if accept else "Аннулирование отклонено."
+            elif action == "delete":
+                svc.delete_document(s, actor=actor, document_id=document_id)
+                message = "Документ удалён."
+            else:
+                abort(404)
+    except DocflowError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("documents.card", document_id=document_id))
+    flash(message, "success")
+    if action == "delete":
+        return redirect(url_for("documents.index"))
+    return redirect(url_for("documents.card", document_id=document_id))
+
+
+@bp.post("/<uuid:document_id>/refuse")
+@login_required
+def refuse(document_id: uuid.UUID) -> Any:
+    return _transition(document_id, "refuse")
+
+
+@bp.post("/<uuid:document_id>/revocation")
+@login_required
+def revocation(document_id: uuid.UUID) -> Any:
+    return _transition(document_id, "revocation")
+
+
+@bp.post("/<uuid:document_id>/revocation/accept")
+@login_required
+def revocation_accept(document_id: uuid.UUID) -> Any:
+    return _transition(document_id, "revocation-accept")
+
+
+@bp.post("/<uuid:document_id>/revocation/decline")
+@login_required
+def revocation_decline(document_id: uuid.UUID) -> Any:
+    return _transition(document_id, "revocation-decline")
+
+
+@bp.post("/<uuid:document_id>/delete")
+@login_required
+def delete(document_id: uuid.UUID) -> Any:
+    return _transition(document_id, "delete")
+
+
+def _supplier_key_configured() -> bool:
+    st = settings()
+    return bool(st.supplier_signer_p12 or st.supplier_pkcs11_lib)
+
+
+@bp.post("/<uuid:document_id>/countersign")
+@login_required
+def countersign(document_id: uuid.UUID) -> Any:
+    if not current_user.is_staff:
+        abort(403)
+    from docflow.documents.tasks import countersign_document
+
+    s = db_session()
+    doc = svc.get_document(s, actor=current_actor(), document_id=document_id)
+    step = doc.current_step
+    if step is None or step.party != Party.SUPPLIER:
+        flash("Сейчас не очередь подписи поставщика.", "warning")
+        return redirect(url_for("documents.card", document_id=document_id))
+    result = countersign_document.delay(str(document_id), str(current_user.id))
+    if result.ready() and result.failed():
+        flash("Не удалось подписать ключом поставщика: подробности в журнале.", "error")
+    else:
+        flash("Документ отправлен на подпись ключом поставщика.", "success")
+    return redirect(url_for("documents.card", document_id=document_id))
+
+
+def _file(doc: Any, file_id: uuid.UUID) -> DocumentFile:
+    f = next((f for f in doc.files if f.id == file_id), None)
+    if f is None:
+        abort(404)
+    return f
+
+
+@bp.get("/<uuid:document_id>/files/<uuid:file_id>")
+@login_required
+def download_file(document_id: uuid.UUID, file_id: uuid.UUID) -> Any:
+    s = db_session()
+    doc = svc.get_document(s, actor=current_actor(), document_id=document_id)
+    f = _file(doc, file_id)
+    reader = blob_store().open(f.blob_key)
+    return send_file(reader, mimetype=f.content_type, as_attachment=True,
+                     download_name=f.filename, max_age=0)
+
+
+@bp.get("/<uuid:document_id>/printable.pdf")
+@login_required
+def printable(document_id: uuid.UUID) -> Any:
+    from docflow.documents.printable import printable_pdf
+
+    s = db_session()
+    doc = svc.get_document(s, actor=current_actor(), document_id=document_id)
+    data = printable_pdf(s, doc=doc, storage=blob_store())
+    return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=False,
+                     download_name=f"{doc.number}-print.pdf")
+
+
+def _package_response(docs: list[Any], name: str) -> Any:
+    from docflow.documents.package import write_package
+
+    spool = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115
+    write_package(db_session(), docs=docs, storage=blob_store(), out=spool)
+    spool.seek(0)
+    return send_file(spool, mimetype="application/zip", as_attachment=True, download_name=name)
+
+
+@bp.get("/<uuid:document_id>/package.zip")
+@login_required
+def package(document_id: uuid.UUID) -> Any:
+    doc = svc.get_document(db_session(), actor=current_actor(), document_id=document_id)
+    return _package_response([doc], f"document-{doc.number}.zip")
+
+
+@bp.post("/package.zip")
+@login_required
+def package_many() -> Any:
+    s = db_session()
+    actor = current_actor()
+    docs = []
+    for raw in request.form.getlist("ids")[:200]:
+        try:
+            docs.append(svc.get_document(s, actor=actor, document_id=uuid.UUID(raw)))
+        except (ValueError, DocflowError):
+            continue
+    if not docs:
+        flash("Отметьте документы для скачивания.", "warning")
+        return redirect(url_for("documents.index"))
+    return _package_response(docs, f"documents-{dt.date.today():%Y%m%d}.zip")
+
+
+FILE_ROLE_TITLES = {
+    FileRole.MAIN: "Оригинал",
+    FileRole.ATTACHMENT: "Приложение",
+    FileRole.REVISION: "PDF с подписями",
+    FileRole.SIGNATURE: "Подпись (.sig)",
+}
+
+
+@bp.app_template_filter("file_role")
+def file_role_title(role: FileRole) -> str:
+    return FILE_ROLE_TITLES[role]

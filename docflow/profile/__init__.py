@@ -1,0 +1,1 @@
+"""The profile's «Подписка на оповещения» and phone confirmation."""

@@ -1,0 +1,100 @@
+"""The signing library: certificates, trust and revocation, CMS/CAdES, PAdES.
+
+A pure library (no Flask, no database). Outcomes of verification are frozen
+report values (:mod:`signing.reports`); exceptions (:mod:`signing.errors`) are
+for input that cannot be used at all.
+"""
+
+from signing.certificates import (
+    CertificateInfo,
+    ValidityStatus,
+    inspect_certificate,
+    load_certificate,
+    load_certificates,
+)
+from signing.errors import (
+    CertificateFormatError,
+    DocumentFormatError,
+    KeyLoadError,
+    SignatureFormatError,
+    SigningError,
+    TrustStoreError,
+    WeakAlgorithmError,
+)
+from signing.reports import (
+    CertificateValidation,
+    Reason,
+    ReasonCode,
+    RevocationInfo,
+    Verdict,
+)
+from signing.revocation import RevocationMode
+from signing.trust import (
+    CacheInfo,
+    TrustStore,
+    async_validate_certificate,
+    validate_certificate,
+)
+
+__all__ = [
+    "CacheInfo",
+    "CertificateFormatError",
+    "CertificateInfo",
+    "CertificateValidation",
+    "DocumentFormatError",
+    "KeyLoadError",
+    "Reason",
+    "ReasonCode",
+    "RevocationInfo",
+    "RevocationMode",
+    "SignatureFormatError",
+    "SigningError",
+    "TrustStore",
+    "TrustStoreError",
+    "ValidityStatus",
+    "Verdict",
+    "WeakAlgorithmError",
+    "async_validate_certificate",
+    "inspect_certificate",
+    "load_certificate",
+    "load_certificates",
+    "validate_certificate",
+]
+
+# --- Signatures: signers, CMS/CAdES, PAdES and their reports ----------------
+# Imported on first use: pyHanko's signing modules take about a second to
+# import, which a process that only validates certificates should not pay.
+_LAZY_SIGNATURE_NAMES = {
+    "ExternalSigner": "signing.signers",
+    "Pkcs11Signer": "signing.signers",
+    "Pkcs12Signer": "signing.signers",
+    "PreparedSignature": "signing.signers",
+    "Signer": "signing.signers",
+    "cms_signer_certificates": "signing.cms",
+    "sign_cms": "signing.cms",
+    "sign_cms_digest": "signing.cms",
+    "verify_cms": "signing.cms",
+    "verify_cms_digest": "signing.cms",
+    "StampInfo": "signing.pades",
+    "sign_pdf": "signing.pades",
+    "verify_pdf": "signing.pades",
+    "CmsReport": "signing.verification",
+    "PdfReport": "signing.verification",
+    "PdfSignatureReport": "signing.verification",
+    "SignatureReasonCode": "signing.verification",
+    "SignerReport": "signing.verification",
+}
+
+
+def __getattr__(name: str) -> object:
+    module_name = _LAZY_SIGNATURE_NAMES.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'signing' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+__all__ += list(_LAZY_SIGNATURE_NAMES)  # resolved by __getattr__ above

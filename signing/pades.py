@@ -1,0 +1,715 @@
+"""PAdES signatures (ETSI EN 319 142-1): baseline B-B, and B-T with an RFC 3161
+time-stamp server.
+
+Signing: the signature field, the visible Russian stamp and the placeholder
+are written by pyHanko (``PdfSigner.init_signing_session`` →
+``prepare_tbs_document`` → ``digest_tbs_document``) as an incremental update,
+so earlier signatures stay valid. The CMS is assembled here from the byte-range
+digest (the same encoder as :mod:`signing.cms`, minus signing-time, which
+PAdES forbids: the time is the dictionary's ``/M``). The placeholder size is
+computed from the key size and the chain, so no dry-run signature is made.
+The same path serves two-phase signing: :func:`prepare_pdf` stops before the
+signature value and keeps the prepared update in the state.
+
+Verification: pyHanko checks what is PDF-specific (the byte range, coverage,
+difference analysis of later revisions); the CMS is checked by
+:mod:`signing.cms`, the certificate by the cached
+:func:`signing.trust.validate_certificate`.
+
+Policy on changes after a signature (pyHanko's ``ModificationLevel``):
+
+* ``NONE``, ``LTA_UPDATES`` (DSS, document time-stamps), ``FORM_FILLING``
+  (further signatures with their stamps, form values): allowed.
+* ``ANNOTATIONS``: INDETERMINATE (``annotations_after_signing``): a comment
+  or a shape may cover signed text; a person has to look. pyHanko's default
+  policy does not whitelist annotations, so in practice an added
+  FreeText/Square annotation is reported as ``OTHER``.
+* ``OTHER``, or anything beyond the signature's DocMDP permission: INVALID
+  (``modified_after_signing``).
+"""
+
+from __future__ import annotations
+
+import binascii
+import contextlib
+import dataclasses
+import datetime as dt
+import hashlib
+import io
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from pyhanko.pdf_utils import generic as pdf_generic
+from pyhanko.pdf_utils.generic import PdfObject
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import (
+    DEFAULT_DIFF_POLICY,
+    DiffResult,
+    ModificationLevel,
+)
+from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter, enumerate_sig_fields
+from pyhanko.sign.general import SigningError as HankoSigningError
+from pyhanko.sign.signers import ExternalSigner as HankoExternalSigner
+from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
+from pyhanko.sign.validation import EmbeddedPdfSignature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from signing import _cms_asn1 as der
+from signing.cms import _cert_info, _verify_signer_info
+from signing.errors import DocumentFormatError, SignatureFormatError, SigningError
+from signing.reports import Reason, Verdict, worst_verdict
+from signing.revocation import RevocationMode
+from signing.signers import (
+    PreparedSignature,
+    Signer,
+    accept_signature_value,
+    run_sync,
+    state_signer,
+)
+from signing.stamp import Rect, StampInfo, place, stamp_size, style_for
+from signing.trust import TrustStore
+from signing.verification import (
+    PdfReport,
+    PdfSignatureReport,
+    SignatureReasonCode,
+    verdict_of,
+)
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Rect", "StampInfo", "sign_pdf", "verify_pdf"]
+
+#: Safety margin over the computed CMS size (octets).
+_SLACK = 64
+#: Reserved for a time-stamp token when the TSA's token size is not known yet.
+_TST_FALLBACK = 12288
+
+
+# --------------------------------------------------------------------------
+# A faster reader for the /Contents hex string
+# --------------------------------------------------------------------------
+
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
+_PDF_WHITESPACE = b" \n\r\t\f\x00"
+_hex_lock = threading.Lock()
+_hex_users = 0
+_original_hex_reader = pdf_generic.read_hex_string_from_stream
+
+
+def _fast_hex_reader(stream: io.BufferedIOBase) -> PdfObject:
+    """pyHanko's ``read_hex_string_from_stream`` without the per-byte loop.
+
+    pyHanko reads a hex string one token at a time; a signature's /Contents
+    is 8-30 thousand digits, which makes parsing it most of the cost of
+    verifying a small signed PDF. Same result: whitespace is skipped, an odd
+    digit count is padded with 0 (ISO 32000-1 §7.3.4.3); anything unusual
+    (a ``%``, a bad digit, a truncated file) goes to the original reader so
+    that its behaviour and errors are unchanged.
+    """
+    start = stream.tell()
+    stream.read(1)  # "<"
+    chunks = []
+    while True:
+        block = stream.read(1 << 16)
+        end = block.find(b">")
+        if end >= 0:
+            chunks.append(block[:end])
+            stream.seek(start + 1 + sum(map(len, chunks)) + 1)
+            break
+        if not block:
+            stream.seek(start)
+            return _original_hex_reader(stream)  # type: ignore[no-any-return]
+        chunks.append(block)
+    digits = b"".join(chunks).translate(None, _PDF_WHITESPACE)
+    if digits.translate(None, _HEX_DIGITS):
+        stream.seek(start)
+        return _original_hex_reader(stream)  # type: ignore[no-any-return]
+    if len(digits) % 2:
+        digits += b"0"
+    return pdf_generic.pdf_string(binascii.unhexlify(digits))
+
+
+@contextlib.contextmanager
+def _fast_hex_strings() -> Iterator[None]:
+    """Use :func:`_fast_hex_reader` inside pyHanko for the duration of a call.
+
+    Scoped rather than installed at import, so other pyHanko users in the
+    process keep the library as shipped (a concurrent one may see the fast
+    reader meanwhile, which returns the same objects).
+    """
+    global _hex_users
+    with _hex_lock:
+        _hex_users += 1
+        pdf_generic.read_hex_string_from_stream = _fast_hex_reader
+    try:
+        yield
+    finally:
+        with _hex_lock:
+            _hex_users -= 1
+            if _hex_users == 0:
+                pdf_generic.read_hex_string_from_stream = _original_hex_reader
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Prepared:
+    document: bytes
+    reserved_region: tuple[int, int]
+    signed_attributes: bytes
+    template: der.SignerTemplate
+
+
+def _open_writer(pdf: bytes) -> IncrementalPdfFileWriter:
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    except (
+        PdfError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+    ) as exc:
+        raise DocumentFormatError(f"not a readable PDF document: {exc}") from None
+    if writer.prev.encrypted:
+        raise DocumentFormatError("encrypted PDF documents cannot be signed here")
+    return writer
+
+
+def _field_name(writer: IncrementalPdfFileWriter, wanted: str | None) -> str:
+    existing = {name for name, _, _ in enumerate_sig_fields(writer)}
+    if wanted is not None:
+        return wanted
+    n = len(existing) + 1
+    while f"Signature{n}" in existing:
+        n += 1
+    return f"Signature{n}"
+
+
+def _stamp_info(
+    stamp: StampInfo | bool, template: der.SignerTemplate, signing_time: dt.datetime
+) -> StampInfo | None:
+    if stamp is False:
+        return None
+    info = stamp if isinstance(stamp, StampInfo) else StampInfo()
+    cert = _cert_info(template.certificate_der)
+    defaults = {
+        "serial": cert.serial_hex,
+        "owner": cert.owner or cert.subject_cn,
+        "organization": cert.organization,
+        "valid_from": cert.not_before,
+        "valid_to": cert.not_after,
+        "signed_at": signing_time,
+    }
+    return dataclasses.replace(
+        info, **{k: v for k, v in defaults.items() if getattr(info, k) is None}
+    )
+
+
+@lru_cache(maxsize=32)
+def _tsa_token_size(url: str, digest: str) -> int:
+    """The size of a token from this TSA (one dummy request per process)."""
+    from pyhanko.sign.timestamps import HTTPTimeStamper
+
+    spec = der.DIGESTS[digest]
+    token = run_sync(HTTPTimeStamper(url).async_timestamp(spec.digest(b""), digest))
+    return len(token.dump())
+
+
+def _time_stamp(url: str, digest: str, signature: bytes) -> bytes:
+    from pyhanko.sign.timestamps import HTTPTimeStamper, TimestampRequestError
+
+    spec = der.DIGESTS[digest]
+    try:
+        token = run_sync(
+            HTTPTimeStamper(url).async_timestamp(spec.digest(signature), digest)
+        )
+    except (TimestampRequestError, OSError, ValueError) as exc:
+        raise SigningError(f"the time-stamp server {url} failed: {exc}") from exc
+    return bytes(token.dump())
+
+
+def _reserve(template: der.SignerTemplate, tsa_url: str | None) -> int:
+    """Hex digits to reserve for the CMS: twice its largest DER size."""
+    mechanism = template.mechanism
+    attrs = template.signed_attributes(bytes(mechanism.digest.size), None)
+    size = len(template.content_info(attrs, bytes(mechanism.max_signature_size)))
+    if tsa_url is not None:
+        try:
+            token = _tsa_token_size(tsa_url, mechanism.digest.name) + 1024
+        except Exception:  # noqa: BLE001 - the real request reports the error
+            token = _TST_FALLBACK
+        size += token + 16  # the attribute and SET headers around the token
+    return 2 * (size + _SLACK)
+
+
+def _prepare(
+    pdf: bytes,
+    signer: Signer,
+    *,
+    stamp: StampInfo | bool,
+    field_name: str | None,
+    reason: str | None,
+    location: str | None,
+    tsa_url: str | None,
+    page: int,
+    box: Rect | None,
+    digest: str,
+    signing_time: dt.datetime | None,
+) -> _Prepared:
+    template = signer._template(digest)
+    moment = signing_time or _now()
+    writer = _open_writer(pdf)
+    try:
+        name = _field_name(writer, field_name)
+        info = _stamp_info(stamp, template, moment)
+        page_index = page
+        if info is not None:
+            total = int(writer.root["/Pages"]["/Count"])
+            page_index = page if page >= 0 else total + page
+            if not 0 <= page_index < total:
+                raise SigningError(
+                    f"the document has {total} pages; page {page} does not exist"
+                )
+            if box is None:
+                width, height = stamp_size(info)
+                page_obj = writer.find_page_for_modification(page_index)[0].get_object()
+                box = place(page_obj, width, height)
+        spec = SigFieldSpec(
+            sig_field_name=name,
+            on_page=page_index if info is not None else 0,
+            box=box if info is not None else None,  # type: ignore[arg-type]
+        )
+        shim = _HankoShim(
+            signing_cert=asn1_x509.Certificate.load(template.certificate_der),
+            cert_registry=SimpleCertificateStore(),
+            signature_mechanism=_sda(template),
+        )
+        shim.display_name = _display_name(template)
+        meta = PdfSignatureMetadata(
+            field_name=name,
+            md_algorithm=template.mechanism.digest.name,
+            subfilter=SigSeedSubFilter.PADES,
+            reason=reason,
+            location=location,
+        )
+        pdf_signer = PdfSigner(
+            meta,
+            shim,
+            stamp_style=style_for(info) if info is not None else None,
+            new_field_spec=spec,
+        )
+        session = pdf_signer.init_signing_session(writer)
+        # /M is the signing time of a PAdES signature (EN 319 142-1 §5.3).
+        session.system_time = moment
+        tbs = session.prepare_tbs_document(
+            validation_info=None, bytes_reserved=_reserve(template, tsa_url)
+        )
+        prepared_digest, output = tbs.digest_tbs_document(output=io.BytesIO())
+    except (HankoSigningError, PdfError, KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, SigningError):
+            raise
+        raise SigningError(f"the PDF cannot be prepared for signing: {exc}") from exc
+    signed_attributes = template.signed_attributes(
+        prepared_digest.document_digest, None
+    )
+    return _Prepared(
+        document=output.getvalue(),
+        reserved_region=(
+            prepared_digest.reserved_region_start,
+            prepared_digest.reserved_region_end,
+        ),
+        signed_attributes=signed_attributes,
+        template=template,
+    )
+
+
+class _HankoShim(HankoExternalSigner):
+    """What pyHanko's PdfSigner needs to know about the signer (certificate,
+    mechanism, name); the signature itself is made outside pyHanko."""
+
+    display_name: str | None = None
+
+    @property
+    def subject_name(self) -> str | None:
+        # pyHanko's own computes the certificate's whole Name.native, twice
+        # per signature; the answer is already known.
+        return self.display_name
+
+
+def _display_name(template: der.SignerTemplate) -> str | None:
+    info = _cert_info(template.certificate_der)
+    return info.subject_cn or info.owner
+
+
+def _sda(template: der.SignerTemplate) -> object:
+    from asn1crypto import algos
+
+    return algos.SignedDigestAlgorithm.load(template.mechanism.algorithm_identifier)
+
+
+def _finish(prepared: _Prepared, signature: bytes, tsa_url: str | None) -> bytes:
+    template = prepared.template
+    unsigned: list[bytes] = []
+    if tsa_url is not None:
+        token = _time_stamp(tsa_url, template.mechanism.digest.name, signature)
+        unsigned.append(der.time_stamp_attribute(token))
+    cms = template.content_info(prepared.signed_attributes, signature, unsigned)
+    start, end = prepared.reserved_region
+    if 2 * len(cms) > end - start - 2:
+        raise SigningError(
+            f"the signature ({len(cms)} bytes) does not fit the space reserved "
+            "in the PDF"
+        )
+    buffer = bytearray(prepared.document)
+    hex_value = cms.hex().upper().encode("ascii")
+    buffer[start + 1 : start + 1 + len(hex_value)] = hex_value
+    return bytes(buffer)
+
+
+def sign_pdf(
+    pdf: bytes,
+    signer: Signer,
+    *,
+    stamp: StampInfo | bool = True,
+    field_name: str | None = None,
+    reason: str | None = None,
+    location: str | None = None,
+    tsa_url: str | None = None,
+    page: int = -1,
+    box: Rect | None = None,
+    digest: str = "sha256",
+    signing_time: dt.datetime | None = None,
+) -> bytes:
+    """Sign a PDF: PAdES B-B, or B-T with ``tsa_url``; an incremental update.
+
+    :param pdf: the document.
+    :param signer: the key and certificate.
+    :param stamp: ``True`` for the Russian visible stamp built from the
+        certificate, a :class:`StampInfo` to set its text, ``False`` for an
+        invisible signature.
+    :param field_name: the signature field (``SignatureN`` by default); an
+        existing empty field of that name is filled.
+    :param reason: ``/Reason`` («Согласовано»...).
+    :param location: ``/Location``.
+    :param tsa_url: an RFC 3161 time-stamp server: the signature gets a
+        signature time-stamp (PAdES B-T).
+    :param page: the stamp's page (``-1``: the last one).
+    :param box: the stamp's rectangle ``(x1, y1, x2, y2)`` in points; by
+        default a free place at the bottom of the page.
+    :param digest: ``sha256``, ``sha384`` or ``sha512``.
+    :param signing_time: ``/M`` and the stamp's date (aware); default now.
+    :return: the signed document.
+    :raises DocumentFormatError: not a readable (or an encrypted) PDF.
+    :raises WeakAlgorithmError: MD5, SHA-1 or an RSA key under 2048 bits.
+    :raises SigningError: anything else that stops the signature.
+    """
+    prepared = _prepare(
+        pdf,
+        signer,
+        stamp=stamp,
+        field_name=field_name,
+        reason=reason,
+        location=location,
+        tsa_url=tsa_url,
+        page=page,
+        box=box,
+        digest=digest,
+        signing_time=signing_time,
+    )
+    signature = signer.sign_raw(
+        prepared.signed_attributes, prepared.template.mechanism.digest.name
+    )
+    return _finish(prepared, signature, tsa_url)
+
+
+def prepare_pdf(
+    pdf: bytes,
+    signer: Signer,
+    *,
+    stamp: StampInfo | bool = True,
+    field_name: str | None = None,
+    reason: str | None = None,
+    location: str | None = None,
+    tsa_url: str | None = None,
+    page: int = -1,
+    box: Rect | None = None,
+    digest: str = "sha256",
+    signing_time: dt.datetime | None = None,
+) -> PreparedSignature:
+    """Phase one of a two-phase PAdES signature (see
+    :meth:`signing.signers.ExternalSigner.prepare_pdf`)."""
+    prepared = _prepare(
+        pdf,
+        signer,
+        stamp=stamp,
+        field_name=field_name,
+        reason=reason,
+        location=location,
+        tsa_url=tsa_url,
+        page=page,
+        box=box,
+        digest=digest,
+        signing_time=signing_time,
+    )
+    mechanism = prepared.template.mechanism
+    return PreparedSignature(
+        kind="pdf",
+        to_be_signed=prepared.signed_attributes,
+        digest_algorithm=mechanism.digest.name,
+        signature_algorithm=mechanism.webcrypto(),
+        certificate=prepared.template.certificate_der,
+        chain=tuple(c.public_bytes(Encoding.DER) for c in signer.chain),
+        rsa_pss=signer.rsa_pss,
+        document=prepared.document,
+        reserved_region=prepared.reserved_region,
+        tsa_url=tsa_url,
+    )
+
+
+def complete_pdf(prepared: PreparedSignature, signature_value: bytes) -> bytes:
+    """Phase two: the signed PDF.
+
+    :raises SigningError: the value does not verify, or the prepared document
+        no longer matches the digest it was prepared with.
+    """
+    signer = state_signer(prepared)
+    template = signer._template(prepared.digest_algorithm)
+    start, end = prepared.reserved_region
+    document = prepared.document
+    if not 0 < start < end <= len(document):
+        raise SignatureFormatError("damaged signing state: bad reserved region")
+    digest = hashlib.new(prepared.digest_algorithm)
+    digest.update(document[:start])
+    digest.update(document[end:])
+    if der.message_digest_of(prepared.to_be_signed) != digest.digest():
+        raise SigningError(
+            "the prepared document was changed after prepare(): its digest no longer "
+            "matches the signed attributes"
+        )
+    value = accept_signature_value(
+        signer, prepared.digest_algorithm, prepared.to_be_signed, signature_value
+    )
+    return _finish(
+        _Prepared(document, (start, end), prepared.to_be_signed, template),
+        value,
+        prepared.tsa_url,
+    )
+
+
+# --------------------------------------------------------------------------
+# Verification
+# --------------------------------------------------------------------------
+
+_COVERAGE = {
+    SignatureCoverageLevel.UNCLEAR: "unclear",
+    SignatureCoverageLevel.CONTIGUOUS_BLOCK_FROM_START: "contiguous_block_from_start",
+    SignatureCoverageLevel.ENTIRE_REVISION: "entire_revision",
+    SignatureCoverageLevel.ENTIRE_FILE: "entire_file",
+}
+_MODIFICATION = {
+    ModificationLevel.NONE: "none",
+    ModificationLevel.LTA_UPDATES: "lta_updates",
+    ModificationLevel.FORM_FILLING: "form_filling",
+    ModificationLevel.ANNOTATIONS: "annotations",
+    ModificationLevel.OTHER: "other",
+}
+
+
+def _open_reader(pdf: bytes) -> PdfFileReader:
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+        reader.root  # noqa: B018 - fail here on a broken trailer
+    except (
+        PdfError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+    ) as exc:
+        raise DocumentFormatError(f"not a readable PDF document: {exc}") from None
+    if reader.encrypted:
+        raise DocumentFormatError("encrypted PDF documents are not supported")
+    return reader
+
+
+def _pdf_reasons(
+    coverage: SignatureCoverageLevel | None,
+    level: ModificationLevel,
+    docmdp_ok: bool | None,
+) -> list[Reason]:
+    reasons = []
+    if coverage is None or coverage < SignatureCoverageLevel.ENTIRE_REVISION:
+        reasons.append(
+            Reason(
+                SignatureReasonCode.PARTIAL_COVERAGE,
+                "Подпись охватывает не всю редакцию документа",
+            )
+        )
+    if level is ModificationLevel.OTHER or docmdp_ok is False:
+        reasons.append(
+            Reason(
+                SignatureReasonCode.MODIFIED_AFTER_SIGNING,
+                "Документ изменён после подписания (содержимое, страницы или "
+                "объекты, не разрешённые подписью)",
+                {"modification_level": _MODIFICATION[level]},
+            )
+        )
+    elif level is ModificationLevel.ANNOTATIONS:
+        reasons.append(
+            Reason(
+                SignatureReasonCode.ANNOTATIONS_AFTER_SIGNING,
+                "После подписания в документ добавлены аннотации: они могут закрывать "
+                "подписанный текст",
+                {"modification_level": "annotations"},
+            )
+        )
+    return reasons
+
+
+def _verify_embedded(
+    emb: EmbeddedPdfSignature,
+    trust: TrustStore,
+    at: dt.datetime | None,
+    revocation: RevocationMode,
+) -> PdfSignatureReport:
+    emb.compute_integrity_info(diff_policy=DEFAULT_DIFF_POLICY)
+    status = emb.summarise_integrity_info()
+    coverage: SignatureCoverageLevel | None = status["coverage"]
+    diff = status["diff_result"]
+    level = (
+        diff.modification_level
+        if isinstance(diff, DiffResult)
+        else ModificationLevel.OTHER
+    )
+    if diff is None and coverage == SignatureCoverageLevel.ENTIRE_FILE:
+        level = ModificationLevel.NONE
+    docmdp_ok = status["docmdp_ok"]
+
+    def digest_of(spec: der.DigestSpec) -> bytes:
+        return bytes(emb.compute_digest(spec.name))
+
+    signer = _verify_signer_info(
+        emb.signed_data,
+        emb.signer_info,
+        content_digest=digest_of,
+        certs=der.certificates_of(emb.signed_data),
+        trust=trust,
+        at=at,
+        revocation=revocation,
+        claimed_time=_pdf_time(emb),
+    )
+    reasons = [*signer.reasons, *_pdf_reasons(coverage, level, docmdp_ok)]
+    return PdfSignatureReport(
+        field_name=str(emb.field_name),
+        verdict=worst_verdict(signer.verdict, verdict_of(reasons)),
+        reasons=tuple(reasons),
+        intact=signer.intact,
+        certificate=signer.certificate,
+        signing_time=signer.signing_time,
+        timestamp_time=signer.timestamp_time,
+        coverage=_COVERAGE[coverage] if coverage is not None else "unclear",
+        modification_level=_MODIFICATION[level],
+        docmdp_ok=docmdp_ok,
+        revision=int(emb.signed_revision),
+        signer=signer,
+    )
+
+
+def _pdf_time(emb: object) -> dt.datetime | None:
+    try:
+        moment = emb.self_reported_timestamp  # type: ignore[attr-defined]
+    except (PdfError, ValueError, TypeError, KeyError):
+        return None
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)  # type: ignore[no-any-return]
+
+
+def verify_pdf(
+    pdf: bytes,
+    trust: TrustStore,
+    *,
+    at: dt.datetime | None = None,
+    revocation: RevocationMode = "soft",
+) -> PdfReport:
+    """Verify every signature in a PDF document.
+
+    :param pdf: the document.
+    :param trust: trust anchors, intermediates and CRLs.
+    :param at: validate certificates for this moment when a signature carries
+        neither a time-stamp nor a signing time (default now).
+    :param revocation: ``off``, ``soft``, ``hard`` or ``require``.
+    :return: a :class:`~signing.verification.PdfReport`; a document without
+        signatures gives a report with none (verdict INVALID, ``no_signatures``).
+    :raises DocumentFormatError: not a readable PDF.
+    :raises SignatureFormatError: a signature dictionary or its CMS is damaged
+        beyond reading.
+    """
+    with _fast_hex_strings():
+        return _verify_pdf(pdf, trust, at, revocation)
+
+
+def _verify_pdf(
+    pdf: bytes, trust: TrustStore, at: dt.datetime | None, revocation: RevocationMode
+) -> PdfReport:
+    reader = _open_reader(pdf)
+    try:
+        embedded: Sequence[PdfObject] = reader.embedded_regular_signatures
+    except (
+        PdfError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+    ) as exc:
+        raise SignatureFormatError(
+            f"a signature in the PDF cannot be read: {exc}"
+        ) from None
+    reports = []
+    for emb in embedded:
+        try:
+            reports.append(_verify_embedded(emb, trust, at, revocation))
+        except (
+            PdfError,
+            ValueError,
+            TypeError,
+            KeyError,
+            IndexError,
+            AttributeError,
+        ) as exc:
+            raise SignatureFormatError(
+                f"the signature {getattr(emb, 'field_name', '?')!r} cannot be read: "
+                f"{exc}"
+            ) from None
+    reasons: tuple[Reason, ...] = ()
+    if not reports:
+        reasons = (
+            Reason(
+                SignatureReasonCode.NO_SIGNATURES,
+                "Документ не содержит электронных подписей",
+            ),
+        )
+        verdict = Verdict.INVALID
+    else:
+        verdict = worst_verdict(*(r.verdict for r in reports))
+    return PdfReport(
+        verdict=verdict,
+        signatures=tuple(reports),
+        reasons=reasons,
+        revisions=int(reader.xrefs.total_revisions),
+    )

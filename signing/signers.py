@@ -1,0 +1,619 @@
+"""Where the private key lives: in memory (PKCS#12), on a token (PKCS#11), or with
+the user (external two-phase signing, the key never reaches the server).
+
+A :class:`Signer` holds a certificate, the chain to embed beside it, and makes
+raw signatures (``sign_raw``) over the DER of the signed attributes. The CMS and
+PAdES code above it is the same for every signer.
+
+Two-phase signing (:class:`ExternalSigner`): ``prepare_*`` returns a
+:class:`PreparedSignature` whose ``to_be_signed`` bytes the client signs (for
+example with WebCrypto); :meth:`ExternalSigner.complete` embeds the raw
+signature value and returns the finished ``.sig`` or PDF. The prepared state
+serialises to JSON, so a web application can keep it between two requests.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import base64
+import json
+import logging
+import threading
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, pkcs12
+
+from signing import _cms_asn1 as der
+from signing.errors import (
+    CertificateFormatError,
+    KeyLoadError,
+    SignatureFormatError,
+    SigningError,
+)
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from signing.pades import Rect, StampInfo
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ExternalSigner",
+    "Pkcs11Signer",
+    "Pkcs12Signer",
+    "PreparedSignature",
+    "Signer",
+]
+
+_T = TypeVar("_T")
+
+
+class Signer(abc.ABC):
+    """A signing key with its certificate.
+
+    :param certificate: the signer's certificate.
+    :param chain: certificates to embed beside it (intermediates, root).
+    :param rsa_pss: sign with RSASSA-PSS instead of PKCS#1 v1.5 (RSA keys only).
+    """
+
+    def __init__(
+        self,
+        certificate: x509.Certificate,
+        chain: Sequence[x509.Certificate] = (),
+        *,
+        rsa_pss: bool = False,
+    ) -> None:
+        self.certificate = certificate
+        self.chain: tuple[x509.Certificate, ...] = tuple(
+            c for c in chain if c != certificate
+        )
+        self.rsa_pss = rsa_pss
+        self._templates: dict[str, der.SignerTemplate] = {}
+
+    def _template(self, digest_algorithm: str) -> der.SignerTemplate:
+        """Per-digest precomputed SignedData parts; raises on weak algorithms."""
+        template = self._templates.get(digest_algorithm)
+        if template is None:
+            mechanism = der.mechanism_for(
+                self.certificate, digest_algorithm, rsa_pss=self.rsa_pss
+            )
+            template = der.SignerTemplate.build(self.certificate, self.chain, mechanism)
+            self._templates[digest_algorithm] = template
+        return template
+
+    def _mechanism(self, digest_algorithm: str) -> der.Mechanism:
+        return self._template(digest_algorithm).mechanism
+
+    @abc.abstractmethod
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        """Sign ``data`` (hash-then-sign with ``digest_algorithm``).
+
+        :return: the raw signature value as CMS carries it (DER for ECDSA).
+        :raises WeakAlgorithmError: MD5/SHA-1 or a key that is too short.
+        """
+
+    async def async_sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        """Asynchronous :meth:`sign_raw` (a thread, so a slow token does not
+        block the event loop)."""
+        return await asyncio.to_thread(self.sign_raw, data, digest_algorithm)
+
+
+def _same_public_key(key: object, certificate: x509.Certificate) -> bool:
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        return False
+    try:
+        cert_key = certificate.public_key()
+    except (ValueError, TypeError):
+        return False
+    fmt = (Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return bool(key.public_key().public_bytes(*fmt) == cert_key.public_bytes(*fmt))
+
+
+class Pkcs12Signer(Signer):
+    """A key held in memory, usually loaded from a PKCS#12 (``.p12``/``.pfx``) file.
+
+    The key is loaded (and checked) once; every signature reuses it.
+    """
+
+    def __init__(
+        self,
+        key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+        certificate: x509.Certificate,
+        chain: Sequence[x509.Certificate] = (),
+        *,
+        rsa_pss: bool = False,
+    ) -> None:
+        if not _same_public_key(key, certificate):
+            raise KeyLoadError("the private key does not match the certificate")
+        super().__init__(certificate, chain, rsa_pss=rsa_pss)
+        self._key = key
+
+    @classmethod
+    def load(
+        cls, data: bytes, password: str | bytes | None, *, rsa_pss: bool = False
+    ) -> Pkcs12Signer:
+        """Open a PKCS#12 file.
+
+        :raises KeyLoadError: wrong password, a damaged file, or a file without
+            a key and its certificate.
+        """
+        secret = password.encode("utf-8") if isinstance(password, str) else password
+        try:
+            key, cert, extra = pkcs12.load_key_and_certificates(data, secret or None)
+        except ValueError as exc:
+            # cryptography says "Invalid password or PKCS12 data" for both.
+            raise KeyLoadError(
+                "cannot open the PKCS#12 file: wrong password or a damaged file"
+            ) from exc
+        except TypeError as exc:
+            raise KeyLoadError(f"cannot open the PKCS#12 file: {exc}") from exc
+        if key is None or cert is None:
+            raise KeyLoadError(
+                "the PKCS#12 file holds no private key with its certificate"
+            )
+        if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+            raise KeyLoadError(f"keys of type {type(key).__name__} cannot sign here")
+        return cls(key, cert, list(extra), rsa_pss=rsa_pss)
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        return der.sign_with_key(self._key, self._mechanism(digest_algorithm), data)
+
+    async def async_sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        # In-memory signing is fast; a thread would cost more than it saves.
+        return self.sign_raw(data, digest_algorithm)
+
+
+class Pkcs11Signer(Signer):
+    """A key on a PKCS#11 token (a smart card, an HSM, SoftHSM2 in tests).
+
+    The session is opened through pyHanko's PKCS#11 support (python-pkcs11) and
+    kept open; close it with :meth:`close` or use the signer as a context
+    manager. The certificate is read from the token (by ``cert_label`` or
+    ``cert_id``, which default to the key's), and the other certificates on the
+    token are embedded as the chain.
+
+    :param lib_path: the PKCS#11 module (``/usr/lib/softhsm/libsofthsm2.so``).
+    :param token_label: the token's label.
+    :param pin: the user PIN.
+    :param key_label: the private key's ``CKA_LABEL``.
+    :param key_id: or its ``CKA_ID``.
+    :raises KeyLoadError: no such module, token, key or certificate; wrong PIN.
+    """
+
+    def __init__(
+        self,
+        lib_path: str,
+        token_label: str,
+        pin: str | None,
+        *,
+        key_label: str | None = None,
+        key_id: bytes | None = None,
+        cert_label: str | None = None,
+        cert_id: bytes | None = None,
+        chain: Sequence[x509.Certificate] = (),
+        rsa_pss: bool = False,
+    ) -> None:
+        if key_label is None and key_id is None:
+            raise KeyLoadError("give the key's label (key_label) or id (key_id)")
+        from pkcs11 import Attribute, ObjectClass
+        from pkcs11 import exceptions as p11_errors
+        from pyhanko.config.pkcs11 import TokenCriteria
+        from pyhanko.sign.pkcs11 import open_pkcs11_session
+
+        self._lock = threading.Lock()
+        try:
+            self._session = open_pkcs11_session(
+                lib_path, token_criteria=TokenCriteria(label=token_label), user_pin=pin
+            )
+        except p11_errors.PinIncorrect as exc:
+            raise KeyLoadError(f"wrong PIN for the token {token_label!r}") from exc
+        except (p11_errors.PKCS11Error, OSError, RuntimeError) as exc:
+            raise KeyLoadError(
+                f"cannot open the token {token_label!r} with {lib_path}: "
+                f"{type(exc).__name__} {exc}".rstrip()
+            ) from exc
+        try:
+            key_query: dict[Attribute, object] = {
+                Attribute.CLASS: ObjectClass.PRIVATE_KEY,
+                Attribute.SIGN: True,
+            }
+            if key_label is not None:
+                key_query[Attribute.LABEL] = key_label
+            if key_id is not None:
+                key_query[Attribute.ID] = key_id
+            keys = list(self._session.get_objects(key_query))
+            if len(keys) != 1:
+                what = "not found" if not keys else "more than one found"
+                raise KeyLoadError(
+                    f"private key {key_label or (key_id or b'').hex()} on the token "
+                    f"{token_label!r}: {what}"
+                )
+            self._key = keys[0]
+            cert_query: dict[Attribute, object] = {
+                Attribute.CLASS: ObjectClass.CERTIFICATE
+            }
+            all_certs = [
+                (obj[Attribute.LABEL], obj[Attribute.ID], bytes(obj[Attribute.VALUE]))
+                for obj in self._session.get_objects(cert_query)
+            ]
+        except p11_errors.PKCS11Error as exc:
+            self._session.close()
+            raise KeyLoadError(f"token error: {type(exc).__name__} {exc}") from exc
+        except KeyLoadError:
+            self._session.close()
+            raise
+
+        want_label = cert_label if cert_label is not None else key_label
+        want_id = cert_id if cert_id is not None else key_id
+        mine = [
+            value
+            for label, id_, value in all_certs
+            if (want_label is None or label == want_label)
+            and (want_id is None or id_ == want_id)
+        ]
+        if len(mine) != 1:
+            self._session.close()
+            raise KeyLoadError(
+                f"no certificate {want_label or (want_id or b'').hex()} on the token "
+                f"{token_label!r}"
+            )
+        try:
+            certificate = x509.load_der_x509_certificate(mine[0])
+            others = [
+                x509.load_der_x509_certificate(value)
+                for _, _, value in all_certs
+                if value != mine[0]
+            ]
+        except ValueError as exc:
+            self._session.close()
+            raise KeyLoadError(f"a damaged certificate on the token: {exc}") from exc
+        super().__init__(certificate, [*others, *chain], rsa_pss=rsa_pss)
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        from asn1crypto import algos
+        from pkcs11 import exceptions as p11_errors
+        from pyhanko.sign.pkcs11 import select_pkcs11_signing_params
+
+        mechanism = self._mechanism(digest_algorithm)
+        spec = select_pkcs11_signing_params(
+            algos.SignedDigestAlgorithm.load(mechanism.algorithm_identifier),
+            mechanism.digest.name,
+            # Tokens (SoftHSM2 among them) often lack CKM_ECDSA_SHA256: hash
+            # here and use plain CKM_ECDSA.
+            use_raw_mechanism=mechanism.family == "ecdsa",
+            sign_kwargs={},
+        )
+        payload = spec.pre_sign_transform(data) if spec.pre_sign_transform else data
+        try:
+            with self._lock:
+                signature = self._key.sign(payload, **spec.sign_kwargs)
+        except p11_errors.PKCS11Error as exc:
+            raise SigningError(
+                f"the token refused to sign: {type(exc).__name__} {exc}"
+            ) from exc
+        if spec.post_sign_transform is not None:
+            signature = spec.post_sign_transform(signature)
+        return bytes(signature)
+
+    def close(self) -> None:
+        """Close the PKCS#11 session."""
+        self._session.close()
+
+    def __enter__(self) -> Pkcs11Signer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# --------------------------------------------------------------------------
+# Two-phase (external) signing
+# --------------------------------------------------------------------------
+
+_STATE_VERSION = 1
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(value: object, name: str) -> bytes:
+    if not isinstance(value, str):
+        raise SignatureFormatError(f"damaged signing state: no field {name!r}")
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError:
+        raise SignatureFormatError(f"damaged signing state: field {name!r}") from None
+
+
+@dataclass(frozen=True)
+class PreparedSignature:
+    """The first half of a two-phase signature.
+
+    Give ``to_be_signed`` to the signing party; keep the whole object (it is
+    JSON-serialisable: :meth:`to_json`) until the signature value comes back,
+    then call :meth:`ExternalSigner.complete`.
+    """
+
+    kind: str
+    """``"cms"`` (a detached ``.sig``) or ``"pdf"`` (PAdES)."""
+
+    to_be_signed: bytes
+    """The DER of the signed attributes (``SET OF Attribute``): sign these bytes
+    as they are (the signing algorithm hashes them)."""
+
+    digest_algorithm: str
+    """``sha256``, ``sha384`` or ``sha512``."""
+
+    signature_algorithm: dict[str, str | int]
+    """WebCrypto ``sign()`` parameters, e.g.
+    ``{"name": "ECDSA", "hash": "SHA-256"}``."""
+
+    certificate: bytes
+    chain: tuple[bytes, ...]
+    rsa_pss: bool
+    document: bytes = b""
+    """PDF only: the document with the signature placeholder (the prepared
+    incremental update)."""
+
+    reserved_region: tuple[int, int] = (0, 0)
+    tsa_url: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def data_to_sign_digest(self) -> bytes:
+        """The hash of :attr:`to_be_signed`, for signers that take a digest."""
+        return der.DIGESTS[self.digest_algorithm].digest(self.to_be_signed)
+
+    def to_json(self) -> str:
+        """A JSON document that :meth:`from_json` turns back into this object."""
+        return json.dumps(
+            {
+                "v": _STATE_VERSION,
+                "kind": self.kind,
+                "to_be_signed": _b64(self.to_be_signed),
+                "digest_algorithm": self.digest_algorithm,
+                "signature_algorithm": self.signature_algorithm,
+                "certificate": _b64(self.certificate),
+                "chain": [_b64(c) for c in self.chain],
+                "rsa_pss": self.rsa_pss,
+                "document": _b64(self.document),
+                "reserved_region": list(self.reserved_region),
+                "tsa_url": self.tsa_url,
+                "extra": self.extra,
+            },
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+
+    def to_bytes(self) -> bytes:
+        return self.to_json().encode("utf-8")
+
+    @classmethod
+    def from_json(cls, data: str | bytes) -> PreparedSignature:
+        """:raises SignatureFormatError: not a state made by :meth:`to_json`."""
+        try:
+            obj = json.loads(data)
+        except (ValueError, UnicodeDecodeError):
+            raise SignatureFormatError("damaged signing state (not JSON)") from None
+        if not isinstance(obj, dict) or obj.get("v") != _STATE_VERSION:
+            raise SignatureFormatError("unknown signing state version")
+        try:
+            region = obj["reserved_region"]
+            return cls(
+                kind=str(obj["kind"]),
+                to_be_signed=_unb64(obj["to_be_signed"], "to_be_signed"),
+                digest_algorithm=str(obj["digest_algorithm"]),
+                signature_algorithm=dict(obj["signature_algorithm"]),
+                certificate=_unb64(obj["certificate"], "certificate"),
+                chain=tuple(_unb64(c, "chain") for c in obj["chain"]),
+                rsa_pss=bool(obj["rsa_pss"]),
+                document=_unb64(obj["document"], "document"),
+                reserved_region=(int(region[0]), int(region[1])),
+                tsa_url=obj["tsa_url"],
+                extra={str(k): str(v) for k, v in dict(obj.get("extra", {})).items()},
+            )
+        except (KeyError, TypeError, ValueError, IndexError):
+            raise SignatureFormatError("damaged signing state") from None
+
+    from_bytes = from_json
+
+
+def _load_cert(value: x509.Certificate | bytes) -> x509.Certificate:
+    if isinstance(value, x509.Certificate):
+        return value
+    try:
+        if value.lstrip().startswith(b"-----BEGIN"):
+            return x509.load_pem_x509_certificate(value)
+        return x509.load_der_x509_certificate(value)
+    except ValueError:
+        raise CertificateFormatError("not an X.509 certificate") from None
+
+
+class _StateSigner(Signer):
+    """A :class:`Signer` with a certificate and no key: what two-phase
+    signing knows about the signer."""
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:  # pragma: no cover
+        raise SigningError("the key is external: the client signs, then complete()")
+
+
+class ExternalSigner:
+    """Two-phase signing for keys that never reach the server.
+
+    :param certificate: the signer's certificate (object, DER or PEM).
+    :param chain: certificates to embed beside it.
+    :param rsa_pss: the client will sign with RSA-PSS (salt = digest length).
+    """
+
+    def __init__(
+        self,
+        certificate: x509.Certificate | bytes,
+        chain: Sequence[x509.Certificate | bytes] = (),
+        *,
+        rsa_pss: bool = False,
+    ) -> None:
+        self.signer: Signer = _StateSigner(
+            _load_cert(certificate), [_load_cert(c) for c in chain], rsa_pss=rsa_pss
+        )
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return self.signer.certificate
+
+    def prepare_cms(
+        self,
+        content: bytes,
+        *,
+        digest: str = "sha256",
+        signing_time: dt.datetime | None = None,
+    ) -> PreparedSignature:
+        """Phase one of a detached CAdES-BES signature of ``content``."""
+        from signing import cms
+
+        return cms.prepare_cms(
+            content, self.signer, digest=digest, signing_time=signing_time
+        )
+
+    def prepare_cms_digest(
+        self,
+        content_digest: bytes,
+        digest_algorithm: str = "sha256",
+        *,
+        signing_time: dt.datetime | None = None,
+    ) -> PreparedSignature:
+        """Phase one, from the content's digest (the caller streamed the hash)."""
+        from signing import cms
+
+        return cms.prepare_cms_digest(
+            content_digest, digest_algorithm, self.signer, signing_time=signing_time
+        )
+
+    def prepare_pdf(
+        self,
+        pdf: bytes,
+        *,
+        stamp: StampInfo | bool = True,
+        field_name: str | None = None,
+        reason: str | None = None,
+        location: str | None = None,
+        tsa_url: str | None = None,
+        page: int = -1,
+        box: Rect | None = None,
+        digest: str = "sha256",
+        signing_time: dt.datetime | None = None,
+    ) -> PreparedSignature:
+        """Phase one of a PAdES signature: the signature field, the visible stamp
+        and the placeholder are written as an incremental update (kept in the
+        state); the client signs the signed attributes."""
+        from signing import pades
+
+        return pades.prepare_pdf(
+            pdf,
+            self.signer,
+            stamp=stamp,
+            field_name=field_name,
+            reason=reason,
+            location=location,
+            tsa_url=tsa_url,
+            page=page,
+            box=box,
+            digest=digest,
+            signing_time=signing_time,
+        )
+
+    @staticmethod
+    def complete(
+        state: PreparedSignature | str | bytes, signature_value: bytes
+    ) -> bytes:
+        """Phase two: embed the raw signature value.
+
+        :param state: what ``prepare_*`` returned (or its JSON).
+        :param signature_value: RSA PKCS#1 v1.5 / PSS, or ECDSA as DER or as
+            WebCrypto's raw ``r || s``.
+        :return: the DER ``.sig`` (CMS) or the signed PDF.
+        :raises SigningError: the value does not verify with the certificate
+            over the prepared attributes (wrong key, wrong data, garbage).
+        """
+        prepared = (
+            state
+            if isinstance(state, PreparedSignature)
+            else PreparedSignature.from_json(state)
+        )
+        if prepared.kind == "cms":
+            from signing import cms
+
+            return cms.complete_cms(prepared, signature_value)
+        if prepared.kind == "pdf":
+            from signing import pades
+
+            return pades.complete_pdf(prepared, signature_value)
+        raise SignatureFormatError(f"unknown kind of signing state: {prepared.kind!r}")
+
+
+def state_signer(prepared: PreparedSignature) -> Signer:
+    """The certificate-only signer a prepared state describes."""
+    return _StateSigner(
+        _load_cert(prepared.certificate),
+        [_load_cert(c) for c in prepared.chain],
+        rsa_pss=prepared.rsa_pss,
+    )
+
+
+def accept_signature_value(
+    signer: Signer, digest_algorithm: str, to_be_signed: bytes, value: bytes
+) -> bytes:
+    """Check an external signature value; return it as CMS carries it.
+
+    :raises SigningError: it does not verify over ``to_be_signed``.
+    """
+    from asn1crypto import algos
+
+    mechanism = signer._mechanism(digest_algorithm)
+    algorithm = algos.SignedDigestAlgorithm.load(mechanism.algorithm_identifier)
+    key = der.public_key_of(signer.certificate)
+    for candidate in der.normalise_signature_value(mechanism, value):
+        check = der.verify_signature(
+            key,
+            algorithm["algorithm"].dotted,
+            algorithm["parameters"],
+            mechanism.digest,
+            candidate,
+            to_be_signed,
+        )
+        if check.ok:
+            return candidate
+    raise SigningError(
+        "the signature value does not verify with the certificate's public key: "
+        "other data, another key or another algorithm was used "
+        f"(expected {mechanism.webcrypto()} over to_be_signed)"
+    )
+
+
+def run_sync(coro: Coroutine[Any, Any, _T]) -> _T:
+    """Run a coroutine from synchronous code, even inside a running event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    result: list[_T] = []
+    error: list[BaseException] = []
+
+    def _target() -> None:
+        try:
+            result.append(asyncio.run(coro))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            error.append(exc)
+
+    thread = threading.Thread(target=_target)
+    thread.start()
+    thread.join()
+    if error:
+        raise error[0]
+    return result[0]

@@ -1,0 +1,364 @@
+"""Reports of signature verification (CMS/CAdES and PAdES).
+
+Frozen values with a :class:`~signing.reports.Verdict`, machine-readable
+reason codes, a stable ``to_json()`` and a Russian one-line ``summary_ru()``.
+The certificate part of each signature is the
+:class:`~signing.reports.CertificateValidation` of :mod:`signing.trust`,
+embedded as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from signing.certificates import CertificateInfo
+from signing.reports import (
+    CertificateValidation,
+    Reason,
+    RevocationInfo,
+    Verdict,
+    worst_verdict,
+)
+
+__all__ = [
+    "CmsReport",
+    "PdfReport",
+    "PdfSignatureReport",
+    "SignatureReasonCode",
+    "SignerReport",
+]
+
+_MSK = dt.timezone(dt.timedelta(hours=3), "МСК")
+
+
+class SignatureReasonCode(enum.StrEnum):
+    """Reason codes of signature verification (certificate codes are in
+    :class:`~signing.reports.ReasonCode`)."""
+
+    #: The content (or PDF byte range) does not match the message-digest
+    #: attribute: the document was changed, or it is another document.
+    DIGEST_MISMATCH = "digest_mismatch"
+    #: The signature value does not verify over the signed attributes.
+    SIGNATURE_INVALID = "signature_invalid"
+    #: signing-certificate(-v2) names another certificate (RFC 5035).
+    SIGNING_CERTIFICATE_MISMATCH = "signing_certificate_mismatch"
+    #: The signer's certificate is not in the signature.
+    SIGNER_CERTIFICATE_MISSING = "signer_certificate_missing"
+    #: A required signed attribute is missing or malformed (RFC 5652 §5.3).
+    MALFORMED_ATTRIBUTES = "malformed_attributes"
+    WEAK_ALGORITHM = "weak_algorithm"
+    UNSUPPORTED_ALGORITHM = "unsupported_algorithm"
+    #: The signature time-stamp token does not match the signature.
+    TIMESTAMP_INVALID = "timestamp_invalid"
+    #: PDF: the document was changed after this signature in a way that is not
+    #: allowed (pyHanko difference analysis: ModificationLevel.OTHER or above
+    #: the signature's DocMDP level).
+    MODIFIED_AFTER_SIGNING = "modified_after_signing"
+    #: PDF: annotations (comments, shapes) were added after signing; they can
+    #: cover what was signed, so a person has to look.
+    ANNOTATIONS_AFTER_SIGNING = "annotations_after_signing"
+    #: PDF: the byte range does not cover a whole revision.
+    PARTIAL_COVERAGE = "partial_coverage"
+    #: PDF: the document carries no signature at all.
+    NO_SIGNATURES = "no_signatures"
+    #: The signature does not hold exactly what the profile needs.
+    FORMAT = "format"
+
+
+#: Verdict of a signature-level reason (ETSI EN 319 102-1 §5.1.3): INVALID
+#: for HASH_FAILURE / SIG_CRYPTO_FAILURE and changed documents; INDETERMINATE
+#: where more data could change the answer (NO_SIGNING_CERTIFICATE_FOUND,
+#: CRYPTO_CONSTRAINTS_FAILURE_NO_POE, unsupported algorithms) or a person must
+#: look (annotations).
+SIGNATURE_REASON_VERDICT: Mapping[str, Verdict] = {
+    SignatureReasonCode.DIGEST_MISMATCH: Verdict.INVALID,
+    SignatureReasonCode.SIGNATURE_INVALID: Verdict.INVALID,
+    SignatureReasonCode.SIGNING_CERTIFICATE_MISMATCH: Verdict.INVALID,
+    SignatureReasonCode.MALFORMED_ATTRIBUTES: Verdict.INVALID,
+    SignatureReasonCode.TIMESTAMP_INVALID: Verdict.INVALID,
+    SignatureReasonCode.MODIFIED_AFTER_SIGNING: Verdict.INVALID,
+    SignatureReasonCode.PARTIAL_COVERAGE: Verdict.INVALID,
+    SignatureReasonCode.NO_SIGNATURES: Verdict.INVALID,
+    SignatureReasonCode.FORMAT: Verdict.INVALID,
+    SignatureReasonCode.SIGNER_CERTIFICATE_MISSING: Verdict.INDETERMINATE,
+    SignatureReasonCode.WEAK_ALGORITHM: Verdict.INDETERMINATE,
+    SignatureReasonCode.UNSUPPORTED_ALGORITHM: Verdict.INDETERMINATE,
+    SignatureReasonCode.ANNOTATIONS_AFTER_SIGNING: Verdict.INDETERMINATE,
+}
+
+
+def reason_verdict(reason: Reason) -> Verdict:
+    """The verdict a reason leads to (signature codes first, then certificate ones)."""
+    if reason.is_warning:
+        return Verdict.VALID
+    verdict = SIGNATURE_REASON_VERDICT.get(reason.code)
+    return verdict if verdict is not None else reason.verdict
+
+
+def verdict_of(reasons: Iterable[Reason]) -> Verdict:
+    return worst_verdict(*(reason_verdict(r) for r in reasons))
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _msk(moment: dt.datetime) -> str:
+    return moment.astimezone(_MSK).strftime("%d.%m.%Y %H:%M") + " МСК"
+
+
+def _who(cert: CertificateInfo | None) -> str:
+    if cert is None:
+        return "подписант не определён"
+    who = cert.owner or cert.subject_cn or cert.subject
+    if cert.organization and cert.organization != who:
+        who = f"{who} ({cert.organization})"
+    return who
+
+
+def _errors(reasons: Iterable[Reason]) -> str:
+    messages = []
+    for reason in reasons:
+        if not reason.is_warning and reason.message not in messages:
+            messages.append(reason.message)
+    return "; ".join(messages)
+
+
+@dataclass(frozen=True)
+class SignerReport:
+    """The verification of one SignerInfo of a CMS signature."""
+
+    verdict: Verdict
+    reasons: tuple[Reason, ...]
+    #: The message digest matches the content and the signature value verifies.
+    intact: bool
+    digest_matches: bool
+    signature_verified: bool
+    certificate: CertificateInfo | None
+    #: The signing-time attribute (or the PDF's /M): the signer's claim.
+    signing_time: dt.datetime | None
+    #: genTime of a signature time-stamp token, if there is one (CAdES-T, PAdES B-T).
+    timestamp_time: dt.datetime | None
+    #: The moment the certificate was validated for: the time-stamp, else the
+    #: claimed signing time, else ``at`` (or now).
+    validation_time: dt.datetime
+    digest_algorithm: str
+    signature_algorithm: str
+    #: Algorithms below the policy (MD5, SHA-1, RSA < 2048 bits).
+    weak_algorithms: tuple[str, ...]
+    #: ``match``, ``mismatch`` or ``absent``: the signing-certificate(-v2)
+    #: attribute against the certificate that verified the signature.
+    signing_certificate_attribute: str
+    certificate_validation: CertificateValidation | None
+
+    @property
+    def is_valid(self) -> bool:
+        return self.verdict is Verdict.VALID
+
+    @property
+    def chain(self) -> tuple[CertificateInfo, ...]:
+        return self.certificate_validation.chain if self.certificate_validation else ()
+
+    @property
+    def chain_verdict(self) -> Verdict | None:
+        return (
+            self.certificate_validation.verdict if self.certificate_validation else None
+        )
+
+    @property
+    def revocation(self) -> RevocationInfo | None:
+        return (
+            self.certificate_validation.revocation
+            if self.certificate_validation
+            else None
+        )
+
+    @property
+    def codes(self) -> frozenset[str]:
+        return frozenset(r.code for r in self.reasons if not r.is_warning)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "verdict": self.verdict.value,
+            "reasons": [r.to_json() for r in self.reasons],
+            "intact": self.intact,
+            "digest_matches": self.digest_matches,
+            "signature_verified": self.signature_verified,
+            "certificate": self.certificate.to_json() if self.certificate else None,
+            "signing_time": _iso(self.signing_time),
+            "timestamp_time": _iso(self.timestamp_time),
+            "validation_time": self.validation_time.isoformat(),
+            "digest_algorithm": self.digest_algorithm,
+            "signature_algorithm": self.signature_algorithm,
+            "weak_algorithms": list(self.weak_algorithms),
+            "signing_certificate_attribute": self.signing_certificate_attribute,
+            "chain_verdict": self.chain_verdict.value if self.chain_verdict else None,
+            "chain": [c.to_json() for c in self.chain],
+            "revocation": self.revocation.to_json() if self.revocation else None,
+            "summary": self.summary_ru(),
+        }
+
+    def summary_ru(self) -> str:
+        who = _who(self.certificate)
+        when = self.timestamp_time or self.signing_time
+        at = f", подписано {_msk(when)}" if when else ""
+        if self.verdict is Verdict.VALID:
+            return f"Подпись действительна: {who}{at}"
+        head = (
+            "Подпись недействительна"
+            if self.verdict is Verdict.INVALID
+            else "Действительность подписи не установлена"
+        )
+        return f"{head}: {who}{at}. {_errors(self.reasons)}"
+
+
+@dataclass(frozen=True)
+class CmsReport:
+    """The verification of a CMS (CAdES) signature file: one report per signer."""
+
+    verdict: Verdict
+    signers: tuple[SignerReport, ...]
+    #: The signature carried its content (attached) rather than being detached.
+    attached: bool
+
+    @property
+    def is_valid(self) -> bool:
+        return self.verdict is Verdict.VALID
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "verdict": self.verdict.value,
+            "attached": self.attached,
+            "signers": [s.to_json() for s in self.signers],
+            "summary": self.summary_ru(),
+        }
+
+    def summary_ru(self) -> str:
+        if len(self.signers) == 1:
+            return self.signers[0].summary_ru()
+        valid = sum(1 for s in self.signers if s.is_valid)
+        head = {
+            Verdict.VALID: "Все подписи действительны",
+            Verdict.INVALID: "Есть недействительные подписи",
+            Verdict.INDETERMINATE: "Действительность подписей не установлена",
+        }[self.verdict]
+        return f"{head}: действительных {valid} из {len(self.signers)}. " + " | ".join(
+            s.summary_ru() for s in self.signers
+        )
+
+
+@dataclass(frozen=True)
+class PdfSignatureReport:
+    """The verification of one signature embedded in a PDF."""
+
+    field_name: str
+    verdict: Verdict
+    reasons: tuple[Reason, ...]
+    #: The signed byte range hashes to the message digest and the signature
+    #: value verifies.
+    intact: bool
+    certificate: CertificateInfo | None
+    signing_time: dt.datetime | None
+    timestamp_time: dt.datetime | None
+    #: ``entire_file``, ``entire_revision``, ``contiguous_block_from_start`` or
+    #: ``unclear`` (pyHanko's SignatureCoverageLevel).
+    coverage: str
+    #: What changed after this signature (pyHanko's ModificationLevel):
+    #: ``none``, ``lta_updates``, ``form_filling``, ``annotations`` or ``other``.
+    modification_level: str
+    #: The changes respect the signature's DocMDP/FieldMDP permissions.
+    docmdp_ok: bool | None
+    #: The revision the signature belongs to (0 is the original file).
+    revision: int
+    signer: SignerReport
+
+    @property
+    def is_valid(self) -> bool:
+        return self.verdict is Verdict.VALID
+
+    @property
+    def valid(self) -> bool:
+        return self.is_valid
+
+    @property
+    def chain_verdict(self) -> Verdict | None:
+        return self.signer.chain_verdict
+
+    @property
+    def codes(self) -> frozenset[str]:
+        return frozenset(r.code for r in self.reasons if not r.is_warning)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "field_name": self.field_name,
+            "verdict": self.verdict.value,
+            "reasons": [r.to_json() for r in self.reasons],
+            "intact": self.intact,
+            "valid": self.valid,
+            "certificate": self.certificate.to_json() if self.certificate else None,
+            "signing_time": _iso(self.signing_time),
+            "timestamp_time": _iso(self.timestamp_time),
+            "coverage": self.coverage,
+            "modification_level": self.modification_level,
+            "docmdp_ok": self.docmdp_ok,
+            "revision": self.revision,
+            "chain_verdict": self.chain_verdict.value if self.chain_verdict else None,
+            "signer": self.signer.to_json(),
+            "summary": self.summary_ru(),
+        }
+
+    def summary_ru(self) -> str:
+        who = _who(self.certificate)
+        when = self.timestamp_time or self.signing_time
+        at = f", подписано {_msk(when)}" if when else ""
+        if self.verdict is Verdict.VALID:
+            return f"Подпись «{self.field_name}» действительна: {who}{at}"
+        head = (
+            "недействительна"
+            if self.verdict is Verdict.INVALID
+            else "— действительность не установлена"
+        )
+        return f"Подпись «{self.field_name}» {head}: {who}{at}. {_errors(self.reasons)}"
+
+
+@dataclass(frozen=True)
+class PdfReport:
+    """The verification of every signature in a PDF document."""
+
+    verdict: Verdict
+    signatures: tuple[PdfSignatureReport, ...]
+    reasons: tuple[Reason, ...]
+    #: Number of revisions (incremental updates + 1).
+    revisions: int
+
+    @property
+    def is_valid(self) -> bool:
+        return self.verdict is Verdict.VALID
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "verdict": self.verdict.value,
+            "reasons": [r.to_json() for r in self.reasons],
+            "revisions": self.revisions,
+            "signatures": [s.to_json() for s in self.signatures],
+            "summary": self.summary_ru(),
+        }
+
+    def summary_ru(self) -> str:
+        if not self.signatures:
+            return "Документ не содержит электронных подписей"
+        if len(self.signatures) == 1:
+            return self.signatures[0].summary_ru()
+        valid = sum(1 for s in self.signatures if s.is_valid)
+        head = {
+            Verdict.VALID: "Все подписи документа действительны",
+            Verdict.INVALID: "Есть недействительные подписи",
+            Verdict.INDETERMINATE: "Действительность подписей не установлена",
+        }[self.verdict]
+        return (
+            f"{head}: действительных {valid} из {len(self.signatures)}. "
+            + " | ".join(s.summary_ru() for s in self.signatures)
+        )
