@@ -57,14 +57,21 @@ class Actor:
 
     @classmethod
     def for_user(cls, user: User, request_info: RequestInfo | None = None) -> Actor:
-        return cls(user=user, is_supplier=user.is_staff,
-                   label=f"{user.full_name} <{user.email}>",
-                   request_info=request_info or RequestInfo())
+        return cls(
+            user=user,
+            is_supplier=user.is_staff,
+            label=f"{user.full_name} <{user.email}>",
+            request_info=request_info or RequestInfo(),
+        )
 
     @classmethod
     def system(cls, label: str = "система (поставщик)") -> Actor:
-        return cls(user=None, is_supplier=True, label=label,
-                   request_info=RequestInfo(via="task"))
+        return cls(
+            user=None,
+            is_supplier=True,
+            label=label,
+            request_info=RequestInfo(via="task"),
+        )
 
     @property
     def party(self) -> str:
@@ -76,7 +83,9 @@ class Actor:
 
 
 def supplier_organisation(session: Session) -> Organisation | None:
-    return session.scalar(select(Organisation).where(Organisation.is_supplier.is_(True)))
+    return session.scalar(
+        select(Organisation).where(Organisation.is_supplier.is_(True))
+    )
 
 
 def contract_rights(session: Session, actor: Actor, contract_id: uuid.UUID) -> Rights:
@@ -86,25 +95,40 @@ def contract_rights(session: Session, actor: Actor, contract_id: uuid.UUID) -> R
         contract = session.get(Contract, contract_id)
         if contract is None or contract.organisation_id != actor.organisation_id:
             return NONE
-        return Rights(view="read" in actor.scopes,
-                      submit_readings="readings" in actor.scopes,
-                      sign="sign" in actor.scopes, manage=False)
+        return Rights(
+            view="read" in actor.scopes,
+            submit_readings="readings" in actor.scopes,
+            sign="sign" in actor.scopes,
+            manage=False,
+        )
     if actor.user is None:
         return NONE
-    access = session.scalar(select(ContractAccess).where(
-        ContractAccess.user_id == actor.user.id, ContractAccess.contract_id == contract_id))
+    access = session.scalar(
+        select(ContractAccess).where(
+            ContractAccess.user_id == actor.user.id,
+            ContractAccess.contract_id == contract_id,
+        )
+    )
     if access is None or not access.can_view:
         return NONE
-    return Rights(view=True, submit_readings=access.can_submit_readings,
-                  sign=access.can_sign, manage=access.can_manage)
+    return Rights(
+        view=True,
+        submit_readings=access.can_submit_readings,
+        sign=access.can_sign,
+        manage=access.can_manage,
+    )
 
 
-def visible_contract_ids(actor: Actor, right: Right = Right.VIEW) -> Select[tuple[uuid.UUID]]:
+def visible_contract_ids(
+    actor: Actor, right: Right = Right.VIEW
+) -> Select[tuple[uuid.UUID]]:
     """A subquery of the contracts ``actor`` holds ``right`` on (all, for the supplier)."""
     if actor.is_supplier:
         return select(Contract.id)
     if actor.organisation_id is not None:
-        return select(Contract.id).where(Contract.organisation_id == actor.organisation_id)
+        return select(Contract.id).where(
+            Contract.organisation_id == actor.organisation_id
+        )
     user_id = actor.user.id if actor.user else uuid.UUID(int=0)
     column = {
         Right.VIEW: ContractAccess.can_view,
@@ -113,22 +137,31 @@ def visible_contract_ids(actor: Actor, right: Right = Right.VIEW) -> Select[tupl
         Right.MANAGE: ContractAccess.can_manage,
     }[right]
     return select(ContractAccess.contract_id).where(
-        ContractAccess.user_id == user_id, ContractAccess.can_view, column)
+        ContractAccess.user_id == user_id, ContractAccess.can_view, column
+    )
 
 
-def users_with_right(session: Session, contract_id: uuid.UUID, right: Right) -> list[User]:
+def users_with_right(
+    session: Session, contract_id: uuid.UUID, right: Right
+) -> list[User]:
     column = {
         Right.VIEW: ContractAccess.can_view,
         Right.SUBMIT_READINGS: ContractAccess.can_submit_readings,
         Right.SIGN: ContractAccess.can_sign,
         Right.MANAGE: ContractAccess.can_manage,
     }[right]
-    return list(session.scalars(
-        select(User).join(ContractAccess, ContractAccess.user_id == User.id)
-        .where(ContractAccess.contract_id == contract_id, column)))
+    return list(
+        session.scalars(
+            select(User)
+            .join(ContractAccess, ContractAccess.user_id == User.id)
+            .where(ContractAccess.contract_id == contract_id, column)
+        )
+    )
 
 
 def supplier_staff(session: Session) -> list[User]:
     from docflow.accounts.models import Role
 
-    return list(session.scalars(select(User).where(User.role.in_([Role.CLERK, Role.ADMIN]))))
+    return list(
+        session.scalars(select(User).where(User.role.in_([Role.CLERK, Role.ADMIN])))
+    )

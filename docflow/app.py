@@ -11,7 +11,14 @@ from flask_login import current_user
 from docflow.config import Settings
 from docflow.db import make_engine, make_sessionmaker
 from docflow.errors import register_error_handlers
-from docflow.extensions import LOCALES, babel, csrf, limiter, login_manager, select_locale
+from docflow.extensions import (
+    LOCALES,
+    babel,
+    csrf,
+    limiter,
+    login_manager,
+    select_locale,
+)
 from docflow.web import DocflowState, close_db_session, db_session
 
 log = logging.getLogger(__name__)
@@ -80,10 +87,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from docflow.accounts.views import bp as accounts_bp
-    from docflow.main import bp as main_bp
-
     from docflow.certificates.views import bp as certificates_bp
     from docflow.documents.views import bp as documents_bp
+    from docflow.main import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)

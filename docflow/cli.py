@@ -18,6 +18,12 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(user_group)
 
+    from docflow.documents.cli import audit_group, fsck, trust_group
+
+    app.cli.add_command(trust_group)
+    app.cli.add_command(audit_group)
+    app.cli.add_command(fsck)
+
     from docflow.contracts.cli import contracts_group
 
     app.cli.add_command(contracts_group)

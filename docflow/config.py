@@ -74,7 +74,9 @@ def _bool(name: str, default: bool) -> bool:
 def _choice(name: str, default: str, allowed: set[str]) -> str:
     raw = os.environ.get(name) or default
     if raw not in allowed:
-        raise ConfigError(f"{name}={raw!r}: expected one of {', '.join(sorted(allowed))}")
+        raise ConfigError(
+            f"{name}={raw!r}: expected one of {', '.join(sorted(allowed))}"
+        )
     return raw
 
 
@@ -116,6 +118,9 @@ class Settings:
     max_upload_mb: int = 50
     session_cookie_secure: bool = False
     payment_url: str | None = None
+    # The days of the month (Moscow time) when readings may be submitted.
+    readings_window_start: int = 15
+    readings_window_end: int = 26
     testing: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -132,11 +137,15 @@ class Settings:
         if database_url.startswith("postgres://"):
             database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
         elif database_url.startswith("postgresql://"):
-            database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+            database_url = (
+                "postgresql+psycopg://" + database_url[len("postgresql://") :]
+            )
         settings = cls(
             var_dir=var_dir,
             secret_key=str(overrides.pop("secret_key", "")) or _secret_key(var_dir),
-            database_url=_check_url("DATABASE_URL", database_url, {"sqlite", "postgresql"}),
+            database_url=_check_url(
+                "DATABASE_URL", database_url, {"sqlite", "postgresql"}
+            ),
             storage_url=_check_url(
                 "STORAGE_URL",
                 os.environ.get("STORAGE_URL", (var_dir / "blobs").as_uri()),
@@ -156,16 +165,21 @@ class Settings:
             ),
             sms_gateway_url=_check_url(
                 "SMS_GATEWAY_URL",
-                os.environ.get("SMS_GATEWAY_URL", (var_dir / "outbox" / "sms").as_uri()),
+                os.environ.get(
+                    "SMS_GATEWAY_URL", (var_dir / "outbox" / "sms").as_uri()
+                ),
                 {"http", "https", "file"},
             ),
             ratelimit_storage_url=os.environ.get("RATELIMIT_STORAGE_URL", "memory://"),
             trust_store=os.environ.get("TRUST_STORE", str(var_dir / "trust")),
-            revocation_mode=_choice("REVOCATION_MODE", "soft", {"off", "soft", "hard", "require"}),
+            revocation_mode=_choice(
+                "REVOCATION_MODE", "soft", {"off", "soft", "hard", "require"}
+            ),
             base_url=os.environ.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
             supplier_name=os.environ.get("SUPPLIER_NAME", cls.supplier_name),
             supplier_inn=os.environ.get("SUPPLIER_INN", cls.supplier_inn),
-            supplier_signer_p12=os.environ.get("SUPPLIER_SIGNER_P12") or _demo_key(var_dir),
+            supplier_signer_p12=os.environ.get("SUPPLIER_SIGNER_P12")
+            or _demo_key(var_dir),
             supplier_signer_password=os.environ.get("SUPPLIER_SIGNER_PASSWORD")
             or ("demo1234" if _demo_key(var_dir) else None),
             supplier_pkcs11_lib=os.environ.get("SUPPLIER_PKCS11_LIB") or None,
@@ -175,5 +189,19 @@ class Settings:
             max_upload_mb=_int("MAX_UPLOAD_MB", cls.max_upload_mb),
             session_cookie_secure=_bool("SESSION_COOKIE_SECURE", False),
             payment_url=os.environ.get("PAYMENT_URL") or None,
+            readings_window_start=_int(
+                "READINGS_WINDOW_START", cls.readings_window_start
+            ),
+            readings_window_end=_int("READINGS_WINDOW_END", cls.readings_window_end),
         )
+        if (
+            not 1
+            <= settings.readings_window_start
+            <= settings.readings_window_end
+            <= 31
+        ):
+            raise ConfigError(
+                "READINGS_WINDOW_START/READINGS_WINDOW_END: expected days of the month "
+                "with 1 <= start <= end <= 31"
+            )
         return replace(settings, **overrides)  # type: ignore[arg-type]

@@ -54,8 +54,11 @@ class Base(DeclarativeBase):
     # ALTER TYPE on PostgreSQL.
     type_annotation_map = {
         enum.StrEnum: Enum(
-            enum.StrEnum, native_enum=False, values_callable=lambda e: [m.value for m in e],
-            length=40, validate_strings=True,
+            enum.StrEnum,
+            native_enum=False,
+            values_callable=lambda e: [m.value for m in e],
+            length=40,
+            validate_strings=True,
         ),
         dict[str, Any]: JSON,
         dt.datetime: DateTime(timezone=True),
@@ -64,7 +67,8 @@ class Base(DeclarativeBase):
 
 uuid_pk = Annotated[uuid.UUID, mapped_column(primary_key=True, default=uuid.uuid4)]
 created_at = Annotated[
-    dt.datetime, mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    dt.datetime,
+    mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now()),
 ]
 str40 = Annotated[str, mapped_column(String(40))]
 str255 = Annotated[str, mapped_column(String(255))]
@@ -73,7 +77,10 @@ str255 = Annotated[str, mapped_column(String(255))]
 class TimestampMixin:
     created_at: Mapped[created_at]
     updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now()
+        DateTime(timezone=True),
+        default=utcnow,
+        onupdate=utcnow,
+        server_default=func.now(),
     )
 
 

@@ -190,6 +190,10 @@ def create_demo_world() -> dict[str, Any]:
                               "cert": pki_info["keys"]["supplier"]["cert"],
                               "password": P12_PASSWORD})
         _extend_demo(s, world)
+    from docflow.documents.demo import create_demo_documents
+
+    with transaction(s):
+        world["documents"] = create_demo_documents(s, world)
     return world
 
 

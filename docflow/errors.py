@@ -23,7 +23,11 @@ class DocflowError(Exception):
     code = "bad_request"
 
     def __init__(
-        self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -88,21 +92,28 @@ def wants_json() -> bool:
     if request.path.startswith("/api/"):
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
-        "text/html"
-    ]
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
 
 
 def error_response(
     status: int, code: str, message: str, details: dict[str, Any] | None = None
 ) -> Response | tuple[str, int]:
     if wants_json():
-        resp = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+        resp = jsonify(
+            {"error": {"code": code, "message": message, "details": details or {}}}
+        )
         resp.status_code = status
         return resp
-    template = f"errors/{status}.html" if status in HTTP_CODES else "errors/generic.html"
+    template = (
+        f"errors/{status}.html" if status in HTTP_CODES else "errors/generic.html"
+    )
     return (
-        render_template(template, status=status, code=code, message=message, details=details or {}),
+        render_template(
+            template, status=status, code=code, message=message, details=details or {}
+        ),
         status,
     )
 
@@ -127,7 +138,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
         error_id = uuid.uuid4().hex[:12]
-        log.exception("unhandled error %s on %s %s", error_id, request.method, request.path)
+        log.exception(
+            "unhandled error %s on %s %s", error_id, request.method, request.path
+        )
         return error_response(
             500,
             "internal_error",

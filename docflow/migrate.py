@@ -27,12 +27,16 @@ def include_in_schema_compare(name: str | None, type_: str, *_context: object) -
     if type_ == "table":
         return not name.startswith(_UNMODELLED_TABLE_PREFIXES)
     if type_ == "index":
-        return not (name.startswith(_UNMODELLED_INDEX_PREFIXES)
-                    or name.endswith(_UNMODELLED_INDEX_SUFFIXES))
+        return not (
+            name.startswith(_UNMODELLED_INDEX_PREFIXES)
+            or name.endswith(_UNMODELLED_INDEX_SUFFIXES)
+        )
     return True
 
 
-def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:
+def alembic_config(
+    url: str | None = None, connection: Connection | None = None
+) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     if url:

@@ -24,7 +24,13 @@ from docflow.documents.models import (
     SigningSession,
 )
 from docflow.main.models import WidgetLayout
-from docflow.notify.models import DeliveredMessage, Event, Notification, OutboxMessage, Subscription
+from docflow.notify.models import (
+    DeliveredMessage,
+    Event,
+    Notification,
+    OutboxMessage,
+    Subscription,
+)
 
 __all__ = [
     "AccountToken",

@@ -14,7 +14,10 @@ from celery import Celery, Task
 from flask import Flask
 
 BEAT_SCHEDULE = {
-    "sweep-outbox": {"task": "docflow.sweep_outbox", "schedule": dt.timedelta(seconds=60)},
+    "sweep-outbox": {
+        "task": "docflow.sweep_outbox",
+        "schedule": dt.timedelta(seconds=60),
+    },
 }
 
 TASK_MODULES = ["docflow.notify.tasks", "docflow.documents.tasks"]
@@ -44,7 +47,11 @@ def make_celery(app: Flask) -> Celery:
         # Publishing must not hang a web request when the broker is down: the
         # outbox row is already committed and the sweep will pick it up.
         broker_connection_timeout=3,
-        broker_transport_options={"max_retries": 1, "interval_start": 0, "interval_step": 0.5},
+        broker_transport_options={
+            "max_retries": 1,
+            "interval_start": 0,
+            "interval_step": 0.5,
+        },
         beat_schedule=BEAT_SCHEDULE,
         timezone="Europe/Moscow",
         enable_utc=True,

@@ -81,6 +81,11 @@ def oid(dotted: str) -> bytes:
 NULL = b"\x05\x00"
 
 
+def check_aware(moment: dt.datetime | None, name: str = "signing_time") -> None:
+    if moment is not None and moment.utcoffset() is None:
+        raise ValueError(f"{name} must be an aware datetime (for example in UTC)")
+
+
 def cms_time(value: dt.datetime) -> bytes:
     """RFC 5652 §11.3: UTCTime for 1950-2049, GeneralizedTime otherwise."""
     utc = value.astimezone(dt.UTC)
@@ -741,7 +746,7 @@ def load_signed_data(data: bytes) -> asn1_cms.SignedData:
         raise
     except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
         raise SignatureFormatError(f"damaged CMS signature: {exc}") from None
-    return signed_data  # type: ignore[no-any-return]
+    return signed_data
 
 
 def signed_attributes_for_verification(signer_info: asn1_cms.SignerInfo) -> bytes:
@@ -751,7 +756,7 @@ def signed_attributes_for_verification(signer_info: asn1_cms.SignerInfo) -> byte
     The original octets are kept (only the tag changes), so a signer that did
     not sort its SET OF still verifies.
     """
-    raw = signer_info["signed_attrs"].contents
+    raw: bytes = signer_info["signed_attrs"].contents
     return b"\x31" + der_length(len(raw)) + raw
 
 

@@ -170,8 +170,11 @@ def _normalise_inn_le(value: str | None) -> str | None:
     # The profile gives ИНН ЮЛ as NumericString(SIZE(10)), but some CAs wrote it
     # as 12 characters padded with zeros ("007701234567").
     value = _digits(value)
-    if value and len(value) > 10 and value.isdigit() and value[: len(value) - 10] == "0" * (
-        len(value) - 10
+    if (
+        value
+        and len(value) > 10
+        and value.isdigit()
+        and value[: len(value) - 10] == "0" * (len(value) - 10)
     ):
         return value[-10:]
     return value
@@ -223,7 +226,10 @@ def info_from_asn1(cert: x509.Certificate) -> CertificateInfo:
     """:class:`CertificateInfo` of an already parsed certificate."""
     der = cert.dump()
     subject = cert.subject
-    get = lambda key: _asn1.first_attribute(subject, key)  # noqa: E731
+
+    def get(key: str) -> str | None:
+        return _asn1.first_attribute(subject, key)
+
     cn = get("common_name")
     surname, given = get("surname"), get("given_name")
     owner = " ".join(p for p in (surname, given) if p) or cn
@@ -266,7 +272,7 @@ def info_from_asn1(cert: x509.Certificate) -> CertificateInfo:
         issuer=_asn1.readable_name(cert.issuer),
         issuer_cn=_asn1.first_attribute(cert.issuer, "common_name"),
         subject=_asn1.readable_name(subject),
-        sha1=hashlib.sha1(der).hexdigest().upper(),  # noqa: S324 - a thumbprint, not security
+        sha1=hashlib.sha1(der, usedforsecurity=False).hexdigest().upper(),
         sha256=hashlib.sha256(der).hexdigest().upper(),
         not_before=validity["not_before"].native.astimezone(dt.UTC),
         not_after=validity["not_after"].native.astimezone(dt.UTC),

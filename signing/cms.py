@@ -45,7 +45,12 @@ from signing.signers import (
     accept_signature_value,
     state_signer,
 )
-from signing.trust import TrustStore, async_validate_certificate, validate_certificate
+from signing.trust import (
+    TrustStore,
+    Usage,
+    async_validate_certificate,
+    validate_certificate,
+)
 from signing.verification import (
     CmsReport,
     SignatureReasonCode,
@@ -56,6 +61,8 @@ from signing.verification import (
 logger = logging.getLogger(__name__)
 
 _DER = Encoding.DER
+#: Clocks disagree; a signing time this far ahead of ours is still "now".
+_CLOCK_SKEW = dt.timedelta(minutes=5)
 
 __all__ = [
     "cms_signer_certificates",
@@ -124,6 +131,7 @@ def _sign_digest(
     message_digest: bytes,
     signing_time: dt.datetime | None,
 ) -> bytes:
+    der.check_aware(signing_time)
     attrs = template.signed_attributes(message_digest, signing_time or _now())
     signature = signer.sign_raw(attrs, template.mechanism.digest.name)
     return template.content_info(attrs, signature)
@@ -156,6 +164,7 @@ def prepare_cms_digest(
 ) -> PreparedSignature:
     template = signer._template(digest_algorithm)
     _check_digest_length(content_digest, template.mechanism.digest)
+    der.check_aware(signing_time)
     attrs = template.signed_attributes(content_digest, signing_time or _now())
     return PreparedSignature(
         kind="cms",
@@ -398,7 +407,7 @@ def _verify_signer_info(
     trust: TrustStore,
     at: dt.datetime | None,
     revocation: RevocationMode,
-    usage: str = "signing",
+    usage: Usage = "signing",
     claimed_time: dt.datetime | None = None,
     check_timestamp: bool = True,
     expected_content_type: str = der.OID_DATA,
@@ -563,7 +572,21 @@ def _verify_signer_info(
             timestamp_time = stamp.time
             reasons.extend(stamp.reasons)
 
-    validation_time = timestamp_time or signing_time or at or _now()
+    claimed = signing_time
+    now = _now()
+    if timestamp_time is None and claimed is not None and claimed > now + _CLOCK_SKEW:
+        # A signing time in the future is not a moment to validate for.
+        reasons.append(
+            Reason(
+                SignatureReasonCode.FORMAT,
+                f"Время подписания {claimed:%d.%m.%Y %H:%M} UTC ещё не наступило; "
+                "сертификат проверен на текущий момент",
+                {"signing_time": claimed.isoformat()},
+                is_warning=True,
+            )
+        )
+        claimed = None
+    validation_time = timestamp_time or claimed or at or now
     validation: CertificateValidation | None = None
     info: CertificateInfo | None = None
     if cert is not None:
@@ -572,7 +595,7 @@ def _verify_signer_info(
             trust,
             at=validation_time,
             revocation=revocation,
-            usage=usage,  # type: ignore[arg-type]
+            usage=usage,
             intermediates=[_cert(c).asn1 for c in certs if c != cert.der],
         )
         info = validation.certificate
@@ -606,7 +629,7 @@ def validate(
     *,
     at: dt.datetime | None,
     revocation: RevocationMode,
-    usage: str,
+    usage: Usage,
     intermediates: Sequence[asn1_x509.Certificate],
 ) -> CertificateValidation:
     """:func:`signing.trust.validate_certificate`, on a per-thread event loop.
@@ -628,7 +651,7 @@ def validate(
                 trust,
                 at=at,
                 revocation=revocation,
-                usage=usage,  # type: ignore[arg-type]
+                usage=usage,
                 intermediates=intermediates,
             )
         )
@@ -637,19 +660,17 @@ def validate(
         trust,
         at=at,
         revocation=revocation,
-        usage=usage,  # type: ignore[arg-type]
+        usage=usage,
         intermediates=intermediates,
     )
 
 
 def _overall(signers: Sequence[SignerReport]) -> Verdict:
-    if not signers:
-        return Verdict.INVALID
     return worst_verdict(*(s.verdict for s in signers))
 
 
 def _content_type(signed_data: asn1_cms.SignedData) -> str:
-    return signed_data["encap_content_info"]["content_type"].dotted
+    return str(signed_data["encap_content_info"]["content_type"].dotted)
 
 
 def verify_cms(
@@ -732,6 +753,10 @@ def _verify_all(
         certs = der.certificates_of(signed_data)
         content_type = _content_type(signed_data)
         reports = []
+        if not len(signed_data["signer_infos"]):
+            raise SignatureFormatError(
+                "the CMS structure has no signers (a certificate bundle?)"
+            )
         for signer_info in signed_data["signer_infos"]:
             report = _verify_signer_info(
                 signed_data,
@@ -760,7 +785,7 @@ def cms_signer_certificates(sig: bytes) -> list[CertificateInfo]:
     signed_data = der.load_signed_data(sig)
     try:
         certs = der.certificates_of(signed_data)
-        found = []
+        found: list[CertificateInfo] = []
         for signer_info in signed_data["signer_infos"]:
             cert = _find_signer_cert(signer_info["sid"], certs)
             if cert is not None and all(c.der != cert.der for c in found):

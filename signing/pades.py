@@ -38,7 +38,7 @@ import hashlib
 import io
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from functools import lru_cache
 
 from asn1crypto import x509 as asn1_x509
@@ -79,6 +79,7 @@ from signing.verification import (
     PdfReport,
     PdfSignatureReport,
     SignatureReasonCode,
+    SignerReport,
     verdict_of,
 )
 
@@ -125,12 +126,12 @@ def _fast_hex_reader(stream: io.BufferedIOBase) -> PdfObject:
             break
         if not block:
             stream.seek(start)
-            return _original_hex_reader(stream)  # type: ignore[no-any-return]
+            return _original_hex_reader(stream)
         chunks.append(block)
     digits = b"".join(chunks).translate(None, _PDF_WHITESPACE)
     if digits.translate(None, _HEX_DIGITS):
         stream.seek(start)
-        return _original_hex_reader(stream)  # type: ignore[no-any-return]
+        return _original_hex_reader(stream)
     if len(digits) % 2:
         digits += b"0"
     return pdf_generic.pdf_string(binascii.unhexlify(digits))
@@ -147,7 +148,7 @@ def _fast_hex_strings() -> Iterator[None]:
     global _hex_users
     with _hex_lock:
         _hex_users += 1
-        pdf_generic.read_hex_string_from_stream = _fast_hex_reader
+        pdf_generic.read_hex_string_from_stream = _fast_hex_reader  # type: ignore[assignment]
     try:
         yield
     finally:
@@ -171,7 +172,10 @@ class _Prepared:
 
 def _open_writer(pdf: bytes) -> IncrementalPdfFileWriter:
     try:
-        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        # Strict, as the verification reads it: a file that strict parsing
+        # refuses (hybrid cross-references...) would give an unverifiable
+        # signature.
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=True)
     except (
         PdfError,
         ValueError,
@@ -203,7 +207,7 @@ def _stamp_info(
         return None
     info = stamp if isinstance(stamp, StampInfo) else StampInfo()
     cert = _cert_info(template.certificate_der)
-    defaults = {
+    defaults: dict[str, object] = {
         "serial": cert.serial_hex,
         "owner": cert.owner or cert.subject_cn,
         "organization": cert.organization,
@@ -211,9 +215,8 @@ def _stamp_info(
         "valid_to": cert.not_after,
         "signed_at": signing_time,
     }
-    return dataclasses.replace(
-        info, **{k: v for k, v in defaults.items() if getattr(info, k) is None}
-    )
+    missing = {k: v for k, v in defaults.items() if getattr(info, k) is None}
+    return dataclasses.replace(info, **missing)  # type: ignore[arg-type]
 
 
 @lru_cache(maxsize=32)
@@ -268,6 +271,7 @@ def _prepare(
     signing_time: dt.datetime | None,
 ) -> _Prepared:
     template = signer._template(digest)
+    der.check_aware(signing_time)
     moment = signing_time or _now()
     writer = _open_writer(pdf)
     try:
@@ -317,14 +321,12 @@ def _prepare(
         )
         prepared_digest, output = tbs.digest_tbs_document(output=io.BytesIO())
     except (HankoSigningError, PdfError, KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, SigningError):
-            raise
         raise SigningError(f"the PDF cannot be prepared for signing: {exc}") from exc
     signed_attributes = template.signed_attributes(
         prepared_digest.document_digest, None
     )
     return _Prepared(
-        document=output.getvalue(),
+        document=output.getvalue(),  # type: ignore[attr-defined]
         reserved_region=(
             prepared_digest.reserved_region_start,
             prepared_digest.reserved_region_end,
@@ -528,7 +530,9 @@ _MODIFICATION = {
 
 def _open_reader(pdf: bytes) -> PdfFileReader:
     try:
-        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+        # Strict mode: pyHanko then refuses hybrid-reference files, in which
+        # a reader and a validator may see different documents.
+        reader = PdfFileReader(io.BytesIO(pdf), strict=True)
         reader.root  # noqa: B018 - fail here on a broken trailer
     except (
         PdfError,
@@ -654,13 +658,63 @@ def verify_pdf(
         neither a time-stamp nor a signing time (default now).
     :param revocation: ``off``, ``soft``, ``hard`` or ``require``.
     :return: a :class:`~signing.verification.PdfReport`; a document without
-        signatures gives a report with none (verdict INVALID, ``no_signatures``).
+        signatures gives a report with none (verdict INVALID, ``no_signatures``);
+        a signature whose dictionary or CMS cannot be read is reported INVALID
+        (``format``) beside the others.
     :raises DocumentFormatError: not a readable PDF.
-    :raises SignatureFormatError: a signature dictionary or its CMS is damaged
-        beyond reading.
+    :raises SignatureFormatError: the form (AcroForm) cannot be read at all.
     """
     with _fast_hex_strings():
         return _verify_pdf(pdf, trust, at, revocation)
+
+
+_READ_ERRORS = (PdfError, ValueError, TypeError, KeyError, IndexError, AttributeError)
+
+
+def _revision_of(reader: PdfFileReader, ref: object) -> int:
+    try:
+        return int(reader.xrefs.get_last_change(ref.reference))  # type: ignore[attr-defined]
+    except _READ_ERRORS:
+        return reader.xrefs.total_revisions  # type: ignore[no-any-return]
+
+
+def _damaged(field_name: str, exc: Exception, revision: int) -> PdfSignatureReport:
+    """The report of a signature whose dictionary or CMS cannot be read."""
+    reason = Reason(
+        SignatureReasonCode.FORMAT,
+        "Подпись повреждена и не читается",
+        {"error": str(exc)},
+    )
+    signer = SignerReport(
+        verdict=Verdict.INVALID,
+        reasons=(reason,),
+        intact=False,
+        digest_matches=False,
+        signature_verified=False,
+        certificate=None,
+        signing_time=None,
+        timestamp_time=None,
+        validation_time=_now(),
+        digest_algorithm="",
+        signature_algorithm="",
+        weak_algorithms=(),
+        signing_certificate_attribute="absent",
+        certificate_validation=None,
+    )
+    return PdfSignatureReport(
+        field_name=field_name,
+        verdict=Verdict.INVALID,
+        reasons=(reason,),
+        intact=False,
+        certificate=None,
+        signing_time=None,
+        timestamp_time=None,
+        coverage="unclear",
+        modification_level="other",
+        docmdp_ok=None,
+        revision=revision,
+        signer=signer,
+    )
 
 
 def _verify_pdf(
@@ -668,34 +722,32 @@ def _verify_pdf(
 ) -> PdfReport:
     reader = _open_reader(pdf)
     try:
-        embedded: Sequence[PdfObject] = reader.embedded_regular_signatures
-    except (
-        PdfError,
-        ValueError,
-        TypeError,
-        KeyError,
-        IndexError,
-        AttributeError,
-    ) as exc:
+        fields = list(enumerate_sig_fields(reader, filled_status=True))
+    except _READ_ERRORS as exc:
         raise SignatureFormatError(
-            f"a signature in the PDF cannot be read: {exc}"
+            f"the PDF's signature fields cannot be read: {exc}"
         ) from None
-    reports = []
-    for emb in embedded:
+    found: list[tuple[int, PdfSignatureReport]] = []
+    for name, sig_obj_ref, field_ref in fields:
         try:
-            reports.append(_verify_embedded(emb, trust, at, revocation))
-        except (
-            PdfError,
-            ValueError,
-            TypeError,
-            KeyError,
-            IndexError,
-            AttributeError,
-        ) as exc:
-            raise SignatureFormatError(
-                f"the signature {getattr(emb, 'field_name', '?')!r} cannot be read: "
-                f"{exc}"
-            ) from None
+            sig_obj = sig_obj_ref.get_object()
+            if sig_obj.get("/Type") == "/DocTimeStamp":
+                continue  # document time-stamps (PAdES-LTA) are not signatures
+            emb = EmbeddedPdfSignature(reader, field_ref, name)
+        except _READ_ERRORS as exc:
+            # One damaged signature must not hide the others: it is reported.
+            revision = _revision_of(reader, sig_obj_ref)
+            found.append((revision, _damaged(str(name), exc, revision)))
+            continue
+        try:
+            found.append(
+                (emb.signed_revision, _verify_embedded(emb, trust, at, revocation))
+            )
+        except _READ_ERRORS as exc:
+            found.append(
+                (emb.signed_revision, _damaged(str(name), exc, emb.signed_revision))
+            )
+    reports = [report for _, report in sorted(found, key=lambda item: item[0])]
     reasons: tuple[Reason, ...] = ()
     if not reports:
         reasons = (

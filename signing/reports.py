@@ -190,7 +190,8 @@ class CertificateValidation:
             who = f"{who} ({cert.organization})"
         if self.verdict is Verdict.VALID:
             line = (
-                f"Сертификат действителен: {who}, выдан «{cert.issuer_cn or cert.issuer}», "
+                f"Сертификат действителен: {who}, "
+                f"выдан «{cert.issuer_cn or cert.issuer}», "
                 f"срок действия до {format_date_ru(cert.not_after)}"
             )
             if self.warnings:

@@ -69,7 +69,8 @@ REVOCATION_TTL = dt.timedelta(minutes=10)
 def check_mode(mode: str) -> RevocationMode:
     if mode not in REVOCATION_MODES:
         raise ValueError(
-            f"unknown revocation mode {mode!r}: use one of {', '.join(REVOCATION_MODES)}"
+            f"unknown revocation mode {mode!r}: "
+            f"use one of {', '.join(REVOCATION_MODES)}"
         )
     return mode  # type: ignore[return-value]
 

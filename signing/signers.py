@@ -234,7 +234,7 @@ class Pkcs11Signer(Signer):
                     f"private key {key_label or (key_id or b'').hex()} on the token "
                     f"{token_label!r}: {what}"
                 )
-            self._key = keys[0]
+            self._key: Any = keys[0]  # a python-pkcs11 PrivateKey (SignMixin)
             cert_query: dict[Attribute, object] = {
                 Attribute.CLASS: ObjectClass.CERTIFICATE
             }

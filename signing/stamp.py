@@ -325,7 +325,7 @@ class _RussianStamp(BaseStamp):
         self.set_resource(
             category=ResourceType.FONT,
             name=pdf_name("/DF1"),
-            value=font.embed(self.writer),
+            value=font.embed(_writer_of(self)),
         )
         leading = _LEADING * size / _FONT_SIZE
         top = self.box.height - _PADDING - size * 0.95
@@ -345,6 +345,12 @@ class _RussianStamp(BaseStamp):
         return ops
 
 
+def _writer_of(stamp: BaseStamp) -> BasePdfFileWriter:
+    if stamp.writer is None:  # pyHanko always sets it for an appearance
+        raise SigningError("the stamp has no PDF writer")
+    return stamp.writer
+
+
 def style_for(info: StampInfo) -> RussianStampStyle:
     return RussianStampStyle(border_width=1, border_color=_INK, info=info)
 
@@ -360,7 +366,8 @@ def _inherited(page: generic.DictionaryObject, key: str) -> generic.PdfObject | 
         if not isinstance(node, generic.DictionaryObject):
             return None
         if key in node:
-            return node[key]
+            value: generic.PdfObject = node[key]
+            return value
         node = node.get("/Parent")
     return None
 

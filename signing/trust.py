@@ -62,7 +62,6 @@ from signing.reports import (
     Reason,
     ReasonCode,
     RevocationInfo,
-    Verdict,
     worst_verdict,
 )
 from signing.revocation import (
@@ -193,7 +192,9 @@ def _as_certificate(item: CertificateInput, what: str) -> x509.Certificate:
         raise TrustStoreError(f"{what}: {exc}") from None
 
 
-def _as_crls(item: bytes | asn1_crl.CertificateList, what: str) -> list[asn1_crl.CertificateList]:
+def _as_crls(
+    item: bytes | asn1_crl.CertificateList, what: str
+) -> list[asn1_crl.CertificateList]:
     if isinstance(item, asn1_crl.CertificateList):
         return [item]
     try:
@@ -205,11 +206,16 @@ def _as_crls(item: bytes | asn1_crl.CertificateList, what: str) -> list[asn1_crl
 def _files(path: Path, suffixes: set[str]) -> list[Path]:
     if path.is_dir():
         found = sorted(
-            p for p in path.iterdir()
-            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in suffixes
+            p
+            for p in path.iterdir()
+            if p.is_file()
+            and not p.name.startswith(".")
+            and p.suffix.lower() in suffixes
         )
         if not found:
-            raise TrustStoreError(f"{path}: the directory holds no {'/'.join(sorted(suffixes))} file")
+            raise TrustStoreError(
+                f"{path}: the directory holds no {'/'.join(sorted(suffixes))} file"
+            )
         return found
     if not path.exists():
         raise TrustStoreError(f"{path}: no such file or directory")
@@ -220,7 +226,9 @@ def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise TrustStoreError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+        raise TrustStoreError(
+            f"{path}: cannot be read: {exc.strerror or exc}"
+        ) from None
 
 
 def _certs_from_path(path: str | Path) -> list[x509.Certificate]:
@@ -299,7 +307,9 @@ class TrustStore:
         for i, root in enumerate(roots):
             self._add(self._roots, _as_certificate(root, f"trust anchor #{i + 1}"))
         for i, cert in enumerate(intermediates):
-            self._add(self._intermediates, _as_certificate(cert, f"intermediate #{i + 1}"))
+            self._add(
+                self._intermediates, _as_certificate(cert, f"intermediate #{i + 1}")
+            )
         for i, item in enumerate(crls):
             self._crls.extend(_as_crls(item, f"CRL #{i + 1}"))
 
@@ -404,7 +414,9 @@ class TrustStore:
 
     def _fetchers(self) -> Fetchers | None:
         return build_fetchers(
-            ocsp=self.ocsp, crls=self.fetch_crls, issuers=self.fetch_issuers,
+            ocsp=self.ocsp,
+            crls=self.fetch_crls,
+            issuers=self.fetch_issuers,
             timeout=self.timeout,
         )
 
@@ -434,7 +446,9 @@ class TrustStore:
             # evidence that the certificate was not revoked *then*
             # (ETSI EN 319 102-1 §5.2.5); the caveat is certificateHold,
             # which Russian CAs do not use for qualified certificates.
-            revinfo_policy=CertRevTrustPolicy(policy, retroactive_revinfo=at is not None),
+            revinfo_policy=CertRevTrustPolicy(
+                policy, retroactive_revinfo=at is not None
+            ),
             algorithm_usage_policy=self._algorithm_policy(),
         )
 
@@ -467,15 +481,19 @@ class TrustStore:
             other_certs=[_as_certificate(c, "certificate") for c in other_certs],
             crls=[c for item in crls for c in _as_crls(item, "CRL")],
             ocsps=[
-                o if isinstance(o, asn1_ocsp.OCSPResponse) else asn1_ocsp.OCSPResponse.load(o)
+                o
+                if isinstance(o, asn1_ocsp.OCSPResponse)
+                else asn1_ocsp.OCSPResponse.load(o)
                 for o in ocsps
             ],
         )
 
     def revocation_dates(
-        self, cert: x509.Certificate, extra_crls: Iterable[asn1_crl.CertificateList] = ()
+        self,
+        cert: x509.Certificate,
+        extra_crls: Iterable[asn1_crl.CertificateList] = (),
     ) -> list[dt.datetime]:
-        """Revocation dates listed for ``cert`` in this store's CRLs and ``extra_crls``."""
+        """Revocation dates of ``cert`` in this store's CRLs and ``extra_crls``."""
         dates = []
         with self._lock:
             local = list(self._crls)
@@ -497,7 +515,9 @@ class TrustStore:
 
 def _check_aware(at: dt.datetime | None) -> None:
     if at is not None and at.utcoffset() is None:
-        raise ValueError("'at' must be an aware datetime (for example datetime.now(UTC))")
+        raise ValueError(
+            "'at' must be an aware datetime (for example datetime.now(UTC))"
+        )
 
 
 # --------------------------------------------------------------------------
@@ -513,7 +533,11 @@ def _whose(info: CertificateInfo, is_leaf: bool) -> str:
 
 
 def _cert_details(info: CertificateInfo) -> dict[str, object]:
-    return {"certificate": info.subject, "serial": info.serial_hex, "sha256": info.sha256}
+    return {
+        "certificate": info.subject,
+        "serial": info.serial_hex,
+        "sha256": info.sha256,
+    }
 
 
 _POSITION = re.compile(r"intermediate certificate (\d+)")
@@ -537,7 +561,9 @@ def _failing_cert(err: PathValidationError) -> tuple[x509.Certificate | None, bo
 
 def _is_unsupported_algorithm(cert: x509.Certificate) -> bool:
     sig_oid = cert["signature_algorithm"]["algorithm"]
-    key_oid = cert["tbs_certificate"]["subject_public_key_info"]["algorithm"]["algorithm"]
+    key_oid = cert["tbs_certificate"]["subject_public_key_info"]["algorithm"][
+        "algorithm"
+    ]
     return (
         sig_oid.dotted in _asn1.GOST_SIGNATURE_ALGORITHMS
         or key_oid.dotted in _asn1.GOST_KEY_ALGORITHMS
@@ -568,7 +594,11 @@ def _walk_to_anchor(
     while current.self_signed not in {"yes", "maybe"} and len(chain) < 16:
         issuers = [c for c in pool if c.subject == current.issuer and c not in chain]
         if current.authority_key_identifier:
-            by_key = [c for c in issuers if c.key_identifier == current.authority_key_identifier]
+            by_key = [
+                c
+                for c in issuers
+                if c.key_identifier == current.authority_key_identifier
+            ]
             issuers = by_key or issuers
         if not issuers:
             break
@@ -589,7 +619,8 @@ def _path_building_reason(
         return (
             Reason(
                 ReasonCode.UNTRUSTED_ROOT,
-                f"Корневой сертификат «{_label(top_info)}» не входит в список доверенных",
+                f"Корневой сертификат «{_label(top_info)}» "
+                "не входит в список доверенных",
                 _cert_details(top_info),
             ),
             chain,
@@ -638,9 +669,13 @@ def _reasons_from_error(
                     _cert_details(leaf_info),
                 )
             ], [leaf]
-        return [Reason(ReasonCode.OTHER, f"Сертификат не прошёл проверку: {text}", {})], None
+        return [
+            Reason(ReasonCode.OTHER, f"Сертификат не прошёл проверку: {text}", {})
+        ], None
     if not isinstance(err, PathValidationError):
-        return [Reason(ReasonCode.OTHER, f"Сертификат не прошёл проверку: {text}", {})], None
+        return [
+            Reason(ReasonCode.OTHER, f"Сертификат не прошёл проверку: {text}", {})
+        ], None
 
     chain = list(reversed(list(err.original_path.iter_certs(include_root=True))))
     failing, is_leaf = _failing_cert(err)
@@ -655,7 +690,8 @@ def _reasons_from_error(
         return [
             Reason(
                 ReasonCode.REVOKED,
-                f"{subject} отозван {format_date_ru(revoked_at)} ({crl_reason_ru(reason_name)})",
+                f"{subject} отозван {format_date_ru(revoked_at)} "
+                f"({crl_reason_ru(reason_name)})",
                 {
                     **details,
                     "revoked_at": revoked_at.isoformat(),
@@ -676,7 +712,8 @@ def _reasons_from_error(
         return [
             Reason(
                 ReasonCode.NOT_YET_VALID,
-                f"Срок действия {whose} ещё не начался (начнётся {format_date_ru(err.valid_from)})",
+                f"Срок действия {whose} ещё не начался "
+                f"(начнётся {format_date_ru(err.valid_from)})",
                 {**details, "not_before": err.valid_from.isoformat()},
             )
         ], chain
@@ -684,7 +721,8 @@ def _reasons_from_error(
         return [
             Reason(
                 ReasonCode.WEAK_ALGORITHM,
-                f"Подпись {whose} сделана ненадёжным алгоритмом ({info.signature_algorithm})",
+                f"Подпись {whose} сделана ненадёжным алгоритмом "
+                f"({info.signature_algorithm})",
                 {**details, "algorithm": info.signature_algorithm},
                 is_warning=as_warning,
             )
@@ -693,15 +731,16 @@ def _reasons_from_error(
         return [
             Reason(
                 ReasonCode.CRL_EXPIRED,
-                f"Сведения об отзыве {whose} устарели (истёк срок действия СОС или ответа OCSP)",
+                f"Сведения об отзыве {whose} устарели "
+                "(истёк срок действия СОС или ответа OCSP)",
                 details,
                 is_warning=as_warning,
             )
         ], chain
     if isinstance(err, InsufficientRevinfoError):
-        if re.search(r"signature|not authori[sz]ed|responder", text, re.IGNORECASE) and (
-            "could not be found" not in text
-        ):
+        if re.search(
+            r"signature|not authori[sz]ed|responder", text, re.IGNORECASE
+        ) and ("could not be found" not in text):
             return [
                 Reason(
                     ReasonCode.CRL_INVALID,
@@ -730,77 +769,124 @@ def _reasons_from_error(
             )
         ], chain
     patterns: list[tuple[str, str, str]] = [
-        ("issuer name could not be matched", ReasonCode.NO_PATH,
-         f"Издатель {whose} не совпадает с владельцем сертификата УЦ"),
-        ("namespace", ReasonCode.NAME_CONSTRAINTS,
-         f"Имя {whose} нарушает ограничения имён (name constraints) УЦ"),
-        ("polic", ReasonCode.POLICY,
-         f"Политики применения {whose} не удовлетворяют требованиям цепочки"),
-        ("is not a CA", ReasonCode.CA_NOT_ALLOWED,
-         f"Сертификат «{_label(info)}» не является сертификатом УЦ, но выпустил сертификат"),
-        ("not allowed to sign certificates", ReasonCode.CA_NOT_ALLOWED,
-         f"Ключ {whose} не предназначен для подписи сертификатов (keyCertSign)"),
-        ("maximum path length", ReasonCode.PATH_LENGTH,
-         "Цепочка длиннее, чем разрешает ограничение pathLenConstraint УЦ"),
-        ("critical extension", ReasonCode.UNSUPPORTED_EXTENSION,
-         f"В {whose[:-1]}е есть неизвестное критическое расширение"),
+        (
+            "issuer name could not be matched",
+            ReasonCode.NO_PATH,
+            f"Издатель {whose} не совпадает с владельцем сертификата УЦ",
+        ),
+        (
+            "namespace",
+            ReasonCode.NAME_CONSTRAINTS,
+            f"Имя {whose} нарушает ограничения имён (name constraints) УЦ",
+        ),
+        (
+            "polic",
+            ReasonCode.POLICY,
+            f"Политики применения {whose} не удовлетворяют требованиям цепочки",
+        ),
+        (
+            "is not a CA",
+            ReasonCode.CA_NOT_ALLOWED,
+            f"Сертификат «{_label(info)}» не является сертификатом УЦ, "
+            "но выпустил сертификат",
+        ),
+        (
+            "not allowed to sign certificates",
+            ReasonCode.CA_NOT_ALLOWED,
+            f"Ключ {whose} не предназначен для подписи сертификатов (keyCertSign)",
+        ),
+        (
+            "maximum path length",
+            ReasonCode.PATH_LENGTH,
+            "Цепочка длиннее, чем разрешает ограничение pathLenConstraint УЦ",
+        ),
+        (
+            "critical extension",
+            ReasonCode.UNSUPPORTED_EXTENSION,
+            f"В {whose[:-1]}е есть неизвестное критическое расширение",
+        ),
     ]
     for needle, code, message in patterns:
         if needle in text:
             return [Reason(code, message, details)], chain
-    return [Reason(ReasonCode.OTHER, f"Сертификат не прошёл проверку: {text}", details)], chain
+    return [
+        Reason(ReasonCode.OTHER, f"Сертификат не прошёл проверку: {text}", details)
+    ], chain
 
 
 def _leaf_reasons(
-    leaf: x509.Certificate, info: CertificateInfo, *, at: dt.datetime, usage: Usage,
+    leaf: x509.Certificate,
+    info: CertificateInfo,
+    *,
+    at: dt.datetime,
+    usage: Usage,
     trust: TrustStore,
 ) -> list[Reason]:
     """Checks of the certificate itself, made whatever happens to its path."""
     reasons: list[Reason] = []
     details = _cert_details(info)
     if at < info.not_before:
-        reasons.append(Reason(
-            ReasonCode.NOT_YET_VALID,
-            f"Срок действия сертификата ещё не начался (начнётся {format_date_ru(info.not_before)})",
-            {**details, "not_before": info.not_before.isoformat()},
-        ))
+        reasons.append(
+            Reason(
+                ReasonCode.NOT_YET_VALID,
+                "Срок действия сертификата ещё не начался "
+                f"(начнётся {format_date_ru(info.not_before)})",
+                {**details, "not_before": info.not_before.isoformat()},
+            )
+        )
     elif at > info.not_after:
-        reasons.append(Reason(
-            ReasonCode.EXPIRED,
-            f"Срок действия сертификата истёк {format_date_ru(info.not_after)}",
-            {**details, "not_after": info.not_after.isoformat()},
-        ))
+        reasons.append(
+            Reason(
+                ReasonCode.EXPIRED,
+                f"Срок действия сертификата истёк {format_date_ru(info.not_after)}",
+                {**details, "not_after": info.not_after.isoformat()},
+            )
+        )
     # RFC 5280 §4.2.1.3: a signature key needs digitalSignature or
     # nonRepudiation (contentCommitment); no KeyUsage means no restriction.
-    if usage == "signing" and info.key_usage and not (
-        {"digital_signature", "non_repudiation"} & set(info.key_usage)
+    if (
+        usage == "signing"
+        and info.key_usage
+        and not ({"digital_signature", "non_repudiation"} & set(info.key_usage))
     ):
-        reasons.append(Reason(
-            ReasonCode.KEY_USAGE,
-            "Ключ сертификата не предназначен для электронной подписи "
-            "(нет digitalSignature/nonRepudiation в KeyUsage)",
-            {**details, "key_usage": list(info.key_usage)},
-        ))
+        reasons.append(
+            Reason(
+                ReasonCode.KEY_USAGE,
+                "Ключ сертификата не предназначен для электронной подписи "
+                "(нет digitalSignature/nonRepudiation в KeyUsage)",
+                {**details, "key_usage": list(info.key_usage)},
+            )
+        )
     minimum = {"rsa": trust.min_rsa_bits, "dsa": trust.min_dsa_bits}.get(
         info.public_key_algorithm
     )
     if minimum and info.key_size is not None and info.key_size < minimum:
-        reasons.append(Reason(
-            ReasonCode.WEAK_ALGORITHM,
-            f"Ключ сертификата слишком короткий: {info.public_key_algorithm.upper()} "
-            f"{info.key_size} бит (нужно не менее {minimum})",
-            {**details, "algorithm": info.public_key_algorithm, "key_size": info.key_size},
-        ))
+        reasons.append(
+            Reason(
+                ReasonCode.WEAK_ALGORITHM,
+                "Ключ сертификата слишком короткий: "
+                f"{info.public_key_algorithm.upper()} "
+                f"{info.key_size} бит (нужно не менее {minimum})",
+                {
+                    **details,
+                    "algorithm": info.public_key_algorithm,
+                    "key_size": info.key_size,
+                },
+            )
+        )
     try:
         hash_algo = leaf["signature_algorithm"].hash_algo
     except ValueError:
         hash_algo = None
     if hash_algo in trust.weak_hash_algorithms:
-        reasons.append(Reason(
-            ReasonCode.WEAK_ALGORITHM,
-            f"Подпись сертификата сделана ненадёжным алгоритмом ({info.signature_algorithm})",
-            {**details, "algorithm": info.signature_algorithm},
-        ))
+        reasons.append(
+            Reason(
+                ReasonCode.WEAK_ALGORITHM,
+                "Подпись сертификата сделана ненадёжным алгоритмом "
+                f"({info.signature_algorithm})",
+                {**details, "algorithm": info.signature_algorithm},
+            )
+        )
     if _is_unsupported_algorithm(leaf):
         reasons.append(_unsupported_reason(info, True))
     return reasons
@@ -811,8 +897,11 @@ def _merge(reasons: Iterable[Reason]) -> tuple[Reason, ...]:
     seen: set[tuple[str, object, bool]] = set()
     merged = []
     for reason in sorted(reasons, key=lambda r: r.is_warning):
-        key = (reason.code, reason.details.get("certificate"), reason.code == "weak_algorithm"
-               and reason.details.get("algorithm"))
+        key = (
+            reason.code,
+            reason.details.get("certificate"),
+            reason.code == "weak_algorithm" and reason.details.get("algorithm"),
+        )
         if key in seen:
             continue
         seen.add(key)
@@ -838,7 +927,9 @@ async def _validate_path(
     fetchers: Fetchers | None,
 ) -> _PathOutcome:
     async def attempt(policy: RevocationCheckingPolicy) -> _PathOutcome:
-        context = trust._context(at=at, policy=policy, fetchers=fetchers, other_certs=extra)
+        context = trust._context(
+            at=at, policy=policy, fetchers=fetchers, other_certs=extra
+        )
         validator = CertificateValidator(leaf, validation_context=context)
         try:
             path = await validator.async_validate_path()
@@ -873,7 +964,9 @@ async def _validate_path(
 
 
 async def _leaf_revocation(
-    outcome: _PathOutcome, leaf: x509.Certificate, mode: RevocationMode,
+    outcome: _PathOutcome,
+    leaf: x509.Certificate,
+    mode: RevocationMode,
     fetchers: Fetchers | None,
 ) -> RevocationInfo:
     """What pyHanko's successful check relied on for the end entity."""
@@ -897,11 +990,16 @@ async def _leaf_revocation(
 
 
 def _failed_revocation(
-    reasons: Sequence[Reason], leaf: x509.Certificate, fetchers: Fetchers | None,
+    reasons: Sequence[Reason],
+    leaf: x509.Certificate,
+    fetchers: Fetchers | None,
     leaf_info: CertificateInfo,
 ) -> RevocationInfo | None:
     for reason in reasons:
-        if reason.code == ReasonCode.REVOKED and reason.details.get("sha256") == leaf_info.sha256:
+        if (
+            reason.code == ReasonCode.REVOKED
+            and reason.details.get("sha256") == leaf_info.sha256
+        ):
             return RevocationInfo(
                 "revoked",
                 reason.details.get("source"),  # type: ignore[arg-type]
@@ -909,7 +1007,9 @@ def _failed_revocation(
                 str(reason.details.get("reason")),
             )
     if fetchers is not None:
-        status = ocsp_status_for(fetchers.ocsp_fetcher.fetched_responses_for_cert(leaf), leaf)
+        status = ocsp_status_for(
+            fetchers.ocsp_fetcher.fetched_responses_for_cert(leaf), leaf
+        )
         if status is not None and status[0] == "unknown":
             return RevocationInfo("unknown", "ocsp")
     return None
@@ -924,14 +1024,20 @@ def _ocsp_unknown_reason(leaf_info: CertificateInfo) -> Reason:
 
 
 def _ttl(
-    trust: TrustStore, mode: RevocationMode, chain: Sequence[x509.Certificate],
-    outcome: _PathOutcome | None, now: dt.datetime,
+    trust: TrustStore,
+    mode: RevocationMode,
+    chain: Sequence[x509.Certificate],
+    outcome: _PathOutcome | None,
+    now: dt.datetime,
 ) -> float:
     ttl = OFFLINE_TTL if mode == "off" else REVOCATION_TTL
     if mode != "off":
         crls = trust.crls
         if outcome is not None and outcome.context is not None:
-            crls = [c.crl_data for c in outcome.context.revinfo_manager.currently_available_crls()]
+            crls = [
+                c.crl_data
+                for c in outcome.context.revinfo_manager.currently_available_crls()
+            ]
         issuers = {c.issuer.dump() for c in chain}
         for crl_ in crls:
             if crl_["tbs_cert_list"]["issuer"].dump() not in issuers:
@@ -943,12 +1049,20 @@ def _ttl(
 
 
 def _boundaries(
-    trust: TrustStore, chain: Sequence[x509.Certificate], outcome: _PathOutcome | None,
+    trust: TrustStore,
+    chain: Sequence[x509.Certificate],
+    outcome: _PathOutcome | None,
 ) -> tuple[dt.datetime, ...]:
     bounds: set[dt.datetime] = set()
     fetched: list[asn1_crl.CertificateList] = []
-    if outcome is not None and outcome.context is not None and outcome.context.fetching_allowed:
-        fetched = list(outcome.context.revinfo_manager._fetchers.crl_fetcher.fetched_crls())  # type: ignore[union-attr]
+    if (
+        outcome is not None
+        and outcome.context is not None
+        and outcome.context.fetching_allowed
+    ):
+        fetched = list(
+            outcome.context.revinfo_manager._fetchers.crl_fetcher.fetched_crls()
+        )  # type: ignore[union-attr]
     for cert in chain:
         validity = cert["tbs_certificate"]["validity"]
         bounds.add(validity["not_before"].native)
@@ -980,8 +1094,10 @@ async def async_validate_certificate(
         mode,
         usage,
         tuple(sorted(c.sha256 for c in extra)),
-        at is None,
-        int(moment.timestamp() // TIME_BUCKET.total_seconds()),
+        # "Now" moves on: one entry per certificate, reused until its TTL or
+        # the next validity/revocation boundary. An explicit moment shares an
+        # entry with the moments of its 5-minute bucket.
+        None if at is None else int(moment.timestamp() // TIME_BUCKET.total_seconds()),
     )
     entry = trust._cache.get(key, moment)
     if entry is not None:
@@ -1031,24 +1147,34 @@ async def _validate_uncached(
         return result, chain, None
 
     fetchers = trust._fetchers()
-    outcome = await _validate_path(leaf, trust, at=at, mode=mode, extra=extra, fetchers=fetchers)
+    outcome = await _validate_path(
+        leaf, trust, at=at, mode=mode, extra=extra, fetchers=fetchers
+    )
     revocation: RevocationInfo | None
     if outcome.error is None and outcome.path is not None:
         chain = list(reversed(list(outcome.path.iter_certs(include_root=True))))
         for err in outcome.tolerated:
             found, _ = _reasons_from_error(
-                err, leaf_info=leaf_info, trust=trust, extra=extra, leaf=leaf, as_warning=True
+                err,
+                leaf_info=leaf_info,
+                trust=trust,
+                extra=extra,
+                leaf=leaf,
+                as_warning=True,
             )
             reasons.extend(found)
         revocation = await _leaf_revocation(outcome, leaf, mode, fetchers)
         if mode != "off" and revocation.status == "unchecked" and not outcome.tolerated:
-            reasons.append(Reason(
-                ReasonCode.REVOCATION_UNAVAILABLE,
-                "Сведения об отзыве сертификата не проверялись: сертификат не указывает "
-                "источников (CRL, OCSP), списка отзыва нет",
-                _cert_details(leaf_info),
-                is_warning=True,
-            ))
+            reasons.append(
+                Reason(
+                    ReasonCode.REVOCATION_UNAVAILABLE,
+                    "Сведения об отзыве сертификата не проверялись: "
+                    "сертификат не указывает "
+                    "источников (CRL, OCSP), списка отзыва нет",
+                    _cert_details(leaf_info),
+                    is_warning=True,
+                )
+            )
     else:
         assert outcome.error is not None
         found, path_chain = _reasons_from_error(
@@ -1058,7 +1184,9 @@ async def _validate_uncached(
         chain = path_chain or [leaf]
         revocation = _failed_revocation(reasons, leaf, fetchers, leaf_info)
         if revocation is not None and revocation.status == "unknown":
-            reasons = [r for r in reasons if r.code != ReasonCode.REVOCATION_UNAVAILABLE]
+            reasons = [
+                r for r in reasons if r.code != ReasonCode.REVOCATION_UNAVAILABLE
+            ]
             reasons.append(_ocsp_unknown_reason(leaf_info))
         if revocation is None:
             revocation = RevocationInfo("unchecked") if mode == "off" else None
@@ -1118,7 +1246,11 @@ def validate_certificate(
     intermediates = list(intermediates)
     return _run_sync(
         lambda: async_validate_certificate(
-            cert, trust, at=at, revocation=revocation, usage=usage,
+            cert,
+            trust,
+            at=at,
+            revocation=revocation,
+            usage=usage,
             intermediates=intermediates,
         )
     )

@@ -466,6 +466,8 @@ class BlobStorage(Protocol):
 
         :raises BlobNotFoundError: if there is no such blob.
         :raises RetentionError: if it is retained; the error carries the date.
+        :raises IntegrityError: if its metadata is damaged: then whether it is
+            retained cannot be known, and it is kept.
         """
         ...
 
@@ -543,6 +545,8 @@ def _open_file(parts: SplitResult) -> BlobStorage:
 
 # S3 bucket naming rules (AWS S3 User Guide, "General purpose bucket naming rules").
 _BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+# A DNS name or an IPv4 address, or an IPv6 address (urlsplit drops its brackets).
+_HOST_RE = re.compile(r"[A-Za-z0-9._-]+|[0-9A-Fa-f:.]+")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 _S3_OPTIONS = ("secure", "region", "lock")
@@ -562,6 +566,10 @@ def _open_s3(parts: SplitResult, shown: str) -> BlobStorage:
         raise InvalidStorageURLError(f"S3 storage URL {shown} has a bad port") from None
     if not parts.hostname:
         raise InvalidStorageURLError(f"S3 storage URL {shown} has no host")
+    if not _HOST_RE.fullmatch(parts.hostname):
+        raise InvalidStorageURLError(
+            f"S3 storage URL {shown} has a bad host {parts.hostname!r}"
+        )
     bucket = parts.path.removeprefix("/")
     if not _BUCKET_RE.fullmatch(bucket) or ".." in bucket:
         raise InvalidStorageURLError(
@@ -578,19 +586,16 @@ def _open_s3(parts: SplitResult, shown: str) -> BlobStorage:
             f"S3 storage URL {shown}: lock must be compliance or governance, "
             f"got {options['lock']!r}"
         )
-    try:
-        store = S3BlobStorage(
-            # host:port as written, so an IPv6 address keeps its brackets.
-            parts.netloc.rpartition("@")[2],
-            bucket,
-            access_key=unquote(parts.username),
-            secret_key=unquote(parts.password),
-            secure=secure,
-            region=options.get("region") or None,
-            retention_mode="GOVERNANCE" if lock == "GOVERNANCE" else "COMPLIANCE",
-        )
-    except ValueError as exc:  # the minio client's own checks of the endpoint
-        raise InvalidStorageURLError(f"S3 storage URL {shown}: {exc}") from None
+    store = S3BlobStorage(
+        # host:port as written, so an IPv6 address keeps its brackets.
+        parts.netloc.rpartition("@")[2],
+        bucket,
+        access_key=unquote(parts.username),
+        secret_key=unquote(parts.password),
+        secure=secure,
+        region=options.get("region") or None,
+        retention_mode="GOVERNANCE" if lock == "GOVERNANCE" else "COMPLIANCE",
+    )
     store.ensure_bucket()
     return store
 

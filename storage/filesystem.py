@@ -224,8 +224,7 @@ class FilesystemBlobStorage(BlobStorage):
                 if (
                     entry.name.startswith(_TRASH_PREFIX)
                     or _newest_mtime(entry) < cutoff
-                ):
-                    _remove_tree(Path(entry.path))
+                ) and _remove_tree(Path(entry.path)):
                     removed.append(f"tmp/{entry.name}")
         if removed:
             logger.info("removed %d leftovers under %s", len(removed), self._tmp)
@@ -316,18 +315,23 @@ def _newest_mtime(entry: os.DirEntry[str]) -> float:
     return newest
 
 
-def _remove_tree(path: Path) -> None:
-    """Remove a staging or trash entry, whatever its modes; never raise."""
+def _remove_tree(path: Path) -> bool:
+    """Remove a staging or trash entry, whatever its modes; never raise.
+
+    :returns: whether it is gone (False if it could not be removed).
+    """
     try:
         if path.is_dir() and not path.is_symlink():
             os.chmod(path, _PRIVATE_DIR)
             shutil.rmtree(path)
         else:
             path.unlink()
-    except FileNotFoundError:
-        pass
+    except FileNotFoundError:  # removed by a concurrent gc: gone all the same
+        return True
     except OSError as exc:  # gc will try again; the caller's error matters more
         logger.warning("could not remove %s: %s", path, exc)
+        return False
+    return True
 
 
 def _fsync_dir(path: Path) -> None:

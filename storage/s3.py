@@ -87,7 +87,7 @@ _SHA256 = "x-amz-meta-sha256"
 _SIZE = "x-amz-meta-size"
 _LOCK_MODE = "x-amz-object-lock-mode"
 _LOCK_UNTIL = "x-amz-object-lock-retain-until-date"
-_NOT_FOUND = frozenset({"NoSuchKey", "NoSuchVersion", "NoSuchObject"})
+_NOT_FOUND = frozenset({"NoSuchKey", "NoSuchVersion"})
 
 
 class S3BlobStorage(BlobStorage):
@@ -398,13 +398,13 @@ class S3BlobStorage(BlobStorage):
     ) -> str | None:
         """Multipart-upload ``first.pop()`` and the rest of ``source``.
 
-        :returns: the version id of the uploaded object.
-
         minio-py's ``put_object`` does this too, but keeps the previous part
         alive while reading the next and slices each part once more: about
         five parts' worth of peak memory, where this loop keeps two (the part
         being read and its chunks). Its building blocks are private methods,
         the S3 calls themselves, unchanged since minio-py 7.0.
+
+        :returns: the version id of the uploaded object.
         """
         client = self._client
         upload_id = client._create_multipart_upload(
@@ -469,9 +469,9 @@ class S3BlobStorage(BlobStorage):
                 self._bucket, prefix=prefix, key_marker=marker
             )
             for upload in page.uploads:
-                name, upload_id = upload.object_name, upload.upload_id
+                name, upload_id = upload.object_name, cast(str, upload.upload_id)
                 started = upload.initiated_time
-                if upload_id and (started is None or started < cutoff):
+                if started is None or started < cutoff:
                     self._client._abort_multipart_upload(self._bucket, name, upload_id)
                     aborted.append(f"{name} upload {upload_id}")
             if not page.is_truncated or not page.next_key_marker:

@@ -74,7 +74,9 @@ def require_command(name: str) -> str:
 
     path = which(name)
     if path is None:
-        unavailable(name, "not installed (make test installs it: scripts/bootstrap-system.sh)")
+        unavailable(
+            name, "not installed (make test installs it: scripts/bootstrap-system.sh)"
+        )
     assert path is not None
     return path
 
@@ -95,8 +97,13 @@ def wait_for_port(host: str, port: int, timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def background_process(args: list[str], *, port: int, env: dict[str, str] | None = None,
-                       timeout: float = 30.0) -> Iterator[subprocess.Popen[bytes]]:
+def background_process(
+    args: list[str],
+    *,
+    port: int,
+    env: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> Iterator[subprocess.Popen[bytes]]:
     """Start a server process on a loopback port, wait until it listens, stop it after."""
     proc = subprocess.Popen(
         args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE

@@ -35,7 +35,9 @@ def check(session: dict[str, Any], secret_key: str, given: str) -> bool:
     given = given.strip()
     if not given.isdigit():
         return False
-    digest = hmac.new(secret_key.encode(), f"{data['n']}:{int(given)}".encode(), hashlib.sha256)
+    digest = hmac.new(
+        secret_key.encode(), f"{data['n']}:{int(given)}".encode(), hashlib.sha256
+    )
     return hmac.compare_digest(digest.hexdigest(), str(data["h"]))
 
 

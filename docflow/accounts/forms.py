@@ -10,19 +10,31 @@ REQUIRED = "Заполните это поле."
 
 
 class RegistrationForm(FlaskForm):
-    last_name = StringField("Фамилия", validators=[DataRequired(REQUIRED), Length(max=100)])
-    first_name = StringField("Имя", validators=[DataRequired(REQUIRED), Length(max=100)])
+    last_name = StringField(
+        "Фамилия", validators=[DataRequired(REQUIRED), Length(max=100)]
+    )
+    first_name = StringField(
+        "Имя", validators=[DataRequired(REQUIRED), Length(max=100)]
+    )
     middle_name = StringField("Отчество", validators=[Optional(), Length(max=100)])
     email = StringField(
         "Электронная почта",
-        validators=[DataRequired(REQUIRED), Email("Укажите корректный адрес электронной почты.")],
+        validators=[
+            DataRequired(REQUIRED),
+            Email("Укажите корректный адрес электронной почты."),
+        ],
     )
     password = PasswordField("Пароль", validators=[DataRequired(REQUIRED)])
     password2 = PasswordField(
         "Повтор пароля",
-        validators=[DataRequired(REQUIRED), EqualTo("password", "Пароли не совпадают.")],
+        validators=[
+            DataRequired(REQUIRED),
+            EqualTo("password", "Пароли не совпадают."),
+        ],
     )
-    captcha = StringField("Я не робот: решите пример", validators=[DataRequired(REQUIRED)])
+    captcha = StringField(
+        "Я не робот: решите пример", validators=[DataRequired(REQUIRED)]
+    )
 
 
 class LoginForm(FlaskForm):
@@ -34,7 +46,10 @@ class LoginForm(FlaskForm):
 class ForgotPasswordForm(FlaskForm):
     email = StringField(
         "Электронная почта",
-        validators=[DataRequired(REQUIRED), Email("Укажите корректный адрес электронной почты.")],
+        validators=[
+            DataRequired(REQUIRED),
+            Email("Укажите корректный адрес электронной почты."),
+        ],
     )
 
 
@@ -42,18 +57,28 @@ class ResetPasswordForm(FlaskForm):
     password = PasswordField("Новый пароль", validators=[DataRequired(REQUIRED)])
     password2 = PasswordField(
         "Повтор нового пароля",
-        validators=[DataRequired(REQUIRED), EqualTo("password", "Пароли не совпадают.")],
+        validators=[
+            DataRequired(REQUIRED),
+            EqualTo("password", "Пароли не совпадают."),
+        ],
     )
 
 
 class ProfileForm(FlaskForm):
-    last_name = StringField("Фамилия", validators=[DataRequired(REQUIRED), Length(max=100)])
-    first_name = StringField("Имя", validators=[DataRequired(REQUIRED), Length(max=100)])
+    last_name = StringField(
+        "Фамилия", validators=[DataRequired(REQUIRED), Length(max=100)]
+    )
+    first_name = StringField(
+        "Имя", validators=[DataRequired(REQUIRED), Length(max=100)]
+    )
     middle_name = StringField("Отчество", validators=[Optional(), Length(max=100)])
     phone = StringField("Телефон", validators=[Optional(), Length(max=20)])
     email = StringField(
         "Электронная почта",
-        validators=[DataRequired(REQUIRED), Email("Укажите корректный адрес электронной почты.")],
+        validators=[
+            DataRequired(REQUIRED),
+            Email("Укажите корректный адрес электронной почты."),
+        ],
     )
 
 
@@ -62,5 +87,8 @@ class ChangePasswordForm(FlaskForm):
     password = PasswordField("Новый пароль", validators=[DataRequired(REQUIRED)])
     password2 = PasswordField(
         "Повтор нового пароля",
-        validators=[DataRequired(REQUIRED), EqualTo("password", "Пароли не совпадают.")],
+        validators=[
+            DataRequired(REQUIRED),
+            EqualTo("password", "Пароли не совпадают."),
+        ],
     )

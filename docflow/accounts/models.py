@@ -41,7 +41,9 @@ class User(UserMixin, TimestampMixin, Base):
 
     @property
     def full_name(self) -> str:
-        return " ".join(p for p in (self.last_name, self.first_name, self.middle_name) if p)
+        return " ".join(
+            p for p in (self.last_name, self.first_name, self.middle_name) if p
+        )
 
     @property
     def short_name(self) -> str:
@@ -83,7 +85,9 @@ class AccountToken(Base):
     __table_args__ = (Index("ix_account_tokens_user_purpose", "user_id", "purpose"),)
 
     id: Mapped[uuid_pk]
-    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE")
+    )
     purpose: Mapped[TokenPurpose]
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -141,12 +141,15 @@ def register_user(
     """Create an account; the caller sends the confirmation link (``notify_confirm``)."""
     email = normalize_email(email)
     if not _EMAIL_RE.match(email):
-        raise ValidationError("Укажите корректный адрес электронной почты.",
-                              details={"field": "email"})
+        raise ValidationError(
+            "Укажите корректный адрес электронной почты.", details={"field": "email"}
+        )
     check_password_rule(password)
     if not last_name.strip() or not first_name.strip():
         raise ValidationError("Укажите фамилию и имя.", details={"field": "last_name"})
-    if session.scalar(select(func.count()).select_from(User).where(User.email == email)):
+    if session.scalar(
+        select(func.count()).select_from(User).where(User.email == email)
+    ):
         raise ValidationError(
             "Пользователь с таким адресом электронной почты уже зарегистрирован. "
             "Войдите или восстановите пароль.",
@@ -173,7 +176,10 @@ def send_confirmation(session: Session, *, user: User, base_url: str) -> str:
     raw = create_token(session, purpose=TokenPurpose.CONFIRM_EMAIL, user=user)
     link = f"{base_url}/account/confirm/{raw}"
     send_account_message(
-        session, kind="account.confirm_email", user=user, email=user.email,
+        session,
+        kind="account.confirm_email",
+        user=user,
+        email=user.email,
         context={"url": link, "user_name": user.full_name, "valid_hours": 72},
     )
     return raw
@@ -222,9 +228,15 @@ def request_password_reset(session: Session, *, email: str, base_url: str) -> No
 
     raw = create_token(session, purpose=TokenPurpose.RESET_PASSWORD, user=user)
     send_account_message(
-        session, kind="account.password_reset", user=user, email=user.email,
-        context={"url": f"{base_url}/account/reset/{raw}", "user_name": user.full_name,
-                 "valid_hours": 72},
+        session,
+        kind="account.password_reset",
+        user=user,
+        email=user.email,
+        context={
+            "url": f"{base_url}/account/reset/{raw}",
+            "user_name": user.full_name,
+            "valid_hours": 72,
+        },
     )
 
 
@@ -251,8 +263,9 @@ def change_password(session: Session, *, user: User, old: str, new: str) -> None
     try:
         _hasher.verify(user.password_hash, old)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        raise ValidationError("Текущий пароль указан неверно.",
-                              details={"field": "old_password"}) from None
+        raise ValidationError(
+            "Текущий пароль указан неверно.", details={"field": "old_password"}
+        ) from None
     check_password_rule(new)
     _set_password(user, new)
     session.flush()
@@ -286,20 +299,32 @@ def update_profile(
     pending = False
     if new_email != user.email:
         if not _EMAIL_RE.match(new_email):
-            raise ValidationError("Укажите корректный адрес электронной почты.",
-                                  details={"field": "email"})
+            raise ValidationError(
+                "Укажите корректный адрес электронной почты.",
+                details={"field": "email"},
+            )
         if get_user_by_email(session, new_email) is not None:
-            raise ValidationError("Этот адрес электронной почты уже занят.",
-                                  details={"field": "email"})
+            raise ValidationError(
+                "Этот адрес электронной почты уже занят.", details={"field": "email"}
+            )
         from docflow.notify.services import send_account_message
 
         raw = create_token(
-            session, purpose=TokenPurpose.CHANGE_EMAIL, user=user, payload={"email": new_email}
+            session,
+            purpose=TokenPurpose.CHANGE_EMAIL,
+            user=user,
+            payload={"email": new_email},
         )
         send_account_message(
-            session, kind="account.confirm_email", user=user, email=new_email,
-            context={"url": f"{base_url}/account/confirm-email/{raw}",
-                     "user_name": user.full_name, "valid_hours": 72},
+            session,
+            kind="account.confirm_email",
+            user=user,
+            email=new_email,
+            context={
+                "url": f"{base_url}/account/confirm-email/{raw}",
+                "user_name": user.full_name,
+                "valid_hours": 72,
+            },
         )
         pending = True
     session.flush()

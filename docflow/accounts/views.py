@@ -78,8 +78,12 @@ def register() -> Any:
             else:
                 return render_template("accounts/registered.html", email=user.email)
     form.captcha.data = ""
-    return render_template("accounts/register.html", form=form, captcha_img=_captcha_img(),
-                           password_rule=svc.PASSWORD_RULE)
+    return render_template(
+        "accounts/register.html",
+        form=form,
+        captcha_img=_captcha_img(),
+        password_rule=svc.PASSWORD_RULE,
+    )
 
 
 def _base_url() -> str:
@@ -110,8 +114,10 @@ def resend_confirmation() -> Any:
             user = svc.get_user_by_email(s, form.email.data or "")
             if user is not None and not user.is_email_confirmed:
                 svc.send_confirmation(s, user=user, base_url=_base_url())
-        flash("Если учётная запись существует и не подтверждена, мы отправили новую ссылку.",
-              "info")
+        flash(
+            "Если учётная запись существует и не подтверждена, мы отправили новую ссылку.",
+            "info",
+        )
         return redirect(url_for("accounts.login"))
     return render_template("accounts/resend.html", form=form)
 
@@ -128,8 +134,12 @@ def _account_key() -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("20 per 15 minutes", methods=["POST"], deduct_when=_login_failed)
-@limiter.limit("5 per 15 minutes", key_func=_account_key, methods=["POST"],
-               deduct_when=_login_failed)
+@limiter.limit(
+    "5 per 15 minutes",
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=_login_failed,
+)
 def login() -> Any:
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -137,14 +147,19 @@ def login() -> Any:
     if form.validate_on_submit():
         s = db_session()
         with transaction(s):
-            user = svc.authenticate(s, email=form.email.data or "", password=form.password.data or "")
+            user = svc.authenticate(
+                s, email=form.email.data or "", password=form.password.data or ""
+            )
             if user is not None and user.is_active and user.is_email_confirmed:
                 svc.record_login(s, user)
         if user is None or not user.is_active:
             flash("Неверный адрес электронной почты или пароль.", "error")
         elif not user.is_email_confirmed:
-            flash("Адрес электронной почты ещё не подтверждён. Перейдите по ссылке из письма "
-                  "или запросите новую.", "warning")
+            flash(
+                "Адрес электронной почты ещё не подтверждён. Перейдите по ссылке из письма "
+                "или запросите новую.",
+                "warning",
+            )
         else:
             target = request.args.get("next")
             # A fresh session at login: nothing from before authentication survives.
@@ -169,10 +184,15 @@ def forgot_password() -> Any:
     if form.validate_on_submit():
         s = db_session()
         with transaction(s):
-            svc.request_password_reset(s, email=form.email.data or "", base_url=_base_url())
+            svc.request_password_reset(
+                s, email=form.email.data or "", base_url=_base_url()
+            )
         # The same answer whether or not the address is known: no enumeration.
-        flash("Если учётная запись с этим адресом существует, мы отправили на него ссылку "
-              "для восстановления пароля. Ссылка действует 72 часа.", "info")
+        flash(
+            "Если учётная запись с этим адресом существует, мы отправили на него ссылку "
+            "для восстановления пароля. Ссылка действует 72 часа.",
+            "info",
+        )
         return redirect(url_for("accounts.login"))
     return render_template("accounts/forgot.html", form=form)
 
@@ -194,7 +214,9 @@ def reset_password(token: str) -> Any:
         else:
             flash("Пароль изменён. Войдите с новым паролем.", "success")
             return redirect(url_for("accounts.login"))
-    return render_template("accounts/reset.html", form=form, password_rule=svc.PASSWORD_RULE)
+    return render_template(
+        "accounts/reset.html", form=form, password_rule=svc.PASSWORD_RULE
+    )
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -208,10 +230,14 @@ def profile() -> Any:
             with transaction(s):
                 user = current_user._get_current_object()
                 pending = svc.update_profile(
-                    s, user=user, last_name=form.last_name.data or "",
+                    s,
+                    user=user,
+                    last_name=form.last_name.data or "",
                     first_name=form.first_name.data or "",
-                    middle_name=form.middle_name.data or "", phone=form.phone.data,
-                    email=form.email.data or "", base_url=_base_url(),
+                    middle_name=form.middle_name.data or "",
+                    phone=form.phone.data,
+                    email=form.email.data or "",
+                    base_url=_base_url(),
                 )
         except ValidationError as exc:
             field = getattr(form, str(exc.details.get("field", "")), None)
@@ -222,10 +248,15 @@ def profile() -> Any:
         else:
             flash("Профиль сохранён.", "success")
             if pending:
-                flash("На новый адрес отправлено письмо: адрес изменится после перехода по "
-                      "ссылке из него.", "info")
+                flash(
+                    "На новый адрес отправлено письмо: адрес изменится после перехода по "
+                    "ссылке из него.",
+                    "info",
+                )
             return redirect(url_for("accounts.profile"))
-    return render_template("accounts/profile.html", form=form, password_form=password_form)
+    return render_template(
+        "accounts/profile.html", form=form, password_form=password_form
+    )
 
 
 @bp.post("/password")
@@ -238,11 +269,18 @@ def change_password() -> Any:
         try:
             with transaction(s):
                 user = current_user._get_current_object()
-                svc.change_password(s, user=user, old=password_form.old_password.data or "",
-                                    new=password_form.password.data or "")
+                svc.change_password(
+                    s,
+                    user=user,
+                    old=password_form.old_password.data or "",
+                    new=password_form.password.data or "",
+                )
         except ValidationError as exc:
-            target = password_form.old_password if exc.details.get(
-                "field") == "old_password" else password_form.password
+            target = (
+                password_form.old_password
+                if exc.details.get("field") == "old_password"
+                else password_form.password
+            )
             target.errors = [exc.message]
         else:
             # The session version changed: log in again with the new one.
@@ -250,7 +288,9 @@ def change_password() -> Any:
             login_user(user)
             flash("Пароль изменён.", "success")
             return redirect(url_for("accounts.profile"))
-    return render_template("accounts/profile.html", form=form, password_form=password_form), 422
+    return render_template(
+        "accounts/profile.html", form=form, password_form=password_form
+    ), 422
 
 
 @bp.get("/confirm-email/<token>")
@@ -262,5 +302,8 @@ def confirm_email_change(token: str) -> Any:
     except ValidationError as exc:
         return render_template("accounts/token_problem.html", message=exc.message), 400
     flash("Новый адрес электронной почты подтверждён.", "success")
-    return redirect(url_for("accounts.profile") if current_user.is_authenticated
-                    else url_for("accounts.login"))
+    return redirect(
+        url_for("accounts.profile")
+        if current_user.is_authenticated
+        else url_for("accounts.login")
+    )

@@ -21,7 +21,9 @@ class AuditRecord(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
     actor_label: Mapped[str] = mapped_column(String(300))
     action: Mapped[str] = mapped_column(String(80))
     object_type: Mapped[str] = mapped_column(String(40))

@@ -43,8 +43,9 @@ def _canonical(rec: AuditRecord) -> bytes:
         "user_agent": rec.user_agent,
         "details": rec.details,
     }
-    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                      default=str).encode()
+    return json.dumps(
+        body, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str
+    ).encode()
 
 
 def compute_hash(prev_hash: str, rec: AuditRecord) -> str:
@@ -53,7 +54,9 @@ def compute_hash(prev_hash: str, rec: AuditRecord) -> str:
 
 def _lock_head(session: Session) -> tuple[int, str]:
     row = session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1)
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(seq=AuditHead.seq + 1)
         .returning(AuditHead.seq, AuditHead.last_hash)
     ).one_or_none()
     if row is None:
@@ -80,7 +83,9 @@ def record(
     in a unit of work, after the slow parts (signature checks, uploads).
     """
     seq, prev = _lock_head(session)
-    label = actor_label or (f"{actor.full_name} <{actor.email}>" if actor else "система")
+    label = actor_label or (
+        f"{actor.full_name} <{actor.email}>" if actor else "система"
+    )
     info = request_info or RequestInfo(via="system")
     rec = AuditRecord(
         id=seq,
@@ -98,7 +103,9 @@ def record(
     )
     rec.hash = compute_hash(prev, rec)
     session.add(rec)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=rec.hash))
+    session.execute(
+        update(AuditHead).where(AuditHead.id == 1).values(last_hash=rec.hash)
+    )
     session.flush()
     return rec
 
@@ -112,8 +119,14 @@ class ChainProblem:
 def iter_records(session: Session, batch: int = 1000) -> Iterator[AuditRecord]:
     last = 0
     while True:
-        rows = list(session.scalars(select(AuditRecord).where(AuditRecord.id > last)
-                                    .order_by(AuditRecord.id).limit(batch)))
+        rows = list(
+            session.scalars(
+                select(AuditRecord)
+                .where(AuditRecord.id > last)
+                .order_by(AuditRecord.id)
+                .limit(batch)
+            )
+        )
         if not rows:
             return
         yield from rows
@@ -130,7 +143,9 @@ def verify_chain(session: Session) -> tuple[int, list[ChainProblem]]:
     for rec in iter_records(session):
         count += 1
         if rec.id != expected_id:
-            problems.append(ChainProblem(rec.id, f"entries {expected_id}..{rec.id - 1} missing"))
+            problems.append(
+                ChainProblem(rec.id, f"entries {expected_id}..{rec.id - 1} missing")
+            )
         if rec.prev_hash != prev:
             problems.append(ChainProblem(rec.id, "link to the previous entry broken"))
         if compute_hash(rec.prev_hash, rec) != rec.hash:
@@ -140,13 +155,27 @@ def verify_chain(session: Session) -> tuple[int, list[ChainProblem]]:
     head = session.get(AuditHead, 1)
     if head is not None and (head.last_hash != prev or head.seq != count):
         if not problems or head.seq != count:
-            problems.append(ChainProblem(count, "the last entries were removed"
-                                         if head.seq > count else "the head does not match"))
+            problems.append(
+                ChainProblem(
+                    count,
+                    "the last entries were removed"
+                    if head.seq > count
+                    else "the head does not match",
+                )
+            )
     return count, problems
 
 
-def history(session: Session, *, object_type: str, object_id: str | uuid.UUID) -> list[AuditRecord]:
-    return list(session.scalars(
-        select(AuditRecord).where(AuditRecord.object_type == object_type,
-                                  AuditRecord.object_id == str(object_id))
-        .order_by(AuditRecord.id)))
+def history(
+    session: Session, *, object_type: str, object_id: str | uuid.UUID
+) -> list[AuditRecord]:
+    return list(
+        session.scalars(
+            select(AuditRecord)
+            .where(
+                AuditRecord.object_type == object_type,
+                AuditRecord.object_id == str(object_id),
+            )
+            .order_by(AuditRecord.id)
+        )
+    )

@@ -22,7 +22,12 @@ from sqlalchemy.orm import Session
 import signing
 from docflow.access import Actor, Right, supplier_organisation, visible_contract_ids
 from docflow.audit import record
-from docflow.certificates.models import AnchorKind, Certificate, CertificateStatus, TrustAnchor
+from docflow.certificates.models import (
+    AnchorKind,
+    Certificate,
+    CertificateStatus,
+    TrustAnchor,
+)
 from docflow.contracts.models import Contract, Organisation
 from docflow.db import utcnow
 from docflow.errors import NotFoundError, ValidationError
@@ -31,6 +36,7 @@ EXPIRING_DAYS = 30
 
 
 # -- the trust store ------------------------------------------------------------
+
 
 class TrustStoreCache:
     """One :class:`signing.TrustStore` per process, rebuilt when the anchors in
@@ -47,11 +53,16 @@ class TrustStoreCache:
         path = Path(self.directory)
         if not path.exists():
             return ()
-        return tuple(sorted((p.name, p.stat().st_mtime_ns) for p in path.iterdir() if p.is_file()))
+        return tuple(
+            sorted(
+                (p.name, p.stat().st_mtime_ns) for p in path.iterdir() if p.is_file()
+            )
+        )
 
     def get(self, session: Session) -> signing.TrustStore:
         count, newest = session.execute(
-            select(func.count(TrustAnchor.id), func.max(TrustAnchor.created_at))).one()
+            select(func.count(TrustAnchor.id), func.max(TrustAnchor.created_at))
+        ).one()
         stamp = (count, newest, self._files_stamp())
         with self._lock:
             if self._store is None or stamp != self._stamp:
@@ -71,7 +82,9 @@ class TrustStoreCache:
         return store
 
 
-def trust_store(session: Session, directory: str, cache: dict[str, Any]) -> signing.TrustStore:
+def trust_store(
+    session: Session, directory: str, cache: dict[str, Any]
+) -> signing.TrustStore:
     holder = cache.setdefault("trust_store", TrustStoreCache(directory))
     return holder.get(session)  # type: ignore[no-any-return]
 
@@ -80,44 +93,69 @@ def _sha1(der: bytes) -> str:
     return hashlib.sha1(der, usedforsecurity=False).hexdigest().upper()
 
 
-def add_trust_anchor(session: Session, *, actor: Actor | None, data: bytes) -> TrustAnchor:
+def add_trust_anchor(
+    session: Session, *, actor: Actor | None, data: bytes
+) -> TrustAnchor:
     """Add a root (self-signed) or intermediate CA certificate."""
     try:
         info = signing.inspect_certificate(data)
     except signing.CertificateFormatError:
-        raise ValidationError("Файл не является сертификатом X.509 (DER или PEM).",
-                              code="certificate_invalid") from None
+        raise ValidationError(
+            "Файл не является сертификатом X.509 (DER или PEM).",
+            code="certificate_invalid",
+        ) from None
     if not info.is_ca:
-        raise ValidationError("Это не сертификат удостоверяющего центра (нет признака CA).",
-                              code="not_a_ca")
+        raise ValidationError(
+            "Это не сертификат удостоверяющего центра (нет признака CA).",
+            code="not_a_ca",
+        )
     existing = session.scalar(select(TrustAnchor).where(TrustAnchor.sha1 == info.sha1))
     if existing is not None:
         return existing
     anchor = TrustAnchor(
         kind=AnchorKind.ROOT if info.is_self_signed else AnchorKind.INTERMEDIATE,
-        der=info.der, sha1=info.sha1, subject=info.subject[:500], not_after=info.not_after,
+        der=info.der,
+        sha1=info.sha1,
+        subject=info.subject[:500],
+        not_after=info.not_after,
         added_by_id=actor.user_id if actor else None,
     )
     session.add(anchor)
     session.flush()
-    record(session, actor=actor.user if actor else None, action="trust.add",
-           object_type="trust_anchor", object_id=anchor.sha1,
-           details={"subject": info.subject, "kind": anchor.kind.value},
-           request_info=actor.request_info if actor else None,
-           actor_label=actor.label if actor else "командная строка")
+    record(
+        session,
+        actor=actor.user if actor else None,
+        action="trust.add",
+        object_type="trust_anchor",
+        object_id=anchor.sha1,
+        details={"subject": info.subject, "kind": anchor.kind.value},
+        request_info=actor.request_info if actor else None,
+        actor_label=actor.label if actor else "командная строка",
+    )
     return anchor
 
 
-def remove_trust_anchor(session: Session, *, actor: Actor | None, thumbprint: str) -> None:
-    anchor = session.scalar(select(TrustAnchor).where(
-        TrustAnchor.sha1 == thumbprint.replace(":", "").upper()))
+def remove_trust_anchor(
+    session: Session, *, actor: Actor | None, thumbprint: str
+) -> None:
+    anchor = session.scalar(
+        select(TrustAnchor).where(
+            TrustAnchor.sha1 == thumbprint.replace(":", "").upper()
+        )
+    )
     if anchor is None:
         raise NotFoundError("Такого сертификата в списке доверенных нет.")
     session.delete(anchor)
-    record(session, actor=actor.user if actor else None, action="trust.remove",
-           object_type="trust_anchor", object_id=anchor.sha1, details={"subject": anchor.subject},
-           request_info=actor.request_info if actor else None,
-           actor_label=actor.label if actor else "командная строка")
+    record(
+        session,
+        actor=actor.user if actor else None,
+        action="trust.remove",
+        object_type="trust_anchor",
+        object_id=anchor.sha1,
+        details={"subject": anchor.subject},
+        request_info=actor.request_info if actor else None,
+        actor_label=actor.label if actor else "командная строка",
+    )
     session.flush()
 
 
@@ -138,8 +176,17 @@ def list_trust_anchors(session: Session, store: signing.TrustStore) -> list[Anch
     for kind, infos in (("root", store.roots), ("intermediate", store.intermediates)):
         for info in infos:
             crl, ocsp = _revocation_urls(info.der)
-            views.append(AnchorView("database" if info.sha1 in in_db else "file", kind,
-                                    info.subject, info.sha1, info.not_after, crl, ocsp))
+            views.append(
+                AnchorView(
+                    "database" if info.sha1 in in_db else "file",
+                    kind,
+                    info.subject,
+                    info.sha1,
+                    info.not_after,
+                    crl,
+                    ocsp,
+                )
+            )
     return views
 
 
@@ -148,12 +195,20 @@ def _revocation_urls(der: bytes) -> tuple[tuple[str, ...], tuple[str, ...]]:
     crl: list[str] = []
     ocsp: list[str] = []
     try:
-        for dp in cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value:
-            crl += [n.value for n in dp.full_name or [] if isinstance(n, x509.UniformResourceIdentifier)]
+        for dp in cert.extensions.get_extension_for_class(
+            x509.CRLDistributionPoints
+        ).value:
+            crl += [
+                n.value
+                for n in dp.full_name or []
+                if isinstance(n, x509.UniformResourceIdentifier)
+            ]
     except x509.ExtensionNotFound:
         pass
     try:
-        for ad in cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value:
+        for ad in cert.extensions.get_extension_for_class(
+            x509.AuthorityInformationAccess
+        ).value:
             if ad.access_method == x509.AuthorityInformationAccessOID.OCSP:
                 ocsp.append(str(ad.access_location.value))
     except x509.ExtensionNotFound:
@@ -162,6 +217,7 @@ def _revocation_urls(der: bytes) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 # -- registrations --------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Registration:
@@ -179,12 +235,16 @@ class Registration:
         return self.certificate is not None
 
 
-def _organisation_for(session: Session, actor: Actor, info: signing.CertificateInfo
-                      ) -> tuple[Organisation | None, str | None]:
+def _organisation_for(
+    session: Session, actor: Actor, info: signing.CertificateInfo
+) -> tuple[Organisation | None, str | None]:
     """The organisation this certificate may sign for on behalf of ``actor``."""
     inn = info.inn_le or info.inn
     if not inn:
-        return None, "В сертификате нет ИНН организации (ИНН ЮЛ) — подписывать им за организацию нельзя."
+        return (
+            None,
+            "В сертификате нет ИНН организации (ИНН ЮЛ) — подписывать им за организацию нельзя.",
+        )
     if actor.is_supplier:
         supplier = supplier_organisation(session)
         if supplier is None or supplier.inn != inn:
@@ -193,15 +253,25 @@ def _organisation_for(session: Session, actor: Actor, info: signing.CertificateI
     if actor.organisation_id is not None:
         org = session.get(Organisation, actor.organisation_id)
         if org is None or org.inn != inn:
-            return None, f"ИНН в сертификате ({inn}) не совпадает с ИНН организации ключа API."
+            return (
+                None,
+                f"ИНН в сертификате ({inn}) не совпадает с ИНН организации ключа API.",
+            )
         return org, None
     org = session.scalar(
-        select(Organisation).join(Contract, Contract.organisation_id == Organisation.id)
-        .where(Organisation.inn == inn,
-               Contract.id.in_(visible_contract_ids(actor, Right.SIGN))).limit(1))
+        select(Organisation)
+        .join(Contract, Contract.organisation_id == Organisation.id)
+        .where(
+            Organisation.inn == inn,
+            Contract.id.in_(visible_contract_ids(actor, Right.SIGN)),
+        )
+        .limit(1)
+    )
     if org is None:
-        return None, (f"ИНН организации в сертификате ({inn}) не совпадает ни с одним договором, "
-                      "по которому у вас есть право подписи.")
+        return None, (
+            f"ИНН организации в сертификате ({inn}) не совпадает ни с одним договором, "
+            "по которому у вас есть право подписи."
+        )
     return org, None
 
 
@@ -222,7 +292,8 @@ def inspect_upload(data: bytes) -> signing.CertificateInfo:
         return signing.inspect_certificate(_der_of(certs[0]))
     raise ValidationError(
         "Файл не является сертификатом (.cer в DER или PEM) или подписью с сертификатом (.sig).",
-        code="certificate_invalid")
+        code="certificate_invalid",
+    )
 
 
 def _der_of(cert: Any) -> bytes:
@@ -236,14 +307,24 @@ def _der_of(cert: Any) -> bytes:
 
 
 def register_certificate(
-    session: Session, *, actor: Actor, data: bytes, trust: signing.TrustStore,
-    revocation: str = "soft", at: dt.datetime | None = None,
+    session: Session,
+    *,
+    actor: Actor,
+    data: bytes,
+    trust: signing.TrustStore,
+    revocation: str = "soft",
+    at: dt.datetime | None = None,
 ) -> Registration:
     """Validate a certificate and, when it is valid and names an organisation the
     actor may sign for, register it for that organisation."""
     info = inspect_upload(data)
-    validation = signing.validate_certificate(info.der, trust, at=at, revocation=revocation,  # type: ignore[arg-type]
-                                              usage="signing")
+    validation = signing.validate_certificate(
+        info.der,
+        trust,
+        at=at,
+        revocation=revocation,  # type: ignore[arg-type]
+        usage="signing",
+    )
     org, org_problem = _organisation_for(session, actor, info)
     problems = [r.message for r in validation.errors]
     if org_problem:
@@ -252,25 +333,53 @@ def register_certificate(
         if validation.verdict != signing.Verdict.VALID and not problems:
             problems.append(validation.summary_ru())
         return Registration(info, validation, org, tuple(problems), None)
-    existing = session.scalar(select(Certificate).where(
-        Certificate.organisation_id == org.id, Certificate.sha256 == info.sha256,
-        Certificate.user_id == actor.user_id, Certificate.status == CertificateStatus.ACTIVE))
+    existing = session.scalar(
+        select(Certificate).where(
+            Certificate.organisation_id == org.id,
+            Certificate.sha256 == info.sha256,
+            Certificate.user_id == actor.user_id,
+            Certificate.status == CertificateStatus.ACTIVE,
+        )
+    )
     if existing is not None:
         return Registration(info, validation, org, (), existing)
     cert = Certificate(
-        organisation_id=org.id, user_id=actor.user_id, der=info.der, sha1=info.sha1,
-        sha256=info.sha256, serial_hex=info.serial_hex, owner=info.owner or info.subject_cn or "",
-        organisation_name=info.organization, title=info.title, inn=info.inn,
-        inn_le=info.inn_le, ogrn=info.ogrn, snils=info.snils, issuer=info.issuer[:500],
-        not_before=info.not_before, not_after=info.not_after, verdict=validation.verdict.value,
+        organisation_id=org.id,
+        user_id=actor.user_id,
+        der=info.der,
+        sha1=info.sha1,
+        sha256=info.sha256,
+        serial_hex=info.serial_hex,
+        owner=info.owner or info.subject_cn or "",
+        organisation_name=info.organization,
+        title=info.title,
+        inn=info.inn,
+        inn_le=info.inn_le,
+        ogrn=info.ogrn,
+        snils=info.snils,
+        issuer=info.issuer[:500],
+        not_before=info.not_before,
+        not_after=info.not_after,
+        verdict=validation.verdict.value,
         validation=validation.to_json(),
     )
     session.add(cert)
     session.flush()
-    record(session, actor=actor.user, action="certificate.register", object_type="certificate",
-           object_id=cert.id, details={"serial": info.serial_hex, "sha1": info.sha1,
-                                       "organisation_inn": org.inn, "owner": cert.owner},
-           request_info=actor.request_info, actor_label=actor.label)
+    record(
+        session,
+        actor=actor.user,
+        action="certificate.register",
+        object_type="certificate",
+        object_id=cert.id,
+        details={
+            "serial": info.serial_hex,
+            "sha1": info.sha1,
+            "organisation_inn": org.inn,
+            "owner": cert.owner,
+        },
+        request_info=actor.request_info,
+        actor_label=actor.label,
+    )
     return Registration(info, validation, org, (), cert)
 
 
@@ -281,33 +390,51 @@ def _visible_certificates(actor: Actor) -> Any:
     if actor.organisation_id is not None:
         return stmt.where(Certificate.organisation_id == actor.organisation_id)
     if actor.user is None:
-        supplier_only = select(Organisation.id).where(Organisation.is_supplier.is_(True))
+        supplier_only = select(Organisation.id).where(
+            Organisation.is_supplier.is_(True)
+        )
         return stmt.where(Certificate.organisation_id.in_(supplier_only))
     return stmt.where(Certificate.user_id == actor.user.id)
 
 
 def list_certificates(session: Session, *, actor: Actor) -> list[Certificate]:
-    return list(session.scalars(_visible_certificates(actor)
-                                .order_by(Certificate.registered_at.desc())))
+    return list(
+        session.scalars(
+            _visible_certificates(actor).order_by(Certificate.registered_at.desc())
+        )
+    )
 
 
-def get_certificate(session: Session, *, actor: Actor, certificate_id: uuid.UUID) -> Certificate:
-    cert = session.scalar(_visible_certificates(actor).where(Certificate.id == certificate_id))
+def get_certificate(
+    session: Session, *, actor: Actor, certificate_id: uuid.UUID
+) -> Certificate:
+    cert = session.scalar(
+        _visible_certificates(actor).where(Certificate.id == certificate_id)
+    )
     if cert is None:
         raise NotFoundError("Сертификат не найден.")
     return cert
 
 
-def revoke_certificate(session: Session, *, actor: Actor, certificate_id: uuid.UUID) -> Certificate:
+def revoke_certificate(
+    session: Session, *, actor: Actor, certificate_id: uuid.UUID
+) -> Certificate:
     """Withdraw a registration: the certificate can no longer sign here."""
     cert = get_certificate(session, actor=actor, certificate_id=certificate_id)
     if cert.status == CertificateStatus.REVOKED:
         return cert
     cert.status = CertificateStatus.REVOKED
     cert.revoked_at = utcnow()
-    record(session, actor=actor.user, action="certificate.revoke", object_type="certificate",
-           object_id=cert.id, details={"serial": cert.serial_hex},
-           request_info=actor.request_info, actor_label=actor.label)
+    record(
+        session,
+        actor=actor.user,
+        action="certificate.revoke",
+        object_type="certificate",
+        object_id=cert.id,
+        details={"serial": cert.serial_hex},
+        request_info=actor.request_info,
+        actor_label=actor.label,
+    )
     session.flush()
     return cert
 
@@ -317,9 +444,16 @@ def status_of(cert: Certificate, now: dt.datetime | None = None) -> tuple[str, s
     if cert.status == CertificateStatus.REVOKED:
         return "bad", "отозван"
     now = now or utcnow()
-    not_after = cert.not_after if cert.not_after.tzinfo else cert.not_after.replace(tzinfo=dt.UTC)
-    not_before = cert.not_before if cert.not_before.tzinfo else cert.not_before.replace(
-        tzinfo=dt.UTC)
+    not_after = (
+        cert.not_after
+        if cert.not_after.tzinfo
+        else cert.not_after.replace(tzinfo=dt.UTC)
+    )
+    not_before = (
+        cert.not_before
+        if cert.not_before.tzinfo
+        else cert.not_before.replace(tzinfo=dt.UTC)
+    )
     if now > not_after:
         return "bad", "истёк"
     if now < not_before:
@@ -332,13 +466,17 @@ def status_of(cert: Certificate, now: dt.datetime | None = None) -> tuple[str, s
     return "ok", "действителен"
 
 
-def usable_certificates(session: Session, *, actor: Actor, organisation_id: uuid.UUID
-                        ) -> list[Certificate]:
+def usable_certificates(
+    session: Session, *, actor: Actor, organisation_id: uuid.UUID
+) -> list[Certificate]:
     """The actor's active registrations for one organisation, still in validity."""
     now = utcnow()
-    certs = session.scalars(_visible_certificates(actor).where(
-        Certificate.organisation_id == organisation_id,
-        Certificate.status == CertificateStatus.ACTIVE))
+    certs = session.scalars(
+        _visible_certificates(actor).where(
+            Certificate.organisation_id == organisation_id,
+            Certificate.status == CertificateStatus.ACTIVE,
+        )
+    )
     result = []
     for c in certs:
         na = c.not_after if c.not_after.tzinfo else c.not_after.replace(tzinfo=dt.UTC)

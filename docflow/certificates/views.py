@@ -14,8 +14,9 @@ from docflow.db import transaction
 from docflow.errors import DocflowError
 from docflow.web import current_actor, db_session, settings, trust
 
-bp = Blueprint("certificates", __name__, url_prefix="/certificates",
-               template_folder="templates")
+bp = Blueprint(
+    "certificates", __name__, url_prefix="/certificates", template_folder="templates"
+)
 
 MAX_CERT_BYTES = 256 * 1024
 
@@ -25,8 +26,12 @@ MAX_CERT_BYTES = 256 * 1024
 def list_certificates() -> Any:
     s = db_session()
     certs = svc.list_certificates(s, actor=current_actor())
-    return render_template("certificates/list.html", certs=certs, form=CertificateUploadForm(),
-                           status_of=svc.status_of)
+    return render_template(
+        "certificates/list.html",
+        certs=certs,
+        form=CertificateUploadForm(),
+        status_of=svc.status_of,
+    )
 
 
 @bp.post("/")
@@ -36,27 +41,40 @@ def register() -> Any:
     s = db_session()
     if not form.validate_on_submit():
         certs = svc.list_certificates(s, actor=current_actor())
-        return render_template("certificates/list.html", certs=certs, form=form,
-                               status_of=svc.status_of), 422
+        return render_template(
+            "certificates/list.html", certs=certs, form=form, status_of=svc.status_of
+        ), 422
     data = form.certificate.data.read(MAX_CERT_BYTES + 1)
     if len(data) > MAX_CERT_BYTES:
         form.certificate.errors = ["Файл слишком велик для сертификата."]
-        return render_template("certificates/list.html", certs=[], form=form,
-                               status_of=svc.status_of), 413
+        return render_template(
+            "certificates/list.html", certs=[], form=form, status_of=svc.status_of
+        ), 413
     try:
         with transaction(s):
-            result = svc.register_certificate(s, actor=current_actor(), data=data, trust=trust(),
-                                              revocation=settings().revocation_mode)
+            result = svc.register_certificate(
+                s,
+                actor=current_actor(),
+                data=data,
+                trust=trust(),
+                revocation=settings().revocation_mode,
+            )
     except DocflowError as exc:
         form.certificate.errors = [exc.message]
         certs = svc.list_certificates(s, actor=current_actor())
-        return render_template("certificates/list.html", certs=certs, form=form,
-                               status_of=svc.status_of), 422
+        return render_template(
+            "certificates/list.html", certs=certs, form=form, status_of=svc.status_of
+        ), 422
     if result.accepted:
         assert result.certificate is not None
-        flash("Сертификат зарегистрирован: им можно подписывать документы организации "
-              f"{result.organisation.name if result.organisation else ''}.", "success")
-        return redirect(url_for("certificates.card", certificate_id=result.certificate.id))
+        flash(
+            "Сертификат зарегистрирован: им можно подписывать документы организации "
+            f"{result.organisation.name if result.organisation else ''}.",
+            "success",
+        )
+        return redirect(
+            url_for("certificates.card", certificate_id=result.certificate.id)
+        )
     return render_template("certificates/refused.html", result=result), 422
 
 
@@ -66,8 +84,9 @@ def card(certificate_id: uuid.UUID) -> Any:
     s = db_session()
     cert = svc.get_certificate(s, actor=current_actor(), certificate_id=certificate_id)
     info = svc.inspect_upload(cert.der)
-    return render_template("certificates/card.html", cert=cert, info=info,
-                           status=svc.status_of(cert))
+    return render_template(
+        "certificates/card.html", cert=cert, info=info, status=svc.status_of(cert)
+    )
 
 
 @bp.post("/<uuid:certificate_id>/revoke")
@@ -92,8 +111,12 @@ def trust_store_page() -> Any:
         abort(403)
     s = db_session()
     anchors = svc.list_trust_anchors(s, trust())
-    return render_template("certificates/trust.html", anchors=anchors, form=TrustAnchorForm(),
-                           revocation_mode=settings().revocation_mode)
+    return render_template(
+        "certificates/trust.html",
+        anchors=anchors,
+        form=TrustAnchorForm(),
+        revocation_mode=settings().revocation_mode,
+    )
 
 
 @bp.post("/trust")
@@ -105,8 +128,11 @@ def trust_add() -> Any:
     if form.validate_on_submit():
         try:
             with transaction(s):
-                anchor = svc.add_trust_anchor(s, actor=current_actor(),
-                                              data=form.certificate.data.read(MAX_CERT_BYTES))
+                anchor = svc.add_trust_anchor(
+                    s,
+                    actor=current_actor(),
+                    data=form.certificate.data.read(MAX_CERT_BYTES),
+                )
         except DocflowError as exc:
             flash(exc.message, "error")
         else:

@@ -7,23 +7,35 @@ from wtforms import BooleanField, DateField, IntegerField, StringField, TextArea
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 REQUIRED = "Заполните это поле."
-MARKUP_HINT = ("Пустая строка начинает новый абзац; строки, начинающиеся с «- », — список; "
-               "**так** — полужирный; адреса https://… становятся ссылками. HTML не "
-               "поддерживается.")
+MARKUP_HINT = (
+    "Пустая строка начинает новый абзац; строки, начинающиеся с «- », — список; "
+    "**так** — полужирный; адреса https://… становятся ссылками. HTML не "
+    "поддерживается."
+)
 
 
 class NewsForm(FlaskForm):
-    title = StringField("Заголовок", validators=[DataRequired(REQUIRED), Length(max=300)])
+    title = StringField(
+        "Заголовок", validators=[DataRequired(REQUIRED), Length(max=300)]
+    )
     published_on = DateField("Дата публикации", validators=[Optional()])
-    body = TextAreaField("Текст", validators=[DataRequired(REQUIRED), Length(max=20000)])
+    body = TextAreaField(
+        "Текст", validators=[DataRequired(REQUIRED), Length(max=20000)]
+    )
     is_published = BooleanField("Опубликовано", default=True)
 
 
 class FaqForm(FlaskForm):
-    question = StringField("Вопрос", validators=[DataRequired(REQUIRED), Length(max=500)])
-    answer = TextAreaField("Ответ", validators=[DataRequired(REQUIRED), Length(max=20000)])
-    position = IntegerField("Порядок (меньше — выше)",
-                            validators=[Optional(), NumberRange(min=0, max=100000)])
+    question = StringField(
+        "Вопрос", validators=[DataRequired(REQUIRED), Length(max=500)]
+    )
+    answer = TextAreaField(
+        "Ответ", validators=[DataRequired(REQUIRED), Length(max=20000)]
+    )
+    position = IntegerField(
+        "Порядок (меньше — выше)",
+        validators=[Optional(), NumberRange(min=0, max=100000)],
+    )
     is_published = BooleanField("Опубликовано", default=True)
 
 

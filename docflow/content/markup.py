@@ -20,8 +20,10 @@ def _inline(line: str) -> str:
     text = str(escape(line))
     text = _BOLD.sub(r"<strong>\1</strong>", text)
     return _URL.sub(
-        lambda m: f'<a href="{m.group(0)}" rel="nofollow noopener" target="_blank">'
-                  f"{m.group(0)}</a>",
+        lambda m: (
+            f'<a href="{m.group(0)}" rel="nofollow noopener" target="_blank">'
+            f"{m.group(0)}</a>"
+        ),
         text,
     )
 
@@ -35,7 +37,9 @@ def render_text(source: str | None) -> Markup:
         if not lines:
             continue
         if all(_BULLET.match(line) for line in lines):
-            items = "".join(f"<li>{_inline(_BULLET.sub('', line))}</li>" for line in lines)
+            items = "".join(
+                f"<li>{_inline(_BULLET.sub('', line))}</li>" for line in lines
+            )
             parts.append(f"<ul>{items}</ul>")
         else:
             parts.append("<p>" + "<br>".join(_inline(line) for line in lines) + "</p>")

@@ -32,16 +32,21 @@ def _required(value: str, field: str, message: str, max_len: int) -> str:
     if not value:
         raise ValidationError(message, details={"field": field})
     if len(value) > max_len:
-        raise ValidationError(f"Не длиннее {max_len} символов.", details={"field": field})
+        raise ValidationError(
+            f"Не длиннее {max_len} символов.", details={"field": field}
+        )
     return value
 
 
 # -- news -----------------------------------------------------------------------
 
 
-def list_news(session: Session, *, include_hidden: bool = False,
-              limit: int | None = None) -> list[NewsItem]:
-    stmt = select(NewsItem).order_by(NewsItem.published_on.desc(), NewsItem.created_at.desc())
+def list_news(
+    session: Session, *, include_hidden: bool = False, limit: int | None = None
+) -> list[NewsItem]:
+    stmt = select(NewsItem).order_by(
+        NewsItem.published_on.desc(), NewsItem.created_at.desc()
+    )
     if not include_hidden:
         stmt = stmt.where(NewsItem.is_published)
     if limit:
@@ -49,7 +54,9 @@ def list_news(session: Session, *, include_hidden: bool = False,
     return list(session.scalars(stmt))
 
 
-def get_news(session: Session, news_id: uuid.UUID, *, include_hidden: bool = False) -> NewsItem:
+def get_news(
+    session: Session, news_id: uuid.UUID, *, include_hidden: bool = False
+) -> NewsItem:
     item = session.get(NewsItem, news_id)
     if item is None or (not item.is_published and not include_hidden):
         raise NotFoundError("Новость не найдена.")
@@ -57,8 +64,14 @@ def get_news(session: Session, news_id: uuid.UUID, *, include_hidden: bool = Fal
 
 
 def save_news(
-    session: Session, *, actor: User, news_id: uuid.UUID | None, title: str, body: str,
-    published_on: dt.date | None, is_published: bool,
+    session: Session,
+    *,
+    actor: User,
+    news_id: uuid.UUID | None,
+    title: str,
+    body: str,
+    published_on: dt.date | None,
+    is_published: bool,
     request_info: RequestInfo | None = None,
 ) -> NewsItem:
     title = _required(title, "title", "Укажите заголовок.", 300)
@@ -70,19 +83,37 @@ def save_news(
     item.published_on = published_on or dt.date.today()
     item.is_published = is_published
     session.flush()
-    record(session, actor=actor, action="news.created" if news_id is None else "news.changed",
-           object_type="news", object_id=item.id,
-           details={"title": title, "published": is_published}, request_info=request_info)
+    record(
+        session,
+        actor=actor,
+        action="news.created" if news_id is None else "news.changed",
+        object_type="news",
+        object_id=item.id,
+        details={"title": title, "published": is_published},
+        request_info=request_info,
+    )
     return item
 
 
-def delete_news(session: Session, *, actor: User, news_id: uuid.UUID,
-                request_info: RequestInfo | None = None) -> None:
+def delete_news(
+    session: Session,
+    *,
+    actor: User,
+    news_id: uuid.UUID,
+    request_info: RequestInfo | None = None,
+) -> None:
     item = get_news(session, news_id, include_hidden=True)
     session.delete(item)
     session.flush()
-    record(session, actor=actor, action="news.deleted", object_type="news",
-           object_id=news_id, details={"title": item.title}, request_info=request_info)
+    record(
+        session,
+        actor=actor,
+        action="news.deleted",
+        object_type="news",
+        object_id=news_id,
+        details={"title": item.title},
+        request_info=request_info,
+    )
 
 
 # -- FAQ ------------------------------------------------------------------------
@@ -103,8 +134,14 @@ def get_faq(session: Session, entry_id: uuid.UUID) -> FaqEntry:
 
 
 def save_faq(
-    session: Session, *, actor: User, entry_id: uuid.UUID | None, question: str,
-    answer: str, position: int | None, is_published: bool,
+    session: Session,
+    *,
+    actor: User,
+    entry_id: uuid.UUID | None,
+    question: str,
+    answer: str,
+    position: int | None,
+    is_published: bool,
     request_info: RequestInfo | None = None,
 ) -> FaqEntry:
     question = _required(question, "question", "Сформулируйте вопрос.", 500)
@@ -115,21 +152,37 @@ def save_faq(
     entry.question, entry.answer, entry.is_published = question, answer, is_published
     entry.position = position if position is not None else 100
     session.flush()
-    record(session, actor=actor, action="faq.created" if entry_id is None else "faq.changed",
-           object_type="faq", object_id=entry.id,
-           details={"question": question, "published": is_published},
-           request_info=request_info)
+    record(
+        session,
+        actor=actor,
+        action="faq.created" if entry_id is None else "faq.changed",
+        object_type="faq",
+        object_id=entry.id,
+        details={"question": question, "published": is_published},
+        request_info=request_info,
+    )
     return entry
 
 
-def delete_faq(session: Session, *, actor: User, entry_id: uuid.UUID,
-               request_info: RequestInfo | None = None) -> None:
+def delete_faq(
+    session: Session,
+    *,
+    actor: User,
+    entry_id: uuid.UUID,
+    request_info: RequestInfo | None = None,
+) -> None:
     entry = get_faq(session, entry_id)
     session.delete(entry)
     session.flush()
-    record(session, actor=actor, action="faq.deleted", object_type="faq",
-           object_id=entry_id, details={"question": entry.question},
-           request_info=request_info)
+    record(
+        session,
+        actor=actor,
+        action="faq.deleted",
+        object_type="faq",
+        object_id=entry_id,
+        details={"question": entry.question},
+        request_info=request_info,
+    )
 
 
 # -- the general contacts --------------------------------------------------------
@@ -144,7 +197,10 @@ def general_contacts(session: Session, *, supplier_name: str = "") -> dict[str, 
 
 
 def save_general_contacts(
-    session: Session, *, actor: User, values: dict[str, Any],
+    session: Session,
+    *,
+    actor: User,
+    values: dict[str, Any],
     request_info: RequestInfo | None = None,
 ) -> dict[str, str]:
     clean = {k: str(values.get(k) or "").strip()[:2000] for k in CONTACT_FIELDS}
@@ -154,6 +210,13 @@ def save_general_contacts(
         session.add(row)
     row.value, row.updated_by_id = clean, actor.id
     session.flush()
-    record(session, actor=actor, action="contacts.general_changed", object_type="setting",
-           object_id=GENERAL_CONTACTS, details=clean, request_info=request_info)
+    record(
+        session,
+        actor=actor,
+        action="contacts.general_changed",
+        object_type="setting",
+        object_id=GENERAL_CONTACTS,
+        details=clean,
+        request_info=request_info,
+    )
     return clean

@@ -67,8 +67,12 @@ def news() -> Any:
 @bp.get("/news/<uuid:news_id>")
 def news_item(news_id: uuid.UUID) -> Any:
     item = svc.get_news(db_session(), news_id, include_hidden=_is_admin())
-    return render_template("content/news_item.html", item=item, can_edit=_is_admin(),
-                           delete_form=DeleteForm())
+    return render_template(
+        "content/news_item.html",
+        item=item,
+        can_edit=_is_admin(),
+        delete_form=DeleteForm(),
+    )
 
 
 @bp.route("/news/new", methods=["GET", "POST"], defaults={"news_id": None})
@@ -82,17 +86,24 @@ def edit_news(news_id: uuid.UUID | None) -> Any:
     if form.validate_on_submit():
         try:
             with transaction(s):
-                saved = svc.save_news(s, actor=actor, news_id=news_id,
-                                      title=form.title.data or "", body=form.body.data or "",
-                                      published_on=form.published_on.data,
-                                      is_published=bool(form.is_published.data),
-                                      request_info=request_info())
+                saved = svc.save_news(
+                    s,
+                    actor=actor,
+                    news_id=news_id,
+                    title=form.title.data or "",
+                    body=form.body.data or "",
+                    published_on=form.published_on.data,
+                    is_published=bool(form.is_published.data),
+                    request_info=request_info(),
+                )
         except ValidationError as exc:
             _field_error(form, exc)
         else:
             flash("Новость сохранена.", "success")
             return redirect(url_for("content.news_item", news_id=saved.id))
-    return render_template("content/news_edit.html", form=form, item=item, hint=MARKUP_HINT)
+    return render_template(
+        "content/news_edit.html", form=form, item=item, hint=MARKUP_HINT
+    )
 
 
 @bp.post("/news/<uuid:news_id>/delete")
@@ -114,8 +125,12 @@ def delete_news(news_id: uuid.UUID) -> Any:
 @bp.get("/faq")
 def faq() -> Any:
     entries = svc.list_faq(db_session(), include_hidden=_is_admin())
-    return render_template("content/faq.html", entries=entries, can_edit=_is_admin(),
-                           delete_form=DeleteForm())
+    return render_template(
+        "content/faq.html",
+        entries=entries,
+        can_edit=_is_admin(),
+        delete_form=DeleteForm(),
+    )
 
 
 @bp.route("/faq/new", methods=["GET", "POST"], defaults={"entry_id": None})
@@ -129,17 +144,24 @@ def edit_faq(entry_id: uuid.UUID | None) -> Any:
     if form.validate_on_submit():
         try:
             with transaction(s):
-                svc.save_faq(s, actor=actor, entry_id=entry_id,
-                             question=form.question.data or "", answer=form.answer.data or "",
-                             position=form.position.data,
-                             is_published=bool(form.is_published.data),
-                             request_info=request_info())
+                svc.save_faq(
+                    s,
+                    actor=actor,
+                    entry_id=entry_id,
+                    question=form.question.data or "",
+                    answer=form.answer.data or "",
+                    position=form.position.data,
+                    is_published=bool(form.is_published.data),
+                    request_info=request_info(),
+                )
         except ValidationError as exc:
             _field_error(form, exc)
         else:
             flash("Вопрос сохранён.", "success")
             return redirect(url_for("content.faq"))
-    return render_template("content/faq_edit.html", form=form, entry=entry, hint=MARKUP_HINT)
+    return render_template(
+        "content/faq_edit.html", form=form, entry=entry, hint=MARKUP_HINT
+    )
 
 
 @bp.post("/faq/<uuid:entry_id>/delete")
@@ -166,10 +188,16 @@ def contacts() -> Any:
     if current_user.is_authenticated and not current_user.is_staff:
         from docflow.contracts import services as contracts
 
-        per_contract = [(a.contract, contracts.contacts_of(s, a.contract_id))
-                        for a in contracts.list_user_contracts(s, user=current_user)]
-    return render_template("content/contacts.html", general=general,
-                           per_contract=per_contract, can_edit=_is_admin())
+        per_contract = [
+            (a.contract, contracts.contacts_of(s, a.contract_id))
+            for a in contracts.list_user_contracts(s, user=current_user)
+        ]
+    return render_template(
+        "content/contacts.html",
+        general=general,
+        per_contract=per_contract,
+        can_edit=_is_admin(),
+    )
 
 
 @bp.route("/contacts/edit", methods=["GET", "POST"])
@@ -178,11 +206,13 @@ def edit_contacts() -> Any:
     actor = _admin()
     s = db_session()
     form = GeneralContactsForm(
-        data=svc.general_contacts(s, supplier_name=settings().supplier_name))
+        data=svc.general_contacts(s, supplier_name=settings().supplier_name)
+    )
     if form.validate_on_submit():
         with transaction(s):
-            svc.save_general_contacts(s, actor=actor, values=form.data,
-                                      request_info=request_info())
+            svc.save_general_contacts(
+                s, actor=actor, values=form.data, request_info=request_info()
+            )
         flash("Общие контакты сохранены.", "success")
         return redirect(url_for("content.contacts"))
     return render_template("content/contacts_edit.html", form=form, hint=MARKUP_HINT)
@@ -192,8 +222,13 @@ def register_widgets() -> None:
     """The main page's «Новости» widget."""
     from docflow.main.widgets import register_widget
 
-    register_widget("news", "Новости", "content/_news_widget.html",
-                    lambda s, user: {"news": svc.list_news(s, limit=3)}, order=80)
+    register_widget(
+        "news",
+        "Новости",
+        "content/_news_widget.html",
+        lambda s, user: {"news": svc.list_news(s, limit=3)},
+        order=80,
+    )
 
 
 @bp.record_once

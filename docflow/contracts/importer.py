@@ -38,7 +38,9 @@ class ImportProblem:
     message: str
 
     def __str__(self) -> str:
-        where = f"строка {self.row}" + (f", столбец «{self.column}»" if self.column else "")
+        where = f"строка {self.row}" + (
+            f", столбец «{self.column}»" if self.column else ""
+        )
         return f"{where}: {self.message}"
 
 
@@ -73,40 +75,98 @@ CONTRACT_COLUMNS: tuple[Column, ...] = (
     Column("inn", "ИНН", ("инн", "inn"), required=True),
     Column("kpp", "КПП", ("кпп", "kpp")),
     Column("ogrn", "ОГРН", ("огрн", "ogrn")),
-    Column("name", "Наименование", ("наименование", "наименование организации",
-                                    "организация", "название", "name"), required=True),
-    Column("email", "E-mail", ("e mail", "email", "электронная почта", "эл почта",
-                               "адрес электронной почты"), required=True),
+    Column(
+        "name",
+        "Наименование",
+        ("наименование", "наименование организации", "организация", "название", "name"),
+        required=True,
+    ),
+    Column(
+        "email",
+        "E-mail",
+        ("e mail", "email", "электронная почта", "эл почта", "адрес электронной почты"),
+        required=True,
+    ),
     Column("address", "Адрес", ("адрес", "юридический адрес", "address")),
-    Column("number", "Номер договора", ("номер договора", "договор", "договора",
-                                        "contract number", "contract"), required=True),
+    Column(
+        "number",
+        "Номер договора",
+        ("номер договора", "договор", "договора", "contract number", "contract"),
+        required=True,
+    ),
     Column("date", "Дата договора", ("дата договора", "дата", "contract date")),
-    Column("esign", "Соглашение об ЭДО", ("соглашение об эдо", "соглашение об эп", "эдо",
-                                          "e sign agreement", "esign agreement", "esign")),
-    Column("head_name", "Руководитель", ("руководитель", "фио руководителя", "head name")),
-    Column("branch_address", "Адрес филиала", ("адрес филиала", "филиал",
-                                               "branch address")),
+    Column(
+        "esign",
+        "Соглашение об ЭДО",
+        (
+            "соглашение об эдо",
+            "соглашение об эп",
+            "эдо",
+            "e sign agreement",
+            "esign agreement",
+            "esign",
+        ),
+    ),
+    Column(
+        "head_name", "Руководитель", ("руководитель", "фио руководителя", "head name")
+    ),
+    Column(
+        "branch_address", "Адрес филиала", ("адрес филиала", "филиал", "branch address")
+    ),
     Column("phone", "Телефон", ("телефон", "телефон филиала", "phone")),
     Column("fax", "Факс", ("факс", "fax")),
-    Column("curator_name", "Куратор", ("куратор", "фио куратора", "curator name",
-                                       "curator")),
+    Column(
+        "curator_name",
+        "Куратор",
+        ("куратор", "фио куратора", "curator name", "curator"),
+    ),
     Column("curator_phone", "Телефон куратора", ("телефон куратора", "curator phone")),
 )
-CONTACT_KEYS = ("head_name", "branch_address", "phone", "fax", "curator_name",
-                "curator_phone")
+CONTACT_KEYS = (
+    "head_name",
+    "branch_address",
+    "phone",
+    "fax",
+    "curator_name",
+    "curator_phone",
+)
 
 PAYMENT_COLUMNS: tuple[Column, ...] = (
-    Column("number", "Номер договора", ("номер договора", "договор", "договора",
-                                        "contract number", "contract"), required=True),
-    Column("date", "Дата платежа", ("дата платежа", "дата оплаты", "дата", "date",
-                                    "paid on"), required=True),
-    Column("amount", "Сумма", ("сумма", "сумма руб", "сумма платежа", "amount"),
-           required=True),
-    Column("document", "Номер документа", ("номер документа", "платежное поручение",
-                                           "номер платежного поручения", "документ",
-                                           "document", "document number")),
-    Column("purpose", "Назначение платежа", ("назначение платежа", "назначение",
-                                             "комментарий", "purpose")),
+    Column(
+        "number",
+        "Номер договора",
+        ("номер договора", "договор", "договора", "contract number", "contract"),
+        required=True,
+    ),
+    Column(
+        "date",
+        "Дата платежа",
+        ("дата платежа", "дата оплаты", "дата", "date", "paid on"),
+        required=True,
+    ),
+    Column(
+        "amount",
+        "Сумма",
+        ("сумма", "сумма руб", "сумма платежа", "amount"),
+        required=True,
+    ),
+    Column(
+        "document",
+        "Номер документа",
+        (
+            "номер документа",
+            "платежное поручение",
+            "номер платежного поручения",
+            "документ",
+            "document",
+            "document number",
+        ),
+    ),
+    Column(
+        "purpose",
+        "Назначение платежа",
+        ("назначение платежа", "назначение", "комментарий", "purpose"),
+    ),
 )
 
 
@@ -116,7 +176,9 @@ PAYMENT_COLUMNS: tuple[Column, ...] = (
 @dataclass
 class Table:
     header: list[str]
-    rows: list[tuple[int, list[Any]]] = field(default_factory=list)  # (row number, cells)
+    rows: list[tuple[int, list[Any]]] = field(
+        default_factory=list
+    )  # (row number, cells)
 
 
 def read_table(filename: str, data: bytes) -> Table:
@@ -126,8 +188,16 @@ def read_table(filename: str, data: bytes) -> Table:
     """
     name = filename.lower()
     if name.endswith(".xls"):
-        raise ImportFailed([ImportProblem(0, "", "формат .xls (Excel 97–2003) не "
-                                          "поддерживается: сохраните файл как .xlsx или CSV")])
+        raise ImportFailed(
+            [
+                ImportProblem(
+                    0,
+                    "",
+                    "формат .xls (Excel 97–2003) не "
+                    "поддерживается: сохраните файл как .xlsx или CSV",
+                )
+            ]
+        )
     if data.startswith(b"PK") or name.endswith((".xlsx", ".xlsm")):
         return _read_xlsx(data)
     if name.endswith((".csv", ".txt")) or not name:
@@ -141,8 +211,16 @@ def _read_xlsx(data: bytes) -> Table:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        raise ImportFailed([ImportProblem(0, "", "файл не удалось прочитать как Excel "
-                                          f"(.xlsx): {type(exc).__name__}")]) from None
+        raise ImportFailed(
+            [
+                ImportProblem(
+                    0,
+                    "",
+                    "файл не удалось прочитать как Excel "
+                    f"(.xlsx): {type(exc).__name__}",
+                )
+            ]
+        ) from None
     try:
         sheet = workbook.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
@@ -169,7 +247,9 @@ def _read_csv(data: bytes) -> Table:
     try:
         return _table(enumerate(reader, start=1))
     except csv.Error as exc:
-        raise ImportFailed([ImportProblem(0, "", f"ошибка формата CSV: {exc}")]) from None
+        raise ImportFailed(
+            [ImportProblem(0, "", f"ошибка формата CSV: {exc}")]
+        ) from None
 
 
 def _table(numbered: Iterator[tuple[int, list[Any]]]) -> Table:
@@ -225,7 +305,8 @@ def _map_columns(
                 break
     problems = [
         ImportProblem(1, column.title, "в файле нет такого столбца")
-        for column in columns if column.required and column.key not in index
+        for column in columns
+        if column.required and column.key not in index
     ]
     return index, titles, problems
 
@@ -233,8 +314,14 @@ def _map_columns(
 class _Row:
     """One row's cells by field, collecting the problems found in it."""
 
-    def __init__(self, number: int, cells: list[Any], index: dict[str, int],
-                 titles: dict[str, str], problems: list[ImportProblem]) -> None:
+    def __init__(
+        self,
+        number: int,
+        cells: list[Any],
+        index: dict[str, int],
+        titles: dict[str, str],
+        problems: list[ImportProblem],
+    ) -> None:
         self.number, self._cells, self._index = number, cells, index
         self._titles, self._problems = titles, problems
 
@@ -248,10 +335,13 @@ class _Row:
         return _cell_text(self.raw(key))
 
     def problem(self, key: str, message: str) -> None:
-        self._problems.append(ImportProblem(self.number, self._titles.get(key, key), message))
+        self._problems.append(
+            ImportProblem(self.number, self._titles.get(key, key), message)
+        )
 
-    def digits(self, key: str, lengths: tuple[int, ...], what: str,
-               *, required: bool = False) -> str | None:
+    def digits(
+        self, key: str, lengths: tuple[int, ...], what: str, *, required: bool = False
+    ) -> str | None:
         value = re.sub(r"\s+", "", self.text(key))
         if not value:
             if required:
@@ -259,7 +349,9 @@ class _Row:
             return None
         if not value.isdigit() or len(value) not in lengths:
             counts = " или ".join(str(n) for n in lengths)
-            self.problem(key, f"{what} должен состоять из {counts} цифр, а не «{value}»")
+            self.problem(
+                key, f"{what} должен состоять из {counts} цифр, а не «{value}»"
+            )
             return None
         return value
 
@@ -321,7 +413,9 @@ class _Row:
         if isinstance(value, int | float):
             text = repr(value) if isinstance(value, float) else str(value)
         else:
-            text = re.sub(r"[\s\u00a0\u202f]|руб\.?|₽", "", self.text(key)).replace(",", ".")
+            text = re.sub(r"[\s\u00a0\u202f]|руб\.?|₽", "", self.text(key)).replace(
+                ",", "."
+            )
         if not text:
             self.problem(key, "укажите сумму")
             return None
@@ -340,8 +434,9 @@ class _Row:
         return int(kopecks)
 
 
-def _rows(table: Table, columns: Sequence[Column],
-          problems: list[ImportProblem]) -> Iterator[_Row]:
+def _rows(
+    table: Table, columns: Sequence[Column], problems: list[ImportProblem]
+) -> Iterator[_Row]:
     index, titles, missing = _map_columns(table, columns)
     problems.extend(missing)
     if missing:
@@ -367,9 +462,11 @@ class ContractsImportSummary:
     contracts_updated: int
 
     def __str__(self) -> str:
-        return (f"строк: {self.rows}; организаций добавлено: {self.organisations_created}, "
-                f"обновлено: {self.organisations_updated}; договоров добавлено: "
-                f"{self.contracts_created}, обновлено: {self.contracts_updated}")
+        return (
+            f"строк: {self.rows}; организаций добавлено: {self.organisations_created}, "
+            f"обновлено: {self.organisations_updated}; договоров добавлено: "
+            f"{self.contracts_created}, обновлено: {self.contracts_updated}"
+        )
 
 
 @dataclass
@@ -382,7 +479,9 @@ class _ContractRow:
     contacts: dict[str, str | None]
 
 
-def _check_contract_rows(table: Table) -> tuple[list[_ContractRow], list[ImportProblem]]:
+def _check_contract_rows(
+    table: Table,
+) -> tuple[list[_ContractRow], list[ImportProblem]]:
     problems: list[ImportProblem] = []
     parsed: list[_ContractRow] = []
     for row in _rows(table, CONTRACT_COLUMNS, problems):
@@ -402,36 +501,66 @@ def _check_contract_rows(table: Table) -> tuple[list[_ContractRow], list[ImportP
         number = row.required_text("number", "номер договора", 50)
         signed_on = row.date("date", required=False)
         esign = row.flag("esign")
-        contacts = {key: row.optional_text(key, 500 if key == "branch_address" else
-                                           200 if key.endswith("name") else 50)
-                    for key in CONTACT_KEYS}
+        contacts = {
+            key: row.optional_text(
+                key,
+                500 if key == "branch_address" else 200 if key.endswith("name") else 50,
+            )
+            for key in CONTACT_KEYS
+        }
         if len(problems) == before:
-            parsed.append(_ContractRow(
-                row.number,
-                {"inn": inn, "kpp": kpp or None, "ogrn": ogrn, "name": name,
-                 "email": email, "address": address},
-                str(number), signed_on, bool(esign), contacts))
+            parsed.append(
+                _ContractRow(
+                    row.number,
+                    {
+                        "inn": inn,
+                        "kpp": kpp or None,
+                        "ogrn": ogrn,
+                        "name": name,
+                        "email": email,
+                        "address": address,
+                    },
+                    str(number),
+                    signed_on,
+                    bool(esign),
+                    contacts,
+                )
+            )
     seen_numbers: dict[str, int] = {}
     seen_orgs: dict[str, _ContractRow] = {}
     for item in parsed:
         key = item.number.upper()
         if key in seen_numbers:
-            problems.append(ImportProblem(item.row, "Номер договора",
-                                          f"договор «{item.number}» уже есть в строке "
-                                          f"{seen_numbers[key]}"))
+            problems.append(
+                ImportProblem(
+                    item.row,
+                    "Номер договора",
+                    f"договор «{item.number}» уже есть в строке {seen_numbers[key]}",
+                )
+            )
         seen_numbers.setdefault(key, item.row)
         first = seen_orgs.setdefault(item.org["inn"], item)
         for attr, title in (("name", "Наименование"), ("email", "E-mail")):
             if first.org[attr] != item.org[attr]:
-                problems.append(ImportProblem(
-                    item.row, title, f"у организации с ИНН {item.org['inn']} в строке "
-                    f"{first.row} указано другое значение: «{first.org[attr]}»"))
+                problems.append(
+                    ImportProblem(
+                        item.row,
+                        title,
+                        f"у организации с ИНН {item.org['inn']} в строке "
+                        f"{first.row} указано другое значение: «{first.org[attr]}»",
+                    )
+                )
     return parsed, problems
 
 
 def import_contracts(
-    session: Session, *, filename: str, data: bytes, actor: User | None,
-    progress: Progress | None = None, request_info: RequestInfo | None = None,
+    session: Session,
+    *,
+    filename: str,
+    data: bytes,
+    actor: User | None,
+    progress: Progress | None = None,
+    request_info: RequestInfo | None = None,
 ) -> ContractsImportSummary:
     """Create or update organisations (by ИНН) and contracts (by number).
 
@@ -439,20 +568,35 @@ def import_contracts(
     """
     table = read_table(filename, data)
     parsed, problems = _check_contract_rows(table)
-    orgs = {o.inn: o for o in session.scalars(
-        select(Organisation).where(Organisation.inn.in_({p.org["inn"] for p in parsed})))}
-    contracts = {c.number.upper(): c for c in session.scalars(
-        select(Contract).where(Contract.number.in_({p.number for p in parsed})))}
+    orgs = {
+        o.inn: o
+        for o in session.scalars(
+            select(Organisation).where(
+                Organisation.inn.in_({p.org["inn"] for p in parsed})
+            )
+        )
+    }
+    contracts = {
+        c.number.upper(): c
+        for c in session.scalars(
+            select(Contract).where(Contract.number.in_({p.number for p in parsed}))
+        )
+    }
     org_by_id = {o.id: o for o in orgs.values()}
     for item in parsed:
         existing = contracts.get(item.number.upper())
         if existing is not None:
             owner = org_by_id.get(existing.organisation_id) or session.get(
-                Organisation, existing.organisation_id)
+                Organisation, existing.organisation_id
+            )
             if owner is not None and owner.inn != item.org["inn"]:
-                problems.append(ImportProblem(
-                    item.row, "Номер договора",
-                    f"договор «{item.number}» уже заключён с организацией ИНН {owner.inn}"))
+                problems.append(
+                    ImportProblem(
+                        item.row,
+                        "Номер договора",
+                        f"договор «{item.number}» уже заключён с организацией ИНН {owner.inn}",
+                    )
+                )
     if problems:
         raise ImportFailed(sorted(problems, key=lambda p: p.row))
 
@@ -473,14 +617,21 @@ def import_contracts(
             updated_orgs += 1
         contract = contracts.get(item.number.upper())
         if contract is None:
-            contract = Contract(number=item.number, organisation_id=org.id,
-                                signed_on=item.signed_on, esign_agreement=item.esign)
+            contract = Contract(
+                number=item.number,
+                organisation_id=org.id,
+                signed_on=item.signed_on,
+                esign_agreement=item.esign,
+            )
             session.add(contract)
             session.flush()
             contracts[item.number.upper()] = contract
             created += 1
         else:
-            if (contract.signed_on, contract.esign_agreement) != (item.signed_on, item.esign):
+            if (contract.signed_on, contract.esign_agreement) != (
+                item.signed_on,
+                item.esign,
+            ):
                 updated += 1
             contract.signed_on = item.signed_on or contract.signed_on
             contract.esign_agreement = item.esign
@@ -496,11 +647,18 @@ def import_contracts(
             session.flush()
         _tick(progress, done, total)
     session.flush()
-    summary = ContractsImportSummary(total, created_orgs, updated_orgs, created, updated)
-    record(session, actor=actor, action="contracts.imported", object_type="import",
-           object_id=filename[:64] or "-",
-           details={"filename": filename, "rows": total, "summary": str(summary)},
-           request_info=request_info)
+    summary = ContractsImportSummary(
+        total, created_orgs, updated_orgs, created, updated
+    )
+    record(
+        session,
+        actor=actor,
+        action="contracts.imported",
+        object_type="import",
+        object_id=filename[:64] or "-",
+        details={"filename": filename, "rows": total, "summary": str(summary)},
+        request_info=request_info,
+    )
     return summary
 
 
@@ -514,13 +672,20 @@ class PaymentsImportSummary:
     skipped: int
 
     def __str__(self) -> str:
-        return (f"строк: {self.rows}; платежей добавлено: {self.created}, уже были "
-                f"загружены ранее: {self.skipped}")
+        return (
+            f"строк: {self.rows}; платежей добавлено: {self.created}, уже были "
+            f"загружены ранее: {self.skipped}"
+        )
 
 
 def import_payments(
-    session: Session, *, filename: str, data: bytes, actor: User | None,
-    progress: Progress | None = None, request_info: RequestInfo | None = None,
+    session: Session,
+    *,
+    filename: str,
+    data: bytes,
+    actor: User | None,
+    progress: Progress | None = None,
+    request_info: RequestInfo | None = None,
 ) -> PaymentsImportSummary:
     """Add payments; a payment already loaded (same contract, date, amount and
     document number) is skipped, so a file can be loaded again safely.
@@ -538,44 +703,77 @@ def import_payments(
         document = row.optional_text("document", 50)
         purpose = row.optional_text("purpose", 500)
         if len(problems) == before:
-            parsed.append((row.number, str(number), paid_on, amount, document,  # type: ignore[arg-type]
-                           purpose))
-    contracts = {c.number.upper(): c for c in session.scalars(
-        select(Contract).where(Contract.number.in_({p[1] for p in parsed})))}
+            parsed.append(
+                (
+                    row.number,
+                    str(number),
+                    paid_on,
+                    amount,
+                    document,  # type: ignore[arg-type]
+                    purpose,
+                )
+            )
+    contracts = {
+        c.number.upper(): c
+        for c in session.scalars(
+            select(Contract).where(Contract.number.in_({p[1] for p in parsed}))
+        )
+    }
     for row_number, number, *_rest in parsed:
         if number.upper() not in contracts:
-            problems.append(ImportProblem(row_number, "Номер договора",
-                                          f"договора «{number}» нет в базе поставщика"))
+            problems.append(
+                ImportProblem(
+                    row_number,
+                    "Номер договора",
+                    f"договора «{number}» нет в базе поставщика",
+                )
+            )
     if problems:
         raise ImportFailed(sorted(problems, key=lambda p: p.row))
 
     known = {
         (p.contract_id, p.paid_on, p.amount_kopecks, p.document_number or "")
-        for p in session.scalars(select(Payment).where(
-            Payment.contract_id.in_([c.id for c in contracts.values()])))
+        for p in session.scalars(
+            select(Payment).where(
+                Payment.contract_id.in_([c.id for c in contracts.values()])
+            )
+        )
     }
     created = skipped = 0
     total = len(parsed)
-    for done, (_row, number, paid_on, amount, document, purpose) in enumerate(parsed, 1):
+    for done, (_row, number, paid_on, amount, document, purpose) in enumerate(
+        parsed, 1
+    ):
         contract = contracts[number.upper()]
         key = (contract.id, paid_on, amount, document or "")
         if key in known:
             skipped += 1
         else:
             known.add(key)
-            session.add(Payment(contract_id=contract.id, paid_on=paid_on,
-                                amount_kopecks=amount, document_number=document,
-                                purpose=purpose))
+            session.add(
+                Payment(
+                    contract_id=contract.id,
+                    paid_on=paid_on,
+                    amount_kopecks=amount,
+                    document_number=document,
+                    purpose=purpose,
+                )
+            )
             created += 1
         if done % 500 == 0:
             session.flush()
         _tick(progress, done, total)
     session.flush()
     summary = PaymentsImportSummary(total, created, skipped)
-    record(session, actor=actor, action="payments.imported", object_type="import",
-           object_id=filename[:64] or "-",
-           details={"filename": filename, "rows": total, "summary": str(summary)},
-           request_info=request_info)
+    record(
+        session,
+        actor=actor,
+        action="payments.imported",
+        object_type="import",
+        object_id=filename[:64] or "-",
+        details={"filename": filename, "rows": total, "summary": str(summary)},
+        request_info=request_info,
+    )
     return summary
 
 
@@ -599,11 +797,31 @@ def template_xlsx(columns: Sequence[Column], example: Sequence[Sequence[Any]]) -
     return out.getvalue()
 
 
-CONTRACTS_EXAMPLE = [[
-    "7701234567", "770101001", "1027700132195", "ООО «Ромашка»", "office@romashka.example",
-    "г. Москва, ул. Энергетиков, д. 7", "77-0001-ЮЛ", "15.01.2024", "да",
-    "Иванов Иван Иванович", "г. Москва, ул. Садовая, д. 1", "+7 495 100-00-01",
-    "+7 495 100-00-02", "Смирнова Ольга Петровна", "+7 495 100-00-03",
-]]
-PAYMENTS_EXAMPLE = [["77-0001-ЮЛ", "10.02.2026", "125000,50", "1542",
-                     "Оплата электроэнергии за январь 2026"]]
+CONTRACTS_EXAMPLE = [
+    [
+        "7701234567",
+        "770101001",
+        "1027700132195",
+        "ООО «Ромашка»",
+        "office@romashka.example",
+        "г. Москва, ул. Энергетиков, д. 7",
+        "77-0001-ЮЛ",
+        "15.01.2024",
+        "да",
+        "Иванов Иван Иванович",
+        "г. Москва, ул. Садовая, д. 1",
+        "+7 495 100-00-01",
+        "+7 495 100-00-02",
+        "Смирнова Ольга Петровна",
+        "+7 495 100-00-03",
+    ]
+]
+PAYMENTS_EXAMPLE = [
+    [
+        "77-0001-ЮЛ",
+        "10.02.2026",
+        "125000,50",
+        "1542",
+        "Оплата электроэнергии за январь 2026",
+    ]
+]

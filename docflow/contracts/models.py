@@ -8,7 +8,15 @@ import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from docflow.db import Base, TimestampMixin, created_at, utcnow, uuid_pk
@@ -57,8 +65,12 @@ class ContractAccess(TimestampMixin, Base):
     __table_args__ = (UniqueConstraint("user_id", "contract_id"),)
 
     id: Mapped[uuid_pk]
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    contract_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contracts.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE")
+    )
+    contract_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("contracts.id", ondelete="CASCADE")
+    )
     can_view: Mapped[bool] = mapped_column(default=True)
     can_submit_readings: Mapped[bool] = mapped_column(default=False)
     can_sign: Mapped[bool] = mapped_column(default=False)
@@ -97,13 +109,24 @@ class ContractContacts(Base):
     curator_name: Mapped[str | None] = mapped_column(String(200))
     curator_phone: Mapped[str | None] = mapped_column(String(50))
     updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now()
+        DateTime(timezone=True),
+        default=utcnow,
+        onupdate=utcnow,
+        server_default=func.now(),
     )
 
     @property
     def is_empty(self) -> bool:
-        return not any((self.head_name, self.branch_address, self.phone, self.fax,
-                        self.curator_name, self.curator_phone))
+        return not any(
+            (
+                self.head_name,
+                self.branch_address,
+                self.phone,
+                self.fax,
+                self.curator_name,
+                self.curator_phone,
+            )
+        )
 
 
 class InvitationStatus(enum.StrEnum):
@@ -168,7 +191,9 @@ class ContractAccessRequest(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
-    status: Mapped[AccessRequestStatus] = mapped_column(default=AccessRequestStatus.PENDING)
+    status: Mapped[AccessRequestStatus] = mapped_column(
+        default=AccessRequestStatus.PENDING
+    )
     created_at: Mapped[created_at]
     decided_at: Mapped[dt.datetime | None]
     decided_by_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -182,7 +207,9 @@ class Payment(Base):
     """A payment received on a contract, as the supplier's billing reports it."""
 
     __tablename__ = "payments"
-    __table_args__ = (Index("ix_payments_contract_id_paid_on", "contract_id", "paid_on"),)
+    __table_args__ = (
+        Index("ix_payments_contract_id_paid_on", "contract_id", "paid_on"),
+    )
 
     id: Mapped[uuid_pk]
     contract_id: Mapped[uuid.UUID] = mapped_column(
@@ -206,7 +233,9 @@ class RestrictionEntry(Base):
 
     __tablename__ = "restriction_entries"
     __table_args__ = (
-        Index("ix_restriction_entries_contract_id_date_from", "contract_id", "date_from"),
+        Index(
+            "ix_restriction_entries_contract_id_date_from", "contract_id", "date_from"
+        ),
     )
 
     id: Mapped[uuid_pk]

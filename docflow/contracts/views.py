@@ -157,8 +157,9 @@ def _bind_key() -> str:
 @bp.route("/bind", methods=["GET", "POST"])
 @login_required
 @limiter.limit(BIND_LIMIT_PER_ADDRESS, methods=["POST"], deduct_when=_bind_failed)
-@limiter.limit(BIND_LIMIT_PER_USER, key_func=_bind_key, methods=["POST"],
-               deduct_when=_bind_failed)
+@limiter.limit(
+    BIND_LIMIT_PER_USER, key_func=_bind_key, methods=["POST"], deduct_when=_bind_failed
+)
 def bind() -> Any:
     if current_user.is_staff:
         abort(403)
@@ -170,8 +171,13 @@ def bind() -> Any:
         try:
             with transaction(s):
                 result = svc.bind_contract(
-                    s, user=_user(), email=form.email.data or "", inn=form.inn.data or "",
-                    number=form.number.data or "", request_info=request_info())
+                    s,
+                    user=_user(),
+                    email=form.email.data or "",
+                    inn=form.inn.data or "",
+                    number=form.number.data or "",
+                    request_info=request_info(),
+                )
         except ValidationError as exc:
             g.bind_failed = True
             flash(exc.message, "error")
@@ -179,15 +185,23 @@ def bind() -> Any:
         else:
             number = result.contract.number
             if result.outcome == svc.BindOutcome.BOUND:
-                flash(f"Договор № {number} привязан. Вы — его администратор: вы можете "
-                      "предоставлять доступ к нему другим пользователям.", "success")
+                flash(
+                    f"Договор № {number} привязан. Вы — его администратор: вы можете "
+                    "предоставлять доступ к нему другим пользователям.",
+                    "success",
+                )
             elif result.outcome == svc.BindOutcome.ALREADY_BOUND:
-                flash(f"Договор № {number} уже привязан к вашей учётной записи.", "info")
+                flash(
+                    f"Договор № {number} уже привязан к вашей учётной записи.", "info"
+                )
             else:
-                flash(f"Договор № {number} уже привязан администратором организации. "
-                      "Мы отправили ему ваш запрос на доступ; когда администратор его "
-                      "одобрит, договор появится в списке. Вы также можете попросить "
-                      "администратора договора пригласить вас.", "info")
+                flash(
+                    f"Договор № {number} уже привязан администратором организации. "
+                    "Мы отправили ему ваш запрос на доступ; когда администратор его "
+                    "одобрит, договор появится в списке. Вы также можете попросить "
+                    "администратора договора пригласить вас.",
+                    "info",
+                )
             if not more:
                 return redirect(url_for("contracts.index"))
             # «Привязать ещё один договор»: the same organisation, the next number.
@@ -198,8 +212,9 @@ def bind() -> Any:
 
 
 def _contract(contract_id: uuid.UUID, right: str = "can_view") -> tuple[Any, Any]:
-    return svc.get_contract_for(db_session(), contract_id=contract_id, user=current_user,
-                                right=right)
+    return svc.get_contract_for(
+        db_session(), contract_id=contract_id, user=current_user, right=right
+    )
 
 
 @bp.get("/<uuid:contract_id>")
@@ -209,10 +224,16 @@ def card(contract_id: uuid.UUID) -> Any:
     contract, access = _contract(contract_id)
     sections: dict[str, Any] = {}
     hooks = {
-        "documents": ("docflow.documents.services", "list_documents_for_contract",
-                      {"limit": 10}),
-        "orders": ("docflow.service_orders.services", "list_orders_for_contract",
-                   {"limit": 10}),
+        "documents": (
+            "docflow.documents.services",
+            "list_documents_for_contract",
+            {"limit": 10},
+        ),
+        "orders": (
+            "docflow.service_orders.services",
+            "list_orders_for_contract",
+            {"limit": 10},
+        ),
         "objects": ("docflow.readings.services", "list_objects_for_contract", {}),
     }
     for key, (module, name, extra) in hooks.items():
@@ -221,14 +242,20 @@ def card(contract_id: uuid.UUID) -> Any:
             sections[key] = fn(s, contract_id=contract.id, user=current_user, **extra)
     today = dt.date.today()
     return render_template(
-        "contracts/card.html", contract=contract, access=access,
+        "contracts/card.html",
+        contract=contract,
+        access=access,
         document_url=_endpoint_url("documents.card", "document_id"),
         document_status=_optional_hook("docflow.documents.services", "status_label"),
         contacts=svc.contacts_of(s, contract.id),
         payments=svc.list_payments(s, contract_id=contract.id, limit=5),
         paid_this_year=svc.payments_total(s, contract_id=contract.id, year=today.year),
-        restrictions=svc.list_restrictions(s, contract_id=contract.id, from_date=today)[:3],
-        payment_url=payment_link(contract), sections=sections, year=today.year,
+        restrictions=svc.list_restrictions(s, contract_id=contract.id, from_date=today)[
+            :3
+        ],
+        payment_url=payment_link(contract),
+        sections=sections,
+        year=today.year,
     )
 
 
@@ -237,8 +264,13 @@ def card(contract_id: uuid.UUID) -> Any:
 def payments(contract_id: uuid.UUID) -> Any:
     contract, access = _contract(contract_id)
     items = svc.list_payments(db_session(), contract_id=contract.id)
-    return render_template("contracts/payments.html", contract=contract, access=access,
-                           payments=items, payment_url=payment_link(contract))
+    return render_template(
+        "contracts/payments.html",
+        contract=contract,
+        access=access,
+        payments=items,
+        payment_url=payment_link(contract),
+    )
 
 
 @bp.get("/<uuid:contract_id>/schedule")
@@ -246,24 +278,35 @@ def payments(contract_id: uuid.UUID) -> Any:
 def schedule(contract_id: uuid.UUID) -> Any:
     contract, access = _contract(contract_id)
     entries = svc.list_restrictions(db_session(), contract_id=contract.id)
-    return render_template("contracts/schedule.html", contract=contract, access=access,
-                           entries=entries, today=dt.date.today())
+    return render_template(
+        "contracts/schedule.html",
+        contract=contract,
+        access=access,
+        entries=entries,
+        today=dt.date.today(),
+    )
 
 
 # -- access management ------------------------------------------------------------------
 
 
-def _render_access(contract: Any, access: Any, invite_form: InviteForm | None = None,
-                   status: int = 200) -> Any:
+def _render_access(
+    contract: Any, access: Any, invite_form: InviteForm | None = None, status: int = 200
+) -> Any:
     overview = svc.access_overview(db_session(), contract=contract)
     forms = {}
     for a in overview.accesses:
         f = RightsForm(prefix=f"a{a.id.hex[:8]}", formdata=None, obj=a)
         forms[a.id] = f
     return render_template(
-        "contracts/access.html", contract=contract, access=access, overview=overview,
-        invite_form=invite_form or InviteForm(formdata=None), rights_forms=forms,
-        confirm=ConfirmForm(), rights=RIGHTS,
+        "contracts/access.html",
+        contract=contract,
+        access=access,
+        overview=overview,
+        invite_form=invite_form or InviteForm(formdata=None),
+        rights_forms=forms,
+        confirm=ConfirmForm(),
+        rights=RIGHTS,
     ), status
 
 
@@ -285,13 +328,21 @@ def invite(contract_id: uuid.UUID) -> Any:
     s = db_session()
     try:
         with transaction(s):
-            inv = svc.invite(s, contract=contract, actor=_user(), email=form.email.data or "",
-                             rights=form.rights(), base_url=_base_url(),
-                             request_info=request_info())
+            inv = svc.invite(
+                s,
+                contract=contract,
+                actor=_user(),
+                email=form.email.data or "",
+                rights=form.rights(),
+                base_url=_base_url(),
+                request_info=request_info(),
+            )
     except ValidationError as exc:
         _form_error(form, exc)
         return _render_access(contract, access, form, 422)
-    flash(f"Приглашение отправлено на {inv.email}. Ссылка действует 72 часа.", "success")
+    flash(
+        f"Приглашение отправлено на {inv.email}. Ссылка действует 72 часа.", "success"
+    )
     return redirect(url_for("contracts.access_page", contract_id=contract.id))
 
 
@@ -305,9 +356,15 @@ def update_access(contract_id: uuid.UUID, access_id: uuid.UUID) -> Any:
     s = db_session()
     try:
         with transaction(s):
-            changed = svc.set_rights(s, contract=contract, actor=_user(),
-                                     access_id=access_id, rights=form.rights(),
-                                     base_url=_base_url(), request_info=request_info())
+            changed = svc.set_rights(
+                s,
+                contract=contract,
+                actor=_user(),
+                access_id=access_id,
+                rights=form.rights(),
+                base_url=_base_url(),
+                request_info=request_info(),
+            )
     except ValidationError as exc:
         flash(exc.message, "error")
     else:
@@ -333,8 +390,14 @@ def revoke_access(contract_id: uuid.UUID, access_id: uuid.UUID) -> Any:
     s = db_session()
     try:
         with transaction(s):
-            svc.revoke_access(s, contract=contract, actor=_user(), access_id=access_id,
-                              base_url=_base_url(), request_info=request_info())
+            svc.revoke_access(
+                s,
+                contract=contract,
+                actor=_user(),
+                access_id=access_id,
+                base_url=_base_url(),
+                request_info=request_info(),
+            )
     except ValidationError as exc:
         flash(exc.message, "error")
     else:
@@ -350,13 +413,20 @@ def cancel_invitation(contract_id: uuid.UUID, invitation_id: uuid.UUID) -> Any:
         abort(400)
     s = db_session()
     with transaction(s):
-        svc.cancel_invitation(s, contract=contract, actor=_user(),
-                              invitation_id=invitation_id, request_info=request_info())
+        svc.cancel_invitation(
+            s,
+            contract=contract,
+            actor=_user(),
+            invitation_id=invitation_id,
+            request_info=request_info(),
+        )
     flash("Приглашение отменено: ссылка из письма больше не действует.", "info")
     return redirect(url_for("contracts.access_page", contract_id=contract.id))
 
 
-@bp.post("/<uuid:contract_id>/requests/<uuid:request_id>/<any(approve, decline):decision>")
+@bp.post(
+    "/<uuid:contract_id>/requests/<uuid:request_id>/<any(approve, decline):decision>"
+)
 @login_required
 def decide_request(contract_id: uuid.UUID, request_id: uuid.UUID, decision: str) -> Any:
     contract, _access = _contract(contract_id, "can_manage")
@@ -364,11 +434,21 @@ def decide_request(contract_id: uuid.UUID, request_id: uuid.UUID, decision: str)
         abort(400)
     s = db_session()
     with transaction(s):
-        svc.decide_request(s, contract=contract, actor=_user(), request_id=request_id,
-                           approve=decision == "approve", base_url=_base_url(),
-                           request_info=request_info())
-    flash("Доступ на просмотр предоставлен: при необходимости расширьте права."
-          if decision == "approve" else "Запрос доступа отклонён.", "info")
+        svc.decide_request(
+            s,
+            contract=contract,
+            actor=_user(),
+            request_id=request_id,
+            approve=decision == "approve",
+            base_url=_base_url(),
+            request_info=request_info(),
+        )
+    flash(
+        "Доступ на просмотр предоставлен: при необходимости расширьте права."
+        if decision == "approve"
+        else "Запрос доступа отклонён.",
+        "info",
+    )
     return redirect(url_for("contracts.access_page", contract_id=contract.id))
 
 
@@ -384,17 +464,23 @@ def unbind(contract_id: uuid.UUID) -> Any:
         s = db_session()
         try:
             with transaction(s):
-                svc.unbind_contract(s, contract=contract, user=_user(),
-                                    request_info=request_info())
+                svc.unbind_contract(
+                    s, contract=contract, user=_user(), request_info=request_info()
+                )
         except ValidationError as exc:
             flash(exc.message, "error")
-            return render_template("contracts/unbind.html", contract=contract,
-                                   access=access, form=form), 422
-        flash(f"Договор № {contract.number} отвязан от вашей учётной записи. Документы "
-              "по договору остаются у организации.", "success")
+            return render_template(
+                "contracts/unbind.html", contract=contract, access=access, form=form
+            ), 422
+        flash(
+            f"Договор № {contract.number} отвязан от вашей учётной записи. Документы "
+            "по договору остаются у организации.",
+            "success",
+        )
         return redirect(url_for("contracts.index"))
-    return render_template("contracts/unbind.html", contract=contract, access=access,
-                           form=form)
+    return render_template(
+        "contracts/unbind.html", contract=contract, access=access, form=form
+    )
 
 
 # -- invitations (the link from the e-mail) ------------------------------------------------
@@ -411,8 +497,13 @@ def invitation(token: str) -> Any:
         view = svc.open_invitation(db_session(), token)
     except ValidationError as exc:
         return _token_problem(exc)
-    return render_template("contracts/invitation.html", view=view, token=token,
-                           form=ConfirmForm(), rights=RIGHTS)
+    return render_template(
+        "contracts/invitation.html",
+        view=view,
+        token=token,
+        form=ConfirmForm(),
+        rights=RIGHTS,
+    )
 
 
 @bp.post("/invitation/<token>/accept")
@@ -423,13 +514,19 @@ def accept_invitation(token: str) -> Any:
     s = db_session()
     try:
         with transaction(s):
-            contract = svc.accept_invitation(s, raw=token, user=_user(),
-                                             base_url=_base_url(),
-                                             request_info=request_info())
+            contract = svc.accept_invitation(
+                s,
+                raw=token,
+                user=_user(),
+                base_url=_base_url(),
+                request_info=request_info(),
+            )
     except ValidationError as exc:
         return _token_problem(exc)
-    flash(f"Приглашение принято: договор № {contract.number} добавлен в ваш кабинет.",
-          "success")
+    flash(
+        f"Приглашение принято: договор № {contract.number} добавлен в ваш кабинет.",
+        "success",
+    )
     return redirect(url_for("contracts.card", contract_id=contract.id))
 
 
@@ -449,10 +546,15 @@ def register_invited(token: str) -> Any:
         try:
             with transaction(s):
                 user, contract = svc.register_through_invitation(
-                    s, raw=token, password=form.password.data or "",
-                    last_name=form.last_name.data or "", first_name=form.first_name.data or "",
-                    middle_name=form.middle_name.data or "", base_url=_base_url(),
-                    request_info=request_info())
+                    s,
+                    raw=token,
+                    password=form.password.data or "",
+                    last_name=form.last_name.data or "",
+                    first_name=form.first_name.data or "",
+                    middle_name=form.middle_name.data or "",
+                    base_url=_base_url(),
+                    request_info=request_info(),
+                )
         except ValidationError as exc:
             if exc.code.startswith("token"):
                 return _token_problem(exc)
@@ -461,13 +563,20 @@ def register_invited(token: str) -> Any:
         else:
             session.clear()
             login_user(user)
-            flash(f"Добро пожаловать! Договор № {contract.number} уже в вашем кабинете.",
-                  "success")
+            flash(
+                f"Добро пожаловать! Договор № {contract.number} уже в вашем кабинете.",
+                "success",
+            )
             return redirect(url_for("contracts.card", contract_id=contract.id))
     from docflow.accounts.services import PASSWORD_RULE
 
-    return render_template("contracts/invitation_register.html", view=view, form=form,
-                           token=token, password_rule=PASSWORD_RULE)
+    return render_template(
+        "contracts/invitation_register.html",
+        view=view,
+        form=form,
+        token=token,
+        password_rule=PASSWORD_RULE,
+    )
 
 
 # -- the supplier's registry (staff; changes by administrators only) ------------------------
@@ -493,13 +602,19 @@ def registry() -> Any:
     return render_template("contracts/admin/registry.html", rows=rows, q=q)
 
 
-def _render_admin_contract(contract_id: uuid.UUID, *, contacts_form: Any = None,
-                           restriction_form: Any = None, status: int = 200) -> Any:
+def _render_admin_contract(
+    contract_id: uuid.UUID,
+    *,
+    contacts_form: Any = None,
+    restriction_form: Any = None,
+    status: int = 200,
+) -> Any:
     s = db_session()
     contract = svc.get_registry_contract(s, contract_id)
     contacts = svc.contacts_of(s, contract.id)
     return render_template(
-        "contracts/admin/contract.html", contract=contract,
+        "contracts/admin/contract.html",
+        contract=contract,
         users=svc.registry_users(s, contract.id),
         contacts_form=contacts_form or ContactsForm(formdata=None, obj=contacts),
         restriction_form=restriction_form or RestrictionForm(formdata=None),
@@ -526,10 +641,17 @@ def save_contacts(contract_id: uuid.UUID) -> Any:
     s = db_session()
     with transaction(s):
         contract = svc.get_registry_contract(s, contract_id)
-        svc.save_contacts(s, contract=contract, actor=_user(), values=form.data,
-                          request_info=request_info())
+        svc.save_contacts(
+            s,
+            contract=contract,
+            actor=_user(),
+            values=form.data,
+            request_info=request_info(),
+        )
     flash("Контакты по договору сохранены.", "success")
-    return redirect(url_for("contracts_admin.registry_contract", contract_id=contract_id))
+    return redirect(
+        url_for("contracts_admin.registry_contract", contract_id=contract_id)
+    )
 
 
 @admin_bp.post("/<uuid:contract_id>/schedule")
@@ -544,15 +666,24 @@ def add_restriction(contract_id: uuid.UUID) -> Any:
         with transaction(s):
             contract = svc.get_registry_contract(s, contract_id)
             svc.add_restriction(
-                s, contract=contract, actor=_user(), date_from=form.date_from.data,
-                date_to=form.date_to.data, time_from=(form.time_from.data or "").strip(),
-                time_to=(form.time_to.data or "").strip(), limit_kw=form.limit_kw.data,
-                reason=form.reason.data or "", request_info=request_info())
+                s,
+                contract=contract,
+                actor=_user(),
+                date_from=form.date_from.data,
+                date_to=form.date_to.data,
+                time_from=(form.time_from.data or "").strip(),
+                time_to=(form.time_to.data or "").strip(),
+                limit_kw=form.limit_kw.data,
+                reason=form.reason.data or "",
+                request_info=request_info(),
+            )
     except ValidationError as exc:
         _form_error(form, exc)
         return _render_admin_contract(contract_id, restriction_form=form, status=422)
     flash("Запись добавлена в график ограничений.", "success")
-    return redirect(url_for("contracts_admin.registry_contract", contract_id=contract_id))
+    return redirect(
+        url_for("contracts_admin.registry_contract", contract_id=contract_id)
+    )
 
 
 @admin_bp.post("/<uuid:contract_id>/schedule/<uuid:entry_id>/delete")
@@ -564,17 +695,32 @@ def delete_restriction(contract_id: uuid.UUID, entry_id: uuid.UUID) -> Any:
     s = db_session()
     with transaction(s):
         contract = svc.get_registry_contract(s, contract_id)
-        svc.delete_restriction(s, contract=contract, actor=_user(), entry_id=entry_id,
-                               request_info=request_info())
+        svc.delete_restriction(
+            s,
+            contract=contract,
+            actor=_user(),
+            entry_id=entry_id,
+            request_info=request_info(),
+        )
     flash("Запись удалена из графика ограничений.", "info")
-    return redirect(url_for("contracts_admin.registry_contract", contract_id=contract_id))
+    return redirect(
+        url_for("contracts_admin.registry_contract", contract_id=contract_id)
+    )
 
 
 IMPORT_KINDS = {
-    "contracts": ("Договоры и организации", importer.CONTRACT_COLUMNS,
-                  importer.CONTRACTS_EXAMPLE, importer.import_contracts),
-    "payments": ("Платежи", importer.PAYMENT_COLUMNS, importer.PAYMENTS_EXAMPLE,
-                 importer.import_payments),
+    "contracts": (
+        "Договоры и организации",
+        importer.CONTRACT_COLUMNS,
+        importer.CONTRACTS_EXAMPLE,
+        importer.import_contracts,
+    ),
+    "payments": (
+        "Платежи",
+        importer.PAYMENT_COLUMNS,
+        importer.PAYMENTS_EXAMPLE,
+        importer.import_payments,
+    ),
 }
 
 
@@ -597,8 +743,13 @@ def import_page() -> Any:
             _title, _columns, _example, run = IMPORT_KINDS[kind]
             try:
                 with transaction(s):
-                    summary = run(s, filename=upload.filename or "", data=upload.read(),
-                                  actor=_user(), request_info=request_info())
+                    summary = run(
+                        s,
+                        filename=upload.filename or "",
+                        data=upload.read(),
+                        actor=_user(),
+                        request_info=request_info(),
+                    )
             except importer.ImportFailed as exc:
                 problems, failed_kind, status = exc.problems, kind, 422
                 flash(exc.message, "error")
@@ -607,8 +758,13 @@ def import_page() -> Any:
                 return redirect(url_for("contracts_admin.import_page"))
         else:
             status = 422
-    return render_template("contracts/admin/import.html", forms=forms, kinds=IMPORT_KINDS,
-                           problems=problems, failed_kind=failed_kind), status
+    return render_template(
+        "contracts/admin/import.html",
+        forms=forms,
+        kinds=IMPORT_KINDS,
+        problems=problems,
+        failed_kind=failed_kind,
+    ), status
 
 
 @admin_bp.get("/import/template/<any(contracts, payments):kind>.xlsx")
@@ -619,10 +775,12 @@ def import_template(kind: str) -> Any:
     import io
 
     data = importer.template_xlsx(columns, example)
-    return send_file(io.BytesIO(data), as_attachment=True,
-                     download_name=f"{kind}-template.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument."
-                              "spreadsheetml.sheet")
+    return send_file(
+        io.BytesIO(data),
+        as_attachment=True,
+        download_name=f"{kind}-template.xlsx",
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
 
 
 def register_widgets() -> None:
@@ -632,8 +790,14 @@ def register_widgets() -> None:
     def data(s: Any, user: Any) -> dict[str, Any]:
         return {"accesses": svc.list_user_contracts(s, user=user)}
 
-    register_widget("contracts", "Договоры", "contracts/_widget.html", data, order=10,
-                    visible_for=lambda user: not user.is_staff)
+    register_widget(
+        "contracts",
+        "Договоры",
+        "contracts/_widget.html",
+        data,
+        order=10,
+        visible_for=lambda user: not user.is_staff,
+    )
 
 
 @bp.record_once

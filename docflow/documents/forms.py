@@ -21,18 +21,30 @@ ROUTES = [
 
 class DocumentForm(FlaskForm):
     contract_id = SelectField("Договор", validators=[DataRequired(REQUIRED)])
-    doc_type = SelectField("Тип документа",
-                           choices=[(k.value, v) for k, v in DOC_TYPE_TITLES.items()])
+    doc_type = SelectField(
+        "Тип документа", choices=[(k.value, v) for k, v in DOC_TYPE_TITLES.items()]
+    )
     number = StringField("Номер", validators=[DataRequired(REQUIRED), Length(max=100)])
-    doc_date = DateField("Дата документа", default=dt.date.today,
-                         validators=[DataRequired("Укажите дату.")])
-    title = StringField("Название", validators=[DataRequired(REQUIRED), Length(max=500)])
+    doc_date = DateField(
+        "Дата документа",
+        default=dt.date.today,
+        validators=[DataRequired("Укажите дату.")],
+    )
+    title = StringField(
+        "Название", validators=[DataRequired(REQUIRED), Length(max=500)]
+    )
     comment = TextAreaField("Комментарий", validators=[Optional(), Length(max=4000)])
-    route = SelectField("Маршрут подписания", choices=ROUTES, default="customer,supplier")
-    main_file = FileField("Основной файл", validators=[FileRequired("Выберите файл документа.")])
+    route = SelectField(
+        "Маршрут подписания", choices=ROUTES, default="customer,supplier"
+    )
+    main_file = FileField(
+        "Основной файл", validators=[FileRequired("Выберите файл документа.")]
+    )
     attachments = MultipleFileField("Приложения")
 
 
 class ReasonForm(FlaskForm):
-    reason = TextAreaField("Причина", validators=[DataRequired("Укажите причину."),
-                                                  Length(min=3, max=2000)])
+    reason = TextAreaField(
+        "Причина",
+        validators=[DataRequired("Укажите причину."), Length(min=3, max=2000)],
+    )

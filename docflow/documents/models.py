@@ -70,7 +70,9 @@ class Document(TimestampMixin, Base):
     __tablename__ = "documents"
     __table_args__ = (
         Index("ix_documents_contract_id_status", "contract_id", "status"),
-        Index("ix_documents_organisation_id_created_at", "organisation_id", "created_at"),
+        Index(
+            "ix_documents_organisation_id_created_at", "organisation_id", "created_at"
+        ),
         UniqueConstraint("organisation_id", "idempotency_key"),
     )
 
@@ -85,7 +87,8 @@ class Document(TimestampMixin, Base):
     status: Mapped[DocStatus] = mapped_column(default=DocStatus.AWAITING)
     source: Mapped[str] = mapped_column(String(30), default="web")
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"))
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
     created_by_party: Mapped[Party]
     refusal_reason: Mapped[str | None] = mapped_column(Text)
     refused_by: Mapped[Party | None]
@@ -103,11 +106,14 @@ class Document(TimestampMixin, Base):
     organisation: Mapped[Organisation] = relationship()
     contract: Mapped[Contract] = relationship()
     files: Mapped[list[DocumentFile]] = relationship(
-        back_populates="document", order_by="DocumentFile.created_at")
+        back_populates="document", order_by="DocumentFile.created_at"
+    )
     steps: Mapped[list[RouteStep]] = relationship(
-        back_populates="document", order_by="RouteStep.position")
+        back_populates="document", order_by="RouteStep.position"
+    )
     signatures: Mapped[list[Signature]] = relationship(
-        back_populates="document", order_by="Signature.created_at")
+        back_populates="document", order_by="Signature.created_at"
+    )
 
     @property
     def type_title(self) -> str:
@@ -191,10 +197,18 @@ class Signature(Base):
     document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id"))
     step_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("route_steps.id"))
     party: Mapped[Party]
-    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    certificate_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("certificates.id"))
-    sig_file_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("document_files.id"))
-    pdf_file_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("document_files.id"))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    certificate_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("certificates.id")
+    )
+    sig_file_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("document_files.id")
+    )
+    pdf_file_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("document_files.id")
+    )
     signer_name: Mapped[str] = mapped_column(String(300))
     signer_organisation: Mapped[str | None] = mapped_column(String(300))
     certificate_serial: Mapped[str] = mapped_column(String(80))
@@ -223,7 +237,9 @@ class SigningSession(Base):
 
     id: Mapped[uuid_pk]
     document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id"))
-    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE")
+    )
     certificate_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("certificates.id"))
     kind: Mapped[str] = mapped_column(String(10))  # cms | pades
     state: Mapped[bytes] = mapped_column(LargeBinary)

@@ -34,9 +34,9 @@ from docflow.contracts.models import Contract
 from docflow.db import utcnow
 from docflow.documents.models import (
     DocStatus,
+    DocType,
     Document,
     DocumentFile,
-    DocType,
     FileRole,
     Party,
     RouteStep,
@@ -57,10 +57,14 @@ log = logging.getLogger(__name__)
 # are checked too, so a renamed executable is not stored as a "PDF".
 ALLOWED_TYPES: dict[str, tuple[str, tuple[bytes, ...]]] = {
     ".pdf": ("application/pdf", (b"%PDF-",)),
-    ".docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-              (b"PK\x03\x04",)),
-    ".xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-              (b"PK\x03\x04",)),
+    ".docx": (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        (b"PK\x03\x04",),
+    ),
+    ".xlsx": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        (b"PK\x03\x04",),
+    ),
     ".odt": ("application/vnd.oasis.opendocument.text", (b"PK\x03\x04",)),
     ".ods": ("application/vnd.oasis.opendocument.spreadsheet", (b"PK\x03\x04",)),
     ".doc": ("application/msword", (b"\xd0\xcf\x11\xe0",)),
@@ -89,7 +93,9 @@ class Upload:
     content_type: str | None = None
 
     @classmethod
-    def from_bytes(cls, filename: str, data: bytes, content_type: str | None = None) -> Upload:
+    def from_bytes(
+        cls, filename: str, data: bytes, content_type: str | None = None
+    ) -> Upload:
         return cls(filename, io.BytesIO(data), content_type)
 
 
@@ -110,16 +116,23 @@ def _check_type(upload: Upload) -> tuple[str, str, Iterator[bytes]]:
         allowed = ", ".join(sorted(e.lstrip(".") for e in ALLOWED_TYPES))
         raise ValidationError(
             f"Файл «{filename}»: такой тип не принимается. Допустимые форматы: {allowed}.",
-            code="unsupported_media_type", details={"filename": filename})
+            code="unsupported_media_type",
+            details={"filename": filename},
+        )
     content_type, magics = ALLOWED_TYPES[ext]
     head = upload.stream.read(8)
     if not head:
-        raise ValidationError(f"Файл «{filename}» пуст.", code="validation_error",
-                              details={"filename": filename})
+        raise ValidationError(
+            f"Файл «{filename}» пуст.",
+            code="validation_error",
+            details={"filename": filename},
+        )
     if magics and not any(head.startswith(m) for m in magics):
         raise ValidationError(
             f"Файл «{filename}» повреждён или не соответствует расширению {ext}.",
-            code="validation_error", details={"filename": filename})
+            code="validation_error",
+            details={"filename": filename},
+        )
 
     def chunks() -> Iterator[bytes]:
         yield head
@@ -132,37 +145,60 @@ def _check_type(upload: Upload) -> tuple[str, str, Iterator[bytes]]:
     return filename, content_type, chunks()
 
 
-def _store(storage: Any, upload: Upload, *, max_bytes: int, retain: bool = False
-           ) -> tuple[str, str, Any]:
+def _store(
+    storage: Any, upload: Upload, *, max_bytes: int, retain: bool = False
+) -> tuple[str, str, Any]:
     from storage import TooLargeError
 
     filename, content_type, chunks = _check_type(upload)
     try:
-        info = storage.put(chunks, content_type=content_type, max_size=max_bytes,
-                           retain_until=utcnow() + RETENTION if retain else None)
+        info = storage.put(
+            chunks,
+            content_type=content_type,
+            max_size=max_bytes,
+            retain_until=utcnow() + RETENTION if retain else None,
+        )
     except TooLargeError:
         raise PayloadTooLargeError(
             f"Файл «{filename}» больше допустимых {max_bytes // (1024 * 1024)} МБ.",
-            details={"filename": filename, "max_bytes": max_bytes}) from None
+            details={"filename": filename, "max_bytes": max_bytes},
+        ) from None
     return filename, content_type, info
 
 
-def _file_row(document: Document, role: FileRole, filename: str, content_type: str, info: Any,
-              revision: int = 0) -> DocumentFile:
-    return DocumentFile(document=document, role=role, filename=filename,
-                        content_type=content_type, size=info.size, sha256=info.sha256,
-                        blob_key=info.key, revision=revision)
+def _file_row(
+    document: Document,
+    role: FileRole,
+    filename: str,
+    content_type: str,
+    info: Any,
+    revision: int = 0,
+) -> DocumentFile:
+    return DocumentFile(
+        document=document,
+        role=role,
+        filename=filename,
+        content_type=content_type,
+        size=info.size,
+        sha256=info.sha256,
+        blob_key=info.key,
+        revision=revision,
+    )
 
 
 def _parse_route(route: Sequence[str | Party]) -> list[Party]:
     try:
         parties = [Party(p) for p in route]
     except ValueError:
-        raise ValidationError("Маршрут подписания: допустимы стороны customer и supplier.",
-                              details={"field": "route"}) from None
+        raise ValidationError(
+            "Маршрут подписания: допустимы стороны customer и supplier.",
+            details={"field": "route"},
+        ) from None
     if not parties or len(set(parties)) != len(parties):
-        raise ValidationError("Маршрут подписания должен перечислять каждую сторону один раз.",
-                              details={"field": "route"})
+        raise ValidationError(
+            "Маршрут подписания должен перечислять каждую сторону один раз.",
+            details={"field": "route"},
+        )
     return parties
 
 
@@ -171,41 +207,74 @@ def document_url(base_url: str, document_id: uuid.UUID) -> str:
 
 
 def _context(doc: Document, base_url: str, **extra: Any) -> dict[str, Any]:
-    return {"document_id": str(doc.id), "document_title": doc.title,
-            "document_number": doc.number, "document_type": doc.doc_type.value,
-            "contract_number": doc.contract.number, "status": doc.status.value,
-            "url": document_url(base_url, doc.id), **extra}
+    return {
+        "document_id": str(doc.id),
+        "document_title": doc.title,
+        "document_number": doc.number,
+        "document_type": doc.doc_type.value,
+        "contract_number": doc.contract.number,
+        "status": doc.status.value,
+        "url": document_url(base_url, doc.id),
+        **extra,
+    }
 
 
-def _recipients(session: Session, doc: Document, *, party: Party | None, signers_only: bool
-                ) -> list[Any]:
+def _recipients(
+    session: Session, doc: Document, *, party: Party | None, signers_only: bool
+) -> list[Any]:
     users: list[Any] = []
     if party in (None, Party.CUSTOMER):
-        users += users_with_right(session, doc.contract_id, Right.SIGN if signers_only
-                                  else Right.VIEW)
+        users += users_with_right(
+            session, doc.contract_id, Right.SIGN if signers_only else Right.VIEW
+        )
     if party in (None, Party.SUPPLIER):
         users += supplier_staff(session)
     return users
 
 
-def _publish(session: Session, doc: Document, kind: str, *, base_url: str, title: str,
-             party: Party | None = None, signers_only: bool = False, body: str = "",
-             **extra: Any) -> None:
+def _publish(
+    session: Session,
+    doc: Document,
+    kind: str,
+    *,
+    base_url: str,
+    title: str,
+    party: Party | None = None,
+    signers_only: bool = False,
+    body: str = "",
+    **extra: Any,
+) -> None:
     from docflow.notify.services import publish
     from docflow.notify.webhooks import webhook_targets
 
     context = _context(doc, base_url, **extra)
-    publish(session, kind=kind, users=_recipients(session, doc, party=party,
-                                                 signers_only=signers_only),
-            context=context, title=title, body=body, link=f"/documents/{doc.id}",
-            organisation_id=doc.organisation_id, payload=context,
-            webhooks=webhook_targets(session, doc.organisation_id, kind))
+    publish(
+        session,
+        kind=kind,
+        users=_recipients(session, doc, party=party, signers_only=signers_only),
+        context=context,
+        title=title,
+        body=body,
+        link=f"/documents/{doc.id}",
+        organisation_id=doc.organisation_id,
+        payload=context,
+        webhooks=webhook_targets(session, doc.organisation_id, kind),
+    )
 
 
-def _audit(session: Session, actor: Actor, action: str, doc: Document, **details: Any) -> None:
-    record(session, actor=actor.user, action=action, object_type="document", object_id=doc.id,
-           details={"number": doc.number, "status": doc.status.value, **details},
-           request_info=actor.request_info, actor_label=actor.label)
+def _audit(
+    session: Session, actor: Actor, action: str, doc: Document, **details: Any
+) -> None:
+    record(
+        session,
+        actor=actor.user,
+        action=action,
+        object_type="document",
+        object_id=doc.id,
+        details={"number": doc.number, "status": doc.status.value, **details},
+        request_info=actor.request_info,
+        actor_label=actor.label,
+    )
 
 
 def register_document(
@@ -248,26 +317,34 @@ def register_document(
     if not actor.is_supplier and "write" not in actor.scopes:
         raise PermissionDeniedError("Ключу API не разрешена запись.")
     if idempotency_key:
-        existing = session.scalar(select(Document).where(
-            Document.organisation_id == contract.organisation_id,
-            Document.idempotency_key == idempotency_key))
+        existing = session.scalar(
+            select(Document).where(
+                Document.organisation_id == contract.organisation_id,
+                Document.idempotency_key == idempotency_key,
+            )
+        )
         if existing is not None:
             return existing
     number, title = number.strip(), title.strip()
     if not number or len(number) > 100:
-        raise ValidationError("Укажите номер документа (до 100 символов).",
-                              details={"field": "number"})
+        raise ValidationError(
+            "Укажите номер документа (до 100 символов).", details={"field": "number"}
+        )
     if not title or len(title) > 500:
-        raise ValidationError("Укажите название документа (до 500 символов).",
-                              details={"field": "title"})
+        raise ValidationError(
+            "Укажите название документа (до 500 символов).", details={"field": "title"}
+        )
     try:
         doc_type = DocType(doc_type)
     except ValueError:
-        raise ValidationError("Неизвестный тип документа.", details={"field": "doc_type"}) from None
+        raise ValidationError(
+            "Неизвестный тип документа.", details={"field": "doc_type"}
+        ) from None
     parties = _parse_route(route)
     if len(attachments) > MAX_ATTACHMENTS:
-        raise ValidationError(f"Не больше {MAX_ATTACHMENTS} приложений.",
-                              details={"field": "attachments"})
+        raise ValidationError(
+            f"Не больше {MAX_ATTACHMENTS} приложений.", details={"field": "attachments"}
+        )
     if replaces is not None:
         _withdraw_for_replacement(session, actor=actor, doc=replaces)
 
@@ -281,27 +358,50 @@ def register_document(
             stored.append(item[2].key)
             extra.append(item)
         doc = Document(
-            organisation_id=contract.organisation_id, contract=contract, doc_type=doc_type,
-            number=number, doc_date=doc_date, title=title, comment=comment.strip(),
-            status=DocStatus.DRAFT if draft else DocStatus.AWAITING, source=source,
+            organisation_id=contract.organisation_id,
+            contract=contract,
+            doc_type=doc_type,
+            number=number,
+            doc_date=doc_date,
+            title=title,
+            comment=comment.strip(),
+            status=DocStatus.DRAFT if draft else DocStatus.AWAITING,
+            source=source,
             created_by_id=actor.user_id,
             created_by_party=Party.SUPPLIER if actor.is_supplier else Party.CUSTOMER,
-            supersedes_id=replaces.id if replaces else None, idempotency_key=idempotency_key,
+            supersedes_id=replaces.id if replaces else None,
+            idempotency_key=idempotency_key,
         )
         session.add(doc)
         session.add(_file_row(doc, FileRole.MAIN, *main))
         for item in extra:
             session.add(_file_row(doc, FileRole.ATTACHMENT, *item))
         for position, party in enumerate(parties, start=1):
-            session.add(RouteStep(document=doc, position=position, party=party,
-                                  status=StepStatus.CURRENT if position == 1 and not draft
-                                  else StepStatus.WAITING))
+            session.add(
+                RouteStep(
+                    document=doc,
+                    position=position,
+                    party=party,
+                    status=StepStatus.CURRENT
+                    if position == 1 and not draft
+                    else StepStatus.WAITING,
+                )
+            )
         session.flush()
     except BaseException:
         _forget_blobs(storage, stored)
         raise
-    _audit(session, actor, "document.register", doc, title=title, type=doc_type.value,
-           route=[p.value for p in parties], sha256=main[2].sha256, source=source)
+    _audit(
+        session,
+        actor,
+        "document.register",
+        doc,
+        title=title,
+        type=doc_type.value,
+        route=[p.value for p in parties],
+        sha256=main[2].sha256,
+        source=source,
+    )
     if not draft:
         _announce_turn(session, doc, base_url)
     return doc
@@ -319,8 +419,15 @@ def _announce_turn(session: Session, doc: Document, base_url: str) -> None:
     step = doc.current_step
     if step is None:
         return
-    _publish(session, doc, "document.to_sign", base_url=base_url, party=step.party,
-             signers_only=True, title=f"Документ ожидает подписи: {doc.title} № {doc.number}")
+    _publish(
+        session,
+        doc,
+        "document.to_sign",
+        base_url=base_url,
+        party=step.party,
+        signers_only=True,
+        title=f"Документ ожидает подписи: {doc.title} № {doc.number}",
+    )
 
 
 def _withdraw_for_replacement(session: Session, *, actor: Actor, doc: Document) -> None:
@@ -328,7 +435,8 @@ def _withdraw_for_replacement(session: Session, *, actor: Actor, doc: Document) 
     if any(True for _ in doc.signatures):
         raise InvalidTransitionError(
             "Предыдущая версия документа уже подписана: заменить её нельзя. "
-            "Подписанный документ можно только аннулировать по соглашению сторон.")
+            "Подписанный документ можно только аннулировать по соглашению сторон."
+        )
     if doc.status not in (DocStatus.DELETED, DocStatus.REFUSED):
         doc.status = DocStatus.DELETED
         doc.deleted_at = utcnow()
@@ -337,20 +445,30 @@ def _withdraw_for_replacement(session: Session, *, actor: Actor, doc: Document) 
 
 # -- reading -------------------------------------------------------------------
 
+
 def _lock(session: Session, document_id: uuid.UUID) -> Document:
-    stmt = select(Document).where(Document.id == document_id).options(
-        selectinload(Document.steps), selectinload(Document.files),
-        selectinload(Document.signatures))
+    stmt = (
+        select(Document)
+        .where(Document.id == document_id)
+        .options(
+            selectinload(Document.steps),
+            selectinload(Document.files),
+            selectinload(Document.signatures),
+        )
+    )
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=Document)
-    doc = session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
+    doc = session.execute(
+        stmt.execution_options(populate_existing=True)
+    ).scalar_one_or_none()
     if doc is None:
         raise NotFoundError("Документ не найден.")
     return doc
 
 
-def get_document(session: Session, *, actor: Actor, document_id: uuid.UUID,
-                 lock: bool = False) -> Document:
+def get_document(
+    session: Session, *, actor: Actor, document_id: uuid.UUID, lock: bool = False
+) -> Document:
     """A document the actor may see; 404 otherwise (existence is not revealed)."""
     if lock:
         doc = _lock(session, document_id)
@@ -359,36 +477,59 @@ def get_document(session: Session, *, actor: Actor, document_id: uuid.UUID,
         if doc is None:
             raise NotFoundError("Документ не найден.")
     if not actor.is_supplier:
-        if "read" not in actor.scopes or not contract_rights(session, actor, doc.contract_id).view:
+        if (
+            "read" not in actor.scopes
+            or not contract_rights(session, actor, doc.contract_id).view
+        ):
             raise NotFoundError("Документ не найден.")
         if doc.status == DocStatus.DELETED:
             raise NotFoundError("Документ не найден.")
     return doc
 
 
-def awaiting_my_signature(session: Session, *, actor: Actor, limit: int = 20) -> list[Document]:
+def awaiting_my_signature(
+    session: Session, *, actor: Actor, limit: int = 20
+) -> list[Document]:
     party = Party.SUPPLIER if actor.is_supplier else Party.CUSTOMER
-    stmt = (select(Document).join(RouteStep, RouteStep.document_id == Document.id)
-            .where(RouteStep.status == StepStatus.CURRENT, RouteStep.party == party,
-                   Document.status.in_([DocStatus.AWAITING, DocStatus.PARTLY_SIGNED]))
-            .order_by(Document.created_at.desc()).limit(limit))
+    stmt = (
+        select(Document)
+        .join(RouteStep, RouteStep.document_id == Document.id)
+        .where(
+            RouteStep.status == StepStatus.CURRENT,
+            RouteStep.party == party,
+            Document.status.in_([DocStatus.AWAITING, DocStatus.PARTLY_SIGNED]),
+        )
+        .order_by(Document.created_at.desc())
+        .limit(limit)
+    )
     if not actor.is_supplier:
-        stmt = stmt.where(Document.contract_id.in_(visible_contract_ids(actor, Right.SIGN)))
+        stmt = stmt.where(
+            Document.contract_id.in_(visible_contract_ids(actor, Right.SIGN))
+        )
     return list(session.scalars(stmt))
 
 
-def list_documents_for_contract(session: Session, *, contract_id: uuid.UUID, user: Any,
-                                limit: int = 50) -> list[Document]:
+def list_documents_for_contract(
+    session: Session, *, contract_id: uuid.UUID, user: Any, limit: int = 50
+) -> list[Document]:
     actor = Actor.for_user(user)
     if not contract_rights(session, actor, contract_id).view:
         return []
-    return list(session.scalars(
-        select(Document).where(Document.contract_id == contract_id,
-                               Document.status != DocStatus.DELETED)
-        .order_by(Document.created_at.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            select(Document)
+            .where(
+                Document.contract_id == contract_id,
+                Document.status != DocStatus.DELETED,
+            )
+            .order_by(Document.created_at.desc())
+            .limit(limit)
+        )
+    )
 
 
 # -- transitions ---------------------------------------------------------------
+
 
 def _party(actor: Actor) -> Party:
     return Party.SUPPLIER if actor.is_supplier else Party.CUSTOMER
@@ -396,20 +537,26 @@ def _party(actor: Actor) -> Party:
 
 def _require_turn(session: Session, actor: Actor, doc: Document) -> RouteStep:
     if doc.status not in (DocStatus.AWAITING, DocStatus.PARTLY_SIGNED):
-        raise InvalidTransitionError(f"Документ в состоянии «{status_title(doc.status)}»: "
-                                     "подписание или отказ невозможны.")
+        raise InvalidTransitionError(
+            f"Документ в состоянии «{status_title(doc.status)}»: "
+            "подписание или отказ невозможны."
+        )
     step = doc.current_step
     if step is None or step.party != _party(actor):
         raise InvalidTransitionError("Сейчас очередь подписи другой стороны.")
-    if not actor.is_supplier and not contract_rights(session, actor, doc.contract_id).sign:
+    if (
+        not actor.is_supplier
+        and not contract_rights(session, actor, doc.contract_id).sign
+    ):
         raise PermissionDeniedError("У вас нет права подписи по этому договору.")
     if "sign" not in actor.scopes:
         raise PermissionDeniedError("Ключу API не разрешено подписывать.")
     return step
 
 
-def submit(session: Session, *, actor: Actor, document_id: uuid.UUID, base_url: str = ""
-           ) -> Document:
+def submit(
+    session: Session, *, actor: Actor, document_id: uuid.UUID, base_url: str = ""
+) -> Document:
     """Send a draft on its route."""
     doc = get_document(session, actor=actor, document_id=document_id, lock=True)
     if doc.status != DocStatus.DRAFT:
@@ -422,8 +569,15 @@ def submit(session: Session, *, actor: Actor, document_id: uuid.UUID, base_url: 
     return doc
 
 
-def record_signature(session: Session, *, actor: Actor, doc: Document, step: RouteStep,
-                     signature: Signature, base_url: str = "") -> Document:
+def record_signature(
+    session: Session,
+    *,
+    actor: Actor,
+    doc: Document,
+    step: RouteStep,
+    signature: Signature,
+    base_url: str = "",
+) -> Document:
     """Advance the route after a verified signature (called by the signing flow)."""
     now = utcnow()
     step.status = StepStatus.SIGNED
@@ -437,21 +591,45 @@ def record_signature(session: Session, *, actor: Actor, doc: Document, step: Rou
         doc.status = DocStatus.SIGNED
         doc.completed_at = now
     session.flush()
-    _audit(session, actor, "document.sign", doc, party=step.party.value,
-           signer=signature.signer_name, serial=signature.certificate_serial,
-           verdict=signature.verdict.value)
-    _publish(session, doc, "document.signed", base_url=base_url, signer_name=signature.signer_name,
-             title=f"{step.party_title} подписал документ: {doc.title} № {doc.number}")
+    _audit(
+        session,
+        actor,
+        "document.sign",
+        doc,
+        party=step.party.value,
+        signer=signature.signer_name,
+        serial=signature.certificate_serial,
+        verdict=signature.verdict.value,
+    )
+    _publish(
+        session,
+        doc,
+        "document.signed",
+        base_url=base_url,
+        signer_name=signature.signer_name,
+        title=f"{step.party_title} подписал документ: {doc.title} № {doc.number}",
+    )
     if doc.status == DocStatus.SIGNED:
-        _publish(session, doc, "document.completed", base_url=base_url,
-                 title=f"Документ подписан обеими сторонами: {doc.title} № {doc.number}")
+        _publish(
+            session,
+            doc,
+            "document.completed",
+            base_url=base_url,
+            title=f"Документ подписан обеими сторонами: {doc.title} № {doc.number}",
+        )
     else:
         _announce_turn(session, doc, base_url)
     return doc
 
 
-def refuse(session: Session, *, actor: Actor, document_id: uuid.UUID, reason: str,
-           base_url: str = "") -> Document:
+def refuse(
+    session: Session,
+    *,
+    actor: Actor,
+    document_id: uuid.UUID,
+    reason: str,
+    base_url: str = "",
+) -> Document:
     """Refuse to sign (отказ в подписании), by the party whose turn it is."""
     reason = reason.strip()
     if len(reason) < 3:
@@ -465,50 +643,89 @@ def refuse(session: Session, *, actor: Actor, document_id: uuid.UUID, reason: st
     doc.refused_by = step.party
     session.flush()
     _audit(session, actor, "document.refuse", doc, reason=reason)
-    _publish(session, doc, "document.refused", base_url=base_url, reason=reason,
-             refused_by=step.party_title,
-             title=f"Отказ в подписании: {doc.title} № {doc.number}", body=reason)
+    _publish(
+        session,
+        doc,
+        "document.refused",
+        base_url=base_url,
+        reason=reason,
+        refused_by=step.party_title,
+        title=f"Отказ в подписании: {doc.title} № {doc.number}",
+        body=reason,
+    )
     return doc
 
 
-def request_revocation(session: Session, *, actor: Actor, document_id: uuid.UUID, reason: str,
-                       base_url: str = "") -> Document:
+def request_revocation(
+    session: Session,
+    *,
+    actor: Actor,
+    document_id: uuid.UUID,
+    reason: str,
+    base_url: str = "",
+) -> Document:
     """Ask to annul a signed document; the other party must agree."""
     reason = reason.strip()
     if len(reason) < 3:
-        raise ValidationError("Укажите причину аннулирования.", details={"field": "reason"})
+        raise ValidationError(
+            "Укажите причину аннулирования.", details={"field": "reason"}
+        )
     doc = get_document(session, actor=actor, document_id=document_id, lock=True)
     if doc.status not in (DocStatus.SIGNED, DocStatus.PARTLY_SIGNED):
         raise InvalidTransitionError("Аннулировать можно только подписанный документ.")
-    if not actor.is_supplier and not contract_rights(session, actor, doc.contract_id).sign:
+    if (
+        not actor.is_supplier
+        and not contract_rights(session, actor, doc.contract_id).sign
+    ):
         raise PermissionDeniedError("У вас нет права подписи по этому договору.")
     doc.status = DocStatus.REVOCATION_REQUESTED
     doc.revocation_reason = reason[:2000]
     doc.revocation_requested_by = _party(actor)
     session.flush()
     _audit(session, actor, "document.revocation_request", doc, reason=reason)
-    _publish(session, doc, "document.revocation_requested", base_url=base_url, reason=reason,
-             requested_by="Клиент" if not actor.is_supplier else "Поставщик",
-             title=f"Предложено аннулировать документ: {doc.title} № {doc.number}", body=reason)
+    _publish(
+        session,
+        doc,
+        "document.revocation_requested",
+        base_url=base_url,
+        reason=reason,
+        requested_by="Клиент" if not actor.is_supplier else "Поставщик",
+        title=f"Предложено аннулировать документ: {doc.title} № {doc.number}",
+        body=reason,
+    )
     return doc
 
 
-def answer_revocation(session: Session, *, actor: Actor, document_id: uuid.UUID, accept: bool,
-                      base_url: str = "") -> Document:
+def answer_revocation(
+    session: Session,
+    *,
+    actor: Actor,
+    document_id: uuid.UUID,
+    accept: bool,
+    base_url: str = "",
+) -> Document:
     """The other party agrees (document revoked) or declines (back to signed)."""
     doc = get_document(session, actor=actor, document_id=document_id, lock=True)
     if doc.status != DocStatus.REVOCATION_REQUESTED:
         raise InvalidTransitionError("Запроса на аннулирование нет.")
     if doc.revocation_requested_by == _party(actor):
         raise InvalidTransitionError("Ответить на запрос должна другая сторона.")
-    if not actor.is_supplier and not contract_rights(session, actor, doc.contract_id).sign:
+    if (
+        not actor.is_supplier
+        and not contract_rights(session, actor, doc.contract_id).sign
+    ):
         raise PermissionDeniedError("У вас нет права подписи по этому договору.")
     if accept:
         doc.status = DocStatus.REVOKED
         session.flush()
         _audit(session, actor, "document.revoke", doc)
-        _publish(session, doc, "document.revoked", base_url=base_url,
-                 title=f"Документ аннулирован: {doc.title} № {doc.number}")
+        _publish(
+            session,
+            doc,
+            "document.revoked",
+            base_url=base_url,
+            title=f"Документ аннулирован: {doc.title} № {doc.number}",
+        )
     else:
         all_signed = all(s.status == StepStatus.SIGNED for s in doc.steps)
         doc.status = DocStatus.SIGNED if all_signed else DocStatus.PARTLY_SIGNED
@@ -517,7 +734,9 @@ def answer_revocation(session: Session, *, actor: Actor, document_id: uuid.UUID,
     return doc
 
 
-def delete_document(session: Session, *, actor: Actor, document_id: uuid.UUID) -> Document:
+def delete_document(
+    session: Session, *, actor: Actor, document_id: uuid.UUID
+) -> Document:
     """Delete a document nobody has signed (soft: kept for the audit)."""
     doc = get_document(session, actor=actor, document_id=document_id, lock=True)
     if doc.status == DocStatus.DELETED:
@@ -525,14 +744,18 @@ def delete_document(session: Session, *, actor: Actor, document_id: uuid.UUID) -
     if doc.signatures:
         raise InvalidTransitionError(
             "Документ уже подписан и не может быть удалён: его можно только аннулировать "
-            "по соглашению сторон.")
+            "по соглашению сторон."
+        )
     if not actor.is_supplier:
         if "write" not in actor.scopes:
             raise PermissionDeniedError("Ключу API не разрешена запись.")
-        if doc.created_by_party != Party.CUSTOMER and not contract_rights(
-                session, actor, doc.contract_id).manage:
-            raise PermissionDeniedError("Удалить документ поставщика может только "
-                                        "администратор договора.")
+        if (
+            doc.created_by_party != Party.CUSTOMER
+            and not contract_rights(session, actor, doc.contract_id).manage
+        ):
+            raise PermissionDeniedError(
+                "Удалить документ поставщика может только администратор договора."
+            )
     doc.status = DocStatus.DELETED
     doc.deleted_at = utcnow()
     session.flush()

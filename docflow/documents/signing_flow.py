@@ -82,10 +82,15 @@ def _refuse_report(report: Any, what: str) -> SignatureRejectedError:
     errors = [r for r in found if reason_verdict(r) != signing.Verdict.VALID]
     reasons = [r for r in (errors or found) if getattr(r, "message", None)]
     codes = [str(getattr(r, "code", "")) for r in reasons]
-    code = next((_REASON_CODES[c] for c in codes if c in _REASON_CODES), "signature_invalid")
+    code = next(
+        (_REASON_CODES[c] for c in codes if c in _REASON_CODES), "signature_invalid"
+    )
     text = "; ".join(dict.fromkeys(r.message for r in reasons)) or report.summary_ru()
-    return SignatureRejectedError(f"{what} отклонена: {text}", code=code,
-                                  details={"reasons": codes, "report": report.to_json()})
+    return SignatureRejectedError(
+        f"{what} отклонена: {text}",
+        code=code,
+        details={"reasons": codes, "report": report.to_json()},
+    )
 
 
 def _party_organisation_id(session: Session, doc: Document, party: Party) -> uuid.UUID:
@@ -97,11 +102,14 @@ def _party_organisation_id(session: Session, doc: Document, party: Party) -> uui
     return supplier.id
 
 
-def _registered(session: Session, *, actor: Actor, organisation_id: uuid.UUID,
-                sha256: str) -> Certificate:
+def _registered(
+    session: Session, *, actor: Actor, organisation_id: uuid.UUID, sha256: str
+) -> Certificate:
     stmt = select(Certificate).where(
-        Certificate.organisation_id == organisation_id, Certificate.sha256 == sha256,
-        Certificate.status == CertificateStatus.ACTIVE)
+        Certificate.organisation_id == organisation_id,
+        Certificate.sha256 == sha256,
+        Certificate.status == CertificateStatus.ACTIVE,
+    )
     if actor.user is not None and not actor.is_supplier:
         # A person signs with a certificate they registered themselves.
         stmt = stmt.where(Certificate.user_id == actor.user.id)
@@ -111,7 +119,8 @@ def _registered(session: Session, *, actor: Actor, organisation_id: uuid.UUID,
             "Сертификат подписанта не зарегистрирован для этой организации"
             + (" вами" if actor.user is not None and not actor.is_supplier else "")
             + ". Зарегистрируйте сертификат в разделе «Сертификаты» и повторите.",
-            code="certificate_not_registered")
+            code="certificate_not_registered",
+        )
     return cert
 
 
@@ -119,16 +128,20 @@ def _original(storage: Any, doc: Document) -> bytes:
     return storage.read_bytes(doc.main_file.blob_key)  # type: ignore[no-any-return]
 
 
-def _verify_cms(content: bytes, sig: bytes, trust: signing.TrustStore, revocation: str
-                ) -> Any:
+def _verify_cms(
+    content: bytes, sig: bytes, trust: signing.TrustStore, revocation: str
+) -> Any:
     try:
         report = signing.verify_cms(content, sig, trust, revocation=revocation)  # type: ignore[attr-defined]
     except signing.SignatureFormatError:
-        raise ValidationError("Файл не является подписью CMS/PKCS#7 (.sig) в DER, PEM или "
-                              "base64.", code="signature_format") from None
+        raise ValidationError(
+            "Файл не является подписью CMS/PKCS#7 (.sig) в DER, PEM или base64.",
+            code="signature_format",
+        ) from None
     if len(report.signers) != 1:
-        raise ValidationError("Подпись должна содержать ровно одного подписанта.",
-                              code="signature_format")
+        raise ValidationError(
+            "Подпись должна содержать ровно одного подписанта.", code="signature_format"
+        )
     return report
 
 
@@ -138,53 +151,98 @@ class Accepted:
     document: Document
 
 
-def _record(session: Session, *, actor: Actor, storage: Any, doc: Document, step: RouteStep,
-            sig: bytes, cms_report: Any, cert: Certificate, pdf: bytes | None,
-            pdf_report: Any, base_url: str) -> Signature:
+def _record(
+    session: Session,
+    *,
+    actor: Actor,
+    storage: Any,
+    doc: Document,
+    step: RouteStep,
+    sig: bytes,
+    cms_report: Any,
+    cert: Certificate,
+    pdf: bytes | None,
+    pdf_report: Any,
+    base_url: str,
+) -> Signature:
     signer = cms_report.signers[0]
     retain = utcnow() + RETENTION
     stem = doc.main_file.filename
-    sig_info = storage.put_bytes(sig, content_type="application/pkcs7-signature",
-                                 retain_until=retain)
-    sig_file = DocumentFile(document=doc, role=FileRole.SIGNATURE,
-                            filename=f"{stem}.{step.party.value}.sig",
-                            content_type="application/pkcs7-signature", size=sig_info.size,
-                            sha256=sig_info.sha256, blob_key=sig_info.key)
+    sig_info = storage.put_bytes(
+        sig, content_type="application/pkcs7-signature", retain_until=retain
+    )
+    sig_file = DocumentFile(
+        document=doc,
+        role=FileRole.SIGNATURE,
+        filename=f"{stem}.{step.party.value}.sig",
+        content_type="application/pkcs7-signature",
+        size=sig_info.size,
+        sha256=sig_info.sha256,
+        blob_key=sig_info.key,
+    )
     session.add(sig_file)
     pdf_file = None
     if pdf is not None:
-        revision = 1 + max((f.revision for f in doc.files if f.role == FileRole.REVISION),
-                           default=0)
-        info = storage.put_bytes(pdf, content_type="application/pdf", retain_until=retain)
+        revision = 1 + max(
+            (f.revision for f in doc.files if f.role == FileRole.REVISION), default=0
+        )
+        info = storage.put_bytes(
+            pdf, content_type="application/pdf", retain_until=retain
+        )
         base = stem[:-4] if stem.lower().endswith(".pdf") else stem
-        pdf_file = DocumentFile(document=doc, role=FileRole.REVISION,
-                                filename=f"{base}.signed-{revision}.pdf",
-                                content_type="application/pdf", size=info.size,
-                                sha256=info.sha256, blob_key=info.key, revision=revision)
+        pdf_file = DocumentFile(
+            document=doc,
+            role=FileRole.REVISION,
+            filename=f"{base}.signed-{revision}.pdf",
+            content_type="application/pdf",
+            size=info.size,
+            sha256=info.sha256,
+            blob_key=info.key,
+            revision=revision,
+        )
         session.add(pdf_file)
     session.flush()
     info = signer.certificate
-    report: dict[str, Any] = {"cms": cms_report.to_json()}
+    report: dict[str, Any] = {
+        "cms": cms_report.to_json(),
+        "cms_summary": cms_report.summary_ru(),
+    }
     if pdf_report is not None:
         report["pdf"] = pdf_report.to_json()
+        report["pdf_summary"] = pdf_report.summary_ru()
     signature = Signature(
-        document=doc, step_id=step.id, party=step.party, user_id=actor.user_id,
-        certificate_id=cert.id, sig_file_id=sig_file.id,
+        document=doc,
+        step_id=step.id,
+        party=step.party,
+        user_id=actor.user_id,
+        certificate_id=cert.id,
+        sig_file_id=sig_file.id,
         pdf_file_id=pdf_file.id if pdf_file else None,
         signer_name=info.owner or info.subject_cn or cert.owner,
-        signer_organisation=info.organization, certificate_serial=info.serial_hex,
-        certificate_not_before=info.not_before, certificate_not_after=info.not_after,
-        signing_time=signer.signing_time or utcnow(), verdict=Verdict(cms_report.verdict.value),
+        signer_organisation=info.organization,
+        certificate_serial=info.serial_hex,
+        certificate_not_before=info.not_before,
+        certificate_not_after=info.not_after,
+        signing_time=signer.signing_time or utcnow(),
+        verdict=Verdict(cms_report.verdict.value),
         report=report,
     )
-    record_signature(session, actor=actor, doc=doc, step=step, signature=signature,
-                     base_url=base_url)
+    record_signature(
+        session, actor=actor, doc=doc, step=step, signature=signature, base_url=base_url
+    )
     return signature
 
 
 def accept_cms_signature(
-    session: Session, *, actor: Actor, document_id: uuid.UUID, signature: bytes, storage: Any,
-    trust: signing.TrustStore, revocation: str = "soft", base_url: str = "",
+    session: Session,
+    *,
+    actor: Actor,
+    document_id: uuid.UUID,
+    signature: bytes,
+    storage: Any,
+    trust: signing.TrustStore,
+    revocation: str = "soft",
+    base_url: str = "",
 ) -> Signature:
     """Take a detached CMS over the original from the party whose turn it is."""
     doc = get_document(session, actor=actor, document_id=document_id, lock=True)
@@ -192,16 +250,32 @@ def accept_cms_signature(
     report = _verify_cms(_original(storage, doc), signature, trust, revocation)
     if report.verdict != signing.Verdict.VALID:
         raise _refuse_report(report, "Подпись")
-    cert = _registered(session, actor=actor,
-                       organisation_id=_party_organisation_id(session, doc, step.party),
-                       sha256=report.signers[0].certificate.sha256)
-    return _record(session, actor=actor, storage=storage, doc=doc, step=step, sig=signature,
-                   cms_report=report, cert=cert, pdf=None, pdf_report=None, base_url=base_url)
+    cert = _registered(
+        session,
+        actor=actor,
+        organisation_id=_party_organisation_id(session, doc, step.party),
+        sha256=report.signers[0].certificate.sha256,
+    )
+    return _record(
+        session,
+        actor=actor,
+        storage=storage,
+        doc=doc,
+        step=step,
+        sig=signature,
+        cms_report=report,
+        cert=cert,
+        pdf=None,
+        pdf_report=None,
+        base_url=base_url,
+    )
 
 
 def _scheme(algorithm: dict[str, Any]) -> str:
     name = str(algorithm.get("name", ""))
-    return {"RSASSA-PKCS1-v1_5": "pkcs1", "RSA-PSS": "pss", "ECDSA": "ecdsa"}.get(name, name)
+    return {"RSASSA-PKCS1-v1_5": "pkcs1", "RSA-PSS": "pss", "ECDSA": "ecdsa"}.get(
+        name, name
+    )
 
 
 @dataclass(frozen=True)
@@ -211,60 +285,95 @@ class PreparedItems:
 
 
 def prepare_signing(
-    session: Session, *, actor: Actor, document_id: uuid.UUID, certificate_id: uuid.UUID,
-    storage: Any, pades: bool = True,
+    session: Session,
+    *,
+    actor: Actor,
+    document_id: uuid.UUID,
+    certificate_id: uuid.UUID,
+    storage: Any,
+    pades: bool = True,
 ) -> PreparedItems:
     """Phase one: the bytes the signer's key must sign (CMS, and PAdES for a PDF)."""
     doc = get_document(session, actor=actor, document_id=document_id, lock=True)
     step = _require_turn(session, actor, doc)
     cert = session.get(Certificate, certificate_id)
     org_id = _party_organisation_id(session, doc, step.party)
-    if (cert is None or cert.organisation_id != org_id or cert.status != CertificateStatus.ACTIVE
-            or (not actor.is_supplier and cert.user_id != actor.user_id)):
+    if (
+        cert is None
+        or cert.organisation_id != org_id
+        or cert.status != CertificateStatus.ACTIVE
+        or (not actor.is_supplier and cert.user_id != actor.user_id)
+    ):
         raise SignatureRejectedError(
             "Выберите действующий сертификат, зарегистрированный вами для организации "
-            "по этому договору.", code="certificate_not_registered")
+            "по этому договору.",
+            code="certificate_not_registered",
+        )
     external = signing.ExternalSigner(cert.der)  # type: ignore[attr-defined]
     state: dict[str, str] = {}
     items: list[dict[str, Any]] = []
     try:
         cms_prepared = external.prepare_cms(_original(storage, doc))
         state["cms"] = cms_prepared.to_json()
-        items.append({"kind": "cms", "tbs": base64.b64encode(cms_prepared.to_be_signed).decode(),
-                      "hash": cms_prepared.signature_algorithm.get("hash", "SHA-256"),
-                      "scheme": _scheme(cms_prepared.signature_algorithm),
-                      "algorithm": cms_prepared.signature_algorithm})
+        items.append(
+            {
+                "kind": "cms",
+                "tbs": base64.b64encode(cms_prepared.to_be_signed).decode(),
+                "hash": cms_prepared.signature_algorithm.get("hash", "SHA-256"),
+                "scheme": _scheme(cms_prepared.signature_algorithm),
+                "algorithm": cms_prepared.signature_algorithm,
+            }
+        )
         latest = doc.latest_pdf
         if pades and latest is not None:
-            pdf_prepared = external.prepare_pdf(storage.read_bytes(latest.blob_key),
-                                                stamp=True,
-                                                reason="Подписание документа")
+            pdf_prepared = external.prepare_pdf(
+                storage.read_bytes(latest.blob_key),
+                stamp=True,
+                reason="Подписание документа",
+            )
             state["pades"] = pdf_prepared.to_json()
-            items.append({"kind": "pades",
-                          "tbs": base64.b64encode(pdf_prepared.to_be_signed).decode(),
-                          "hash": pdf_prepared.signature_algorithm.get("hash", "SHA-256"),
-                          "scheme": _scheme(pdf_prepared.signature_algorithm),
-                          "algorithm": pdf_prepared.signature_algorithm})
+            items.append(
+                {
+                    "kind": "pades",
+                    "tbs": base64.b64encode(pdf_prepared.to_be_signed).decode(),
+                    "hash": pdf_prepared.signature_algorithm.get("hash", "SHA-256"),
+                    "scheme": _scheme(pdf_prepared.signature_algorithm),
+                    "algorithm": pdf_prepared.signature_algorithm,
+                }
+            )
     except signing.WeakAlgorithmError as exc:
-        raise SignatureRejectedError(f"Сертификат использует слабый алгоритм: {exc}",
-                                     code="weak_algorithm") from None
+        raise SignatureRejectedError(
+            f"Сертификат использует слабый алгоритм: {exc}", code="weak_algorithm"
+        ) from None
     except signing.SigningError as exc:
-        raise ValidationError(f"Не удалось подготовить подпись: {exc}",
-                              code="signing_failed") from None
+        raise ValidationError(
+            f"Не удалось подготовить подпись: {exc}", code="signing_failed"
+        ) from None
     import json
 
     signing_session = SigningSession(
-        document_id=doc.id, user_id=actor.user_id, certificate_id=cert.id,
-        kind="pades" if "pades" in state else "cms", state=json.dumps(state).encode(),
-        expires_at=utcnow() + SESSION_TTL)
+        document_id=doc.id,
+        user_id=actor.user_id,
+        certificate_id=cert.id,
+        kind="pades" if "pades" in state else "cms",
+        state=json.dumps(state).encode(),
+        expires_at=utcnow() + SESSION_TTL,
+    )
     session.add(signing_session)
     session.flush()
     return PreparedItems(signing_session.id, items)
 
 
 def complete_signing(
-    session: Session, *, actor: Actor, session_id: uuid.UUID, signatures: dict[str, bytes],
-    storage: Any, trust: signing.TrustStore, revocation: str = "soft", base_url: str = "",
+    session: Session,
+    *,
+    actor: Actor,
+    session_id: uuid.UUID,
+    signatures: dict[str, bytes],
+    storage: Any,
+    trust: signing.TrustStore,
+    revocation: str = "soft",
+    base_url: str = "",
 ) -> Signature:
     """Phase two: assemble, verify and record the signature(s)."""
     import json
@@ -273,50 +382,83 @@ def complete_signing(
     if prepared is None or prepared.user_id != actor.user_id:
         raise NotFoundError("Сеанс подписания не найден.")
     if prepared.used_at is not None:
-        raise ValidationError("Сеанс подписания уже завершён.", code="signing_session_used")
-    expires = prepared.expires_at if prepared.expires_at.tzinfo else prepared.expires_at.replace(
-        tzinfo=dt.UTC)
+        raise ValidationError(
+            "Сеанс подписания уже завершён.", code="signing_session_used"
+        )
+    expires = (
+        prepared.expires_at
+        if prepared.expires_at.tzinfo
+        else prepared.expires_at.replace(tzinfo=dt.UTC)
+    )
     if expires < utcnow():
-        raise ValidationError("Сеанс подписания истёк: начните подписание заново.",
-                              code="signing_session_expired")
+        raise ValidationError(
+            "Сеанс подписания истёк: начните подписание заново.",
+            code="signing_session_expired",
+        )
     prepared.used_at = utcnow()
     state = json.loads(prepared.state)
-    doc = get_document(session, actor=actor, document_id=prepared.document_id, lock=True)
+    doc = get_document(
+        session, actor=actor, document_id=prepared.document_id, lock=True
+    )
     step = _require_turn(session, actor, doc)
     cert = session.get(Certificate, prepared.certificate_id)
     assert cert is not None
     missing = [k for k in state if not signatures.get(k)]
     if missing:
-        raise ValidationError("Не хватает значения подписи: " + ", ".join(missing),
-                              code="validation_error")
+        raise ValidationError(
+            "Не хватает значения подписи: " + ", ".join(missing),
+            code="validation_error",
+        )
     try:
         sig = signing.ExternalSigner.complete(state["cms"], signatures["cms"])  # type: ignore[attr-defined]
-        pdf = (signing.ExternalSigner.complete(state["pades"], signatures["pades"])  # type: ignore[attr-defined]
-               if "pades" in state else None)
+        pdf = (
+            signing.ExternalSigner.complete(state["pades"], signatures["pades"])  # type: ignore[attr-defined]
+            if "pades" in state
+            else None
+        )
     except signing.SigningError:
         raise SignatureRejectedError(
             "Значение подписи не сходится с выбранным сертификатом: файл ключа не "
-            "соответствует сертификату или данные повреждены.") from None
+            "соответствует сертификату или данные повреждены."
+        ) from None
     report = _verify_cms(_original(storage, doc), sig, trust, revocation)
     if report.verdict != signing.Verdict.VALID:
         raise _refuse_report(report, "Подпись")
     if report.signers[0].certificate.sha256 != cert.sha256:
-        raise SignatureRejectedError("Подпись сделана другим сертификатом.",
-                                     code="certificate_not_registered")
+        raise SignatureRejectedError(
+            "Подпись сделана другим сертификатом.", code="certificate_not_registered"
+        )
     pdf_report = None
     if pdf is not None:
         pdf_report = signing.verify_pdf(pdf, trust, revocation=revocation)  # type: ignore[attr-defined]
         last = pdf_report.signatures[-1] if pdf_report.signatures else None
         if last is None or last.verdict != signing.Verdict.VALID:
             raise _refuse_report(last or pdf_report, "Подпись PDF")
-    return _record(session, actor=actor, storage=storage, doc=doc, step=step, sig=sig,
-                   cms_report=report, cert=cert, pdf=pdf, pdf_report=pdf_report,
-                   base_url=base_url)
+    return _record(
+        session,
+        actor=actor,
+        storage=storage,
+        doc=doc,
+        step=step,
+        sig=sig,
+        cms_report=report,
+        cert=cert,
+        pdf=pdf,
+        pdf_report=pdf_report,
+        base_url=base_url,
+    )
 
 
 def countersign(
-    session: Session, *, actor: Actor, document_id: uuid.UUID, signer: Any, storage: Any,
-    trust: signing.TrustStore, revocation: str = "soft", base_url: str = "",
+    session: Session,
+    *,
+    actor: Actor,
+    document_id: uuid.UUID,
+    signer: Any,
+    storage: Any,
+    trust: signing.TrustStore,
+    revocation: str = "soft",
+    base_url: str = "",
 ) -> Signature:
     """Sign for the supplier with the supplier's own key (PKCS#12 or PKCS#11):
     a detached CMS over the original and, for a PDF, the next PAdES revision."""
@@ -329,22 +471,39 @@ def countersign(
     report = _verify_cms(content, sig, trust, revocation)
     if report.verdict != signing.Verdict.VALID:
         raise _refuse_report(report, "Подпись поставщика")
-    cert = _registered(session, actor=actor,
-                       organisation_id=_party_organisation_id(session, doc, step.party),
-                       sha256=report.signers[0].certificate.sha256)
+    cert = _registered(
+        session,
+        actor=actor,
+        organisation_id=_party_organisation_id(session, doc, step.party),
+        sha256=report.signers[0].certificate.sha256,
+    )
     pdf = pdf_report = None
     latest = doc.latest_pdf
     if latest is not None:
-        pdf = signing.sign_pdf(storage.read_bytes(latest.blob_key), signer,  # type: ignore[attr-defined]
-                               reason="Подписание документа поставщиком")
+        pdf = signing.sign_pdf(
+            storage.read_bytes(latest.blob_key),
+            signer,  # type: ignore[attr-defined]
+            reason="Подписание документа поставщиком",
+        )
         pdf_report = signing.verify_pdf(pdf, trust, revocation=revocation)  # type: ignore[attr-defined]
-    return _record(session, actor=actor, storage=storage, doc=doc, step=step, sig=sig,
-                   cms_report=report, cert=cert, pdf=pdf, pdf_report=pdf_report,
-                   base_url=base_url)
+    return _record(
+        session,
+        actor=actor,
+        storage=storage,
+        doc=doc,
+        step=step,
+        sig=sig,
+        cms_report=report,
+        cert=cert,
+        pdf=pdf,
+        pdf_report=pdf_report,
+        base_url=base_url,
+    )
 
 
-def get_signature(session: Session, *, actor: Actor, document_id: uuid.UUID,
-                  signature_id: uuid.UUID) -> Signature:
+def get_signature(
+    session: Session, *, actor: Actor, document_id: uuid.UUID, signature_id: uuid.UUID
+) -> Signature:
     get_document(session, actor=actor, document_id=document_id)
     sig = session.get(Signature, signature_id)
     if sig is None or sig.document_id != document_id:

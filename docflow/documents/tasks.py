@@ -21,14 +21,20 @@ def supplier_signer() -> Any:
 
     st = settings()
     if st.supplier_pkcs11_lib:
-        return signing.Pkcs11Signer(st.supplier_pkcs11_lib, st.supplier_pkcs11_token or "",
-                                    st.supplier_pkcs11_pin or "",
-                                    key_label=st.supplier_pkcs11_key)
+        return signing.Pkcs11Signer(
+            st.supplier_pkcs11_lib,
+            st.supplier_pkcs11_token or "",
+            st.supplier_pkcs11_pin or "",
+            key_label=st.supplier_pkcs11_key,
+        )
     if st.supplier_signer_p12:
-        return signing.Pkcs12Signer.load(Path(st.supplier_signer_p12).read_bytes(),
-                                         st.supplier_signer_password or "")
-    raise RuntimeError("the supplier's signing key is not configured "
-                       "(SUPPLIER_SIGNER_P12 or SUPPLIER_PKCS11_LIB)")
+        return signing.Pkcs12Signer.load(
+            Path(st.supplier_signer_p12).read_bytes(), st.supplier_signer_password or ""
+        )
+    raise RuntimeError(
+        "the supplier's signing key is not configured "
+        "(SUPPLIER_SIGNER_P12 or SUPPLIER_PKCS11_LIB)"
+    )
 
 
 @shared_task(name="docflow.countersign_document", acks_late=True, ignore_result=False)
@@ -37,22 +43,33 @@ def countersign_document(document_id: str, user_id: str | None = None) -> str:
     waiting for the supplier is left as it is."""
     from docflow.access import Actor
     from docflow.accounts.models import User
+    from docflow.certificates.services import trust_store
     from docflow.documents import signing_flow
     from docflow.errors import InvalidTransitionError
-    from docflow.certificates.services import trust_store
     from docflow.web import blob_store, settings, state
 
     session = state().sessionmaker()
     try:
         user = session.get(User, uuid.UUID(user_id)) if user_id else None
-        actor = (Actor.for_user(user) if user is not None and user.is_staff
-                 else Actor.system())
+        from docflow.audit import RequestInfo
+
+        actor = (
+            Actor.for_user(user, RequestInfo(via="task"))
+            if user is not None and user.is_staff
+            else Actor.system()
+        )
         trust = trust_store(session, settings().trust_store, state()._cache)
         with transaction(session):
             signing_flow.countersign(
-                session, actor=actor, document_id=uuid.UUID(document_id),
-                signer=supplier_signer(), storage=blob_store(), trust=trust,
-                revocation=settings().revocation_mode, base_url=settings().base_url)
+                session,
+                actor=actor,
+                document_id=uuid.UUID(document_id),
+                signer=supplier_signer(),
+                storage=blob_store(),
+                trust=trust,
+                revocation=settings().revocation_mode,
+                base_url=settings().base_url,
+            )
     except InvalidTransitionError as exc:
         log.info("countersign of %s skipped: %s", document_id, exc.message)
         return "skipped"

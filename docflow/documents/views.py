@@ -42,7 +42,9 @@ from docflow.documents.models import (
 from docflow.errors import DocflowError, ValidationError
 from docflow.web import blob_store, current_actor, db_session, settings, trust
 
-bp = Blueprint("documents", __name__, url_prefix="/documents", template_folder="templates")
+bp = Blueprint(
+    "documents", __name__, url_prefix="/documents", template_folder="templates"
+)
 
 
 def _base_url() -> str:
@@ -52,9 +54,14 @@ def _base_url() -> str:
 def _contract_choices() -> list[tuple[str, str]]:
     s = db_session()
     actor = current_actor()
-    stmt = select(Contract).where(Contract.id.in_(visible_contract_ids(actor, Right.VIEW))) \
+    stmt = (
+        select(Contract)
+        .where(Contract.id.in_(visible_contract_ids(actor, Right.VIEW)))
         .order_by(Contract.number)
-    return [(str(c.id), f"№ {c.number} — {c.organisation.name}") for c in s.scalars(stmt)]
+    )
+    return [
+        (str(c.id), f"№ {c.number} — {c.organisation.name}") for c in s.scalars(stmt)
+    ]
 
 
 @bp.get("/")
@@ -65,9 +72,15 @@ def index() -> Any:
     filters = SearchFilters.from_args(request.args)
     s = db_session()
     page = search_documents(s, actor=current_actor(), filters=filters)
-    return render_template("documents/index.html", page=page, filters=filters,
-                           contracts=_contract_choices(), types=DOC_TYPE_TITLES,
-                           statuses=svc.STATUS_TITLES, status_label=svc.status_label)
+    return render_template(
+        "documents/index.html",
+        page=page,
+        filters=filters,
+        contracts=_contract_choices(),
+        types=DOC_TYPE_TITLES,
+        statuses=svc.STATUS_TITLES,
+        status_label=svc.status_label,
+    )
 
 
 @bp.get("/export.xlsx")
@@ -75,11 +88,17 @@ def index() -> Any:
 def export() -> Any:
     from docflow.documents.search import SearchFilters, export_xlsx
 
-    data = export_xlsx(db_session(), actor=current_actor(),
-                       filters=SearchFilters.from_args(request.args))
-    return send_file(io.BytesIO(data), as_attachment=True,
-                     download_name=f"documents-{dt.date.today():%Y%m%d}.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    data = export_xlsx(
+        db_session(),
+        actor=current_actor(),
+        filters=SearchFilters.from_args(request.args),
+    )
+    return send_file(
+        io.BytesIO(data),
+        as_attachment=True,
+        download_name=f"documents-{dt.date.today():%Y%m%d}.xlsx",
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -94,26 +113,42 @@ def new() -> Any:
         try:
             with transaction(s):
                 doc = svc.register_document(
-                    s, actor=current_actor(), storage=blob_store(),
+                    s,
+                    actor=current_actor(),
+                    storage=blob_store(),
                     contract_id=uuid.UUID(form.contract_id.data or ""),
-                    doc_type=form.doc_type.data or "other", number=form.number.data or "",
+                    doc_type=form.doc_type.data or "other",
+                    number=form.number.data or "",
                     doc_date=form.doc_date.data or dt.date.today(),
-                    title=form.title.data or "", comment=form.comment.data or "",
+                    title=form.title.data or "",
+                    comment=form.comment.data or "",
                     route=(form.route.data or "customer,supplier").split(","),
-                    main_file=svc.Upload(form.main_file.data.filename, form.main_file.data.stream,
-                                         form.main_file.data.mimetype),
-                    attachments=[svc.Upload(f.filename, f.stream, f.mimetype)
-                                 for f in (form.attachments.data or []) if f and f.filename],
-                    max_bytes=settings().max_upload_mb * 1024 * 1024, base_url=_base_url(),
+                    main_file=svc.Upload(
+                        form.main_file.data.filename,
+                        form.main_file.data.stream,
+                        form.main_file.data.mimetype,
+                    ),
+                    attachments=[
+                        svc.Upload(f.filename, f.stream, f.mimetype)
+                        for f in (form.attachments.data or [])
+                        if f and f.filename
+                    ],
+                    max_bytes=settings().max_upload_mb * 1024 * 1024,
+                    base_url=_base_url(),
                 )
         except DocflowError as exc:
-            target = {"number": form.number, "title": form.title, "route": form.route}.get(
-                str(exc.details.get("field", "")), form.main_file)
+            target = {
+                "number": form.number,
+                "title": form.title,
+                "route": form.route,
+            }.get(str(exc.details.get("field", "")), form.main_file)
             target.errors = [exc.message]
             return render_template("documents/new.html", form=form), exc.status
         flash("Документ зарегистрирован и направлен на подпись.", "success")
         return redirect(url_for("documents.card", document_id=doc.id))
-    return render_template("documents/new.html", form=form), 200 if request.method == "GET" else 422
+    return render_template(
+        "documents/new.html", form=form
+    ), 200 if request.method == "GET" else 422
 
 
 def _my_turn(doc: Any) -> bool:
@@ -125,7 +160,10 @@ def _my_turn(doc: Any) -> bool:
         return bool(actor.is_supplier)
     from docflow.access import contract_rights
 
-    return not actor.is_supplier and contract_rights(db_session(), actor, doc.contract_id).sign
+    return (
+        not actor.is_supplier
+        and contract_rights(db_session(), actor, doc.contract_id).sign
+    )
 
 
 @bp.get("/<uuid:document_id>")
@@ -138,10 +176,14 @@ def card(document_id: uuid.UUID) -> Any:
 
     rights = contract_rights(s, actor, doc.contract_id)
     return render_template(
-        "documents/card.html", doc=doc, status_label=svc.status_label(doc),
-        my_turn=_my_turn(doc), rights=rights, history=history(
-            s, object_type="document", object_id=doc.id),
-        reason_form=ReasonForm(), supplier_key=_supplier_key_configured(),
+        "documents/card.html",
+        doc=doc,
+        status_label=svc.status_label(doc),
+        my_turn=_my_turn(doc),
+        rights=rights,
+        history=history(s, object_type="document", object_id=doc.id),
+        reason_form=ReasonForm(),
+        supplier_key=_supplier_key_configured(),
         my_party="supplier" if actor.is_supplier else "customer",
     )
 
@@ -159,13 +201,21 @@ def sign_page(document_id: uuid.UUID) -> Any:
     assert step is not None
     org_id = flow._party_organisation_id(s, doc, step.party)
     certs = usable_certificates(s, actor=actor, organisation_id=org_id)
-    return render_template("documents/sign.html", doc=doc, certs=certs,
-                           reason_form=ReasonForm())
+    return render_template(
+        "documents/sign.html", doc=doc, certs=certs, reason_form=ReasonForm()
+    )
 
 
 def _json_error(exc: DocflowError) -> Any:
-    resp = jsonify({"error": {"code": exc.code, "message": exc.message,
-                              "details": {k: v for k, v in exc.details.items() if k != "report"}}})
+    resp = jsonify(
+        {
+            "error": {
+                "code": exc.code,
+                "message": exc.message,
+                "details": {k: v for k, v in exc.details.items() if k != "report"},
+            }
+        }
+    )
     resp.status_code = exc.status
     return resp
 
@@ -178,11 +228,18 @@ def sign_prepare(document_id: uuid.UUID) -> Any:
     try:
         certificate_id = uuid.UUID(str(payload.get("certificate_id", "")))
     except ValueError:
-        return _json_error(ValidationError("Выберите сертификат.", code="validation_error"))
+        return _json_error(
+            ValidationError("Выберите сертификат.", code="validation_error")
+        )
     try:
         with transaction(s):
-            prepared = flow.prepare_signing(s, actor=current_actor(), document_id=document_id,
-                                            certificate_id=certificate_id, storage=blob_store())
+            prepared = flow.prepare_signing(
+                s,
+                actor=current_actor(),
+                document_id=document_id,
+                certificate_id=certificate_id,
+                storage=blob_store(),
+            )
     except DocflowError as exc:
         return _json_error(exc)
     return jsonify({"session_id": str(prepared.session_id), "items": prepared.items})
@@ -195,25 +252,40 @@ def sign_complete(document_id: uuid.UUID) -> Any:
     s = db_session()
     try:
         session_id = uuid.UUID(str(payload.get("session_id", "")))
-        values = {str(k): base64.b64decode(str(v), validate=True)
-                  for k, v in dict(payload.get("signatures") or {}).items()}
+        values = {
+            str(k): base64.b64decode(str(v), validate=True)
+            for k, v in dict(payload.get("signatures") or {}).items()
+        }
     except (ValueError, TypeError, binascii.Error):
-        return _json_error(ValidationError("Некорректные данные подписи.",
-                                           code="validation_error"))
+        return _json_error(
+            ValidationError("Некорректные данные подписи.", code="validation_error")
+        )
     try:
         with transaction(s):
             signature = flow.complete_signing(
-                s, actor=current_actor(), session_id=session_id, signatures=values,
-                storage=blob_store(), trust=trust(), revocation=settings().revocation_mode,
-                base_url=_base_url())
+                s,
+                actor=current_actor(),
+                session_id=session_id,
+                signatures=values,
+                storage=blob_store(),
+                trust=trust(),
+                revocation=settings().revocation_mode,
+                base_url=_base_url(),
+            )
             doc = signature.document
             label = svc.status_label(doc)
     except DocflowError as exc:
         s.rollback()
         return _json_error(exc)
     flash(f"Документ подписан. Статус: {label}.", "success")
-    return jsonify({"ok": True, "status": doc.status.value, "message": label,
-                    "redirect": url_for("documents.card", document_id=doc.id)})
+    return jsonify(
+        {
+            "ok": True,
+            "status": doc.status.value,
+            "message": label,
+            "redirect": url_for("documents.card", document_id=doc.id),
+        }
+    )
 
 
 def _transition(document_id: uuid.UUID, action: str) -> Any:
@@ -224,21 +296,40 @@ def _transition(document_id: uuid.UUID, action: str) -> Any:
         with transaction(s):
             if action == "refuse":
                 if not form.validate_on_submit():
-                    raise ValidationError("Укажите причину отказа (не короче 3 символов).")
-                svc.refuse(s, actor=actor, document_id=document_id,
-                           reason=form.reason.data or "", base_url=_base_url())
+                    raise ValidationError(
+                        "Укажите причину отказа (не короче 3 символов)."
+                    )
+                svc.refuse(
+                    s,
+                    actor=actor,
+                    document_id=document_id,
+                    reason=form.reason.data or "",
+                    base_url=_base_url(),
+                )
                 message = "Вы отказались подписывать документ."
             elif action == "revocation":
                 if not form.validate_on_submit():
                     raise ValidationError("Укажите причину аннулирования.")
-                svc.request_revocation(s, actor=actor, document_id=document_id,
-                                       reason=form.reason.data or "", base_url=_base_url())
+                svc.request_revocation(
+                    s,
+                    actor=actor,
+                    document_id=document_id,
+                    reason=form.reason.data or "",
+                    base_url=_base_url(),
+                )
                 message = "Запрос на аннулирование направлен другой стороне."
             elif action in ("revocation-accept", "revocation-decline"):
                 accept = action == "revocation-accept"
-                svc.answer_revocation(s, actor=actor, document_id=document_id, accept=accept,
-                                      base_url=_base_url())
-                message = "Документ аннулирован." if accept else "Аннулирование отклонено."
+                svc.answer_revocation(
+                    s,
+                    actor=actor,
+                    document_id=document_id,
+                    accept=accept,
+                    base_url=_base_url(),
+                )
+                message = (
+                    "Документ аннулирован." if accept else "Аннулирование отклонено."
+                )
             elif action == "delete":
                 svc.delete_document(s, actor=actor, document_id=document_id)
                 message = "Документ удалён."
@@ -323,8 +414,13 @@ def download_file(document_id: uuid.UUID, file_id: uuid.UUID) -> Any:
     doc = svc.get_document(s, actor=current_actor(), document_id=document_id)
     f = _file(doc, file_id)
     reader = blob_store().open(f.blob_key)
-    return send_file(reader, mimetype=f.content_type, as_attachment=True,
-                     download_name=f.filename, max_age=0)
+    return send_file(
+        reader,
+        mimetype=f.content_type,
+        as_attachment=True,
+        download_name=f.filename,
+        max_age=0,
+    )
 
 
 @bp.get("/<uuid:document_id>/printable.pdf")
@@ -335,8 +431,12 @@ def printable(document_id: uuid.UUID) -> Any:
     s = db_session()
     doc = svc.get_document(s, actor=current_actor(), document_id=document_id)
     data = printable_pdf(s, doc=doc, storage=blob_store())
-    return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=False,
-                     download_name=f"{doc.number}-print.pdf")
+    return send_file(
+        io.BytesIO(data),
+        mimetype="application/pdf",
+        as_attachment=False,
+        download_name=f"{doc.number}-print.pdf",
+    )
 
 
 def _package_response(docs: list[Any], name: str) -> Any:
@@ -345,7 +445,9 @@ def _package_response(docs: list[Any], name: str) -> Any:
     spool = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115
     write_package(db_session(), docs=docs, storage=blob_store(), out=spool)
     spool.seek(0)
-    return send_file(spool, mimetype="application/zip", as_attachment=True, download_name=name)
+    return send_file(
+        spool, mimetype="application/zip", as_attachment=True, download_name=name
+    )
 
 
 @bp.get("/<uuid:document_id>/package.zip")

@@ -72,7 +72,9 @@ def registered_widgets() -> list[Widget]:
 class WidgetState(StrEnum):
     OPEN = "open"
     COLLAPSED = "collapsed"  # «Свернуть»: only the title bar stays
-    DOCKED = "docked"  # «Убрать с экрана»: in the bottom panel, «Раскрыть» brings it back
+    DOCKED = (
+        "docked"  # «Убрать с экрана»: in the bottom panel, «Раскрыть» brings it back
+    )
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,9 @@ def _stored(session: Session, user: User) -> dict[str, Any]:
     return dict(row.layout) if row is not None else {}
 
 
-def _ordered(session: Session, user: User) -> tuple[list[Widget], dict[str, WidgetState]]:
+def _ordered(
+    session: Session, user: User
+) -> tuple[list[Widget], dict[str, WidgetState]]:
     """Every widget the user may see, in the user's order, with its state.
 
     Widgets the user has never arranged (a module added later, say) take their
@@ -113,8 +117,11 @@ def _ordered(session: Session, user: User) -> tuple[list[Widget], dict[str, Widg
         if w.key in rank:
             return float(rank[w.key])
         # Before the first arranged widget that was registered after it.
-        later = [rank[o.key] for o in visible
-                 if o.key in rank and default_rank[o.key] > default_rank[w.key]]
+        later = [
+            rank[o.key]
+            for o in visible
+            if o.key in rank and default_rank[o.key] > default_rank[w.key]
+        ]
         return min(later) - 0.5 if later else len(order) + default_rank[w.key]
 
     def state_of(key: str) -> WidgetState:
@@ -133,17 +140,22 @@ def arrange(session: Session, *, user: User) -> Arrangement:
     page = [w for w in ordered if states[w.key] != WidgetState.DOCKED]
     docked = [w for w in ordered if states[w.key] == WidgetState.DOCKED]
     return Arrangement(
-        on_page=[PlacedWidget(w, states[w.key], i, i == 0, i == len(page) - 1)
-                 for i, w in enumerate(page)],
+        on_page=[
+            PlacedWidget(w, states[w.key], i, i == 0, i == len(page) - 1)
+            for i, w in enumerate(page)
+        ],
         docked=[PlacedWidget(w, WidgetState.DOCKED, -1) for w in docked],
     )
 
 
-def _save(session: Session, user: User, order: list[str],
-          states: dict[str, WidgetState]) -> None:
+def _save(
+    session: Session, user: User, order: list[str], states: dict[str, WidgetState]
+) -> None:
     row = session.get(WidgetLayout, user.id)
-    layout = {"order": order, "state": {k: v.value for k, v in states.items()
-                                        if v != WidgetState.OPEN}}
+    layout = {
+        "order": order,
+        "state": {k: v.value for k, v in states.items() if v != WidgetState.OPEN},
+    }
     if row is None:
         session.add(WidgetLayout(user_id=user.id, layout=layout))
     else:

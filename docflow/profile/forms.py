@@ -15,9 +15,12 @@ class SubscriptionsForm(FlaskForm):
 
 
 class PhoneForm(FlaskForm):
-    phone = StringField("Номер мобильного телефона",
-                        validators=[DataRequired(REQUIRED), Length(max=30)])
+    phone = StringField(
+        "Номер мобильного телефона", validators=[DataRequired(REQUIRED), Length(max=30)]
+    )
 
 
 class PhoneCodeForm(FlaskForm):
-    code = StringField("Код из SMS", validators=[DataRequired(REQUIRED), Length(max=12)])
+    code = StringField(
+        "Код из SMS", validators=[DataRequired(REQUIRED), Length(max=12)]
+    )

@@ -13,7 +13,6 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from notifications import EventKind, InvalidPhoneNumberError, normalize_phone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,6 +22,7 @@ from docflow.audit import RequestInfo, record
 from docflow.db import utcnow
 from docflow.errors import ValidationError
 from docflow.notify.services import send_sms_message, set_subscription, subscription_for
+from notifications import EventKind, InvalidPhoneNumberError, normalize_phone
 
 CODE_TTL = dt.timedelta(minutes=10)
 MAX_ATTEMPTS = 5
@@ -50,7 +50,11 @@ def mandatory_kinds() -> list[EventKind]:
 
 
 def save_subscriptions(
-    session: Session, *, user: User, email: set[str], sms: set[str],
+    session: Session,
+    *,
+    user: User,
+    email: set[str],
+    sms: set[str],
     request_info: RequestInfo | None = None,
 ) -> None:
     """Save the switches; SMS stays off while the phone is not confirmed."""
@@ -59,12 +63,20 @@ def save_subscriptions(
         old = subscription_for(session, user.id, kind.value)
         new = (kind.value in email, kind.value in sms and user.phone_confirmed)
         if old != new:
-            set_subscription(session, user=user, kind=kind.value, email=new[0], sms=new[1])
+            set_subscription(
+                session, user=user, kind=kind.value, email=new[0], sms=new[1]
+            )
             changed[kind.value] = list(new)
     if changed:
-        record(session, actor=user, action="profile.subscriptions_changed",
-               object_type="user", object_id=user.id, details={"changed": changed},
-               request_info=request_info)
+        record(
+            session,
+            actor=user,
+            action="profile.subscriptions_changed",
+            object_type="user",
+            object_id=user.id,
+            details={"changed": changed},
+            request_info=request_info,
+        )
 
 
 def _code_hash(nonce: str, code: str) -> str:
@@ -72,11 +84,17 @@ def _code_hash(nonce: str, code: str) -> str:
 
 
 def _live_codes(session: Session, user: User) -> list[AccountToken]:
-    return list(session.scalars(
-        select(AccountToken).where(
-            AccountToken.user_id == user.id, AccountToken.purpose == TokenPurpose.PHONE_CODE,
-            AccountToken.used_at.is_(None))
-        .order_by(AccountToken.created_at.desc())))
+    return list(
+        session.scalars(
+            select(AccountToken)
+            .where(
+                AccountToken.user_id == user.id,
+                AccountToken.purpose == TokenPurpose.PHONE_CODE,
+                AccountToken.used_at.is_(None),
+            )
+            .order_by(AccountToken.created_at.desc())
+        )
+    )
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -93,7 +111,8 @@ def set_phone(session: Session, *, user: User, phone: str) -> str:
     except InvalidPhoneNumberError:
         raise ValidationError(
             "Укажите номер мобильного телефона в формате +7 9XX XXX-XX-XX.",
-            details={"field": "phone"}) from None
+            details={"field": "phone"},
+        ) from None
     if normalized != user.phone:
         user.phone, user.phone_confirmed = normalized, False
         for token in _live_codes(session, user):
@@ -102,7 +121,9 @@ def set_phone(session: Session, *, user: User, phone: str) -> str:
     return normalized
 
 
-def send_phone_code(session: Session, *, user: User, now: dt.datetime | None = None) -> str:
+def send_phone_code(
+    session: Session, *, user: User, now: dt.datetime | None = None
+) -> str:
     """Send a new code by SMS to the user's number; returns the code (for logs
     of tests only: callers must not show it).
 
@@ -114,23 +135,39 @@ def send_phone_code(session: Session, *, user: User, now: dt.datetime | None = N
         raise ValidationError("Номер телефона уже подтверждён.", code="phone_confirmed")
     for token in _live_codes(session, user):
         if _aware(token.created_at) > now - RESEND_AFTER:
-            raise ValidationError("Код уже отправлен. Новый можно запросить через минуту.",
-                                  code="code_recently_sent")
+            raise ValidationError(
+                "Код уже отправлен. Новый можно запросить через минуту.",
+                code="code_recently_sent",
+            )
         token.used_at = now  # only the newest code works
     code = f"{secrets.randbelow(1_000_000):06d}"
     nonce = secrets.token_urlsafe(16)
     # The raw value of the token is the nonce and the code: its SHA-256 is what
     # is stored, and the nonce makes it unique among users with the same code.
-    create_token(session, purpose=TokenPurpose.PHONE_CODE, user=user, ttl=CODE_TTL,
-                 payload={"nonce": nonce, "phone": phone, "attempts": 0},
-                 raw=f"{nonce}:{code}")
-    send_sms_message(session, kind="phone.confirm_code", user=user, phone=phone,
-                     context={"code": code, "valid_minutes": 10})
+    create_token(
+        session,
+        purpose=TokenPurpose.PHONE_CODE,
+        user=user,
+        ttl=CODE_TTL,
+        payload={"nonce": nonce, "phone": phone, "attempts": 0},
+        raw=f"{nonce}:{code}",
+    )
+    send_sms_message(
+        session,
+        kind="phone.confirm_code",
+        user=user,
+        phone=phone,
+        context={"code": code, "valid_minutes": 10},
+    )
     return code
 
 
 def confirm_phone(
-    session: Session, *, user: User, code: str, request_info: RequestInfo | None = None,
+    session: Session,
+    *,
+    user: User,
+    code: str,
+    request_info: RequestInfo | None = None,
     now: dt.datetime | None = None,
 ) -> None:
     """Check the code; five wrong tries or ten minutes use it up.
@@ -144,14 +181,18 @@ def confirm_phone(
     tokens = _live_codes(session, user)
     token = tokens[0] if tokens else None
     if token is None or token.payload.get("phone") != user.phone:
-        raise ValidationError("Запросите код подтверждения.", code="no_code",
-                              details={"field": "code"})
+        raise ValidationError(
+            "Запросите код подтверждения.", code="no_code", details={"field": "code"}
+        )
     session.refresh(token, with_for_update=True)
     if _aware(token.expires_at) < now:
         token.used_at = now
         session.flush()
-        raise ValidationError("Срок действия кода истёк. Запросите новый код.",
-                              code="code_expired", details={"field": "code"})
+        raise ValidationError(
+            "Срок действия кода истёк. Запросите новый код.",
+            code="code_expired",
+            details={"field": "code"},
+        )
     code = "".join(ch for ch in (code or "") if ch.isdigit())
     expected = token.token_hash
     if not hmac.compare_digest(_code_hash(str(token.payload["nonce"]), code), expected):
@@ -161,20 +202,35 @@ def confirm_phone(
         if left <= 0:
             token.used_at = now
             session.flush()
-            raise ValidationError("Код введён неверно пять раз. Запросите новый код.",
-                                  code="code_attempts", details={"field": "code"})
+            raise ValidationError(
+                "Код введён неверно пять раз. Запросите новый код.",
+                code="code_attempts",
+                details={"field": "code"},
+            )
         session.flush()
-        raise ValidationError(f"Неверный код. Осталось попыток: {left}.",
-                              code="code_wrong", details={"field": "code"})
+        raise ValidationError(
+            f"Неверный код. Осталось попыток: {left}.",
+            code="code_wrong",
+            details={"field": "code"},
+        )
     token.used_at = now
     user.phone_confirmed = True
     session.flush()
-    record(session, actor=user, action="profile.phone_confirmed", object_type="user",
-           object_id=user.id, details={"phone": user.phone}, request_info=request_info)
+    record(
+        session,
+        actor=user,
+        action="profile.phone_confirmed",
+        object_type="user",
+        object_id=user.id,
+        details={"phone": user.phone},
+        request_info=request_info,
+    )
 
 
 def has_live_code(session: Session, *, user: User) -> bool:
     """Whether a code was sent to the current number and can still be entered."""
     now = utcnow()
-    return any(_aware(t.expires_at) > now and t.payload.get("phone") == user.phone
-               for t in _live_codes(session, user))
+    return any(
+        _aware(t.expires_at) > now and t.payload.get("phone") == user.phone
+        for t in _live_codes(session, user)
+    )

@@ -22,12 +22,18 @@ def _user() -> Any:
     return current_user._get_current_object()
 
 
-def _render(*, phone_form: PhoneForm | None = None, code_form: PhoneCodeForm | None = None,
-            status: int = 200) -> Any:
+def _render(
+    *,
+    phone_form: PhoneForm | None = None,
+    code_form: PhoneCodeForm | None = None,
+    status: int = 200,
+) -> Any:
     s = db_session()
     return render_template(
-        "profile/subscriptions.html", form=SubscriptionsForm(),
-        rows=svc.subscriptions(s, user=current_user), mandatory=svc.mandatory_kinds(),
+        "profile/subscriptions.html",
+        form=SubscriptionsForm(),
+        rows=svc.subscriptions(s, user=current_user),
+        mandatory=svc.mandatory_kinds(),
         phone_form=phone_form or PhoneForm(formdata=None, phone=current_user.phone),
         code_form=code_form or PhoneCodeForm(formdata=None),
         code_sent=svc.has_live_code(s, user=current_user),
@@ -49,8 +55,9 @@ def save_subscriptions() -> Any:
     sms = {k.split(":", 1)[1] for k in request.form if k.startswith("sms:")}
     s = db_session()
     with transaction(s):
-        svc.save_subscriptions(s, user=_user(), email=email, sms=sms,
-                               request_info=request_info())
+        svc.save_subscriptions(
+            s, user=_user(), email=email, sms=sms, request_info=request_info()
+        )
     flash("Подписка на оповещения сохранена.", "success")
     if sms and not current_user.phone_confirmed:
         flash("SMS не включены: сначала подтвердите номер телефона.", "warning")
@@ -92,12 +99,15 @@ def confirm_code() -> Any:
     # The attempt is counted even when the code is wrong: commit either way.
     with transaction(s):
         try:
-            svc.confirm_phone(s, user=_user(), code=form.code.data or "",
-                              request_info=request_info())
+            svc.confirm_phone(
+                s, user=_user(), code=form.code.data or "", request_info=request_info()
+            )
         except ValidationError as exc:
             error = exc
     if error is not None:
         form.code.errors = [error.message]
         return _render(code_form=form, status=422)
-    flash("Номер телефона подтверждён: теперь можно включить SMS-оповещения.", "success")
+    flash(
+        "Номер телефона подтверждён: теперь можно включить SMS-оповещения.", "success"
+    )
     return redirect(url_for("profile.subscriptions"))

@@ -1,8 +1,8 @@
 // The part of node-forge that docflow's browser signing needs to open a PKCS#12
 // file (RFC 7292): ASN.1, the PKCS#12 and PBES2 (RFC 8018) key derivations and
 // ciphers (AES, 3DES, RC2-40 of the legacy Windows exports), HMAC and the SHA
-// family for the integrity MAC. Signing itself is WebCrypto's: nothing of
-// forge's RSA is used, it is pulled in only because pbe.js requires it.
+// family for the integrity MAC. Signing itself is WebCrypto's: forge's RSA is
+// left out (see build.mjs).
 module.exports = require('node-forge/lib/forge');
 require('node-forge/lib/asn1');
 require('node-forge/lib/oids');

@@ -1,4 +1,4 @@
-"""``inspect`` and ``validate-cert``, and the trust options the verify commands share."""
+"""``inspect`` and ``validate-cert``; the trust options the verify commands share."""
 
 from __future__ import annotations
 
@@ -36,10 +36,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     inspect = subparsers.add_parser(
         "inspect",
         help="показать поля сертификата",
-        description="Show what a certificate (DER or PEM) says: holder, issuer, key, dates.",
+        description="Show what a certificate (DER or PEM) says: holder, issuer, dates.",
     )
-    inspect.add_argument("cert", metavar="CERT", type=Path, help="certificate file (DER or PEM)")
-    inspect.add_argument("--json", action="store_true", help="print the stable JSON form")
+    inspect.add_argument(
+        "cert", metavar="CERT", type=Path, help="certificate file (DER or PEM)"
+    )
+    inspect.add_argument(
+        "--json", action="store_true", help="print the stable JSON form"
+    )
     inspect.set_defaults(handler=_inspect)
 
     validate = subparsers.add_parser(
@@ -50,7 +54,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "1 invalid, 2 indeterminate, 3 unusable input."
         ),
     )
-    validate.add_argument("cert", metavar="CERT", type=Path, help="certificate file (DER or PEM)")
+    validate.add_argument(
+        "cert", metavar="CERT", type=Path, help="certificate file (DER or PEM)"
+    )
     add_trust_arguments(validate)
     validate.add_argument(
         "--usage",
@@ -58,11 +64,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default="signing",
         help="'signing' (default) also requires digitalSignature or nonRepudiation",
     )
-    validate.add_argument("--json", action="store_true", help="print the stable JSON form")
+    validate.add_argument(
+        "--json", action="store_true", help="print the stable JSON form"
+    )
     validate.set_defaults(handler=_validate)
 
 
-def add_trust_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+def add_trust_arguments(
+    parser: argparse.ArgumentParser, *, required: bool = True
+) -> None:
     """``--trust``, ``--intermediate``, ``--crl``, ``--revocation``, ``--at`` and the
     network switches; read them back with :func:`trust_from_args`.
 
@@ -70,37 +80,60 @@ def add_trust_arguments(parser: argparse.ArgumentParser, *, required: bool = Tru
     """
     group = parser.add_argument_group("trust")
     group.add_argument(
-        "--trust", metavar="PATH", nargs="+", action="extend", default=[], required=required,
+        "--trust",
+        metavar="PATH",
+        nargs="+",
+        action="extend",
+        default=[],
+        required=required,
         help="trust anchors: PEM bundle, DER, .p7b or a directory of them",
     )
     group.add_argument(
-        "--intermediate", metavar="PATH", nargs="+", action="extend", default=[],
-        help="intermediate CA certificates for path building (not trusted by themselves)",
+        "--intermediate",
+        metavar="PATH",
+        nargs="+",
+        action="extend",
+        default=[],
+        help="intermediate CA certificates for path building (not trusted)",
     )
     group.add_argument(
-        "--crl", metavar="FILE", nargs="+", action="extend", default=[],
+        "--crl",
+        metavar="FILE",
+        nargs="+",
+        action="extend",
+        default=[],
         help="CRL files (DER or PEM) or directories of .crl files",
     )
     group.add_argument(
-        "--revocation", choices=REVOCATION_MODES, default="soft",
+        "--revocation",
+        choices=REVOCATION_MODES,
+        default="soft",
         help="off | soft (default: unreachable sources give a warning) | hard "
         "(unreachable declared sources make the result indeterminate) | require "
         "(every certificate of the path needs a CRL or OCSP answer)",
     )
     group.add_argument(
-        "--at", metavar="ISO", type=parse_moment, default=None,
+        "--at",
+        metavar="ISO",
+        type=parse_moment,
+        default=None,
         help="validate for this moment (ISO 8601; UTC when no offset is given)",
     )
     group.add_argument(
-        "--offline", action="store_true",
+        "--offline",
+        action="store_true",
         help="do not download CRLs, OCSP answers or issuer certificates",
     )
     group.add_argument(
-        "--timeout", type=float, default=5.0, metavar="SECONDS",
+        "--timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
         help="timeout of each HTTP request (default 5)",
     )
     group.add_argument(
-        "--allow-weak-algorithms", action="store_true",
+        "--allow-weak-algorithms",
+        action="store_true",
         help="accept SHA-1 and 1024-bit RSA/DSA in chains (old archives, test corpora)",
     )
 
@@ -126,9 +159,15 @@ def trust_from_args(
     :raises TrustStoreError: no ``--trust`` was given, or a file cannot be used.
     """
     if not args.trust:
-        raise TrustStoreError("no trust anchors: give --trust PATH (a file or a directory)")
+        raise TrustStoreError(
+            "no trust anchors: give --trust PATH (a file or a directory)"
+        )
     weak: dict[str, object] = (
-        {"weak_hash_algorithms": {"md2", "md5"}, "min_rsa_bits": 1024, "min_dsa_bits": 1024}
+        {
+            "weak_hash_algorithms": {"md2", "md5"},
+            "min_rsa_bits": 1024,
+            "min_dsa_bits": 1024,
+        }
         if args.allow_weak_algorithms
         else {}
     )
@@ -207,7 +246,9 @@ def _revocation_line(result: CertificateValidation) -> str:
     rev = result.revocation
     if rev is None or rev.status == "unchecked":
         return "не проверялся"
-    source = {"crl": "по списку отзыва (CRL)", "ocsp": "по OCSP"}.get(rev.source or "", "")
+    source = {"crl": "по списку отзыва (CRL)", "ocsp": "по OCSP"}.get(
+        rev.source or "", ""
+    )
     if rev.status == "good":
         return f"не отозван, проверено {source}"
     if rev.status == "revoked" and rev.revoked_at:
@@ -218,7 +259,9 @@ def _revocation_line(result: CertificateValidation) -> str:
 def _validate(args: argparse.Namespace) -> int:
     data = _read_file(args.cert)
     store, at, revocation = trust_from_args(args)
-    result = validate_certificate(data, store, at=at, revocation=revocation, usage=args.usage)
+    result = validate_certificate(
+        data, store, at=at, revocation=revocation, usage=args.usage
+    )
     if args.json:
         _print_json(result.to_json())
         return EXIT_FOR_VERDICT[result.verdict]
@@ -234,7 +277,10 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"  - [{reason.code}] {reason.message}")
     print("Цепочка:")
     for i, info in enumerate(result.chain, 1):
-        print(f"  {i}. {info.subject_cn or info.subject} (до {format_date_ru(info.not_after)})")
+        print(
+            f"  {i}. {info.subject_cn or info.subject} "
+            f"(до {format_date_ru(info.not_after)})"
+        )
     print(f"Отзыв: {_revocation_line(result)}")
     print(f"Проверено на: {result.validated_at.strftime('%d.%m.%Y %H:%M:%S')} UTC")
     return EXIT_FOR_VERDICT[result.verdict]

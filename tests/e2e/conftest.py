@@ -12,13 +12,24 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import make_server
 
 from docflow.extensions import limiter
-from tests.appfixtures import build_app, empty_tables, make_settings, postgres_database
-from tests.appfixtures import worker_database_name
+from tests.appfixtures import (
+    build_app,
+    empty_tables,
+    make_settings,
+    postgres_database,
+    worker_database_name,
+)
 from tests.services import free_port, require_command, require_postgres
 
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--disable-dev-shm-usage",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -78,8 +89,9 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture()
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1360, "height": 900}, locale="ru-RU",
-                                  accept_downloads=True)
+    context = browser.new_context(
+        viewport={"width": 1360, "height": 900}, locale="ru-RU", accept_downloads=True
+    )
     pg = context.new_page()
     pg.set_default_timeout(15000)
     yield pg

@@ -51,7 +51,9 @@ def test_register_confirm_login_logout(live_server: LiveServer, page: Page) -> N
     page.click("button[type=submit]")
     expect(page.locator("h1")).to_have_text("Почти готово")
 
-    links = links_in_outbox(live_server.var_dir, rf"{live_server.url}/account/confirm/\S+")
+    links = links_in_outbox(
+        live_server.var_dir, rf"{live_server.url}/account/confirm/\S+"
+    )
     assert len(links) == 1
     page.goto(links[0])
     expect(page.locator(".flash--success")).to_contain_text("подтверждён")

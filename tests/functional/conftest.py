@@ -10,8 +10,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from docflow.extensions import limiter
-from tests.appfixtures import build_app, empty_tables, make_settings, postgres_database
-from tests.appfixtures import worker_database_name
+from tests.appfixtures import (
+    build_app,
+    empty_tables,
+    make_settings,
+    postgres_database,
+    worker_database_name,
+)
 from tests.services import require_postgres
 
 

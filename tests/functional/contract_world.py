@@ -41,12 +41,24 @@ def session(app: Flask) -> Session:
     return app.extensions["docflow"].sessionmaker()  # type: ignore[no-any-return]
 
 
-def make_user(app: Flask, email: str, *, role: Role = Role.CUSTOMER,
-              last_name: str = "Сидоров", first_name: str = "Пётр") -> uuid.UUID:
+def make_user(
+    app: Flask,
+    email: str,
+    *,
+    role: Role = Role.CUSTOMER,
+    last_name: str = "Сидоров",
+    first_name: str = "Пётр",
+) -> uuid.UUID:
     with session(app) as s:
-        user = User(email=email, password_hash=_password_hash(), last_name=last_name,
-                    first_name=first_name, middle_name="", role=role,
-                    email_confirmed_at=dt.datetime.now(dt.UTC))
+        user = User(
+            email=email,
+            password_hash=_password_hash(),
+            last_name=last_name,
+            first_name=first_name,
+            middle_name="",
+            role=role,
+            email_confirmed_at=dt.datetime.now(dt.UTC),
+        )
         s.add(user)
         s.commit()
         return user.id
@@ -54,14 +66,21 @@ def make_user(app: Flask, email: str, *, role: Role = Role.CUSTOMER,
 
 def build_world(app: Flask) -> World:
     with session(app) as s:
-        rom = Organisation(name="ООО «Ромашка»", inn="7701234567", kpp="770101001",
-                           email="office@romashka.example", address="г. Москва")
-        vas = Organisation(name="АО «Василёк»", inn="5003012345",
-                           email="office@vasilek.example")
+        rom = Organisation(
+            name="ООО «Ромашка»",
+            inn="7701234567",
+            kpp="770101001",
+            email="office@romashka.example",
+            address="г. Москва",
+        )
+        vas = Organisation(
+            name="АО «Василёк»", inn="5003012345", email="office@vasilek.example"
+        )
         s.add_all([rom, vas])
         s.flush()
-        c1 = Contract(number="77-0001-ЮЛ", organisation_id=rom.id,
-                      signed_on=dt.date(2024, 1, 15))
+        c1 = Contract(
+            number="77-0001-ЮЛ", organisation_id=rom.id, signed_on=dt.date(2024, 1, 15)
+        )
         c2 = Contract(number="77-0002-ЮЛ", organisation_id=rom.id)
         c3 = Contract(number="50-0100-ЮЛ", organisation_id=vas.id)
         s.add_all([c1, c2, c3])
@@ -69,18 +88,25 @@ def build_world(app: Flask) -> World:
         return World(rom.id, vas.id, c1.id, c2.id, c3.id)
 
 
-def grant(app: Flask, user_id: uuid.UUID, contract_id: uuid.UUID, **rights: bool) -> None:
+def grant(
+    app: Flask, user_id: uuid.UUID, contract_id: uuid.UUID, **rights: bool
+) -> None:
     with session(app) as s:
-        s.add(ContractAccess(user_id=user_id, contract_id=contract_id,
-                             can_view=True, **rights))
+        s.add(
+            ContractAccess(
+                user_id=user_id, contract_id=contract_id, can_view=True, **rights
+            )
+        )
         s.commit()
 
 
 def access_of(app: Flask, email: str, contract_id: uuid.UUID) -> ContractAccess | None:
     with session(app) as s:
         return s.scalar(
-            select(ContractAccess).join(User, User.id == ContractAccess.user_id)
-            .where(User.email == email, ContractAccess.contract_id == contract_id))
+            select(ContractAccess)
+            .join(User, User.id == ContractAccess.user_id)
+            .where(User.email == email, ContractAccess.contract_id == contract_id)
+        )
 
 
 def login(client: FlaskClient, email: str, password: str = PASSWORD) -> None:
@@ -92,8 +118,10 @@ def audit_actions(app: Flask) -> list[tuple[str, dict[str, Any]]]:
     from docflow.audit.models import AuditRecord
 
     with session(app) as s:
-        return [(r.action, r.details) for r in s.scalars(
-            select(AuditRecord).order_by(AuditRecord.id))]
+        return [
+            (r.action, r.details)
+            for r in s.scalars(select(AuditRecord).order_by(AuditRecord.id))
+        ]
 
 
 def flashes(resp: Any) -> str:

@@ -27,14 +27,26 @@ from docflow.errors import (
     PayloadTooLargeError,
     ValidationError,
 )
-from tests.functional.world import World, act_pdf, keys, new_document, register_cert, world
+from tests.functional.world import (
+    World,
+    act_pdf,
+    keys,
+    new_document,
+    register_cert,
+    world,
+)
 
 __all__ = ["keys", "world"]
 
 
-def sign_tbs(issued: signing.pki.Issued, tbs: bytes, hash_name: str = "SHA-256") -> bytes:
-    algo = {"SHA-256": hashes.SHA256(), "SHA-384": hashes.SHA384(),
-            "SHA-512": hashes.SHA512()}[hash_name]
+def sign_tbs(
+    issued: signing.pki.Issued, tbs: bytes, hash_name: str = "SHA-256"
+) -> bytes:
+    algo = {
+        "SHA-256": hashes.SHA256(),
+        "SHA-384": hashes.SHA384(),
+        "SHA-512": hashes.SHA512(),
+    }[hash_name]
     key = issued.key
     if isinstance(key, rsa.RSAPrivateKey):
         return key.sign(tbs, padding.PKCS1v15(), algo)
@@ -42,20 +54,38 @@ def sign_tbs(issued: signing.pki.Issued, tbs: bytes, hash_name: str = "SHA-256")
     return key.sign(tbs, ec.ECDSA(algo))
 
 
-def sign_in_browser(w: World, user: Any, doc_id: uuid.UUID, issued: signing.pki.Issued,
-                    cert_id: uuid.UUID) -> Signature:
+def sign_in_browser(
+    w: World,
+    user: Any,
+    doc_id: uuid.UUID,
+    issued: signing.pki.Issued,
+    cert_id: uuid.UUID,
+) -> Signature:
     """What the page does: prepare, sign each item with the key, complete."""
     with w.app.app_context():
         s = w.session()
         actor = Actor.for_user(s.merge(user))
         with transaction(s):
-            prepared = flow.prepare_signing(s, actor=actor, document_id=doc_id,
-                                            certificate_id=cert_id, storage=w.storage)
-        values = {item["kind"]: sign_tbs(issued, base64.b64decode(item["tbs"]), item["hash"])
-                  for item in prepared.items}
+            prepared = flow.prepare_signing(
+                s,
+                actor=actor,
+                document_id=doc_id,
+                certificate_id=cert_id,
+                storage=w.storage,
+            )
+        values = {
+            item["kind"]: sign_tbs(issued, base64.b64decode(item["tbs"]), item["hash"])
+            for item in prepared.items
+        }
         with transaction(s):
-            sig = flow.complete_signing(s, actor=actor, session_id=prepared.session_id,
-                                        signatures=values, storage=w.storage, trust=w.trust(s))
+            sig = flow.complete_signing(
+                s,
+                actor=actor,
+                session_id=prepared.session_id,
+                signatures=values,
+                storage=w.storage,
+                trust=w.trust(s),
+            )
         s.expunge_all()
         s.close()
     return sig
@@ -79,15 +109,24 @@ def countersign(w: World, doc_id: uuid.UUID) -> Signature:
     with w.app.app_context():
         s = w.session()
         with transaction(s):
-            sig = flow.countersign(s, actor=Actor.for_user(s.merge(w.clerk)), document_id=doc_id,
-                                   signer=signer, storage=w.storage, trust=w.trust(s))
+            sig = flow.countersign(
+                s,
+                actor=Actor.for_user(s.merge(w.clerk)),
+                document_id=doc_id,
+                signer=signer,
+                storage=w.storage,
+                trust=w.trust(s),
+            )
         s.close()
     return sig
 
 
 # -- certificates ---------------------------------------------------------------
 
-def test_valid_certificate_of_a_contract_organisation_is_registered(world: World) -> None:
+
+def test_valid_certificate_of_a_contract_organisation_is_registered(
+    world: World,
+) -> None:
     result = register_cert(world, world.signer_a, world.keys.signer_a)
     assert result.accepted
     assert result.organisation.inn == "7701234567"
@@ -95,17 +134,23 @@ def test_valid_certificate_of_a_contract_organisation_is_registered(world: World
     assert result.validation.verdict == signing.Verdict.VALID
 
 
-@pytest.mark.parametrize(("who", "which", "expected"), [
-    ("signer_a", "foreign_a", "нет сертификата издателя"),
-    ("signer_a", "expired_a", "истёк"),
-    ("signer_a", "signer_b", "не совпадает ни с одним договором"),
-    ("viewer_a", "signer_a", "не совпадает ни с одним договором"),
-])
-def test_certificate_registration_refusals_say_why(world: World, who: str, which: str,
-                                                   expected: str) -> None:
+@pytest.mark.parametrize(
+    ("who", "which", "expected"),
+    [
+        ("signer_a", "foreign_a", "нет сертификата издателя"),
+        ("signer_a", "expired_a", "истёк"),
+        ("signer_a", "signer_b", "не совпадает ни с одним договором"),
+        ("viewer_a", "signer_a", "не совпадает ни с одним договором"),
+    ],
+)
+def test_certificate_registration_refusals_say_why(
+    world: World, who: str, which: str, expected: str
+) -> None:
     result = register_cert(world, getattr(world, who), getattr(world.keys, which))
     assert not result.accepted
-    assert any(expected in p.lower() or expected in p for p in result.problems), result.problems
+    assert any(expected in p.lower() or expected in p for p in result.problems), (
+        result.problems
+    )
 
 
 def test_garbage_certificate_is_a_clear_validation_error(world: World) -> None:
@@ -114,12 +159,17 @@ def test_garbage_certificate_is_a_clear_validation_error(world: World) -> None:
     with world.app.app_context():
         s = world.session()
         with pytest.raises(ValidationError, match="не является сертификатом"):
-            register_certificate(s, actor=Actor.for_user(s.merge(world.signer_a)),
-                                 data=b"not a certificate", trust=world.trust(s))
+            register_certificate(
+                s,
+                actor=Actor.for_user(s.merge(world.signer_a)),
+                data=b"not a certificate",
+                trust=world.trust(s),
+            )
         s.close()
 
 
 # -- registration ---------------------------------------------------------------
+
 
 def test_registration_keeps_the_original_bytes_and_their_digest(world: World) -> None:
     import hashlib
@@ -134,14 +184,28 @@ def test_registration_keeps_the_original_bytes_and_their_digest(world: World) ->
     assert svc.status_label(doc) == "Ожидает подписи клиента"
 
 
-@pytest.mark.parametrize(("filename", "data", "error", "text"), [
-    ("virus.exe", b"MZ\x90\x00", ValidationError, "такой тип не принимается"),
-    ("act.pdf", b"GIF89a not a pdf", ValidationError, "не соответствует расширению"),
-    ("empty.pdf", b"", ValidationError, "пуст"),
-    ("big.pdf", b"%PDF-1.7\n" + b"0" * 3000, PayloadTooLargeError, "больше допустимых"),
-])
-def test_bad_uploads_are_refused_and_leave_nothing(world: World, filename: str, data: bytes,
-                                                   error: type[DocflowError], text: str) -> None:
+@pytest.mark.parametrize(
+    ("filename", "data", "error", "text"),
+    [
+        ("virus.exe", b"MZ\x90\x00", ValidationError, "такой тип не принимается"),
+        (
+            "act.pdf",
+            b"GIF89a not a pdf",
+            ValidationError,
+            "не соответствует расширению",
+        ),
+        ("empty.pdf", b"", ValidationError, "пуст"),
+        (
+            "big.pdf",
+            b"%PDF-1.7\n" + b"0" * 3000,
+            PayloadTooLargeError,
+            "больше допустимых",
+        ),
+    ],
+)
+def test_bad_uploads_are_refused_and_leave_nothing(
+    world: World, filename: str, data: bytes, error: type[DocflowError], text: str
+) -> None:
     before = set(world.storage.iter_keys())
     with pytest.raises(error, match=text):
         new_document(world, pdf=data, filename=filename, max_bytes=2048)
@@ -165,6 +229,7 @@ def test_idempotency_key_returns_the_same_document(world: World) -> None:
 
 # -- signing ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("key_name", ["signer_a", "signer_a_ec"])
 def test_two_phase_signing_then_countersign_gives_two_valid_pdf_signatures(
     world: World, key_name: str
@@ -186,7 +251,9 @@ def test_two_phase_signing_then_countersign_gives_two_valid_pdf_signatures(
     assert latest is not None and latest.revision == 2
     with world.app.app_context():
         s = world.session()
-        report = signing.verify_pdf(world.storage.read_bytes(latest.blob_key), world.trust(s))
+        report = signing.verify_pdf(
+            world.storage.read_bytes(latest.blob_key), world.trust(s)
+        )
         original = world.storage.read_bytes(doc.main_file.blob_key)
         for signature in doc.signatures:
             sig_bytes = world.storage.read_bytes(signature.sig_file.blob_key)
@@ -196,7 +263,9 @@ def test_two_phase_signing_then_countersign_gives_two_valid_pdf_signatures(
     assert report.verdict == signing.Verdict.VALID
     assert len(report.signatures) == 2
     assert {x.certificate.organization for x in report.signatures} == {
-        "ООО «Ромашка»", "АО «Энергосбыт»"}
+        "ООО «Ромашка»",
+        "АО «Энергосбыт»",
+    }
 
 
 def test_detached_signature_of_another_document_is_refused(world: World) -> None:
@@ -207,9 +276,14 @@ def test_detached_signature_of_another_document_is_refused(world: World) -> None
     with world.app.app_context():
         s = world.session()
         with pytest.raises(flow.SignatureRejectedError) as err:
-            flow.accept_cms_signature(s, actor=Actor.for_user(s.merge(world.signer_a)),
-                                      document_id=doc_id, signature=wrong, storage=world.storage,
-                                      trust=world.trust(s))
+            flow.accept_cms_signature(
+                s,
+                actor=Actor.for_user(s.merge(world.signer_a)),
+                document_id=doc_id,
+                signature=wrong,
+                storage=world.storage,
+                trust=world.trust(s),
+            )
         assert err.value.code == "signature_invalid"
         s.rollback()
         s.close()
@@ -223,10 +297,14 @@ def test_signature_by_an_unregistered_certificate_is_refused(world: World) -> No
     with world.app.app_context():
         s = world.session()
         with pytest.raises(flow.SignatureRejectedError) as err:
-            flow.accept_cms_signature(s, actor=Actor.for_user(s.merge(world.signer_a)),
-                                      document_id=doc_id,
-                                      signature=signing.sign_cms(original, signer),
-                                      storage=world.storage, trust=world.trust(s))
+            flow.accept_cms_signature(
+                s,
+                actor=Actor.for_user(s.merge(world.signer_a)),
+                document_id=doc_id,
+                signature=signing.sign_cms(original, signer),
+                storage=world.storage,
+                trust=world.trust(s),
+            )
         assert err.value.code == "certificate_not_registered"
         s.close()
 
@@ -239,14 +317,20 @@ def test_detached_cms_from_an_integration_advances_the_route(world: World) -> No
     with world.app.app_context():
         s = world.session()
         with transaction(s):
-            flow.accept_cms_signature(s, actor=Actor.for_user(s.merge(world.signer_a)),
-                                      document_id=doc_id,
-                                      signature=signing.sign_cms(original, signer),
-                                      storage=world.storage, trust=world.trust(s))
+            flow.accept_cms_signature(
+                s,
+                actor=Actor.for_user(s.merge(world.signer_a)),
+                document_id=doc_id,
+                signature=signing.sign_cms(original, signer),
+                storage=world.storage,
+                trust=world.trust(s),
+            )
         s.close()
     doc = load(world, doc_id)
     assert doc.status == DocStatus.PARTLY_SIGNED
-    assert doc.latest_pdf is not None and doc.latest_pdf.revision == 0  # no PAdES from a .sig
+    assert (
+        doc.latest_pdf is not None and doc.latest_pdf.revision == 0
+    )  # no PAdES from a .sig
 
 
 def test_not_my_turn_and_no_sign_right_are_refused(world: World) -> None:
@@ -254,18 +338,28 @@ def test_not_my_turn_and_no_sign_right_are_refused(world: World) -> None:
     doc_id = new_document(world, route=("supplier", "customer"))
     with world.app.app_context():
         s = world.session()
-        with pytest.raises(InvalidTransitionError, match="очередь подписи другой стороны"):
-            flow.prepare_signing(s, actor=Actor.for_user(s.merge(world.signer_a)),
-                                 document_id=doc_id, certificate_id=cert.id,
-                                 storage=world.storage)
+        with pytest.raises(
+            InvalidTransitionError, match="очередь подписи другой стороны"
+        ):
+            flow.prepare_signing(
+                s,
+                actor=Actor.for_user(s.merge(world.signer_a)),
+                document_id=doc_id,
+                certificate_id=cert.id,
+                storage=world.storage,
+            )
         s.rollback()
         s.close()
     other = new_document(world)
     with world.app.app_context():
         s = world.session()
         with pytest.raises(DocflowError, match="нет права подписи"):
-            svc.refuse(s, actor=Actor.for_user(s.merge(world.viewer_a)), document_id=other,
-                       reason="не согласен")
+            svc.refuse(
+                s,
+                actor=Actor.for_user(s.merge(world.viewer_a)),
+                document_id=other,
+                reason="не согласен",
+            )
         s.close()
 
 
@@ -295,6 +389,7 @@ def test_two_clerks_countersigning_at_once_give_one_signature(world: World) -> N
 
 # -- transitions ----------------------------------------------------------------
 
+
 def test_refusal_needs_a_reason_and_ends_the_route(world: World) -> None:
     doc_id = new_document(world)
     with world.app.app_context():
@@ -306,10 +401,14 @@ def test_refusal_needs_a_reason_and_ends_the_route(world: World) -> None:
             svc.refuse(s, actor=actor, document_id=doc_id, reason="Неверные показания")
         s.close()
     doc = load(world, doc_id)
-    assert doc.status == DocStatus.REFUSED and doc.refusal_reason == "Неверные показания"
+    assert (
+        doc.status == DocStatus.REFUSED and doc.refusal_reason == "Неверные показания"
+    )
 
 
-def test_delete_only_before_any_signature_and_revocation_needs_both(world: World) -> None:
+def test_delete_only_before_any_signature_and_revocation_needs_both(
+    world: World,
+) -> None:
     register_cert(world, world.signer_a, world.keys.signer_a)
     register_cert(world, world.clerk, world.keys.supplier)
     unsigned = new_document(world)
@@ -325,7 +424,9 @@ def test_delete_only_before_any_signature_and_revocation_needs_both(world: World
             svc.delete_document(s, actor=clerk, document_id=signed)
         s.rollback()
         with transaction(s):
-            svc.request_revocation(s, actor=customer, document_id=signed, reason="Ошибка в акте")
+            svc.request_revocation(
+                s, actor=customer, document_id=signed, reason="Ошибка в акте"
+            )
         with pytest.raises(InvalidTransitionError, match="другая сторона"):
             svc.answer_revocation(s, actor=customer, document_id=signed, accept=True)
         s.rollback()
@@ -347,14 +448,22 @@ def test_replacing_a_signed_version_is_refused(world: World) -> None:
         old = s.get(Document, first)
         with pytest.raises(InvalidTransitionError, match="уже подписана"):
             svc.register_document(
-                s, actor=Actor.for_user(s.merge(world.clerk)), storage=world.storage,
-                contract_id=world.contract_a.id, doc_type="prom10", number="П-1",
-                doc_date=old.doc_date, title="Акт", replaces=old,
-                main_file=svc.Upload.from_bytes("act.pdf", act_pdf()))
+                s,
+                actor=Actor.for_user(s.merge(world.clerk)),
+                storage=world.storage,
+                contract_id=world.contract_a.id,
+                doc_type="prom10",
+                number="П-1",
+                doc_date=old.doc_date,
+                title="Акт",
+                replaces=old,
+                main_file=svc.Upload.from_bytes("act.pdf", act_pdf()),
+            )
         s.close()
 
 
 # -- audit ---------------------------------------------------------------------------
+
 
 def test_audit_chain_verifies_and_detects_tampering(world: World) -> None:
     register_cert(world, world.signer_a, world.keys.signer_a)
@@ -362,12 +471,19 @@ def test_audit_chain_verifies_and_detects_tampering(world: World) -> None:
     with world.app.app_context():
         s = world.session()
         with transaction(s):
-            svc.refuse(s, actor=Actor.for_user(s.merge(world.signer_a)), document_id=doc_id,
-                       reason="Не тот период")
+            svc.refuse(
+                s,
+                actor=Actor.for_user(s.merge(world.signer_a)),
+                document_id=doc_id,
+                reason="Не тот период",
+            )
         count, problems = verify_chain(s)
         assert count >= 3 and problems == []
-        s.execute(update(AuditRecord).where(AuditRecord.action == "document.register")
-                  .values(actor_label="кто-то другой"))
+        s.execute(
+            update(AuditRecord)
+            .where(AuditRecord.action == "document.register")
+            .values(actor_label="кто-то другой")
+        )
         s.commit()
         count, problems = verify_chain(s)
         assert any("does not match" in p.problem for p in problems)

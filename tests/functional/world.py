@@ -44,19 +44,38 @@ def keys() -> Keys:
     a = {"organization": "ООО «Ромашка»", "inn_le": "7701234567"}
     return Keys(
         root=root,
-        signer_a=pki.make_signer(root, surname="Иванов", given_name="Иван Иванович", **a),
-        signer_a_ec=pki.make_signer(root, surname="Иванов", given_name="Иван Иванович",
-                                    key_type="p256", **a),
-        signer_b=pki.make_signer(root, surname="Петрова", given_name="Мария Сергеевна",
-                                 organization="АО «Василёк»", inn_le="5003012345"),
-        supplier=pki.make_signer(root, surname="Смирнова", given_name="Ольга Петровна",
-                                 organization="АО «Энергосбыт»", inn_le="7736520080"),
-        expired_a=pki.make_signer(root, surname="Иванов", given_name="Иван Иванович",
-                                  not_before=now - dt.timedelta(days=400),
-                                  not_after=now - dt.timedelta(days=35), **a),
+        signer_a=pki.make_signer(
+            root, surname="Иванов", given_name="Иван Иванович", **a
+        ),
+        signer_a_ec=pki.make_signer(
+            root, surname="Иванов", given_name="Иван Иванович", key_type="p256", **a
+        ),
+        signer_b=pki.make_signer(
+            root,
+            surname="Петрова",
+            given_name="Мария Сергеевна",
+            organization="АО «Василёк»",
+            inn_le="5003012345",
+        ),
+        supplier=pki.make_signer(
+            root,
+            surname="Смирнова",
+            given_name="Ольга Петровна",
+            organization="АО «Энергосбыт»",
+            inn_le="7736520080",
+        ),
+        expired_a=pki.make_signer(
+            root,
+            surname="Иванов",
+            given_name="Иван Иванович",
+            not_before=now - dt.timedelta(days=400),
+            not_after=now - dt.timedelta(days=35),
+            **a,
+        ),
         foreign_root=foreign_root,
-        foreign_a=pki.make_signer(foreign_root, surname="Иванов", given_name="Иван Иванович",
-                                  **a),
+        foreign_a=pki.make_signer(
+            foreign_root, surname="Иванов", given_name="Иван Иванович", **a
+        ),
     )
 
 
@@ -93,9 +112,18 @@ class World:
         return trust_store(session, state.settings.trust_store, state._cache)
 
 
-def _user(s: Session, email: str, last: str, first: str, role: Role = Role.CUSTOMER) -> User:
-    return register_user(s, email=email, password=PASSWORD, last_name=last, first_name=first,
-                         role=role, confirmed=True)
+def _user(
+    s: Session, email: str, last: str, first: str, role: Role = Role.CUSTOMER
+) -> User:
+    return register_user(
+        s,
+        email=email,
+        password=PASSWORD,
+        last_name=last,
+        first_name=first,
+        role=role,
+        confirmed=True,
+    )
 
 
 @pytest.fixture()
@@ -106,7 +134,9 @@ def world(app: Flask, keys: Keys) -> World:
     with app.app_context():
         s = app.extensions["docflow"].sessionmaker()
         with transaction(s):
-            supplier = Organisation(name="АО «Энергосбыт»", inn="7736520080", is_supplier=True)
+            supplier = Organisation(
+                name="АО «Энергосбыт»", inn="7736520080", is_supplier=True
+            )
             org_a = Organisation(name="ООО «Ромашка»", inn="7701234567")
             org_b = Organisation(name="АО «Василёк»", inn="5003012345")
             s.add_all([supplier, org_a, org_b])
@@ -117,18 +147,46 @@ def world(app: Flask, keys: Keys) -> World:
             signer_a = _user(s, "signer@romashka.example", "Иванов", "Иван")
             viewer_a = _user(s, "viewer@romashka.example", "Сидоров", "Семён")
             signer_b = _user(s, "signer@vasilek.example", "Петрова", "Мария")
-            clerk = _user(s, "clerk@energosbyt.example", "Смирнова", "Ольга", Role.CLERK)
+            clerk = _user(
+                s, "clerk@energosbyt.example", "Смирнова", "Ольга", Role.CLERK
+            )
             s.flush()
-            s.add_all([
-                ContractAccess(user_id=signer_a.id, contract_id=contract_a.id, can_view=True,
-                               can_sign=True, can_submit_readings=True, can_manage=True),
-                ContractAccess(user_id=viewer_a.id, contract_id=contract_a.id, can_view=True),
-                ContractAccess(user_id=signer_b.id, contract_id=contract_b.id, can_view=True,
-                               can_sign=True, can_manage=True),
-            ])
+            s.add_all(
+                [
+                    ContractAccess(
+                        user_id=signer_a.id,
+                        contract_id=contract_a.id,
+                        can_view=True,
+                        can_sign=True,
+                        can_submit_readings=True,
+                        can_manage=True,
+                    ),
+                    ContractAccess(
+                        user_id=viewer_a.id, contract_id=contract_a.id, can_view=True
+                    ),
+                    ContractAccess(
+                        user_id=signer_b.id,
+                        contract_id=contract_b.id,
+                        can_view=True,
+                        can_sign=True,
+                        can_manage=True,
+                    ),
+                ]
+            )
         s.close()
-    return World(app, keys, supplier, org_a, org_b, contract_a, contract_b, signer_a, viewer_a,
-                 signer_b, clerk)
+    return World(
+        app,
+        keys,
+        supplier,
+        org_a,
+        org_b,
+        contract_a,
+        contract_b,
+        signer_a,
+        viewer_a,
+        signer_b,
+        clerk,
+    )
 
 
 def act_pdf(text: str = "Акт снятия показаний расчётных приборов учёта") -> bytes:
@@ -160,15 +218,26 @@ def register_cert(world: World, user: User, issued: pki.Issued) -> Any:
     with world.app.app_context():
         s = world.session()
         with transaction(s):
-            result = register_certificate(s, actor=Actor.for_user(s.merge(user)),
-                                          data=issued.der, trust=world.trust(s))
+            result = register_certificate(
+                s,
+                actor=Actor.for_user(s.merge(user)),
+                data=issued.der,
+                trust=world.trust(s),
+            )
         s.close()
     return result
 
 
-def new_document(world: World, *, by: User | None = None, contract: Contract | None = None,
-                 pdf: bytes | None = None, filename: str = "act.pdf",
-                 route: tuple[str, ...] = ("customer", "supplier"), **meta: Any) -> uuid.UUID:
+def new_document(
+    world: World,
+    *,
+    by: User | None = None,
+    contract: Contract | None = None,
+    pdf: bytes | None = None,
+    filename: str = "act.pdf",
+    route: tuple[str, ...] = ("customer", "supplier"),
+    **meta: Any,
+) -> uuid.UUID:
     from docflow.documents.services import Upload, register_document
 
     with world.app.app_context():
@@ -176,13 +245,20 @@ def new_document(world: World, *, by: User | None = None, contract: Contract | N
         user = s.merge(by or world.clerk)
         with transaction(s):
             doc = register_document(
-                s, actor=Actor.for_user(user), storage=world.storage,
+                s,
+                actor=Actor.for_user(user),
+                storage=world.storage,
                 contract_id=(contract or world.contract_a).id,
-                doc_type=meta.pop("doc_type", "prom10"), number=meta.pop("number", "П-1"),
+                doc_type=meta.pop("doc_type", "prom10"),
+                number=meta.pop("number", "П-1"),
                 doc_date=meta.pop("doc_date", dt.date(2026, 10, 31)),
                 title=meta.pop("title", "Акт ПРОМ10 за октябрь 2026"),
-                main_file=Upload.from_bytes(filename, pdf if pdf is not None else act_pdf()),
-                route=route, **meta)
+                main_file=Upload.from_bytes(
+                    filename, pdf if pdf is not None else act_pdf()
+                ),
+                route=route,
+                **meta,
+            )
             doc_id = doc.id
         s.close()
     return doc_id

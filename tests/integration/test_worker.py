@@ -17,8 +17,13 @@ from sqlalchemy import select
 
 from docflow.db import transaction
 from docflow.notify.models import OutboxMessage, OutboxStatus
-from tests.appfixtures import TEST_SECRET, build_app, make_settings, postgres_database
-from tests.appfixtures import worker_database_name
+from tests.appfixtures import (
+    TEST_SECRET,
+    build_app,
+    make_settings,
+    postgres_database,
+    worker_database_name,
+)
 from tests.services import require_postgres, require_rabbitmq, require_redis
 
 pytestmark = pytest.mark.integration
@@ -28,21 +33,42 @@ ROOT = Path(__file__).resolve().parents[2]
 def worker_env(app: Flask) -> dict[str, str]:
     s = app.extensions["docflow"].settings
     env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": s.database_url, "CELERY_BROKER_URL": s.celery_broker_url,
-        "CELERY_QUEUE": s.celery_queue, "DOCFLOW_VAR_DIR": str(s.var_dir),
-        "SECRET_KEY": TEST_SECRET, "SMTP_URL": s.smtp_url, "SMS_GATEWAY_URL": s.sms_gateway_url,
-        "STORAGE_URL": s.storage_url, "TRUST_STORE": s.trust_store,
-    })
+    env.update(
+        {
+            "DATABASE_URL": s.database_url,
+            "CELERY_BROKER_URL": s.celery_broker_url,
+            "CELERY_QUEUE": s.celery_queue,
+            "DOCFLOW_VAR_DIR": str(s.var_dir),
+            "SECRET_KEY": TEST_SECRET,
+            "SMTP_URL": s.smtp_url,
+            "SMS_GATEWAY_URL": s.sms_gateway_url,
+            "STORAGE_URL": s.storage_url,
+            "TRUST_STORE": s.trust_store,
+        }
+    )
     return env
 
 
 def start_worker(app: Flask) -> subprocess.Popen[bytes]:
     celery = str(Path(sys.executable).with_name("celery"))
     return subprocess.Popen(
-        [celery, "-A", "wsgi:celery", "worker", "--pool=solo", "--concurrency=1",
-         "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "WARNING"],
-        cwd=ROOT, env=worker_env(app), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            celery,
+            "-A",
+            "wsgi:celery",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        env=worker_env(app),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -60,15 +86,22 @@ def stop(proc: subprocess.Popen[bytes]) -> str:
 def broker_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
     broker = require_redis() if request.param == "redis" else require_rabbitmq()
     admin = require_postgres()
-    with postgres_database(admin, f"{worker_database_name()}_worker_{request.param}") as url:
-        settings = replace(make_settings(tmp_path, url), celery_broker_url=broker,
-                           celery_queue=f"docflow-test-{uuid.uuid4().hex[:8]}")
+    with postgres_database(
+        admin, f"{worker_database_name()}_worker_{request.param}"
+    ) as url:
+        settings = replace(
+            make_settings(tmp_path, url),
+            celery_broker_url=broker,
+            celery_queue=f"docflow-test-{uuid.uuid4().hex[:8]}",
+        )
         app = build_app(settings)
         yield app
         app.extensions["docflow"].engine.dispose()
 
 
-def wait_for_status(app: Flask, status: OutboxStatus, timeout: float = 60) -> list[OutboxMessage]:
+def wait_for_status(
+    app: Flask, status: OutboxStatus, timeout: float = 60
+) -> list[OutboxMessage]:
     deadline = time.monotonic() + timeout
     rows: list[OutboxMessage] = []
     while time.monotonic() < deadline:
@@ -77,7 +110,9 @@ def wait_for_status(app: Flask, status: OutboxStatus, timeout: float = 60) -> li
             if rows and all(r.status == status for r in rows):
                 return rows
         time.sleep(0.2)
-    raise AssertionError(f"outbox did not reach {status}: {[(r.status, r.last_error) for r in rows]}")
+    raise AssertionError(
+        f"outbox did not reach {status}: {[(r.status, r.last_error) for r in rows]}"
+    )
 
 
 def test_real_worker_relays_a_confirmation_email(broker_app: Flask) -> None:
@@ -88,14 +123,24 @@ def test_real_worker_relays_a_confirmation_email(broker_app: Flask) -> None:
         with broker_app.app_context():
             s = broker_app.extensions["docflow"].sessionmaker()
             with transaction(s):
-                user = svc.register_user(s, email="worker@example.ru", password="secret123",
-                                         last_name="Рабочий", first_name="Процесс")
+                user = svc.register_user(
+                    s,
+                    email="worker@example.ru",
+                    password="secret123",
+                    last_name="Рабочий",
+                    first_name="Процесс",
+                )
                 svc.send_confirmation(s, user=user, base_url="http://localhost")
             s.close()
         rows = wait_for_status(broker_app, OutboxStatus.SENT)
         assert len(rows) == 1 and rows[0].attempts == 1
-        mails = list((Path(broker_app.extensions["docflow"].settings.var_dir) / "outbox" / "email")
-                     .glob("*.eml"))
+        mails = list(
+            (
+                Path(broker_app.extensions["docflow"].settings.var_dir)
+                / "outbox"
+                / "email"
+            ).glob("*.eml")
+        )
         assert len(mails) == 1
         assert str(rows[0].id) in mails[0].name
     finally:

@@ -20,7 +20,9 @@ NOW = sa.text("(CURRENT_TIMESTAMP)")
 
 
 def _timestamp(name: str) -> sa.Column:  # type: ignore[type-arg]
-    return sa.Column(name, sa.DateTime(timezone=True), server_default=NOW, nullable=False)
+    return sa.Column(
+        name, sa.DateTime(timezone=True), server_default=NOW, nullable=False
+    )
 
 
 def _enum(name: str, *values: str) -> sa.Enum:
@@ -51,7 +53,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_news_items")),
     )
     with op.batch_alter_table("news_items", schema=None) as batch_op:
-        batch_op.create_index("ix_news_items_published_on", ["published_on"], unique=False)
+        batch_op.create_index(
+            "ix_news_items_published_on", ["published_on"], unique=False
+        )
 
     op.create_table(
         "site_settings",
@@ -60,8 +64,10 @@ def upgrade() -> None:
         _timestamp("updated_at"),
         sa.Column("updated_by_id", sa.Uuid(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["updated_by_id"], ["users.id"],
-            name=op.f("fk_site_settings_updated_by_id_users"), ondelete="SET NULL",
+            ["updated_by_id"],
+            ["users.id"],
+            name=op.f("fk_site_settings_updated_by_id_users"),
+            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_site_settings")),
     )
@@ -71,8 +77,10 @@ def upgrade() -> None:
         sa.Column("layout", sa.JSON(), nullable=False),
         _timestamp("updated_at"),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"],
-            name=op.f("fk_widget_layouts_user_id_users"), ondelete="CASCADE",
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_widget_layouts_user_id_users"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_widget_layouts")),
     )
@@ -81,30 +89,43 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("contract_id", sa.Uuid(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
-        sa.Column("status", _enum("accessrequeststatus", "pending", "approved", "declined"),
-                  nullable=False),
+        sa.Column(
+            "status",
+            _enum("accessrequeststatus", "pending", "approved", "declined"),
+            nullable=False,
+        ),
         _timestamp("created_at"),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("decided_by_id", sa.Uuid(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["contract_id"], ["contracts.id"],
-            name=op.f("fk_contract_access_requests_contract_id_contracts"), ondelete="CASCADE",
+            ["contract_id"],
+            ["contracts.id"],
+            name=op.f("fk_contract_access_requests_contract_id_contracts"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["decided_by_id"], ["users.id"],
-            name=op.f("fk_contract_access_requests_decided_by_id_users"), ondelete="SET NULL",
+            ["decided_by_id"],
+            ["users.id"],
+            name=op.f("fk_contract_access_requests_decided_by_id_users"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"],
-            name=op.f("fk_contract_access_requests_user_id_users"), ondelete="CASCADE",
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_contract_access_requests_user_id_users"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_contract_access_requests")),
     )
     with op.batch_alter_table("contract_access_requests", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_contract_access_requests_contract_id"),
-                              ["contract_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_contract_access_requests_user_id"),
-                              ["user_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_contract_access_requests_contract_id"),
+            ["contract_id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            batch_op.f("ix_contract_access_requests_user_id"), ["user_id"], unique=False
+        )
 
     op.create_table(
         "contract_contacts",
@@ -117,8 +138,10 @@ def upgrade() -> None:
         sa.Column("curator_phone", sa.String(length=50), nullable=True),
         _timestamp("updated_at"),
         sa.ForeignKeyConstraint(
-            ["contract_id"], ["contracts.id"],
-            name=op.f("fk_contract_contacts_contract_id_contracts"), ondelete="CASCADE",
+            ["contract_id"],
+            ["contracts.id"],
+            name=op.f("fk_contract_contacts_contract_id_contracts"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("contract_id", name=op.f("pk_contract_contacts")),
     )
@@ -132,29 +155,41 @@ def upgrade() -> None:
         sa.Column("can_submit_readings", sa.Boolean(), nullable=False),
         sa.Column("can_sign", sa.Boolean(), nullable=False),
         sa.Column("can_manage", sa.Boolean(), nullable=False),
-        sa.Column("status", _enum("invitationstatus", "pending", "accepted", "cancelled"),
-                  nullable=False),
+        sa.Column(
+            "status",
+            _enum("invitationstatus", "pending", "accepted", "cancelled"),
+            nullable=False,
+        ),
         _timestamp("created_at"),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("accepted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("accepted_by_id", sa.Uuid(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["accepted_by_id"], ["users.id"],
-            name=op.f("fk_contract_invitations_accepted_by_id_users"), ondelete="SET NULL",
+            ["accepted_by_id"],
+            ["users.id"],
+            name=op.f("fk_contract_invitations_accepted_by_id_users"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
-            ["contract_id"], ["contracts.id"],
-            name=op.f("fk_contract_invitations_contract_id_contracts"), ondelete="CASCADE",
+            ["contract_id"],
+            ["contracts.id"],
+            name=op.f("fk_contract_invitations_contract_id_contracts"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["invited_by_id"], ["users.id"],
-            name=op.f("fk_contract_invitations_invited_by_id_users"), ondelete="SET NULL",
+            ["invited_by_id"],
+            ["users.id"],
+            name=op.f("fk_contract_invitations_invited_by_id_users"),
+            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_contract_invitations")),
     )
     with op.batch_alter_table("contract_invitations", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_contract_invitations_contract_id"),
-                              ["contract_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_contract_invitations_contract_id"),
+            ["contract_id"],
+            unique=False,
+        )
         batch_op.create_index("ix_contract_invitations_email", ["email"], unique=False)
 
     op.create_table(
@@ -167,14 +202,17 @@ def upgrade() -> None:
         sa.Column("purpose", sa.String(length=500), nullable=True),
         _timestamp("created_at"),
         sa.ForeignKeyConstraint(
-            ["contract_id"], ["contracts.id"],
-            name=op.f("fk_payments_contract_id_contracts"), ondelete="CASCADE",
+            ["contract_id"],
+            ["contracts.id"],
+            name=op.f("fk_payments_contract_id_contracts"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payments")),
     )
     with op.batch_alter_table("payments", schema=None) as batch_op:
-        batch_op.create_index("ix_payments_contract_id_paid_on", ["contract_id", "paid_on"],
-                              unique=False)
+        batch_op.create_index(
+            "ix_payments_contract_id_paid_on", ["contract_id", "paid_on"], unique=False
+        )
 
     op.create_table(
         "restriction_entries",
@@ -188,14 +226,19 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=500), nullable=False),
         _timestamp("created_at"),
         sa.ForeignKeyConstraint(
-            ["contract_id"], ["contracts.id"],
-            name=op.f("fk_restriction_entries_contract_id_contracts"), ondelete="CASCADE",
+            ["contract_id"],
+            ["contracts.id"],
+            name=op.f("fk_restriction_entries_contract_id_contracts"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_restriction_entries")),
     )
     with op.batch_alter_table("restriction_entries", schema=None) as batch_op:
-        batch_op.create_index("ix_restriction_entries_contract_id_date_from",
-                              ["contract_id", "date_from"], unique=False)
+        batch_op.create_index(
+            "ix_restriction_entries_contract_id_date_from",
+            ["contract_id", "date_from"],
+            unique=False,
+        )
 
 
 def downgrade() -> None:

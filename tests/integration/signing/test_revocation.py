@@ -42,7 +42,7 @@ def crl_server() -> Iterator[CRLServer]:
     server_state = CRLServer(free_port())
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             server_state.requests.append(self.path)
             body = server_state.files.get(self.path.lstrip("/"))
             if body is None:
@@ -54,7 +54,7 @@ def crl_server() -> Iterator[CRLServer]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", server_state.port), Handler)
@@ -88,13 +88,21 @@ def crl_world(crl_server: CRLServer) -> CrlWorld:
     crl_server.files["root.crl"] = pki.make_crl(root)
     crl_server.files["intermediate.crl"] = pki.make_crl(
         intermediate,
-        [pki.Revoked(revoked.cert.serial_number, revoked_at, pki.x509.ReasonFlags.superseded)],
+        [
+            pki.Revoked(
+                revoked.cert.serial_number, revoked_at, pki.x509.ReasonFlags.superseded
+            )
+        ],
     )
     return CrlWorld(root, intermediate, good, revoked, revoked_at)
 
 
 def _crl_store(world: CrlWorld, **options: object) -> TrustStore:
-    settings: dict[str, object] = {"ocsp": False, "fetch_issuers": False, "timeout": 5.0}
+    settings: dict[str, object] = {
+        "ocsp": False,
+        "fetch_issuers": False,
+        "timeout": 5.0,
+    }
     settings.update(options)
     return TrustStore([world.root.der], [world.intermediate.der], **settings)  # type: ignore[arg-type]
 
@@ -103,7 +111,9 @@ def _crl_store(world: CrlWorld, **options: object) -> TrustStore:
 def test_crl_downloaded_over_http_confirms_a_good_certificate(
     mode: str, crl_world: CrlWorld, crl_server: CRLServer
 ) -> None:
-    result = validate_certificate(crl_world.good.der, _crl_store(crl_world), revocation=mode)  # type: ignore[arg-type]
+    result = validate_certificate(
+        crl_world.good.der, _crl_store(crl_world), revocation=mode
+    )  # type: ignore[arg-type]
 
     assert result.verdict is Verdict.VALID, result.reasons
     assert result.reasons == ()
@@ -167,8 +177,9 @@ def _openssl_time(moment: dt.datetime) -> str:
     return moment.astimezone(UTC).strftime("%y%m%d%H%M%SZ")
 
 
-def _index_line(issued: pki.Issued, revoked_at: dt.datetime | None = None,
-                reason: str | None = None) -> str:
+def _index_line(
+    issued: pki.Issued, revoked_at: dt.datetime | None = None, reason: str | None = None
+) -> str:
     """One row of OpenSSL's CA database (``ca``/``ocsp -index``): status,
     expiry, revocation[,reason], serial (hex), file name, DN."""
     cert = issued.cert
@@ -180,7 +191,14 @@ def _index_line(issued: pki.Issued, revoked_at: dt.datetime | None = None,
     status = "R" if revoked_at is not None else "V"
     dn = "/CN=docflow-test-" + serial[:8]
     return "\t".join(
-        [status, _openssl_time(cert.not_valid_after_utc), revocation, serial, "unknown", dn]
+        [
+            status,
+            _openssl_time(cert.not_valid_after_utc),
+            revocation,
+            serial,
+            "unknown",
+            dn,
+        ]
     )
 
 
@@ -192,7 +210,10 @@ def _openssl_responder(args: list[str], timeout: float = 30.0) -> Iterator[None]
     close without a request) sends OpenSSL 3.0's responder into a busy loop
     that answers nothing more. Readiness is its own message on stderr instead.
     """
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+    # S603: the arguments are the test's own (openssl and temporary files).
+    proc = subprocess.Popen(  # noqa: S603
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     ready = threading.Event()
     lines: list[str] = []
 
@@ -227,7 +248,9 @@ def ocsp_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def ocsp_world(ocsp_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OcspWorld]:
+def ocsp_world(
+    ocsp_port: int, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OcspWorld]:
     openssl = require_command("openssl")
     now = dt.datetime.now(UTC).replace(microsecond=0)
     url = f"http://127.0.0.1:{ocsp_port}"
@@ -242,14 +265,18 @@ def ocsp_world(ocsp_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iter
     workdir = tmp_path_factory.mktemp("ocsp")
     index = workdir / "index.txt"
     index.write_text(
-        _index_line(good) + "\n" + _index_line(revoked, revoked_at, "keyCompromise") + "\n"
+        _index_line(good)
+        + "\n"
+        + _index_line(revoked, revoked_at, "keyCompromise")
+        + "\n"
     )
     (workdir / "index.txt.attr").write_text("unique_subject = no\n")
     files = {
         "ca.pem": intermediate.pem,
         "responder.pem": responder.pem,
         "responder.key": responder.key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         ),
     }
@@ -257,9 +284,23 @@ def ocsp_world(ocsp_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iter
         (workdir / name).write_bytes(data)
 
     args = [
-        openssl, "ocsp", "-index", str(index), "-port", str(ocsp_port),
-        "-rsigner", str(workdir / "responder.pem"), "-rkey", str(workdir / "responder.key"),
-        "-CA", str(workdir / "ca.pem"), "-rmd", "sha256", "-nmin", "10", "-ignore_err",
+        openssl,
+        "ocsp",
+        "-index",
+        str(index),
+        "-port",
+        str(ocsp_port),
+        "-rsigner",
+        str(workdir / "responder.pem"),
+        "-rkey",
+        str(workdir / "responder.key"),
+        "-CA",
+        str(workdir / "ca.pem"),
+        "-rmd",
+        "sha256",
+        "-nmin",
+        "10",
+        "-ignore_err",
     ]
     with _openssl_responder(args):
         yield OcspWorld(
@@ -270,14 +311,21 @@ def ocsp_world(ocsp_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iter
 def _ocsp_store(world: OcspWorld) -> TrustStore:
     # The root's CRL covers the intermediate; the end entities have OCSP only.
     return TrustStore(
-        [world.root.der], [world.intermediate.der], [world.root_crl],
-        ocsp=True, fetch_crls=False, fetch_issuers=False, timeout=5.0,
+        [world.root.der],
+        [world.intermediate.der],
+        [world.root_crl],
+        ocsp=True,
+        fetch_crls=False,
+        fetch_issuers=False,
+        timeout=5.0,
     )
 
 
 @pytest.mark.parametrize("mode", ["soft", "hard", "require"])
 def test_ocsp_good(mode: str, ocsp_world: OcspWorld) -> None:
-    result = validate_certificate(ocsp_world.good.der, _ocsp_store(ocsp_world), revocation=mode)  # type: ignore[arg-type]
+    result = validate_certificate(
+        ocsp_world.good.der, _ocsp_store(ocsp_world), revocation=mode
+    )  # type: ignore[arg-type]
 
     assert result.verdict is Verdict.VALID, result.reasons
     assert result.reasons == ()
@@ -288,7 +336,9 @@ def test_ocsp_good(mode: str, ocsp_world: OcspWorld) -> None:
 @pytest.mark.parametrize("mode", ["soft", "hard", "require"])
 def test_ocsp_revoked(mode: str, ocsp_world: OcspWorld) -> None:
     result = validate_certificate(
-        ocsp_world.revoked.der, _ocsp_store(ocsp_world), revocation=mode  # type: ignore[arg-type]
+        ocsp_world.revoked.der,
+        _ocsp_store(ocsp_world),
+        revocation=mode,  # type: ignore[arg-type]
     )
 
     assert result.verdict is Verdict.INVALID
@@ -304,7 +354,9 @@ def test_ocsp_revoked(mode: str, ocsp_world: OcspWorld) -> None:
 @pytest.mark.parametrize("mode", ["hard", "require"])
 def test_ocsp_unknown_is_indeterminate(mode: str, ocsp_world: OcspWorld) -> None:
     result = validate_certificate(
-        ocsp_world.unknown.der, _ocsp_store(ocsp_world), revocation=mode  # type: ignore[arg-type]
+        ocsp_world.unknown.der,
+        _ocsp_store(ocsp_world),
+        revocation=mode,  # type: ignore[arg-type]
     )
 
     assert result.verdict is Verdict.INDETERMINATE
@@ -319,14 +371,25 @@ def test_ocsp_validate_cert_cli_exit_codes(
 ) -> None:
     paths = {}
     for name, data in {
-        "root.pem": ocsp_world.root.pem, "inter.pem": ocsp_world.intermediate.pem,
-        "root.crl": ocsp_world.root_crl, "good.pem": ocsp_world.good.pem,
-        "revoked.pem": ocsp_world.revoked.pem, "unknown.pem": ocsp_world.unknown.pem,
+        "root.pem": ocsp_world.root.pem,
+        "inter.pem": ocsp_world.intermediate.pem,
+        "root.crl": ocsp_world.root_crl,
+        "good.pem": ocsp_world.good.pem,
+        "revoked.pem": ocsp_world.revoked.pem,
+        "unknown.pem": ocsp_world.unknown.pem,
     }.items():
         paths[name] = tmp_path / name
         paths[name].write_bytes(data)
-    common = ["--trust", str(paths["root.pem"]), "--intermediate", str(paths["inter.pem"]),
-              "--crl", str(paths["root.crl"]), "--revocation", "hard"]
+    common = [
+        "--trust",
+        str(paths["root.pem"]),
+        "--intermediate",
+        str(paths["inter.pem"]),
+        "--crl",
+        str(paths["root.crl"]),
+        "--revocation",
+        "hard",
+    ]
 
     codes = {
         name: cli_main(["validate-cert", str(paths[name]), *common])
@@ -358,8 +421,13 @@ def unreachable_world() -> tuple[pki.Issued, pki.Issued, bytes]:
 def _dead_store(world: tuple[pki.Issued, pki.Issued, bytes]) -> TrustStore:
     root, _leaf, intermediate = world
     return TrustStore(
-        [root.der], [intermediate], [pki.make_crl(root)],
-        ocsp=True, fetch_crls=True, fetch_issuers=False, timeout=2.0,
+        [root.der],
+        [intermediate],
+        [pki.make_crl(root)],
+        ocsp=True,
+        fetch_crls=True,
+        fetch_issuers=False,
+        timeout=2.0,
     )
 
 
@@ -386,7 +454,8 @@ def test_unreachable_responder_soft_is_valid_with_a_warning(
     assert result.verdict is Verdict.VALID
     assert result.codes == {"revocation_unavailable"}
     assert all(r.is_warning for r in result.reasons)
-    assert result.revocation is not None and result.revocation.status == "unchecked"
+    assert result.revocation is not None
+    assert result.revocation.status == "unchecked"
     assert "Не удалось получить сведения об отзыве" in result.summary_ru()
 
 

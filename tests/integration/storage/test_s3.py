@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import urllib3
 from minio.error import S3Error
+from urllib3.exceptions import ProtocolError
 
 from storage import (
     BlobNotFoundError,
@@ -33,7 +35,7 @@ from storage.base import CHUNK_SIZE
 from storage.s3 import DEFAULT_PART_SIZE
 from tests.services import free_port
 
-from .conftest import (
+from .backends import (
     ACCESS_KEY,
     SECRET_KEY,
     S3Server,
@@ -100,7 +102,7 @@ def test_large_put_streams_in_multipart_parts(
     upload_part = s3_store.client._upload_part
 
     def spy(*args: Any) -> str:
-        bucket, name, data, headers, upload_id, number = args
+        data, number = args[2], args[5]  # bucket, name, data, headers, id, number
         parts.append((number, len(data), stream.produced))
         return upload_part(*args)
 
@@ -385,3 +387,68 @@ def test_server_killed_mid_upload_gives_a_prompt_clear_error(tmp_path: Path) -> 
         assert list(store.iter_keys()) == []
         info = store.put_bytes(b"after the restart")
         assert store.read_bytes(info.key) == b"after the restart"
+
+
+def test_a_staging_object_that_cannot_be_removed_is_left_for_gc(
+    s3_store: S3BlobStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remove = s3_store.client.remove_object
+    monkeypatch.setattr(
+        s3_store.client, "remove_object", raising(ProtocolError("Connection aborted."))
+    )
+    data = os.urandom(DEFAULT_PART_SIZE + 1)
+    info = s3_store.put_bytes(data)  # committed: the put succeeds all the same
+    monkeypatch.setattr(s3_store.client, "remove_object", remove)
+    assert s3_store.read_bytes(info.key) == data
+    (staging,) = [n for n in stored_names(s3_store) if n.startswith("tmp/")]
+    assert s3_store.gc(older_than=timedelta(0)) == [staging.split("@")[0]]
+    assert [n.split("@")[0] for n in stored_names(s3_store)] == [f"objects/{info.key}"]
+    s3_store.delete(info.key)
+
+
+def test_a_blob_that_cannot_be_locked_is_not_kept(
+    s3_store: S3BlobStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        s3_store.client,
+        "set_object_retention",
+        raising(ProtocolError("Connection aborted.")),
+    )
+    with pytest.raises(StorageUnavailableError, match="aborted"):
+        s3_store.put_bytes(b"x", retain_until=datetime.now(UTC) + timedelta(days=1))
+    assert stored_names(s3_store) == []
+
+
+def test_a_refused_delete_that_is_not_retention_is_reported(
+    s3_store: S3BlobStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    info = s3_store.put_bytes(b"x")
+    error = S3Error(
+        urllib3.HTTPResponse(status=503),
+        "SlowDown",
+        "Reduce your rate",
+        None,
+        None,
+        None,
+    )
+    monkeypatch.setattr(s3_store.client, "remove_object", raising(error))
+    with pytest.raises(StorageError, match="SlowDown"):
+        s3_store.delete(info.key)
+    monkeypatch.undo()
+    assert s3_store.read_bytes(info.key) == b"x"
+
+
+def test_a_legal_hold_refuses_deletion_without_a_date(s3_store: S3BlobStorage) -> None:
+    info = s3_store.put_bytes(b"held")
+    s3_store.client.enable_object_legal_hold(s3_store.bucket, f"objects/{info.key}")
+    with pytest.raises(StorageError, match="refused to delete") as caught:
+        s3_store.delete(info.key)
+    assert not isinstance(caught.value, RetentionError)
+    assert s3_store.read_bytes(info.key) == b"held"
+
+
+def raising(error: BaseException) -> Any:
+    def fake(*args: object, **kwargs: object) -> None:
+        raise error
+
+    return fake

@@ -36,7 +36,8 @@ def pki_now() -> dt.datetime:
 @pytest.fixture(scope="session")
 def pki_root(pki_now: dt.datetime) -> pki.Issued:
     return pki.make_root_ca(
-        not_before=pki_now - dt.timedelta(days=3650), not_after=pki_now + dt.timedelta(days=3650)
+        not_before=pki_now - dt.timedelta(days=3650),
+        not_after=pki_now + dt.timedelta(days=3650),
     )
 
 
@@ -87,14 +88,16 @@ def signer_expired(pki_intermediate: pki.Issued, pki_now: dt.datetime) -> pki.Is
 
 
 @pytest.fixture(scope="session")
-def signer_not_yet_valid(pki_intermediate: pki.Issued, pki_now: dt.datetime) -> pki.Issued:
+def signer_not_yet_valid(
+    pki_intermediate: pki.Issued, pki_now: dt.datetime
+) -> pki.Issued:
     """Valid from 10 days after ``pki_now``."""
     return _signer(pki_intermediate, not_before=pki_now + dt.timedelta(days=10))
 
 
 @pytest.fixture(scope="session")
 def signer_revoked_at(pki_now: dt.datetime) -> dt.datetime:
-    """When ``signer_revoked`` was revoked (key compromise): a day before ``pki_now``."""
+    """When ``signer_revoked`` was revoked (key compromise): ``pki_now`` - 1 day."""
     return pki_now - dt.timedelta(days=1)
 
 
@@ -127,7 +130,7 @@ def pki_tsa(pki_intermediate: pki.Issued) -> pki.Issued:
 
 @pytest.fixture(scope="session")
 def pki_ocsp_responder(pki_intermediate: pki.Issued) -> pki.Issued:
-    """A delegated OCSP responder of the intermediate (id-kp-OCSPSigning, ocsp-nocheck)."""
+    """The intermediate's delegated OCSP responder (OCSPSigning, ocsp-nocheck)."""
     return pki.make_ocsp_responder(pki_intermediate)
 
 
@@ -159,7 +162,10 @@ def root_crl_der(pki_root: pki.Issued, pki_now: dt.datetime) -> bytes:
 
 @pytest.fixture(scope="session")
 def trust_store(
-    pki_root: pki.Issued, pki_intermediate: pki.Issued, crl_der: bytes, root_crl_der: bytes
+    pki_root: pki.Issued,
+    pki_intermediate: pki.Issued,
+    crl_der: bytes,
+    root_crl_der: bytes,
 ) -> TrustStore:
     """Root trusted, intermediate known, both CRLs loaded; no network at all.
 

@@ -92,8 +92,12 @@ def _gost_certificate(key_oid: str = "1.2.643.7.1.1.1.1") -> bytes:
             "signature": {"algorithm": "1.2.643.7.1.1.3.2"},
             "issuer": name,
             "validity": {
-                "not_before": asn1_x509.Time({"utc_time": dt.datetime(2024, 1, 1, tzinfo=UTC)}),
-                "not_after": asn1_x509.Time({"utc_time": dt.datetime(2039, 1, 1, tzinfo=UTC)}),
+                "not_before": asn1_x509.Time(
+                    {"utc_time": dt.datetime(2024, 1, 1, tzinfo=UTC)}
+                ),
+                "not_after": asn1_x509.Time(
+                    {"utc_time": dt.datetime(2039, 1, 1, tzinfo=UTC)}
+                ),
             },
             "subject": name,
             "subject_public_key_info": keys.PublicKeyInfo.load(spki),
@@ -134,7 +138,9 @@ def test_inspect_reads_russian_subject_attributes(signer_rsa: pki.Issued) -> Non
     assert info.not_before.tzinfo is not None
 
 
-def test_inspect_reads_ec_key_and_ca_flag(signer_ec: pki.Issued, pki_root: pki.Issued) -> None:
+def test_inspect_reads_ec_key_and_ca_flag(
+    signer_ec: pki.Issued, pki_root: pki.Issued
+) -> None:
     ec_info = inspect_certificate(signer_ec.pem)
     root_info = inspect_certificate(pki_root.der)
 
@@ -161,8 +167,11 @@ def test_thumbprints_and_serial_match_openssl(signer_rsa: pki.Issued) -> None:
 
 @pytest.mark.parametrize(
     "asn1_type",
-    [x509.name._ASN1Type.NumericString, x509.name._ASN1Type.PrintableString,
-     x509.name._ASN1Type.UTF8String],
+    [
+        x509.name._ASN1Type.NumericString,
+        x509.name._ASN1Type.PrintableString,
+        x509.name._ASN1Type.UTF8String,
+    ],
     ids=["numeric", "printable", "utf8"],
 )
 def test_russian_identifiers_read_in_any_string_type(
@@ -181,7 +190,11 @@ def test_russian_identifiers_read_in_any_string_type(
 
     info = inspect_certificate(der)
 
-    assert (info.inn, info.ogrnip, info.snils) == ("500100732259", "304500116000157", "11223344595")
+    assert (info.inn, info.ogrnip, info.snils) == (
+        "500100732259",
+        "304500116000157",
+        "11223344595",
+    )
 
 
 def test_inn_le_with_leading_zeros_is_normalised_to_ten_digits(
@@ -209,8 +222,13 @@ def test_owner_falls_back_to_cn_and_email_to_san(pki_intermediate: pki.Issued) -
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"   ", b"not a certificate", b"\x30\x03\x02\x01\x01",
-     b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"],
+    [
+        b"",
+        b"   ",
+        b"not a certificate",
+        b"\x30\x03\x02\x01\x01",
+        b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    ],
     ids=["empty", "blank", "text", "der-garbage", "pem-garbage"],
 )
 def test_garbage_raises_certificate_format_error(data: bytes) -> None:
@@ -253,10 +271,30 @@ def test_to_json_is_stable_and_serialisable(signer_rsa: pki.Issued) -> None:
     assert list(data) == sorted(data, key=list(data).index)  # insertion order kept
     assert json.loads(json.dumps(data, ensure_ascii=False)) == data
     assert set(data) >= {
-        "subject_cn", "owner", "organization", "title", "email", "inn", "inn_le", "ogrn",
-        "ogrnip", "snils", "serial_hex", "issuer", "issuer_cn", "subject", "sha1", "sha256",
-        "not_before", "not_after", "key_usage", "extended_key_usage", "policies",
-        "public_key_algorithm", "key_size", "is_ca",
+        "subject_cn",
+        "owner",
+        "organization",
+        "title",
+        "email",
+        "inn",
+        "inn_le",
+        "ogrn",
+        "ogrnip",
+        "snils",
+        "serial_hex",
+        "issuer",
+        "issuer_cn",
+        "subject",
+        "sha1",
+        "sha256",
+        "not_before",
+        "not_after",
+        "key_usage",
+        "extended_key_usage",
+        "policies",
+        "public_key_algorithm",
+        "key_size",
+        "is_ca",
     }
 
 
@@ -264,7 +302,10 @@ def test_status_at_covers_the_validity_period(signer_rsa: pki.Issued) -> None:
     info = inspect_certificate(signer_rsa.der)
     na = info.not_after
 
-    assert info.status_at(info.not_before - dt.timedelta(seconds=1)).state == "not_yet_valid"
+    assert (
+        info.status_at(info.not_before - dt.timedelta(seconds=1)).state
+        == "not_yet_valid"
+    )
     assert info.status_at(na - dt.timedelta(days=100)).state == "valid"
     expiring = info.status_at(na - dt.timedelta(days=12, hours=3))
     assert (expiring.state, expiring.days_left) == ("expiring", 12)
@@ -277,13 +318,23 @@ def test_status_at_covers_the_validity_period(signer_rsa: pki.Issued) -> None:
 
 def test_status_at_refuses_naive_datetimes(signer_rsa: pki.Issued) -> None:
     with pytest.raises(ValueError, match="aware"):
-        inspect_certificate(signer_rsa.der).status_at(dt.datetime(2026, 1, 1))  # noqa: DTZ001
+        inspect_certificate(signer_rsa.der).status_at(dt.datetime(2026, 1, 1))
 
 
 @pytest.mark.parametrize(
     ("n", "text"),
-    [(1, "1 день"), (2, "2 дня"), (4, "4 дня"), (5, "5 дней"), (11, "11 дней"),
-     (12, "12 дней"), (21, "21 день"), (22, "22 дня"), (25, "25 дней"), (111, "111 дней")],
+    [
+        (1, "1 день"),
+        (2, "2 дня"),
+        (4, "4 дня"),
+        (5, "5 дней"),
+        (11, "11 дней"),
+        (12, "12 дней"),
+        (21, "21 день"),
+        (22, "22 дня"),
+        (25, "25 дней"),
+        (111, "111 дней"),
+    ],
 )
 def test_plural_days_ru(n: int, text: str) -> None:
     assert plural_days_ru(n) == text

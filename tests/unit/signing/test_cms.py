@@ -338,3 +338,64 @@ def test_report_json_and_summary(rsa_sig: bytes, trust_store: TrustStore) -> Non
     tampered = verify_cms(CONTENT + b"!", rsa_sig, trust_store)
     assert tampered.summary_ru().startswith("Подпись недействительна")
     assert "документ изменён" in tampered.summary_ru()
+
+
+def test_rsa_1024_signature_is_reported_weak(
+    pki_intermediate: pki.Issued, trust_store: TrustStore
+) -> None:
+    # Made by hand: sign_cms refuses short keys (see test_signers).
+    weak = pki.make_signer(pki_intermediate, key_type="rsa1024")
+    sha256 = der.DIGESTS["sha256"]
+    mechanism = der.Mechanism(
+        "rsa_pkcs1v15",
+        sha256,
+        der.seq(der.oid("1.2.840.113549.1.1.11"), der.NULL),
+        1024,
+    )
+    template = der.SignerTemplate.build(weak.cert, weak.chain, mechanism)
+    attrs = template.signed_attributes(sha256.digest(CONTENT), None)
+    value = weak.key.sign(attrs, padding.PKCS1v15(), hashes.SHA256())
+    sig = template.content_info(attrs, value)
+
+    report = verify_cms(CONTENT, sig, trust_store)
+
+    signer = report.signers[0]
+    assert signer.intact
+    assert "RSA-1024" in signer.weak_algorithms
+    assert "weak_algorithm" in signer.codes
+    assert report.verdict is Verdict.INDETERMINATE
+
+
+def test_signing_time_in_the_future_is_not_trusted(
+    signer_rsa: pki.Issued, trust_store: TrustStore
+) -> None:
+    future = dt.datetime.now(dt.UTC) + dt.timedelta(days=3650)
+    sig = sign_cms(CONTENT, _signer(signer_rsa), signing_time=future)
+
+    report = verify_cms(CONTENT, sig, trust_store)
+
+    signer = report.signers[0]
+    assert signer.signing_time == future.replace(microsecond=0)
+    assert signer.validation_time < future - dt.timedelta(days=1)
+    assert report.verdict is Verdict.VALID  # a warning, validated for now
+
+
+def test_a_certificate_bundle_is_not_a_signature(
+    signer_rsa: pki.Issued, trust_store: TrustStore
+) -> None:
+    bundle = der.seq(
+        der.oid(der.OID_SIGNED_DATA),
+        der.explicit(
+            0,
+            der.seq(
+                der.integer(1),
+                der.der_set([]),
+                der.seq(der.oid(der.OID_DATA)),
+                der.implicit(0, der.der_set([signer_rsa.der])),
+                der.der_set([]),
+            ),
+        ),
+    )
+
+    with pytest.raises(SignatureFormatError, match="no signers"):
+        verify_cms(CONTENT, bundle, trust_store)

@@ -373,3 +373,23 @@ def test_report_json(signed_twice: bytes, trust_store: TrustStore) -> None:
         "verdict", "intact", "valid", "certificate", "signing_time", "coverage",
         "modification_level", "chain_verdict", "signer", "summary",
     }  # fmt: skip
+
+
+def test_a_damaged_signature_is_reported_beside_the_others(
+    signed_twice: bytes, trust_store: TrustStore
+) -> None:
+    # Overwrite the start of the second signature's CMS (in its /Contents).
+    reader = PdfFileReader(io.BytesIO(signed_twice), strict=False)
+    second = reader.embedded_regular_signatures[1]
+    start = int(second.byte_range[1]) + 1  # after "<"
+    damaged = bytearray(signed_twice)
+    damaged[start : start + 16] = b"0" * 16
+
+    report = verify_pdf(bytes(damaged), trust_store)
+
+    first, broken = report.signatures
+    assert first.verdict is Verdict.VALID  # the first one is still checked
+    assert broken.field_name == "Signature2"
+    assert broken.verdict is Verdict.INVALID
+    assert "format" in broken.codes
+    assert report.verdict is Verdict.INVALID

@@ -23,7 +23,9 @@ import pytest
 from signing import TrustStore, Verdict, validate_certificate
 from tests.services import unavailable
 
-CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpora" / "nist_pkits"
+CORPUS = (
+    Path(__file__).resolve().parents[3] / ".." / "shared" / "corpora" / "nist_pkits"
+)
 MOMENT = dt.datetime(2022, 5, 1, tzinfo=dt.UTC)
 ANCHOR = "TrustAnchorRootCertificate.crt"
 ANCHOR_CRL = "TrustAnchorRootCRL.crl"
@@ -49,11 +51,15 @@ def _params(cases: list[Case]) -> list[object]:
     for case in cases:
         marks = []
         if "params" in case:
-            marks.append(pytest.mark.skip(
-                reason="PKITS case with RFC 5280 initial policy inputs (params): "
-                "the library takes no user-initial-policy-set"
-            ))
-        params.append(pytest.param(case, id=f"{case['id']}-{case['name']}", marks=marks))
+            marks.append(
+                pytest.mark.skip(
+                    reason="PKITS case with RFC 5280 initial policy inputs (params): "
+                    "the library takes no user-initial-policy-set"
+                )
+            )
+        params.append(
+            pytest.param(case, id=f"{case['id']}-{case['name']}", marks=marks)
+        )
     return params
 
 
@@ -69,7 +75,9 @@ def _is_revocation_related(case: Case) -> bool:
 
 def _cli_sample(cases: list[Case]) -> list[Case]:
     runnable = [c for c in cases if "params" not in c]
-    return [c for i, c in enumerate(runnable) if i % 10 == 0 or _is_revocation_related(c)]
+    return [
+        c for i, c in enumerate(runnable) if i % 10 == 0 or _is_revocation_related(c)
+    ]
 
 
 def _require_corpus(case: Case | None) -> Case:
@@ -111,7 +119,11 @@ def test_pkits_case_through_the_library(case: Case | None) -> None:
     cert = (CORPUS / "certs" / str(case["cert"])).read_bytes()
 
     result = validate_certificate(
-        cert, _store(case), at=MOMENT, revocation=_mode(case), usage="any"  # type: ignore[arg-type]
+        cert,
+        _store(case),
+        at=MOMENT,
+        revocation=_mode(case),
+        usage="any",  # type: ignore[arg-type]
     )
 
     if _must_pass(case):
@@ -125,13 +137,19 @@ def test_pkits_case_through_the_library(case: Case | None) -> None:
 def _cli_args(case: Case, *, as_files: bool = True) -> list[str]:
     certs, crls = CORPUS / "certs", CORPUS / "crls"
     args = [
-        "validate-cert", str(certs / str(case["cert"])),
-        "--trust", str(certs / ANCHOR),
-        "--crl", str(crls / ANCHOR_CRL),
+        "validate-cert",
+        str(certs / str(case["cert"])),
+        "--trust",
+        str(certs / ANCHOR),
+        "--crl",
+        str(crls / ANCHOR_CRL),
         *[str(crls / n) for n in case.get("crls", [])],  # type: ignore[attr-defined]
-        "--at", MOMENT.isoformat(),
-        "--revocation", _mode(case),
-        "--usage", "any",
+        "--at",
+        MOMENT.isoformat(),
+        "--revocation",
+        _mode(case),
+        "--usage",
+        "any",
         "--offline",
         "--allow-weak-algorithms",
     ]
@@ -145,7 +163,9 @@ def _cli_args(case: Case, *, as_files: bool = True) -> list[str]:
     [pytest.param(c, id=f"{c['id']}-{c['name']}") for c in _cli_sample(CASES)]
     or [pytest.param(None, id="corpus-missing")],
 )
-def test_pkits_case_through_the_cli(case: Case | None, capsys: pytest.CaptureFixture[str]) -> None:
+def test_pkits_case_through_the_cli(
+    case: Case | None, capsys: pytest.CaptureFixture[str]
+) -> None:
     from signing.cli import main
 
     case = _require_corpus(case)
@@ -161,8 +181,12 @@ def test_pkits_case_through_the_cli(case: Case | None, capsys: pytest.CaptureFix
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("valid_signatures_test1", {0}), ("invalid_ca_signature_test2", {1}),
-     ("invalid_revoked_ee_test3", {1}), ("missing_crl_test1", {2})],
+    [
+        ("valid_signatures_test1", {0}),
+        ("invalid_ca_signature_test2", {1}),
+        ("invalid_revoked_ee_test3", {1}),
+        ("missing_crl_test1", {2}),
+    ],
 )
 def test_pkits_exit_codes_of_the_real_command(name: str, expected: set[int]) -> None:
     case = _require_corpus(next((c for c in CASES if c["name"] == name), None))
@@ -178,4 +202,7 @@ def test_pkits_exit_codes_of_the_real_command(name: str, expected: set[int]) -> 
     assert proc.returncode in expected, proc.stderr
     assert "Traceback" not in proc.stderr
     report = json.loads(proc.stdout)
-    assert report["verdict"] == {0: "valid", 1: "invalid", 2: "indeterminate"}[proc.returncode]
+    assert (
+        report["verdict"]
+        == {0: "valid", 1: "invalid", 2: "indeterminate"}[proc.returncode]
+    )

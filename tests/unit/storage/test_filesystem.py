@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import itertools
 import os
+import shutil
 import stat
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storage import (
+    BlobInfo,
     BlobNotFoundError,
     FilesystemBlobStorage,
     IntegrityError,
@@ -252,7 +256,7 @@ def test_a_disk_error_is_a_storage_error_and_leaves_nothing(
 def test_a_stream_oserror_is_not_mistaken_for_a_disk_error(
     store: FilesystemBlobStorage,
 ) -> None:
-    def stream():  # type: ignore[no-untyped-def]
+    def stream() -> Iterator[bytes]:
         yield b"abc"
         raise ConnectionResetError("client went away")
 
@@ -301,7 +305,7 @@ def test_round_trip_whatever_the_chunking(
     data: bytes, cut: list[int], read_size: int
 ) -> None:
     bounds = sorted({0, len(data), *(c for c in cut if c <= len(data))})
-    pieces = [data[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    pieces = [data[a:b] for a, b in itertools.pairwise(bounds)]
     with tempfile.TemporaryDirectory() as root:
         store = FilesystemBlobStorage(root)
         info = store.put(iter(pieces))
@@ -320,3 +324,62 @@ def test_root_is_created_with_its_areas(tmp_path: Path) -> None:
     assert (root / "objects").is_dir()
     assert (root / "tmp").is_dir()
     assert repr(store) == f"FilesystemBlobStorage({str(root)!r})"
+
+
+def test_a_blob_deleted_between_stat_and_open_is_not_found(
+    store: FilesystemBlobStorage,
+) -> None:
+    info = store.put_bytes(b"x")
+    obj = object_dir(store, info.key)
+    (obj / "data").unlink()  # what a concurrent delete leaves for an instant
+    with pytest.raises(BlobNotFoundError):
+        store.open(info.key)
+
+
+def test_a_blob_deleted_concurrently_is_not_found_by_the_second_delete(
+    store: FilesystemBlobStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    info = store.put_bytes(b"x")
+    stat = store.stat
+
+    def stat_then_lose_the_race(key: str) -> BlobInfo:
+        found = stat(key)
+        shutil.rmtree(object_dir(store, key))  # the other delete wins here
+        return found
+
+    monkeypatch.setattr(store, "stat", stat_then_lose_the_race)
+    with pytest.raises(BlobNotFoundError):
+        store.delete(info.key)
+
+
+def test_gc_reports_only_what_it_could_remove(
+    store: FilesystemBlobStorage,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stuck = store.root / "tmp" / "del-stuck"
+    stuck.mkdir()
+
+    def busy(path: object) -> None:
+        raise OSError(errno.EBUSY, "Device or resource busy")
+
+    monkeypatch.setattr(shutil, "rmtree", busy)
+    assert store.gc(older_than=timedelta(0)) == []
+    assert "could not remove" in caplog.text
+    monkeypatch.undo()
+    assert store.gc(older_than=timedelta(0)) == ["tmp/del-stuck"]
+    assert not stuck.exists()
+
+
+def test_gc_counts_an_entry_another_gc_removed_first(
+    store: FilesystemBlobStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (store.root / "tmp" / "del-raced").mkdir()
+    rmtree = shutil.rmtree
+
+    def other_gc_was_faster(path: str | Path) -> None:
+        rmtree(path)
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path))
+
+    monkeypatch.setattr(shutil, "rmtree", other_gc_was_faster)
+    assert store.gc(older_than=timedelta(0)) == ["tmp/del-raced"]

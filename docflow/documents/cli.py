@@ -1,0 +1,144 @@
+"""``docflow trust …``, ``docflow audit verify`` and ``docflow fsck``."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+
+from docflow.db import transaction
+from docflow.errors import DocflowError
+from docflow.web import blob_store, db_session, trust
+
+
+@click.group("trust", help="The trust store: trusted root and intermediate CAs.")
+def trust_group() -> None:
+    pass
+
+
+@trust_group.command("add", help="Trust a CA certificate (DER or PEM).")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def trust_add(path: Path) -> None:
+    from docflow.certificates.services import add_trust_anchor
+
+    s = db_session()
+    try:
+        with transaction(s):
+            anchor = add_trust_anchor(s, actor=None, data=path.read_bytes())
+    except DocflowError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"{anchor.kind.value}\t{anchor.sha1}\t{anchor.subject}")
+
+
+@trust_group.command("list", help="List the trusted CAs (files and database).")
+@with_appcontext
+def trust_list() -> None:
+    from docflow.certificates.services import list_trust_anchors
+
+    for a in list_trust_anchors(db_session(), trust()):
+        click.echo(
+            f"{a.kind}\t{a.sha1}\t{a.not_after:%Y-%m-%d}\t{a.source}\t{a.subject}"
+        )
+
+
+@trust_group.command("remove", help="Stop trusting a CA added with 'trust add'.")
+@click.argument("thumbprint")
+@with_appcontext
+def trust_remove(thumbprint: str) -> None:
+    from docflow.certificates.services import remove_trust_anchor
+
+    s = db_session()
+    try:
+        with transaction(s):
+            remove_trust_anchor(s, actor=None, thumbprint=thumbprint)
+    except DocflowError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo("removed")
+
+
+@click.group("audit", help="The hash-chained audit log.")
+def audit_group() -> None:
+    pass
+
+
+@audit_group.command("verify", help="Recompute every hash of the audit chain.")
+@with_appcontext
+def audit_verify() -> None:
+    from docflow.audit.services import verify_chain
+
+    count, problems = verify_chain(db_session())
+    for p in problems:
+        click.echo(f"entry {p.record_id}: {p.problem}", err=True)
+    if problems:
+        click.echo(
+            f"audit chain BROKEN: {len(problems)} problem(s) in {count} entries",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(f"audit chain intact: {count} entries")
+
+
+@click.command(
+    "fsck",
+    help="Re-hash every stored blob against the database; list "
+    "mismatches, missing blobs and orphans.",
+)
+@click.option("--delete-orphans", is_flag=True, help="Remove blobs no row points to.")
+@with_appcontext
+def fsck(delete_orphans: bool) -> None:
+    from docflow.documents.models import DocumentFile
+
+    s = db_session()
+    store = blob_store()
+    total = s.scalar(select(func.count()).select_from(DocumentFile)) or 0
+    known: set[str] = set()
+    bad = 0
+    with click.progressbar(
+        s.scalars(select(DocumentFile)).yield_per(200),
+        length=total,
+        label="re-hashing blobs",
+        file=sys.stderr,
+    ) as rows:
+        for row in rows:
+            known.add(row.blob_key)
+            try:
+                digest = hashlib.sha256()
+                with store.open(row.blob_key) as reader:
+                    for chunk in iter(lambda: reader.read(1024 * 1024), b""):
+                        digest.update(chunk)
+            except Exception as exc:  # noqa: BLE001 - every kind of failure is reported
+                click.echo(
+                    f"BAD\t{row.blob_key}\t{row.filename}\t{type(exc).__name__}: {exc}"
+                )
+                bad += 1
+                continue
+            if digest.hexdigest() != row.sha256:
+                click.echo(
+                    f"MISMATCH\t{row.blob_key}\t{row.filename}\tdatabase {row.sha256}"
+                )
+                bad += 1
+    extra = sorted(set(_referenced_elsewhere(s)))
+    known.update(extra)
+    orphans = [k for k in store.iter_keys() if k not in known]
+    for key in orphans:
+        click.echo(f"ORPHAN\t{key}")
+        if delete_orphans:
+            try:
+                store.delete(key)
+            except Exception as exc:  # noqa: BLE001
+                click.echo(f"  not removed: {exc}")
+    click.echo(f"{total} blobs checked, {bad} bad, {len(orphans)} orphans")
+    if bad:
+        sys.exit(1)
+
+
+def _referenced_elsewhere(session: object) -> list[str]:
+    """Blob keys held by other modules (uploaded Excel forms, appeals...)."""
+    from docflow.blobrefs import referenced_blob_keys
+
+    return referenced_blob_keys(session)  # type: ignore[arg-type]

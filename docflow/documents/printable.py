@@ -1,0 +1,717 @@
+"""The printable form of a document: its pages and a signing sheet.
+
+For a PDF the pages come from the newest signed revision (the original when
+nobody signed inside the PDF), flattened: the appearance of each signature
+widget (the PAdES stamp) is painted into the page and the interactive field is
+dropped, so every viewer and printer shows the same thing and none of them
+complains about a form. Then comes the signing sheet («Лист подписания»): the
+document's particulars and one e-signature stamp per signature, in the manner
+of ГОСТ Р 7.0.97-2016 (the «отметка об электронной подписи»: certificate serial,
+holder, validity, with the signing time, party and verification verdict). A
+document in another format gets the sheet alone. Every page carries the footer
+«Документ сформирован … — копия электронного документа» and its number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    Flowable,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+from sqlalchemy.orm import Session
+
+from docflow.db import utcnow
+from docflow.documents.models import (
+    PARTY_TITLES,
+    Document,
+    DocumentFile,
+    Signature,
+    StepStatus,
+    Verdict,
+)
+
+log = logging.getLogger(__name__)
+
+MSK = dt.timezone(dt.timedelta(hours=3), "МСК")
+FONTS = Path(__file__).resolve().parents[2] / "signing" / "fonts"
+FONT, FONT_BOLD = "DejaVuSans", "DejaVuSans-Bold"
+
+INK = colors.Color(0.05, 0.2, 0.55)  # the dark blue of a stamp (as signing.stamp)
+GREY = colors.Color(0.4, 0.4, 0.4)
+RULE = colors.Color(0.8, 0.82, 0.86)
+VERDICT_INK = {
+    Verdict.VALID: colors.Color(0.0, 0.45, 0.2),
+    Verdict.INVALID: colors.Color(0.75, 0.05, 0.05),
+    Verdict.INDETERMINATE: colors.Color(0.7, 0.4, 0.0),
+}
+VERDICT_WORDS = {
+    Verdict.VALID: "подпись действительна",
+    Verdict.INVALID: "подпись НЕДЕЙСТВИТЕЛЬНА",
+    Verdict.INDETERMINATE: "действительность не установлена",
+}
+STEP_WORDS = {
+    StepStatus.WAITING: "ожидает очереди",
+    StepStatus.CURRENT: "ожидает подписи",
+    StepStatus.SIGNED: "подписано",
+    StepStatus.REFUSED: "отказ в подписании",
+}
+
+PAGE_W, PAGE_H = A4
+MARGIN_X = 20 * mm
+MARGIN_TOP = 18 * mm
+MARGIN_BOTTOM = 22 * mm
+STAMP_GAP = 5 * mm
+STAMP_PAD = 7.0
+STAMP_TITLE_SIZE = 8.5
+STAMP_SIZE = 8.0
+STAMP_LEADING = 10.6
+FOOTER_SIZE = 7.0
+CONTENT_W = PAGE_W - 2 * MARGIN_X - 12  # the frame's padding is 6 pt a side
+
+
+@lru_cache(maxsize=1)
+def register_fonts() -> None:
+    """DejaVu Sans (Cyrillic) for reportlab, once per process."""
+    pdfmetrics.registerFont(TTFont(FONT, str(FONTS / "DejaVuSans.ttf")))
+    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(FONTS / "DejaVuSans-Bold.ttf")))
+
+
+# -- formatting ------------------------------------------------------------------
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    # SQLite returns the stored UTC moment without its zone.
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+
+
+def msk_date(moment: dt.datetime) -> str:
+    return _aware(moment).astimezone(MSK).strftime("%d.%m.%Y")
+
+
+def msk_time(moment: dt.datetime) -> str:
+    return _aware(moment).astimezone(MSK).strftime("%d.%m.%Y %H:%M")
+
+
+def _size(n: int) -> str:
+    return f"{n:,}".replace(",", "\u00a0") + "\u00a0байт"
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    """Lines of ``text`` no wider than ``width``; a word longer than a line (a
+    certificate serial) is broken between characters."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        candidate = f"{line} {word}" if line else word
+        if pdfmetrics.stringWidth(candidate, font, size) <= width:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        line = ""
+        while pdfmetrics.stringWidth(word, font, size) > width:
+            cut = len(word)
+            while cut > 1 and pdfmetrics.stringWidth(word[:cut], font, size) > width:
+                cut -= 1
+            lines.append(word[:cut])
+            word = word[cut:]
+        line = word
+    if line:
+        lines.append(line)
+    return lines or [""]
+
+
+# -- the stamp -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StampText:
+    """What one stamp says, line by line (the last line is the verdict)."""
+
+    lines: tuple[str, ...]
+    verdict: Verdict
+
+    @classmethod
+    def of(cls, sig: Signature) -> StampText:
+        lines = [
+            f"Сертификат: {sig.certificate_serial}",
+            f"Владелец: {sig.signer_name}",
+        ]
+        if sig.signer_organisation and sig.signer_organisation != sig.signer_name:
+            lines.append(sig.signer_organisation)
+        lines += [
+            f"Действителен: с {msk_date(sig.certificate_not_before)} "
+            f"по {msk_date(sig.certificate_not_after)}",
+            f"Дата и время подписания: {msk_time(sig.signing_time)} (МСК)",
+            f"Сторона: {PARTY_TITLES[sig.party]}",
+            f"Проверка при получении: {VERDICT_WORDS[sig.verdict]}",
+        ]
+        return cls(tuple(lines), sig.verdict)
+
+
+# Two balanced lines, as the stamp is usually drawn.
+STAMP_TITLE = ("ДОКУМЕНТ ПОДПИСАН", "ЭЛЕКТРОННОЙ ПОДПИСЬЮ")
+
+
+class StampRow(Flowable):  # type: ignore[misc]  # reportlab is untyped
+    """One or two stamps side by side, framed, of equal height. A row never
+    splits across pages, so stamps never overlap anything."""
+
+    def __init__(self, stamps: Sequence[StampText]) -> None:
+        super().__init__()
+        self.stamps = list(stamps)
+        self._laid: list[tuple[list[str], list[list[str]]]] = []
+        self._stamp_w = 0.0
+        self._h = 0.0
+
+    def wrap(self, avail_w: float, avail_h: float) -> tuple[float, float]:
+        self._stamp_w = (avail_w - STAMP_GAP) / 2
+        inner = self._stamp_w - 2 * STAMP_PAD
+        self._laid = []
+        heights = []
+        for stamp in self.stamps:
+            title = [
+                part
+                for line in STAMP_TITLE
+                for part in wrap(line, FONT_BOLD, STAMP_TITLE_SIZE, inner)
+            ]
+            body = [wrap(line, FONT, STAMP_SIZE, inner) for line in stamp.lines]
+            self._laid.append((title, body))
+            n_body = sum(len(b) for b in body)
+            heights.append(
+                2 * STAMP_PAD + len(title) * STAMP_LEADING + 6 + n_body * STAMP_LEADING
+            )
+        self._h = max(heights)
+        return avail_w, self._h
+
+    def draw(self) -> None:
+        c: Canvas = self.canv
+        for index, (stamp, (title, body)) in enumerate(
+            zip(self.stamps, self._laid, strict=True)
+        ):
+            x = index * (self._stamp_w + STAMP_GAP)
+            c.saveState()
+            c.setStrokeColor(INK)
+            c.setLineWidth(1.4)
+            c.roundRect(
+                x + 0.7, 0.7, self._stamp_w - 1.4, self._h - 1.4, 7, stroke=1, fill=0
+            )
+            y = self._h - STAMP_PAD - STAMP_TITLE_SIZE
+            c.setFillColor(INK)
+            c.setFont(FONT_BOLD, STAMP_TITLE_SIZE)
+            for line in title:
+                c.drawCentredString(x + self._stamp_w / 2, y, line)
+                y -= STAMP_LEADING
+            rule_y = y + STAMP_LEADING - 3.5
+            c.setLineWidth(0.6)
+            c.line(x + STAMP_PAD, rule_y, x + self._stamp_w - STAMP_PAD, rule_y)
+            y -= 6 - (STAMP_LEADING - STAMP_SIZE) / 2
+            c.setFont(FONT, STAMP_SIZE)
+            for number, lines in enumerate(body):
+                if number == len(body) - 1:
+                    c.setFillColor(VERDICT_INK[stamp.verdict])
+                for line in lines:
+                    c.drawString(x + STAMP_PAD, y, line)
+                    y -= STAMP_LEADING
+            c.restoreState()
+
+
+# -- the sheet -------------------------------------------------------------------
+
+
+def footer_text(generated_at: dt.datetime) -> str:
+    return (
+        f"Документ сформирован {msk_time(generated_at)} (МСК) в системе docflow — "
+        "копия электронного документа"
+    )
+
+
+def draw_footer(
+    c: Canvas,
+    text: str,
+    page: int,
+    total: int,
+    *,
+    width: float,
+    y: float,
+    size: float = FOOTER_SIZE,
+) -> None:
+    """The footer line: the copy notice on the left, «Стр. N из M» on the right."""
+    margin = min(MARGIN_X, width * 0.06)
+    c.saveState()
+    c.setFont(FONT, size)
+    c.setFillColor(GREY)
+    c.drawRightString(width - margin, y, f"Стр. {page} из {total}")
+    room = (
+        width
+        - 2 * margin
+        - pdfmetrics.stringWidth(f"Стр. {total} из {total}", FONT, size)
+        - 12
+    )
+    while size > 4 and pdfmetrics.stringWidth(text, FONT, size) > room:
+        size -= 0.25  # a narrow page: a smaller notice rather than an overlap
+    c.setFont(FONT, size)
+    c.drawString(margin, y, text)
+    c.restoreState()
+
+
+def _numbered_canvas(footer: str, pages_before: int) -> Callable[..., Canvas]:
+    """A canvas that learns how many pages the sheet has before it draws the
+    footers («Стр. N из M» needs M)."""
+
+    class NumberedCanvas(Canvas):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._saved: list[dict[str, Any]] = []
+
+        def showPage(self) -> None:  # noqa: N802 - reportlab's name
+            self._saved.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            total = pages_before + len(self._saved)
+            for number, state in enumerate(self._saved, start=1):
+                self.__dict__.update(state)
+                draw_footer(
+                    self, footer, pages_before + number, total, width=PAGE_W, y=10 * mm
+                )
+                super().showPage()
+            super().save()
+
+    return NumberedCanvas
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    base = ParagraphStyle("base", fontName=FONT, fontSize=9, leading=12)
+    return {
+        "title": ParagraphStyle(
+            "title",
+            parent=base,
+            fontName=FONT_BOLD,
+            fontSize=15,
+            leading=19,
+            alignment=TA_CENTER,
+            textColor=INK,
+        ),
+        "subtitle": ParagraphStyle(
+            "subtitle", parent=base, alignment=TA_CENTER, textColor=GREY, spaceAfter=8
+        ),
+        "h2": ParagraphStyle(
+            "h2",
+            parent=base,
+            fontName=FONT_BOLD,
+            fontSize=10.5,
+            leading=14,
+            spaceBefore=10,
+            spaceAfter=6,
+            textColor=INK,
+        ),
+        "label": ParagraphStyle("label", parent=base, textColor=GREY),
+        "value": base,
+        "hash": ParagraphStyle(
+            "hash", parent=base, fontSize=8, leading=10.5, splitLongWords=True
+        ),
+        "note": ParagraphStyle(
+            "note", parent=base, textColor=colors.Color(0.6, 0.1, 0.1)
+        ),
+    }
+
+
+def _file_line(f: DocumentFile) -> str:
+    return f"{_esc(f.filename)}, {_size(f.size)}"
+
+
+def _details(
+    session: Session,
+    doc: Document,
+    printed: DocumentFile | None,
+    styles: dict[str, ParagraphStyle],
+) -> Table:
+    from docflow.access import supplier_organisation
+    from docflow.documents.services import status_label
+
+    contract = doc.contract
+    org = doc.organisation
+    contract_text = f"№ {_esc(contract.number)}"
+    if contract.signed_on:
+        contract_text += f" от {contract.signed_on:%d.%m.%Y}"
+    org_text = f"{_esc(org.name)}, ИНН {org.inn}" + (
+        f", КПП {org.kpp}" if org.kpp else ""
+    )
+    main = doc.main_file
+    rows: list[tuple[str, Any]] = [
+        ("Вид документа", _esc(doc.type_title)),
+        ("Номер и дата", f"№ {_esc(doc.number)} от {doc.doc_date:%d.%m.%Y}"),
+        ("Название", _esc(doc.title)),
+        ("Договор", contract_text),
+        ("Организация", org_text),
+    ]
+    supplier = supplier_organisation(session)
+    if supplier is not None:
+        rows.append(("Поставщик", f"{_esc(supplier.name)}, ИНН {supplier.inn}"))
+    rows += [
+        ("Файл документа", _file_line(main)),
+        ("SHA-256 файла", Paragraph(main.sha256, styles["hash"])),
+    ]
+    if printed is not None and printed.id != main.id:
+        rows += [
+            (
+                "Напечатано с",
+                f"{_file_line(printed)} (PDF с подписями, редакция {printed.revision})",
+            ),
+            ("SHA-256 редакции", Paragraph(printed.sha256, styles["hash"])),
+        ]
+    for number, att in enumerate(doc.attachments, start=1):
+        rows.append(
+            (
+                f"Приложение {number}",
+                Paragraph(
+                    f"{_file_line(att)}, SHA-256:<br/>{att.sha256}", styles["hash"]
+                ),
+            )
+        )
+    rows += [
+        ("Статус", _esc(status_label(doc))),
+        ("Зарегистрирован", f"{msk_time(doc.created_at)} (МСК)"),
+        ("Идентификатор", str(doc.id)),
+    ]
+    if doc.comment:
+        rows.append(("Комментарий", _esc(doc.comment)))
+    data = [
+        [
+            Paragraph(label, styles["label"]),
+            value
+            if isinstance(value, Paragraph)
+            else Paragraph(value, styles["value"]),
+        ]
+        for label, value in rows
+    ]
+    table = Table(data, colWidths=[40 * mm, CONTENT_W - 40 * mm], hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
+                ("TOPPADDING", (0, 0), (-1, -1), 3),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                ("LEFTPADDING", (0, 0), (0, -1), 0),
+            ]
+        )
+    )
+    return table
+
+
+def _route(doc: Document, styles: dict[str, ParagraphStyle]) -> Table:
+    data = [
+        [
+            Paragraph("№", styles["label"]),
+            Paragraph("Сторона", styles["label"]),
+            Paragraph("Состояние", styles["label"]),
+            Paragraph("Дата", styles["label"]),
+        ]
+    ]
+    for step in doc.steps:
+        when = f"{msk_time(step.completed_at)} (МСК)" if step.completed_at else "—"
+        data.append(
+            [
+                Paragraph(str(step.position), styles["value"]),
+                Paragraph(step.party_title, styles["value"]),
+                Paragraph(STEP_WORDS[step.status], styles["value"]),
+                Paragraph(when, styles["value"]),
+            ]
+        )
+    table = Table(
+        data, colWidths=[10 * mm, 40 * mm, CONTENT_W - 100 * mm, 50 * mm], hAlign="LEFT"
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
+                ("LEFTPADDING", (0, 0), (0, -1), 0),
+            ]
+        )
+    )
+    return table
+
+
+def signing_sheet(
+    session: Session,
+    *,
+    doc: Document,
+    printed: DocumentFile | None,
+    generated_at: dt.datetime,
+    pages_before: int = 0,
+    note: str | None = None,
+) -> tuple[bytes, int]:
+    """The «Лист подписания» as a PDF, numbered from ``pages_before + 1``.
+
+    :returns: the PDF and its page count.
+    """
+    register_fonts()
+    styles = _styles()
+    story: list[Flowable] = [
+        Paragraph("ЛИСТ ПОДПИСАНИЯ", styles["title"]),
+        Paragraph("электронного документа", styles["subtitle"]),
+        _details(session, doc, printed, styles),
+    ]
+    if note:
+        story += [Spacer(1, 6), Paragraph(_esc(note), styles["note"])]
+    signatures = list(doc.signatures)
+    story.append(
+        Paragraph(
+            f"Электронные подписи ({len(signatures)})"
+            if signatures
+            else "Электронные подписи",
+            styles["h2"],
+        )
+    )
+    if signatures:
+        stamps = [StampText.of(sig) for sig in signatures]
+        for start in range(0, len(stamps), 2):
+            story += [StampRow(stamps[start : start + 2]), Spacer(1, STAMP_GAP)]
+    else:
+        story.append(
+            Paragraph("Документ ещё не подписан ни одной из сторон.", styles["value"])
+        )
+    story.append(
+        KeepTogether(
+            [Paragraph("Маршрут подписания", styles["h2"]), _route(doc, styles)]
+        )
+    )
+    if doc.refusal_reason:
+        story += [
+            Spacer(1, 6),
+            Paragraph(f"Причина отказа: {_esc(doc.refusal_reason)}", styles["note"]),
+        ]
+
+    buf = io.BytesIO()
+    template = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=MARGIN_X,
+        rightMargin=MARGIN_X,
+        topMargin=MARGIN_TOP,
+        bottomMargin=MARGIN_BOTTOM,
+        title=f"Лист подписания: {doc.title} № {doc.number}",
+        author="docflow",
+        creator="docflow",
+        subject="Копия электронного документа",
+    )
+    footer = footer_text(generated_at)
+    counter: list[int] = []
+
+    def count(canvas: Canvas, _doc: Any) -> None:
+        counter.append(canvas.getPageNumber())
+
+    template.build(
+        story,
+        onFirstPage=count,
+        onLaterPages=count,
+        canvasmaker=_numbered_canvas(footer, pages_before),
+    )
+    return buf.getvalue(), len(counter)
+
+
+# -- the original's pages --------------------------------------------------------
+
+_PRINT_FLAG = 4
+_HIDDEN_FLAGS = 2 | 32  # Hidden, NoView (ISO 32000-1, 12.5.3)
+
+
+def _appearance(annot: Any) -> Any | None:
+    from pypdf.generic import DictionaryObject, StreamObject
+
+    ap = annot.get("/AP")
+    normal = ap.get_object().get("/N") if ap is not None else None
+    normal = normal.get_object() if normal is not None else None
+    if isinstance(normal, DictionaryObject) and not isinstance(normal, StreamObject):
+        state = annot.get("/AS")
+        normal = normal.get(state).get_object() if state in normal else None
+    return normal if isinstance(normal, StreamObject) else None
+
+
+def flatten_widgets(page: Any) -> None:
+    """Paint each printable widget's normal appearance into the page content
+    (ISO 32000-1, 12.5.5: BBox through Matrix, fitted to Rect) and drop the
+    widgets. Other annotations (links) stay."""
+    from pypdf import PageObject
+    from pypdf.generic import (
+        ArrayObject,
+        ContentStream,
+        DictionaryObject,
+        NameObject,
+    )
+
+    annots = page.get("/Annots")
+    if annots is None:
+        return
+    keep = ArrayObject()
+    ops: list[bytes] = []
+    xobjects = DictionaryObject()
+    for ref in annots.get_object():
+        annot = ref.get_object()
+        if annot.get("/Subtype") != "/Widget":
+            keep.append(ref)
+            continue
+        flags = int(annot.get("/F", 0))
+        form = _appearance(annot)
+        if form is None or not flags & _PRINT_FLAG or flags & _HIDDEN_FLAGS:
+            continue
+        x1, y1, x2, y2 = (float(v) for v in annot["/Rect"])
+        bx1, by1, bx2, by2 = _transformed_bbox(form)
+        if bx2 - bx1 <= 0 or by2 - by1 <= 0:
+            continue
+        sx, sy = (abs(x2 - x1)) / (bx2 - bx1), (abs(y2 - y1)) / (by2 - by1)
+        tx, ty = min(x1, x2) - bx1 * sx, min(y1, y2) - by1 * sy
+        name = f"/DocflowFlat{len(xobjects)}"
+        xobjects[NameObject(name)] = form.indirect_reference or form
+        ops.append(f"q {sx:.6f} 0 0 {sy:.6f} {tx:.4f} {ty:.4f} cm {name} Do Q".encode())
+    if ops:
+        overlay = PageObject.create_blank_page(
+            width=page.mediabox.width, height=page.mediabox.height
+        )
+        overlay[NameObject("/Resources")] = DictionaryObject(
+            {NameObject("/XObject"): xobjects}
+        )
+        content = ContentStream(None, None)
+        content.set_data(b"\n".join(ops))
+        overlay[NameObject("/Contents")] = content
+        page.merge_page(overlay)
+    if keep:
+        page[NameObject("/Annots")] = keep
+    else:
+        del page["/Annots"]
+
+
+def _transformed_bbox(form: Any) -> tuple[float, float, float, float]:
+    bx1, by1, bx2, by2 = (float(v) for v in form.get("/BBox", (0, 0, 0, 0)))
+    a, b, c, d, e, f = (float(v) for v in form.get("/Matrix", (1, 0, 0, 1, 0, 0)))
+    points = [
+        (a * x + c * y + e, b * x + d * y + f) for x in (bx1, bx2) for y in (by1, by2)
+    ]
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _footer_pages(sizes: Sequence[tuple[float, float]], text: str, total: int) -> bytes:
+    """Overlays with the footer for the original's pages. The line sits 8 pt above
+    the bottom edge: below the 20 pt margin where signing.stamp places the PAdES
+    stamps, and below the text of any page laid out with ordinary margins."""
+    buf = io.BytesIO()
+    c = Canvas(buf)
+    for number, (width, height) in enumerate(sizes, start=1):
+        c.setPageSize((width, height))
+        draw_footer(c, text, number, total, width=width, y=8, size=6.5)
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def _pdf_pages(data: bytes) -> Any:
+    """The pages of a PDF, readable, decrypted when it opens with an empty
+    password. :raises Exception: whatever pypdf raises for a broken file."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    if reader.is_encrypted:
+        reader.decrypt("")
+    _ = [page.mediabox for page in reader.pages]  # fail here, not halfway
+    return reader
+
+
+def printable_pdf(session: Session, *, doc: Document, storage: Any) -> bytes:
+    """The printable form of ``doc``: for a PDF its pages (the newest signed
+    revision, flattened) and the signing sheet; otherwise the sheet alone.
+
+    :param storage: the blob store; the PDF is read with its digest checked.
+    :raises storage.IntegrityError: the stored PDF does not match its digest.
+    """
+    from pypdf import PdfReader, PdfWriter, Transformation
+
+    generated_at = utcnow()
+    printed = doc.latest_pdf
+    reader = None
+    note = None
+    if printed is not None:
+        data = storage.read_bytes(printed.blob_key)
+        try:
+            reader = _pdf_pages(data)
+        except Exception:  # noqa: BLE001 - pypdf raises many kinds for a broken file
+            log.warning(
+                "document %s: PDF %s unreadable for printing",
+                doc.id,
+                printed.id,
+                exc_info=True,
+            )
+            note = (
+                "Страницы документа не удалось воспроизвести: файл PDF повреждён или "
+                "защищён паролем. Оригинал доступен для скачивания; его SHA-256 "
+                "указан выше."
+            )
+    if reader is None:
+        sheet, _ = signing_sheet(
+            session, doc=doc, printed=printed, generated_at=generated_at, note=note
+        )
+        return sheet
+
+    count = len(reader.pages)
+    sheet, sheet_pages = signing_sheet(
+        session, doc=doc, printed=printed, generated_at=generated_at, pages_before=count
+    )
+    total = count + sheet_pages
+    writer = PdfWriter()
+    sizes = []
+    for source in reader.pages:
+        page = writer.add_page(source)
+        flatten_widgets(page)
+        if page.rotation:
+            page.transfer_rotation_to_content()
+        box = page.cropbox
+        sizes.append((float(box.width), float(box.height)))
+    footers = PdfReader(
+        io.BytesIO(_footer_pages(sizes, footer_text(generated_at), total))
+    )
+    for page, overlay in zip(writer.pages, footers.pages, strict=True):
+        box = page.cropbox
+        page.merge_transformed_page(
+            overlay, Transformation().translate(float(box.left), float(box.bottom))
+        )
+    writer.append(PdfReader(io.BytesIO(sheet)))
+    writer.add_metadata(
+        {
+            "/Title": f"Печатная форма: {doc.title} № {doc.number}",
+            "/Creator": "docflow",
+            "/Producer": "docflow",
+        }
+    )
+    writer.compress_identical_objects()  # also drops the orphaned signature fields
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
