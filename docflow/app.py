@@ -106,6 +106,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(documents_bp)
     app.register_blueprint(certificates_bp)
 
+    from docflow.notify.views import bp as notify_admin_bp
+
+    app.register_blueprint(notify_admin_bp)
+
 
 def _register_template_globals(app: Flask) -> None:
     @app.context_processor
@@ -133,6 +137,7 @@ NAV: list[tuple[str, str, str]] = [
     ("certificates.list_certificates", "Сертификаты", "all"),
     ("certificates.trust_store_page", "Доверенные УЦ", "staff"),
     ("content.contacts", "Контакты", "all"),
+    ("notify_admin.queue", "Очередь уведомлений", "staff"),
 ]
 
 

@@ -2,6 +2,7 @@
 the schema test)."""
 
 from docflow.accounts.models import AccountToken, User
+from docflow.api.models import ApiKey, Webhook
 from docflow.audit.models import AuditHead, AuditRecord
 from docflow.certificates.models import Certificate, TrustAnchor
 from docflow.content.models import FaqEntry, NewsItem, SiteSetting
@@ -34,6 +35,7 @@ from docflow.notify.models import (
 
 __all__ = [
     "AccountToken",
+    "ApiKey",
     "AuditHead",
     "AuditRecord",
     "Base",
@@ -61,5 +63,6 @@ __all__ = [
     "SiteSetting",
     "Subscription",
     "User",
+    "Webhook",
     "WidgetLayout",
 ]

@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 
 from celery import Celery, Task
-from flask import Flask
+from flask import Flask, has_app_context
 
 BEAT_SCHEDULE = {
     "sweep-outbox": {
@@ -23,11 +23,27 @@ BEAT_SCHEDULE = {
 TASK_MODULES = ["docflow.notify.tasks", "docflow.documents.tasks"]
 
 
+def beat_schedule(app: Flask) -> dict[str, dict[str, Any]]:
+    """:data:`BEAT_SCHEDULE` with the sweep's period from ``OUTBOX_SWEEP_INTERVAL_SECONDS``
+    (read here, at start-up, so that a malformed value fails fast)."""
+    from docflow.notify.config import OutboxPolicy
+
+    policy = OutboxPolicy.from_settings(app.extensions["docflow"].settings)
+    schedule = {name: dict(entry) for name, entry in BEAT_SCHEDULE.items()}
+    schedule["sweep-outbox"]["schedule"] = policy.sweep_interval
+    return schedule
+
+
 def make_celery(app: Flask) -> Celery:
     settings = app.extensions["docflow"].settings
 
     class FlaskTask(Task):  # type: ignore[misc]
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            # An eager task runs inside the request (or command) that queued it
+            # and keeps that app: with several apps in one process (tests),
+            # ``app`` here is the last one made, not necessarily the caller.
+            if has_app_context():
+                return self.run(*args, **kwargs)
             with app.app_context():
                 return self.run(*args, **kwargs)
 
@@ -52,7 +68,7 @@ def make_celery(app: Flask) -> Celery:
             "interval_start": 0,
             "interval_step": 0.5,
         },
-        beat_schedule=BEAT_SCHEDULE,
+        beat_schedule=beat_schedule(app),
         timezone="Europe/Moscow",
         enable_utc=True,
     )

@@ -7,6 +7,7 @@ Private to the library (cryptography's hazmat split): the public API in
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeAlias
 
 from asn1crypto import cms, core, crl, pem, x509
 from cryptography import x509 as cx509
@@ -58,7 +59,7 @@ _DN_LABELS = {
 }
 
 Certificate = x509.Certificate
-CertificateInput = bytes | cx509.Certificate | x509.Certificate
+CertificateInput: TypeAlias = "bytes | cx509.Certificate | x509.Certificate"
 
 
 def _first_line(exc: Exception) -> str:

@@ -189,7 +189,8 @@ def _serial_hex(serial: int) -> str:
 def _extension(cert: x509.Certificate, name: str) -> object | None:
     for ext in cert["tbs_certificate"]["extensions"]:
         if ext["extn_id"].native == name:
-            return ext["extn_value"].parsed
+            parsed: object = ext["extn_value"].parsed
+            return parsed
     return None
 
 

@@ -104,6 +104,15 @@ class Signer(abc.ABC):
         return await asyncio.to_thread(self.sign_raw, data, digest_algorithm)
 
 
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(
+            cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+        )
+    except (x509.ExtensionNotFound, ValueError):
+        return False
+
+
 def _same_public_key(key: object, certificate: x509.Certificate) -> bool:
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         return False
@@ -175,8 +184,8 @@ class Pkcs11Signer(Signer):
     The session is opened through pyHanko's PKCS#11 support (python-pkcs11) and
     kept open; close it with :meth:`close` or use the signer as a context
     manager. The certificate is read from the token (by ``cert_label`` or
-    ``cert_id``, which default to the key's), and the other certificates on the
-    token are embedded as the chain.
+    ``cert_id``, which default to the key's); the CA certificates on the token,
+    and ``chain``, are embedded beside it.
 
     :param lib_path: the PKCS#11 module (``/usr/lib/softhsm/libsofthsm2.so``).
     :param token_label: the token's label.
@@ -265,10 +274,16 @@ class Pkcs11Signer(Signer):
             )
         try:
             certificate = x509.load_der_x509_certificate(mine[0])
+            # Only CA certificates: other people's certificates on the same
+            # token have no place in this signer's signatures.
             others = [
-                x509.load_der_x509_certificate(value)
-                for _, _, value in all_certs
-                if value != mine[0]
+                cert
+                for cert in (
+                    x509.load_der_x509_certificate(value)
+                    for _, _, value in all_certs
+                    if value != mine[0]
+                )
+                if _is_ca(cert)
             ]
         except ValueError as exc:
             self._session.close()
@@ -339,6 +354,12 @@ class PreparedSignature:
     Give ``to_be_signed`` to the signing party; keep the whole object (it is
     JSON-serialisable: :meth:`to_json`) until the signature value comes back,
     then call :meth:`ExternalSigner.complete`.
+
+    Keep the state on the server (database, session store), not in the
+    client: ``complete`` checks the signature value against the state's own
+    certificate, and for PDFs that the prepared document still matches the
+    signed digest, but it cannot tell a state the server made from one a
+    client forged with its own certificate.
     """
 
     kind: str
@@ -416,7 +437,7 @@ class PreparedSignature:
                 rsa_pss=bool(obj["rsa_pss"]),
                 document=_unb64(obj["document"], "document"),
                 reserved_region=(int(region[0]), int(region[1])),
-                tsa_url=obj["tsa_url"],
+                tsa_url=None if obj["tsa_url"] is None else str(obj["tsa_url"]),
                 extra={str(k): str(v) for k, v in dict(obj.get("extra", {})).items()},
             )
         except (KeyError, TypeError, ValueError, IndexError):

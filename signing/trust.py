@@ -406,7 +406,7 @@ class TrustStore:
             return any(r.sha256 == cert.sha256 for r in self._roots)
 
     def _algorithm_policy(self) -> DisallowWeakAlgorithmsPolicy:
-        return DisallowWeakAlgorithmsPolicy(
+        return DisallowWeakAlgorithmsPolicy(  # type: ignore[no-untyped-call]
             weak_hash_algos=self.weak_hash_algorithms,
             rsa_key_size_threshold=self.min_rsa_bits,
             dsa_key_size_threshold=self.min_dsa_bits,
@@ -489,24 +489,27 @@ class TrustStore:
         )
 
     def revocation_dates(
-        self,
-        cert: x509.Certificate,
-        extra_crls: Iterable[asn1_crl.CertificateList] = (),
+        self, cert: x509.Certificate, crls: Iterable[asn1_crl.CertificateList] = ()
     ) -> list[dt.datetime]:
-        """Revocation dates of ``cert`` in this store's CRLs and ``extra_crls``."""
-        dates = []
+        """Revocation dates of ``cert`` listed in ``crls`` (default: the store's).
+
+        The serial index of each of the store's own CRLs is kept, so that a
+        large CRL is scanned once.
+        """
         with self._lock:
             local = list(self._crls)
-        for crl_ in [*local, *extra_crls]:
+        own = {id(c) for c in local}
+        dates = []
+        for crl_ in crls or local:
             if crl_["tbs_cert_list"]["issuer"] != cert.issuer:
                 continue
-            index = self._revoked_index.get(crl_.sha256)
+            index = self._revoked_index.get(crl_.sha256) if id(crl_) in own else None
             if index is None:
                 index = {
                     entry["user_certificate"].native: entry["revocation_date"].native
                     for entry in crl_["tbs_cert_list"]["revoked_certificates"]
                 }
-                if any(crl_ is c for c in local):
+                if id(crl_) in own:
                     self._revoked_index[crl_.sha256] = index
             if cert.serial_number in index:
                 dates.append(index[cert.serial_number])
@@ -894,7 +897,7 @@ def _leaf_reasons(
 
 def _merge(reasons: Iterable[Reason]) -> tuple[Reason, ...]:
     """Drop repeats (the same code about the same certificate); errors first."""
-    seen: set[tuple[str, object, bool]] = set()
+    seen: set[tuple[object, ...]] = set()
     merged = []
     for reason in sorted(reasons, key=lambda r: r.is_warning):
         key = (
@@ -1054,20 +1057,17 @@ def _boundaries(
     outcome: _PathOutcome | None,
 ) -> tuple[dt.datetime, ...]:
     bounds: set[dt.datetime] = set()
-    fetched: list[asn1_crl.CertificateList] = []
-    if (
-        outcome is not None
-        and outcome.context is not None
-        and outcome.context.fetching_allowed
-    ):
-        fetched = list(
-            outcome.context.revinfo_manager._fetchers.crl_fetcher.fetched_crls()
-        )  # type: ignore[union-attr]
+    # The CRLs the validation could see: the store's and those downloaded.
+    crls = (
+        [c.crl_data for c in outcome.context.revinfo_manager.currently_available_crls()]
+        if outcome is not None and outcome.context is not None
+        else trust.crls
+    )
     for cert in chain:
         validity = cert["tbs_certificate"]["validity"]
         bounds.add(validity["not_before"].native)
         bounds.add(validity["not_after"].native)
-        bounds.update(trust.revocation_dates(cert, fetched))
+        bounds.update(trust.revocation_dates(cert, crls))
     return tuple(sorted(bounds))
 
 

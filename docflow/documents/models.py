@@ -240,6 +240,11 @@ class SigningSession(Base):
     user_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE")
     )
+    # The API key that prepared it (an integration has no user): only the
+    # same key may complete it.
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE")
+    )
     certificate_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("certificates.id"))
     kind: Mapped[str] = mapped_column(String(10))  # cms | pades
     state: Mapped[bytes] = mapped_column(LargeBinary)

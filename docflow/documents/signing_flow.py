@@ -302,7 +302,11 @@ def prepare_signing(
         cert is None
         or cert.organisation_id != org_id
         or cert.status != CertificateStatus.ACTIVE
-        or (not actor.is_supplier and cert.user_id != actor.user_id)
+        or (
+            not actor.is_supplier
+            and actor.user is not None
+            and cert.user_id != actor.user_id
+        )
     ):
         raise SignatureRejectedError(
             "Выберите действующий сертификат, зарегистрированный вами для организации "
@@ -354,6 +358,7 @@ def prepare_signing(
     signing_session = SigningSession(
         document_id=doc.id,
         user_id=actor.user_id,
+        api_key_id=actor.api_key_id,
         certificate_id=cert.id,
         kind="pades" if "pades" in state else "cms",
         state=json.dumps(state).encode(),
@@ -379,7 +384,11 @@ def complete_signing(
     import json
 
     prepared = session.get(SigningSession, session_id, with_for_update=True)
-    if prepared is None or prepared.user_id != actor.user_id:
+    if (
+        prepared is None
+        or prepared.user_id != actor.user_id
+        or prepared.api_key_id != actor.api_key_id
+    ):
         raise NotFoundError("Сеанс подписания не найден.")
     if prepared.used_at is not None:
         raise ValidationError(

@@ -39,7 +39,7 @@ from docflow.documents.models import (
     FileRole,
     Party,
 )
-from docflow.errors import DocflowError, ValidationError
+from docflow.errors import DocflowError, NotFoundError, ValidationError
 from docflow.web import blob_store, current_actor, db_session, settings, trust
 
 bp = Blueprint(
@@ -335,6 +335,8 @@ def _transition(document_id: uuid.UUID, action: str) -> Any:
                 message = "Документ удалён."
             else:
                 abort(404)
+    except NotFoundError:
+        raise
     except DocflowError as exc:
         flash(exc.message, "error")
         return redirect(url_for("documents.card", document_id=document_id))

@@ -17,10 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from docflow.accounts.models import User
-from docflow.db import enqueue_after_commit, utcnow
+from docflow.audit import RequestInfo
+from docflow.db import enqueue_after_commit, is_postgres, utcnow
+from docflow.notify.config import DEFAULT_POLICY, OutboxPolicy
 from docflow.notify.models import (
     Channel,
     DeliveredMessage,
@@ -33,30 +36,23 @@ from docflow.notify.models import (
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
-BASE_BACKOFF = dt.timedelta(seconds=30)
-MAX_BACKOFF = dt.timedelta(hours=2)
-# A pending row younger than this is assumed to have its relay task on the way.
-SWEEP_GRACE = dt.timedelta(minutes=2)
-
-
-def backoff(attempts: int) -> dt.timedelta:
-    """Exponential back-off: 30 s, 1 min, 2 min, ... capped at two hours."""
-    return min(BASE_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+# The defaults of OutboxPolicy, kept as names for readers and older callers.
+MAX_ATTEMPTS = DEFAULT_POLICY.max_attempts
+BASE_BACKOFF = DEFAULT_POLICY.backoff
+MAX_BACKOFF = DEFAULT_POLICY.max_backoff
+SWEEP_GRACE = DEFAULT_POLICY.sweep_grace
 
 
 def _enqueue_relay(session: Session, ids: list[uuid.UUID]) -> None:
+    """Queue one relay task per row once the transaction commits. A broker that
+    is down costs the commit nothing: the rows wait for the sweep."""
     if not ids:
         return
 
     def send() -> None:
-        from docflow.notify.tasks import relay_outbox_message
+        from docflow.notify.tasks import enqueue_relay
 
-        for mid in ids:
-            try:
-                relay_outbox_message.delay(str(mid))
-            except Exception:  # noqa: BLE001 - the broker may be down; the sweep retries
-                log.warning("could not enqueue outbox message %s; the sweep will", mid)
+        enqueue_relay(ids)
 
     enqueue_after_commit(session, send)
 
@@ -184,6 +180,28 @@ def delete_notifications(
 
 
 # -- relay ---------------------------------------------------------------------
+#
+# A relay task is only a hint that a row may be due; the row is the truth. The
+# relay runs in two transactions:
+#
+# 1. the claim: lock the row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), check
+#    that it is pending and due, count the attempt and commit. An attempt is
+#    counted even when the process dies during the send, so a message that kills
+#    its worker cannot loop for ever through ``reject_on_worker_lost``: it runs
+#    out of attempts like any other;
+# 2. the send: lock the row again, check that nobody claimed it in between (the
+#    attempt number is unchanged), send while holding the lock, and record the
+#    outcome; the caller commits.
+#
+# The row lock keeps two workers from sending the same row at once: a second
+# task for a row being sent finds it locked and gives up (BUSY); if the first
+# worker dies, its task is redelivered (acks_late) or the sweep re-queues the
+# row. A worker that dies after the SMTP server accepted a message, before the
+# outcome was committed, leaves the row pending; the e-mail channel's
+# :class:`DatabaseSentRegistry` (committed on its own right after the server's
+# 250) makes the next attempt skip the send. SMS and webhooks are at least
+# once: receivers deduplicate by the message id.
+
 
 class RelayOutcome:
     SENT = "sent"
@@ -191,6 +209,46 @@ class RelayOutcome:
     RETRY = "retry"
     FAILED = "failed"
     NOT_DUE = "not_due"
+    BUSY = "busy"
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    # SQLite returns naive datetimes for DateTime(timezone=True); they are UTC.
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)
+
+
+def _lock_row(session: Session, message_id: uuid.UUID) -> OutboxMessage | None:
+    # populate_existing: the row may already be in the identity map with the
+    # values of the previous transaction.
+    stmt = (select(OutboxMessage).where(OutboxMessage.id == message_id)
+            .execution_options(populate_existing=True))
+    if is_postgres(session):
+        stmt = stmt.with_for_update(skip_locked=True)
+    return session.scalar(stmt)
+
+
+def _unlocked_outcome(session: Session, message_id: uuid.UUID) -> str:
+    """Why :func:`_lock_row` found nothing: gone or finished, or locked."""
+    status = session.scalar(select(OutboxMessage.status).where(OutboxMessage.id == message_id))
+    return RelayOutcome.BUSY if status == OutboxStatus.PENDING else RelayOutcome.ALREADY_DONE
+
+
+def _retry_or_fail(
+    row: OutboxMessage, error: str, now: dt.datetime, policy: OutboxPolicy
+) -> tuple[str, dt.timedelta | None]:
+    row.last_error = error[:2000]
+    if row.attempts >= policy.max_attempts:
+        row.status = OutboxStatus.FAILED
+        row.next_attempt_at = None
+        log.error("outbox %s failed after %s attempts: %s", row.id, row.attempts, error)
+        return RelayOutcome.FAILED, None
+    delay = policy.delay(row.attempts)
+    row.next_attempt_at = now + delay
+    log.warning("outbox %s attempt %s failed, retry in %s: %s", row.id, row.attempts,
+                delay, error)
+    return RelayOutcome.RETRY, delay
 
 
 def relay_message(
@@ -199,12 +257,17 @@ def relay_message(
     *,
     channel_for: Callable[[OutboxMessage], Any],
     now: dt.datetime | None = None,
+    policy: OutboxPolicy | None = None,
 ) -> tuple[str, dt.timedelta | None]:
     """Deliver one outbox row. Returns the outcome and, for a retry, the delay.
 
-    The row is locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) so that two
-    workers never send the same row at once; a row already sent is skipped, so
-    a redelivered task does not send twice.
+    Unlike other services this one commits once, in the middle: the claimed
+    attempt (see the comment above). The caller commits the outcome.
+
+    :param channel_for: the channel object for a row (``.send(message)``).
+    :param now: the current time (for tests); the outcome is stamped with the
+        time after the send otherwise.
+    :param policy: attempts and back-off; :data:`DEFAULT_POLICY` by default.
     """
     from notifications import (
         NotificationError,
@@ -213,74 +276,184 @@ def relay_message(
         compose_message,
     )
 
-    now = now or utcnow()
-    stmt = select(OutboxMessage).where(OutboxMessage.id == message_id)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    row = session.scalar(stmt)
-    if row is None or row.status != OutboxStatus.PENDING:
+    policy = policy or DEFAULT_POLICY
+    started = now or utcnow()
+    row = _lock_row(session, message_id)
+    if row is None:
+        return _unlocked_outcome(session, message_id), None
+    if row.status != OutboxStatus.PENDING:
         return RelayOutcome.ALREADY_DONE, None
-    if row.next_attempt_at is not None:
-        due = row.next_attempt_at if row.next_attempt_at.tzinfo else row.next_attempt_at.replace(
-            tzinfo=dt.UTC)
-        if due > now:
-            return RelayOutcome.NOT_DUE, due - now
+    due = _aware(row.next_attempt_at)
+    if due is not None and due > started:
+        return RelayOutcome.NOT_DUE, due - started
+    if row.attempts >= policy.max_attempts:
+        # The last claimed attempt never reported back: its worker died.
+        row.status = OutboxStatus.FAILED
+        row.next_attempt_at = None
+        row.last_error = (f"attempt {row.attempts} did not finish (the worker stopped); "
+                          f"last error: {row.last_error or '—'}")[:2000]
+        log.error("outbox %s failed: %s", row.id, row.last_error)
+        return RelayOutcome.FAILED, None
     row.attempts += 1
+    attempt = row.attempts
+    session.commit()  # the claim
+
+    row = _lock_row(session, message_id)
+    if row is None or row.status != OutboxStatus.PENDING or row.attempts != attempt:
+        return RelayOutcome.BUSY, None
     try:
-        created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
         message = compose_message(
             id=str(row.id), kind=row.kind, channel=row.channel.value, recipient=row.recipient,
-            context=row.context, created_at=created,
+            context=row.context, created_at=_aware(row.created_at),
         )
         channel_for(row).send(message)
     except TransientDeliveryError as exc:
-        row.last_error = str(exc)[:2000]
-        if row.attempts >= MAX_ATTEMPTS:
-            row.status = OutboxStatus.FAILED
-            log.error("outbox %s failed after %s attempts: %s", row.id, row.attempts, exc)
-            return RelayOutcome.FAILED, None
-        delay = backoff(row.attempts)
-        row.next_attempt_at = now + delay
-        return RelayOutcome.RETRY, delay
+        return _retry_or_fail(row, str(exc), now or utcnow(), policy)
     except (PermanentDeliveryError, NotificationError, ValueError, KeyError) as exc:
         row.status = OutboxStatus.FAILED
+        row.next_attempt_at = None
         row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         log.error("outbox %s failed permanently: %s", row.id, exc)
         return RelayOutcome.FAILED, None
+    except Exception as exc:
+        # Not a verdict on the message (a bug, the sent registry's database):
+        # at least once means trying again, within the same attempt budget.
+        log.exception("outbox %s: unexpected error while sending", row.id)
+        return _retry_or_fail(row, f"{type(exc).__name__}: {exc}", now or utcnow(), policy)
     row.status = OutboxStatus.SENT
-    row.sent_at = now
+    row.sent_at = now or utcnow()
+    row.next_attempt_at = None
     row.last_error = None
     return RelayOutcome.SENT, None
 
 
-def due_for_sweep(session: Session, *, now: dt.datetime | None = None,
-                  limit: int = 500) -> list[uuid.UUID]:
-    """Pending rows whose relay is overdue: never enqueued, or a retry now due."""
-    now = now or utcnow()
-    stmt = (
-        select(OutboxMessage.id)
-        .where(OutboxMessage.status == OutboxStatus.PENDING)
-        .where(
-            ((OutboxMessage.next_attempt_at.is_(None))
-             & (OutboxMessage.created_at <= now - SWEEP_GRACE))
-            | (OutboxMessage.next_attempt_at <= now)
-        )
-        .order_by(OutboxMessage.created_at)
-        .limit(limit)
+def _overdue(now: dt.datetime, policy: OutboxPolicy) -> Any:
+    """Pending rows whose relay is late by more than the grace: never enqueued
+    (the broker was down), or a retry whose task was lost."""
+    cutoff = now - policy.sweep_grace
+    return (OutboxMessage.status == OutboxStatus.PENDING) & (
+        (OutboxMessage.next_attempt_at.is_(None) & (OutboxMessage.created_at <= cutoff))
+        | (OutboxMessage.next_attempt_at <= cutoff)
     )
+
+
+def due_for_sweep(session: Session, *, now: dt.datetime | None = None,
+                  limit: int = 500, policy: OutboxPolicy | None = None) -> list[uuid.UUID]:
+    """Ids of pending rows whose relay is overdue (see :func:`requeue_overdue`)."""
+    stmt = (select(OutboxMessage.id).where(_overdue(now or utcnow(), policy or DEFAULT_POLICY))
+            .order_by(OutboxMessage.created_at).limit(limit))
     return list(session.scalars(stmt))
+
+
+def requeue_overdue(session: Session, *, now: dt.datetime | None = None, limit: int = 500,
+                    policy: OutboxPolicy | None = None) -> list[uuid.UUID]:
+    """The sweep: queue a relay for every overdue row, after the commit.
+
+    Rows being sent (locked) are skipped. Each re-queued row gets
+    ``next_attempt_at = now``, so the next sweep leaves it alone for the grace
+    period instead of piling up duplicate tasks behind a slow worker.
+    """
+    now = now or utcnow()
+    stmt = (select(OutboxMessage.id).where(_overdue(now, policy or DEFAULT_POLICY))
+            .order_by(OutboxMessage.created_at).limit(limit))
+    if is_postgres(session):
+        stmt = stmt.with_for_update(skip_locked=True)
+    ids = list(session.scalars(stmt))
+    if ids:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids))
+                        .values(next_attempt_at=now))
+        _enqueue_relay(session, ids)
+        log.info("sweep re-queued %d outbox messages", len(ids))
+    return ids
+
+
+# -- the administrators' view --------------------------------------------------
+
+
+def outbox_counts(session: Session, *, now: dt.datetime | None = None,
+                  policy: OutboxPolicy | None = None) -> dict[str, int]:
+    """Rows per status, and ``overdue``: pending rows the sweep would re-queue."""
+    counts = {status.value: 0 for status in OutboxStatus}
+    for status, n in session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    ):
+        counts[OutboxStatus(status).value] = int(n)
+    counts["overdue"] = int(session.scalar(
+        select(func.count()).select_from(OutboxMessage)
+        .where(_overdue(now or utcnow(), policy or DEFAULT_POLICY))
+    ) or 0)
+    return counts
 
 
 def failed_messages(session: Session, *, limit: int = 200) -> list[OutboxMessage]:
     return list(session.scalars(
         select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
-        .order_by(OutboxMessage.created_at.desc()).limit(limit)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id).limit(limit)
     ))
+
+
+def overdue_messages(session: Session, *, now: dt.datetime | None = None, limit: int = 200,
+                     policy: OutboxPolicy | None = None) -> list[OutboxMessage]:
+    return list(session.scalars(
+        select(OutboxMessage).where(_overdue(now or utcnow(), policy or DEFAULT_POLICY))
+        .order_by(OutboxMessage.created_at, OutboxMessage.id).limit(limit)
+    ))
+
+
+def retry_failed(
+    session: Session,
+    *,
+    actor: User | None,
+    message_ids: Iterable[uuid.UUID] | None = None,
+    actor_label: str | None = None,
+    request_info: RequestInfo | None = None,
+) -> list[uuid.UUID]:
+    """Give failed rows (the given ones, or all) a fresh start and queue them.
+
+    The attempt counter is reset to zero: an administrator retries after fixing
+    the cause (``SMTP_URL``, a mailbox), and the message deserves the whole
+    back-off schedule again, not one last try. The last error is kept until the
+    next attempt overwrites it. Each retry is written to the audit log.
+
+    :returns: the ids put back to pending (ids that are not failed are ignored).
+    """
+    from docflow.audit import record
+
+    stmt = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
+    if message_ids is not None:
+        wanted = list(message_ids)
+        if not wanted:
+            return []
+        stmt = stmt.where(OutboxMessage.id.in_(wanted))
+    if is_postgres(session):
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = list(session.scalars(stmt.order_by(OutboxMessage.created_at)))
+    now = utcnow()
+    for row in rows:
+        record(session, actor=actor, action="outbox.retry", object_type="outbox_message",
+               object_id=row.id, actor_label=actor_label, request_info=request_info,
+               details={"kind": row.kind, "channel": row.channel.value,
+                        "attempts": row.attempts, "last_error": (row.last_error or "")[:300]})
+        row.status = OutboxStatus.PENDING
+        row.attempts = 0
+        # now, not None: the relay is queued below; the sweep waits its grace.
+        row.next_attempt_at = now
+    session.flush()
+    ids = [row.id for row in rows]
+    _enqueue_relay(session, ids)
+    return ids
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """The default policy's back-off after ``attempts`` failures."""
+    return DEFAULT_POLICY.delay(attempts)
 
 
 class DatabaseSentRegistry:
     """The SMTP channel's :class:`notifications.SentRegistry`, kept in
-    ``delivered_messages`` and written in a transaction of its own."""
+    ``delivered_messages`` and written in a transaction of its own, committed
+    right after the SMTP server accepted the message: a worker that dies before
+    the outbox row is marked sent does not send it again."""
 
     def __init__(self, sessionmaker: Any) -> None:
         self._sessionmaker = sessionmaker
@@ -291,9 +464,13 @@ class DatabaseSentRegistry:
 
     def mark_sent(self, message_id: str) -> None:
         with self._sessionmaker() as s:
-            if s.get(DeliveredMessage, message_id) is None:
-                s.add(DeliveredMessage(message_id=message_id))
+            if s.get(DeliveredMessage, message_id) is not None:
+                return
+            s.add(DeliveredMessage(message_id=message_id))
+            try:
                 s.commit()
+            except IntegrityError:
+                s.rollback()  # recorded concurrently: just as good
 
 
 # -- added for contracts and the profile (issue 8) ------------------------------

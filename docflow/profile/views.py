@@ -84,7 +84,7 @@ def send_code() -> Any:
         form.phone.errors = [exc.message]
         return _render(phone_form=form, status=422)
     flash("Код подтверждения отправлен по SMS. Он действует 10 минут.", "info")
-    return redirect(url_for("profile.subscriptions") + "#phone")
+    return redirect(url_for("profile.subscriptions") + "#sms-phone")
 
 
 @bp.post("/phone/confirm")

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
+from typing import TypeVar
 
 from signing.certificates import CertificateInfo, format_date_ru, inspect_certificate
 from signing.errors import TrustStoreError
@@ -31,7 +32,10 @@ _VERDICT_RU = {
 }
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+_P = TypeVar("_P", bound=argparse.ArgumentParser)
+
+
+def register(subparsers: argparse._SubParsersAction[_P]) -> None:
     """Add the certificate subcommands to ``python -m signing``."""
     inspect = subparsers.add_parser(
         "inspect",

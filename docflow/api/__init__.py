@@ -1,0 +1,1 @@
+"""REST API for integrations (``/api/v1``): API keys, webhooks, OpenAPI."""
