@@ -34,10 +34,17 @@ def generate_key(key_type: str = "rsa2048") -> PrivateKey:
     """``rsa2048``, ``rsa3072``, ``rsa4096``, ``rsa1024`` (weak, for refusal tests),
     ``p256`` or ``p384``."""
     if key_type.startswith("rsa"):
-        return rsa.generate_private_key(public_exponent=65537, key_size=int(key_type[3:]))
-    curves: dict[str, ec.EllipticCurve] = {"p256": ec.SECP256R1(), "p384": ec.SECP384R1()}
+        return rsa.generate_private_key(
+            public_exponent=65537, key_size=int(key_type[3:])
+        )
+    curves: dict[str, ec.EllipticCurve] = {
+        "p256": ec.SECP256R1(),
+        "p384": ec.SECP384R1(),
+    }
     if key_type not in curves:
-        raise ValueError(f"unknown key type {key_type!r}: use rsa2048, rsa3072, p256 or p384")
+        raise ValueError(
+            f"unknown key type {key_type!r}: use rsa2048, rsa3072, p256 or p384"
+        )
     return ec.generate_private_key(curves[key_type])
 
 
@@ -79,7 +86,11 @@ class Issued:
             .build(password.encode())
         )
         return pkcs12.serialize_key_and_certificates(
-            friendly_name.encode(), self.key, self.cert, list(self.chain) or None, encryption
+            friendly_name.encode(),
+            self.key,
+            self.cert,
+            list(self.chain) or None,
+            encryption,
         )
 
 
@@ -98,7 +109,9 @@ def _name(
     country: str = "RU",
     locality: str | None = None,
 ) -> x509.Name:
-    attrs: list[x509.NameAttribute] = [x509.NameAttribute(NameOID.COUNTRY_NAME, country)]
+    attrs: list[x509.NameAttribute] = [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, country)
+    ]
     if locality:
         attrs.append(x509.NameAttribute(NameOID.LOCALITY_NAME, locality))
     if organization:
@@ -113,9 +126,16 @@ def _name(
         attrs.append(x509.NameAttribute(NameOID.EMAIL_ADDRESS, email))
     # The Russian identifiers are NumericString in the profile; PrintableString is
     # what most CAs write in practice and every parser accepts.
-    for oid, value in ((OID_INN, inn), (OID_INN_LE, inn_le), (OID_OGRN, ogrn), (OID_SNILS, snils)):
+    for oid, value in (
+        (OID_INN, inn),
+        (OID_INN_LE, inn_le),
+        (OID_OGRN, ogrn),
+        (OID_SNILS, snils),
+    ):
         if value:
-            attrs.append(x509.NameAttribute(oid, value, x509.name._ASN1Type.NumericString))
+            attrs.append(
+                x509.NameAttribute(oid, value, x509.name._ASN1Type.NumericString)
+            )
     attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
     return x509.Name(attrs)
 
@@ -155,7 +175,9 @@ def _issue(
         .serial_number(serial or x509.random_serial_number())
         .not_valid_before(not_before)
         .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=is_ca, path_length=path_length), critical=True)
+        .add_extension(
+            x509.BasicConstraints(ca=is_ca, path_length=path_length), critical=True
+        )
         .add_extension(
             x509.KeyUsage(
                 digital_signature="digital_signature" in usage,
@@ -171,7 +193,8 @@ def _issue(
             critical=True,
         )
         .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(public_key_of.public_key()), critical=False
+            x509.SubjectKeyIdentifier.from_public_key(public_key_of.public_key()),
+            critical=False,
         )
     )
     if issuer is not None:
@@ -187,15 +210,23 @@ def _issue(
     if crl_url:
         builder = builder.add_extension(
             x509.CRLDistributionPoints(
-                [x509.DistributionPoint([x509.UniformResourceIdentifier(crl_url)], None, None, None)]
+                [
+                    x509.DistributionPoint(
+                        [x509.UniformResourceIdentifier(crl_url)], None, None, None
+                    )
+                ]
             ),
             critical=False,
         )
     if ocsp_url:
         builder = builder.add_extension(
             x509.AuthorityInformationAccess(
-                [x509.AccessDescription(x509.AuthorityInformationAccessOID.OCSP,
-                                        x509.UniformResourceIdentifier(ocsp_url))]
+                [
+                    x509.AccessDescription(
+                        x509.AuthorityInformationAccessOID.OCSP,
+                        x509.UniformResourceIdentifier(ocsp_url),
+                    )
+                ]
             ),
             critical=False,
         )
@@ -261,11 +292,14 @@ def make_intermediate_ca(
     key = generate_key(key_type)
     nb = not_before or _now() - dt.timedelta(days=1)
     cert = _issue(
-        subject=_name(common_name=common_name, organization=_organization_of(issuer.cert)),
+        subject=_name(
+            common_name=common_name, organization=_organization_of(issuer.cert)
+        ),
         public_key_of=key,
         issuer=issuer,
         not_before=nb,
-        not_after=not_after or min(nb + dt.timedelta(days=1825), issuer.cert.not_valid_after_utc),
+        not_after=not_after
+        or min(nb + dt.timedelta(days=1825), issuer.cert.not_valid_after_utc),
         is_ca=True,
         path_length=0,
         key_usage=("key_cert_sign", "crl_sign", "digital_signature"),
@@ -341,7 +375,9 @@ def make_signer(
     return Issued(cert, key, (issuer.cert, *issuer.chain))
 
 
-def make_tsa(issuer: Issued, common_name: str = "Тестовая служба штампов времени") -> Issued:
+def make_tsa(
+    issuer: Issued, common_name: str = "Тестовая служба штампов времени"
+) -> Issued:
     """A time-stamping authority certificate (critical EKU id-kp-timeStamping)."""
     key = generate_key("rsa2048")
     nb = _now() - dt.timedelta(days=1)
@@ -359,7 +395,9 @@ def make_tsa(issuer: Issued, common_name: str = "Тестовая служба �
     return Issued(cert, key, (issuer.cert, *issuer.chain))
 
 
-def make_ocsp_responder(issuer: Issued, common_name: str = "Тестовый OCSP docflow") -> Issued:
+def make_ocsp_responder(
+    issuer: Issued, common_name: str = "Тестовый OCSP docflow"
+) -> Issued:
     """A delegated OCSP responder certificate (EKU id-kp-OCSPSigning, ocsp-nocheck)."""
     key = generate_key("rsa2048")
     nb = _now() - dt.timedelta(days=1)
@@ -370,13 +408,17 @@ def make_ocsp_responder(issuer: Issued, common_name: str = "Тестовый OCS
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(nb)
-        .not_valid_after(min(nb + dt.timedelta(days=365), issuer.cert.not_valid_after_utc))
+        .not_valid_after(
+            min(nb + dt.timedelta(days=365), issuer.cert.not_valid_after_utc)
+        )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(True, False, False, False, False, False, False, False, False),
             critical=True,
         )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False)
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False
+        )
         .add_extension(x509.OCSPNoCheck(), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
@@ -424,4 +466,6 @@ def make_crl(
         if item.reason is not None:
             entry = entry.add_extension(x509.CRLReason(item.reason), critical=False)
         builder = builder.add_revoked_certificate(entry.build())
-    return builder.sign(issuer.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    return builder.sign(issuer.key, hashes.SHA256()).public_bytes(
+        serialization.Encoding.DER
+    )

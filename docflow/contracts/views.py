@@ -238,8 +238,14 @@ def card(contract_id: uuid.UUID) -> Any:
     }
     for key, (module, name, extra) in hooks.items():
         fn = _optional_hook(module, name)
-        if fn is not None:
+        if fn is None:
+            continue
+        try:
             sections[key] = fn(s, contract_id=contract.id, user=current_user, **extra)
+        except Exception:  # noqa: BLE001 - another module's section must not take the card down
+            log.exception("contract card section %s failed for %s", key, contract.id)
+            s.rollback()
+            sections[key] = None
     today = dt.date.today()
     return render_template(
         "contracts/card.html",

@@ -40,9 +40,8 @@ def outbox_policy() -> OutboxPolicy:
 
 def channel_for(row: OutboxMessage) -> Any:
     """The channel object for a row, built once per process and URL."""
-    from notifications import channel_from_url
-
     from docflow.notify.services import DatabaseSentRegistry
+    from notifications import channel_from_url
 
     state = current_app.extensions["docflow"]
     settings = state.settings

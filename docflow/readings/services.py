@@ -1169,11 +1169,10 @@ def upload_form(session: Session, *, actor: Actor, storage: Any, contract_id: uu
     if parsed is not None and not problems:
         rows = [ReadingRow(r.value, meter_number=r.meter_number) for r in parsed.rows]
         try:
-            with session.begin_nested():
-                result = submit_readings(session, actor=actor, contract_id=contract.id,
-                                         period=period, rows=rows, now=now,
-                                         window_days=window_days, atomic=True,
-                                         source="excel")
+            # Atomic: every row is checked before anything is written.
+            result = submit_readings(session, actor=actor, contract_id=contract.id,
+                                     period=period, rows=rows, now=now,
+                                     window_days=window_days, atomic=True, source="excel")
             saved = len(result.saved)
         except ReadingsRejected as exc:
             for p in exc.problems:

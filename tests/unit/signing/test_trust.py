@@ -844,3 +844,29 @@ def test_constructor_rejects_garbage_with_a_trust_store_error() -> None:
         TrustStore([b"junk"])
     with pytest.raises(TrustStoreError, match="CRL #1"):
         TrustStore(crls=[b"junk"])
+
+
+def test_soft_mode_still_finds_a_revoked_leaf_when_the_ca_has_no_revocation_data(
+    pki_root: pki.Issued, pki_intermediate: pki.Issued, pki_now: dt.datetime
+) -> None:
+    # The first (strict) pass stops at the CA, which has no CRL here; the
+    # relaxed pass must keep the end entity strict, or the CRL file that
+    # revokes it (the leaf names no distribution point) would go unread.
+    leaf = pki.make_signer(pki_intermediate, not_before=pki_now - dt.timedelta(days=1))
+    crl = pki.make_crl(
+        pki_intermediate,
+        [pki.Revoked(leaf.cert.serial_number, pki_now - dt.timedelta(minutes=30))],
+        this_update=pki_now - dt.timedelta(minutes=10),
+    )
+    store = _store(pki_root, pki_intermediate, crl)
+
+    soft = validate_certificate(leaf.der, store, at=pki_now, revocation="soft")
+    good = pki.make_signer(pki_intermediate, not_before=pki_now - dt.timedelta(days=1))
+    good_soft = validate_certificate(good.der, store, at=pki_now, revocation="soft")
+
+    assert soft.verdict is Verdict.INVALID
+    assert "revoked" in soft.codes
+    assert good_soft.verdict is Verdict.VALID
+    assert good_soft.codes == {"revocation_unavailable"}
+    assert good_soft.revocation is not None
+    assert good_soft.revocation.status == "good"

@@ -1,0 +1,499 @@
+"""API keys and webhook endpoints: creating, finding, revoking.
+
+A key is ``dfk_<prefix>_<secret>``: 8 hex characters that identify it in lists
+and logs, then 256 random bits. Only its SHA-256 is stored; the key itself is
+shown once, when it is made.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import ipaddress
+import secrets
+import socket
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from docflow.access import ALL_SCOPES, Actor
+from docflow.accounts.models import User
+from docflow.api.models import ApiKey, Webhook
+from docflow.audit import record
+from docflow.contracts.models import Contract, ContractAccess, Organisation
+from docflow.db import utcnow
+from docflow.errors import NotFoundError, PermissionDeniedError, ValidationError
+
+KEY_PREFIX = "dfk_"
+SCOPE_TITLES = {
+    "read": "чтение документов, сертификатов и событий",
+    "write": "регистрация и удаление документов, вебхуки",
+    "sign": "подписание, отказ, аннулирование, сертификаты",
+    "readings": "показания и акты ПРОМ10",
+}
+# Touching ``last_used_at`` on every request would turn each read into a
+# write; once a minute says enough about whether a key is in use.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+# -- keys -----------------------------------------------------------------------
+
+
+def hash_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def parse_scopes(raw: str | list[str] | tuple[str, ...]) -> frozenset[str]:
+    """Scopes from ``"read,write"`` or a list. ``read`` is implied by every
+    other scope: a key that may sign a document must be able to see it.
+
+    :raises ValidationError: an unknown scope, or none.
+    """
+    items = raw.split(",") if isinstance(raw, str) else list(raw)
+    scopes = {s.strip().lower() for s in items if s and s.strip()}
+    unknown = scopes - ALL_SCOPES
+    if unknown:
+        raise ValidationError(
+            "Неизвестные области доступа: "
+            + ", ".join(sorted(unknown))
+            + ". Допустимы: "
+            + ", ".join(sorted(ALL_SCOPES))
+            + ".",
+            details={"field": "scopes"},
+        )
+    if not scopes:
+        raise ValidationError(
+            "Выберите хотя бы одну область доступа.", details={"field": "scopes"}
+        )
+    return frozenset(scopes | {"read"})
+
+
+def manageable_organisations(session: Session, user: User) -> list[Organisation]:
+    """Organisations whose keys ``user`` may manage: those where they administer
+    a contract, and the supplier for an administrator."""
+    orgs = list(
+        session.scalars(
+            select(Organisation)
+            .where(
+                Organisation.id.in_(
+                    select(Contract.organisation_id)
+                    .join(ContractAccess, ContractAccess.contract_id == Contract.id)
+                    .where(
+                        ContractAccess.user_id == user.id,
+                        ContractAccess.can_manage.is_(True),
+                    )
+                )
+            )
+            .order_by(Organisation.name)
+        )
+    )
+    if user.is_admin:
+        supplier = session.scalar(
+            select(Organisation).where(Organisation.is_supplier.is_(True))
+        )
+        if supplier is not None:
+            orgs.insert(0, supplier)
+    return orgs
+
+
+def _check_manager(
+    session: Session, user: User | None, organisation: Organisation | None
+) -> None:
+    """``user`` None is the command line, which the operator runs."""
+    if user is None:
+        return
+    if organisation is None or organisation.is_supplier:
+        if not user.is_admin:
+            raise PermissionDeniedError(
+                "Ключи API поставщика создаёт и отзывает администратор."
+            )
+        return
+    allowed = {o.id for o in manageable_organisations(session, user)}
+    if organisation.id not in allowed:
+        raise PermissionDeniedError(
+            "Ключи API организации создаёт и отзывает администратор её договора."
+        )
+
+
+@dataclass(frozen=True)
+class NewKey:
+    key: ApiKey
+    secret: str  # the whole key, shown once
+
+
+def create_api_key(
+    session: Session,
+    *,
+    user: User | None,
+    organisation: Organisation | None,
+    name: str,
+    scopes: frozenset[str] | str | list[str],
+    label: str | None = None,
+    request_info: Any = None,
+) -> NewKey:
+    """Make a key for ``organisation`` (``None`` or the supplier's organisation:
+    a supplier key, which sees every customer's documents).
+
+    :param user: who asks (``None`` for the command line).
+    :raises PermissionDeniedError: ``user`` does not administer the organisation.
+    :raises ValidationError: no name, unknown scopes.
+    """
+    _check_manager(session, user, organisation)
+    name = " ".join(name.split())
+    if not name or len(name) > 200:
+        raise ValidationError(
+            "Укажите название ключа (до 200 символов), например «1С: ERP».",
+            details={"field": "name"},
+        )
+    scope_set = (
+        parse_scopes(sorted(scopes)) if not isinstance(scopes, str) else parse_scopes(scopes)
+    )
+    for _ in range(5):
+        prefix = secrets.token_hex(4)
+        if session.scalar(select(ApiKey.id).where(ApiKey.prefix == prefix)) is None:
+            break
+    raw = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(
+        organisation_id=None
+        if organisation is None or organisation.is_supplier
+        else organisation.id,
+        name=name,
+        prefix=prefix,
+        key_hash=hash_key(raw),
+        scopes=",".join(sorted(scope_set)),
+        created_by_id=user.id if user else None,
+    )
+    session.add(key)
+    session.flush()
+    record(
+        session,
+        actor=user,
+        action="api_key.create",
+        object_type="api_key",
+        object_id=key.id,
+        details={
+            "prefix": prefix,
+            "name": name,
+            "scopes": sorted(scope_set),
+            "organisation_inn": organisation.inn if organisation else None,
+        },
+        request_info=request_info,
+        actor_label=label or (user.email if user else "командная строка"),
+    )
+    return NewKey(key, raw)
+
+
+def find_api_key(session: Session, reference: str) -> ApiKey:
+    """A key by its id, its prefix, or the key itself.
+
+    :raises NotFoundError: no such key.
+    """
+    reference = reference.strip()
+    key = None
+    if reference.startswith(KEY_PREFIX) and reference.count("_") >= 2:
+        key = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(reference)))
+        if key is None:
+            reference = reference.split("_")[1]
+    if key is None:
+        try:
+            key = session.get(ApiKey, uuid.UUID(reference))
+        except ValueError:
+            key = session.scalar(select(ApiKey).where(ApiKey.prefix == reference))
+    if key is None:
+        raise NotFoundError("Ключ API не найден.")
+    return key
+
+
+def revoke_api_key(
+    session: Session,
+    *,
+    user: User | None,
+    key_id: uuid.UUID,
+    label: str | None = None,
+    request_info: Any = None,
+) -> ApiKey:
+    """Revoke a key: from now on it is answered 401."""
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFoundError("Ключ API не найден.")
+    try:
+        _check_manager(session, user, key.organisation)
+    except PermissionDeniedError:
+        raise NotFoundError("Ключ API не найден.") from None
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        session.flush()
+        record(
+            session,
+            actor=user,
+            action="api_key.revoke",
+            object_type="api_key",
+            object_id=key.id,
+            details={"prefix": key.prefix, "name": key.name},
+            request_info=request_info,
+            actor_label=label or (user.email if user else "командная строка"),
+        )
+    return key
+
+
+def list_api_keys(
+    session: Session, *, user: User | None, organisation: Organisation | None = None
+) -> list[ApiKey]:
+    """Keys ``user`` may manage (all, for the command line), newest first."""
+    stmt = select(ApiKey).order_by(ApiKey.created_at.desc())
+    if organisation is not None:
+        stmt = stmt.where(
+            ApiKey.organisation_id.is_(None)
+            if organisation.is_supplier
+            else ApiKey.organisation_id == organisation.id
+        )
+    if user is not None:
+        orgs = manageable_organisations(session, user)
+        ids = [o.id for o in orgs if not o.is_supplier]
+        conditions = [ApiKey.organisation_id.in_(ids)]
+        if user.is_admin:
+            conditions.append(ApiKey.organisation_id.is_(None))
+        stmt = stmt.where(or_(*conditions))
+    return list(session.scalars(stmt))
+
+
+def authenticate(session: Session, raw: str) -> ApiKey | None:
+    """The active key ``raw`` names, or None. Marks it used (at most once a
+    minute; the caller commits)."""
+    if not raw.startswith(KEY_PREFIX) or len(raw) > 200:
+        return None
+    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(raw)))
+    if key is None or key.revoked_at is not None:
+        return None
+    now = utcnow()
+    last = key.last_used_at
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=dt.UTC)
+    if last is None or now - last > LAST_USED_RESOLUTION:
+        key.last_used_at = now
+        session.flush()
+    return key
+
+
+def actor_for_key(key: ApiKey, request_info: Any) -> Actor:
+    return Actor(
+        user=None,
+        is_supplier=key.is_supplier,
+        label=f"API key {key.prefix} ({key.name})",
+        organisation_id=key.organisation_id,
+        api_key_id=key.id,
+        scopes=key.scope_set,
+        request_info=request_info,
+    )
+
+
+# -- webhooks -------------------------------------------------------------------
+
+
+def _fernet(secret_key: str) -> Any:
+    from cryptography.fernet import Fernet
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"docflow webhook secrets"
+    ).derive(secret_key.encode())
+    return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def seal_secret(secret: str, secret_key: str) -> str:
+    return str(_fernet(secret_key).encrypt(secret.encode()).decode())
+
+
+def open_secret(sealed: str, secret_key: str) -> str | None:
+    """The webhook secret, or None when SECRET_KEY changed since it was sealed."""
+    from cryptography.fernet import InvalidToken
+
+    try:
+        return str(_fernet(secret_key).decrypt(sealed.encode()).decode())
+    except InvalidToken:
+        return None
+
+
+def is_public_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return bool(ip.is_global) and not ip.is_multicast
+
+
+def resolve_host(host: str) -> list[str]:
+    """Every address ``host`` resolves to (an IP literal is itself)."""
+    try:
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        pass
+    infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    return sorted({str(info[4][0]).split("%")[0] for info in infos})
+
+
+def check_webhook_url(url: str, *, allow_private: bool) -> str:
+    """A webhook URL fit to be called: ``http(s)://host[:port]/…`` without
+    credentials, and (unless ``allow_private``) not pointing into the
+    supplier's own network, loopback or link-local (metadata services).
+
+    :raises ValidationError: codes ``validation_error`` or ``webhook_url_forbidden``.
+    """
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # a malformed port raises here
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in {"http", "https"}
+        or not parts.hostname
+        or len(url) > 1000
+        or any(c.isspace() or ord(c) < 32 for c in url)
+    ):
+        raise ValidationError(
+            "Адрес вебхука должен быть URL вида https://host/путь (до 1000 символов).",
+            details={"field": "url"},
+        )
+    if parts.username or parts.password:
+        raise ValidationError(
+            "Адрес вебхука не должен содержать имя пользователя и пароль: "
+            "подлинность запросов подтверждает подпись X-Signature.",
+            details={"field": "url"},
+        )
+    if allow_private:
+        return url
+    host = parts.hostname
+    if host in {"localhost", "localhost.localdomain"} or host.endswith(".localhost"):
+        addresses = ["127.0.0.1"]
+    else:
+        try:
+            addresses = resolve_host(host)
+        except (OSError, UnicodeError):
+            # Not resolvable now: the delivery checks again before each call.
+            addresses = []
+    private = [a for a in addresses if not is_public_address(a)]
+    if private:
+        raise ValidationError(
+            "Адрес вебхука указывает во внутреннюю сеть или на локальный узел "
+            f"({', '.join(private)}): такие адреса не разрешены.",
+            code="webhook_url_forbidden",
+            details={"field": "url"},
+        )
+    return url
+
+
+def _check_kinds(kinds: list[str]) -> list[str]:
+    from notifications import EventKind
+
+    allowed = {k.value for k in EventKind if not k.is_mandatory}
+    unknown = sorted(set(kinds) - allowed)
+    if unknown:
+        raise ValidationError(
+            "Неизвестные типы событий: "
+            + ", ".join(unknown)
+            + ". Допустимы: "
+            + ", ".join(sorted(allowed))
+            + ".",
+            details={"field": "events"},
+        )
+    return sorted(set(kinds))
+
+
+def webhook_event_kinds() -> list[str]:
+    from notifications import EventKind
+
+    return [k.value for k in EventKind if not k.is_mandatory]
+
+
+@dataclass(frozen=True)
+class NewWebhook:
+    webhook: Webhook
+    secret: str
+
+
+def create_webhook(
+    session: Session,
+    *,
+    actor: Actor,
+    url: str,
+    kinds: list[str],
+    secret: str | None,
+    description: str,
+    secret_key: str,
+    allow_private: bool,
+) -> NewWebhook:
+    """Register an endpoint for the actor's organisation (every organisation,
+    for the supplier). A secret is generated when none is given.
+
+    :raises ValidationError: a bad URL, unknown kinds, a short secret.
+    """
+    url = check_webhook_url(url, allow_private=allow_private)
+    kinds = _check_kinds(kinds)
+    if secret is None:
+        secret = secrets.token_urlsafe(32)
+    elif not 16 <= len(secret) <= 200 or not secret.isprintable():
+        raise ValidationError(
+            "Секрет вебхука: от 16 до 200 печатных символов.",
+            details={"field": "secret"},
+        )
+    description = " ".join(description.split())[:200]
+    hook = Webhook(
+        organisation_id=actor.organisation_id,
+        api_key_id=actor.api_key_id,
+        url=url,
+        secret=seal_secret(secret, secret_key),
+        kinds=",".join(kinds),
+        description=description,
+    )
+    session.add(hook)
+    session.flush()
+    record(
+        session,
+        actor=actor.user,
+        action="webhook.create",
+        object_type="webhook",
+        object_id=hook.id,
+        details={"url": url.split("?", 1)[0], "events": kinds},
+        request_info=actor.request_info,
+        actor_label=actor.label,
+    )
+    return NewWebhook(hook, secret)
+
+
+def _visible_webhooks(actor: Actor) -> Any:
+    stmt = select(Webhook)
+    if actor.is_supplier:
+        return stmt.where(Webhook.organisation_id.is_(None))
+    return stmt.where(Webhook.organisation_id == actor.organisation_id)
+
+
+def list_webhooks(session: Session, *, actor: Actor) -> list[Webhook]:
+    return list(
+        session.scalars(_visible_webhooks(actor).order_by(Webhook.created_at))
+    )
+
+
+def delete_webhook(session: Session, *, actor: Actor, webhook_id: uuid.UUID) -> None:
+    hook = session.scalar(_visible_webhooks(actor).where(Webhook.id == webhook_id))
+    if hook is None:
+        raise NotFoundError("Вебхук не найден.")
+    record(
+        session,
+        actor=actor.user,
+        action="webhook.delete",
+        object_type="webhook",
+        object_id=hook.id,
+        details={"url": hook.url.split("?", 1)[0]},
+        request_info=actor.request_info,
+        actor_label=actor.label,
+    )
+    session.delete(hook)
+    session.flush()
+
