@@ -104,28 +104,32 @@ def background_process(
     env: dict[str, str] | None = None,
     timeout: float = 30.0,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Start a server process on a loopback port, wait until it listens, stop it after."""
-    proc = subprocess.Popen(
-        args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    try:
+    """Start a server process on a loopback port, wait until it listens, stop it after.
+
+    The server's stderr goes to a temporary file, not a pipe: a chatty server
+    would block once a pipe nobody reads is full.
+    """
+    import tempfile
+
+    with tempfile.TemporaryFile() as errfile:
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=errfile)
         try:
-            wait_for_port("127.0.0.1", port, timeout)
-        except TimeoutError:
-            proc.kill()
-            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-            raise RuntimeError(f"{args[0]} did not start: {err[-2000:]}") from None
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
             try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
+                wait_for_port("127.0.0.1", port, timeout)
+            except TimeoutError:
                 proc.kill()
-                proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
+                errfile.seek(0)
+                err = errfile.read().decode(errors="replace")
+                raise RuntimeError(f"{args[0]} did not start: {err[-2000:]}") from None
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
 
 
 PYTHON = sys.executable

@@ -553,7 +553,8 @@ def _appearance(annot: Any) -> Any | None:
     normal = normal.get_object() if normal is not None else None
     if isinstance(normal, DictionaryObject) and not isinstance(normal, StreamObject):
         state = annot.get("/AS")
-        normal = normal.get(state).get_object() if state in normal else None
+        chosen = normal.get(state) if state is not None else None
+        normal = chosen.get_object() if chosen is not None else None
     return normal if isinstance(normal, StreamObject) else None
 
 

@@ -40,7 +40,7 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import QueryableAttribute, Session, selectinload
 
 from docflow.access import Actor, Right, visible_contract_ids
 from docflow.contracts.models import Organisation
@@ -80,7 +80,7 @@ _TRUE_WORDS = frozenset({"1", "true", "yes", "on", "да", "y"})
 # The same expression as the GIN index of migration 0005, character for
 # character in meaning: PostgreSQL uses an expression index only for a query
 # expression that parses to the same tree.
-_PG_TSVECTOR = literal_column(
+_PG_TSVECTOR: ColumnElement[Any] = literal_column(
     "to_tsvector('russian'::regconfig, coalesce(documents.title, '') || ' ' || "
     "coalesce(documents.number, '') || ' ' || coalesce(documents.comment, ''))"
 )
@@ -248,7 +248,9 @@ def _casefold(value: object) -> str | None:
     return None if value is None else str(value).casefold()
 
 
-def _contains_ci(session: Session, column: Any, fragment: str) -> ColumnElement[bool]:
+def _contains_ci(
+    session: Session, column: QueryableAttribute[str], fragment: str
+) -> ColumnElement[bool]:
     """``column`` contains ``fragment``, ignoring case in any alphabet.
 
     SQLite's ``lower()`` and ``LIKE`` fold ASCII only, so on SQLite a Python
@@ -349,7 +351,7 @@ def _full_text(session: Session, q: str) -> ColumnElement[bool]:
     match = fts5_query(q)
     if not match:
         return number_fragment
-    hits = (
+    hits: Select[Any] = (
         select(literal_column("doc_id"))
         .select_from(text("documents_fts"))
         .where(text("documents_fts MATCH :fts_query").bindparams(fts_query=match))
@@ -449,7 +451,7 @@ def _order(sort: str) -> list[Any]:
     return order
 
 
-def _listing(stmt: Select[tuple[Document]]) -> Select[tuple[Document]]:
+def _listing(stmt: Select[Any]) -> Select[Any]:
     return stmt.options(
         selectinload(Document.contract),
         selectinload(Document.organisation),
@@ -458,9 +460,7 @@ def _listing(stmt: Select[tuple[Document]]) -> Select[tuple[Document]]:
     )
 
 
-def _base(
-    session: Session, actor: Actor, filters: SearchFilters
-) -> Select[tuple[Document]]:
+def _base(session: Session, actor: Actor, filters: SearchFilters) -> Select[Any]:
     return select(Document).where(and_(true(), *_conditions(session, actor, filters)))
 
 

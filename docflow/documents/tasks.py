@@ -76,3 +76,15 @@ def countersign_document(document_id: str, user_id: str | None = None) -> str:
     finally:
         session.close()
     return "signed"
+
+
+@shared_task(name="docflow.storage_gc", ignore_result=True)
+def storage_gc() -> int:
+    """Remove leftovers of interrupted uploads (temporary files, unfinished
+    multipart uploads) older than a day."""
+    from docflow.web import blob_store
+
+    removed = blob_store().gc()
+    if removed:
+        log.info("storage gc removed %d leftovers", len(removed))
+    return len(removed)

@@ -183,6 +183,10 @@ class MeterLine:
         return f"{self.previous_padded} ({calc.period_title(self.previous.period)})"
 
     @property
+    def start_padded(self) -> str:
+        return calc.pad(self.start.value if self.start else None, self.meter.digits)
+
+    @property
     def current_padded(self) -> str:
         return calc.pad(self.current.value if self.current else None, self.meter.digits)
 

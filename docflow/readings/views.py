@@ -80,6 +80,11 @@ def _period_key(value: dt.date) -> str:
     return calc.period_key(value)
 
 
+@bp.app_template_global("render_consumption_chart")
+def _render_consumption_chart(chart: svc.ConsumptionChart, element_id: str = "chart") -> Any:
+    return render_svg(chart, element_id=element_id)
+
+
 @bp.get("/")
 @login_required
 def index() -> Any:

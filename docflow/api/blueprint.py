@@ -1,0 +1,169 @@
+"""The ``api`` blueprint at ``/api/v1``: authentication by API key, scopes, the
+rate limit per key, and the registration of its routes.
+
+A request carries ``Authorization: Bearer dfk_<prefix>_<secret>``; the key
+becomes an :class:`~docflow.access.Actor` (the key's organisation, or the
+supplier) with the key's scopes, and every route calls the same services as the
+web pages with it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Blueprint, Flask, current_app, g, request
+from flask_limiter.util import get_remote_address
+
+from docflow.access import Actor
+from docflow.api.errors import UnauthorizedError
+from docflow.errors import PermissionDeniedError
+from docflow.web import db_session, request_info
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+# Reached without a key: the description of the API and its documentation page.
+PUBLIC_ENDPOINTS = frozenset({"api.openapi_json", "api.docs"})
+DEFAULT_RATE_LIMIT = "1200/minute"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def api_actor() -> Actor:
+    return g.api_actor  # type: ignore[no-any-return]
+
+
+def scope(name: str) -> Callable[[F], F]:
+    """The route needs the key to hold scope ``name`` (403 ``forbidden`` otherwise)."""
+
+    def decorate(fn: F) -> F:
+        @wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if name not in api_actor().scopes:
+                raise PermissionDeniedError(
+                    f"Ключу API не выдана область доступа «{name}».",
+                    details={"required_scope": name},
+                )
+            return fn(*args, **kwargs)
+
+        wrapper.required_scope = name  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+@bp.before_request
+def _authenticate() -> None:
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    from docflow.api.services import actor_for_key, authenticate
+
+    scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+    raw = raw.strip()
+    if scheme.lower() != "bearer" or not raw:
+        raise UnauthorizedError(
+            "Нужен заголовок Authorization: Bearer <ключ API>. Ключ выдаёт "
+            "администратор договора на странице «Ключи API»."
+        )
+    session = db_session()
+    key = authenticate(session, raw)
+    if key is None:
+        session.rollback()
+        raise UnauthorizedError("Ключ API неизвестен или отозван.")
+    session.commit()
+    g.api_key = key
+    g.api_actor = actor_for_key(key, request_info())
+
+
+@bp.after_request
+def _api_headers(response: Any) -> Any:
+    if response.status_code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="docflow"'
+    if request.endpoint not in PUBLIC_ENDPOINTS:
+        # Documents and keys of a company: never kept by a proxy or a browser.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+_KEY_IN_HEADER = re.compile(r"^\s*bearer\s+dfk_([0-9a-f]{8})_", re.IGNORECASE)
+
+
+def rate_limit_key() -> str:
+    """One bucket per API key (by its visible prefix), else per client address."""
+    match = _KEY_IN_HEADER.match(request.headers.get("Authorization", ""))
+    if match:
+        return f"api-key:{match.group(1).lower()}"
+    return f"api-ip:{get_remote_address()}"
+
+
+def _rate_limit() -> str:
+    return str(current_app.config["API_RATE_LIMIT"])
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    # The API's two switches are read here, where the API is set up; a
+    # malformed value stops the start like any other setting.
+    from docflow.config import ConfigError
+
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}={raw!r}: expected true or false")
+
+
+def register_api(app: Flask) -> None:
+    """Register the blueprint, its rate limit and the key-management page."""
+    from limits import parse_many
+
+    from docflow.config import ConfigError
+    from docflow.extensions import csrf, limiter
+
+    settings = app.extensions["docflow"].settings
+    app.config.setdefault(
+        "ALLOW_PRIVATE_WEBHOOKS",
+        bool(settings.extra.get("allow_private_webhooks"))
+        or _env_bool("ALLOW_PRIVATE_WEBHOOKS", False),
+    )
+    rate = str(
+        settings.extra.get("api_rate_limit")
+        or os.environ.get("API_RATE_LIMIT")
+        or DEFAULT_RATE_LIMIT
+    )
+    try:
+        parse_many(rate)
+    except ValueError:
+        raise ConfigError(
+            f"API_RATE_LIMIT={rate!r}: expected a limit such as 1200/minute"
+        ) from None
+    app.config.setdefault("API_RATE_LIMIT", rate)
+
+    # Import the route modules: they attach themselves to ``bp``.
+    from docflow.api import (  # noqa: F401
+        certificates,
+        docs,
+        documents,
+        events,
+        readings,
+        signatures,
+        verify,
+    )
+
+    csrf.exempt(bp)  # token-authenticated: no cookies, nothing to forge
+    if not getattr(bp, "_docflow_limited", False):
+        # The limiter and the blueprint are module-level (one per process); a
+        # second application (tests) must not add the limit twice.
+        limiter.limit(_rate_limit, key_func=rate_limit_key)(bp)
+        bp._docflow_limited = True  # type: ignore[attr-defined]
+    if "api" not in app.blueprints:
+        app.register_blueprint(bp)
+
+    from docflow.api.keys_views import bp as keys_bp
+
+    app.register_blueprint(keys_bp)

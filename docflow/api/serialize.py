@@ -1,0 +1,157 @@
+"""The API's JSON shapes of documents, signatures, certificates, webhooks and
+events. Field names are part of the public contract (``openapi.py``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from docflow.api.models import ApiKey, Webhook
+from docflow.certificates.models import Certificate
+from docflow.documents.models import Document, DocumentFile, Signature
+from docflow.notify.models import Event
+
+
+def iso(moment: dt.datetime | None) -> str | None:
+    """UTC ISO 8601 (SQLite gives back naive UTC)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def file_json(f: DocumentFile) -> dict[str, Any]:
+    return {
+        "id": str(f.id),
+        "role": f.role.value,
+        "filename": f.filename,
+        "content_type": f.content_type,
+        "size": f.size,
+        "sha256": f.sha256,
+        "revision": f.revision,
+    }
+
+
+def signature_json(sig: Signature, *, report: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": str(sig.id),
+        "document_id": str(sig.document_id),
+        "party": sig.party.value,
+        "signer_name": sig.signer_name,
+        "signer_organisation": sig.signer_organisation,
+        "certificate_id": str(sig.certificate_id) if sig.certificate_id else None,
+        "certificate_serial": sig.certificate_serial,
+        "certificate_not_before": iso(sig.certificate_not_before),
+        "certificate_not_after": iso(sig.certificate_not_after),
+        "signing_time": iso(sig.signing_time),
+        "verdict": sig.verdict.value,
+        "has_pades": sig.pdf_file_id is not None,
+        "created_at": iso(sig.created_at),
+    }
+    if report:
+        out["report"] = sig.report
+    return out
+
+
+def document_json(doc: Document) -> dict[str, Any]:
+    from docflow.documents.services import status_label
+
+    return {
+        "id": str(doc.id),
+        "type": doc.doc_type.value,
+        "type_title": doc.type_title,
+        "number": doc.number,
+        "date": doc.doc_date.isoformat(),
+        "title": doc.title,
+        "comment": doc.comment,
+        "status": doc.status.value,
+        "status_label": status_label(doc),
+        "source": doc.source,
+        "contract": {"id": str(doc.contract_id), "number": doc.contract.number},
+        "organisation": {
+            "id": str(doc.organisation_id),
+            "name": doc.organisation.name,
+            "inn": doc.organisation.inn,
+        },
+        "route": [
+            {
+                "position": s.position,
+                "party": s.party.value,
+                "status": s.status.value,
+                "completed_at": iso(s.completed_at),
+            }
+            for s in doc.steps
+        ],
+        "files": [file_json(f) for f in doc.files],
+        "signatures": [signature_json(s) for s in doc.signatures],
+        "refusal_reason": doc.refusal_reason,
+        "revocation_reason": doc.revocation_reason,
+        "created_at": iso(doc.created_at),
+        "updated_at": iso(doc.updated_at),
+        "completed_at": iso(doc.completed_at),
+    }
+
+
+def certificate_json(cert: Certificate) -> dict[str, Any]:
+    return {
+        "id": str(cert.id),
+        "organisation": {
+            "id": str(cert.organisation_id),
+            "name": cert.organisation.name,
+            "inn": cert.organisation.inn,
+        },
+        "owner": cert.owner,
+        "organisation_name": cert.organisation_name,
+        "title": cert.title,
+        "inn": cert.inn,
+        "inn_le": cert.inn_le,
+        "ogrn": cert.ogrn,
+        "snils": cert.snils,
+        "serial": cert.serial_hex,
+        "issuer": cert.issuer,
+        "sha1": cert.sha1,
+        "sha256": cert.sha256,
+        "not_before": iso(cert.not_before),
+        "not_after": iso(cert.not_after),
+        "status": cert.status.value,
+        "verdict": cert.verdict,
+        "registered_at": iso(cert.registered_at),
+        "revoked_at": iso(cert.revoked_at),
+    }
+
+
+def webhook_json(hook: Webhook, *, secret: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": str(hook.id),
+        "url": hook.url,
+        "events": hook.kind_list,
+        "description": hook.description,
+        "created_at": iso(hook.created_at),
+    }
+    if secret is not None:
+        out["secret"] = secret
+    return out
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    return {
+        "id": str(event.id),
+        "kind": event.kind,
+        "organisation_id": str(event.organisation_id) if event.organisation_id else None,
+        "created_at": iso(event.created_at),
+        "data": event.payload,
+    }
+
+
+def api_key_json(key: ApiKey) -> dict[str, Any]:
+    return {
+        "id": str(key.id),
+        "prefix": key.prefix,
+        "name": key.name,
+        "scopes": sorted(key.scope_set),
+        "organisation_id": str(key.organisation_id) if key.organisation_id else None,
+        "created_at": iso(key.created_at),
+        "last_used_at": iso(key.last_used_at),
+        "revoked_at": iso(key.revoked_at),
+    }
