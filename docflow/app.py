@@ -106,6 +106,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(documents_bp)
     app.register_blueprint(certificates_bp)
 
+    from docflow.readings.views import bp as readings_bp
+
+    app.register_blueprint(readings_bp)
+
     from docflow.notify.views import bp as notify_admin_bp
 
     app.register_blueprint(notify_admin_bp)
@@ -134,6 +138,7 @@ NAV: list[tuple[str, str, str]] = [
     ("contracts.index", "Договоры", "customer"),
     ("contracts_admin.registry", "Договоры", "staff"),
     ("documents.index", "Документы", "all"),
+    ("readings.index", "Показания", "all"),
     ("certificates.list_certificates", "Сертификаты", "all"),
     ("certificates.trust_store_page", "Доверенные УЦ", "staff"),
     ("content.contacts", "Контакты", "all"),

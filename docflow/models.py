@@ -32,6 +32,15 @@ from docflow.notify.models import (
     OutboxMessage,
     Subscription,
 )
+from docflow.readings.models import (
+    Meter,
+    Reading,
+    ReadingAct,
+    ReadingUpload,
+    SupplyObject,
+    TransitVolume,
+    WindowNotice,
+)
 
 __all__ = [
     "AccountToken",
@@ -65,4 +74,12 @@ __all__ = [
     "User",
     "Webhook",
     "WidgetLayout",
+    # readings
+    "Meter",
+    "Reading",
+    "ReadingAct",
+    "ReadingUpload",
+    "SupplyObject",
+    "TransitVolume",
+    "WindowNotice",
 ]

@@ -58,7 +58,7 @@ def test_bind_invite_and_rearrange_the_main_page(live_server: LiveServer, page: 
     page.click("[data-testid=contracts] a >> text=№ 77-0001-ЮЛ")
     expect(page.locator("h1")).to_contain_text("Договор № 77-0001-ЮЛ")
     screenshot(page, "contract-card")
-    page.click(".page-head >> text=Управление доступом")
+    page.click(".tabs >> text=Управление доступом")
     page.fill("[data-testid=invite-form] #email", "colleague@romashka.example")
     page.check("#can_sign")
     page.click("text=Отправить приглашение")
