@@ -106,6 +106,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(documents_bp)
     app.register_blueprint(certificates_bp)
 
+    from docflow.api.blueprint import register_api
+
+    register_api(app)
+
     from docflow.readings.views import bp as readings_bp
 
     app.register_blueprint(readings_bp)
@@ -141,8 +145,9 @@ NAV: list[tuple[str, str, str]] = [
     ("readings.index", "Показания", "all"),
     ("certificates.list_certificates", "Сертификаты", "all"),
     ("certificates.trust_store_page", "Доверенные УЦ", "staff"),
-    ("content.contacts", "Контакты", "all"),
+    ("content.contacts", "Контакты", "customer"),
     ("notify_admin.queue", "Очередь уведомлений", "staff"),
+    ("api_keys.index", "Ключи API", "all"),
 ]
 
 

@@ -28,6 +28,14 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(contracts_group)
 
+    from docflow.api.cli import api_key_group
+
+    app.cli.add_command(api_key_group)
+
+    from docflow.readings.cli import readings_group
+
+    app.cli.add_command(readings_group)
+
 
 @click.group("db", help="Database schema.")
 def db_group() -> None:

@@ -288,6 +288,9 @@ def _extend_demo(s: Session, world: dict[str, Any]) -> None:
         for position, (question, answer) in enumerate(FAQ, start=1):
             s.add(FaqEntry(question=question, answer=answer, position=position * 10))
     s.flush()
+    from docflow.readings.demo import seed_readings
+
+    seed_readings(s, world)
     world["bindable"] = [
         {"number": c.number, "inn": c.organisation.inn, "email": c.organisation.email,
          "organisation": c.organisation.name}

@@ -20,10 +20,10 @@ from flask_limiter.util import get_remote_address
 
 from docflow.access import Actor
 from docflow.api.errors import UnauthorizedError
-from docflow.errors import PermissionDeniedError
+from docflow.errors import PermissionDeniedError, ValidationError
 from docflow.web import db_session, request_info
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="templates")
 
 # Reached without a key: the description of the API and its documentation page.
 PUBLIC_ENDPOINTS = frozenset({"api.openapi_json", "api.docs"})
@@ -36,20 +36,23 @@ def api_actor() -> Actor:
     return g.api_actor  # type: ignore[no-any-return]
 
 
-def scope(name: str) -> Callable[[F], F]:
-    """The route needs the key to hold scope ``name`` (403 ``forbidden`` otherwise)."""
+def scope(*names: str) -> Callable[[F], F]:
+    """The route needs the key to hold every scope of ``names`` (403 ``forbidden``
+    naming the first one missing)."""
 
     def decorate(fn: F) -> F:
         @wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if name not in api_actor().scopes:
-                raise PermissionDeniedError(
-                    f"Ключу API не выдана область доступа «{name}».",
-                    details={"required_scope": name},
-                )
+            held = api_actor().scopes
+            for name in names:
+                if name not in held:
+                    raise PermissionDeniedError(
+                        f"Ключу API не выдана область доступа «{name}».",
+                        details={"required_scope": name},
+                    )
             return fn(*args, **kwargs)
 
-        wrapper.required_scope = name  # type: ignore[attr-defined]
+        wrapper.required_scopes = names  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate
@@ -76,6 +79,23 @@ def _authenticate() -> None:
     session.commit()
     g.api_key = key
     g.api_actor = actor_for_key(key, request_info())
+
+
+@bp.before_request
+def _refuse_unknown_parameters() -> None:
+    """A misspelt filter (``?stauts=signed``) must not silently widen a search:
+    query parameters the description does not name are refused."""
+    from docflow.api.openapi import query_parameters
+
+    if request.url_rule is None or not request.args:
+        return
+    allowed = query_parameters().get((request.url_rule.rule, request.method), set())
+    unknown = sorted(set(request.args) - allowed)
+    if unknown:
+        raise ValidationError(
+            "Неизвестные параметры запроса: " + ", ".join(unknown[:10]) + ".",
+            details={"unknown": unknown[:10], "allowed": sorted(allowed)},
+        )
 
 
 @bp.after_request

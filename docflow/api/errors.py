@@ -144,10 +144,12 @@ def date_value(value: Any, name: str) -> dt.date:
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
-        value = int(raw)
+        value = (
+            int(raw) if raw.isascii() and raw.strip().lstrip("-").isdigit() else None
+        )
     except ValueError:
         value = None
     if value is None or not low <= value <= high:
@@ -160,7 +162,7 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
 
 def bool_arg(name: str, default: bool) -> bool:
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     if raw.lower() in {"true", "1", "yes"}:
         return True

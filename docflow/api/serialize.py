@@ -138,7 +138,9 @@ def event_json(event: Event) -> dict[str, Any]:
     return {
         "id": str(event.id),
         "kind": event.kind,
-        "organisation_id": str(event.organisation_id) if event.organisation_id else None,
+        "organisation_id": str(event.organisation_id)
+        if event.organisation_id
+        else None,
         "created_at": iso(event.created_at),
         "data": event.payload,
     }

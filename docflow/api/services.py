@@ -151,7 +151,9 @@ def create_api_key(
             details={"field": "name"},
         )
     scope_set = (
-        parse_scopes(sorted(scopes)) if not isinstance(scopes, str) else parse_scopes(scopes)
+        parse_scopes(sorted(scopes))
+        if not isinstance(scopes, str)
+        else parse_scopes(scopes)
     )
     for _ in range(5):
         prefix = secrets.token_hex(4)
@@ -196,7 +198,9 @@ def find_api_key(session: Session, reference: str) -> ApiKey:
     reference = reference.strip()
     key = None
     if reference.startswith(KEY_PREFIX) and reference.count("_") >= 2:
-        key = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(reference)))
+        key = session.scalar(
+            select(ApiKey).where(ApiKey.key_hash == hash_key(reference))
+        )
         if key is None:
             reference = reference.split("_")[1]
     if key is None:
@@ -475,9 +479,7 @@ def _visible_webhooks(actor: Actor) -> Any:
 
 
 def list_webhooks(session: Session, *, actor: Actor) -> list[Webhook]:
-    return list(
-        session.scalars(_visible_webhooks(actor).order_by(Webhook.created_at))
-    )
+    return list(session.scalars(_visible_webhooks(actor).order_by(Webhook.created_at)))
 
 
 def delete_webhook(session: Session, *, actor: Actor, webhook_id: uuid.UUID) -> None:
@@ -496,4 +498,3 @@ def delete_webhook(session: Session, *, actor: Actor, webhook_id: uuid.UUID) -> 
     )
     session.delete(hook)
     session.flush()
-

@@ -3,6 +3,8 @@ the supplier's records from Excel (.xlsx) or CSV, with a progress bar."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -20,10 +22,12 @@ def _run(kind: str, path: Path) -> None:
     from docflow.db import transaction
     from docflow.web import db_session
 
-    run = importer.import_contracts if kind == "contracts" else importer.import_payments
+    run: Callable[..., object] = (
+        importer.import_contracts if kind == "contracts" else importer.import_payments
+    )
     s = db_session()
     data = path.read_bytes()
-    err = click.get_text_stream("stderr")
+    err = sys.stderr
     interactive = err.isatty()
     bar = click.progressbar(length=1, label=path.name, show_pos=True, file=err)
     state = {"done": 0}

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateField, IntegerField, PasswordField, StringField
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    PasswordField,
+    StringField,
+    TimeField,
+)
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -94,8 +101,8 @@ class ContactsForm(FlaskForm):
 class RestrictionForm(FlaskForm):
     date_from = DateField("Дата начала", validators=[DataRequired("Укажите дату.")])
     date_to = DateField("Дата окончания", validators=[DataRequired("Укажите дату.")])
-    time_from = StringField("С (ЧЧ:ММ)", validators=[Optional(), Length(max=5)])
-    time_to = StringField("По (ЧЧ:ММ)", validators=[Optional(), Length(max=5)])
+    time_from = TimeField("С", validators=[Optional()])
+    time_to = TimeField("По", validators=[Optional()])
     limit_kw = IntegerField(
         "Допустимая мощность, кВт",
         validators=[Optional(), NumberRange(min=0, max=10_000_000)],

@@ -660,6 +660,10 @@ def save_contacts(contract_id: uuid.UUID) -> Any:
     )
 
 
+def _hhmm(value: dt.time | None) -> str | None:
+    return value.strftime("%H:%M") if value else None
+
+
 @admin_bp.post("/<uuid:contract_id>/schedule")
 @login_required
 def add_restriction(contract_id: uuid.UUID) -> Any:
@@ -677,8 +681,8 @@ def add_restriction(contract_id: uuid.UUID) -> Any:
                 actor=_user(),
                 date_from=form.date_from.data,
                 date_to=form.date_to.data,
-                time_from=(form.time_from.data or "").strip(),
-                time_to=(form.time_to.data or "").strip(),
+                time_from=_hhmm(form.time_from.data),
+                time_to=_hhmm(form.time_to.data),
                 limit_kw=form.limit_kw.data,
                 reason=form.reason.data or "",
                 request_info=request_info(),

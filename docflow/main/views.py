@@ -31,8 +31,12 @@ class LayoutForm(FlaskForm):
 
 def _register_own_widgets() -> None:
     register_widget(
-        "notifications", "Уведомления", "main/_notifications_widget.html",
-        lambda s, user: {"notifications": notify.list_notifications(s, user=user, limit=5)},
+        "notifications",
+        "Уведомления",
+        "main/_notifications_widget.html",
+        lambda s, user: {
+            "notifications": notify.list_notifications(s, user=user, limit=5)
+        },
         order=60,
     )
 
@@ -47,9 +51,14 @@ def _dashboard_context() -> dict[str, Any]:
     arrangement = arrange(s, user=current_user)
     data = {
         placed.widget.key: widget_data(s, placed.widget, current_user)
-        for placed in arrangement.on_page if placed.state == WidgetState.OPEN
+        for placed in arrangement.on_page
+        if placed.state == WidgetState.OPEN
     }
-    return {"arrangement": arrangement, "widget_data": data, "layout_form": LayoutForm()}
+    return {
+        "arrangement": arrangement,
+        "widget_data": data,
+        "layout_form": LayoutForm(),
+    }
 
 
 @bp.get("/")
@@ -116,7 +125,11 @@ def mark_read() -> Any:
     raw = request.form.get("id")
     with transaction(s):
         notify.mark_read(s, user=current_user, notification_id=_uuid(raw))
-    return redirect(request.form.get("next") or url_for("main.notifications"))
+    target = request.form.get("next") or ""
+    # Only a path on this site: an open redirect would serve phishing.
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = url_for("main.notifications")
+    return redirect(target)
 
 
 @bp.post("/notifications/delete")
@@ -125,7 +138,9 @@ def delete_notifications() -> Any:
     s = db_session()
     raw = request.form.get("id")
     with transaction(s):
-        count = notify.delete_notifications(s, user=current_user, notification_id=_uuid(raw))
+        count = notify.delete_notifications(
+            s, user=current_user, notification_id=_uuid(raw)
+        )
     flash("Уведомления удалены." if count != 1 else "Уведомление удалено.", "info")
     return redirect(url_for("main.notifications"))
 
@@ -146,7 +161,9 @@ def set_language(code: str) -> Any:
         target = url_for("main.index")
     resp = redirect(target)
     if code in LOCALES:
-        resp.set_cookie("lang", code, max_age=365 * 86400, httponly=True, samesite="Lax")
+        resp.set_cookie(
+            "lang", code, max_age=365 * 86400, httponly=True, samesite="Lax"
+        )
     return resp
 
 

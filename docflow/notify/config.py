@@ -47,7 +47,8 @@ class OutboxPolicy:
     def delay(self, attempts: int) -> dt.timedelta:
         """Exponential back-off after the ``attempts``-th failure: 30 s, 1 min,
         2 min, ... capped at :attr:`max_backoff`."""
-        return min(self.backoff * (2 ** max(attempts - 1, 0)), self.max_backoff)
+        # The exponent is capped: timedelta overflows long before 2**64.
+        return min(self.backoff * (1 << min(max(attempts - 1, 0), 32)), self.max_backoff)
 
     @classmethod
     def from_env(

@@ -287,7 +287,14 @@ def relay_message(
     if due is not None and due > started:
         return RelayOutcome.NOT_DUE, due - started
     if row.attempts >= policy.max_attempts:
-        # The last claimed attempt never reported back: its worker died.
+        # The last claimed attempt never reported back: its worker died,
+        # perhaps after the SMTP server had accepted the message.
+        if session.get(DeliveredMessage, str(row.id)) is not None:
+            row.status = OutboxStatus.SENT
+            row.sent_at = started
+            row.next_attempt_at = None
+            row.last_error = None
+            return RelayOutcome.SENT, None
         row.status = OutboxStatus.FAILED
         row.next_attempt_at = None
         row.last_error = (f"attempt {row.attempts} did not finish (the worker stopped); "

@@ -43,9 +43,24 @@ def shown_recipient(row: OutboxMessage) -> str:
     return urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
 
 
+def event_label(kind: str) -> str:
+    """«Документ подписан стороной» for ``document.signed``; an unknown kind as is."""
+    from notifications import EventKind
+
+    try:
+        return EventKind(kind).label
+    except ValueError:
+        return kind
+
+
 @bp.app_template_global("outbox_recipient")
 def _outbox_recipient(row: OutboxMessage) -> str:
     return shown_recipient(row)
+
+
+@bp.app_template_global("outbox_event_label")
+def _outbox_event_label(kind: str) -> str:
+    return event_label(kind)
 
 
 def _staff() -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, object_session
 
 from docflow.notify.models import OutboxMessage
@@ -30,7 +30,7 @@ def webhook_targets(
     organisation: its own endpoints and the supplier's (which get every event)."""
     from docflow.api.models import Webhook
 
-    owners = [Webhook.organisation_id.is_(None)]
+    owners: list[ColumnElement[bool]] = [Webhook.organisation_id.is_(None)]
     if organisation_id is not None:
         owners.append(Webhook.organisation_id == organisation_id)
     hooks = session.scalars(

@@ -33,7 +33,7 @@ COLUMNS = ("№ п/п", "Объект, адрес", "Уровень напряж
            "Тип прибора учёта", "Значность", "Ктт × Ктн", "Предыдущие показания",
            "Текущие показания", "Разность показаний", "Расход, кВт·ч")
 # The PDF's narrow header cells, broken by hand (reportlab breaks at spaces only).
-PDF_COLUMNS = ("№ п/п", "Объект, адрес", "Уровень напря-\nжения", "№ прибора учёта",
+PDF_COLUMNS = ("№ п/п", "Объект", "Уровень напря-\nжения", "№ прибора учёта",
                "Тип прибора учёта", "Знач-\nность", "Ктт × Ктн", "Предыдущие показания",
                "Текущие показания", "Разность показаний", "Расход, кВт·ч")
 
@@ -74,8 +74,7 @@ def _parties(data: ActData) -> list[tuple[str, str]]:
 def _cells(data: ActData, row: Any) -> list[str]:
     return [str(row.number), f"{row.object_name}\n{row.address}".strip(), row.voltage,
             row.meter_number, row.meter_type, str(row.digits), str(row.ratio),
-            row.previous or "—",
-            row.current or (row.note if row.note and data.filled else ""),
+            row.previous or "—", row.current or row.note,
             row.difference, format_kwh(row.consumption)]
 
 
@@ -99,10 +98,8 @@ def _notes(data: ActData) -> list[str]:
     return notes
 
 
-SIGN_LINES = ("Должность: ______________________________",
-              "ФИО: __________________________________",
-              "Подпись: ______________________________",
-              "Дата: «____» _______________ 20____ г.")
+SIGN_LINES = ("Должность: _________________________  ФИО: _________________________",
+              "Подпись: ____________________  Дата: «____» _______________ 20____ г.")
 
 
 def _sign_titles(data: ActData) -> tuple[str, str]:
@@ -171,13 +168,13 @@ def render_pdf(data: ActData) -> bytes:
     story.append(p(lines[2] + ("" if data.filled else " — бланк"), subtitle))
     story.append(Spacer(1, 3 * mm))
     parties = Table([[p(k, bold), p(v)] for k, v in _parties(data)],
-                    colWidths=[48 * mm, page_w - 2 * margin - 48 * mm])
+                    colWidths=[56 * mm, page_w - 2 * margin - 56 * mm])
     parties.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
                                  ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
                                  ("TOPPADDING", (0, 0), (-1, -1), 1.5)]))
     story += [parties, Spacer(1, 3 * mm)]
 
-    widths_mm = [9, 62, 15, 25, 36, 13, 14, 25, 25, 20, 27]
+    widths_mm = [9, 58, 15, 25, 38, 13, 15, 25, 25, 20, 27]
     scale = (page_w - 2 * margin) / (sum(widths_mm) * mm)
     widths = [w * mm * scale for w in widths_mm]
     rows: list[list[Any]] = [[p(c, head) for c in PDF_COLUMNS]]
@@ -189,12 +186,23 @@ def render_pdf(data: ActData) -> bytes:
         ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
         ("LEFTPADDING", (0, 0), (-1, -1), 2.5), ("RIGHTPADDING", (0, 0), (-1, -1), 2.5),
     ]
+    note = ParagraphStyle("note", parent=center, fontSize=6.5, leading=7.5)
+    group = ParagraphStyle("group", parent=base, fontSize=7.5, leading=9)
     for obj in data.objects:
+        # The object's header row carries its address; its meter rows, the name.
+        index = len(rows)
+        rows.append([Paragraph(f"<b>{escape(obj.name)}</b>"
+                               + (f" — {escape(obj.address)}" if obj.address else "")
+                               + f"; уровень напряжения {escape(obj.voltage)}", group)]
+                    + [""] * (len(COLUMNS) - 1))
+        style += [("SPAN", (0, index), (-1, index)),
+                  ("BACKGROUND", (0, index), (-1, index), colors.HexColor("#FAFBFC"))]
         for row in obj.rows:
             cells = _cells(data, row)
-            rows.append([p(cells[0], center), p(cells[1], small), p(cells[2], center),
+            rows.append([p(cells[0], center), p(row.object_name, small), p(cells[2], center),
                          p(cells[3], center), p(cells[4], small), p(cells[5], center),
-                         p(cells[6], center), p(cells[7], center), p(cells[8], center),
+                         p(cells[6], center), p(cells[7], center),
+                         p(cells[8], center if row.current else note),
                          p(cells[9], num), p(cells[10], num)])
         if data.filled:
             index = len(rows)
@@ -400,7 +408,7 @@ def render_xlsx(data: ActData) -> bytes:
             values: list[Any] = [row.number, f"{row.object_name}, {row.address}".strip(", "),
                                  row.voltage, row.meter_number, row.meter_type, row.digits,
                                  row.ratio, row.previous,
-                                 row.current or (row.note if data.filled else ""),
+                                 row.current or row.note,
                                  int(row.difference) if row.difference else None,
                                  row.consumption]
             for col, value in enumerate(values, start=1):

@@ -296,6 +296,7 @@ class MeterResult:
     consumption: Decimal | None
     is_rollover: bool = False
     missing: str = ""  # «нет предыдущего показания» …
+    is_blocked: bool = False  # faulty or past its calibration date
 
 
 @dataclass(frozen=True)
@@ -321,6 +322,9 @@ class Calculation:
 
 
 def _meter_result(m: MeterInput) -> MeterResult:
+    if not m.can_read and m.current is None:
+        return MeterResult(m.key, m.number, None, None, missing="показания не принимаются",
+                           is_blocked=True)
     if m.previous is None or m.current is None:
         what = ("нет предыдущего и текущего показаний" if m.previous is None
                 and m.current is None else
@@ -341,17 +345,24 @@ def calculate(objects: Sequence[ObjectInput]) -> Calculation:
     grand = Decimal(0)
     for obj in objects:
         meters = [_meter_result(m) for m in obj.meters]
-        summed = sum((m.consumption for m in meters if m.consumption is not None),
-                     Decimal(0))
-        total = summed - obj.transit
+        counted = [m.consumption for m in meters if m.consumption is not None]
+        summed = sum(counted, Decimal(0))
+        # Transit is subtracted from what the meters counted; with nothing
+        # counted yet there is nothing to subtract it from.
+        transit = obj.transit if counted else Decimal(0)
+        total = summed - transit
         for m in meters:
-            if m.missing:
+            if m.is_blocked:
+                messages.append(f"{obj.name}, счётчик № {m.number}: {m.missing} (не исправен "
+                                "или истёк срок МПИ) — расход по нему определит поставщик.")
+            elif m.missing:
                 messages.append(f"{obj.name}, счётчик № {m.number}: {m.missing} — "
                                 "расход по нему не посчитан.")
         if total < 0:
-            messages.append(f"{obj.name}: транзитный объём ({obj.transit}) больше расхода "
-                            f"по счётчикам ({summed}) — проверьте показания.")
-        results.append(ObjectResult(obj.key, obj.name, meters, summed, obj.transit, total,
+            messages.append(f"{obj.name}: транзитный объём ({format_kwh(transit)}) больше "
+                            f"расхода по счётчикам ({format_kwh(summed)}) — проверьте "
+                            "показания.")
+        results.append(ObjectResult(obj.key, obj.name, meters, summed, transit, total,
                                     is_complete=not any(m.missing for m in meters)))
         grand += total
     return Calculation(results, grand, messages)

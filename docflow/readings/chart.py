@@ -46,9 +46,9 @@ def _label(value: float) -> str:
 
 
 def render_svg(chart: ConsumptionChart, *, width: int = 760, height: int = 300,
-               element_id: str = "consumption-chart") -> Markup:
+               element_id: str = "consumption-chart", font_size: int = 11) -> Markup:
     """The chart; an empty chart says that there is nothing to show yet."""
-    left, right, top, bottom = 70, 16, 38, 44
+    left, right, top, bottom = 6 * font_size, 12, 38, 3 * font_size + 10
     plot_w, plot_h = width - left - right, height - top - bottom
     n = len(chart.periods)
     values = [float(v) for s in chart.series for v in s.values if v is not None]
@@ -71,7 +71,7 @@ def render_svg(chart: ConsumptionChart, *, width: int = 760, height: int = 300,
     out = [
         f'<svg id="{element_id}" class="chart" viewBox="0 0 {width} {height}" '
         f'width="100%" role="img" aria-labelledby="{title_id} {desc_id}" '
-        f'xmlns="http://www.w3.org/2000/svg" font-family="{FONT}" font-size="11">',
+        f'xmlns="http://www.w3.org/2000/svg" font-family="{FONT}" font-size="{font_size}">',
         f'<title id="{title_id}">Расход электроэнергии по месяцам, кВт·ч</title>',
         f'<desc id="{desc_id}">Закрытые периоды с {escape(first)} по {escape(last)}; '
         f'линии по уровням напряжения: {escape(levels)}.</desc>',
@@ -86,8 +86,8 @@ def render_svg(chart: ConsumptionChart, *, width: int = 760, height: int = 300,
         out.append(f'<text x="{left - 8}" y="{yy + 4:.1f}" text-anchor="end" '
                    f'fill="#5f6b7a">{escape(_label(v))}</text>')
         v += step
-    out.append(f'<text x="14" y="{top + plot_h / 2:.1f}" text-anchor="middle" '
-               f'fill="#5f6b7a" transform="rotate(-90 14 {top + plot_h / 2:.1f})">кВт·ч</text>')
+    out.append(f'<text x="{left - 8}" y="{top - 14}" text-anchor="end" '
+               'fill="#5f6b7a">кВт·ч</text>')
     out.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" '
                'stroke="#9aa6b6" stroke-width="1"/>')
     # Month labels: «ноя» with the year under January and the first month.
@@ -135,7 +135,7 @@ def render_svg(chart: ConsumptionChart, *, width: int = 760, height: int = 300,
     # The legend, above the plot on the right.
     lx = width - right
     for series in reversed(chart.series):
-        text_w = 8 + 7.2 * len(series.title)
+        text_w = 8 + 0.66 * font_size * len(series.title)
         lx -= text_w + 30
         color = COLORS[series.voltage]
         dash = DASHES[series.voltage]

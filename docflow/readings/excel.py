@@ -233,8 +233,8 @@ def parse_form(filename: str, data: bytes) -> ParsedForm:
     for number, cells in enumerate(rows[header_at:], start=header_at + 1):
         meter = _text(cells[meter_col]) if meter_col < len(cells) else ""
         value = cells[value_col] if value_col < len(cells) else None
-        if not meter and (value is None or not _text(value)):
-            continue
+        if value is None or not _text(value):
+            continue  # a meter without a value: nothing to take from this row
         if not meter:
             parsed.problems.append(RowProblem(number, COL_METER, "не указан номер счётчика"))
             continue

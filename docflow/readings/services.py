@@ -170,6 +170,12 @@ class MeterLine:
         return not self.blocked_reason
 
     @property
+    def blocked_hint(self) -> str:
+        """The reason without the status the page shows beside it."""
+        hint = self.blocked_reason.split(": ", 1)[-1]
+        return hint[:1].upper() + hint[1:]
+
+    @property
     def previous_padded(self) -> str:
         return calc.pad(self.previous.value if self.previous else None, self.meter.digits)
 
@@ -409,14 +415,17 @@ def _check_row(row: ReadingRow, meter: Meter | None, ledger: Ledger, period: dt.
     if meter is None:
         return None, "счётчика с таким номером нет в договоре", None
     existing = ledger.get(meter.id, period, row.kind)
+    raw = row.value
+    empty = raw is None or (isinstance(raw, str) and not raw.strip())
     status, blocked, _warning = _effective(meter, today)
-    if blocked:
+    if blocked and not empty:
         return None, _blocked_fragment(status), existing
     if existing is not None and existing.status in LOCKED:
+        if empty:
+            return None, "", existing
         return None, (f"показание за {calc.period_title(period)} уже передано в расчёт "
                       "и не может быть изменено"), existing
-    raw = row.value
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
+    if empty or blocked:
         return None, "", existing
     previous: int | None = None
     if row.kind == ReadingKind.END:
@@ -958,7 +967,7 @@ def act_data(session: Session, *, actor: Actor, contract_id: uuid.UUID, period: 
         total += obj_result.total if filled else Decimal(0)
     note = ""
     if filled and contract.esign_agreement:
-        ref = contract.esign_agreement_ref or "соглашением об электронном документообороте"
+        ref = contract.esign_agreement_ref or "соглашение об электронном документообороте"
         note = (f"Документ подписывается электронными подписями сторон в соответствии с "
                 f"{_instrumental(ref)} и равнозначен документу на бумажном носителе, "
                 "подписанному собственноручными подписями.")
@@ -973,8 +982,8 @@ def act_data(session: Session, *, actor: Actor, contract_id: uuid.UUID, period: 
 
 def _instrumental(ref: str) -> str:
     """«Соглашение об ЭДО № 1» → «Соглашением об ЭДО № 1» (в соответствии с чем)."""
-    for nominative, instrumental in (("Соглашение", "Соглашением"),
-                                     ("соглашение", "соглашением")):
+    for nominative, instrumental in (("Соглашение ", "Соглашением "),
+                                     ("соглашение ", "соглашением ")):
         if ref.startswith(nominative):
             return instrumental + ref[len(nominative):]
     return ref
@@ -1223,3 +1232,43 @@ def get_upload(session: Session, *, actor: Actor, contract_id: uuid.UUID,
     if upload is None or upload.contract_id != contract.id:
         raise NotFoundError("Файл не найден.")
     return upload
+
+
+# -- «Открыт приём показаний» ----------------------------------------------------------
+
+def announce_window(session: Session, *, now: dt.datetime | None = None,
+                    window_days: WindowDays = WindowDays(), base_url: str = "") -> int:
+    """While the window is open, tell the users who may submit readings for each
+    contract with meters (once per contract and period). Returns how many
+    contracts were announced; idempotent."""
+    from docflow.access import users_with_right
+    from docflow.notify.services import publish
+    from docflow.readings.models import WindowNotice
+
+    window = window_for(now, window_days)
+    if not window.is_open:
+        return 0
+    done = set(session.scalars(select(WindowNotice.contract_id).where(
+        WindowNotice.period == window.period)))
+    contracts = list(session.scalars(select(Contract).where(
+        Contract.id.in_(select(Meter.contract_id)), Contract.is_active.is_(True))))
+    count = 0
+    for contract in contracts:
+        if contract.id in done:
+            continue
+        url = f"{base_url}/readings/{contract.id}"
+        context = {"contract_number": contract.number,
+                   "period": calc.period_title(window.period),
+                   "window_from": f"{window.opens_on:%d.%m.%Y}",
+                   "window_to": f"{window.closes_on:%d.%m.%Y}", "url": url}
+        publish(session, kind="readings.window_open",
+                users=users_with_right(session, contract.id, Right.SUBMIT_READINGS),
+                context=context,
+                title=(f"Открыт приём показаний за {calc.period_title(window.period)} по "
+                       f"договору № {contract.number}"),
+                body=window.message, link=f"/readings/{contract.id}",
+                organisation_id=contract.organisation_id)
+        session.add(WindowNotice(contract_id=contract.id, period=window.period))
+        count += 1
+    session.flush()
+    return count

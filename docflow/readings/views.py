@@ -28,7 +28,12 @@ from flask import (
 from flask_login import current_user, login_required
 
 from docflow.db import transaction
-from docflow.errors import DocflowError, NotFoundError, PermissionDeniedError, ValidationError
+from docflow.errors import (
+    DocflowError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from docflow.readings import calc
 from docflow.readings import services as svc
 from docflow.readings.chart import render_svg
@@ -303,6 +308,7 @@ def _download(rendered: svc.RenderedAct, inline: bool = False) -> Any:
 @bp.post("/<uuid:contract_id>/form")
 @login_required
 def upload_form(contract_id: uuid.UUID) -> Any:
+    svc.get_contract(db_session(), actor=current_actor(), contract_id=contract_id)
     form = FormUploadForm()
     period = _period_arg(request.form)
     if period is None:
@@ -507,9 +513,11 @@ def register_widgets() -> None:
             .order_by(Contract.number).limit(20)))
         if not contracts:
             return {"contract": None, "contracts": []}
-        chart = svc.consumption_by_month(s, contract_ids=[contracts[0].id], now=_now())
+        # Half a year: readable in a narrow widget; the page shows twelve months.
+        chart = svc.consumption_by_month(s, contract_ids=[contracts[0].id], now=_now(),
+                                         months=6)
         return {"contract": contracts[0], "contracts": contracts, "chart": chart,
-                "svg": render_svg(chart, width=560, height=260,
+                "svg": render_svg(chart, width=400, height=250, font_size=13,
                                   element_id="widget-consumption")}
 
     register_widget("readings", "Показания", "readings/_widget.html", readings_data,

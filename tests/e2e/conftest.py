@@ -78,7 +78,16 @@ def live_server(e2e_app: Flask) -> Iterator[LiveServer]:
     empty_tables(e2e_app)
 
 
-@pytest.fixture(scope="session")
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # One xdist worker runs every browser test: Playwright's sync API keeps an
+    # asyncio loop running in its thread, which would break the asyncio.run()
+    # of pyHanko's validators in tests that happen to share the worker.
+    for item in items:
+        if "tests/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     chromium = require_command("chromium")
     with sync_playwright() as p:

@@ -122,7 +122,3 @@ def audit_actions(app: Flask) -> list[tuple[str, dict[str, Any]]]:
             (r.action, r.details)
             for r in s.scalars(select(AuditRecord).order_by(AuditRecord.id))
         ]
-
-
-def flashes(resp: Any) -> str:
-    return str(resp.get_data(as_text=True))

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
+from dataclasses import replace
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from docflow.accounts.models import Role, User
 from docflow.audit.models import AuditRecord
+from docflow.config import ConfigError
 from docflow.db import transaction
+from docflow.notify.config import OutboxPolicy
 from docflow.notify.models import Notification, OutboxMessage, OutboxStatus
+from docflow.worker import beat_schedule
 from tests.functional.contract_world import login, make_user, session
 
 CONTEXT = {"document_title": "Акт сверки", "document_number": "А-1",
@@ -181,3 +188,26 @@ def test_outbox_cli_status_retry_and_sweep(app: Flask) -> None:
         labels = {r.actor_label for r in s.scalars(
             select(AuditRecord).where(AuditRecord.action == "outbox.retry"))}
     assert labels == {"командная строка (docflow outbox retry-failed)"}
+
+
+# -- the retry policy and the beat schedule ------------------------------------------
+
+
+def test_outbox_policy_from_settings_and_beat_schedule(app: Flask) -> None:
+    policy = OutboxPolicy.from_env({}, {"OUTBOX_BACKOFF_SECONDS": "0.5",
+                                        "OUTBOX_MAX_ATTEMPTS": "3"})
+    assert policy.max_attempts == 3
+    assert [policy.delay(n).total_seconds() for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
+    assert OutboxPolicy.from_env({}).delay(99) == dt.timedelta(hours=2)
+    for name, value in (("OUTBOX_MAX_ATTEMPTS", "0"), ("OUTBOX_BACKOFF_SECONDS", "soon"),
+                        ("OUTBOX_SWEEP_GRACE_SECONDS", "-1")):
+        with pytest.raises(ConfigError, match=name):
+            OutboxPolicy.from_env({name: value})
+
+    sweep = app.extensions["celery"].conf.beat_schedule["sweep-outbox"]
+    assert sweep == {"task": "docflow.sweep_outbox", "schedule": dt.timedelta(seconds=60)}
+    settings = app.extensions["docflow"].settings
+    fast = Flask("fast")
+    fast.extensions["docflow"] = SimpleNamespace(
+        settings=replace(settings, extra={"OUTBOX_SWEEP_INTERVAL_SECONDS": "5"}))
+    assert beat_schedule(fast)["sweep-outbox"]["schedule"] == dt.timedelta(seconds=5)

@@ -6,8 +6,10 @@ loopback that the app's ``SMTP_URL`` points to. Each fault test ends with
 every message received by the SMTP server exactly once, counted by its
 ``X-Docflow-Message-Id``, and every outbox row sent.
 
-Webhooks are not covered here: until the API's webhook registry exists
-(``docflow.notify.webhooks``) no webhook row can be written.
+Webhooks: an endpoint registered like the API does (a sealed secret), a
+receiver on loopback that checks every signature and answers 503 for a while;
+each event is acknowledged (2xx) exactly once. Loopback is a private address,
+so the worker runs with ``ALLOW_PRIVATE_WEBHOOKS``.
 
 Back-off, grace and the sweep period are shrunk through the ``OUTBOX_*``
 settings (``docflow/notify/config.py``), so the module runs in well under a
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import http.server
 import json
 import os
 import signal
@@ -42,11 +45,26 @@ from docflow.accounts.models import User
 from docflow.app import create_app
 from docflow.db import transaction
 from docflow.notify.config import OutboxPolicy
-from docflow.notify.models import DeliveredMessage, Event, Notification, OutboxMessage
-from docflow.notify.models import OutboxStatus
-from tests.appfixtures import TEST_SECRET, build_app, empty_tables, make_settings
-from tests.appfixtures import postgres_database, worker_database_name
-from tests.integration.notifications.conftest import RecordingHandler, SmtpServer, SmtpServers
+from docflow.notify.models import (
+    DeliveredMessage,
+    Event,
+    Notification,
+    OutboxMessage,
+    OutboxStatus,
+)
+from tests.appfixtures import (
+    TEST_SECRET,
+    build_app,
+    empty_tables,
+    make_settings,
+    postgres_database,
+    worker_database_name,
+)
+from tests.integration.notifications.conftest import (
+    RecordingHandler,
+    SmtpServer,
+    SmtpServers,
+)
 from tests.services import free_port, require_postgres, require_redis
 
 pytestmark = pytest.mark.integration
@@ -162,7 +180,8 @@ class Process:
     def kill(self) -> None:
         """SIGKILL the whole group: the worker and its pool child, no goodbyes."""
         assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(10)
 
     def stop(self) -> None:
@@ -264,6 +283,7 @@ def _env(app: Flask, smtp: Smtp) -> dict[str, str]:
         "CELERY_QUEUE": s.celery_queue, "DOCFLOW_VAR_DIR": str(s.var_dir),
         "SECRET_KEY": TEST_SECRET, "SMTP_URL": smtp.url, "SMS_GATEWAY_URL": s.sms_gateway_url,
         "STORAGE_URL": s.storage_url, "TRUST_STORE": s.trust_store, **POLICY,
+        "ALLOW_PRIVATE_WEBHOOKS": "1",
     })
     return env
 
@@ -314,7 +334,7 @@ def rig(smtp: Smtp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
         try:
             yield Rig(app, smtp, worker, beat, queue)
         finally:
-            beat.stop()
+            beat.kill()  # beat keeps no state worth a clean exit here
             worker.stop()
             app.extensions["docflow"].engine.dispose()
             _forget_queue(broker, queue)
@@ -332,10 +352,11 @@ def fresh(rig: Rig) -> Iterator[Rig]:
     empty_tables(rig.app)
 
 
-def publish_emails(app: Flask, count: int) -> list[uuid.UUID]:
+def publish_emails(app: Flask, count: int, *, webhooks: bool = False) -> list[uuid.UUID]:
     """One event for ``count`` new users, each subscribed to e-mail by default:
     the event, the in-app notifications and the outbox rows in one transaction."""
     from docflow.notify.services import publish
+    from docflow.notify.webhooks import webhook_targets
 
     with app.app_context():
         s = app.extensions["docflow"].sessionmaker()
@@ -348,10 +369,11 @@ def publish_emails(app: Flask, count: int) -> list[uuid.UUID]:
                 s.add(user)
                 users.append(user)
             s.flush()
+            targets = webhook_targets(s, None, "document.signed") if webhooks else []
             published = publish(s, kind="document.signed", users=users, context=CONTEXT,
-                                title="Документ подписан")
+                                title="Документ подписан", webhooks=targets)
         s.close()
-    assert len(published.outbox_ids) == count
+    assert len(published.outbox_ids) == count + len(targets)
     return list(published.outbox_ids)
 
 
@@ -412,6 +434,91 @@ def test_worker_killed_mid_delivery_no_duplicate_no_loss(fresh: Rig) -> None:
 
     rig.assert_each_received_once([first, second])
     assert [r.attempts for r in rig.rows()] == [2, 2]
+
+
+# --- a webhook endpoint on loopback --------------------------------------------------
+
+WEBHOOK_SECRET = "webhook-secret-for-the-fault-tests"  # noqa: S105 - a test value
+
+
+@dataclass
+class Receiver:
+    """Checks each POST's signature; answers 503 while ``down``. ``acked``
+    holds the event ids it answered 2xx to, ``refused`` those it did not."""
+
+    url: str = ""
+    down: bool = False
+    acked: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    forged: list[str] = field(default_factory=list)
+
+
+@pytest.fixture()
+def receiver() -> Iterator[Receiver]:
+    from notifications import WebhookVerificationError, verify_webhook
+
+    box = Receiver()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            try:
+                event = verify_webhook(body, dict(self.headers.items()), WEBHOOK_SECRET)
+            except WebhookVerificationError as exc:
+                box.forged.append(str(exc))
+                status = 400
+            else:
+                status = 503 if box.down else 200
+                (box.refused if box.down else box.acked).append(event.id)
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    box.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/docflow"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    yield box
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def register_webhook(app: Flask, url: str) -> None:
+    """What ``POST /api/v1/webhooks`` stores for the supplier: every event."""
+    from docflow.api.models import Webhook
+    from docflow.api.services import seal_secret
+
+    secret_key = app.extensions["docflow"].settings.secret_key
+    with app.extensions["docflow"].sessionmaker() as s, transaction(s):
+        s.add(Webhook(organisation_id=None, url=url, kinds="",
+                      secret=seal_secret(WEBHOOK_SECRET, secret_key)))
+
+
+def test_webhook_endpoint_down_for_a_while_each_event_acknowledged_once(
+    fresh: Rig, receiver: Receiver,
+) -> None:
+    rig = fresh
+    register_webhook(rig.app, receiver.url)
+    receiver.down = True
+    ids = publish_emails(rig.app, 2, webhooks=True)
+    with rig.session() as s:
+        [hook_row] = s.scalars(select(OutboxMessage).where(OutboxMessage.channel == "webhook"))
+    rig.wait("two refused deliveries", lambda: receiver.refused.count(str(hook_row.id)) >= 2)
+
+    receiver.down = False
+    rig.wait_all_sent(ids)
+    time.sleep(1.5)
+    assert receiver.forged == []
+    assert Counter(receiver.acked) == Counter({str(hook_row.id): 1})
+    assert rig.smtp.handler.counts() == Counter({str(i): 1 for i in ids if i != hook_row.id})
+    with rig.session() as s:
+        row = s.get(OutboxMessage, hook_row.id)
+        assert row is not None and row.attempts >= 3 and row.status == OutboxStatus.SENT
 
 
 def test_broker_down_when_the_event_is_written(fresh: Rig) -> None:
@@ -486,9 +593,12 @@ def test_relay_skips_a_locked_row_and_bounds_a_message_that_kills_workers(
     policy = OutboxPolicy(max_attempts=2)
     with eager_app.app_context():
         sm = eager_app.extensions["docflow"].sessionmaker
+        # Dated ahead, so that beat's sweep leaves these rows to this test.
+        future = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
         with sm() as s, transaction(s):
             row = OutboxMessage(kind="document.signed", channel="email",
-                                recipient="x@romashka.example", context=CONTEXT)
+                                recipient="x@romashka.example", context=CONTEXT,
+                                created_at=future)
             s.add(row)
         # Another worker holds the row: this one gives up without sending.
         with sm() as holder:
@@ -509,4 +619,15 @@ def test_relay_skips_a_locked_row_and_bounds_a_message_that_kills_workers(
             failed = s.get(OutboxMessage, row.id)
             assert failed is not None and failed.status == OutboxStatus.FAILED
             assert "did not finish" in (failed.last_error or "")
+        # The same, but the last attempt had got the e-mail accepted: sent.
+        with sm() as s, transaction(s):
+            delivered = OutboxMessage(kind="document.signed", channel="email",
+                                      recipient="y@romashka.example", context=CONTEXT,
+                                      attempts=2, created_at=future)
+            s.add(delivered)
+            s.flush()
+            s.add(DeliveredMessage(message_id=str(delivered.id)))
+        with sm() as s, transaction(s):
+            assert relay_message(s, delivered.id, channel_for=channel_for,
+                                 policy=policy) == ("sent", None)
     assert fresh.smtp.handler.counts() == Counter()

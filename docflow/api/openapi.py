@@ -1,0 +1,1144 @@
+"""The OpenAPI 3 description of ``/api/v1``, served at ``/api/v1/openapi.json``.
+
+Written by hand next to the routes (not generated from them): it is the
+contract integrators code against, and ``tests/integration/
+test_api_schemathesis.py`` checks every answer of the running API against it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+from docflow.documents.models import DocStatus, DocType
+
+VERSION = "1.0.0"
+
+DESCRIPTION = """\
+REST API личного кабинета юридического лица: юридически значимый документооборот
+для интеграций (биллинг поставщика, ERP клиента).
+
+**Аутентификация.** Заголовок `Authorization: Bearer dfk_<префикс>_<секрет>`. Ключ
+выдаёт администратор договора на странице «Ключи API» (для ключа поставщика —
+администратор) или команда `docflow api-key create --org <ИНН> --scopes read,write,sign`.
+Ключ показывается один раз. Области доступа: `read`, `write`, `sign`, `readings`
+(`read` входит в любой ключ).
+
+**Ошибки.** Тело `{"error": {"code", "message", "details"}}`; `code` стабилен:
+`unauthorized` (401), `forbidden` (403), `not_found` (404), `document_state_conflict` (409),
+`payload_too_large` (413), `unsupported_media_type` (415), `validation_error`,
+`signature_invalid`, `certificate_not_registered`, `certificate_revoked`,
+`certificate_expired`, `certificate_untrusted`, `certificate_invalid`,
+`certificate_refused` (422), `rate_limited` (429), `invalid_json` (400).
+`message` — по-русски, для человека.
+
+**Идемпотентность.** `POST /documents` с заголовком `Idempotency-Key` при повторе
+возвращает тот же документ (200), а не дубликат.
+
+**События.** Вебхуки (`POST /webhooks`) получают события подписанными
+(`X-Signature: sha256=<HMAC-SHA256 от "<X-Timestamp>.<тело>">`); пропущенное
+забирается из `GET /events?after=<курсор>`.
+"""
+
+JSON = "application/json"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _resp(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/responses/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "nullable": True}
+
+
+STR = {"type": "string"}
+NSTR = _nullable(STR)
+UUID = {"type": "string", "format": "uuid"}
+NUUID = _nullable(UUID)
+DATETIME = {"type": "string", "format": "date-time"}
+NDATETIME = _nullable(DATETIME)
+INT = {"type": "integer"}
+BOOL = {"type": "boolean"}
+FREE = {"type": "object", "additionalProperties": True}
+BINARY = {"type": "string", "format": "binary"}
+
+
+def _object(
+    properties: dict[str, Any], required: list[str] | None = None
+) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
+    }
+
+
+def _schemas() -> dict[str, Any]:
+    party = {"type": "string", "enum": ["customer", "supplier"]}
+    return {
+        "Error": _object(
+            {
+                "error": _object(
+                    {
+                        "code": {**STR, "example": "not_found"},
+                        "message": {**STR, "example": "Документ не найден."},
+                        "details": FREE,
+                    }
+                )
+            }
+        ),
+        "File": _object(
+            {
+                "id": UUID,
+                "role": {
+                    "type": "string",
+                    "enum": ["main", "attachment", "revision", "signature"],
+                },
+                "filename": STR,
+                "content_type": STR,
+                "size": INT,
+                "sha256": STR,
+                "revision": INT,
+            }
+        ),
+        "RouteStep": _object(
+            {
+                "position": INT,
+                "party": party,
+                "status": {
+                    "type": "string",
+                    "enum": ["waiting", "current", "signed", "refused"],
+                },
+                "completed_at": NDATETIME,
+            }
+        ),
+        "Signature": _object(
+            {
+                "id": UUID,
+                "document_id": UUID,
+                "party": party,
+                "signer_name": STR,
+                "signer_organisation": NSTR,
+                "certificate_id": NUUID,
+                "certificate_serial": STR,
+                "certificate_not_before": DATETIME,
+                "certificate_not_after": DATETIME,
+                "signing_time": DATETIME,
+                "verdict": {
+                    "type": "string",
+                    "enum": ["valid", "invalid", "indeterminate"],
+                },
+                "has_pades": BOOL,
+                "created_at": DATETIME,
+            }
+        ),
+        "SignatureWithReport": {
+            "allOf": [
+                _ref("Signature"),
+                _object({"report": FREE}),
+            ]
+        },
+        "Document": _object(
+            {
+                "id": UUID,
+                "type": {"type": "string", "enum": [t.value for t in DocType]},
+                "type_title": STR,
+                "number": STR,
+                "date": {"type": "string", "format": "date"},
+                "title": STR,
+                "comment": STR,
+                "status": {"type": "string", "enum": [s.value for s in DocStatus]},
+                "status_label": STR,
+                "source": STR,
+                "contract": _object({"id": UUID, "number": STR}),
+                "organisation": _object({"id": UUID, "name": STR, "inn": STR}),
+                "route": {"type": "array", "items": _ref("RouteStep")},
+                "files": {"type": "array", "items": _ref("File")},
+                "signatures": {"type": "array", "items": _ref("Signature")},
+                "refusal_reason": NSTR,
+                "revocation_reason": NSTR,
+                "created_at": DATETIME,
+                "updated_at": DATETIME,
+                "completed_at": NDATETIME,
+            }
+        ),
+        "DocumentList": _object(
+            {
+                "items": {"type": "array", "items": _ref("Document")},
+                "next_cursor": {
+                    **NSTR,
+                    "description": "Передайте как `cursor` за следующей страницей; "
+                    "null — страниц больше нет.",
+                },
+            }
+        ),
+        "DocumentMeta": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["type", "number", "date", "title"],
+            "properties": {
+                "type": {"type": "string", "enum": [t.value for t in DocType]},
+                "number": {"type": "string", "maxLength": 100, "example": "П-2026-10"},
+                "date": {"type": "string", "format": "date", "example": "2026-10-31"},
+                "contract_number": {
+                    "type": "string",
+                    "maxLength": 50,
+                    "example": "77-0001-ЮЛ",
+                    "description": "Номер договора (или `contract_id`).",
+                },
+                "contract_id": UUID,
+                "title": {"type": "string", "maxLength": 500},
+                "comment": {"type": "string", "maxLength": 5000},
+                "route": {
+                    "type": "array",
+                    "items": party,
+                    "description": "Кто подписывает и в каком порядке; по умолчанию "
+                    '["customer", "supplier"].',
+                },
+            },
+        },
+        "SignedResult": _object(
+            {"signature": _ref("SignatureWithReport"), "document": _ref("Document")}
+        ),
+        "SignatureList": _object(
+            {"items": {"type": "array", "items": _ref("Signature")}}
+        ),
+        "FileList": _object({"items": {"type": "array", "items": _ref("File")}}),
+        "SigningItem": _object(
+            {
+                "kind": {"type": "string", "enum": ["cms", "pades"]},
+                "tbs": {
+                    **STR,
+                    "format": "byte",
+                    "description": "Байты для подписи ключом (DER подписываемых "
+                    "атрибутов), base64.",
+                },
+                "hash": {**STR, "example": "SHA-256"},
+                "scheme": {**STR, "example": "pkcs1"},
+                "algorithm": FREE,
+            }
+        ),
+        "PreparedSigning": _object(
+            {
+                "session_id": UUID,
+                "expires_at": NDATETIME,
+                "items": {"type": "array", "items": _ref("SigningItem")},
+            }
+        ),
+        "Certificate": _object(
+            {
+                "id": UUID,
+                "organisation": _object({"id": UUID, "name": STR, "inn": STR}),
+                "owner": STR,
+                "organisation_name": NSTR,
+                "title": NSTR,
+                "inn": NSTR,
+                "inn_le": NSTR,
+                "ogrn": NSTR,
+                "snils": NSTR,
+                "serial": STR,
+                "issuer": STR,
+                "sha1": STR,
+                "sha256": STR,
+                "not_before": DATETIME,
+                "not_after": DATETIME,
+                "status": {"type": "string", "enum": ["active", "revoked"]},
+                "verdict": STR,
+                "registered_at": DATETIME,
+                "revoked_at": NDATETIME,
+            }
+        ),
+        "CertificateRegistration": _object(
+            {"certificate": _ref("Certificate"), "validation": FREE}
+        ),
+        "CertificateList": _object(
+            {"items": {"type": "array", "items": _ref("Certificate")}}
+        ),
+        "Webhook": _object(
+            {
+                "id": UUID,
+                "url": STR,
+                "events": {"type": "array", "items": STR},
+                "description": STR,
+                "created_at": DATETIME,
+            }
+        ),
+        "WebhookCreated": {
+            "allOf": [
+                _ref("Webhook"),
+                _object(
+                    {
+                        "secret": {
+                            **STR,
+                            "description": "Секрет подписи X-Signature; показывается "
+                            "один раз.",
+                        }
+                    }
+                ),
+            ]
+        },
+        "WebhookList": _object({"items": {"type": "array", "items": _ref("Webhook")}}),
+        "Event": _object(
+            {
+                "id": {**STR, "description": "Курсор события (возрастает)."},
+                "kind": {**STR, "example": "document.signed"},
+                "organisation_id": NUUID,
+                "created_at": DATETIME,
+                "data": FREE,
+            }
+        ),
+        "EventList": _object(
+            {
+                "items": {"type": "array", "items": _ref("Event")},
+                "next_cursor": STR,
+                "has_more": BOOL,
+            }
+        ),
+        "VerifyResult": _object(
+            {
+                "kind": {"type": "string", "enum": ["cms", "pdf"]},
+                "verdict": {
+                    "type": "string",
+                    "enum": ["valid", "invalid", "indeterminate"],
+                },
+                "summary": STR,
+                "report": FREE,
+            }
+        ),
+        "Reason": _object(
+            {"reason": {"type": "string", "minLength": 3, "maxLength": 2000}}
+        ),
+        "WebhookRequest": {
+            "type": "object",
+            "required": ["url"],
+            "properties": {
+                "url": {
+                    "type": "string",
+                    "maxLength": 1000,
+                    "example": "https://erp.example.ru/hooks/docflow",
+                },
+                "events": {
+                    "type": "array",
+                    "items": STR,
+                    "description": "Типы событий; пусто — все.",
+                },
+                "secret": {"type": "string", "minLength": 16, "maxLength": 200},
+                "description": {"type": "string", "maxLength": 200},
+            },
+        },
+        "PrepareRequest": {
+            "type": "object",
+            "required": ["certificate_id"],
+            "properties": {
+                "certificate_id": UUID,
+                "pades": {
+                    "type": "boolean",
+                    "default": True,
+                    "description": "Для PDF — ещё и подпись PAdES с видимым штампом.",
+                },
+            },
+        },
+        "CompleteRequest": {
+            "type": "object",
+            "required": ["session_id", "signatures"],
+            "properties": {
+                "session_id": UUID,
+                "signatures": {
+                    "type": "object",
+                    "properties": {
+                        "cms": {"type": "string", "format": "byte"},
+                        "pades": {"type": "string", "format": "byte"},
+                    },
+                    "description": "Значения подписи (base64) для каждого `items[].kind`.",
+                },
+            },
+        },
+        "SignatureJson": {
+            "type": "object",
+            "required": ["signature"],
+            "properties": {
+                "signature": {
+                    "type": "string",
+                    "format": "byte",
+                    "description": "Откреплённая подпись CMS (DER) в base64.",
+                }
+            },
+        },
+    }
+
+
+_ERRORS = {
+    "BadRequest": "Тело не разобрать (invalid_json, bad_request).",
+    "Unauthorized": "Нет ключа API, ключ неизвестен или отозван (unauthorized).",
+    "Forbidden": "Ключу не выдана нужная область доступа (forbidden).",
+    "NotFound": "Объекта нет или он не виден ключу (not_found).",
+    "Conflict": "Состояние документа не допускает действия (document_state_conflict).",
+    "PayloadTooLarge": "Слишком большое тело или файл (payload_too_large).",
+    "UnsupportedMediaType": "Неподдерживаемый тип содержимого (unsupported_media_type).",
+    "Unprocessable": "Данные не прошли проверку (validation_error и коды подписи и "
+    "сертификата).",
+    "RateLimited": "Превышен лимит запросов ключа (rate_limited).",
+}
+
+
+def _responses() -> dict[str, Any]:
+    return {name: _json(_ref("Error"), text) for name, text in _ERRORS.items()}
+
+
+def _errors(*names: str) -> dict[str, Any]:
+    codes = {
+        "BadRequest": "400",
+        "Unauthorized": "401",
+        "Forbidden": "403",
+        "NotFound": "404",
+        "Conflict": "409",
+        "PayloadTooLarge": "413",
+        "UnsupportedMediaType": "415",
+        "Unprocessable": "422",
+        "RateLimited": "429",
+    }
+    out = {"401": _resp("Unauthorized"), "429": _resp("RateLimited")}
+    for name in names:
+        out[codes[name]] = _resp(name)
+    return out
+
+
+BODY_ERRORS = ("BadRequest", "PayloadTooLarge", "UnsupportedMediaType", "Unprocessable")
+
+
+def _op(
+    op_id: str,
+    summary: str,
+    tag: str,
+    responses: dict[str, Any],
+    *,
+    scope: str | None,
+    errors: tuple[str, ...] = (),
+    body: dict[str, Any] | None = None,
+    parameters: list[dict[str, Any]] | None = None,
+    description: str | None = None,
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "operationId": op_id,
+        "summary": summary,
+        "tags": [tag],
+        "responses": {**responses, **_errors(*(("Forbidden",) + errors))},
+    }
+    if scope:
+        op["x-required-scope"] = scope
+        op["description"] = (description + "\n\n" if description else "") + (
+            f"Область доступа: `{scope}`."
+        )
+    elif description:
+        op["description"] = description
+    if body is not None:
+        op["requestBody"] = body
+    if parameters:
+        op["parameters"] = parameters
+    return op
+
+
+def _path(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": UUID,
+        "description": description,
+    }
+
+
+def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {"name": name, "in": "query", "required": False}
+    out["schema"] = schema
+    if description:
+        out["description"] = description
+    return out
+
+
+DOC_ID = _path("document_id", "Идентификатор документа.")
+
+
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {JSON: {"schema": schema}}}
+
+
+def _paths() -> dict[str, Any]:
+    doc_errors = ("NotFound",)
+    transition_errors = ("NotFound", "Conflict", *BODY_ERRORS)
+    search_params = [
+        _query("q", {"type": "string", "maxLength": 200}, "Полнотекстовый поиск."),
+        _query("number", {"type": "string", "maxLength": 100}, "Номер или его часть."),
+        _query("type", {"type": "string", "enum": [t.value for t in DocType]}),
+        _query("status", {"type": "string", "enum": [s.value for s in DocStatus]}),
+        _query("contract_id", UUID),
+        _query(
+            "counterparty_inn",
+            {"type": "string", "pattern": "^[0-9]{1,12}$"},
+            "ИНН организации-клиента (или его начало).",
+        ),
+        _query("date_from", {"type": "string", "format": "date"}),
+        _query("date_to", {"type": "string", "format": "date"}),
+        _query("signer", {"type": "string", "maxLength": 300}, "ФИО подписанта."),
+        _query(
+            "awaiting_me",
+            {"type": "string", "enum": ["true", "false"]},
+            "Только ожидающие подписи стороны ключа.",
+        ),
+        _query(
+            "limit",
+            {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+        ),
+        _query(
+            "cursor",
+            {"type": "string", "maxLength": 200},
+            "`next_cursor` прошлого ответа.",
+        ),
+    ]
+    blob = {
+        "description": "Файл (потоком).",
+        "headers": {
+            "X-Content-SHA256": {
+                "schema": STR,
+                "description": "SHA-256 файла, записанный при регистрации.",
+            }
+        },
+        "content": {"*/*": {"schema": BINARY}},
+    }
+    document_multipart = {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "meta"],
+                    "properties": {
+                        "file": {
+                            **BINARY,
+                            "description": "Документ (PDF, DOCX, XLSX…).",
+                        },
+                        "attachments": {"type": "array", "items": BINARY},
+                        "meta": _ref("DocumentMeta"),
+                    },
+                },
+                "encoding": {"meta": {"contentType": JSON}},
+            }
+        },
+    }
+    certificate_body = {
+        "required": True,
+        "content": {
+            "application/pkix-cert": {"schema": BINARY},
+            "application/x-pem-file": {"schema": {"type": "string"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": BINARY},
+                }
+            },
+        },
+    }
+    signature_body = {
+        "required": True,
+        "content": {
+            "application/pkcs7-signature": {"schema": BINARY},
+            JSON: {"schema": _ref("SignatureJson")},
+        },
+    }
+    verify_body = {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {
+                            **BINARY,
+                            "description": "Подписанные данные или PDF.",
+                        },
+                        "signature": {**BINARY, "description": "Подпись CMS (.sig)."},
+                    },
+                }
+            }
+        },
+    }
+    document_ok = {"200": _json(_ref("Document"), "Документ.")}
+    return {
+        "/documents": {
+            "get": _op(
+                "listDocuments",
+                "Поиск документов с постраничным курсором",
+                "Документы",
+                {"200": _json(_ref("DocumentList"), "Страница документов.")},
+                scope="read",
+                errors=("Unprocessable",),
+                parameters=search_params,
+                description="Новые сверху. Фильтры — как на странице «Документы».",
+            ),
+            "post": _op(
+                "createDocument",
+                "Регистрация документа на подпись",
+                "Документы",
+                {
+                    "201": _json(_ref("Document"), "Документ зарегистрирован."),
+                    "200": _json(
+                        _ref("Document"),
+                        "Повтор с тем же Idempotency-Key: прежний документ.",
+                    ),
+                },
+                scope="write",
+                errors=("NotFound", *BODY_ERRORS),
+                body=document_multipart,
+                parameters=[
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "maxLength": 200},
+                        "description": "Повтор запроса с тем же ключом вернёт тот же "
+                        "документ.",
+                    }
+                ],
+            ),
+        },
+        "/documents/{document_id}": {
+            "parameters": [DOC_ID],
+            "get": _op(
+                "getDocument",
+                "Документ",
+                "Документы",
+                document_ok,
+                scope="read",
+                errors=doc_errors,
+            ),
+            "delete": _op(
+                "deleteDocument",
+                "Удаление документа, который никто не подписал",
+                "Документы",
+                {"204": {"description": "Удалён."}},
+                scope="write",
+                errors=("NotFound", "Conflict"),
+            ),
+        },
+        "/documents/{document_id}/content": {
+            "parameters": [DOC_ID],
+            "get": _op(
+                "getDocumentContent",
+                "Оригинал документа (байт в байт)",
+                "Документы",
+                {"200": blob},
+                scope="read",
+                errors=doc_errors,
+            ),
+        },
+        "/documents/{document_id}/files": {
+            "parameters": [DOC_ID],
+            "get": _op(
+                "listDocumentFiles",
+                "Файлы документа: оригинал, приложения, ревизии PDF, подписи",
+                "Документы",
+                {"200": _json(_ref("FileList"), "Файлы.")},
+                scope="read",
+                errors=doc_errors,
+            ),
+        },
+        "/documents/{document_id}/files/{file_id}": {
+            "parameters": [DOC_ID, _path("file_id", "Идентификатор файла.")],
+            "get": _op(
+                "getDocumentFile",
+                "Один файл документа",
+                "Документы",
+                {"200": blob},
+                scope="read",
+                errors=doc_errors,
+            ),
+        },
+        "/documents/{document_id}/package": {
+            "parameters": [DOC_ID],
+            "get": _op(
+                "getDocumentPackage",
+                "ZIP: документ, подписи, протокол проверки, печатная форма",
+                "Документы",
+                {
+                    "200": {
+                        "description": "Архив.",
+                        "content": {"application/zip": {"schema": BINARY}},
+                    }
+                },
+                scope="read",
+                errors=doc_errors,
+            ),
+        },
+        "/documents/{document_id}/refuse": {
+            "parameters": [DOC_ID],
+            "post": _op(
+                "refuseDocument",
+                "Отказ в подписании",
+                "Подписание",
+                document_ok,
+                scope="sign",
+                errors=transition_errors,
+                body=_json_body(_ref("Reason")),
+            ),
+        },
+        "/documents/{document_id}/revocation": {
+            "parameters": [DOC_ID],
+            "post": _op(
+                "requestRevocation",
+                "Предложить аннулировать подписанный документ",
+                "Подписание",
+                document_ok,
+                scope="sign",
+                errors=transition_errors,
+                body=_json_body(_ref("Reason")),
+            ),
+        },
+        "/documents/{document_id}/revocation/accept": {
+            "parameters": [DOC_ID],
+            "post": _op(
+                "acceptRevocation",
+                "Согласиться с аннулированием",
+                "Подписание",
+                document_ok,
+                scope="sign",
+                errors=("NotFound", "Conflict"),
+            ),
+        },
+        "/documents/{document_id}/revocation/decline": {
+            "parameters": [DOC_ID],
+            "post": _op(
+                "declineRevocation",
+                "Отклонить аннулирование",
+                "Подписание",
+                document_ok,
+                scope="sign",
+                errors=("NotFound", "Conflict"),
+            ),
+        },
+        "/documents/{document_id}/signatures": {
+            "parameters": [DOC_ID],
+            "get": _op(
+                "listSignatures",
+                "Подписи документа",
+                "Подписание",
+                {"200": _json(_ref("SignatureList"), "Подписи.")},
+                scope="read",
+                errors=doc_errors,
+            ),
+            "post": _op(
+                "postSignature",
+                "Откреплённая подпись CMS (CAdES-BES) над оригиналом",
+                "Подписание",
+                {"201": _json(_ref("SignedResult"), "Подпись проверена и принята.")},
+                scope="sign",
+                errors=transition_errors,
+                body=signature_body,
+                description="Подпись проверяется сразу: целостность, сертификат "
+                "зарегистрирован для организации и действителен на время подписи, "
+                "цепочка, отзыв. Отказ — 422 с кодом причины.",
+            ),
+        },
+        "/documents/{document_id}/signatures/{signature_id}": {
+            "parameters": [DOC_ID, _path("signature_id", "Идентификатор подписи.")],
+            "get": _op(
+                "getSignature",
+                "Файл подписи .sig (или протокол проверки для Accept: application/json)",
+                "Подписание",
+                {
+                    "200": {
+                        "description": "Подпись.",
+                        "content": {
+                            "application/pkcs7-signature": {"schema": BINARY},
+                            JSON: {"schema": _ref("SignatureWithReport")},
+                        },
+                    }
+                },
+                scope="read",
+                errors=doc_errors,
+            ),
+        },
+        "/documents/{document_id}/pades/prepare": {
+            "parameters": [DOC_ID],
+            "post": _op(
+                "preparePades",
+                "Двухфазная подпись: байты для подписи ключом",
+                "Подписание",
+                {"200": _json(_ref("PreparedSigning"), "Что подписать.")},
+                scope="sign",
+                errors=transition_errors,
+                body=_json_body(_ref("PrepareRequest")),
+                description="Для PDF — подпись CMS над оригиналом и PAdES с видимым "
+                "штампом; закрытый ключ остаётся у подписанта.",
+            ),
+        },
+        "/documents/{document_id}/pades/complete": {
+            "parameters": [DOC_ID],
+            "post": _op(
+                "completePades",
+                "Двухфазная подпись: значения подписи",
+                "Подписание",
+                {"201": _json(_ref("SignedResult"), "Новая ревизия подписана.")},
+                scope="sign",
+                errors=transition_errors,
+                body=_json_body(_ref("CompleteRequest")),
+            ),
+        },
+        "/certificates": {
+            "get": _op(
+                "listCertificates",
+                "Сертификаты организации ключа",
+                "Сертификаты",
+                {"200": _json(_ref("CertificateList"), "Сертификаты.")},
+                scope="read",
+            ),
+            "post": _op(
+                "registerCertificate",
+                "Регистрация сертификата (DER, PEM или multipart file)",
+                "Сертификаты",
+                {
+                    "201": _json(_ref("CertificateRegistration"), "Зарегистрирован."),
+                    "200": _json(
+                        _ref("CertificateRegistration"), "Уже был зарегистрирован."
+                    ),
+                },
+                scope="sign",
+                errors=BODY_ERRORS,
+                body=certificate_body,
+                description="422 `certificate_invalid` (не сертификат, цепочка, срок, "
+                "отзыв) или `certificate_refused` (ИНН не организации ключа) — с "
+                "причинами в `details.problems`.",
+            ),
+        },
+        "/certificates/{certificate_id}": {
+            "parameters": [_path("certificate_id", "Идентификатор сертификата.")],
+            "get": _op(
+                "getCertificate",
+                "Сертификат",
+                "Сертификаты",
+                {"200": _json(_ref("Certificate"), "Сертификат.")},
+                scope="read",
+                errors=("NotFound",),
+            ),
+            "delete": _op(
+                "revokeCertificate",
+                "Отзыв регистрации сертификата",
+                "Сертификаты",
+                {"200": _json(_ref("Certificate"), "Регистрация отозвана.")},
+                scope="sign",
+                errors=("NotFound",),
+            ),
+        },
+        "/verify": {
+            "post": _op(
+                "verify",
+                "Проверка подписи без сохранения",
+                "Проверка",
+                {"200": _json(_ref("VerifyResult"), "Протокол проверки.")},
+                scope="read",
+                errors=BODY_ERRORS,
+                body=verify_body,
+                description="`file` + `signature` — откреплённая подпись; `file` — PDF со "
+                "встроенными подписями; `signature` — присоединённая подпись. "
+                "Недействительная подпись — тоже 200, с verdict.",
+            ),
+        },
+        "/webhooks": {
+            "get": _op(
+                "listWebhooks",
+                "Вебхуки организации",
+                "События",
+                {"200": _json(_ref("WebhookList"), "Вебхуки.")},
+                scope="read",
+            ),
+            "post": _op(
+                "createWebhook",
+                "Регистрация вебхука",
+                "События",
+                {"201": _json(_ref("WebhookCreated"), "Вебхук и его секрет.")},
+                scope="write",
+                errors=BODY_ERRORS,
+                body=_json_body(_ref("WebhookRequest")),
+                description="Только http(s); адреса внутренних сетей и локального "
+                "узла отклоняются (`webhook_url_forbidden`).",
+            ),
+        },
+        "/webhooks/{webhook_id}": {
+            "parameters": [_path("webhook_id", "Идентификатор вебхука.")],
+            "delete": _op(
+                "deleteWebhook",
+                "Удаление вебхука",
+                "События",
+                {"204": {"description": "Удалён."}},
+                scope="write",
+                errors=("NotFound",),
+            ),
+        },
+        "/events": {
+            "get": _op(
+                "listEvents",
+                "Лента событий по порядку",
+                "События",
+                {"200": _json(_ref("EventList"), "События после курсора.")},
+                scope="read",
+                errors=("Unprocessable",),
+                parameters=[
+                    _query(
+                        "after",
+                        {"type": "string", "pattern": "^[0-9]{1,18}$"},
+                        "`next_cursor` прошлого ответа (0 — с начала).",
+                    ),
+                    _query(
+                        "limit",
+                        {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": 500,
+                            "default": 100,
+                        },
+                    ),
+                ],
+            ),
+        },
+    }
+
+
+def readings_paths() -> dict[str, Any]:
+    number = {
+        "name": "number",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "maxLength": 50},
+        "description": "Номер договора.",
+    }
+    period = {
+        "name": "period",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+        "description": "Период ГГГГ-ММ (по умолчанию — текущий).",
+    }
+    return {
+        "/contracts/{number}/meters": {
+            "parameters": [number],
+            "get": _op(
+                "listMeters",
+                "Счётчики договора с прошлыми и текущими показаниями",
+                "Показания",
+                {"200": _json(_ref("MeterSheet"), "Счётчики.")},
+                scope="readings",
+                errors=("NotFound", "Unprocessable"),
+                parameters=[period],
+            ),
+        },
+        "/contracts/{number}/readings": {
+            "parameters": [number],
+            "post": _op(
+                "submitReadings",
+                "Передача показаний (построчные ошибки)",
+                "Показания",
+                {"200": _json(_ref("ReadingsResult"), "Итог по строкам.")},
+                scope="readings",
+                errors=("NotFound", *BODY_ERRORS),
+                body=_json_body(_ref("ReadingsRequest")),
+            ),
+        },
+        "/contracts/{number}/prom10": {
+            "parameters": [number],
+            "get": _op(
+                "renderProm10",
+                "Акт ПРОМ10 (PDF, DOCX или XLSX; бланк или заполненный)",
+                "Показания",
+                {
+                    "200": {
+                        "description": "Акт.",
+                        "content": {
+                            "application/pdf": {"schema": BINARY},
+                            "application/vnd.openxmlformats-officedocument."
+                            "wordprocessingml.document": {"schema": BINARY},
+                            "application/vnd.openxmlformats-officedocument."
+                            "spreadsheetml.sheet": {"schema": BINARY},
+                        },
+                    }
+                },
+                scope="readings",
+                errors=("NotFound", "Unprocessable"),
+                parameters=[
+                    {**period, "required": True},
+                    _query(
+                        "format", {"type": "string", "enum": ["pdf", "docx", "xlsx"]}
+                    ),
+                    _query("filled", {"type": "string", "enum": ["true", "false"]}),
+                ],
+            ),
+        },
+        "/contracts/{number}/prom10/send": {
+            "parameters": [number],
+            "post": _op(
+                "sendProm10",
+                "Передать акт ПРОМ10 в документооборот (на подпись)",
+                "Показания",
+                {"201": _json(_ref("Document"), "Акт зарегистрирован как документ.")},
+                scope="readings",
+                description="Нужны области доступа `readings` и `write` (регистрация "
+                "документа).",
+                errors=("NotFound", "Conflict", "Unprocessable"),
+                parameters=[{**period, "required": True}],
+            ),
+        },
+    }
+
+
+def readings_schemas() -> dict[str, Any]:
+    return {
+        "Meter": _object(
+            {
+                "id": UUID,
+                "number": STR,
+                "object": STR,
+                "digits": INT,
+                "ratio": INT,
+                "status": STR,
+                "can_read": BOOL,
+                "blocked_reason": STR,
+                "previous": _nullable(INT),
+                "current": _nullable(INT),
+                "current_status": NSTR,
+            }
+        ),
+        "MeterSheet": _object(
+            {
+                "contract": STR,
+                "period": STR,
+                "window_open": BOOL,
+                "meters": {"type": "array", "items": _ref("Meter")},
+            }
+        ),
+        "ReadingsRequest": {
+            "type": "object",
+            "required": ["rows"],
+            "properties": {
+                "period": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+                "send": {
+                    "type": "boolean",
+                    "description": "Сразу «Передать показания в расчёт».",
+                },
+                "rows": {
+                    "type": "array",
+                    "maxItems": 1000,
+                    "items": {
+                        "type": "object",
+                        "required": ["meter", "value"],
+                        "properties": {
+                            "meter": {
+                                "type": "string",
+                                "description": "Номер счётчика.",
+                            },
+                            "value": {
+                                "oneOf": [
+                                    {"type": "string", "maxLength": 20},
+                                    {"type": "integer"},
+                                ]
+                            },
+                            "kind": {"type": "string", "enum": ["end", "start"]},
+                        },
+                    },
+                },
+            },
+        },
+        "ReadingsResult": _object(
+            {
+                "period": STR,
+                "saved": INT,
+                "sent": INT,
+                "rows": {
+                    "type": "array",
+                    "items": _object(
+                        {
+                            "index": INT,
+                            "meter": NSTR,
+                            "ok": BOOL,
+                            "error": STR,
+                            "note": STR,
+                        }
+                    ),
+                },
+            }
+        ),
+    }
+
+
+def openapi_spec(
+    *, server_url: str = "/api/v1", readings: bool = True
+) -> dict[str, Any]:
+    """The description as a dict (served as JSON)."""
+    paths = _paths()
+    schemas = _schemas()
+    if readings:
+        paths.update(readings_paths())
+        schemas.update(readings_schemas())
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "docflow API",
+            "version": VERSION,
+            "description": DESCRIPTION,
+        },
+        "servers": [{"url": server_url}],
+        "security": [{"bearerAuth": []}],
+        "tags": [
+            {"name": "Документы"},
+            {"name": "Подписание"},
+            {"name": "Сертификаты"},
+            {"name": "Проверка"},
+            {"name": "События"},
+            {"name": "Показания"},
+        ],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "dfk_<префикс>_<секрет>",
+                }
+            },
+            "schemas": schemas,
+            "responses": _responses(),
+        },
+    }
+
+
+@functools.cache
+def query_parameters() -> dict[tuple[str, str], set[str]]:
+    """{(Flask rule, METHOD): the query parameters the description names}."""
+    spec = openapi_spec(readings=True)
+    out: dict[tuple[str, str], set[str]] = {}
+    for path, item in spec["paths"].items():
+        common = item.get("parameters", [])
+        rule = "/api/v1" + re.sub(
+            r"\{(\w+)\}",
+            lambda m: (
+                f"<{m.group(1)}>" if m.group(1) == "number" else f"<uuid:{m.group(1)}>"
+            ),
+            path,
+        )
+        for method, op in item.items():
+            if method == "parameters":
+                continue
+            names = {
+                p["name"]
+                for p in [*common, *op.get("parameters", [])]
+                if p["in"] == "query"
+            }
+            out[(rule, method.upper())] = names
+    return out

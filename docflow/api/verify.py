@@ -1,0 +1,80 @@
+"""Verification of any signed content, without storing anything."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+
+import signing
+from docflow.api.blueprint import bp, scope
+from docflow.api.errors import UnsupportedMediaTypeError
+from docflow.errors import ValidationError
+from docflow.web import settings, trust
+
+MAX_SIGNATURE_BYTES = 1024 * 1024
+
+
+def _part(name: str, limit: int | None = None) -> bytes | None:
+    upload = request.files.get(name)
+    if upload is None:
+        return None
+    data = upload.stream.read() if limit is None else upload.stream.read(limit + 1)
+    if limit is not None and len(data) > limit:
+        from docflow.errors import PayloadTooLargeError
+
+        raise PayloadTooLargeError(
+            f"Часть «{name}» больше {limit} байт.", details={"max_bytes": limit}
+        )
+    return data
+
+
+@bp.post("/verify")
+@scope("read")
+def verify() -> Any:
+    """``file`` + ``signature``: a detached CMS over the file; ``file`` alone: a
+    signed PDF; ``signature`` alone: an attached CMS. Answers 200 with the
+    report whatever the verdict: an invalid signature is a result, not an error."""
+    if request.mimetype != "multipart/form-data":
+        raise UnsupportedMediaTypeError(
+            "Ожидается multipart/form-data с частями file и/или signature.",
+            details={"content_type": request.mimetype or None},
+        )
+    content = _part("file")
+    sig = _part("signature", MAX_SIGNATURE_BYTES)
+    store = trust()
+    mode = settings().revocation_mode
+    try:
+        if sig:
+            report = signing.verify_cms(content, sig, store, revocation=mode)  # type: ignore[attr-defined]
+            kind = "cms"
+        elif content:
+            if not content.startswith(b"%PDF-"):
+                raise ValidationError(
+                    "Без подписи проверяется только PDF со встроенными подписями; "
+                    "для другого файла приложите подпись в части «signature».",
+                    details={"field": "signature"},
+                )
+            report = signing.verify_pdf(content, store, revocation=mode)  # type: ignore[attr-defined]
+            kind = "pdf"
+        else:
+            raise ValidationError(
+                "Приложите файл (часть «file») и/или подпись (часть «signature»).",
+                details={"field": "file"},
+            )
+    except signing.SignatureFormatError as exc:
+        raise ValidationError(
+            f"Подпись не читается как CMS/PKCS#7: {exc}", code="signature_format"
+        ) from None
+    except signing.DocumentFormatError as exc:
+        raise ValidationError(
+            f"Файл не читается как PDF: {exc}", code="document_format"
+        ) from None
+    return jsonify(
+        {
+            "kind": kind,
+            "verdict": report.verdict.value,
+            "summary": report.summary_ru(),
+            "report": report.to_json(),
+        }
+    )

@@ -1,0 +1,213 @@
+"""Readings in a real Chromium, on the demo world: the signatory enters values
+(each saved at once by readings.js), is warned when leaving with values not
+sent, sends them into the calculation, prints the filled ПРОМ10 act, sends it
+to the document flow and signs it in the page with the demo PKCS#12 key."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Dialog, Page, expect
+
+from docflow.extensions import limiter
+from docflow.readings import calc
+from tests.appfixtures import (
+    build_app,
+    make_settings,
+    postgres_database,
+    worker_database_name,
+)
+from tests.e2e.conftest import SCREENSHOTS, LiveServer, screenshot
+from tests.services import free_port, require_command, require_postgres
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory
+         ) -> Iterator[tuple[LiveServer, dict[str, Any]]]:
+    admin = require_postgres()
+    var = tmp_path_factory.mktemp("var-e2e-readings")
+    with postgres_database(admin, worker_database_name() + "_e2e_readings") as url:
+        port = free_port()
+        app: Flask = build_app(make_settings(var, url, base_url=f"http://127.0.0.1:{port}"))
+        app.config["WTF_CSRF_ENABLED"] = True
+        # Inside this month's window, whatever the day the test runs.
+        app.config["READINGS_NOW"] = calc.moscow_now().replace(day=20, hour=11)
+        with app.app_context():
+            from docflow.demo import create_demo_world
+
+            world = create_demo_world()
+        state = app.extensions["docflow"]
+        state.settings = replace(state.settings,
+                                 supplier_signer_p12=str(var / "demo" / "supplier-signer.p12"),
+                                 supplier_signer_password="demo1234")
+        limiter.reset()
+        server = LiveServer(app, port)
+        server.start()
+        yield server, world
+        server.stop()
+        app.extensions["docflow"].engine.dispose()
+
+
+def login(page: Page, server: LiveServer, email: str) -> None:
+    page.goto(f"{server.url}/account/login")
+    page.fill("#email", email)
+    page.fill("#password", "demo12345")
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_contain_text("Добрый день")
+
+
+def enter(page: Page, number: str, add: int) -> str:
+    """Type the previous value plus ``add`` into the meter's field and leave it."""
+    row = page.locator(f"[data-testid=meter-{number}]")
+    previous = int(row.locator("[data-testid=previous]").inner_text())
+    digits = int(row.locator("[data-testid=input]").get_attribute("data-digits") or "0")
+    value = str((previous + add) % 10 ** digits).zfill(digits)
+    row.locator("[data-testid=input]").fill(value)
+    row.locator("[data-testid=input]").press("Tab")
+    expect(row.locator("[data-testid=status]")).to_contain_text("Готово к передаче")
+    return value
+
+
+def test_submit_send_print_and_sign_the_act(
+        demo: tuple[LiveServer, dict[str, Any]], page: Page, tmp_path: Path) -> None:
+    server, world = demo
+    key = next(k for k in world["keys"] if k["email"] == "signer@romashka.example")
+    errors: list[str] = []
+    # Console errors (a CSP violation is one) on the readings pages; the 422 is
+    # the refused value below.
+    page.on("console", lambda m: errors.append(f"{page.url}: {m.text}")
+            if m.type == "error" and "/readings" in page.url
+            and "status of 422" not in m.text else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    login(page, server, "signer@romashka.example")
+    page.goto(f"{server.url}/certificates/")
+    page.set_input_files("#certificate", key["cert"])
+    page.click("text=Проверить и зарегистрировать")
+    expect(page.locator(".flash--success")).to_contain_text("Сертификат зарегистрирован")
+
+    page.click("nav.mainnav >> text=Показания")
+    page.click("text=№ 77-0001-ЮЛ")
+    expect(page.locator("h1")).to_have_text("Передача показаний")
+    expect(page.locator("[data-testid=window]")).to_contain_text("Приём открыт до")
+    # A faulty meter and one past its calibration date take no value.
+    expect(page.locator("[data-testid=meter-11002234] [data-testid=blocked]")).to_have_text(
+        "Не исправен")
+    expect(page.locator("[data-testid=meter-3300445] [data-testid=blocked]")).to_have_text(
+        "Истёк срок МПИ")
+    expect(page.locator("[data-testid=meter-01234568] [data-testid=calibration-warning]")
+           ).to_contain_text("Поверка до")
+    expect(page.locator("[data-testid=meter-01234567] [data-testid=previous]")
+           ).to_have_text(re.compile(r"^\d{8}$"))
+
+    # A bad value is refused in place, without leaving the page.
+    field = page.locator("[data-testid=meter-01234567] [data-testid=input]")
+    field.fill("12ab")
+    field.press("Tab")
+    expect(page.locator("[data-testid=meter-01234567] [data-testid=status]")).to_have_text(
+        "Не число.")
+    values = {n: enter(page, n, add) for n, add in
+              (("01234567", 2000), ("01234568", 700), ("11002233", 140), ("22003344", 40),
+               ("4400556", 1800))}
+    expect(page.locator("[data-unsent-count]")).to_have_text("5")
+
+    # Leaving now asks first.
+    dialogs: list[str] = []
+
+    def dismiss(dialog: Dialog) -> None:
+        dialogs.append(dialog.type)
+        dialog.dismiss()
+
+    page.once("dialog", dismiss)
+    page.click("nav.mainnav >> text=Документы")
+    page.wait_for_timeout(300)
+    assert dialogs == ["beforeunload"]
+    expect(page.locator("h1")).to_have_text("Передача показаний")
+    screenshot(page, "readings-entered")
+
+    page.click("[data-testid=send]")
+    expect(page.locator(".flash--success")).to_contain_text("Показания переданы в расчёт: 5")
+    expect(page.locator("[data-testid=meter-01234567] [data-testid=status]")).to_have_text(
+        "Передано")
+    expect(page.locator("[data-testid=meter-01234567] [data-testid=current]")).to_have_text(
+        values["01234567"])
+    page.click("[data-testid=calc-link]")
+    expect(page.locator("[data-testid=calc-total]")).to_contain_text("кВт·ч")
+    screenshot(page, "readings-sent-with-calculation")
+
+    # «Печатать ведомость» → PDF, filled.
+    page.click("[data-testid=print] summary")
+    with page.expect_download() as info:
+        page.click("[data-testid=print-filled]")
+    act = tmp_path / info.value.suggested_filename
+    info.value.save_as(act)
+    assert act.name.startswith("ПРОМ10-77-0001-ЮЛ-") and act.suffix == ".pdf"
+    text = subprocess.run([require_command("pdftotext"), "-layout", str(act), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    period = calc.period_title(calc.period_of(dt.date.today()))
+    assert f"за {period}" in text and "ООО «Ромашка»" in text
+    assert values["01234567"] in text and values["22003344"] in text
+    assert "Соглашением об ЭДО № ЭДО-77-0001-ЮЛ" in text.replace("\n", " ")
+    subprocess.run([require_command("pdftoppm"), "-png", "-r", "70", "-f", "1", "-l", "1",
+                    str(act), str(SCREENSHOTS / "readings-act")], check=True)
+
+    # «Передать в ЮЗДО»: the act becomes a document awaiting the customer's signature.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("[data-testid=send-act]")
+    expect(page.locator(".flash--success")).to_contain_text("передан в ЮЗДО")
+    expect(page.locator("[data-testid=document-status]")).to_have_text(
+        "Ожидает подписи клиента")
+    document_url = page.url
+    screenshot(page, "readings-act-in-docflow")
+
+    page.click("[data-testid=sign-link]")
+    page.set_input_files("#key_file", key["p12"])
+    page.fill("#key_password", key["password"])
+    page.click("form[data-docflow-sign] button[type=submit]")
+    expect(page.locator("[data-testid=document-status]")).to_have_text(
+        "Подписан клиентом, ожидает подписи поставщика", timeout=60000)
+    screenshot(page, "readings-act-signed-by-customer")
+
+    # Sending the period again is refused now that the act is signed.
+    page.goto(f"{server.url}/readings/")
+    page.click("text=№ 77-0001-ЮЛ")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("[data-testid=send-act]")
+    expect(page.locator(".flash--error")).to_contain_text("уже подписан")
+
+    page.click("text=Анализ расходов")
+    expect(page.locator("svg.chart")).to_be_visible()
+    expect(page.locator("svg.chart")).to_contain_text("СН-2")
+    screenshot(page, "readings-chart")
+    assert errors == [], errors
+
+    # The supplier countersigns: both stamps land in the space kept free at the
+    # bottom of the act's last page.
+    page.click("text=Выйти")
+    login(page, server, "clerk@energosbyt.example")
+    page.goto(document_url)
+    page.click("[data-testid=countersign]")
+    expect(page.locator("[data-testid=document-status]")).to_have_text(
+        "Подписан обеими сторонами", timeout=60000)
+    link = page.locator("[data-testid=files] a", has_text="signed-2.pdf")
+    with page.expect_download() as info:
+        link.click()
+    signed = tmp_path / "signed.pdf"
+    info.value.save_as(signed)
+    pages = subprocess.run([require_command("pdfinfo"), str(signed)], capture_output=True,
+                           text=True, check=True).stdout
+    last = re.search(r"Pages:\s+(\d+)", pages)
+    assert last
+    subprocess.run([require_command("pdftoppm"), "-png", "-r", "70", "-f", last.group(1),
+                    "-l", last.group(1), str(signed), str(SCREENSHOTS / "readings-act-stamps")],
+                   check=True)

@@ -1,0 +1,246 @@
+"""The access matrix through the API: keys, scopes, organisations, rate limit,
+and the OpenAPI description against the routes that exist."""
+
+from __future__ import annotations
+
+import base64
+import re
+import uuid
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from docflow.api.openapi import openapi_spec
+from tests.functional.api_support import api_for, error_code, make_key, sign_cms
+from tests.functional.world import World, act_pdf, keys, world
+
+__all__ = ["keys", "world"]
+
+SPEC = openapi_spec()
+
+
+def _operations() -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method.upper(), path, op)
+        for path, item in SPEC["paths"].items()
+        for method, op in item.items()
+        if method in {"get", "post", "delete"}
+    ]
+
+
+def _body(method: str, path: str, ids: dict[str, str]) -> dict[str, Any]:
+    """A well-formed request for the operation, so that only access decides."""
+    if path.endswith("/signatures") and method == "POST":
+        return {"json": {"signature": base64.b64encode(b"\x30\x00").decode()}}
+    if path.endswith(("/refuse", "/revocation")):
+        return {"json": {"reason": "Причина для теста"}}
+    if path.endswith("/pades/prepare"):
+        return {"json": {"certificate_id": ids["certificate_id"]}}
+    if path.endswith("/readings"):
+        return {"json": {"rows": [{"meter": "0001", "value": 1}]}}
+    if "/prom10" in path:
+        return {"query_string": {"period": "2026-11"}}
+    if path.endswith("/pades/complete"):
+        return {
+            "json": {
+                "session_id": ids["session_id"],
+                "signatures": {"cms": "AAAA", "pades": "AAAA"},
+            }
+        }
+    return {}
+
+
+def _url(path: str, ids: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], path)
+
+
+@pytest.fixture()
+def b_objects(world: World) -> dict[str, str]:
+    """A document of АО «Василёк» with a signature, a PDF revision, a
+    certificate, a signing session and a webhook — all B's."""
+    b = api_for(world, world.org_b)
+    pdf = act_pdf()
+    cert = b.register_certificate(world.keys.signer_b.der).get_json()["certificate"]
+    doc = b.post_document(contract_number="50-0100-ЮЛ", pdf=pdf).get_json()
+    signature = b.sign(doc["id"], sign_cms(world.keys.signer_b, pdf)).get_json()
+    doc2 = b.post_document(contract_number="50-0100-ЮЛ").get_json()
+    session = b.post(
+        f"/documents/{doc2['id']}/pades/prepare", json={"certificate_id": cert["id"]}
+    ).get_json()
+    world.app.config["ALLOW_PRIVATE_WEBHOOKS"] = True
+    try:
+        hook = b.post("/webhooks", json={"url": "http://127.0.0.1:9/hook"}).get_json()
+    finally:
+        world.app.config["ALLOW_PRIVATE_WEBHOOKS"] = False
+    return {
+        "document_id": doc["id"],
+        "file_id": doc["files"][0]["id"],
+        "signature_id": signature["signature"]["id"],
+        "certificate_id": cert["id"],
+        "session_id": session["session_id"],
+        "webhook_id": hook["id"],
+        "number": "50-0100-ЮЛ",
+    }
+
+
+def test_every_route_with_another_organisations_object_is_not_found(
+    world: World, b_objects: dict[str, str]
+) -> None:
+    a = api_for(world, world.org_a, "read,write,sign,readings")
+    checked = 0
+    for method, path, _op in _operations():
+        if "{" not in path:
+            continue
+        resp = a.client.open(
+            "/api/v1" + _url(path, b_objects),
+            method=method,
+            headers={"Authorization": f"Bearer {a.key}"},
+            **_body(method, path, b_objects),
+        )
+        assert resp.status_code == 404, (method, path, resp.get_json())
+        assert error_code(resp) == "not_found"
+        checked += 1
+    assert checked >= 22
+    # Lists and the event feed do not show B's objects either.
+    assert a.get("/documents").get_json()["items"] == []
+    assert a.get("/certificates").get_json()["items"] == []
+    assert a.get("/webhooks").get_json()["items"] == []
+    assert a.get("/events").get_json()["items"] == []
+    assert a.get(f"/documents?contract_id={uuid.uuid4()}").get_json()["items"] == []
+
+
+def test_the_suppliers_key_sees_every_organisation(
+    world: World, b_objects: dict[str, str]
+) -> None:
+    supplier = api_for(world, None, "read")
+    a = api_for(world, world.org_a)
+    a_doc = a.post_document().get_json()["id"]
+    listed = {d["id"] for d in supplier.get("/documents").get_json()["items"]}
+    assert {a_doc, b_objects["document_id"]} <= listed
+    assert supplier.get(f"/documents/{b_objects['document_id']}").status_code == 200
+    kinds = [e["kind"] for e in supplier.get("/events").get_json()["items"]]
+    assert "document.to_sign" in kinds and "document.signed" in kinds
+    orgs = {e["organisation_id"] for e in supplier.get("/events").get_json()["items"]}
+    assert {str(world.org_a.id), str(world.org_b.id)} <= orgs
+
+
+def test_a_read_only_key_is_forbidden_on_every_other_route(world: World) -> None:
+    reader = api_for(world, world.org_a, "read")
+    ids = {
+        name: str(uuid.uuid4())
+        for name in (
+            "document_id",
+            "file_id",
+            "signature_id",
+            "certificate_id",
+            "session_id",
+            "webhook_id",
+            "number",
+        )
+    }
+    forbidden = 0
+    for method, path, op in _operations():
+        if op.get("x-required-scope") in (None, "read"):
+            continue
+        resp = reader.client.open(
+            "/api/v1" + _url(path, ids),
+            method=method,
+            headers={"Authorization": f"Bearer {reader.key}"},
+            **_body(method, path, ids),
+        )
+        assert resp.status_code == 403, (method, path, resp.get_json())
+        assert error_code(resp) == "forbidden"
+        assert (
+            resp.get_json()["error"]["details"]["required_scope"]
+            == op["x-required-scope"]
+        )
+        forbidden += 1
+    assert forbidden == 16
+
+
+def test_missing_unknown_and_revoked_keys_are_unauthorized(world: World) -> None:
+    client = world.app.test_client()
+    key = make_key(world.app, world.org_a)
+    ok = client.get("/api/v1/documents", headers={"Authorization": f"Bearer {key}"})
+    assert ok.status_code == 200
+    for headers in (
+        {},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Bearer dfk_00000000_unknownunknownunknown"},
+        {"Authorization": f"Bearer {key}x"},
+    ):
+        resp = client.get("/api/v1/documents", headers=headers)
+        assert resp.status_code == 401, headers
+        assert error_code(resp) == "unauthorized"
+        assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+
+    runner = world.app.test_cli_runner()
+    result = runner.invoke(args=["api-key", "revoke", key.split("_")[1]])
+    assert result.exit_code == 0, result.output
+    for method, path, _op in _operations():
+        ids = {n: str(uuid.uuid4()) for n in re.findall(r"\{(\w+)\}", path)}
+        resp = client.open(
+            "/api/v1" + _url(path, ids),
+            method=method,
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert resp.status_code == 401, (method, path)
+
+
+def test_the_rate_limit_is_per_key_and_answers_json(world: World) -> None:
+    app: Flask = world.app
+    first, second = api_for(world, world.org_a), api_for(world, world.org_a)
+    previous = app.config["API_RATE_LIMIT"]
+    app.config["API_RATE_LIMIT"] = "3/minute"
+    try:
+        for _ in range(3):
+            assert first.get("/events").status_code == 200
+        limited = first.get("/events")
+        assert limited.status_code == 429
+        assert error_code(limited) == "rate_limited"
+        assert "Retry-After" in limited.headers
+        assert second.get("/events").status_code == 200
+    finally:
+        app.config["API_RATE_LIMIT"] = previous
+
+
+def test_openapi_describes_exactly_the_routes_and_the_docs_page_is_local(
+    world: World,
+) -> None:
+    client = world.app.test_client()
+    spec = client.get("/api/v1/openapi.json")
+    assert spec.status_code == 200
+    served = spec.get_json()
+    assert served["openapi"].startswith("3.")
+    described = {
+        (m.upper(), "/api/v1" + re.sub(r"\{(\w+)\}", r"<\1>", p))
+        for p, item in served["paths"].items()
+        for m in item
+        if m in {"get", "post", "delete"}
+    }
+    routed = {
+        (m, re.sub(r"<(?:\w+:)?(\w+)>", r"<\1>", r.rule))
+        for r in world.app.url_map.iter_rules()
+        if r.rule.startswith("/api/v1/")
+        and r.endpoint not in {"api.openapi_json", "api.docs"}
+        for m in (r.methods or set()) - {"HEAD", "OPTIONS"}
+    }
+    assert described == routed
+    docs = client.get("/api/v1/docs")
+    assert docs.status_code == 200
+    page = docs.get_data(as_text=True)
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in page
+    assert "<script>" not in page  # no inline script
+    csp = docs.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-eval" not in csp
+    for asset in (
+        "/static/vendor/swagger-ui/swagger-ui-bundle.js",
+        "/static/vendor/swagger-ui/swagger-ui.css",
+        "/static/vendor/swagger-ui/LICENSE",
+        "/static/js/api-docs.js",
+    ):
+        resp = client.get(asset)
+        assert resp.status_code == 200, asset
+        resp.close()
