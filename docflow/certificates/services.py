@@ -216,6 +216,79 @@ def _revocation_urls(der: bytes) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(crl), tuple(ocsp)
 
 
+@dataclass(frozen=True)
+class EndpointStatus:
+    kind: str  # "CRL" | "OCSP"
+    url: str
+    ok: bool
+    detail: str
+
+
+def check_revocation_endpoints(
+    anchors: list[AnchorView], timeout: float = 4.0
+) -> list[EndpointStatus]:
+    """Fetch each CRL named by the trust store's CAs and probe each OCSP responder:
+    what an administrator wants to know before customers' signatures start
+    failing as «revocation_unavailable»."""
+    import requests
+
+    results: list[EndpointStatus] = []
+    seen: set[str] = set()
+    for anchor in anchors:
+        for url in anchor.crl_urls:
+            if url in seen:
+                continue
+            seen.add(url)
+            try:
+                resp = requests.get(url, timeout=timeout)
+                resp.raise_for_status()
+                crl = (
+                    x509.load_der_x509_crl(resp.content)
+                    if not resp.content.startswith(b"-----")
+                    else x509.load_pem_x509_crl(resp.content)
+                )
+                next_update = crl.next_update_utc
+                stale = next_update is not None and next_update < utcnow()
+                detail = (
+                    f"{len(list(crl))} отозванных, следующее обновление "
+                    f"{next_update:%d.%m.%Y %H:%M} UTC"
+                    if next_update
+                    else "без даты обновления"
+                )
+                results.append(
+                    EndpointStatus(
+                        "CRL", url, not stale, ("УСТАРЕЛ: " if stale else "") + detail
+                    )
+                )
+            except (requests.RequestException, ValueError) as exc:
+                results.append(
+                    EndpointStatus(
+                        "CRL", url, False, f"недоступен: {type(exc).__name__}"
+                    )
+                )
+        for url in anchor.ocsp_urls:
+            if url in seen:
+                continue
+            seen.add(url)
+            try:
+                resp = requests.get(url, timeout=timeout)
+                results.append(
+                    EndpointStatus(
+                        "OCSP",
+                        url,
+                        resp.status_code < 500,
+                        f"отвечает (HTTP {resp.status_code})",
+                    )
+                )
+            except requests.RequestException as exc:
+                results.append(
+                    EndpointStatus(
+                        "OCSP", url, False, f"недоступен: {type(exc).__name__}"
+                    )
+                )
+    return results
+
+
 # -- registrations --------------------------------------------------------------
 
 

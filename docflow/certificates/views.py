@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from docflow.certificates import services as svc
@@ -104,19 +104,34 @@ def _admin_only() -> None:
         abort(403)
 
 
-@bp.get("/trust")
-@login_required
-def trust_store_page() -> Any:
+def _trust_page() -> Any:
+    """The trust store; after «Проверить доступность» (a POST) with the state of
+    each CRL and OCSP endpoint."""
     if not current_user.is_staff:
         abort(403)
-    s = db_session()
-    anchors = svc.list_trust_anchors(s, trust())
+    anchors = svc.list_trust_anchors(db_session(), trust())
+    endpoints = (
+        svc.check_revocation_endpoints(anchors) if request.method == "POST" else None
+    )
     return render_template(
         "certificates/trust.html",
         anchors=anchors,
         form=TrustAnchorForm(),
         revocation_mode=settings().revocation_mode,
+        endpoints=endpoints,
     )
+
+
+@bp.get("/trust")
+@login_required
+def trust_store_page() -> Any:
+    return _trust_page()
+
+
+@bp.post("/trust/check")
+@login_required
+def trust_check() -> Any:
+    return _trust_page()
 
 
 @bp.post("/trust")

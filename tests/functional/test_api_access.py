@@ -156,7 +156,7 @@ def test_a_read_only_key_is_forbidden_on_every_other_route(world: World) -> None
             == op["x-required-scope"]
         )
         forbidden += 1
-    assert forbidden == 16
+    assert forbidden == 17
 
 
 def test_missing_unknown_and_revoked_keys_are_unauthorized(world: World) -> None:
