@@ -81,10 +81,20 @@ def render_demo_text(world: dict) -> str:  # type: ignore[type-arg]
             lines.append(f"  № {b['number']:<14} ИНН {b['inn']:<12} e-mail {b['email']}"
                          f"  ({b['organisation']})")
         lines.append("")
+    if world.get("readings"):
+        lines.append(f"Показания: договор № {world['readings']['contract']} — объекты, приборы "
+                     "учёта и история за год; передача с 15 по 26 число (READINGS_WINDOW_START/"
+                     "READINGS_WINDOW_END).")
+        lines.append("")
     lines.append("Ключи электронной подписи (PKCS#12 / пароль):")
     for k in world["keys"]:
         lines.append(f"  {k['owner']:<34} {k['p12']}  пароль: {k['password']}")
     lines.append(f"  Корневой сертификат тестового УЦ: {world['trust']['root']}")
+    lines.append("")
+    lines.append("REST API (документация: /api/v1/docs). Ключ интеграции (показывается один раз):")
+    lines.append("  docflow api-key create --org 7701234567 --scopes read,write,sign --name ERP")
+    lines.append("  python examples/integration.py --key <ключ> "
+                 "--p12 var/demo/romashka-signer.p12 --password demo1234")
     lines.append("")
     return "\n".join(lines)
 

@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from celery import Celery, Task
+from celery.schedules import crontab
 from flask import Flask, has_app_context
 
 BEAT_SCHEDULE = {
@@ -18,9 +19,16 @@ BEAT_SCHEDULE = {
         "task": "docflow.sweep_outbox",
         "schedule": dt.timedelta(seconds=60),
     },
+    # Leftovers of interrupted uploads (temporary files, unfinished multipart).
+    "storage-gc": {"task": "docflow.storage_gc", "schedule": dt.timedelta(hours=6)},
+    # «Передача показаний» opens: tell the customers, once a day while it is open.
+    "readings-window": {
+        "task": "docflow.readings_announce_window",
+        "schedule": crontab(hour=9, minute=0),
+    },
 }
 
-TASK_MODULES = ["docflow.notify.tasks", "docflow.documents.tasks"]
+TASK_MODULES = ["docflow.notify.tasks", "docflow.documents.tasks", "docflow.readings.tasks"]
 
 
 def beat_schedule(app: Flask) -> dict[str, dict[str, Any]]:

@@ -46,7 +46,7 @@ def verify() -> Any:
     mode = settings().revocation_mode
     try:
         if sig:
-            report = signing.verify_cms(content, sig, store, revocation=mode)  # type: ignore[attr-defined]
+            report = signing.verify_cms(content, sig, store, revocation=mode)  # type: ignore[attr-defined,operator]
             kind = "cms"
         elif content:
             if not content.startswith(b"%PDF-"):
@@ -55,7 +55,7 @@ def verify() -> Any:
                     "для другого файла приложите подпись в части «signature».",
                     details={"field": "signature"},
                 )
-            report = signing.verify_pdf(content, store, revocation=mode)  # type: ignore[attr-defined]
+            report = signing.verify_pdf(content, store, revocation=mode)  # type: ignore[attr-defined,operator]
             kind = "pdf"
         else:
             raise ValidationError(

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from docflow.readings.services import ActData, ActObject
 
 FONT_DIR = Path(signing.__file__).resolve().parent / "fonts"
-FONT, FONT_BOLD = "DejaVuSans", "DejaVuSans-Bold"
+# Names of our own: other modules register DejaVu under theirs.
+FONT, FONT_BOLD = "ActDejaVuSans", "ActDejaVuSans-Bold"
 # Free height at the bottom of the last page for the signature stamps (5 cm):
 # two stamps side by side, each at most ~90 pt high, 20 pt above the edge.
 STAMP_RESERVE_PT = 142.0
@@ -115,10 +116,12 @@ def _register_fonts() -> None:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 
-    if FONT in pdfmetrics.getRegisteredFontNames():
-        return
-    pdfmetrics.registerFont(TTFont(FONT, str(FONT_DIR / "DejaVuSans.ttf")))
-    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf")))
+    registered = pdfmetrics.getRegisteredFontNames()
+    if FONT not in registered:
+        pdfmetrics.registerFont(TTFont(FONT, str(FONT_DIR / "DejaVuSans.ttf")))
+    if FONT_BOLD not in registered:
+        pdfmetrics.registerFont(TTFont(FONT_BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf")))
+    # <b> in a paragraph looks the bold face up by family.
     addMapping(FONT, 0, 0, FONT)
     addMapping(FONT, 1, 0, FONT_BOLD)
     addMapping(FONT, 0, 1, FONT)

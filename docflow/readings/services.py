@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from docflow.access import (
@@ -30,9 +31,11 @@ from docflow.access import (
     visible_contract_ids,
 )
 from docflow.audit import record
+from docflow.blobrefs import register_blob_source
 from docflow.contracts.models import Contract, Organisation
 from docflow.db import utcnow
 from docflow.errors import (
+    ConflictError,
     InvalidTransitionError,
     NotFoundError,
     PermissionDeniedError,
@@ -55,6 +58,16 @@ from docflow.readings.models import (
 )
 
 log = logging.getLogger(__name__)
+
+
+def _upload_blob_keys(session: Session) -> Iterable[str]:
+    """The uploaded Excel forms' blobs, for ``docflow fsck`` (not orphans)."""
+    from docflow.readings.models import ReadingUpload
+
+    return session.scalars(select(ReadingUpload.blob_key))
+
+
+register_blob_source(_upload_blob_keys)
 
 CONTRACT_NOT_FOUND = "Договор не найден."
 # A reading in one of these states is a value the supplier has (or may take).
@@ -381,7 +394,9 @@ class SubmitResult:
 
     @property
     def saved(self) -> list[Reading]:
-        return [r.reading for r in self.results if r.reading is not None]
+        """The readings written by this call (not the refused or removed ones)."""
+        return [r.reading for r in self.results
+                if r.reading is not None and r.ok and not r.cleared]
 
 
 class ReadingsRejected(ValidationError):  # noqa: N818 - a ValidationError, named for the UI
@@ -501,7 +516,7 @@ def submit_readings(session: Session, *, actor: Actor, contract_id: uuid.UUID,
                 session.delete(existing)
                 results.append(RowResult(row, None, cleared=True))
             else:
-                results.append(RowResult(row, existing))
+                results.append(RowResult(row, None))  # nothing to change
             continue
         reading = existing
         if reading is None:
@@ -1060,6 +1075,10 @@ def send_act_to_docflow(session: Session, *, actor: Actor, storage: Any,
         raise ValidationError(
             f"За {data.period_title} нет показаний, переданных в расчёт: сначала введите их "
             "и нажмите «Передать показания в расчёт».", code="nothing_to_send")
+    # Two clicks on «Передать в ЮЗДО» at once: the second waits for the first
+    # (a row lock on the contract) and then sees its act as the previous version.
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Contract.id).where(Contract.id == contract.id).with_for_update())
     previous = latest_act(session, contract_id=contract.id, period=period)
     replaces: Document | None = None
     if previous is not None:
@@ -1086,7 +1105,11 @@ def send_act_to_docflow(session: Session, *, actor: Actor, storage: Any,
     version = (previous.version + 1) if previous is not None else 1
     session.add(ReadingAct(contract_id=contract.id, period=period, version=version,
                            document_id=doc.id, created_by_id=actor.user_id))
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        raise ConflictError("Акт за этот период уже передаётся в ЮЗДО: обновите страницу и "
+                            "проверьте список документов.", code="act_in_progress") from None
     record(session, actor=actor.user, action="readings.act_sent", object_type="contract",
            object_id=contract.id,
            details={"period": calc.period_key(period), "document_id": str(doc.id),

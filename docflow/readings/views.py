@@ -508,7 +508,8 @@ def register_widgets() -> None:
 
         actor = Actor.for_user(user)
         contracts = list(s.scalars(
-            select(Contract).where(Contract.id.in_(visible_contract_ids(actor, Right.VIEW)),
+            select(Contract).where(Contract.id.in_(visible_contract_ids(actor,
+                                                                       Right.SUBMIT_READINGS)),
                                    Contract.id.in_(select(Meter.contract_id)))
             .order_by(Contract.number).limit(20)))
         if not contracts:
@@ -529,3 +530,6 @@ def register_widgets() -> None:
 @bp.record_once
 def _on_register(_state: object) -> None:
     register_widgets()
+    # The task is known to every worker that builds the app; its daily beat
+    # entry belongs in docflow.worker.BEAT_SCHEDULE.
+    from docflow.readings import tasks  # noqa: F401

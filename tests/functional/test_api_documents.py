@@ -469,3 +469,16 @@ def test_verify_reports_without_storing_anything(world: World) -> None:
     assert error_code(verify(file=b"plain text")) == "validation_error"
     assert error_code(verify()) == "validation_error"
     assert api.get("/documents").get_json()["items"] == []
+
+
+def test_an_oversized_upload_is_413_and_leaves_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = _customer(world)
+    monkeypatch.setitem(world.app.config, "MAX_CONTENT_LENGTH", 64 * 1024)
+    big = act_pdf() + b"%" + b"0" * (80 * 1024)
+    resp = api.post_document(pdf=big)
+    assert resp.status_code == 413, resp.get_json()
+    assert error_code(resp) == "payload_too_large"
+    monkeypatch.setitem(world.app.config, "MAX_CONTENT_LENGTH", 50 * 1024 * 1024)
+    assert api.get("/documents").get_json()["items"] == []

@@ -15,11 +15,22 @@ __all__ = ["keys", "readings", "world"]
 CONTRACT = "/contracts/77-0001-ЮЛ"
 
 
+def _conforms(path: str, method: str, resp: object) -> None:
+    """The answer is the one the OpenAPI description promises."""
+    import schemathesis
+
+    from docflow.api.openapi import openapi_spec
+
+    schema = schemathesis.openapi.from_dict(openapi_spec())
+    schema[path][method].validate_response(resp)
+
+
 def test_meters_values_and_the_act_through_the_api(readings: Readings) -> None:
     w = readings.w
     api = api_for(w, w.org_a, "read,write,readings")
     sheet = api.get(f"{CONTRACT}/meters")
     assert sheet.status_code == 200, sheet.get_json()
+    _conforms("/contracts/{number}/meters", "GET", sheet)
     body = sheet.get_json()
     assert body["period"] == PERIOD_KEY and body["window_open"] is True
     by_number = {m["number"]: m for m in body["meters"]}
@@ -39,6 +50,7 @@ def test_meters_values_and_the_act_through_the_api(readings: Readings) -> None:
         },
     )
     assert submitted.status_code == 200, submitted.get_json()
+    _conforms("/contracts/{number}/readings", "POST", submitted)
     result = submitted.get_json()
     assert result["saved"] == 1 and result["sent"] == 0
     assert [r["ok"] for r in result["rows"]] == [True, False, False, False]
@@ -60,11 +72,13 @@ def test_meters_values_and_the_act_through_the_api(readings: Readings) -> None:
         act = api.get(f"{CONTRACT}/prom10?period={PERIOD_KEY}&format={fmt}&filled=true")
         assert act.status_code == 200, (fmt, act.get_data()[:200])
         assert act.mimetype == mimetype
+        _conforms("/contracts/{number}/prom10", "GET", act)
     blank = api.get(f"{CONTRACT}/prom10?period={PERIOD_KEY}&filled=false")
     assert blank.status_code == 200 and blank.data.startswith(b"%PDF-")
 
     doc = api.post(f"{CONTRACT}/prom10/send?period={PERIOD_KEY}")
     assert doc.status_code == 201, doc.get_json()
+    _conforms("/contracts/{number}/prom10/send", "POST", doc)
     assert doc.get_json()["type"] == "prom10"
     assert doc.get_json()["status"] == "awaiting"
     fetched = api.get(f"/documents/{doc.get_json()['id']}")

@@ -303,3 +303,21 @@ def test_every_route_refuses_users_without_the_right_or_of_another_organisation(
     anon = readings.app.test_client()
     assert anon.get(readings.url()).status_code == 302
     assert "/account/login" in anon.get(readings.url()).headers["Location"]
+
+
+def test_supplier_decides_from_the_command_line(readings: Readings, client: FlaskClient) -> None:
+    readings.login(client, readings.w.signer_a)
+    readings.save(client, "0001", "124000")
+    readings.save(client, "0002", "999950")
+    client.post(readings.url("/send"), data={"period": PERIOD_KEY})
+    runner = readings.app.test_cli_runner()
+    result = runner.invoke(args=["readings", "decide", "--contract", "77-0001-ЮЛ",
+                                 "--period", PERIOD_KEY, "--meter", "0002",
+                                 "--reject", "Нет доступа к прибору учёта"])
+    assert result.exit_code == 0 and "rejected: 1" in result.output
+    result = runner.invoke(args=["readings", "decide", "--contract", "77-0001-ЮЛ",
+                                 "--period", PERIOD_KEY])
+    assert result.exit_code == 0 and "accepted: 1" in result.output
+    got = {r.meter_id: r.status for r in readings.readings(period=PERIOD)}
+    assert got == {readings.meters["0001"]: ReadingStatus.ACCEPTED,
+                   readings.meters["0002"]: ReadingStatus.REJECTED}

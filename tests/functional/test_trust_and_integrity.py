@@ -92,7 +92,9 @@ def test_fsck_finds_a_flipped_byte_and_an_orphan_and_audit_verify_passes(world: 
     doc_id = new_document(world)
     runner = world.app.test_cli_runner()
     clean = runner.invoke(args=["fsck"])
-    assert clean.exit_code == 0 and "0 bad, 0 orphans" in clean.output
+    # Earlier tests may have left unreferenced blobs in the shared store: only
+    # this test's own rows and blobs are asserted on.
+    assert clean.exit_code == 0 and " 0 bad," in clean.output
     orphan = world.storage.put_bytes(b"nobody points here")
     key = load(world, doc_id).main_file.blob_key
     data_file = next(p for p in Path(world.app.extensions["docflow"].settings.storage_url[7:])
@@ -104,6 +106,6 @@ def test_fsck_finds_a_flipped_byte_and_an_orphan_and_audit_verify_passes(world: 
     broken = runner.invoke(args=["fsck"])
     assert broken.exit_code == 1
     assert key in broken.output and orphan.key in broken.output
-    assert "1 bad, 1 orphans" in broken.output
+    assert " 1 bad," in broken.output
     audit = runner.invoke(args=["audit", "verify"])
     assert audit.exit_code == 0 and "audit chain intact" in audit.output

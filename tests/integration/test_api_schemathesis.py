@@ -13,10 +13,8 @@ from __future__ import annotations
 import base64
 import io
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,19 +22,10 @@ import requests
 import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, Phase, settings
-from werkzeug.serving import make_server
 
-from docflow.contracts.models import Contract, Organisation
-from docflow.db import transaction
-from tests.appfixtures import (
-    build_app,
-    make_settings,
-    postgres_database,
-    worker_database_name,
-)
 from tests.functional.api_support import make_key, sign_cms
 from tests.functional.world import act_pdf, keys
-from tests.services import free_port, require_postgres
+from tests.integration.api_live import live_api
 
 __all__ = ["keys"]
 
@@ -69,54 +58,24 @@ class Live:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, keys: Any) -> Iterator[Live]:
-    admin = require_postgres()
-    var: Path = tmp_path_factory.mktemp("var-api")
-    with postgres_database(admin, worker_database_name() + "_api") as db_url:
-        port = free_port()
-        app = build_app(make_settings(var, db_url, base_url=f"http://127.0.0.1:{port}"))
-        app.config["API_RATE_LIMIT"] = "1000000/minute"
-        trust = Path(app.extensions["docflow"].settings.trust_store)
-        trust.mkdir(parents=True, exist_ok=True)
-        (trust / "test-root.crt").write_bytes(keys.root.pem)
-        with app.app_context():
-            s = app.extensions["docflow"].sessionmaker()
-            with transaction(s):
-                s.add(
-                    Organisation(
-                        name="АО «Энергосбыт»", inn="7736520080", is_supplier=True
-                    )
-                )
-                org = Organisation(name="ООО «Ромашка»", inn="7701234567")
-                s.add(org)
-                s.flush()
-                s.add(Contract(number="77-0001-ЮЛ", organisation_id=org.id))
-            s.close()
-        key = make_key(app, org, "read,write,sign,readings")
-        server = make_server("127.0.0.1", port, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        url = f"http://127.0.0.1:{port}"
+    with live_api(tmp_path_factory.mktemp("var-api"), keys, "api") as server:
+        key = make_key(server.app, server.customer, "read,write,sign,readings")
         auth = {"Authorization": f"Bearer {key}"}
         pdf = act_pdf()
         requests.post(
-            f"{url}/api/v1/certificates",
+            f"{server.url}/api/v1/certificates",
             data=keys.signer_a.der,
             headers={**auth, "Content-Type": "application/pkix-cert"},
             timeout=30,
         ).raise_for_status()
-        doc = _post_document(url, auth, pdf)
+        doc = _post_document(server.url, auth, pdf)
         requests.post(
-            f"{url}/api/v1/documents/{doc['id']}/signatures",
+            f"{server.url}/api/v1/documents/{doc['id']}/signatures",
             data=sign_cms(keys.signer_a, pdf),
             headers={**auth, "Content-Type": "application/pkcs7-signature"},
             timeout=30,
         ).raise_for_status()
-        try:
-            yield Live(app, url, key, doc["id"])
-        finally:
-            server.shutdown()
-            thread.join(5)
-            app.extensions["docflow"].engine.dispose()
+        yield Live(server.app, server.url, key, doc["id"])
 
 
 def _post_document(url: str, auth: dict[str, str], pdf: bytes, **meta: Any) -> Any:
