@@ -9,8 +9,8 @@ web pages with it.
 
 from __future__ import annotations
 
+import hashlib
 import os
-import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -28,6 +28,8 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="templates
 # Reached without a key: the description of the API and its documentation page.
 PUBLIC_ENDPOINTS = frozenset({"api.openapi_json", "api.docs"})
 DEFAULT_RATE_LIMIT = "1200/minute"
+# Guessing keys: an address whose requests were refused 401 this often waits.
+DEFAULT_AUTH_FAILURE_LIMIT = "120/minute"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -87,7 +89,11 @@ def _refuse_unknown_parameters() -> None:
     query parameters the description does not name are refused."""
     from docflow.api.openapi import query_parameters
 
-    if request.url_rule is None or not request.args:
+    if (
+        request.url_rule is None
+        or not request.args
+        or request.endpoint in PUBLIC_ENDPOINTS
+    ):
         return
     allowed = query_parameters().get((request.url_rule.rule, request.method), set())
     unknown = sorted(set(request.args) - allowed)
@@ -108,19 +114,27 @@ def _api_headers(response: Any) -> Any:
     return response
 
 
-_KEY_IN_HEADER = re.compile(r"^\s*bearer\s+dfk_([0-9a-f]{8})_", re.IGNORECASE)
-
-
 def rate_limit_key() -> str:
-    """One bucket per API key (by its visible prefix), else per client address."""
-    match = _KEY_IN_HEADER.match(request.headers.get("Authorization", ""))
-    if match:
-        return f"api-key:{match.group(1).lower()}"
+    """One bucket per API key: by a digest of the presented key, so that nobody
+    who knows only a key's visible prefix can spend its allowance."""
+    scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+    raw = raw.strip()
+    if scheme.lower() == "bearer" and raw:
+        digest = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"api-key:{digest[:32]}"
     return f"api-ip:{get_remote_address()}"
 
 
 def _rate_limit() -> str:
     return str(current_app.config["API_RATE_LIMIT"])
+
+
+def _auth_failure_limit() -> str:
+    return str(current_app.config["API_AUTH_FAILURE_LIMIT"])
+
+
+def _failed_auth(response: Any) -> bool:
+    return bool(response.status_code == 401)
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -163,6 +177,18 @@ def register_api(app: Flask) -> None:
             f"API_RATE_LIMIT={rate!r}: expected a limit such as 1200/minute"
         ) from None
     app.config.setdefault("API_RATE_LIMIT", rate)
+    failures = str(
+        settings.extra.get("api_auth_failure_limit")
+        or os.environ.get("API_AUTH_FAILURE_LIMIT")
+        or DEFAULT_AUTH_FAILURE_LIMIT
+    )
+    try:
+        parse_many(failures)
+    except ValueError:
+        raise ConfigError(
+            f"API_AUTH_FAILURE_LIMIT={failures!r}: expected a limit such as 120/minute"
+        ) from None
+    app.config.setdefault("API_AUTH_FAILURE_LIMIT", failures)
 
     # Import the route modules: they attach themselves to ``bp``.
     from docflow.api import (  # noqa: F401
@@ -179,7 +205,13 @@ def register_api(app: Flask) -> None:
     if not getattr(bp, "_docflow_limited", False):
         # The limiter and the blueprint are module-level (one per process); a
         # second application (tests) must not add the limit twice.
-        limiter.limit(_rate_limit, key_func=rate_limit_key)(bp)
+        limiter.limit(_rate_limit, key_func=rate_limit_key, scope="api")(bp)
+        limiter.limit(
+            _auth_failure_limit,
+            key_func=get_remote_address,
+            scope="api-auth-failures",
+            deduct_when=_failed_auth,
+        )(bp)
         bp._docflow_limited = True  # type: ignore[attr-defined]
     if "api" not in app.blueprints:
         app.register_blueprint(bp)

@@ -222,6 +222,7 @@ def _check_choice(name: str, allowed: set[str]) -> None:
 def _check_search_args() -> None:
     """The web form forgives a malformed filter; an integration is told."""
     _check_choice("type", {t.value for t in DocType})
+    _check_choice("doc_type", {t.value for t in DocType})
     _check_choice("status", {s.value for s in DocStatus})
     _check_choice("awaiting_me", {"true", "false"})
     value = request.args.get("contract_id")

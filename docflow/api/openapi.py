@@ -479,6 +479,11 @@ def _paths() -> dict[str, Any]:
         _query("q", {"type": "string", "maxLength": 200}, "Полнотекстовый поиск."),
         _query("number", {"type": "string", "maxLength": 100}, "Номер или его часть."),
         _query("type", {"type": "string", "enum": [t.value for t in DocType]}),
+        _query(
+            "doc_type",
+            {"type": "string", "enum": [t.value for t in DocType]},
+            "То же, что `type` (имя фильтра страницы «Документы»).",
+        ),
         _query("status", {"type": "string", "enum": [s.value for s in DocStatus]}),
         _query("contract_id", UUID),
         _query(

@@ -9,7 +9,6 @@ import uuid
 from typing import Any
 
 import pytest
-from flask import Flask
 
 from docflow.api.openapi import openapi_spec
 from tests.functional.api_support import api_for, error_code, make_key, sign_cms
@@ -189,21 +188,42 @@ def test_missing_unknown_and_revoked_keys_are_unauthorized(world: World) -> None
         assert resp.status_code == 401, (method, path)
 
 
-def test_the_rate_limit_is_per_key_and_answers_json(world: World) -> None:
-    app: Flask = world.app
+def test_the_rate_limit_is_per_key_and_answers_json(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first, second = api_for(world, world.org_a), api_for(world, world.org_a)
-    previous = app.config["API_RATE_LIMIT"]
-    app.config["API_RATE_LIMIT"] = "3/minute"
-    try:
-        for _ in range(3):
-            assert first.get("/events").status_code == 200
-        limited = first.get("/events")
-        assert limited.status_code == 429
-        assert error_code(limited) == "rate_limited"
-        assert "Retry-After" in limited.headers
-        assert second.get("/events").status_code == 200
-    finally:
-        app.config["API_RATE_LIMIT"] = previous
+    monkeypatch.setitem(world.app.config, "API_RATE_LIMIT", "3/minute")
+    # Knowing a key's visible prefix is not enough to spend its allowance.
+    prefix = first.key.split("_")[1]
+    for _ in range(4):
+        spoof = first.client.get(
+            "/api/v1/events", headers={"Authorization": f"Bearer dfk_{prefix}_forged"}
+        )
+        assert spoof.status_code in (401, 429)
+    for _ in range(3):
+        assert first.get("/events").status_code == 200
+    limited = first.get("/events")
+    assert limited.status_code == 429
+    assert error_code(limited) == "rate_limited"
+    assert "Retry-After" in limited.headers
+    assert second.get("/events").status_code == 200
+
+
+def test_an_address_that_keeps_failing_authentication_is_slowed_down(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(world.app.config, "API_AUTH_FAILURE_LIMIT", "3/minute")
+    client = world.app.test_client()
+    good = make_key(world.app, world.org_a)
+    ok = client.get("/api/v1/events", headers={"Authorization": f"Bearer {good}"})
+    assert ok.status_code == 200  # successes are not counted
+    for i in range(3):
+        resp = client.get(
+            "/api/v1/events", headers={"Authorization": f"Bearer dfk_guess{i}"}
+        )
+        assert resp.status_code == 401
+    blocked = client.get("/api/v1/events", headers={"Authorization": "Bearer dfk_x"})
+    assert blocked.status_code == 429 and error_code(blocked) == "rate_limited"
 
 
 def test_openapi_describes_exactly_the_routes_and_the_docs_page_is_local(

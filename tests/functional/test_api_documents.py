@@ -289,6 +289,9 @@ def test_listing_pages_with_a_cursor_and_filters(world: World) -> None:
     assert page2["next_cursor"] is None
     invoices = api.get("/documents?type=invoice").get_json()["items"]
     assert [d["id"] for d in invoices] == [ids[1]]
+    alias = api.get("/documents?doc_type=invoice").get_json()["items"]
+    assert [d["id"] for d in alias] == [ids[1]]
+    assert error_code(api.get("/documents?stauts=signed")) == "validation_error"
     assert api.get("/documents?number=N-2").get_json()["items"][0]["id"] == ids[2]
     for bad in (
         "limit=0",
