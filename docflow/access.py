@@ -27,6 +27,14 @@ class Right(enum.StrEnum):
     MANAGE = "manage"
 
 
+# The column of ``contract_access`` that holds each right.
+RIGHT_COLUMNS = {
+    Right.VIEW: ContractAccess.can_view,
+    Right.SUBMIT_READINGS: ContractAccess.can_submit_readings,
+    Right.SIGN: ContractAccess.can_sign,
+    Right.MANAGE: ContractAccess.can_manage,
+}
+
 ALL_SCOPES = frozenset({"read", "write", "sign", "readings"})
 
 
@@ -130,12 +138,7 @@ def visible_contract_ids(
             Contract.organisation_id == actor.organisation_id
         )
     user_id = actor.user.id if actor.user else uuid.UUID(int=0)
-    column = {
-        Right.VIEW: ContractAccess.can_view,
-        Right.SUBMIT_READINGS: ContractAccess.can_submit_readings,
-        Right.SIGN: ContractAccess.can_sign,
-        Right.MANAGE: ContractAccess.can_manage,
-    }[right]
+    column = RIGHT_COLUMNS[right]
     return select(ContractAccess.contract_id).where(
         ContractAccess.user_id == user_id, ContractAccess.can_view, column
     )
@@ -144,12 +147,7 @@ def visible_contract_ids(
 def users_with_right(
     session: Session, contract_id: uuid.UUID, right: Right
 ) -> list[User]:
-    column = {
-        Right.VIEW: ContractAccess.can_view,
-        Right.SUBMIT_READINGS: ContractAccess.can_submit_readings,
-        Right.SIGN: ContractAccess.can_sign,
-        Right.MANAGE: ContractAccess.can_manage,
-    }[right]
+    column = RIGHT_COLUMNS[right]
     return list(
         session.scalars(
             select(User)

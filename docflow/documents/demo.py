@@ -51,21 +51,18 @@ DEMO_DOCUMENTS = [
 def _pdf(title: str, number: str, contract: Contract, lines: list[str]) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.utils import simpleSplit
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
     from reportlab.pdfgen import canvas
 
-    fonts = Path(__file__).resolve().parents[2] / "signing" / "fonts"
-    for name in ("DejaVuSans", "DejaVuSans-Bold"):
-        if name not in pdfmetrics.getRegisteredFontNames():
-            pdfmetrics.registerFont(TTFont(name, str(fonts / f"{name}.ttf")))
+    from docflow.pdfkit import FONT, FONT_BOLD, register_fonts
+
+    register_fonts()
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4)
     c.setTitle(title)
     width, height = A4
-    c.setFont("DejaVuSans-Bold", 14)
+    c.setFont(FONT_BOLD, 14)
     c.drawCentredString(width / 2, height - 80, title)
-    c.setFont("DejaVuSans", 11)
+    c.setFont(FONT, 11)
     c.drawCentredString(
         width / 2, height - 100, f"№ {number} к договору № {contract.number}"
     )
@@ -79,7 +76,7 @@ def _pdf(title: str, number: str, contract: Contract, lines: list[str]) -> bytes
     ]
     y = height - 180
     for text in paragraphs:
-        for line in simpleSplit(text, "DejaVuSans", 11, width - 120):
+        for line in simpleSplit(text, FONT, 11, width - 120):
             c.drawString(60, y, line)
             y -= 16
         y -= 8

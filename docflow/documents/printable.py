@@ -17,10 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from reportlab.lib import colors
@@ -29,7 +27,6 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
@@ -51,12 +48,11 @@ from docflow.documents.models import (
     StepStatus,
     Verdict,
 )
+from docflow.pdfkit import FONT, FONT_BOLD, numbered_canvas, register_fonts
 
 log = logging.getLogger(__name__)
 
 MSK = dt.timezone(dt.timedelta(hours=3), "МСК")
-FONTS = Path(__file__).resolve().parents[2] / "signing" / "fonts"
-FONT, FONT_BOLD = "DejaVuSans", "DejaVuSans-Bold"
 
 INK = colors.Color(0.05, 0.2, 0.55)  # the dark blue of a stamp (as signing.stamp)
 GREY = colors.Color(0.4, 0.4, 0.4)
@@ -89,13 +85,6 @@ STAMP_SIZE = 8.0
 STAMP_LEADING = 10.6
 FOOTER_SIZE = 7.0
 CONTENT_W = PAGE_W - 2 * MARGIN_X - 12  # the frame's padding is 6 pt a side
-
-
-@lru_cache(maxsize=1)
-def register_fonts() -> None:
-    """DejaVu Sans (Cyrillic) for reportlab, once per process."""
-    pdfmetrics.registerFont(TTFont(FONT, str(FONTS / "DejaVuSans.ttf")))
-    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(FONTS / "DejaVuSans-Bold.ttf")))
 
 
 # -- formatting ------------------------------------------------------------------
@@ -281,30 +270,14 @@ def draw_footer(
     c.restoreState()
 
 
-def _numbered_canvas(footer: str, pages_before: int) -> Callable[..., Canvas]:
-    """A canvas that learns how many pages the sheet has before it draws the
-    footers («Стр. N из M» needs M)."""
+def _numbered_canvas(footer: str, pages_before: int) -> type[Canvas]:
+    """The sheet's pages follow the document's: «Стр. N из M» counts both."""
 
-    class NumberedCanvas(Canvas):  # type: ignore[misc]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._saved: list[dict[str, Any]] = []
+    def decorate(canvas: Canvas, number: int, total: int) -> None:
+        draw_footer(canvas, footer, pages_before + number, pages_before + total,
+                    width=PAGE_W, y=10 * mm)
 
-        def showPage(self) -> None:  # noqa: N802 - reportlab's name
-            self._saved.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self) -> None:
-            total = pages_before + len(self._saved)
-            for number, state in enumerate(self._saved, start=1):
-                self.__dict__.update(state)
-                draw_footer(
-                    self, footer, pages_before + number, total, width=PAGE_W, y=10 * mm
-                )
-                super().showPage()
-            super().save()
-
-    return NumberedCanvas
+    return numbered_canvas(decorate)
 
 
 def _styles() -> dict[str, ParagraphStyle]:

@@ -535,6 +535,14 @@ def _party(actor: Actor) -> Party:
     return Party.SUPPLIER if actor.is_supplier else Party.CUSTOMER
 
 
+def _require_sign_right(session: Session, actor: Actor, doc: Document) -> None:
+    if (
+        not actor.is_supplier
+        and not contract_rights(session, actor, doc.contract_id).sign
+    ):
+        raise PermissionDeniedError("У вас нет права подписи по этому договору.")
+
+
 def _require_turn(session: Session, actor: Actor, doc: Document) -> RouteStep:
     if doc.status not in (DocStatus.AWAITING, DocStatus.PARTLY_SIGNED):
         raise InvalidTransitionError(
@@ -544,11 +552,7 @@ def _require_turn(session: Session, actor: Actor, doc: Document) -> RouteStep:
     step = doc.current_step
     if step is None or step.party != _party(actor):
         raise InvalidTransitionError("Сейчас очередь подписи другой стороны.")
-    if (
-        not actor.is_supplier
-        and not contract_rights(session, actor, doc.contract_id).sign
-    ):
-        raise PermissionDeniedError("У вас нет права подписи по этому договору.")
+    _require_sign_right(session, actor, doc)
     if "sign" not in actor.scopes:
         raise PermissionDeniedError("Ключу API не разрешено подписывать.")
     return step
@@ -673,11 +677,7 @@ def request_revocation(
     doc = get_document(session, actor=actor, document_id=document_id, lock=True)
     if doc.status not in (DocStatus.SIGNED, DocStatus.PARTLY_SIGNED):
         raise InvalidTransitionError("Аннулировать можно только подписанный документ.")
-    if (
-        not actor.is_supplier
-        and not contract_rights(session, actor, doc.contract_id).sign
-    ):
-        raise PermissionDeniedError("У вас нет права подписи по этому договору.")
+    _require_sign_right(session, actor, doc)
     doc.status = DocStatus.REVOCATION_REQUESTED
     doc.revocation_reason = reason[:2000]
     doc.revocation_requested_by = _party(actor)
@@ -710,11 +710,7 @@ def answer_revocation(
         raise InvalidTransitionError("Запроса на аннулирование нет.")
     if doc.revocation_requested_by == _party(actor):
         raise InvalidTransitionError("Ответить на запрос должна другая сторона.")
-    if (
-        not actor.is_supplier
-        and not contract_rights(session, actor, doc.contract_id).sign
-    ):
-        raise PermissionDeniedError("У вас нет права подписи по этому договору.")
+    _require_sign_right(session, actor, doc)
     if accept:
         doc.status = DocStatus.REVOKED
         session.flush()

@@ -145,10 +145,16 @@ def _verify_cms(
     return report
 
 
-@dataclass(frozen=True)
-class Accepted:
-    signature: Signature
-    document: Document
+def _verify_revision(pdf: bytes, trust: signing.TrustStore, revocation: str) -> Any:
+    """Verify a new PDF revision; its newest signature must be valid, and every
+    earlier one still intact (pyHanko's difference analysis)."""
+    report = signing.verify_pdf(pdf, trust, revocation=revocation)  # type: ignore[attr-defined]
+    if not report.signatures:
+        raise _refuse_report(report, "Подпись PDF")
+    for embedded in report.signatures:
+        if embedded.verdict != signing.Verdict.VALID:
+            raise _refuse_report(embedded, "Подпись PDF")
+    return report
 
 
 def _record(
@@ -437,12 +443,7 @@ def complete_signing(
         raise SignatureRejectedError(
             "Подпись сделана другим сертификатом.", code="certificate_not_registered"
         )
-    pdf_report = None
-    if pdf is not None:
-        pdf_report = signing.verify_pdf(pdf, trust, revocation=revocation)  # type: ignore[attr-defined]
-        last = pdf_report.signatures[-1] if pdf_report.signatures else None
-        if last is None or last.verdict != signing.Verdict.VALID:
-            raise _refuse_report(last or pdf_report, "Подпись PDF")
+    pdf_report = _verify_revision(pdf, trust, revocation) if pdf is not None else None
     return _record(
         session,
         actor=actor,
@@ -494,7 +495,7 @@ def countersign(
             signer,  # type: ignore[attr-defined]
             reason="Подписание документа поставщиком",
         )
-        pdf_report = signing.verify_pdf(pdf, trust, revocation=revocation)  # type: ignore[attr-defined]
+        pdf_report = _verify_revision(pdf, trust, revocation)
     return _record(
         session,
         actor=actor,

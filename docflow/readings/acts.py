@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import io
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import signing
+from docflow.pdfkit import FONT, FONT_BOLD, numbered_canvas, register_fonts
 from docflow.readings.calc import format_kwh
 
 if TYPE_CHECKING:
     from docflow.readings.services import ActData, ActObject
 
-FONT_DIR = Path(signing.__file__).resolve().parent / "fonts"
 # Names of our own: other modules register DejaVu under theirs.
-FONT, FONT_BOLD = "ActDejaVuSans", "ActDejaVuSans-Bold"
 # Free height at the bottom of the last page for the signature stamps (5 cm):
 # two stamps side by side, each at most ~90 pt high, 20 pt above the edge.
 STAMP_RESERVE_PT = 142.0
@@ -111,23 +108,6 @@ def _sign_titles(data: ActData) -> tuple[str, str]:
 
 # -- PDF ---------------------------------------------------------------------------
 
-def _register_fonts() -> None:
-    from reportlab.lib.fonts import addMapping
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    registered = pdfmetrics.getRegisteredFontNames()
-    if FONT not in registered:
-        pdfmetrics.registerFont(TTFont(FONT, str(FONT_DIR / "DejaVuSans.ttf")))
-    if FONT_BOLD not in registered:
-        pdfmetrics.registerFont(TTFont(FONT_BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf")))
-    # <b> in a paragraph looks the bold face up by family.
-    addMapping(FONT, 0, 0, FONT)
-    addMapping(FONT, 1, 0, FONT_BOLD)
-    addMapping(FONT, 0, 1, FONT)
-    addMapping(FONT, 1, 1, FONT_BOLD)
-
-
 def render_pdf(data: ActData) -> bytes:
     from xml.sax.saxutils import escape
 
@@ -146,7 +126,7 @@ def render_pdf(data: ActData) -> bytes:
         TableStyle,
     )
 
-    _register_fonts()
+    register_fonts()
     page_w, page_h = landscape(A4)
     margin = 10 * mm
     base = ParagraphStyle("act", fontName=FONT, fontSize=8, leading=9.6)
@@ -238,27 +218,12 @@ def render_pdf(data: ActData) -> bytes:
     # last page, so the stamps never cover the table or the signatures.
     story.append(KeepTogether([signs, Spacer(1, STAMP_RESERVE_PT - margin)]))
 
-    class NumberedCanvas(Canvas):
-        """«Лист N из M» at the top right (the bottom is kept for the stamps)."""
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._pages: list[dict[str, Any]] = []
-
-        def showPage(self) -> None:  # noqa: N802 - reportlab's name
-            self._pages.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self) -> None:
-            total = len(self._pages)
-            for state in self._pages:
-                self.__dict__.update(state)
-                self.setFont(FONT, 7)
-                self.setFillColor(colors.HexColor("#555555"))
-                self.drawRightString(page_w - margin, page_h - margin / 2 - 2,
-                                     f"{data.act_number} · лист {self._pageNumber} из {total}")
-                super().showPage()
-            super().save()
+    def page_number(canvas: Canvas, number: int, total: int) -> None:
+        # «Лист N из M» at the top right: the bottom is kept for the stamps.
+        canvas.setFont(FONT, 7)
+        canvas.setFillColor(colors.HexColor("#555555"))
+        canvas.drawRightString(page_w - margin, page_h - margin / 2 - 2,
+                               f"{data.act_number} · лист {number} из {total}")
 
     out = io.BytesIO()
     doc = SimpleDocTemplate(out, pagesize=(page_w, page_h), leftMargin=margin,
@@ -267,7 +232,7 @@ def render_pdf(data: ActData) -> bytes:
                             author=data.supplier.name,
                             subject=f"Показания расчётных приборов учёта за {data.period_title}",
                             creator="docflow")
-    doc.build(story, canvasmaker=NumberedCanvas)
+    doc.build(story, canvasmaker=numbered_canvas(page_number))
     return out.getvalue()
 
 

@@ -192,20 +192,16 @@ def world(app: Flask, keys: Keys) -> World:
 def act_pdf(text: str = "Акт снятия показаний расчётных приборов учёта") -> bytes:
     """A one-page PDF with Cyrillic text, made with reportlab."""
     from reportlab.lib.pagesizes import A4
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
     from reportlab.pdfgen import canvas
 
-    import signing
+    from docflow.pdfkit import FONT, register_fonts
 
-    font = Path(signing.__file__).parent / "fonts" / "DejaVuSans.ttf"
-    if "DejaVuSans" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont("DejaVuSans", str(font)))
+    register_fonts()
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4)
-    c.setFont("DejaVuSans", 14)
+    c.setFont(FONT, 14)
     c.drawString(72, 760, text)
-    c.setFont("DejaVuSans", 11)
+    c.setFont(FONT, 11)
     c.drawString(72, 730, f"Документ № {uuid.uuid4().hex[:6]}")
     c.showPage()
     c.save()
