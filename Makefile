@@ -31,6 +31,7 @@ run: install
 test: install system
 	$(BIN)/ruff check docflow signing storage notifications tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy storage notifications signing
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: install system

@@ -15,7 +15,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
+from cryptography.x509.oid import (
+    AuthorityInformationAccessOID,
+    ExtendedKeyUsageOID,
+    NameOID,
+    ObjectIdentifier,
+)
 
 # Russian subject attributes (Приказ ФСБ № 795, ФНС): the OIDs a qualified
 # certificate carries for the holder and the organisation.
@@ -109,7 +114,7 @@ def _name(
     country: str = "RU",
     locality: str | None = None,
 ) -> x509.Name:
-    attrs: list[x509.NameAttribute] = [
+    attrs: list[x509.NameAttribute[str]] = [
         x509.NameAttribute(NameOID.COUNTRY_NAME, country)
     ]
     if locality:
@@ -140,7 +145,7 @@ def _name(
     return x509.Name(attrs)
 
 
-def _hash_for(key: PrivateKey) -> hashes.HashAlgorithm:
+def _hash_for(key: PrivateKey) -> hashes.SHA256 | hashes.SHA384:
     if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size >= 384:
         return hashes.SHA384()
     return hashes.SHA256()
@@ -223,7 +228,7 @@ def _issue(
             x509.AuthorityInformationAccess(
                 [
                     x509.AccessDescription(
-                        x509.AuthorityInformationAccessOID.OCSP,
+                        AuthorityInformationAccessOID.OCSP,
                         x509.UniformResourceIdentifier(ocsp_url),
                     )
                 ]
@@ -241,7 +246,9 @@ def _issue(
             ),
             critical=False,
         )
-    return builder.sign(signing_key, hash_algorithm or _hash_for(signing_key))
+    # Any hash, SHA-1 included: the tests need weak certificates to refuse.
+    algorithm = hash_algorithm or _hash_for(signing_key)
+    return builder.sign(signing_key, algorithm)  # type: ignore[arg-type]
 
 
 def _organization_of(cert: x509.Certificate) -> str | None:

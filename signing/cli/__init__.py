@@ -29,7 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
     from signing.cli import cert_commands, sign_commands
 
     parser = _Parser(prog="python -m signing", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    # The subcommands' parsers are _Parser too (exit status 3 on a usage error);
+    # typed as the base class, which is all the register() functions use.
+    sub: argparse._SubParsersAction[argparse.ArgumentParser] = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser
+    )
     cert_commands.register(sub)
     sign_commands.register(sub)
     return parser
