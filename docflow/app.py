@@ -136,18 +136,26 @@ def _register_template_globals(app: Flask) -> None:
         }
 
 
+# The labels are Russian message ids: marked with N_ for extraction, translated
+# when the page is drawn (`_(label)` in base.html).
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark only"
+    return message
+
+
 # Sections of the top navigation, added by each module's blueprint:
 # (endpoint, label, who may see it: "all" | "customer" | "staff").
 NAV: list[tuple[str, str, str]] = [
-    ("contracts.index", "Договоры", "customer"),
-    ("contracts_admin.registry", "Договоры", "staff"),
-    ("documents.index", "Документы", "all"),
-    ("readings.index", "Показания", "all"),
-    ("certificates.list_certificates", "Сертификаты", "all"),
-    ("certificates.trust_store_page", "Доверенные УЦ", "staff"),
-    ("content.contacts", "Контакты", "customer"),
-    ("notify_admin.queue", "Очередь уведомлений", "staff"),
-    ("api_keys.index", "Ключи API", "all"),
+    ("contracts.index", N_("Договоры"), "customer"),
+    ("contracts_admin.registry", N_("Договоры"), "staff"),
+    ("documents.index", N_("Документы"), "all"),
+    ("readings.index", N_("Показания"), "all"),
+    ("certificates.list_certificates", N_("Сертификаты"), "all"),
+    ("certificates.trust_store_page", N_("Доверенные УЦ"), "staff"),
+    ("content.contacts", N_("Контакты"), "customer"),
+    ("notify_admin.queue", N_("Очередь уведомлений"), "staff"),
+    ("api_keys.index", N_("Ключи API"), "all"),
 ]
 
 
