@@ -7,6 +7,7 @@ import json
 import re
 import tempfile
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from flask import jsonify, request, send_file, url_for
@@ -351,13 +352,14 @@ def _answer(doc: Document) -> Any:
     return jsonify(document_json(doc))
 
 
-@bp.post("/documents/<uuid:document_id>/refuse")
-@scope("sign")
-def refuse_document(document_id: uuid.UUID) -> Any:
+def _answer_with_reason(
+    document_id: uuid.UUID, transition: Callable[..., Document]
+) -> Any:
+    """Refusal and a request to revoke: the same body («reason»), the same answer."""
     reason = _reason()
     s = db_session()
     with transaction(s):
-        doc = svc.refuse(
+        doc = transition(
             s,
             actor=api_actor(),
             document_id=document_id,
@@ -366,23 +368,18 @@ def refuse_document(document_id: uuid.UUID) -> Any:
         )
         body = _answer(doc)
     return body
+
+
+@bp.post("/documents/<uuid:document_id>/refuse")
+@scope("sign")
+def refuse_document(document_id: uuid.UUID) -> Any:
+    return _answer_with_reason(document_id, svc.refuse)
 
 
 @bp.post("/documents/<uuid:document_id>/revocation")
 @scope("sign")
 def request_revocation(document_id: uuid.UUID) -> Any:
-    reason = _reason()
-    s = db_session()
-    with transaction(s):
-        doc = svc.request_revocation(
-            s,
-            actor=api_actor(),
-            document_id=document_id,
-            reason=reason,
-            base_url=settings().base_url,
-        )
-        body = _answer(doc)
-    return body
+    return _answer_with_reason(document_id, svc.request_revocation)
 
 
 def _answer_revocation(document_id: uuid.UUID, accept: bool) -> Any:

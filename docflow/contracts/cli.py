@@ -17,6 +17,7 @@ def contracts_group() -> None:
 
 
 def _run(kind: str, path: Path) -> None:
+    from docflow import spreadsheets
     from docflow.audit import RequestInfo
     from docflow.contracts import importer
     from docflow.db import transaction
@@ -51,7 +52,7 @@ def _run(kind: str, path: Path) -> None:
                 progress=progress,
                 request_info=RequestInfo(via="cli"),
             )
-    except importer.ImportFailed as exc:
+    except spreadsheets.ImportFailed as exc:
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
         raise click.ClickException(exc.message) from None

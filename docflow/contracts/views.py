@@ -32,6 +32,7 @@ from flask_login import current_user, login_required, login_user
 from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
+from docflow import spreadsheets
 from docflow.contracts import importer
 from docflow.contracts import services as svc
 from docflow.contracts.forms import (
@@ -739,7 +740,7 @@ IMPORT_KINDS = {
 def import_page() -> Any:
     _admin()
     forms = {kind: ImportForm(prefix=kind) for kind in IMPORT_KINDS}
-    problems: list[importer.ImportProblem] = []
+    problems: list[spreadsheets.ImportProblem] = []
     failed_kind = None
     status = 200
     kind = request.form.get("kind", "")
@@ -760,7 +761,7 @@ def import_page() -> Any:
                         actor=_user(),
                         request_info=request_info(),
                     )
-            except importer.ImportFailed as exc:
+            except spreadsheets.ImportFailed as exc:
                 problems, failed_kind, status = exc.problems, kind, 422
                 flash(exc.message, "error")
             else:
@@ -784,7 +785,7 @@ def import_template(kind: str) -> Any:
     _title, columns, example, _run = IMPORT_KINDS[kind]
     import io
 
-    data = importer.template_xlsx(columns, example)
+    data = spreadsheets.template_xlsx(columns, example)
     return send_file(
         io.BytesIO(data),
         as_attachment=True,

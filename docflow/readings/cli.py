@@ -17,9 +17,9 @@ def readings_group() -> None:
 
 def _run_import(kind: str, path: Path) -> None:
     from docflow.audit import RequestInfo
-    from docflow.contracts.importer import ImportFailed
     from docflow.db import transaction
     from docflow.readings import excel
+    from docflow.spreadsheets import ImportFailed
     from docflow.web import db_session
 
     run = excel.import_meters if kind == "meters" else excel.import_transit

@@ -11,7 +11,7 @@ import datetime as dt
 import io
 import re
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from docflow.audit import RequestInfo, record
-from docflow.contracts.importer import ImportFailed, ImportProblem, Table, read_table
 from docflow.contracts.models import Contract
 from docflow.readings import calc
 from docflow.readings.models import (
@@ -30,6 +29,15 @@ from docflow.readings.models import (
     SupplyObject,
     TransitVolume,
     VoltageLevel,
+)
+from docflow.spreadsheets import (
+    Column,
+    ImportFailed,
+    ImportProblem,
+    Progress,
+    Table,
+    read_table,
+    template_xlsx,
 )
 
 SHEET = "Показания"
@@ -243,17 +251,6 @@ def parse_form(filename: str, data: bytes) -> ParsedForm:
 
 
 # -- the supplier's load of objects and meters -------------------------------------------
-
-Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    title: str
-    aliases: tuple[str, ...] = ()
-    required: bool = False
-
 
 METER_COLUMNS: tuple[Column, ...] = (
     Column("contract", "Номер договора", ("договор", "договора"), required=True),
@@ -573,25 +570,17 @@ def import_transit(session: Session, *, filename: str, data: bytes, actor: Any,
 
 def meters_template() -> bytes:
     """The supplier's file layout with example rows (the admin page's link)."""
-    from docflow.contracts.importer import Column as ImporterColumn
-    from docflow.contracts.importer import template_xlsx
-
     example = [
         ("77-0001-ЮЛ", "ОБ-1", "Административный корпус", "г. Москва, ул. Энергетиков, д. 7",
          "СН-2", "01234567", "Меркурий 230 ART-03", 8, 40, "Исправен", "01.03.2031"),
         ("77-0001-ЮЛ", "ОБ-1", "Административный корпус", "г. Москва, ул. Энергетиков, д. 7",
          "СН-2", "01234568", "Меркурий 230 ART-03", 8, 40, "Не исправен", ""),
     ]
-    return template_xlsx([ImporterColumn(c.key, c.title, c.aliases, c.required)
-                          for c in METER_COLUMNS], example)
+    return template_xlsx(METER_COLUMNS, example)
 
 
 def transit_template() -> bytes:
-    from docflow.contracts.importer import Column as ImporterColumn
-    from docflow.contracts.importer import template_xlsx
-
-    return template_xlsx([ImporterColumn(c.key, c.title, c.aliases, c.required)
-                          for c in TRANSIT_COLUMNS],
+    return template_xlsx(TRANSIT_COLUMNS,
                          [("77-0001-ЮЛ", "ОБ-1", "10.2026", "ИП Сидоров (магазин)", 1250)])
 
 

@@ -65,6 +65,18 @@ def _period_arg(source: Any = None) -> dt.date | None:
     return period
 
 
+def _check_csrf() -> None:
+    if not CsrfForm().validate_on_submit():
+        raise ValidationError("Страница устарела: обновите её и повторите.")
+
+
+def _required_period(source: Any = None) -> dt.date:
+    period = _period_arg(source)
+    if period is None:
+        raise ValidationError("Не указан период.", details={"field": "period"})
+    return period
+
+
 def _sheet_url(contract_id: uuid.UUID, period: dt.date | None = None, **extra: Any) -> str:
     args = {"period": calc.period_key(period)} if period else {}
     return url_for("readings.sheet", contract_id=contract_id, **args, **extra)
@@ -153,14 +165,10 @@ def _render_sheet(sheet: svc.Sheet, errors: dict[str, str] | None = None,
 def save_all(contract_id: uuid.UUID) -> Any:
     """Without JavaScript the page posts every value at once (and «Передать
     показания в расчёт» posts them too, then sends)."""
-    form = CsrfForm()
-    if not form.validate_on_submit():
-        raise ValidationError("Страница устарела: обновите её и повторите.")
+    _check_csrf()
     s = db_session()
     actor = current_actor()
-    period = _period_arg(request.form)
-    if period is None:
-        raise ValidationError("Не указан период.", details={"field": "period"})
+    period = _required_period(request.form)
     rows: list[svc.ReadingRow] = []
     typed: dict[str, str] = {}
     for key, value in request.form.items():
@@ -252,11 +260,8 @@ def save_value(contract_id: uuid.UUID) -> Any:
 @bp.post("/<uuid:contract_id>/send")
 @login_required
 def send(contract_id: uuid.UUID) -> Any:
-    if not CsrfForm().validate_on_submit():
-        raise ValidationError("Страница устарела: обновите её и повторите.")
-    period = _period_arg(request.form)
-    if period is None:
-        raise ValidationError("Не указан период.", details={"field": "period"})
+    _check_csrf()
+    period = _required_period(request.form)
     s = db_session()
     try:
         with transaction(s):
@@ -310,9 +315,7 @@ def _download(rendered: svc.RenderedAct, inline: bool = False) -> Any:
 def upload_form(contract_id: uuid.UUID) -> Any:
     svc.get_contract(db_session(), actor=current_actor(), contract_id=contract_id)
     form = FormUploadForm()
-    period = _period_arg(request.form)
-    if period is None:
-        raise ValidationError("Не указан период.", details={"field": "period"})
+    period = _required_period(request.form)
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for error in errors:
@@ -352,9 +355,7 @@ def download_upload(contract_id: uuid.UUID, upload_id: uuid.UUID) -> Any:
 @login_required
 def act(contract_id: uuid.UUID) -> Any:
     """«Печатать ведомость»: ``format`` pdf | docx | xlsx, ``filled`` 0 | 1."""
-    period = _period_arg()
-    if period is None:
-        raise ValidationError("Не указан период.", details={"field": "period"})
+    period = _required_period()
     rendered = svc.render_act(db_session(), actor=current_actor(), contract_id=contract_id,
                               period=period, fmt=request.args.get("format", "pdf"),
                               filled=request.args.get("filled", "1") != "0", now=_now(),
@@ -365,11 +366,8 @@ def act(contract_id: uuid.UUID) -> Any:
 @bp.post("/<uuid:contract_id>/act/send")
 @login_required
 def send_act(contract_id: uuid.UUID) -> Any:
-    if not CsrfForm().validate_on_submit():
-        raise ValidationError("Страница устарела: обновите её и повторите.")
-    period = _period_arg(request.form)
-    if period is None:
-        raise ValidationError("Не указан период.", details={"field": "period"})
+    _check_csrf()
+    period = _required_period(request.form)
     s = db_session()
     try:
         with transaction(s):
@@ -416,8 +414,8 @@ def _columns(kind: str) -> list[Any]:
 @bp.post("/admin/import")
 @login_required
 def admin_import() -> Any:
-    from docflow.contracts.importer import ImportFailed
     from docflow.readings import excel
+    from docflow.spreadsheets import ImportFailed
 
     _staff()
     form = ImportForm()
