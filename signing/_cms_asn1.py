@@ -726,12 +726,37 @@ def decode_signature_bytes(data: bytes) -> bytes:
     return decoded
 
 
+def first_tlv(data: bytes) -> bytes:
+    """The first complete DER TLV of ``data``, as EU DSS and OpenSSL read a
+    signature taken out of a PDF's /Contents: what follows it must be zero
+    bytes (the placeholder's padding); anything else is refused.
+
+    :raises SignatureFormatError: not one DER value, or other trailing data.
+    """
+    if len(data) < 2 or data[0] != 0x30:
+        raise SignatureFormatError("not a DER-encoded CMS structure")
+    first = data[1]
+    if first < 0x80:
+        size, start = first, 2
+    else:
+        count = first & 0x7F
+        if count == 0 or count > 4 or len(data) < 2 + count:
+            raise SignatureFormatError("not a DER-encoded CMS structure")
+        size, start = int.from_bytes(data[2 : 2 + count], "big"), 2 + count
+    end = start + size
+    if end > len(data):
+        raise SignatureFormatError("the CMS structure is truncated")
+    if data[end:].strip(b"\x00"):
+        raise SignatureFormatError("unexpected data after the CMS structure")
+    return bytes(data[:end])
+
+
 def load_signed_data(data: bytes) -> asn1_cms.SignedData:
     """Parse a ContentInfo holding SignedData.
 
     :raises SignatureFormatError: anything else.
     """
-    der = decode_signature_bytes(data)
+    der = first_tlv(decode_signature_bytes(data))
     try:
         info = asn1_cms.ContentInfo.load(der, strict=True)
         if info["content_type"].dotted != OID_SIGNED_DATA:

@@ -15,6 +15,7 @@ window, so verifying many signatures of one signer costs one path validation.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -34,6 +35,7 @@ from signing.certificates import CertificateInfo, info_from_asn1
 from signing.errors import SignatureFormatError, SigningError
 from signing.reports import (
     CertificateValidation,
+    LongTermData,
     Reason,
     Verdict,
     worst_verdict,
@@ -51,10 +53,15 @@ from signing.trust import (
     async_validate_certificate,
     validate_certificate,
 )
+from signing.tsa import read_token
 from signing.verification import (
     CmsReport,
+    PoeSource,
     SignatureReasonCode,
     SignerReport,
+    TimestampKind,
+    TimestampReport,
+    msk,
     verdict_of,
 )
 
@@ -319,83 +326,251 @@ def _time_of(value: asn1_core.Asn1Value) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
 
-@dataclass
-class _Timestamp:
-    time: dt.datetime | None
-    reasons: list[Reason]
+@dataclass(frozen=True)
+class Stamp:
+    """A time-stamp token over a signature, before it is judged: the token,
+    what it is, and whether its message imprint matches the data it covers
+    (computed by whoever knows that data)."""
+
+    kind: str
+    token: bytes
+    imprint_matches: bool
 
 
-def _check_signature_timestamp(
-    signer_info: asn1_cms.SignerInfo,
-    trust: TrustStore,
-    revocation: RevocationMode,
-) -> _Timestamp | None:
-    """A signature-time-stamp token (RFC 3161 appendix A) over the signature value."""
-    unsigned = signer_info["unsigned_attrs"]
-    if isinstance(unsigned, asn1_core.Void):
-        return None
-    try:
-        tokens = _attributes(unsigned).get(der.OID_SIGNATURE_TIME_STAMP)
-    except _MalformedError:
-        tokens = None
-    if not tokens:
-        return None
-    bad = _Timestamp(
-        None,
-        [
-            Reason(
-                SignatureReasonCode.TIMESTAMP_INVALID,
-                "Штамп времени подписи повреждён или не относится к этой подписи",
-            )
-        ],
+def _bad_token(stamp: Stamp, at: dt.datetime, message: str) -> TimestampReport:
+    return TimestampReport(
+        kind=stamp.kind,
+        verdict=Verdict.INVALID,
+        reasons=(Reason(SignatureReasonCode.TIMESTAMP_INVALID, message),),
+        imprint_matches=stamp.imprint_matches,
+        gen_time=None,
+        serial=None,
+        tsa=None,
+        policy=None,
+        tsa_certificate=None,
+        validated_at=at,
     )
+
+
+def verify_timestamp_token(
+    stamp: Stamp,
+    trust: TrustStore,
+    *,
+    at: dt.datetime,
+    revocation: RevocationMode,
+    embedded: LongTermData | None = None,
+) -> TimestampReport:
+    """Judge one RFC 3161 token: its imprint binding (given), its own CMS
+    signature over the TSTInfo, and its authority's certificate at ``at``
+    (ETSI EN 319 102-1 §5.4, time-stamp validation building block).
+
+    :param at: the moment to validate the authority's certificate for: the
+        time of a later valid time-stamp that covers this one, or now.
+    """
     try:
-        token = tokens[0]
-        signed_data = token["content"]
-        tst_info = signed_data["encap_content_info"]["content"].parsed
-        imprint = tst_info["message_imprint"]
-        spec = der.DIGESTS_BY_OID.get(imprint["hash_algorithm"]["algorithm"].dotted)
-        if spec is None or spec.factory is None:
-            return bad
-        if (
-            spec.digest(signer_info["signature"].native)
-            != imprint["hashed_message"].native
-        ):
-            return bad
-        gen_time = tst_info["gen_time"].native.astimezone(dt.UTC)
-        content = signed_data["encap_content_info"]["content"].contents
+        info = read_token(stamp.token)
+        signed_data = der.load_signed_data(stamp.token)
+        eci = signed_data["encap_content_info"]
+        content = eci["content"].contents
         tsa_info = signed_data["signer_infos"][0]
         certs = der.certificates_of(signed_data)
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
-        return bad
+    except (SignatureFormatError, ValueError, TypeError, KeyError, IndexError):
+        return _bad_token(stamp, at, "Штамп времени повреждён и не читается")
+    if not stamp.imprint_matches:
+        return _bad_token(
+            stamp,
+            at,
+            "Штамп времени относится к другим данным: подпись или документ "
+            "изменены после штампа",
+        )
+    extra = embedded or LongTermData()
     report = _verify_signer_info(
         signed_data,
         tsa_info,
         content_digest=lambda s: s.digest(content),
-        certs=certs,
+        certs=[*certs, *extra.certificates],
         trust=trust,
-        at=gen_time,
+        at=at,
         revocation=revocation,
-        usage="any",
+        usage="timestamping",
         check_timestamp=False,
         expected_content_type=der.OID_TST_INFO,
+        embedded=extra,
+        claimed_time=info.gen_time,
+        poe_override=at,
     )
-    if report.verdict is Verdict.INVALID or not report.intact:
-        return bad
-    reasons = []
-    if report.verdict is not Verdict.VALID:
-        # The token is intact but its TSA is not trusted: the time is only
-        # the TSA's claim; say so, keep the signer's verdict.
-        reasons.append(
+    reasons = [
+        r
+        for r in report.reasons
+        if r.code != SignatureReasonCode.CLAIMED_TIME_IMPLAUSIBLE
+    ]
+    if not report.intact:
+        reasons.insert(
+            0,
             Reason(
                 SignatureReasonCode.TIMESTAMP_INVALID,
-                "Штамп времени не подтверждён доверенной службой: "
-                + "; ".join(r.message for r in report.reasons if not r.is_warning),
-                is_warning=True,
-            )
+                "Подпись службы штампов времени не проверяется",
+            ),
         )
-        return _Timestamp(None, reasons)
-    return _Timestamp(gen_time, reasons)
+    verdict = verdict_of(reasons) if report.intact else Verdict.INVALID
+    return TimestampReport(
+        kind=stamp.kind,
+        verdict=verdict,
+        reasons=tuple(reasons),
+        imprint_matches=True,
+        gen_time=info.gen_time,
+        serial=info.serial_hex,
+        tsa=info.tsa_name,
+        policy=info.policy,
+        tsa_certificate=report.certificate,
+        validated_at=at,
+        token_sha256=info.token_sha256,
+        evidence=report.certificate_validation.evidence
+        if report.certificate_validation
+        else None,
+    )
+
+
+def judge_timestamps(
+    stamps: Sequence[Stamp],
+    trust: TrustStore,
+    *,
+    at: dt.datetime,
+    revocation: RevocationMode,
+    embedded: LongTermData | None = None,
+) -> tuple[TimestampReport, ...]:
+    """Judge a chain of time-stamps over one signature, oldest first.
+
+    The newest is validated at ``at`` (now, or the caller's moment); each
+    older one at the time of the next valid one, which proves that the older
+    token, its authority's certificate and the embedded revocation data
+    existed then (EN 319 102-1 §5.6.2.3, past signature validation). The
+    newest token's authority is checked with at most the ``soft`` revocation
+    policy: years later its CRL has expired too, and no fresher one is held
+    until the next archive time-stamp is added.
+    """
+    reports: list[TimestampReport] = [None] * len(stamps)  # type: ignore[list-item]
+    moment = at
+    for index in reversed(range(len(stamps))):
+        newest = index == len(stamps) - 1
+        mode: RevocationMode = (
+            "soft" if newest and revocation in ("hard", "require") else revocation
+        )
+        report = verify_timestamp_token(
+            stamps[index], trust, at=moment, revocation=mode, embedded=embedded
+        )
+        if newest and mode != "off" and _only_stale_revocation(report):
+            report = _without_fresh_revocation(
+                verify_timestamp_token(
+                    stamps[index], trust, at=moment, revocation="off", embedded=embedded
+                ),
+                report,
+            )
+        reports[index] = report
+        if report.is_valid and report.gen_time is not None:
+            moment = min(moment, report.gen_time)
+    return tuple(reports)
+
+
+_STALE = frozenset({"crl_expired", "revocation_unavailable"})
+
+
+def _only_stale_revocation(report: TimestampReport) -> bool:
+    errors = {str(r.code) for r in report.reasons if not r.is_warning}
+    return not report.is_valid and report.imprint_matches and errors <= _STALE
+
+
+def _without_fresh_revocation(
+    report: TimestampReport, first: TimestampReport
+) -> TimestampReport:
+    """The newest time-stamp, when the only trouble is that no fresh revocation
+    data about its authority is at hand (years later, offline): the path and
+    validity hold, and the report says what could not be checked."""
+    if not report.is_valid:
+        return first
+    warnings = tuple(
+        dataclasses.replace(r, is_warning=True)
+        for r in first.reasons
+        if str(r.code) in _STALE
+    )
+    return dataclasses.replace(report, reasons=(*report.reasons, *warnings))
+
+
+def embedded_data(signed_data: asn1_cms.SignedData) -> LongTermData:
+    """Certificates and revocation data carried in SignedData (RFC 5652
+    ``certificates`` and ``crls``; OCSP responses as id-ri-ocsp-response,
+    RFC 5940): the long-term validation data of CAdES -LT."""
+    crls: list[bytes] = []
+    ocsps: list[bytes] = []
+    choices = signed_data["crls"]
+    if not isinstance(choices, asn1_core.Void):
+        for choice in choices:
+            if choice.name == "crl":
+                crls.append(choice.chosen.dump())
+            elif (
+                choice.name == "other"
+                and choice.chosen["other_rev_info_format"].dotted == OID_RI_OCSP
+            ):
+                ocsps.append(choice.chosen["other_rev_info"].dump())
+    return LongTermData(
+        certificates=tuple(der.certificates_of(signed_data)),
+        crls=tuple(crls),
+        ocsp_responses=tuple(ocsps),
+    )
+
+
+#: RFC 5940: an OCSP response as a RevocationInfoChoice.
+OID_RI_OCSP = "1.3.6.1.5.5.7.16.2"
+
+
+def signature_stamps(signer_info: asn1_cms.SignerInfo) -> list[Stamp]:
+    """The signature-time-stamp tokens of a SignerInfo, with their imprint
+    checked against the signature value (RFC 3161 appendix A)."""
+    unsigned = signer_info["unsigned_attrs"]
+    if isinstance(unsigned, asn1_core.Void):
+        return []
+    stamps: list[Stamp] = []
+    for attr in unsigned:
+        if attr["type"].dotted != der.OID_SIGNATURE_TIME_STAMP:
+            continue
+        for token in attr["values"]:
+            token_der = token.dump()
+            try:
+                info = read_token(token_der)
+                spec = der.digest_spec(info.imprint_algorithm)
+                matches = spec.factory is not None and (
+                    spec.digest(signer_info["signature"].native) == info.imprint
+                )
+            except (SignatureFormatError, SigningError, ValueError, KeyError):
+                matches = False
+            stamps.append(Stamp(TimestampKind.SIGNATURE, token_der, matches))
+    return stamps
+
+
+def _claimed_time_reason(
+    claimed: dt.datetime | None,
+    *,
+    registered_at: dt.datetime | None,
+    latest: dt.datetime,
+) -> Reason | None:
+    """A warning when the signer's claim cannot be true: before the document
+    existed, or after the signature reached us (or now)."""
+    if claimed is None:
+        return None
+    earliest = registered_at - _CLOCK_SKEW if registered_at is not None else None
+    if earliest is not None and claimed < earliest:
+        why = "раньше, чем документ был зарегистрирован"
+    elif claimed > latest + _CLOCK_SKEW:
+        why = "позже, чем подпись получена" if latest < _now() else "в будущем"
+    else:
+        return None
+    return Reason(
+        SignatureReasonCode.CLAIMED_TIME_IMPLAUSIBLE,
+        f"Заявленное время подписания {msk(claimed)} — {why}; "
+        "оно не используется для проверки",
+        {"claimed_time": claimed.isoformat()},
+        is_warning=True,
+    )
 
 
 def _verify_signer_info(
@@ -411,6 +586,11 @@ def _verify_signer_info(
     claimed_time: dt.datetime | None = None,
     check_timestamp: bool = True,
     expected_content_type: str = der.OID_DATA,
+    received_at: dt.datetime | None = None,
+    registered_at: dt.datetime | None = None,
+    embedded: LongTermData | None = None,
+    later_stamps: Sequence[Stamp] = (),
+    poe_override: dt.datetime | None = None,
 ) -> SignerReport:
     reasons: list[Reason] = []
     weak: list[str] = []
@@ -565,28 +745,53 @@ def _verify_signer_info(
         )
 
     intact = digest_matches and signature_ok
-    timestamp_time = None
+    moment = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    extra = embedded or LongTermData()
+    stamps: tuple[TimestampReport, ...] = ()
     if check_timestamp and intact:
-        stamp = _check_signature_timestamp(signer_info, trust, revocation)
-        if stamp is not None:
-            timestamp_time = stamp.time
-            reasons.extend(stamp.reasons)
-
-    claimed = signing_time
-    now = _now()
-    if timestamp_time is None and claimed is not None and claimed > now + _CLOCK_SKEW:
-        # A signing time in the future is not a moment to validate for.
-        reasons.append(
-            Reason(
-                SignatureReasonCode.FORMAT,
-                f"Время подписания {claimed:%d.%m.%Y %H:%M} UTC ещё не наступило; "
-                "сертификат проверен на текущий момент",
-                {"signing_time": claimed.isoformat()},
-                is_warning=True,
-            )
+        chain = [*signature_stamps(signer_info), *later_stamps]
+        stamps = judge_timestamps(
+            chain, trust, at=moment, revocation=revocation, embedded=extra
         )
-        claimed = None
-    validation_time = timestamp_time or claimed or at or now
+        for stamp in stamps:
+            if not stamp.is_valid:
+                # A token that does not bind this signature (changed after
+                # stamping) is an error; one whose authority is not trusted
+                # only fails to prove the time.
+                reasons.append(
+                    Reason(
+                        SignatureReasonCode.TIMESTAMP_INVALID,
+                        stamp.summary_ru(),
+                        {"kind": stamp.kind},
+                        is_warning=stamp.imprint_matches
+                        and stamp.verdict is not Verdict.INVALID,
+                    )
+                )
+    proven = [s.gen_time for s in stamps if s.is_valid and s.gen_time is not None]
+    timestamp_time = min(proven) if proven else None
+    # The moment of validation is a proof of existence, never the claim
+    # (EN 319 102-1 §5.6.2.2): a valid time-stamp, else the moment of
+    # receipt, else the validation time itself.
+    if poe_override is not None:
+        validation_time, poe_source = poe_override, PoeSource.VALIDATION_TIME
+    elif timestamp_time is not None:
+        validation_time, poe_source = timestamp_time, PoeSource.TIMESTAMP
+    elif received_at is not None:
+        validation_time, poe_source = received_at.astimezone(dt.UTC), PoeSource.RECEIPT
+    else:
+        validation_time, poe_source = moment, PoeSource.VALIDATION_TIME
+    # A what-if moment before the proof cannot be validated later than itself.
+    validation_time = min(validation_time, moment)
+    if poe_override is None:
+        claim = _claimed_time_reason(
+            signing_time,
+            registered_at=registered_at,
+            latest=min(
+                t for t in (received_at, timestamp_time, moment) if t is not None
+            ),
+        )
+        if claim is not None:
+            reasons.append(claim)
     validation: CertificateValidation | None = None
     info: CertificateInfo | None = None
     if cert is not None:
@@ -596,7 +801,11 @@ def _verify_signer_info(
             at=validation_time,
             revocation=revocation,
             usage=usage,
-            intermediates=[_cert(c).asn1 for c in certs if c != cert.der],
+            intermediates=[
+                _cert(c).asn1 for c in dict.fromkeys(certs) if c != cert.der
+            ],
+            crls=extra.crls,
+            ocsps=extra.ocsp_responses,
         )
         info = validation.certificate
         reasons.extend(validation.reasons)
@@ -617,6 +826,10 @@ def _verify_signer_info(
         weak_algorithms=tuple(weak),
         signing_certificate_attribute=sc_check,
         certificate_validation=validation,
+        poe_source=poe_source,
+        received_at=received_at,
+        timestamps=stamps,
+        embedded=extra if check_timestamp else None,
     )
 
 
@@ -631,6 +844,8 @@ def validate(
     revocation: RevocationMode,
     usage: Usage,
     intermediates: Sequence[asn1_x509.Certificate],
+    crls: Sequence[bytes] = (),
+    ocsps: Sequence[bytes] = (),
 ) -> CertificateValidation:
     """:func:`signing.trust.validate_certificate`, on a per-thread event loop.
 
@@ -653,6 +868,8 @@ def validate(
                 revocation=revocation,
                 usage=usage,
                 intermediates=intermediates,
+                crls=crls,
+                ocsps=ocsps,
             )
         )
     return validate_certificate(
@@ -662,6 +879,8 @@ def validate(
         revocation=revocation,
         usage=usage,
         intermediates=intermediates,
+        crls=crls,
+        ocsps=ocsps,
     )
 
 
@@ -679,16 +898,28 @@ def verify_cms(
     trust: TrustStore,
     *,
     at: dt.datetime | None = None,
+    received_at: dt.datetime | None = None,
+    registered_at: dt.datetime | None = None,
     revocation: RevocationMode = "soft",
 ) -> CmsReport:
     """Verify a CMS signature of ``content``.
+
+    The signer's certificate is validated at the signature's proof of
+    existence: the earliest valid time-stamp over it (signature or archive
+    time-stamp), else ``received_at``, else ``at`` (now). The signing-time
+    attribute is the signer's claim: reported, never trusted.
 
     :param content: the signed document; ``None`` for an attached signature
         (the content is taken from inside it).
     :param sig: the signature (DER, PEM or base64).
     :param trust: trust anchors, intermediates and CRLs.
-    :param at: when there is neither a signature time-stamp nor a signing-time
-        attribute, validate the certificate for this moment (default now).
+    :param at: the validation time (default now): a what-if moment; time-stamp
+        authorities are validated at it, and no signature for a later moment.
+    :param received_at: when the service received the signature, as it
+        recorded it (the proof of existence of a signature without a
+        time-stamp).
+    :param registered_at: when the signed document came to exist (a claimed
+        signing time before it is reported).
     :param revocation: ``off``, ``soft``, ``hard`` or ``require``.
     :return: one :class:`~signing.verification.SignerReport` per signer.
     :raises SignatureFormatError: ``sig`` is not a CMS SignedData, or a
@@ -715,7 +946,17 @@ def verify_cms(
             value = cache[spec.name] = spec.digest(data)
         return value
 
-    return _verify_all(signed_data, digest_of, attached, trust, at, revocation)
+    return _verify_all(
+        signed_data,
+        digest_of,
+        attached,
+        trust,
+        at,
+        revocation,
+        received_at=received_at,
+        registered_at=registered_at,
+        archive=archive_stamps(sig, lambda name: digest_of(der.digest_spec(name))),
+    )
 
 
 def verify_cms_digest(
@@ -725,6 +966,8 @@ def verify_cms_digest(
     trust: TrustStore,
     *,
     at: dt.datetime | None = None,
+    received_at: dt.datetime | None = None,
+    registered_at: dt.datetime | None = None,
     revocation: RevocationMode = "soft",
 ) -> CmsReport:
     """Verify a detached CMS signature given the content's digest (for content
@@ -738,7 +981,36 @@ def verify_cms_digest(
     def digest_of(spec: der.DigestSpec) -> bytes | None:
         return digest if spec.name == key else None
 
-    return _verify_all(signed_data, digest_of, False, trust, at, revocation)
+    return _verify_all(
+        signed_data,
+        digest_of,
+        False,
+        trust,
+        at,
+        revocation,
+        received_at=received_at,
+        registered_at=registered_at,
+        archive=archive_stamps(sig, lambda name: digest_of(der.digest_spec(name))),
+    )
+
+
+def archive_stamps(
+    sig: bytes, content_digest: Callable[[str], bytes | None]
+) -> list[Stamp]:
+    """The archive time-stamps (CAdES archive-time-stamp-v3) of a one-signer
+    CMS, with their imprints recomputed over what they cover."""
+    try:
+        from signing import cades  # cades builds on this module
+    except ImportError:  # TODO(#12): until signing/cades.py lands
+        return []
+
+    try:
+        found = cades.archive_timestamps(
+            der.decode_signature_bytes(sig), content_digest=content_digest
+        )
+    except SignatureFormatError:
+        return []
+    return [Stamp(TimestampKind.ARCHIVE, a.token, a.imprint_matches) for a in found]
 
 
 def _verify_all(
@@ -748,9 +1020,14 @@ def _verify_all(
     trust: TrustStore,
     at: dt.datetime | None,
     revocation: RevocationMode,
+    *,
+    received_at: dt.datetime | None = None,
+    registered_at: dt.datetime | None = None,
+    archive: Sequence[Stamp] = (),
 ) -> CmsReport:
     try:
         certs = der.certificates_of(signed_data)
+        embedded = embedded_data(signed_data)
         content_type = _content_type(signed_data)
         reports = []
         if not len(signed_data["signer_infos"]):
@@ -767,6 +1044,11 @@ def _verify_all(
                 at=at,
                 revocation=revocation,
                 expected_content_type=content_type,
+                received_at=received_at,
+                registered_at=registered_at,
+                embedded=embedded,
+                # Archive time-stamps cover the one SignerInfo of the file.
+                later_stamps=archive if len(signed_data["signer_infos"]) == 1 else (),
             )
             reports.append(report)
     except (ValueError, TypeError, KeyError, IndexError) as exc:

@@ -38,9 +38,11 @@ import hashlib
 import io
 import logging
 import threading
-from collections.abc import Iterator
-from functools import lru_cache
+from collections.abc import Iterator, Sequence
 
+from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
+from asn1crypto import tsp as asn1_tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils import generic as pdf_generic
@@ -56,36 +58,39 @@ from pyhanko.sign.diff_analysis import (
 from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter, enumerate_sig_fields
 from pyhanko.sign.general import SigningError as HankoSigningError
 from pyhanko.sign.signers import ExternalSigner as HankoExternalSigner
-from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
+from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, PdfTimeStamper
+from pyhanko.sign.timestamps.api import TimeStamper as HankoTimeStamper
 from pyhanko.sign.validation import EmbeddedPdfSignature
+from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing import _cms_asn1 as der
-from signing.cms import _cert_info, _verify_signer_info
+from signing.cms import Stamp, _cert_info, _verify_signer_info, embedded_data
 from signing.errors import DocumentFormatError, SignatureFormatError, SigningError
-from signing.reports import Reason, Verdict, worst_verdict
+from signing.reports import LongTermData, Reason, Verdict, worst_verdict
 from signing.revocation import RevocationMode
 from signing.signers import (
     PreparedSignature,
     Signer,
     accept_signature_value,
-    run_sync,
     state_signer,
 )
 from signing.stamp import Rect, StampInfo, place, stamp_size, style_for
 from signing.trust import TrustStore
+from signing.tsa import HttpTimestamper, Timestamper, read_token
 from signing.verification import (
     PdfReport,
     PdfSignatureReport,
     SignatureReasonCode,
     SignerReport,
+    TimestampKind,
     verdict_of,
 )
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Rect", "StampInfo", "sign_pdf", "verify_pdf"]
+__all__ = ["Rect", "StampInfo", "add_long_term_data", "sign_pdf", "verify_pdf"]
 
 #: Safety margin over the computed CMS size (octets).
 _SLACK = 64
@@ -219,40 +224,39 @@ def _stamp_info(
     return dataclasses.replace(info, **missing)  # type: ignore[arg-type]
 
 
-@lru_cache(maxsize=32)
-def _tsa_token_size(url: str, digest: str) -> int:
-    """The size of a token from this TSA (one dummy request per process)."""
-    from pyhanko.sign.timestamps import HTTPTimeStamper
-
-    spec = der.DIGESTS[digest]
-    token = run_sync(HTTPTimeStamper(url).async_timestamp(spec.digest(b""), digest))
-    return len(token.dump())
+_token_sizes: dict[tuple[str, str], int] = {}
 
 
-def _time_stamp(url: str, digest: str, signature: bytes) -> bytes:
-    from pyhanko.sign.timestamps import HTTPTimeStamper, TimestampRequestError
+def _token_size(timestamper: Timestamper, digest: str) -> int:
+    """The size of a token from this authority (one dummy request per process
+    and authority), with room for a longer chain or serial next time."""
+    key = (timestamper.name, digest)
+    size = _token_sizes.get(key)
+    if size is None:
+        try:
+            size = len(timestamper.timestamp(b"", digest=digest)) + 1024
+        except SigningError:  # the real request reports the error
+            size = _TST_FALLBACK
+        _token_sizes[key] = size
+    return size
 
-    spec = der.DIGESTS[digest]
-    try:
-        token = run_sync(
-            HTTPTimeStamper(url).async_timestamp(spec.digest(signature), digest)
-        )
-    except (TimestampRequestError, OSError, ValueError) as exc:
-        raise SigningError(f"the time-stamp server {url} failed: {exc}") from exc
-    return bytes(token.dump())
+
+def _as_timestamper(
+    timestamper: Timestamper | None, tsa_url: str | None
+) -> Timestamper | None:
+    if timestamper is not None:
+        return timestamper
+    return HttpTimestamper(tsa_url) if tsa_url else None
 
 
-def _reserve(template: der.SignerTemplate, tsa_url: str | None) -> int:
+def _reserve(template: der.SignerTemplate, timestamper: Timestamper | None) -> int:
     """Hex digits to reserve for the CMS: twice its largest DER size."""
     mechanism = template.mechanism
     attrs = template.signed_attributes(bytes(mechanism.digest.size), None)
     size = len(template.content_info(attrs, bytes(mechanism.max_signature_size)))
-    if tsa_url is not None:
-        try:
-            token = _tsa_token_size(tsa_url, mechanism.digest.name) + 1024
-        except Exception:  # noqa: BLE001 - the real request reports the error
-            token = _TST_FALLBACK
-        size += token + 16  # the attribute and SET headers around the token
+    if timestamper is not None:
+        # The token, with the attribute and SET headers around it.
+        size += _token_size(timestamper, mechanism.digest.name) + 16
     return 2 * (size + _SLACK)
 
 
@@ -264,7 +268,7 @@ def _prepare(
     field_name: str | None,
     reason: str | None,
     location: str | None,
-    tsa_url: str | None,
+    timestamper: Timestamper | None,
     page: int,
     box: Rect | None,
     digest: str,
@@ -317,7 +321,7 @@ def _prepare(
         # /M is the signing time of a PAdES signature (EN 319 142-1 §5.3).
         session.system_time = moment
         tbs = session.prepare_tbs_document(
-            validation_info=None, bytes_reserved=_reserve(template, tsa_url)
+            validation_info=None, bytes_reserved=_reserve(template, timestamper)
         )
         prepared_digest, output = tbs.digest_tbs_document(output=io.BytesIO())
     except (HankoSigningError, PdfError, KeyError, TypeError, ValueError) as exc:
@@ -360,11 +364,14 @@ def _sda(template: der.SignerTemplate) -> object:
     return algos.SignedDigestAlgorithm.load(template.mechanism.algorithm_identifier)
 
 
-def _finish(prepared: _Prepared, signature: bytes, tsa_url: str | None) -> bytes:
+def _finish(
+    prepared: _Prepared, signature: bytes, timestamper: Timestamper | None
+) -> bytes:
     template = prepared.template
     unsigned: list[bytes] = []
-    if tsa_url is not None:
-        token = _time_stamp(tsa_url, template.mechanism.digest.name, signature)
+    if timestamper is not None:
+        # PAdES B-T: a signature time-stamp over the signature value.
+        token = timestamper.timestamp(signature, digest=template.mechanism.digest.name)
         unsigned.append(der.time_stamp_attribute(token))
     cms = template.content_info(prepared.signed_attributes, signature, unsigned)
     start, end = prepared.reserved_region
@@ -388,12 +395,13 @@ def sign_pdf(
     reason: str | None = None,
     location: str | None = None,
     tsa_url: str | None = None,
+    timestamper: Timestamper | None = None,
     page: int = -1,
     box: Rect | None = None,
     digest: str = "sha256",
     signing_time: dt.datetime | None = None,
 ) -> bytes:
-    """Sign a PDF: PAdES B-B, or B-T with ``tsa_url``; an incremental update.
+    """Sign a PDF: PAdES B-B, or B-T with a time-stamp; an incremental update.
 
     :param pdf: the document.
     :param signer: the key and certificate.
@@ -406,6 +414,8 @@ def sign_pdf(
     :param location: ``/Location``.
     :param tsa_url: an RFC 3161 time-stamp server: the signature gets a
         signature time-stamp (PAdES B-T).
+    :param timestamper: the same from a :class:`~signing.tsa.Timestamper`
+        (an authority in process, say); it wins over ``tsa_url``.
     :param page: the stamp's page (``-1``: the last one).
     :param box: the stamp's rectangle ``(x1, y1, x2, y2)`` in points; by
         default a free place at the bottom of the page.
@@ -416,6 +426,7 @@ def sign_pdf(
     :raises WeakAlgorithmError: MD5, SHA-1 or an RSA key under 2048 bits.
     :raises SigningError: anything else that stops the signature.
     """
+    stamper = _as_timestamper(timestamper, tsa_url)
     prepared = _prepare(
         pdf,
         signer,
@@ -423,7 +434,7 @@ def sign_pdf(
         field_name=field_name,
         reason=reason,
         location=location,
-        tsa_url=tsa_url,
+        timestamper=stamper,
         page=page,
         box=box,
         digest=digest,
@@ -432,7 +443,7 @@ def sign_pdf(
     signature = signer.sign_raw(
         prepared.signed_attributes, prepared.template.mechanism.digest.name
     )
-    return _finish(prepared, signature, tsa_url)
+    return _finish(prepared, signature, stamper)
 
 
 def prepare_pdf(
@@ -444,13 +455,16 @@ def prepare_pdf(
     reason: str | None = None,
     location: str | None = None,
     tsa_url: str | None = None,
+    timestamper: Timestamper | None = None,
     page: int = -1,
     box: Rect | None = None,
     digest: str = "sha256",
     signing_time: dt.datetime | None = None,
 ) -> PreparedSignature:
     """Phase one of a two-phase PAdES signature (see
-    :meth:`signing.signers.ExternalSigner.prepare_pdf`)."""
+    :meth:`signing.signers.ExternalSigner.prepare_pdf`). With a time-stamp
+    source, room for its token is reserved; pass the same source to
+    :func:`complete_pdf` (``tsa_url`` is kept in the state by itself)."""
     prepared = _prepare(
         pdf,
         signer,
@@ -458,7 +472,7 @@ def prepare_pdf(
         field_name=field_name,
         reason=reason,
         location=location,
-        tsa_url=tsa_url,
+        timestamper=_as_timestamper(timestamper, tsa_url),
         page=page,
         box=box,
         digest=digest,
@@ -479,8 +493,14 @@ def prepare_pdf(
     )
 
 
-def complete_pdf(prepared: PreparedSignature, signature_value: bytes) -> bytes:
-    """Phase two: the signed PDF.
+def complete_pdf(
+    prepared: PreparedSignature,
+    signature_value: bytes,
+    *,
+    timestamper: Timestamper | None = None,
+) -> bytes:
+    """Phase two: the signed PDF (B-T when the state names a time-stamp
+    server or ``timestamper`` is given).
 
     :raises SigningError: the value does not verify, or the prepared document
         no longer matches the digest it was prepared with.
@@ -505,8 +525,80 @@ def complete_pdf(prepared: PreparedSignature, signature_value: bytes) -> bytes:
     return _finish(
         _Prepared(document, (start, end), prepared.to_be_signed, template),
         value,
-        prepared.tsa_url,
+        _as_timestamper(timestamper, prepared.tsa_url),
     )
+
+
+# --------------------------------------------------------------------------
+# Long-term validation data and document time-stamps (B-LT, B-LTA)
+# --------------------------------------------------------------------------
+
+
+class _HankoTimestamper(HankoTimeStamper):
+    """pyHanko's time-stamper interface over a :class:`~signing.tsa.Timestamper`."""
+
+    def __init__(self, source: Timestamper) -> None:
+        super().__init__()
+        self._source = source
+
+    async def async_request_tsa_response(
+        self, req: asn1_tsp.TimeStampReq
+    ) -> asn1_tsp.TimeStampResp:
+        return asn1_tsp.TimeStampResp.load(self._source.respond(req.dump()))
+
+
+def add_long_term_data(
+    pdf: bytes,
+    data: LongTermData,
+    *,
+    timestamper: Timestamper | None = None,
+    digest: str = "sha256",
+) -> bytes:
+    """Make a signed PDF PAdES B-LT, and B-LTA with ``timestamper``.
+
+    Adds the certificates, CRLs and OCSP responses of ``data`` to the document
+    security store (ISO 32000-2 §12.8.4.3, ETSI EN 319 142-1 §5.4.2) in one
+    incremental update; then, with a time-stamp source, a document time-stamp
+    (/DocTimeStamp, §5.4.3) in the next, which proves that the signatures and
+    their validation data existed at its time. Called again later with the
+    data of the newest time-stamp's authority, it renews the archive chain.
+
+    :raises DocumentFormatError: not a readable PDF.
+    :raises SigningError: the time-stamp could not be made.
+    """
+    writer = _open_writer(pdf)
+    try:
+        DocumentSecurityStore.supply_dss_in_writer(
+            writer,
+            None,
+            certs=[asn1_x509.Certificate.load(c) for c in data.certificates],
+            crls=[asn1_crl.CertificateList.load(c) for c in data.crls],
+            ocsps=[asn1_ocsp.OCSPResponse.load(o) for o in data.ocsp_responses],
+        )
+        output = io.BytesIO()
+        writer.write(output)
+    except (PdfError, ValueError, TypeError, KeyError) as exc:
+        raise SigningError(f"the long-term data cannot be added: {exc}") from exc
+    if timestamper is None:
+        return output.getvalue()
+    writer = _open_writer(output.getvalue())
+    existing = {name for name, _, _ in enumerate_sig_fields(writer)}
+    n = 1
+    while f"DocTimeStamp{n}" in existing:
+        n += 1
+    stamped = io.BytesIO()
+    try:
+        PdfTimeStamper(
+            _HankoTimestamper(timestamper), field_name=f"DocTimeStamp{n}"
+        ).timestamp_pdf(
+            writer,
+            digest,
+            bytes_reserved=2 * (_token_size(timestamper, digest) + _SLACK),
+            output=stamped,
+        )
+    except (HankoSigningError, PdfError, ValueError, OSError) as exc:
+        raise SigningError(f"the document time-stamp failed: {exc}") from exc
+    return stamped.getvalue()
 
 
 # --------------------------------------------------------------------------
@@ -587,6 +679,10 @@ def _verify_embedded(
     trust: TrustStore,
     at: dt.datetime | None,
     revocation: RevocationMode,
+    *,
+    times: _Times,
+    dss: LongTermData,
+    later_stamps: Sequence[Stamp],
 ) -> PdfSignatureReport:
     emb.compute_integrity_info(diff_policy=DEFAULT_DIFF_POLICY)
     status = emb.summarise_integrity_info()
@@ -604,15 +700,20 @@ def _verify_embedded(
     def digest_of(spec: der.DigestSpec) -> bytes:
         return bytes(emb.compute_digest(spec.name))
 
+    embedded = embedded_data(emb.signed_data) + dss
     signer = _verify_signer_info(
         emb.signed_data,
         emb.signer_info,
         content_digest=digest_of,
-        certs=der.certificates_of(emb.signed_data),
+        certs=list(embedded.certificates),
         trust=trust,
         at=at,
         revocation=revocation,
         claimed_time=_pdf_time(emb),
+        received_at=times.received_at,
+        registered_at=times.registered_at,
+        embedded=embedded,
+        later_stamps=later_stamps,
     )
     reasons = [*signer.reasons, *_pdf_reasons(coverage, level, docmdp_ok)]
     return PdfSignatureReport(
@@ -643,19 +744,36 @@ def _pdf_time(emb: object) -> dt.datetime | None:
     return moment.astimezone(dt.UTC)  # type: ignore[no-any-return]
 
 
+@dataclasses.dataclass(frozen=True)
+class _Times:
+    received_at: dt.datetime | None = None
+    registered_at: dt.datetime | None = None
+
+
 def verify_pdf(
     pdf: bytes,
     trust: TrustStore,
     *,
     at: dt.datetime | None = None,
+    received_at: dt.datetime | None = None,
+    registered_at: dt.datetime | None = None,
     revocation: RevocationMode = "soft",
 ) -> PdfReport:
     """Verify every signature in a PDF document.
 
+    Each signer's certificate is validated at the signature's proof of
+    existence: its earliest valid time-stamp (the signature time-stamp, or a
+    document time-stamp added after it), else ``received_at``, else ``at``
+    (now); ``/M`` is the signer's claim, reported only. Certificates, CRLs and
+    OCSP responses of the document security store (PAdES B-LT) are used, so a
+    B-LTA document validates after its certificates and CRLs have expired.
+
     :param pdf: the document.
     :param trust: trust anchors, intermediates and CRLs.
-    :param at: validate certificates for this moment when a signature carries
-        neither a time-stamp nor a signing time (default now).
+    :param at: the validation time (default now), a what-if moment.
+    :param received_at: when the service received the newest signature
+        (the proof of existence of a signature without a time-stamp).
+    :param registered_at: when the document came to exist.
     :param revocation: ``off``, ``soft``, ``hard`` or ``require``.
     :return: a :class:`~signing.verification.PdfReport`; a document without
         signatures gives a report with none (verdict INVALID, ``no_signatures``);
@@ -665,7 +783,9 @@ def verify_pdf(
     :raises SignatureFormatError: the form (AcroForm) cannot be read at all.
     """
     with _fast_hex_strings():
-        return _verify_pdf(pdf, trust, at, revocation)
+        return _verify_pdf(
+            pdf, trust, at, revocation, _Times(received_at, registered_at)
+        )
 
 
 _READ_ERRORS = (PdfError, ValueError, TypeError, KeyError, IndexError, AttributeError)
@@ -717,8 +837,46 @@ def _damaged(field_name: str, exc: Exception, revision: int) -> PdfSignatureRepo
     )
 
 
+def _dss_data(reader: PdfFileReader) -> LongTermData:
+    """Certificates, CRLs and OCSP responses of the document security store
+    (ISO 32000-2 §12.8.4.3, ETSI EN 319 142-1 §5.4.2)."""
+    try:
+        dss = reader.root["/DSS"]
+    except (KeyError, *_READ_ERRORS):
+        return LongTermData()
+
+    def streams(key: str) -> tuple[bytes, ...]:
+        try:
+            return tuple(ref.get_object().data for ref in dss.get(key, ()))
+        except _READ_ERRORS:
+            return ()
+
+    return LongTermData(
+        certificates=streams("/Certs"),
+        crls=streams("/CRLs"),
+        ocsp_responses=streams("/OCSPs"),
+    )
+
+
+def _document_stamp(reader: PdfFileReader, field_ref: object, name: str) -> Stamp:
+    """A document time-stamp (/DocTimeStamp): the token and whether its
+    imprint is the digest of the byte range it signs."""
+    try:
+        emb = EmbeddedPdfSignature(reader, field_ref, name)  # type: ignore[arg-type]
+        token = der.first_tlv(bytes(emb.sig_object["/Contents"]))
+        info = read_token(token)
+        matches = bytes(emb.compute_digest(info.imprint_algorithm)) == info.imprint
+    except (SignatureFormatError, *_READ_ERRORS):
+        return Stamp(TimestampKind.DOCUMENT, b"", False)
+    return Stamp(TimestampKind.DOCUMENT, token, matches)
+
+
 def _verify_pdf(
-    pdf: bytes, trust: TrustStore, at: dt.datetime | None, revocation: RevocationMode
+    pdf: bytes,
+    trust: TrustStore,
+    at: dt.datetime | None,
+    revocation: RevocationMode,
+    times: _Times,
 ) -> PdfReport:
     reader = _open_reader(pdf)
     try:
@@ -728,20 +886,49 @@ def _verify_pdf(
             f"the PDF's signature fields cannot be read: {exc}"
         ) from None
     found: list[tuple[int, PdfSignatureReport]] = []
+    dss = _dss_data(reader)
+    # Document time-stamps (PAdES B-LTA) are no signatures: each is a proof of
+    # existence of every signature in the revisions before it.
+    doc_stamps: list[tuple[int, Stamp]] = []
+    signature_fields = []
     for name, sig_obj_ref, field_ref in fields:
         try:
-            sig_obj = sig_obj_ref.get_object()
-            if sig_obj.get("/Type") == "/DocTimeStamp":
-                continue  # document time-stamps (PAdES-LTA) are not signatures
+            is_stamp = sig_obj_ref.get_object().get("/Type") == "/DocTimeStamp"
+        except _READ_ERRORS:
+            is_stamp = False
+        if is_stamp:
+            doc_stamps.append(
+                (
+                    _revision_of(reader, sig_obj_ref),
+                    _document_stamp(reader, field_ref, str(name)),
+                )
+            )
+        else:
+            signature_fields.append((name, sig_obj_ref, field_ref))
+    doc_stamps.sort(key=lambda item: item[0])
+    for name, sig_obj_ref, field_ref in signature_fields:
+        try:
             emb = EmbeddedPdfSignature(reader, field_ref, name)
         except _READ_ERRORS as exc:
             # One damaged signature must not hide the others: it is reported.
             revision = _revision_of(reader, sig_obj_ref)
             found.append((revision, _damaged(str(name), exc, revision)))
             continue
+        later = [s for rev, s in doc_stamps if rev > emb.signed_revision]
         try:
             found.append(
-                (emb.signed_revision, _verify_embedded(emb, trust, at, revocation))
+                (
+                    emb.signed_revision,
+                    _verify_embedded(
+                        emb,
+                        trust,
+                        at,
+                        revocation,
+                        times=times,
+                        dss=dss,
+                        later_stamps=later,
+                    ),
+                )
             )
         except _READ_ERRORS as exc:
             found.append(

@@ -19,6 +19,7 @@ from signing.certificates import CertificateInfo, format_date_ru
 
 __all__ = [
     "CertificateValidation",
+    "LongTermData",
     "Reason",
     "ReasonCode",
     "RevocationInfo",
@@ -143,6 +144,35 @@ class RevocationInfo:
 
 
 @dataclass(frozen=True)
+class LongTermData:
+    """Certificates and revocation data (DER) that a validation relied on: what
+    a signature must carry to be validated later without the network
+    (CAdES -LT, PAdES B-LT)."""
+
+    certificates: tuple[bytes, ...] = ()
+    crls: tuple[bytes, ...] = ()
+    ocsp_responses: tuple[bytes, ...] = ()
+
+    def __add__(self, other: LongTermData) -> LongTermData:
+        return LongTermData(
+            certificates=tuple(
+                dict.fromkeys((*self.certificates, *other.certificates))
+            ),
+            crls=tuple(dict.fromkeys((*self.crls, *other.crls))),
+            ocsp_responses=tuple(
+                dict.fromkeys((*self.ocsp_responses, *other.ocsp_responses))
+            ),
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "certificates": len(self.certificates),
+            "crls": len(self.crls),
+            "ocsp_responses": len(self.ocsp_responses),
+        }
+
+
+@dataclass(frozen=True)
 class CertificateValidation:
     """The outcome of validating one certificate against a trust store."""
 
@@ -154,6 +184,8 @@ class CertificateValidation:
     revocation: RevocationInfo | None
     #: The moment the certificate was validated for (``at``, or the current time).
     validated_at: dt.datetime
+    #: What the validation relied on (chain, CRLs, OCSP responses).
+    evidence: LongTermData | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_valid(self) -> bool:

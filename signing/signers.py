@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from signing.pades import Rect, StampInfo
+    from signing.tsa import Timestamper
 
 logger = logging.getLogger(__name__)
 
@@ -525,6 +526,7 @@ class ExternalSigner:
         reason: str | None = None,
         location: str | None = None,
         tsa_url: str | None = None,
+        timestamper: Timestamper | None = None,
         page: int = -1,
         box: Rect | None = None,
         digest: str = "sha256",
@@ -543,6 +545,7 @@ class ExternalSigner:
             reason=reason,
             location=location,
             tsa_url=tsa_url,
+            timestamper=timestamper,
             page=page,
             box=box,
             digest=digest,
@@ -551,11 +554,16 @@ class ExternalSigner:
 
     @staticmethod
     def complete(
-        state: PreparedSignature | str | bytes, signature_value: bytes
+        state: PreparedSignature | str | bytes,
+        signature_value: bytes,
+        *,
+        timestamper: Timestamper | None = None,
     ) -> bytes:
         """Phase two: embed the raw signature value.
 
         :param state: what ``prepare_*`` returned (or its JSON).
+        :param timestamper: for a PDF prepared with a time-stamp source, the
+            same source (the signature gets its time-stamp, PAdES B-T).
         :param signature_value: RSA PKCS#1 v1.5 / PSS, or ECDSA as DER or as
             WebCrypto's raw ``r || s``.
         :return: the DER ``.sig`` (CMS) or the signed PDF.
@@ -574,7 +582,9 @@ class ExternalSigner:
         if prepared.kind == "pdf":
             from signing import pades
 
-            return pades.complete_pdf(prepared, signature_value)
+            return pades.complete_pdf(
+                prepared, signature_value, timestamper=timestamper
+            )
         raise SignatureFormatError(f"unknown kind of signing state: {prepared.kind!r}")
 
 

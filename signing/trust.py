@@ -13,6 +13,7 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
 import re
 import threading
@@ -59,6 +60,7 @@ from signing.certificates import CertificateInfo, format_date_ru, info_from_asn1
 from signing.errors import CertificateFormatError, TrustStoreError
 from signing.reports import (
     CertificateValidation,
+    LongTermData,
     Reason,
     ReasonCode,
     RevocationInfo,
@@ -88,7 +90,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Usage = Literal["signing", "any"]
+#: ``signing``: KeyUsage must allow signatures; ``timestamping``: also the
+#: extended key usage id-kp-timeStamping (RFC 3161 §2.3); ``any``: neither.
+Usage = Literal["signing", "timestamping", "any"]
 
 #: Digests whose use in a certificate or CRL signature makes the result
 #: INDETERMINATE (weak_algorithm): collisions are practical for all three.
@@ -848,7 +852,7 @@ def _leaf_reasons(
     # RFC 5280 §4.2.1.3: a signature key needs digitalSignature or
     # nonRepudiation (contentCommitment); no KeyUsage means no restriction.
     if (
-        usage == "signing"
+        usage in ("signing", "timestamping")
         and info.key_usage
         and not ({"digital_signature", "non_repudiation"} & set(info.key_usage))
     ):
@@ -858,6 +862,15 @@ def _leaf_reasons(
                 "Ключ сертификата не предназначен для электронной подписи "
                 "(нет digitalSignature/nonRepudiation в KeyUsage)",
                 {**details, "key_usage": list(info.key_usage)},
+            )
+        )
+    if usage == "timestamping" and "time_stamping" not in info.extended_key_usage:
+        reasons.append(
+            Reason(
+                ReasonCode.KEY_USAGE,
+                "Сертификат не выдан службе штампов времени (нет назначения "
+                "id-kp-timeStamping в ExtendedKeyUsage)",
+                {**details, "extended_key_usage": list(info.extended_key_usage)},
             )
         )
     minimum = {"rsa": trust.min_rsa_bits, "dsa": trust.min_dsa_bits}.get(
@@ -912,6 +925,68 @@ def _merge(reasons: Iterable[Reason]) -> tuple[Reason, ...]:
     return tuple(merged)
 
 
+@dataclass(frozen=True)
+class _Revinfo:
+    """Revocation data handed in by the caller (embedded in a signature)."""
+
+    crls: tuple[asn1_crl.CertificateList, ...]
+    ocsps: tuple[asn1_ocsp.OCSPResponse, ...]
+    key: str
+
+    @classmethod
+    def of(
+        cls,
+        crls: Iterable[bytes | asn1_crl.CertificateList],
+        ocsps: Iterable[bytes | asn1_ocsp.OCSPResponse],
+    ) -> _Revinfo:
+        crl_list = tuple(c for item in crls for c in _as_crls(item, "CRL"))
+        try:
+            ocsp_list = tuple(
+                o
+                if isinstance(o, asn1_ocsp.OCSPResponse)
+                else asn1_ocsp.OCSPResponse.load(o)
+                for o in ocsps
+            )
+        except (ValueError, TypeError) as exc:
+            raise CertificateFormatError(f"unreadable OCSP response: {exc}") from None
+        digest = hashlib.sha256()
+        for item in sorted(c.sha256 for c in (*crl_list, *ocsp_list)):
+            digest.update(item)
+        return cls(
+            crl_list, ocsp_list, digest.hexdigest() if crl_list or ocsp_list else ""
+        )
+
+
+def _evidence(
+    chain: Sequence[x509.Certificate], outcome: _PathOutcome | None
+) -> LongTermData:
+    """The certificates and revocation data a validation relied on, to embed
+    in a signature as its long-term validation data (ETSI EN 319 122-1 §5.5,
+    EN 319 142-1 §5.4): the chain, the CRLs its issuers published and the OCSP
+    responses about its members."""
+    certs = tuple(c.dump() for c in chain)
+    if outcome is None or outcome.context is None or outcome.path is None:
+        return LongTermData(certificates=certs)
+    manager = outcome.context.revinfo_manager
+    issuers = {c.issuer.dump() for c in chain}
+    crls = []
+    for item in manager.crls:
+        if item["tbs_cert_list"]["issuer"].dump() in issuers:
+            crls.append(item.dump())
+    ocsps = []
+    for response in manager.ocsps:
+        status = ocsp_status_for([response], chain[0])
+        if status is not None or any(
+            ocsp_status_for([response], c) is not None for c in chain[1:]
+        ):
+            ocsps.append(response.dump())
+    return LongTermData(
+        certificates=certs,
+        crls=tuple(dict.fromkeys(crls)),
+        ocsp_responses=tuple(dict.fromkeys(ocsps)),
+    )
+
+
 @dataclass
 class _PathOutcome:
     context: ValidationContext | None
@@ -928,10 +1003,16 @@ async def _validate_path(
     mode: RevocationMode,
     extra: Sequence[x509.Certificate],
     fetchers: Fetchers | None,
+    revinfo: _Revinfo,
 ) -> _PathOutcome:
     async def attempt(policy: RevocationCheckingPolicy) -> _PathOutcome:
         context = trust._context(
-            at=at, policy=policy, fetchers=fetchers, other_certs=extra
+            at=at,
+            policy=policy,
+            fetchers=fetchers,
+            other_certs=extra,
+            crls=revinfo.crls,
+            ocsps=revinfo.ocsps,
         )
         validator = CertificateValidator(leaf, validation_context=context)
         try:
@@ -1079,14 +1160,19 @@ async def async_validate_certificate(
     revocation: RevocationMode = "soft",
     usage: Usage = "signing",
     intermediates: Iterable[CertificateInput] = (),
+    crls: Iterable[bytes | asn1_crl.CertificateList] = (),
+    ocsps: Iterable[bytes | asn1_ocsp.OCSPResponse] = (),
 ) -> CertificateValidation:
     """Asynchronous twin of :func:`validate_certificate` (same arguments)."""
     leaf = to_asn1(cert)
     mode = check_mode(revocation)
-    if usage not in ("signing", "any"):
-        raise ValueError(f"usage must be 'signing' or 'any', not {usage!r}")
+    if usage not in ("signing", "any", "timestamping"):
+        raise ValueError(
+            f"usage must be 'signing', 'timestamping' or 'any', not {usage!r}"
+        )
     _check_aware(at)
     extra = [to_asn1(c) for c in intermediates]
+    revinfo = _Revinfo.of(crls, ocsps)
     moment = (at or _utcnow()).astimezone(dt.UTC)
     key = (
         leaf.sha256,
@@ -1094,6 +1180,7 @@ async def async_validate_certificate(
         mode,
         usage,
         tuple(sorted(c.sha256 for c in extra)),
+        revinfo.key,
         # "Now" moves on: one entry per certificate, reused until its TTL or
         # the next validity/revocation boundary. An explicit moment shares an
         # entry with the moments of its 5-minute bucket.
@@ -1105,7 +1192,14 @@ async def async_validate_certificate(
 
     generation = trust.generation
     result, chain, outcome = await _validate_uncached(
-        leaf, trust, at=at, moment=moment, mode=mode, usage=usage, extra=extra
+        leaf,
+        trust,
+        at=at,
+        moment=moment,
+        mode=mode,
+        usage=usage,
+        extra=extra,
+        revinfo=revinfo,
     )
     if trust.generation == generation:
         trust._cache.put(
@@ -1129,6 +1223,7 @@ async def _validate_uncached(
     mode: RevocationMode,
     usage: Usage,
     extra: Sequence[x509.Certificate],
+    revinfo: _Revinfo,
 ) -> tuple[CertificateValidation, list[x509.Certificate], _PathOutcome | None]:
     leaf_info = info_from_asn1(leaf)
     reasons = _leaf_reasons(leaf, leaf_info, at=moment, usage=usage, trust=trust)
@@ -1148,7 +1243,13 @@ async def _validate_uncached(
 
     fetchers = trust._fetchers()
     outcome = await _validate_path(
-        leaf, trust, at=at, mode=mode, extra=extra, fetchers=fetchers
+        leaf,
+        trust,
+        at=at,
+        mode=mode,
+        extra=extra,
+        fetchers=fetchers,
+        revinfo=revinfo,
     )
     revocation: RevocationInfo | None
     if outcome.error is None and outcome.path is not None:
@@ -1200,6 +1301,7 @@ async def _validate_uncached(
         chain=tuple(info_from_asn1(c) for c in chain),
         revocation=revocation,
         validated_at=moment,
+        evidence=_evidence(chain, outcome),
     )
     return result, chain, outcome
 
@@ -1223,6 +1325,8 @@ def validate_certificate(
     revocation: RevocationMode = "soft",
     usage: Usage = "signing",
     intermediates: Iterable[CertificateInput] = (),
+    crls: Iterable[bytes | asn1_crl.CertificateList] = (),
+    ocsps: Iterable[bytes | asn1_ocsp.OCSPResponse] = (),
 ) -> CertificateValidation:
     """Validate a certificate's path to a trust anchor, its validity and status.
 
@@ -1238,12 +1342,16 @@ def validate_certificate(
         in KeyUsage; ``any`` does not look at KeyUsage.
     :param intermediates: more certificates for path building (for example
         those embedded in a signature); they are not trusted by themselves.
+    :param crls: more CRLs, for example the long-term validation data embedded
+        in a signature (CAdES -LT, a PDF's DSS).
+    :param ocsps: OCSP responses, likewise.
     :return: a :class:`~signing.reports.CertificateValidation`; problems with
         the certificate are data in it, never exceptions.
     :raises CertificateFormatError: ``cert`` or an intermediate cannot be read.
     :raises ValueError: an unknown mode or usage, or a naive ``at``.
     """
     intermediates = list(intermediates)
+    crl_list, ocsp_list = list(crls), list(ocsps)
     return _run_sync(
         lambda: async_validate_certificate(
             cert,
@@ -1252,5 +1360,7 @@ def validate_certificate(
             revocation=revocation,
             usage=usage,
             intermediates=intermediates,
+            crls=crl_list,
+            ocsps=ocsp_list,
         )
     )

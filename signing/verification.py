@@ -12,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from signing.certificates import CertificateInfo
 from signing.reports import (
     CertificateValidation,
+    LongTermData,
     Reason,
     RevocationInfo,
     Verdict,
@@ -24,11 +25,14 @@ from signing.reports import (
 )
 
 __all__ = [
+    "POE_SOURCE_RU",
     "CmsReport",
     "PdfReport",
     "PdfSignatureReport",
+    "PoeSource",
     "SignatureReasonCode",
     "SignerReport",
+    "TimestampReport",
 ]
 
 _MSK = dt.timezone(dt.timedelta(hours=3), "МСК")
@@ -62,10 +66,54 @@ class SignatureReasonCode(enum.StrEnum):
     ANNOTATIONS_AFTER_SIGNING = "annotations_after_signing"
     #: PDF: the byte range does not cover a whole revision.
     PARTIAL_COVERAGE = "partial_coverage"
+    #: PDF: the file's structure around a signature is not what ISO 32000-1
+    #: allows: a /ByteRange that is not [0 a b c] with the gap holding exactly
+    #: /Contents and ending at a revision's %%EOF (§12.8.1), or a signature
+    #: that later sections hid (signature wrapping, incremental saving attacks;
+    #: see :mod:`signing.pdf_structure`).
+    STRUCTURE = "pdf_structure"
     #: PDF: the document carries no signature at all.
     NO_SIGNATURES = "no_signatures"
     #: The signature does not hold exactly what the profile needs.
     FORMAT = "format"
+    #: The signer's claimed time (signing-time, /M) lies outside the window in
+    #: which the signature can have been made (after the document was
+    #: registered, before it was received): a warning; the claim is not used.
+    CLAIMED_TIME_IMPLAUSIBLE = "claimed_time_implausible"
+
+
+class PoeSource(enum.StrEnum):
+    """Where the moment a signature was validated for comes from (its proof of
+    existence, ETSI EN 319 102-1 §5.6.2.2). Never the signer's own claim."""
+
+    #: A valid RFC 3161 time-stamp over the signature (signature time-stamp,
+    #: archive time-stamp, or a PDF document time-stamp after it).
+    TIMESTAMP = "timestamp"
+    #: The moment the service received the signature, as it recorded it.
+    RECEIPT = "receipt"
+    #: No proof of existence: the moment of the validation itself (now, or the
+    #: caller's what-if moment).
+    VALIDATION_TIME = "validation_time"
+
+
+POE_SOURCE_RU: Mapping[str, str] = {
+    PoeSource.TIMESTAMP: "штамп времени",
+    PoeSource.RECEIPT: "момент получения подписи сервисом",
+    PoeSource.VALIDATION_TIME: "момент проверки",
+}
+
+
+class TimestampKind(enum.StrEnum):
+    SIGNATURE = "signature"  # signature-time-stamp (CAdES-T, PAdES B-T)
+    ARCHIVE = "archive"  # archive-time-stamp-v3 (CAdES-LTA)
+    DOCUMENT = "document"  # PDF document time-stamp (PAdES B-LTA)
+
+
+TIMESTAMP_KIND_RU: Mapping[str, str] = {
+    TimestampKind.SIGNATURE: "штамп времени подписи",
+    TimestampKind.ARCHIVE: "архивный штамп времени",
+    TimestampKind.DOCUMENT: "штамп времени документа",
+}
 
 
 #: Verdict of a signature-level reason (ETSI EN 319 102-1 §5.1.3): INVALID
@@ -81,12 +129,14 @@ SIGNATURE_REASON_VERDICT: Mapping[str, Verdict] = {
     SignatureReasonCode.TIMESTAMP_INVALID: Verdict.INVALID,
     SignatureReasonCode.MODIFIED_AFTER_SIGNING: Verdict.INVALID,
     SignatureReasonCode.PARTIAL_COVERAGE: Verdict.INVALID,
+    SignatureReasonCode.STRUCTURE: Verdict.INVALID,
     SignatureReasonCode.NO_SIGNATURES: Verdict.INVALID,
     SignatureReasonCode.FORMAT: Verdict.INVALID,
     SignatureReasonCode.SIGNER_CERTIFICATE_MISSING: Verdict.INDETERMINATE,
     SignatureReasonCode.WEAK_ALGORITHM: Verdict.INDETERMINATE,
     SignatureReasonCode.UNSUPPORTED_ALGORITHM: Verdict.INDETERMINATE,
     SignatureReasonCode.ANNOTATIONS_AFTER_SIGNING: Verdict.INDETERMINATE,
+    SignatureReasonCode.CLAIMED_TIME_IMPLAUSIBLE: Verdict.VALID,
 }
 
 
@@ -106,7 +156,8 @@ def _iso(moment: dt.datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def _msk(moment: dt.datetime) -> str:
+def msk(moment: dt.datetime) -> str:
+    """A moment as Moscow time for people: ``05.12.2026 18:03 МСК``."""
     return moment.astimezone(_MSK).strftime("%d.%m.%Y %H:%M") + " МСК"
 
 
@@ -128,6 +179,60 @@ def _errors(reasons: Iterable[Reason]) -> str:
 
 
 @dataclass(frozen=True)
+class TimestampReport:
+    """The verification of one RFC 3161 time-stamp token."""
+
+    kind: str
+    verdict: Verdict
+    reasons: tuple[Reason, ...]
+    #: The token's message imprint matches the data it claims to cover.
+    imprint_matches: bool
+    gen_time: dt.datetime | None
+    serial: str | None
+    #: The authority, as the token names it.
+    tsa: str | None
+    policy: str | None
+    tsa_certificate: CertificateInfo | None
+    #: The moment the authority's certificate was validated for: the time of
+    #: the next valid time-stamp, or the validation time for the newest one.
+    validated_at: dt.datetime
+    token_sha256: str | None = None
+    #: What validating the authority's certificate relied on.
+    evidence: LongTermData | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def is_valid(self) -> bool:
+        return self.verdict is Verdict.VALID
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "verdict": self.verdict.value,
+            "reasons": [r.to_json() for r in self.reasons],
+            "imprint_matches": self.imprint_matches,
+            "gen_time": _iso(self.gen_time),
+            "serial": self.serial,
+            "tsa": self.tsa,
+            "policy": self.policy,
+            "tsa_certificate": (
+                self.tsa_certificate.to_json() if self.tsa_certificate else None
+            ),
+            "validated_at": self.validated_at.isoformat(),
+            "token_sha256": self.token_sha256,
+            "summary": self.summary_ru(),
+        }
+
+    def summary_ru(self) -> str:
+        what = TIMESTAMP_KIND_RU.get(self.kind, "штамп времени").capitalize()
+        when = f" {msk(self.gen_time)}" if self.gen_time else ""
+        who = f", служба «{self.tsa}»" if self.tsa else ""
+        serial = f", № {self.serial}" if self.serial else ""
+        if self.verdict is Verdict.VALID:
+            return f"{what}{when}{who}{serial}: действителен"
+        return f"{what}{when}{who}{serial}: не подтверждён. {_errors(self.reasons)}"
+
+
+@dataclass(frozen=True)
 class SignerReport:
     """The verification of one SignerInfo of a CMS signature."""
 
@@ -138,12 +243,15 @@ class SignerReport:
     digest_matches: bool
     signature_verified: bool
     certificate: CertificateInfo | None
-    #: The signing-time attribute (or the PDF's /M): the signer's claim.
+    #: The signing-time attribute (or the PDF's /M): the signer's claim,
+    #: reported as «заявленное время подписания», never used to validate.
     signing_time: dt.datetime | None
-    #: genTime of a signature time-stamp token, if there is one (CAdES-T, PAdES B-T).
+    #: The earliest proof of existence by a valid time-stamp (signature,
+    #: archive or document time-stamp), if there is one.
     timestamp_time: dt.datetime | None
-    #: The moment the certificate was validated for: the time-stamp, else the
-    #: claimed signing time, else ``at`` (or now).
+    #: The moment the certificate was validated for (see ``poe_source``): the
+    #: earliest valid time-stamp, else the moment of receipt, else the
+    #: validation time (``at`` or now).
     validation_time: dt.datetime
     digest_algorithm: str
     signature_algorithm: str
@@ -153,10 +261,36 @@ class SignerReport:
     #: attribute against the certificate that verified the signature.
     signing_certificate_attribute: str
     certificate_validation: CertificateValidation | None
+    #: Which proof of existence ``validation_time`` is (:class:`PoeSource`).
+    poe_source: str = PoeSource.VALIDATION_TIME
+    #: The moment the service received the signature, when the caller said.
+    received_at: dt.datetime | None = None
+    #: Every time-stamp over this signature, oldest first.
+    timestamps: tuple[TimestampReport, ...] = ()
+    #: Long-term validation data the signature carries (certificates, CRLs,
+    #: OCSP responses), as counted.
+    embedded: LongTermData | None = None
 
     @property
     def is_valid(self) -> bool:
         return self.verdict is Verdict.VALID
+
+    @property
+    def claimed_time(self) -> dt.datetime | None:
+        return self.signing_time
+
+    @property
+    def validation_data(self) -> LongTermData:
+        """Everything this verification relied on — the signer's chain, the
+        time-stamp authorities' chains, CRLs and OCSP responses — which is what
+        the signature must carry to be verified later offline (-LT)."""
+        data = LongTermData()
+        if self.certificate_validation and self.certificate_validation.evidence:
+            data += self.certificate_validation.evidence
+        for stamp in self.timestamps:
+            if stamp.evidence is not None:
+                data += stamp.evidence
+        return data
 
     @property
     def chain(self) -> tuple[CertificateInfo, ...]:
@@ -189,8 +323,13 @@ class SignerReport:
             "signature_verified": self.signature_verified,
             "certificate": self.certificate.to_json() if self.certificate else None,
             "signing_time": _iso(self.signing_time),
+            "claimed_time": _iso(self.signing_time),
             "timestamp_time": _iso(self.timestamp_time),
             "validation_time": self.validation_time.isoformat(),
+            "poe_source": str(self.poe_source),
+            "received_at": _iso(self.received_at),
+            "timestamps": [t.to_json() for t in self.timestamps],
+            "long_term_data": self.embedded.to_json() if self.embedded else None,
             "digest_algorithm": self.digest_algorithm,
             "signature_algorithm": self.signature_algorithm,
             "weak_algorithms": list(self.weak_algorithms),
@@ -201,18 +340,29 @@ class SignerReport:
             "summary": self.summary_ru(),
         }
 
+    def time_ru(self) -> str:
+        """When the signature was validated for, and on what evidence."""
+        source = POE_SOURCE_RU.get(self.poe_source, str(self.poe_source))
+        text = f"проверено на {source}: {msk(self.validation_time)}"
+        if self.signing_time is not None and (
+            self.poe_source != PoeSource.TIMESTAMP
+            or abs(self.signing_time - self.validation_time) > dt.timedelta(minutes=5)
+        ):
+            text += f"; заявленное время подписания {msk(self.signing_time)}"
+            if self.poe_source != PoeSource.TIMESTAMP:
+                text += " не подтверждено штампом времени"
+        return text
+
     def summary_ru(self) -> str:
         who = _who(self.certificate)
-        when = self.timestamp_time or self.signing_time
-        at = f", подписано {_msk(when)}" if when else ""
         if self.verdict is Verdict.VALID:
-            return f"Подпись действительна: {who}{at}"
+            return f"Подпись действительна: {who} ({self.time_ru()})"
         head = (
             "Подпись недействительна"
             if self.verdict is Verdict.INVALID
             else "Действительность подписи не установлена"
         )
-        return f"{head}: {who}{at}. {_errors(self.reasons)}"
+        return f"{head}: {who}. {_errors(self.reasons)} ({self.time_ru()})"
 
 
 @dataclass(frozen=True)
@@ -312,8 +462,7 @@ class PdfSignatureReport:
 
     def summary_ru(self) -> str:
         who = _who(self.certificate)
-        when = self.timestamp_time or self.signing_time
-        at = f", подписано {_msk(when)}" if when else ""
+        at = f" ({self.signer.time_ru()})"
         if self.verdict is Verdict.VALID:
             return f"Подпись «{self.field_name}» действительна: {who}{at}"
         head = (
@@ -321,7 +470,7 @@ class PdfSignatureReport:
             if self.verdict is Verdict.INVALID
             else "— действительность не установлена"
         )
-        return f"Подпись «{self.field_name}» {head}: {who}{at}. {_errors(self.reasons)}"
+        return f"Подпись «{self.field_name}» {head}: {who}. {_errors(self.reasons)}{at}"
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ import datetime as dt
 import pytest
 
 from signing import TrustStore, pki
+from signing.signers import Pkcs12Signer
+from signing.tsa import TimeStampAuthority
 
 ROOT_CRL_URL = "http://crl.docflow.invalid/root.crl"
 INTERMEDIATE_CRL_URL = "http://crl.docflow.invalid/intermediate.crl"
@@ -126,6 +128,14 @@ def signer_no_usage(pki_intermediate: pki.Issued, pki_now: dt.datetime) -> pki.I
 def pki_tsa(pki_intermediate: pki.Issued) -> pki.Issued:
     """A time-stamping authority (critical EKU timeStamping)."""
     return pki.make_tsa(pki_intermediate)
+
+
+@pytest.fixture(scope="session")
+def tsa(pki_tsa: pki.Issued) -> TimeStampAuthority:
+    """An RFC 3161 authority on ``pki_tsa``'s key, in process."""
+    return TimeStampAuthority(
+        Pkcs12Signer(pki_tsa.key, pki_tsa.cert, pki_tsa.chain), policy="2.25.1"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -178,11 +178,11 @@ def test_untrusted_root_is_indeterminate(rsa_sig: bytes) -> None:
     assert report.signers[0].codes & {"untrusted_root", "no_path"}
 
 
-def test_certificate_is_validated_at_the_signing_time(
+def test_claimed_signing_time_is_reported_never_used_to_validate(
     signer_rsa: pki.Issued, trust_store: TrustStore, pki_now: dt.datetime
 ) -> None:
     # signer_rsa is valid from 30 days before pki_now: a claimed signing
-    # time 60 days back falls before its validity.
+    # time 60 days back would fall before its validity, were it believed.
     sig = sign_cms(
         CONTENT, _signer(signer_rsa), signing_time=pki_now - dt.timedelta(days=60)
     )
@@ -191,9 +191,11 @@ def test_certificate_is_validated_at_the_signing_time(
 
     signer = report.signers[0]
     assert signer.signing_time == pki_now - dt.timedelta(days=60)
-    assert signer.validation_time == signer.signing_time
-    assert "not_yet_valid" in signer.codes
-    assert report.verdict is Verdict.INVALID
+    assert signer.poe_source == "validation_time"
+    assert signer.validation_time > signer.signing_time + dt.timedelta(days=59)
+    assert "not_yet_valid" not in signer.codes
+    assert report.verdict is Verdict.VALID
+    assert "заявленное время подписания" in report.summary_ru()
 
 
 def test_signing_certificate_v2_mismatch_is_invalid(
