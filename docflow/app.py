@@ -105,6 +105,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(profile_bp)
     app.register_blueprint(documents_bp)
     app.register_blueprint(certificates_bp)
+    from docflow.certificates.tsa import tsa_bp
+
+    app.register_blueprint(tsa_bp)
 
     from docflow.api.blueprint import register_api
 

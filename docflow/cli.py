@@ -18,8 +18,9 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(user_group)
 
-    from docflow.documents.cli import audit_group, fsck, trust_group
+    from docflow.documents.cli import archive_group, audit_group, fsck, trust_group
 
+    app.cli.add_command(archive_group)
     app.cli.add_command(trust_group)
     app.cli.add_command(audit_group)
     app.cli.add_command(fsck)

@@ -121,6 +121,17 @@ class Settings:
     # The days of the month (Moscow time) when readings may be submitted.
     readings_window_start: int = 15
     readings_window_end: int = 26
+    # RFC 3161 time-stamps for every accepted signature: a remote authority
+    # (TSA_URL), else the authority built into the embedded mode, whose key and
+    # certificate live under var/tsa/ (its root is put into TRUST_STORE).
+    tsa_url: str | None = None
+    tsa_username: str | None = None
+    tsa_password: str | None = None
+    # Archive renewal: a new archive time-stamp is added this many days before
+    # the newest one stops proving anything.
+    archive_horizon_days: int = 90
+    # The clock skew tolerated between a signer's claimed time and ours.
+    claimed_time_skew_minutes: int = 5
     testing: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -193,7 +204,19 @@ class Settings:
                 "READINGS_WINDOW_START", cls.readings_window_start
             ),
             readings_window_end=_int("READINGS_WINDOW_END", cls.readings_window_end),
+            tsa_url=(
+                _check_url("TSA_URL", os.environ["TSA_URL"], {"http", "https"})
+                if os.environ.get("TSA_URL")
+                else None
+            ),
+            tsa_username=os.environ.get("TSA_USERNAME") or None,
+            tsa_password=os.environ.get("TSA_PASSWORD") or None,
+            archive_horizon_days=_int(
+                "ARCHIVE_HORIZON_DAYS", cls.archive_horizon_days
+            ),
         )
+        if settings.archive_horizon_days < 1:
+            raise ConfigError("ARCHIVE_HORIZON_DAYS: expected a positive number of days")
         if (
             not 1
             <= settings.readings_window_start

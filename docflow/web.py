@@ -74,6 +74,14 @@ def blob_store() -> Any:
     return st.backend("storage", lambda: open_store(st.settings.storage_url))
 
 
+def timestamper() -> Any:
+    """The RFC 3161 time-stamp source (``TSA_URL``, else the embedded one)."""
+    from docflow.certificates.tsa import open_timestamper
+
+    st = state()
+    return st.backend("timestamper", lambda: open_timestamper(st.settings))
+
+
 def trust() -> Any:
     """The trust store (``TRUST_STORE`` files and the anchors added in the UI)."""
     from docflow.certificates.services import trust_store

@@ -21,6 +21,11 @@ BEAT_SCHEDULE = {
     },
     # Leftovers of interrupted uploads (temporary files, unfinished multipart).
     "storage-gc": {"task": "docflow.storage_gc", "schedule": dt.timedelta(hours=6)},
+    # Signatures whose newest time-stamp nears its end get an archive one.
+    "archive-renew": {
+        "task": "docflow.archive_renew",
+        "schedule": crontab(hour=3, minute=30),
+    },
     # «Передача показаний» opens: tell the customers, once a day while it is open.
     "readings-window": {
         "task": "docflow.readings_announce_window",

@@ -18,6 +18,7 @@ from signing.errors import (
     KeyLoadError,
     SignatureFormatError,
     SigningError,
+    TimestampError,
     TrustStoreError,
     WeakAlgorithmError,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "RevocationMode",
     "SignatureFormatError",
     "SigningError",
+    "TimestampError",
     "TrustStore",
     "TrustStoreError",
     "ValidityStatus",

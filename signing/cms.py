@@ -31,6 +31,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from signing import _cms_asn1 as der
+from signing import cades
 from signing.certificates import CertificateInfo, info_from_asn1
 from signing.errors import SignatureFormatError, SigningError
 from signing.reports import (
@@ -425,6 +426,7 @@ def verify_timestamp_token(
         tsa_certificate=report.certificate,
         validated_at=at,
         token_sha256=info.token_sha256,
+        digest_algorithm=info.imprint_algorithm,
         evidence=report.certificate_validation.evidence
         if report.certificate_validation
         else None,
@@ -999,11 +1001,6 @@ def archive_stamps(
 ) -> list[Stamp]:
     """The archive time-stamps (CAdES archive-time-stamp-v3) of a one-signer
     CMS, with their imprints recomputed over what they cover."""
-    try:
-        from signing import cades  # cades builds on this module
-    except ImportError:  # TODO(#12): until signing/cades.py lands
-        return []
-
     try:
         found = cades.archive_timestamps(
             der.decode_signature_bytes(sig), content_digest=content_digest

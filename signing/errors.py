@@ -33,3 +33,8 @@ class KeyLoadError(SigningError):
 
 class TrustStoreError(SigningError):
     """A trust anchor, intermediate or CRL file cannot be loaded."""
+
+
+class TimestampError(SigningError):
+    """A time-stamping authority could not be reached, refused, or answered with
+    a token that is not for the request (RFC 3161)."""

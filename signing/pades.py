@@ -11,15 +11,22 @@ computed from the key size and the chain, so no dry-run signature is made.
 The same path serves two-phase signing: :func:`prepare_pdf` stops before the
 signature value and keeps the prepared update in the state.
 
-Verification: pyHanko checks what is PDF-specific (the byte range, coverage,
-difference analysis of later revisions); the CMS is checked by
-:mod:`signing.cms`, the certificate by the cached
-:func:`signing.trust.validate_certificate`.
+Verification: :mod:`signing.pdf_structure` checks the file's structure
+(each signed range ends where a well-formed revision ends, nothing but
+``/Contents`` in the gap, only well-formed incremental updates after it: the
+incremental-saving and signature-wrapping attacks); pyHanko checks coverage and
+the difference analysis of later revisions; the CMS is checked by
+:mod:`signing.cms` at the signature's proof of existence (its time-stamp or a
+later document time-stamp, else receipt, else now), the certificate by the
+cached :func:`signing.trust.validate_certificate` with the document security
+store's certificates, CRLs and OCSP responses.
 
 Policy on changes after a signature (pyHanko's ``ModificationLevel``):
 
-* ``NONE``, ``LTA_UPDATES`` (DSS, document time-stamps), ``FORM_FILLING``
-  (further signatures with their stamps, form values): allowed.
+* ``NONE``, ``LTA_UPDATES`` (DSS, document time-stamps) and further
+  signatures with their fields and stamps: allowed. Filling or changing any
+  other form field after signing (what the shadow "replace" attack does,
+  which pyHanko's default policy lets pass as ``FORM_FILLING``): INVALID.
 * ``ANNOTATIONS``: INDETERMINATE (``annotations_after_signing``): a comment
   or a shape may cover signed text; a person has to look. pyHanko's default
   policy does not whitelist annotations, so in practice an added
@@ -644,7 +651,26 @@ def _pdf_reasons(
     coverage: SignatureCoverageLevel | None,
     level: ModificationLevel,
     docmdp_ok: bool | None,
+    emb: EmbeddedPdfSignature | None = None,
 ) -> list[Reason]:
+    """The PDF-specific reasons of a signature: coverage and later changes.
+
+    pyHanko's default policy accepts a changed value, appearance or flag of any
+    form field as FORM_FILLING; this flow allows, after a signature, only the
+    fields of the signatures and document time-stamps made after it. So the
+    changes are reviewed again without the rule for other fields: whatever
+    that leaves unexplained is how the shadow "replace" attack and the
+    form-overlay "hide" attack work (Mainka, Mladenov, Rohlmann, Schwenk,
+    "Shadow Attacks", NDSS 2021). pyHanko's ``changed_form_fields`` alone
+    would not do: it also names untouched fields whose appearance stream
+    predates the signed revision.
+    """
+    from pyhanko.sign.diff_analysis import (
+        FormUpdatingRule,
+        GenericFieldModificationRule,
+        StandardDiffPolicy,
+    )
+
     reasons = []
     if coverage is None or coverage < SignatureCoverageLevel.ENTIRE_REVISION:
         reasons.append(
@@ -662,7 +688,8 @@ def _pdf_reasons(
                 {"modification_level": _MODIFICATION[level]},
             )
         )
-    elif level is ModificationLevel.ANNOTATIONS:
+        return reasons
+    if level is ModificationLevel.ANNOTATIONS:
         reasons.append(
             Reason(
                 SignatureReasonCode.ANNOTATIONS_AFTER_SIGNING,
@@ -671,6 +698,44 @@ def _pdf_reasons(
                 {"modification_level": "annotations"},
             )
         )
+    diff = emb.diff_result if emb is not None else None
+    if (
+        emb is None
+        or not isinstance(diff, DiffResult)
+        or level < ModificationLevel.FORM_FILLING
+    ):
+        return reasons
+    default_form = DEFAULT_DIFF_POLICY.form_rule
+    signatures_only = StandardDiffPolicy(
+        global_rules=DEFAULT_DIFF_POLICY.global_rules,
+        form_rule=FormUpdatingRule(
+            field_rules=[
+                rule
+                for rule in default_form.field_rules
+                if not isinstance(rule, GenericFieldModificationRule)
+            ],
+            ignored_acroform_keys=default_form.ignored_acroform_keys,
+        ),
+    )
+    if isinstance(emb.evaluate_modifications(signatures_only), DiffResult):
+        return reasons
+    signed_later = {
+        str(name)
+        for name, _, field in enumerate_sig_fields(emb.reader, filled_status=True)
+        if _revision_of(emb.reader, field.get_object().raw_get("/V"))
+        > emb.signed_revision
+    }
+    fields = sorted(str(name) for name in diff.changed_form_fields - signed_later)
+    named = f": «{'», «'.join(fields)}»" if fields else ""
+    reasons.append(
+        Reason(
+            SignatureReasonCode.MODIFIED_AFTER_SIGNING,
+            f"После подписания изменены поля формы{named} (значение, внешний вид "
+            "или свойства); после подписи допускаются только новые подписи и "
+            "штампы времени",
+            {"modification_level": _MODIFICATION[level], "form_fields": fields},
+        )
+    )
     return reasons
 
 
@@ -715,7 +780,7 @@ def _verify_embedded(
         embedded=embedded,
         later_stamps=later_stamps,
     )
-    reasons = [*signer.reasons, *_pdf_reasons(coverage, level, docmdp_ok)]
+    reasons = [*signer.reasons, *_pdf_reasons(coverage, level, docmdp_ok, emb)]
     return PdfSignatureReport(
         field_name=str(emb.field_name),
         verdict=worst_verdict(signer.verdict, verdict_of(reasons)),
@@ -878,7 +943,39 @@ def _verify_pdf(
     revocation: RevocationMode,
     times: _Times,
 ) -> PdfReport:
-    reader = _open_reader(pdf)
+    from pyhanko.sign.validation.pdf_embedded import extract_contents
+
+    from signing import pdf_structure
+
+    document: list[Reason] = []
+    try:
+        reader = _open_reader(pdf)
+    except (DocumentFormatError, NotImplementedError) as exc:
+        # A broken tail (incremental saving attack) must not hide the
+        # signatures before it: the longest prefix that ends where a signed
+        # revision ends is verified, and each signature then fails the check of
+        # what follows it below. (pyHanko raises NotImplementedError on a
+        # cross-reference stream it cannot decode.)
+        prefix: PdfFileReader | None = None
+        for _, _, start, length in sorted(
+            pdf_structure.find_signed_ranges(pdf), key=lambda r: -r[2] - r[3]
+        ):
+            with contextlib.suppress(DocumentFormatError, NotImplementedError):
+                prefix = _open_reader(pdf[: start + length])
+                break
+        if prefix is None:
+            if isinstance(exc, DocumentFormatError):
+                raise
+            raise DocumentFormatError(f"not a readable PDF document: {exc}") from None
+        reader = prefix
+        document.append(
+            Reason(
+                SignatureReasonCode.STRUCTURE,
+                "Файл после подписанной части повреждён и целиком не читается: "
+                "проверены подписи читаемой части",
+                {"error": str(exc)},
+            )
+        )
     try:
         fields = list(enumerate_sig_fields(reader, filled_status=True))
     except _READ_ERRORS as exc:
@@ -934,18 +1031,71 @@ def _verify_pdf(
             found.append(
                 (emb.signed_revision, _damaged(str(name), exc, emb.signed_revision))
             )
-    reports = [report for _, report in sorted(found, key=lambda item: item[0])]
-    reasons: tuple[Reason, ...] = ()
+    # What pyHanko does not check (signature wrapping, incremental saving and
+    # shadow attacks): the bytes around and after each signed range, over the
+    # whole file even when only a prefix could be read.
+    seen: set[tuple[int, ...]] = set()
+    structure: dict[str, tuple[pdf_structure.Problem, ...]] = {}
+    for name, sig_obj_ref, _ in fields:
+        try:
+            sig_obj = sig_obj_ref.get_object()
+            byte_range = sig_obj.raw_get("/ByteRange")
+            seen.add(tuple(int(v) for v in byte_range))
+            contents = extract_contents(sig_obj)
+        except _READ_ERRORS:
+            continue  # a damaged signature: reported as such above
+        structure[str(name)] = pdf_structure.check_signed_range(
+            pdf, byte_range, contents
+        )
+    document.extend(
+        Reason(
+            SignatureReasonCode.STRUCTURE,
+            "В файле есть подпись, которой не видно в документе: последующие "
+            "изменения скрыли или удалили её",
+            {
+                "byte_range": list(hidden),
+                "structure": [
+                    p.kind.value
+                    for p in pdf_structure.check_signed_range(pdf, hidden, None)
+                ],
+            },
+        )
+        for hidden in pdf_structure.find_signed_ranges(pdf)
+        if hidden not in seen
+    )
+
+    def checked(report: PdfSignatureReport) -> PdfSignatureReport:
+        extra = [
+            Reason(
+                SignatureReasonCode.MODIFIED_AFTER_SIGNING
+                if problem.after_signing
+                else SignatureReasonCode.STRUCTURE,
+                problem.message,
+                {"structure": problem.kind.value, "offset": problem.offset},
+            )
+            for problem in structure.get(report.field_name, ())
+        ]
+        if not extra:
+            return report
+        return dataclasses.replace(
+            report,
+            reasons=(*report.reasons, *extra),
+            verdict=worst_verdict(report.verdict, verdict_of(extra)),
+        )
+
+    reports = [checked(report) for _, report in sorted(found, key=lambda i: i[0])]
+    reasons: tuple[Reason, ...] = tuple(document)
     if not reports:
         reasons = (
             Reason(
                 SignatureReasonCode.NO_SIGNATURES,
                 "Документ не содержит электронных подписей",
             ),
+            *document,
         )
         verdict = Verdict.INVALID
     else:
-        verdict = worst_verdict(*(r.verdict for r in reports))
+        verdict = worst_verdict(*(r.verdict for r in reports), verdict_of(document))
     return PdfReport(
         verdict=verdict,
         signatures=tuple(reports),

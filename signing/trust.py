@@ -950,7 +950,9 @@ class _Revinfo:
         except (ValueError, TypeError) as exc:
             raise CertificateFormatError(f"unreadable OCSP response: {exc}") from None
         digest = hashlib.sha256()
-        for item in sorted(c.sha256 for c in (*crl_list, *ocsp_list)):
+        for item in sorted(
+            hashlib.sha256(c.dump()).digest() for c in (*crl_list, *ocsp_list)
+        ):
             digest.update(item)
         return cls(
             crl_list, ocsp_list, digest.hexdigest() if crl_list or ocsp_list else ""

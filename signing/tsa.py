@@ -36,7 +36,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from signing import _cms_asn1 as der
-from signing.errors import SignatureFormatError, SigningError
+from signing.errors import SignatureFormatError, SigningError, TimestampError
 from signing.signers import Signer
 
 __all__ = [
@@ -337,17 +337,16 @@ class TimeStampAuthority:
         """
 
         def reject(failure: str, text: str) -> bytes:
-            return bytes(
-                asn1_tsp.TimeStampResp(
-                    {
-                        "status": {
-                            "status": "rejection",
-                            "status_string": [text],
-                            "fail_info": asn1_tsp.PKIFailureInfo({failure}),
-                        }
-                    }
-                ).dump()
+            # TimeStampResp with the status alone: asn1crypto's model makes
+            # timeStampToken mandatory, RFC 3161 §2.4.2 makes it OPTIONAL.
+            status = asn1_tsp.PKIStatusInfo(
+                {
+                    "status": "rejection",
+                    "status_string": [text],
+                    "fail_info": asn1_tsp.PKIFailureInfo({failure}),
+                }
             )
+            return der.seq(bytes(status.dump()))
 
         if len(request) > MAX_REQUEST_SIZE:
             return reject("bad_request", "request too large")
@@ -444,7 +443,7 @@ class HttpTimestamper:
                     headers={"Content-Type": QUERY_MIME, **self.headers},
                 ) as response:
                     if response.status_code != 200:
-                        raise SigningError(
+                        raise TimestampError(
                             f"the time-stamp server {self.url} answered HTTP "
                             f"{response.status_code}"
                         )
@@ -452,12 +451,12 @@ class HttpTimestamper:
                     for chunk in response.iter_bytes():
                         body += chunk
                         if len(body) > self.max_size:
-                            raise SigningError(
+                            raise TimestampError(
                                 f"the time-stamp server {self.url} answered with "
                                 "more than allowed"
                             )
         except httpx.HTTPError as exc:
-            raise SigningError(
+            raise TimestampError(
                 f"the time-stamp server {self.url} is unavailable: {exc}"
             ) from exc
         return bytes(body)
@@ -473,23 +472,26 @@ def check_response(
     try:
         resp = asn1_tsp.TimeStampResp.load(body, strict=True)
         status = resp["status"]["status"].native
+        text = "; ".join(resp["status"]["status_string"].native or [])
+    except (ValueError, TypeError, KeyError):
+        raise TimestampError("the time-stamp server sent a malformed answer") from None
+    if status not in ("granted", "granted_with_mods"):
+        raise TimestampError(f"the time-stamp server refused: {status} {text}".strip())
+    try:
         token = resp["time_stamp_token"]
     except (ValueError, TypeError, KeyError):
-        raise SigningError("the time-stamp server sent a malformed answer") from None
-    if status not in ("granted", "granted_with_mods") or isinstance(
-        token, asn1_core.Void
-    ):
-        text = "; ".join(resp["status"]["status_string"].native or [])
-        raise SigningError(f"the time-stamp server refused: {status} {text}".strip())
+        token = asn1_core.Void()
+    if isinstance(token, asn1_core.Void):
+        raise TimestampError("the time-stamp server granted, but sent no token")
     token_der = bytes(token.dump())
     try:
         info = read_token(token_der)
         tst = token["content"]["encap_content_info"]["content"].parsed
         token_nonce = tst["nonce"].native
     except (SignatureFormatError, ValueError, TypeError, KeyError) as exc:
-        raise SigningError(f"the time-stamp token is damaged: {exc}") from None
+        raise TimestampError(f"the time-stamp token is damaged: {exc}") from None
     if info.imprint != value or info.imprint_algorithm != spec.name:
-        raise SigningError("the time-stamp token is for other data")
+        raise TimestampError("the time-stamp token is for other data")
     if nonce is not None and token_nonce != nonce:
-        raise SigningError("the time-stamp token answers another request (nonce)")
+        raise TimestampError("the time-stamp token answers another request (nonce)")
     return token_der

@@ -197,6 +197,8 @@ class TimestampReport:
     #: the next valid time-stamp, or the validation time for the newest one.
     validated_at: dt.datetime
     token_sha256: str | None = None
+    #: The digest of the message imprint (``sha256``...).
+    digest_algorithm: str | None = None
     #: What validating the authority's certificate relied on.
     evidence: LongTermData | None = field(default=None, repr=False, compare=False)
 
@@ -219,6 +221,7 @@ class TimestampReport:
             ),
             "validated_at": self.validated_at.isoformat(),
             "token_sha256": self.token_sha256,
+            "digest_algorithm": self.digest_algorithm,
             "summary": self.summary_ru(),
         }
 
@@ -497,6 +500,15 @@ class PdfReport:
         }
 
     def summary_ru(self) -> str:
+        text = self._signatures_ru()
+        # Findings about the file as a whole (a hidden signature, a tail that
+        # cannot be read) belong to no signature but change the verdict.
+        document = _errors(
+            r for r in self.reasons if r.code != SignatureReasonCode.NO_SIGNATURES
+        )
+        return f"{text}. {document}" if document else text
+
+    def _signatures_ru(self) -> str:
         if not self.signatures:
             return "Документ не содержит электронных подписей"
         if len(self.signatures) == 1:

@@ -101,7 +101,7 @@ def _schemas() -> dict[str, Any]:
                 "id": UUID,
                 "role": {
                     "type": "string",
-                    "enum": ["main", "attachment", "revision", "signature"],
+                    "enum": ["main", "attachment", "revision", "signature", "received"],
                 },
                 "filename": STR,
                 "content_type": STR,
@@ -133,6 +133,26 @@ def _schemas() -> dict[str, Any]:
                 "certificate_not_before": DATETIME,
                 "certificate_not_after": DATETIME,
                 "signing_time": DATETIME,
+                "signing_time_source": {
+                    "type": "string",
+                    "enum": ["timestamp", "receipt", "validation_time"],
+                    "description": "What proves signing_time: the signature's "
+                    "RFC 3161 time-stamp, else the moment the service received it. "
+                    "Never the signer's own claim (claimed_time).",
+                },
+                "received_at": NDATETIME,
+                "claimed_time": NDATETIME,
+                "timestamp": {
+                    "type": ["object", "null"],
+                    "properties": {
+                        "time": DATETIME,
+                        "serial": STR,
+                        "tsa": NSTR,
+                    },
+                    "required": ["time", "serial", "tsa"],
+                },
+                "evidence_level": NSTR,
+                "archive_until": NDATETIME,
                 "verdict": {
                     "type": "string",
                     "enum": ["valid", "invalid", "indeterminate"],

@@ -45,6 +45,18 @@ def signature_json(sig: Signature, *, report: bool = False) -> dict[str, Any]:
         "certificate_not_before": iso(sig.certificate_not_before),
         "certificate_not_after": iso(sig.certificate_not_after),
         "signing_time": iso(sig.signing_time),
+        "signing_time_source": sig.signing_time_source,
+        "received_at": iso(sig.received_at),
+        "claimed_time": iso(sig.claimed_time),
+        "timestamp": {
+            "time": iso(sig.timestamp_time),
+            "serial": sig.timestamp_serial,
+            "tsa": sig.tsa_name,
+        }
+        if sig.timestamp_time is not None and sig.timestamp_serial
+        else None,
+        "evidence_level": sig.evidence_level,
+        "archive_until": iso(sig.archive_until),
         "verdict": sig.verdict.value,
         "has_pades": sig.pdf_file_id is not None,
         "created_at": iso(sig.created_at),

@@ -22,7 +22,7 @@ from docflow.documents import services as svc
 from docflow.documents import signing_flow as flow
 from docflow.documents.models import SigningSession
 from docflow.errors import NotFoundError, ValidationError
-from docflow.web import blob_store, db_session, settings, trust
+from docflow.web import blob_store, db_session, settings, timestamper, trust
 
 MAX_SIGNATURE_BYTES = 1024 * 1024
 SIGNATURE_TYPES = frozenset(
@@ -78,6 +78,7 @@ def post_signature(document_id: uuid.UUID) -> Any:
             signature=sig,
             storage=blob_store(),
             trust=trust(),
+            timestamper=timestamper(),
             revocation=settings().revocation_mode,
             base_url=settings().base_url,
         )
@@ -134,6 +135,7 @@ def prepare_pades(document_id: uuid.UUID) -> Any:
             document_id=document_id,
             certificate_id=certificate_id,
             storage=blob_store(),
+            timestamper=timestamper(),
             pades=pades,
         )
         expires = s.get(SigningSession, prepared.session_id)
@@ -173,6 +175,7 @@ def complete_pades(document_id: uuid.UUID) -> Any:
             signatures=values,
             storage=blob_store(),
             trust=trust(),
+            timestamper=timestamper(),
             revocation=settings().revocation_mode,
             base_url=settings().base_url,
         )

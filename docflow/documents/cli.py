@@ -142,3 +142,65 @@ def _referenced_elsewhere(session: object) -> list[str]:
     from docflow.blobrefs import referenced_blob_keys
 
     return referenced_blob_keys(session)  # type: ignore[arg-type]
+
+
+@click.group("archive", help="Long-term evidence: archive time-stamps of signatures.")
+def archive_group() -> None:
+    pass
+
+
+@archive_group.command("status", help="How the signatures' time-stamps stand.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_appcontext
+def archive_status_command(as_json: bool) -> None:
+    import json
+
+    from docflow.documents.archive import archive_status
+    from docflow.web import settings
+
+    status = archive_status(db_session(), horizon_days=settings().archive_horizon_days)
+    if as_json:
+        click.echo(json.dumps(status.to_json(), ensure_ascii=False))
+        return
+    click.echo(f"signatures with long-term evidence: {status.with_evidence}")
+    click.echo(
+        f"signatures without (recorded before time-stamps): {status.without_evidence}"
+    )
+    click.echo(f"due within {status.horizon_days} days: {status.due}")
+    click.echo(f"overdue: {status.overdue}")
+    if status.next_due:
+        click.echo(f"next renewal due: {status.next_due:%Y-%m-%d}")
+
+
+@archive_group.command("renew", help="Add archive time-stamps where they are due.")
+@click.option(
+    "--horizon-days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Renew what ends within this many days (default ARCHIVE_HORIZON_DAYS).",
+)
+@click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True)
+@with_appcontext
+def archive_renew_command(horizon_days: int | None, limit: int) -> None:
+    from docflow.documents.archive import renew_due
+    from docflow.web import settings, timestamper
+
+    horizon = horizon_days or settings().archive_horizon_days
+
+    def progress(done: int, total: int) -> None:
+        click.echo(f"\r  {done}/{total}", nl=done == total, err=True)
+
+    try:
+        renewed = renew_due(
+            db_session(),
+            storage=blob_store(),
+            trust=trust(),
+            timestamper=timestamper(),
+            revocation=settings().revocation_mode,
+            horizon_days=horizon,
+            limit=limit,
+            progress=progress,
+        )
+    except DocflowError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"renewed: {renewed}")

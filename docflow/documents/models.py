@@ -63,7 +63,11 @@ class FileRole(enum.StrEnum):
     MAIN = "main"  # the original, unchanged
     ATTACHMENT = "attachment"
     REVISION = "revision"  # the PDF with one more PAdES signature (incremental update)
-    SIGNATURE = "signature"  # a detached CMS (.sig) over the original
+    SIGNATURE = "signature"  # a detached CMS (.sig) over the original, with its
+    # time-stamps and long-term validation data (CAdES-LTA)
+    # The signature bytes exactly as the party sent them (or as the service
+    # assembled them from the party's signature value): what was submitted.
+    RECEIVED = "received"
 
 
 class Document(TimestampMixin, Base):
@@ -214,7 +218,26 @@ class Signature(Base):
     certificate_serial: Mapped[str] = mapped_column(String(80))
     certificate_not_before: Mapped[dt.datetime]
     certificate_not_after: Mapped[dt.datetime]
+    #: The proven moment of signing: the signature's time-stamp (else receipt).
     signing_time: Mapped[dt.datetime]
+    #: When the service received the signature.
+    received_at: Mapped[dt.datetime | None]
+    #: The signer's own claim (signing-time, /M): shown, never trusted.
+    claimed_time: Mapped[dt.datetime | None]
+    #: The time-stamp over the signature: time, serial, authority.
+    timestamp_time: Mapped[dt.datetime | None]
+    timestamp_serial: Mapped[str | None] = mapped_column(String(80))
+    tsa_name: Mapped[str | None] = mapped_column(String(300))
+    #: The level of the stored evidence (``CAdES-LTA``, ``PAdES B-LTA``...).
+    evidence_level: Mapped[str | None] = mapped_column(String(40))
+    #: When the newest time-stamp over the signature stops proving anything
+    #: (its authority's certificate or its algorithm ends): archive renewal
+    #: adds a new one before that.
+    archive_until: Mapped[dt.datetime | None] = mapped_column(index=True)
+    archive_renewed_at: Mapped[dt.datetime | None]
+    received_file_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("document_files.id")
+    )
     verdict: Mapped[Verdict]
     report: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[created_at]
@@ -222,10 +245,22 @@ class Signature(Base):
     document: Mapped[Document] = relationship(back_populates="signatures")
     sig_file: Mapped[DocumentFile | None] = relationship(foreign_keys=[sig_file_id])
     pdf_file: Mapped[DocumentFile | None] = relationship(foreign_keys=[pdf_file_id])
+    received_file: Mapped[DocumentFile | None] = relationship(
+        foreign_keys=[received_file_id]
+    )
 
     @property
     def party_title(self) -> str:
         return PARTY_TITLES[self.party]
+
+    @property
+    def signing_time_source(self) -> str:
+        """What proves ``signing_time``: ``timestamp``, ``receipt``, or
+        ``validation_time`` for a signature recorded before the flow
+        time-stamped (the moment it was verified)."""
+        if self.timestamp_time is not None:
+            return "timestamp"
+        return "receipt" if self.received_at is not None else "validation_time"
 
 
 class SigningSession(Base):

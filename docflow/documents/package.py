@@ -120,13 +120,15 @@ def _plan(doc: Document, folders: set[str]) -> _Plan:
         FileRole.MAIN: "original",
         FileRole.ATTACHMENT: "attachments",
         FileRole.SIGNATURE: "signatures",
+        FileRole.RECEIVED: "signatures/as-received",
         FileRole.REVISION: "signed",
     }
     order = {
         FileRole.MAIN: 0,
         FileRole.ATTACHMENT: 1,
         FileRole.SIGNATURE: 2,
-        FileRole.REVISION: 3,
+        FileRole.RECEIVED: 3,
+        FileRole.REVISION: 4,
     }
     for f in sorted(doc.files, key=lambda f: (order[f.role], f.revision, f.created_at)):
         name = safe_name(f.filename)
@@ -256,10 +258,25 @@ def _report(plan: _Plan, generated_at: dt.datetime) -> dict[str, Any]:
                 "certificate_serial": sig.certificate_serial,
                 "certificate_not_before": _iso(sig.certificate_not_before),
                 "certificate_not_after": _iso(sig.certificate_not_after),
+                # The proven moment and what proves it; the signer's own
+                # claim is kept apart and never used.
                 "signing_time": _iso(sig.signing_time),
+                "signing_time_source": sig.signing_time_source,
+                "received_at": _iso(sig.received_at),
+                "claimed_time": _iso(sig.claimed_time),
+                "timestamp": {
+                    "time": _iso(sig.timestamp_time),
+                    "serial": sig.timestamp_serial,
+                    "tsa": sig.tsa_name,
+                }
+                if sig.timestamp_time is not None
+                else None,
+                "evidence_level": sig.evidence_level,
+                "archive_until": _iso(sig.archive_until),
                 "verdict": sig.verdict.value,
                 "verified_at": _iso(sig.created_at),
                 "signature_file": plan.path_of.get(sig.sig_file_id),
+                "received_file": plan.path_of.get(sig.received_file_id),
                 "signed_pdf": plan.path_of.get(sig.pdf_file_id),
                 "report": sig.report,
             }

@@ -11,7 +11,12 @@
 
 Each signature is verified on receipt against the stored original; the signer's
 certificate must be registered for the signing party's organisation and valid
-at signing time, or the signature is refused with the reason.
+at the moment the signature is proven to exist — its time-stamp, else the
+moment the service received it; never the time the signer wrote into it — or
+the signature is refused with the reason. An accepted signature is sealed
+(:mod:`docflow.documents.evidence`: time-stamped, with its long-term validation
+data, CAdES-LTA and PAdES B-LTA) before it is recorded; the bytes exactly as
+received are kept beside it.
 """
 
 from __future__ import annotations
@@ -29,6 +34,18 @@ import signing
 from docflow.access import Actor, supplier_organisation
 from docflow.certificates.models import Certificate, CertificateStatus
 from docflow.db import utcnow
+from docflow.documents.evidence import (
+    CADES_LEVEL,
+    PADES_LEVEL,
+    Verifier,
+    archive_until,
+    seal_cms,
+    seal_pdf,
+    stamp_facts,
+)
+from docflow.documents.evidence import (
+    unavailable as _unavailable,
+)
 from docflow.documents.models import (
     Document,
     DocumentFile,
@@ -46,6 +63,10 @@ from docflow.documents.services import (
     record_signature,
 )
 from docflow.errors import DocflowError, NotFoundError, ValidationError
+from signing import _cms_asn1 as der
+from signing import cades
+from signing.tsa import Timestamper
+from signing.verification import reason_verdict
 
 SESSION_TTL = dt.timedelta(minutes=15)
 
@@ -75,8 +96,6 @@ def _refuse_report(report: Any, what: str) -> SignatureRejectedError:
     found = list(getattr(report, "reasons", ()))
     for signer in getattr(report, "signers", ()):
         found += list(signer.reasons)
-    from signing.verification import reason_verdict
-
     # Warnings (revocation data unreachable in soft mode, say) explain nothing
     # about a refusal: name the errors.
     errors = [r for r in found if reason_verdict(r) != signing.Verdict.VALID]
@@ -86,6 +105,12 @@ def _refuse_report(report: Any, what: str) -> SignatureRejectedError:
         (_REASON_CODES[c] for c in codes if c in _REASON_CODES), "signature_invalid"
     )
     text = "; ".join(dict.fromkeys(r.message for r in reasons)) or report.summary_ru()
+    # Name the moment the verdict holds for, and whether the signer's claimed
+    # time was used (it never is): "expired" means nothing without a time.
+    signers = list(getattr(report, "signers", ()))
+    signer = signers[0] if signers else getattr(report, "signer", None)
+    if signer is not None:
+        text += f" ({signer.time_ru()})"
     return SignatureRejectedError(
         f"{what} отклонена: {text}",
         code=code,
@@ -128,11 +153,16 @@ def _original(storage: Any, doc: Document) -> bytes:
     return storage.read_bytes(doc.main_file.blob_key)  # type: ignore[no-any-return]
 
 
-def _verify_cms(
-    content: bytes, sig: bytes, trust: signing.TrustStore, revocation: str
-) -> Any:
+#: Unsigned attributes a party may send: its own signature time-stamp (a
+#: CAdES-T from CryptoPro, say), which is verified like ours. Anything else —
+#: a countersignature by another key, unknown data — the service did not add
+#: and will not store unchecked.
+_CLIENT_UNSIGNED = frozenset({"1.2.840.113549.1.9.16.2.14"})
+
+
+def _verify_cms(content: bytes, sig: bytes, verifier: Verifier) -> Any:
     try:
-        report = signing.verify_cms(content, sig, trust, revocation=revocation)  # type: ignore[attr-defined]
+        report = verifier.cms(content, sig)
     except signing.SignatureFormatError:
         raise ValidationError(
             "Файл не является подписью CMS/PKCS#7 (.sig) в DER, PEM или base64.",
@@ -142,19 +172,60 @@ def _verify_cms(
         raise ValidationError(
             "Подпись должна содержать ровно одного подписанта.", code="signature_format"
         )
+    try:
+        present = cades.unsigned_attribute_types(
+            der.first_tlv(der.decode_signature_bytes(sig))
+        )
+    except signing.SignatureFormatError:
+        raise ValidationError(
+            "Файл подписи повреждён: структура CMS не читается.",
+            code="signature_format",
+        ) from None
+    extra = [t for t in present if t not in _CLIENT_UNSIGNED]
+    if extra:
+        raise ValidationError(
+            "Подпись содержит неподписанные атрибуты, которые сервис не принимает "
+            f"(например, заверяющую подпись другим ключом): {', '.join(extra)}.",
+            code="signature_format",
+            details={"unsigned_attributes": extra},
+        )
     return report
 
 
-def _verify_revision(pdf: bytes, trust: signing.TrustStore, revocation: str) -> Any:
-    """Verify a new PDF revision; its newest signature must be valid, and every
-    earlier one still intact (pyHanko's difference analysis)."""
-    report = signing.verify_pdf(pdf, trust, revocation=revocation)  # type: ignore[attr-defined]
+def _check_revision(report: Any) -> Any:
+    """A new PDF revision: its newest signature must be valid, and every
+    earlier one still intact (difference analysis, structure checks)."""
     if not report.signatures:
         raise _refuse_report(report, "Подпись PDF")
     for embedded in report.signatures:
         if embedded.verdict != signing.Verdict.VALID:
             raise _refuse_report(embedded, "Подпись PDF")
     return report
+
+
+def _seal(
+    *,
+    sig: bytes,
+    content: bytes,
+    pdf: bytes | None,
+    timestamper: Timestamper,
+    verifier: Verifier,
+) -> tuple[bytes, Any, bytes | None, Any]:
+    """Time-stamp and complete with long-term data; refuse if that changes
+    the verdict (a certificate revoked in between, an authority distrusted)."""
+    sealed, cms_report = seal_cms(
+        sig, content, timestamper=timestamper, verifier=verifier
+    )
+    if cms_report.verdict != signing.Verdict.VALID:
+        raise _refuse_report(cms_report, "Подпись")
+    pdf_sealed = pdf_report = None
+    if pdf is not None:
+        _check_revision(verifier.pdf(pdf))
+        pdf_sealed, pdf_report = seal_pdf(
+            pdf, timestamper=timestamper, verifier=verifier
+        )
+        _check_revision(pdf_report)
+    return sealed, cms_report, pdf_sealed, pdf_report
 
 
 def _record(
@@ -165,6 +236,8 @@ def _record(
     doc: Document,
     step: RouteStep,
     sig: bytes,
+    received: bytes,
+    received_at: dt.datetime,
     cms_report: Any,
     cert: Certificate,
     pdf: bytes | None,
@@ -174,6 +247,19 @@ def _record(
     signer = cms_report.signers[0]
     retain = utcnow() + RETENTION
     stem = doc.main_file.filename
+    received_info = storage.put_bytes(
+        received, content_type="application/pkcs7-signature", retain_until=retain
+    )
+    received_file = DocumentFile(
+        document=doc,
+        role=FileRole.RECEIVED,
+        filename=f"{stem}.{step.party.value}.received.sig",
+        content_type="application/pkcs7-signature",
+        size=received_info.size,
+        sha256=received_info.sha256,
+        blob_key=received_info.key,
+    )
+    session.add(received_file)
     sig_info = storage.put_bytes(
         sig, content_type="application/pkcs7-signature", retain_until=retain
     )
@@ -224,14 +310,21 @@ def _record(
         certificate_id=cert.id,
         sig_file_id=sig_file.id,
         pdf_file_id=pdf_file.id if pdf_file else None,
+        received_file_id=received_file.id,
         signer_name=info.owner or info.subject_cn or cert.owner,
         signer_organisation=info.organization,
         certificate_serial=info.serial_hex,
         certificate_not_before=info.not_before,
         certificate_not_after=info.not_after,
-        signing_time=signer.signing_time or utcnow(),
+        # The proven moment: the signature's time-stamp (never the claim).
+        signing_time=signer.validation_time,
+        received_at=received_at,
+        claimed_time=signer.signing_time,
+        evidence_level=CADES_LEVEL + (f" + {PADES_LEVEL}" if pdf_file else ""),
+        archive_until=archive_until(cms_report, pdf_report),
         verdict=Verdict(cms_report.verdict.value),
         report=report,
+        **stamp_facts(cms_report),
     )
     record_signature(
         session, actor=actor, doc=doc, step=step, signature=signature, base_url=base_url
@@ -247,13 +340,22 @@ def accept_cms_signature(
     signature: bytes,
     storage: Any,
     trust: signing.TrustStore,
+    timestamper: Timestamper,
     revocation: str = "soft",
     base_url: str = "",
 ) -> Signature:
-    """Take a detached CMS over the original from the party whose turn it is."""
+    """Take a detached CMS over the original from the party whose turn it is.
+
+    The signer's certificate is validated at the moment of receipt (or at the
+    signature's own time-stamp from a trusted authority), never at the time
+    the signer claims.
+    """
+    received_at = utcnow()
     doc = get_document(session, actor=actor, document_id=document_id, lock=True)
     step = _require_turn(session, actor, doc)
-    report = _verify_cms(_original(storage, doc), signature, trust, revocation)
+    verifier = _verifier(doc, trust, revocation, received_at)
+    content = _original(storage, doc)
+    report = _verify_cms(content, signature, verifier)
     if report.verdict != signing.Verdict.VALID:
         raise _refuse_report(report, "Подпись")
     cert = _registered(
@@ -262,18 +364,42 @@ def accept_cms_signature(
         organisation_id=_party_organisation_id(session, doc, step.party),
         sha256=report.signers[0].certificate.sha256,
     )
+    sealed, sealed_report, _, _ = _seal(
+        # DER as read (PEM and base64 decoded, /Contents padding dropped).
+        sig=der.first_tlv(der.decode_signature_bytes(signature)),
+        content=content,
+        pdf=None,
+        timestamper=timestamper,
+        verifier=verifier,
+    )
     return _record(
         session,
         actor=actor,
         storage=storage,
         doc=doc,
         step=step,
-        sig=signature,
-        cms_report=report,
+        sig=sealed,
+        received=signature,
+        received_at=received_at,
+        cms_report=sealed_report,
         cert=cert,
         pdf=None,
         pdf_report=None,
         base_url=base_url,
+    )
+
+
+def _verifier(
+    doc: Document, trust: signing.TrustStore, revocation: str, received_at: dt.datetime
+) -> Verifier:
+    registered = doc.created_at
+    if registered is not None and registered.tzinfo is None:
+        registered = registered.replace(tzinfo=dt.UTC)
+    return Verifier(
+        trust=trust,
+        revocation=revocation,
+        received_at=received_at,
+        registered_at=registered,
     )
 
 
@@ -297,6 +423,7 @@ def prepare_signing(
     document_id: uuid.UUID,
     certificate_id: uuid.UUID,
     storage: Any,
+    timestamper: Timestamper,
     pades: bool = True,
 ) -> PreparedItems:
     """Phase one: the bytes the signer's key must sign (CMS, and PAdES for a PDF)."""
@@ -340,6 +467,8 @@ def prepare_signing(
                 storage.read_bytes(latest.blob_key),
                 stamp=True,
                 reason="Подписание документа",
+                # Room for the signature time-stamp added at completion.
+                timestamper=timestamper,
             )
             state["pades"] = pdf_prepared.to_json()
             items.append(
@@ -383,10 +512,12 @@ def complete_signing(
     signatures: dict[str, bytes],
     storage: Any,
     trust: signing.TrustStore,
+    timestamper: Timestamper,
     revocation: str = "soft",
     base_url: str = "",
 ) -> Signature:
-    """Phase two: assemble, verify and record the signature(s)."""
+    """Phase two: assemble, verify, seal and record the signature(s)."""
+    received_at = utcnow()
     import json
 
     prepared = session.get(SigningSession, session_id, with_for_update=True)
@@ -427,33 +558,43 @@ def complete_signing(
     try:
         sig = signing.ExternalSigner.complete(state["cms"], signatures["cms"])  # type: ignore[attr-defined]
         pdf = (
-            signing.ExternalSigner.complete(state["pades"], signatures["pades"])  # type: ignore[attr-defined]
+            signing.ExternalSigner.complete(  # type: ignore[attr-defined]
+                state["pades"], signatures["pades"], timestamper=timestamper
+            )
             if "pades" in state
             else None
         )
+    except signing.TimestampError as exc:
+        raise _unavailable(exc) from exc
     except signing.SigningError:
         raise SignatureRejectedError(
             "Значение подписи не сходится с выбранным сертификатом: файл ключа не "
             "соответствует сертификату или данные повреждены."
         ) from None
-    report = _verify_cms(_original(storage, doc), sig, trust, revocation)
+    verifier = _verifier(doc, trust, revocation, received_at)
+    content = _original(storage, doc)
+    report = _verify_cms(content, sig, verifier)
     if report.verdict != signing.Verdict.VALID:
         raise _refuse_report(report, "Подпись")
     if report.signers[0].certificate.sha256 != cert.sha256:
         raise SignatureRejectedError(
             "Подпись сделана другим сертификатом.", code="certificate_not_registered"
         )
-    pdf_report = _verify_revision(pdf, trust, revocation) if pdf is not None else None
+    sealed, sealed_report, pdf_sealed, pdf_report = _seal(
+        sig=sig, content=content, pdf=pdf, timestamper=timestamper, verifier=verifier
+    )
     return _record(
         session,
         actor=actor,
         storage=storage,
         doc=doc,
         step=step,
-        sig=sig,
-        cms_report=report,
+        sig=sealed,
+        received=sig,
+        received_at=received_at,
+        cms_report=sealed_report,
         cert=cert,
-        pdf=pdf,
+        pdf=pdf_sealed,
         pdf_report=pdf_report,
         base_url=base_url,
     )
@@ -467,18 +608,22 @@ def countersign(
     signer: Any,
     storage: Any,
     trust: signing.TrustStore,
+    timestamper: Timestamper,
     revocation: str = "soft",
     base_url: str = "",
 ) -> Signature:
     """Sign for the supplier with the supplier's own key (PKCS#12 or PKCS#11):
-    a detached CMS over the original and, for a PDF, the next PAdES revision."""
+    a detached CMS over the original and, for a PDF, the next PAdES revision;
+    both sealed like a customer's."""
+    received_at = utcnow()
     doc = get_document(session, actor=actor, document_id=document_id, lock=True)
     step = _require_turn(session, actor, doc)
     if step.party != Party.SUPPLIER:
         raise ValidationError("Сейчас очередь подписи клиента.")
+    verifier = _verifier(doc, trust, revocation, received_at)
     content = _original(storage, doc)
     sig = signing.sign_cms(content, signer)  # type: ignore[attr-defined]
-    report = _verify_cms(content, sig, trust, revocation)
+    report = _verify_cms(content, sig, verifier)
     if report.verdict != signing.Verdict.VALID:
         raise _refuse_report(report, "Подпись поставщика")
     cert = _registered(
@@ -487,25 +632,30 @@ def countersign(
         organisation_id=_party_organisation_id(session, doc, step.party),
         sha256=report.signers[0].certificate.sha256,
     )
-    pdf = pdf_report = None
+    pdf = None
     latest = doc.latest_pdf
     if latest is not None:
-        pdf = signing.sign_pdf(
+        pdf = signing.sign_pdf(  # type: ignore[attr-defined]
             storage.read_bytes(latest.blob_key),
-            signer,  # type: ignore[attr-defined]
+            signer,
             reason="Подписание документа поставщиком",
+            timestamper=timestamper,
         )
-        pdf_report = _verify_revision(pdf, trust, revocation)
+    sealed, sealed_report, pdf_sealed, pdf_report = _seal(
+        sig=sig, content=content, pdf=pdf, timestamper=timestamper, verifier=verifier
+    )
     return _record(
         session,
         actor=actor,
         storage=storage,
         doc=doc,
         step=step,
-        sig=sig,
-        cms_report=report,
+        sig=sealed,
+        received=sig,
+        received_at=received_at,
+        cms_report=sealed_report,
         cert=cert,
-        pdf=pdf,
+        pdf=pdf_sealed,
         pdf_report=pdf_report,
         base_url=base_url,
     )

@@ -46,7 +46,7 @@ def countersign_document(document_id: str, user_id: str | None = None) -> str:
     from docflow.certificates.services import trust_store
     from docflow.documents import signing_flow
     from docflow.errors import InvalidTransitionError
-    from docflow.web import blob_store, settings, state
+    from docflow.web import blob_store, settings, state, timestamper
 
     session = state().sessionmaker()
     try:
@@ -67,6 +67,7 @@ def countersign_document(document_id: str, user_id: str | None = None) -> str:
                 signer=supplier_signer(),
                 storage=blob_store(),
                 trust=trust,
+                timestamper=timestamper(),
                 revocation=settings().revocation_mode,
                 base_url=settings().base_url,
             )
@@ -88,3 +89,24 @@ def storage_gc() -> int:
     if removed:
         log.info("storage gc removed %d leftovers", len(removed))
     return len(removed)
+
+
+@shared_task(name="docflow.archive_renew", acks_late=True, ignore_result=True)
+def archive_renew() -> int:
+    """Add archive time-stamps to the signatures whose newest one nears its end."""
+    from docflow.certificates.services import trust_store
+    from docflow.documents.archive import renew_due
+    from docflow.web import blob_store, settings, state, timestamper
+
+    session = state().sessionmaker()
+    try:
+        return renew_due(
+            session,
+            storage=blob_store(),
+            trust=trust_store(session, settings().trust_store, state()._cache),
+            timestamper=timestamper(),
+            revocation=settings().revocation_mode,
+            horizon_days=settings().archive_horizon_days,
+        )
+    finally:
+        session.close()

@@ -40,7 +40,14 @@ from docflow.documents.models import (
     Party,
 )
 from docflow.errors import DocflowError, NotFoundError, ValidationError
-from docflow.web import blob_store, current_actor, db_session, settings, trust
+from docflow.web import (
+    blob_store,
+    current_actor,
+    db_session,
+    settings,
+    timestamper,
+    trust,
+)
 
 bp = Blueprint(
     "documents", __name__, url_prefix="/documents", template_folder="templates"
@@ -239,6 +246,7 @@ def sign_prepare(document_id: uuid.UUID) -> Any:
                 document_id=document_id,
                 certificate_id=certificate_id,
                 storage=blob_store(),
+                timestamper=timestamper(),
             )
     except DocflowError as exc:
         return _json_error(exc)
@@ -269,6 +277,7 @@ def sign_complete(document_id: uuid.UUID) -> Any:
                 signatures=values,
                 storage=blob_store(),
                 trust=trust(),
+                timestamper=timestamper(),
                 revocation=settings().revocation_mode,
                 base_url=_base_url(),
             )
@@ -480,7 +489,8 @@ FILE_ROLE_TITLES = {
     FileRole.MAIN: "Оригинал",
     FileRole.ATTACHMENT: "Приложение",
     FileRole.REVISION: "PDF с подписями",
-    FileRole.SIGNATURE: "Подпись (.sig)",
+    FileRole.SIGNATURE: "Подпись (.sig) со штампами времени",
+    FileRole.RECEIVED: "Подпись в том виде, как получена",
 }
 
 

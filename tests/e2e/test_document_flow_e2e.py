@@ -137,7 +137,9 @@ def test_sign_in_the_browser_countersign_and_verify_with_independent_tools(
         p for n, p in files.items() if n.endswith(".pdf") and "signed" not in n
     )
     sigs = [p for n, p in files.items() if n.endswith(".sig")]
-    assert len(sigs) == 2
+    # Per party: the CAdES-LTA the service keeps, and the bytes as received.
+    assert len(sigs) == 4
+    assert sum(".received." in p.name for p in sigs) == 2
     for sig in sigs:
         result = subprocess.run(
             [

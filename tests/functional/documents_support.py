@@ -241,6 +241,7 @@ class Pki:
     supplier: Any
     customer_inn: str
     supplier_inn: str
+    tsa: Any  # a time-stamping authority under ``root``
 
     def trust(self) -> Any:
         from signing import TrustStore
@@ -248,6 +249,11 @@ class Pki:
         return TrustStore(
             roots=[self.root.der], ocsp=False, fetch_crls=False, fetch_issuers=False
         )
+
+    def timestamper(self) -> Any:
+        from signing.tsa import TimeStampAuthority
+
+        return TimeStampAuthority(self.signer(self.tsa), policy="2.25.4")
 
     def signer(self, who: Any) -> Any:
         from signing.signers import Pkcs12Signer
@@ -280,7 +286,9 @@ def shared_pki() -> Pki:
         email="petrova@energosbyt.example",
         not_before=now - dt.timedelta(days=30),
     )
-    return Pki(root, customer, supplier, "7701234567", "7705000001")
+    return Pki(
+        root, customer, supplier, "7701234567", "7705000001", pki.make_tsa(root)
+    )
 
 
 def sign_as_customer(
@@ -306,6 +314,7 @@ def sign_as_customer(
         signature=sign_cms(original, pki.signer(pki.customer)),
         storage=storage,
         trust=trust,
+        timestamper=pki.timestamper(),
     )
 
 
@@ -329,4 +338,5 @@ def countersign_as_supplier(
         signer=pki.signer(pki.supplier),
         storage=storage,
         trust=trust,
+        timestamper=pki.timestamper(),
     )

@@ -83,7 +83,10 @@ def test_customer_posts_signs_and_supplier_countersigns_through_the_api(
     assert package.status_code == 200 and package.mimetype == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(package.data)).namelist()
     assert "manifest.json" in names
-    assert sum(n.endswith(".sig") for n in names) == 2
+    sealed = [n for n in names if n.endswith(".sig") and "/as-received/" not in n]
+    as_received = [n for n in names if "/signatures/as-received/" in n]
+    assert len(sealed) == 2  # CAdES-LTA, one per party
+    assert len(as_received) == 2  # the bytes as each party sent them
 
 
 def test_idempotency_key_returns_the_same_document(world: World) -> None:

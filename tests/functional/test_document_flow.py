@@ -72,6 +72,7 @@ def sign_in_browser(
                 document_id=doc_id,
                 certificate_id=cert_id,
                 storage=w.storage,
+                timestamper=w.timestamper(),
             )
         values = {
             item["kind"]: sign_tbs(issued, base64.b64decode(item["tbs"]), item["hash"])
@@ -85,6 +86,7 @@ def sign_in_browser(
                 signatures=values,
                 storage=w.storage,
                 trust=w.trust(s),
+                timestamper=w.timestamper(),
             )
         s.expunge_all()
         s.close()
@@ -116,6 +118,7 @@ def countersign(w: World, doc_id: uuid.UUID) -> Signature:
                 signer=signer,
                 storage=w.storage,
                 trust=w.trust(s),
+                timestamper=w.timestamper(),
             )
         s.close()
     return sig
@@ -283,6 +286,7 @@ def test_detached_signature_of_another_document_is_refused(world: World) -> None
                 signature=wrong,
                 storage=world.storage,
                 trust=world.trust(s),
+                timestamper=world.timestamper(),
             )
         assert err.value.code == "signature_invalid"
         s.rollback()
@@ -304,6 +308,7 @@ def test_signature_by_an_unregistered_certificate_is_refused(world: World) -> No
                 signature=signing.sign_cms(original, signer),
                 storage=world.storage,
                 trust=world.trust(s),
+                timestamper=world.timestamper(),
             )
         assert err.value.code == "certificate_not_registered"
         s.close()
@@ -324,6 +329,7 @@ def test_detached_cms_from_an_integration_advances_the_route(world: World) -> No
                 signature=signing.sign_cms(original, signer),
                 storage=world.storage,
                 trust=world.trust(s),
+                timestamper=world.timestamper(),
             )
         s.close()
     doc = load(world, doc_id)
@@ -347,6 +353,7 @@ def test_not_my_turn_and_no_sign_right_are_refused(world: World) -> None:
                 document_id=doc_id,
                 certificate_id=cert.id,
                 storage=world.storage,
+                timestamper=world.timestamper(),
             )
         s.rollback()
         s.close()

@@ -252,6 +252,8 @@ def test_package_holds_files_signatures_printable_report_and_manifest(
         f"{act_folder}/attachments/расчёт.csv",
         f"{act_folder}/signatures/document.pdf.customer.sig",
         f"{act_folder}/signatures/document.pdf.supplier.sig",
+        f"{act_folder}/signatures/as-received/document.pdf.customer.received.sig",
+        f"{act_folder}/signatures/as-received/document.pdf.supplier.received.sig",
         f"{act_folder}/signed/document.signed-1.pdf",
         f"{act_folder}/printable.pdf",
         f"{act_folder}/report.json",
@@ -288,6 +290,18 @@ def test_package_holds_files_signatures_printable_report_and_manifest(
         == f"{act_folder}/signatures/document.pdf.customer.sig"
     )
     assert customer["signed_pdf"] is None
+    assert (
+        customer["received_file"]
+        == f"{act_folder}/signatures/as-received/document.pdf.customer.received.sig"
+    )
+    # The proof of existence, and what the signer claimed, kept apart.
+    assert customer["signing_time_source"] == "timestamp"
+    assert customer["timestamp"]["serial"] and customer["timestamp"]["tsa"]
+    assert customer["signing_time"] == customer["timestamp"]["time"]
+    assert customer["received_at"] and customer["claimed_time"]
+    assert customer["evidence_level"] == "CAdES-LTA"
+    assert supplier["evidence_level"] == "CAdES-LTA + PAdES B-LTA"
+    assert customer["report"]["cms"]["signers"][0]["poe_source"] == "timestamp"
     assert supplier["signed_pdf"] == f"{act_folder}/signed/document.signed-1.pdf"
     assert supplier["report"]["pdf"]["verdict"] == "valid"
     assert zf.read(f"{act_folder}/printable.pdf").startswith(b"%PDF-")

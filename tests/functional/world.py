@@ -108,8 +108,16 @@ class World:
     def trust(self, session: Session) -> Any:
         from docflow.certificates.services import trust_store
 
+        self.timestamper()  # its root must be in the trust store first
         state = self.app.extensions["docflow"]
         return trust_store(session, state.settings.trust_store, state._cache)
+
+    def timestamper(self) -> Any:
+        """The embedded time-stamping authority, as the app itself uses it."""
+        from docflow.certificates.tsa import open_timestamper
+
+        state = self.app.extensions["docflow"]
+        return state.backend("timestamper", lambda: open_timestamper(state.settings))
 
 
 def _user(

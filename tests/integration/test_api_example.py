@@ -111,7 +111,9 @@ def test_the_example_integration_runs_against_a_live_server(
     assert outcome["status"] == "signed", run.stdout
     assert outcome["signatures"] == ["valid", "valid"]
     names = zipfile.ZipFile(outcome["package"]).namelist()
-    assert sum(n.endswith(".sig") for n in names) == 2
+    # Per party the sealed CAdES-LTA and the bytes as received.
+    assert sum(n.endswith(".sig") and "/as-received/" not in n for n in names) == 2
+    assert sum("/as-received/" in n for n in names) == 2
 
     # A wrong password is a clear error, not a traceback.
     bad = subprocess.run(

@@ -1,0 +1,143 @@
+"""The time-stamping authority every accepted signature is stamped by.
+
+Production names an accredited RFC 3161 authority (``TSA_URL``, optionally
+with ``TSA_USERNAME``/``TSA_PASSWORD`` for HTTP basic authentication). The
+embedded mode runs an authority of its own, so that the two commands of a
+newcomer stay offline: a key and certificate made once under ``var/tsa/``,
+issued by a root of its own whose certificate is put into ``TRUST_STORE`` (so
+its tokens verify like any other). The same authority answers RFC 3161
+requests over HTTP at ``/tsa`` (``application/timestamp-query``), so
+``openssl ts`` can ask it too.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+import threading
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import pkcs12
+from flask import Blueprint, Response, abort, request
+
+from docflow.config import Settings
+from docflow.extensions import csrf
+from docflow.web import settings, state
+from signing import pki
+from signing.signers import Pkcs12Signer
+from signing.tsa import (
+    MAX_REQUEST_SIZE,
+    QUERY_MIME,
+    REPLY_MIME,
+    HttpTimestamper,
+    TimeStampAuthority,
+    Timestamper,
+)
+
+#: The embedded authority's policy: an OID under the UUID arc (ITU-T X.667),
+#: which needs no registration and collides with nobody's.
+EMBEDDED_POLICY = "2.25.318040425624829786411962766183093150743"
+ROOT_NAME = "docflow-tsa-root.crt"
+_PASSWORD = b"docflow-embedded-tsa"
+_lock = threading.Lock()
+
+
+def _make(directory: Path, trust_dir: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    now = dt.datetime.now(dt.UTC)
+    root = pki.make_root_ca(
+        "Служба времени docflow (корень)",
+        not_before=now - dt.timedelta(days=1),
+        not_after=now + dt.timedelta(days=365 * 20),
+    )
+    authority = pki.make_tsa(root, "Служба штампов времени docflow")
+    p12 = directory / "tsa.p12"
+    tmp = directory / "tsa.p12.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(authority.pkcs12(_PASSWORD.decode()))
+    (directory / "tsa-root.crt").write_bytes(root.pem)
+    os.replace(tmp, p12)
+    trust_dir.mkdir(parents=True, exist_ok=True)
+    (trust_dir / ROOT_NAME).write_bytes(root.pem)
+
+
+def embedded_authority(var_dir: Path, trust_dir: Path) -> TimeStampAuthority:
+    """The authority of the embedded mode, made on first use.
+
+    Its root is (re)written into ``trust_dir`` each time, so a trust directory
+    laid anew still trusts the tokens already issued.
+    """
+    directory = var_dir / "tsa"
+    p12 = directory / "tsa.p12"
+    with _lock:
+        if not p12.exists():
+            _make(directory, trust_dir)
+        root_pem = (directory / "tsa-root.crt").read_bytes()
+        target = trust_dir / ROOT_NAME
+        if not target.exists() or target.read_bytes() != root_pem:
+            trust_dir.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(root_pem)
+    key, cert, extra = pkcs12.load_key_and_certificates(p12.read_bytes(), _PASSWORD)
+    assert key is not None and cert is not None
+    root = x509.load_pem_x509_certificate(root_pem)
+    chain = [c for c in extra or [] if c != cert] or [root]
+    return TimeStampAuthority(
+        Pkcs12Signer(key, cert, chain),  # type: ignore[arg-type]
+        policy=EMBEDDED_POLICY,
+    )
+
+
+def open_timestamper(settings: Settings) -> Timestamper:
+    """The time-stamp source the settings name (see the module docstring)."""
+    if settings.tsa_url:
+        headers = {}
+        if settings.tsa_username:
+            pair = f"{settings.tsa_username}:{settings.tsa_password or ''}"
+            headers["Authorization"] = "Basic " + base64.b64encode(
+                pair.encode()
+            ).decode("ascii")
+        return HttpTimestamper(settings.tsa_url, headers=headers)
+    return embedded_authority(settings.var_dir, Path(settings.trust_store))
+
+
+def root_certificate_pem(settings: Settings) -> bytes | None:
+    """The embedded authority's root (PEM), for people who verify offline."""
+    path = settings.var_dir / "tsa" / "tsa-root.crt"
+    return path.read_bytes() if path.exists() else None
+
+
+# -- the embedded authority over HTTP (RFC 3161 §3.4) -----------------------------
+
+tsa_bp = Blueprint("tsa", __name__)
+
+
+@tsa_bp.post("/tsa")
+@csrf.exempt
+def answer_time_stamp_request() -> Response:
+    """Answer ``application/timestamp-query`` with ``application/timestamp-reply``
+    (only in the embedded mode: production's authority is another service)."""
+    st = state()
+    if st.settings.tsa_url:
+        abort(404)
+    if request.mimetype != QUERY_MIME:
+        abort(415)
+    body = request.get_data(cache=False)
+    authority = st.backend(
+        "embedded_tsa",
+        lambda: embedded_authority(st.settings.var_dir, Path(st.settings.trust_store)),
+    )
+    return Response(
+        authority.respond(body[: MAX_REQUEST_SIZE + 1]), mimetype=REPLY_MIME
+    )
+
+
+@tsa_bp.get("/tsa/root.crt")
+def embedded_root() -> Response:
+    """The embedded authority's root certificate (``openssl ts -verify -CAfile``)."""
+    pem = root_certificate_pem(settings())
+    if pem is None or settings().tsa_url:
+        abort(404)
+    return Response(pem, mimetype="application/x-pem-file")
