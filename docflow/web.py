@@ -87,6 +87,9 @@ def trust() -> Any:
     from docflow.certificates.services import trust_store
 
     st = state()
+    # The embedded time-stamping authority puts its root into TRUST_STORE when
+    # it is made: make it first, so the store read next trusts its tokens.
+    timestamper()
     return trust_store(db_session(), st.settings.trust_store, st._cache)
 
 

@@ -97,6 +97,7 @@ def seal_cms(
         report = verifier.cms(content, stamped)
         if report.verdict is not signing.Verdict.VALID:
             return stamped, report
+        _require_valid_stamp(report.signers[0], "signature")
         data = report.signers[0].validation_data
         with_data = cades.add_validation_data(
             stamped,
@@ -125,7 +126,24 @@ def seal_pdf(
         sealed = add_long_term_data(pdf, data, timestamper=timestamper)
     except SigningError as exc:
         raise unavailable(exc) from exc
-    return sealed, verifier.pdf(sealed)
+    final = verifier.pdf(sealed)
+    if final.signatures:
+        _require_valid_stamp(final.signatures[-1].signer, "document")
+    return sealed, final
+
+
+def _require_valid_stamp(signer: SignerReport, kind: str) -> None:
+    """The service's own time-stamp must prove the time: an authority whose
+    tokens do not validate (its root not trusted, its certificate expired)
+    would leave the signature with nothing but the moment of receipt."""
+    if not any(t.is_valid and t.kind == kind for t in signer.timestamps):
+        problems = "; ".join(
+            t.summary_ru() for t in signer.timestamps if t.kind == kind
+        )
+        raise TimestampUnavailableError(
+            "Штамп времени службы не подтверждается: подпись не принята. "
+            + (problems or "Штамп не получен.")
+        )
 
 
 def _newest_stamp_end(signer: SignerReport) -> dt.datetime | None:

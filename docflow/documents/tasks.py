@@ -58,6 +58,7 @@ def countersign_document(document_id: str, user_id: str | None = None) -> str:
             if user is not None and user.is_staff
             else Actor.system()
         )
+        stamper = timestamper()  # first: the embedded one adds its root to the store
         trust = trust_store(session, settings().trust_store, state()._cache)
         with transaction(session):
             signing_flow.countersign(
@@ -67,7 +68,7 @@ def countersign_document(document_id: str, user_id: str | None = None) -> str:
                 signer=supplier_signer(),
                 storage=blob_store(),
                 trust=trust,
-                timestamper=timestamper(),
+                timestamper=stamper,
                 revocation=settings().revocation_mode,
                 base_url=settings().base_url,
             )
@@ -99,12 +100,13 @@ def archive_renew() -> int:
     from docflow.web import blob_store, settings, state, timestamper
 
     session = state().sessionmaker()
+    stamper = timestamper()  # first: the embedded one adds its root to the store
     try:
         return renew_due(
             session,
             storage=blob_store(),
             trust=trust_store(session, settings().trust_store, state()._cache),
-            timestamper=timestamper(),
+            timestamper=stamper,
             revocation=settings().revocation_mode,
             horizon_days=settings().archive_horizon_days,
         )
