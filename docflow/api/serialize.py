@@ -62,7 +62,8 @@ def signature_json(sig: Signature, *, report: bool = False) -> dict[str, Any]:
         "created_at": iso(sig.created_at),
     }
     if report:
-        out["report"] = sig.report
+        # The XML validation report travels in the package, not in JSON.
+        out["report"] = {k: v for k, v in (sig.report or {}).items() if k != "etsi_xml"}
     return out
 
 

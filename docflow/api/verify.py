@@ -9,6 +9,7 @@ from flask import jsonify, request
 import signing
 from docflow.api.blueprint import bp, scope
 from docflow.api.errors import UnsupportedMediaTypeError
+from docflow.db import utcnow
 from docflow.errors import ValidationError
 from docflow.web import settings, trust
 
@@ -44,9 +45,14 @@ def verify() -> Any:
     sig = _part("signature", MAX_SIGNATURE_BYTES)
     store = trust()
     mode = settings().revocation_mode
+    # The service receives the signature now: that is its proof of existence
+    # unless it carries a time-stamp (never its own claimed time).
+    received = utcnow()
     try:
         if sig:
-            report = signing.verify_cms(content, sig, store, revocation=mode)  # type: ignore[attr-defined,operator]
+            report = signing.verify_cms(
+                content, sig, store, received_at=received, revocation=mode
+            )  # type: ignore[attr-defined,operator]
             kind = "cms"
         elif content:
             if not content.startswith(b"%PDF-"):
@@ -55,7 +61,9 @@ def verify() -> Any:
                     "для другого файла приложите подпись в части «signature».",
                     details={"field": "signature"},
                 )
-            report = signing.verify_pdf(content, store, revocation=mode)  # type: ignore[attr-defined,operator]
+            report = signing.verify_pdf(
+                content, store, received_at=received, revocation=mode
+            )  # type: ignore[attr-defined,operator]
             kind = "pdf"
         else:
             raise ValidationError(

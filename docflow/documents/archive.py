@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 import signing
 from docflow.db import transaction, utcnow
-from docflow.documents.evidence import archive_until, unavailable
+from docflow.documents.evidence import archive_until, etsi_xml, unavailable
 from docflow.documents.models import (
     DocStatus,
     Document,
@@ -255,6 +255,9 @@ def renew_signature(
     if pdf_report is not None:
         report["pdf"] = pdf_report.to_json()
         report["pdf_summary"] = pdf_report.summary_ru()
+    report["etsi_xml"] = etsi_xml(
+        cms_report, pdf_report, name=doc.main_file.filename, sha256=doc.main_file.sha256
+    )
     sig.report = report
     session.flush()
     log.info("archive of signature %s renewed until %s", sig.id, until)

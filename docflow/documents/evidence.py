@@ -18,6 +18,7 @@ judged by :mod:`signing` at verification; here the flow only produces.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ import signing
 from docflow.errors import DocflowError
 from signing import cades
 from signing.errors import SigningError
+from signing.etsi_report import validation_report_xml
 from signing.pades import add_long_term_data
 from signing.tsa import Timestamper
 from signing.verification import CmsReport, PdfReport, SignerReport
@@ -169,6 +171,32 @@ def archive_until(
         ends.append(_newest_stamp_end(pdf_report.signatures[-1].signer))
     known = [e for e in ends if e is not None]
     return min(known) if known else None
+
+
+def etsi_xml(
+    cms_report: CmsReport | None,
+    pdf_report: PdfReport | None,
+    *,
+    name: str,
+    sha256: str,
+) -> str:
+    """The validation report (ETSI TS 119 102-2) of a signature as stored: its
+    ``.sig`` and, for a PDF, its signature in the document."""
+    signers: list[SignerReport] = []
+    if cms_report is not None:
+        signers.extend(cms_report.signers)
+    if pdf_report is not None and pdf_report.signatures:
+        newest = pdf_report.signatures[-1]
+        # PDF-specific findings (coverage, later changes) live on the PDF
+        # signature, not its CMS signer: carry them over.
+        signers.append(
+            dataclasses.replace(
+                newest.signer, verdict=newest.verdict, reasons=newest.reasons
+            )
+        )
+    return validation_report_xml(
+        signers, document_name=name, document_sha256=sha256
+    ).decode("utf-8")
 
 
 def stamp_facts(report: CmsReport) -> dict[str, Any]:

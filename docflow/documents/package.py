@@ -8,8 +8,12 @@ Layout::
         attachments/<filename>
         signatures/<file>.<party>.sig   detached CMS (CAdES-BES) over the original
         signed/<name>.signed-N.pdf      the PDF with N embedded (PAdES) signatures
+        signatures/as-received/…        each signature as the party sent it
         printable.pdf                   pages and the signing sheet with the stamps
         report.json                     particulars, route, each signature's report
+                                        (proven time and its source, time-stamp,
+                                        receipt, claimed time, evidence level)
+        reports/<party>.validation-report.xml   ETSI TS 119 102-2 validation report
 
 Blobs are streamed from the store into the archive chunk by chunk. Each one is
 checked twice: the store compares the bytes with the digest it keeps, and the
@@ -389,6 +393,16 @@ def write_package(
             writer.add_bytes(
                 f"{plan.folder}/report.json", _json(_report(plan, created_at))
             )
+            # The validation report of each signature as made at receipt (or
+            # at its latest archive renewal), in the ETSI TS 119 102-2 form.
+            for sig in plan.doc.signatures:
+                xml = (sig.report or {}).get("etsi_xml")
+                if isinstance(xml, str):
+                    writer.add_bytes(
+                        f"{plan.folder}/reports/{sig.party.value}"
+                        ".validation-report.xml",
+                        xml.encode("utf-8"),
+                    )
         manifest = {
             "generator": GENERATOR,
             "format": FORMAT,

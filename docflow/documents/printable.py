@@ -158,10 +158,34 @@ class StampText:
             f"Действителен: с {msk_date(sig.certificate_not_before)} "
             f"по {msk_date(sig.certificate_not_after)}",
             f"Дата и время подписания: {msk_time(sig.signing_time)} (МСК)",
+        ]
+        if sig.timestamp_time is not None and sig.timestamp_serial:
+            lines.append(
+                f"Подтверждено штампом времени № {sig.timestamp_serial}"
+                + (f" ({sig.tsa_name})" if sig.tsa_name else "")
+            )
+        else:
+            lines.append(SOURCE_WORDS.get(sig.signing_time_source, ""))
+        if sig.received_at is not None:
+            lines.append(f"Получена сервисом: {msk_time(sig.received_at)} (МСК)")
+        if sig.claimed_time is not None:
+            lines.append(
+                f"Заявлено подписантом: {msk_time(sig.claimed_time)} (МСК), "
+                "не используется для проверки"
+            )
+        lines += [
             f"Сторона: {PARTY_TITLES[sig.party]}",
             f"Проверка при получении: {VERDICT_WORDS[sig.verdict]}",
         ]
         return cls(tuple(lines), sig.verdict)
+
+
+#: What proves the moment of signing, for the stamp.
+SOURCE_WORDS = {
+    "timestamp": "Подтверждено штампом времени",
+    "receipt": "Время получения подписи сервисом",
+    "validation_time": "Время проверки подписи",
+}
 
 
 # Two balanced lines, as the stamp is usually drawn.
@@ -274,8 +298,14 @@ def _numbered_canvas(footer: str, pages_before: int) -> type[Canvas]:
     """The sheet's pages follow the document's: «Стр. N из M» counts both."""
 
     def decorate(canvas: Canvas, number: int, total: int) -> None:
-        draw_footer(canvas, footer, pages_before + number, pages_before + total,
-                    width=PAGE_W, y=10 * mm)
+        draw_footer(
+            canvas,
+            footer,
+            pages_before + number,
+            pages_before + total,
+            width=PAGE_W,
+            y=10 * mm,
+        )
 
     return numbered_canvas(decorate)
 

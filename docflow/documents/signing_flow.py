@@ -39,6 +39,7 @@ from docflow.documents.evidence import (
     PADES_LEVEL,
     Verifier,
     archive_until,
+    etsi_xml,
     seal_cms,
     seal_pdf,
     stamp_facts,
@@ -302,6 +303,9 @@ def _record(
     if pdf_report is not None:
         report["pdf"] = pdf_report.to_json()
         report["pdf_summary"] = pdf_report.summary_ru()
+    report["etsi_xml"] = etsi_xml(
+        cms_report, pdf_report, name=doc.main_file.filename, sha256=doc.main_file.sha256
+    )
     signature = Signature(
         document=doc,
         step_id=step.id,

@@ -494,6 +494,19 @@ FILE_ROLE_TITLES = {
 }
 
 
+#: The evidence levels, as people read them.
+EVIDENCE_LEVELS = {
+    "CAdES-LTA": "CAdES-LTA (подпись .sig со штампами времени и данными для проверки)",
+    "CAdES-LTA + PAdES B-LTA": "CAdES-LTA и PAdES B-LTA (подпись .sig и подпись в "
+    "PDF со штампами времени и данными для проверки)",
+}
+
+
+@bp.app_template_filter("evidence_level")
+def evidence_level_title(level: str) -> str:
+    return EVIDENCE_LEVELS.get(level, level)
+
+
 @bp.app_template_filter("file_role")
 def file_role_title(role: FileRole) -> str:
     return FILE_ROLE_TITLES[role]

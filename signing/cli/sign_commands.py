@@ -18,7 +18,7 @@ from signing.cli.cert_commands import (
 from signing.errors import KeyLoadError
 from signing.reports import Reason, Verdict
 from signing.signers import Pkcs11Signer, Pkcs12Signer, Signer
-from signing.verification import CmsReport, PdfReport
+from signing.verification import CmsReport, PdfReport, SignerReport
 
 __all__ = ["register"]
 
@@ -255,6 +255,21 @@ def _print_reasons(reasons: tuple[Reason, ...], indent: str) -> None:
             print(f"{indent}  - [{code}] {message}")
 
 
+def _print_stamps(signer: SignerReport, indent: str) -> None:
+    """The time-stamps over a signature and the long-term data it carries."""
+    for stamp in signer.timestamps:
+        print(f"{indent}{stamp.summary_ru()}")
+    if signer.embedded is not None and (
+        signer.embedded.crls or signer.embedded.ocsp_responses
+    ):
+        print(
+            f"{indent}Данные для долгосрочной проверки: сертификатов "
+            f"{len(signer.embedded.certificates)}, списков отзыва "
+            f"{len(signer.embedded.crls)}, ответов OCSP "
+            f"{len(signer.embedded.ocsp_responses)}"
+        )
+
+
 def _verify_cms(args: argparse.Namespace) -> int:
     from signing.cms import verify_cms
 
@@ -272,6 +287,7 @@ def _verify_cms(args: argparse.Namespace) -> int:
             f"   Целостность: {'да' if signer.intact else 'нет'}; алгоритм: "
             f"{signer.signature_algorithm} / {signer.digest_algorithm}"
         )
+        _print_stamps(signer, "   ")
         _print_reasons(signer.reasons, "   ")
     return EXIT_FOR_VERDICT[report.verdict]
 
@@ -296,5 +312,6 @@ def _verify_pdf(args: argparse.Namespace) -> int:
             f"   Целостность: {'да' if sig.intact else 'нет'}; охват: {sig.coverage}; "
             f"изменения после подписи: {sig.modification_level}"
         )
+        _print_stamps(sig.signer, "   ")
         _print_reasons(sig.reasons, "   ")
     return EXIT_FOR_VERDICT[report.verdict]

@@ -180,6 +180,10 @@ def test_printable_pdf_has_the_pages_then_a_stamp_per_signature(
     assert "Владелец: Иванов Иван Иванович" in sheet
     assert "Владелец: Петрова Мария Сергеевна" in sheet
     assert "Сторона: Клиент" in sheet and "Сторона: Поставщик" in sheet
+    # The proven time, what proves it, and the claim kept apart.
+    assert sheet.count("Подтверждено штампом времени №") == 2
+    assert sheet.count("Получена сервисом:") == 2
+    assert "Заявлено подписантом:" in sheet
     assert sheet.count("Проверка при получении: подпись действительна") == 2
 
 
@@ -257,6 +261,8 @@ def test_package_holds_files_signatures_printable_report_and_manifest(
         f"{act_folder}/signed/document.signed-1.pdf",
         f"{act_folder}/printable.pdf",
         f"{act_folder}/report.json",
+        f"{act_folder}/reports/customer.validation-report.xml",
+        f"{act_folder}/reports/supplier.validation-report.xml",
         f"{letter_folder}/original/письмо.txt",
         f"{letter_folder}/printable.pdf",
         f"{letter_folder}/report.json",
@@ -303,6 +309,10 @@ def test_package_holds_files_signatures_printable_report_and_manifest(
     assert supplier["evidence_level"] == "CAdES-LTA + PAdES B-LTA"
     assert customer["report"]["cms"]["signers"][0]["poe_source"] == "timestamp"
     assert supplier["signed_pdf"] == f"{act_folder}/signed/document.signed-1.pdf"
+    xml = zf.read(f"{act_folder}/reports/supplier.validation-report.xml").decode()
+    assert "http://uri.etsi.org/19102/v1.2.1#" in xml
+    assert "urn:etsi:019102:mainindication:total-passed" in xml
+    assert "urn:etsi:019102:validationprocess:LTA" in xml
     assert supplier["report"]["pdf"]["verdict"] == "valid"
     assert zf.read(f"{act_folder}/printable.pdf").startswith(b"%PDF-")
     letter_report = json.loads(zf.read(f"{letter_folder}/report.json"))
