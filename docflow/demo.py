@@ -84,6 +84,23 @@ def _load_or_make_pki(directory: Path) -> dict[str, Any]:
     trust_dir = Path(settings().trust_store)
     trust_dir.mkdir(parents=True, exist_ok=True)
     (trust_dir / "demo-root.crt").write_bytes(root.pem)
+    # The demo CA's CRL, as a CA publishes one: the validation relies on it,
+    # so it becomes part of each signature's long-term evidence. Re-issued
+    # when a week old (each run of ``docflow demo``), valid for 30 days.
+    crl_path = trust_dir / "demo-root.crl"
+    now = dt.datetime.now(dt.UTC)
+    if not crl_path.exists() or (
+        now - dt.datetime.fromtimestamp(crl_path.stat().st_mtime, dt.UTC)
+        > dt.timedelta(days=7)
+    ):
+        crl_path.write_bytes(
+            pki.make_crl(
+                root,
+                this_update=now - dt.timedelta(minutes=5),
+                next_update=now + dt.timedelta(days=30),
+                number=int(now.timestamp()),
+            )
+        )
 
     keys: dict[str, Any] = {}
     people = [(c["key"], c["signatory"], c) for c in CUSTOMERS]

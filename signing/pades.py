@@ -206,7 +206,7 @@ def _field_name(writer: IncrementalPdfFileWriter, wanted: str | None) -> str:
     existing = {name for name, _, _ in enumerate_sig_fields(writer)}
     if wanted is not None:
         return wanted
-    n = len(existing) + 1
+    n = 1  # document time-stamp fields do not count: Signature1, Signature2…
     while f"Signature{n}" in existing:
         n += 1
     return f"Signature{n}"

@@ -73,7 +73,9 @@ class TrustStoreCache:
     def _build(self, session: Session) -> signing.TrustStore:
         path = Path(self.directory)
         roots = [path] if path.exists() and any(path.iterdir()) else []
-        store = signing.TrustStore.from_paths(roots)
+        # CRL files beside the anchors (``*.crl``) are used before any download.
+        crls = sorted(path.glob("*.crl")) if path.exists() else []
+        store = signing.TrustStore.from_paths(roots, crls=crls)
         for anchor in session.scalars(select(TrustAnchor)):
             if anchor.kind == AnchorKind.ROOT:
                 store.add_root(anchor.der)
