@@ -190,9 +190,10 @@ def _tsa_certificate(signed_data: asn1_cms.SignedData) -> bytes | None:
         cert = asn1_x509.Certificate.load(cert_der)
         if sid.name == "issuer_and_serial_number":
             chosen = sid.chosen
-            if (
-                chosen["serial_number"].native == cert.serial_number
-                and chosen["issuer"] == cert.issuer
+            # Bytes first: asn1crypto's Name equality normalises every string.
+            if chosen["serial_number"].native == cert.serial_number and (
+                chosen["issuer"].dump() == cert.issuer.dump()
+                or chosen["issuer"] == cert.issuer
             ):
                 return cert_der
         elif sid.chosen.native == cert.key_identifier:

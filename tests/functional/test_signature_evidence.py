@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import subprocess
 import uuid
 
@@ -390,3 +391,32 @@ def test_archive_renewal_adds_an_archive_time_stamp_when_due(world: World) -> No
         "archive",
         "archive",
     ]
+
+
+def test_verify_names_the_moment_it_checked_a_backdated_signature_for(
+    world: World,
+) -> None:
+    api = _customer(world)
+    pdf = act_pdf()
+    backdated = signing.sign_cms(  # type: ignore[attr-defined]
+        pdf,
+        _signer(world.keys.expired_a),
+        signing_time=dt.datetime.now(dt.UTC) - dt.timedelta(days=40),
+    )
+
+    resp = api.post(
+        "/verify",
+        data={
+            "file": (io.BytesIO(pdf), "act.pdf"),
+            "signature": (io.BytesIO(backdated), "act.pdf.sig"),
+        },
+        content_type="multipart/form-data",
+    )
+
+    assert resp.status_code == 200
+    report = resp.get_json()["report"]
+    signer = report["signers"][0]
+    assert report["verdict"] == "invalid"
+    assert signer["poe_source"] == "receipt"
+    assert any(r["code"] == "expired" for r in signer["reasons"])
+    assert "момент получения подписи сервисом" in signer["summary"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -186,3 +187,33 @@ def test_verify_pdf_without_signatures_and_tampered(
     data = signed.read_bytes()
     signed.write_bytes(data.replace(b"/Type /Catalog", b"/Type /Catalof", 1))
     assert main(["verify-pdf", str(signed), *_trust(files)]) == 1
+
+
+def test_verify_cms_refuses_a_revoked_key_that_claims_an_earlier_time(
+    files: dict[str, Path],
+    tmp_path: Path,
+    signer_revoked: pki.Issued,
+    pki_now: dt.datetime,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Revoked a day ago (key compromise); the signature claims 10 days back:
+    # the claim is not a proof, the certificate is checked for now.
+    from signing.cms import sign_cms
+    from signing.signers import Pkcs12Signer
+
+    sig = tmp_path / "backdated.sig"
+    sig.write_bytes(
+        sign_cms(
+            files["doc"].read_bytes(),
+            Pkcs12Signer(signer_revoked.key, signer_revoked.cert, signer_revoked.chain),
+            signing_time=pki_now - dt.timedelta(days=10),
+        )
+    )
+
+    code = main(["verify-cms", str(files["doc"]), str(sig), *_trust(files)])
+
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "[revoked]" in out
+    assert "заявленное время подписания" in out
+    assert "не подтверждено штампом времени" in out
