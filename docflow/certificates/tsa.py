@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from flask import Blueprint, Response, abort, request
 
 from docflow.config import Settings
-from docflow.extensions import csrf
+from docflow.extensions import csrf, limiter
 from docflow.web import settings, state
 from signing import pki
 from signing.signers import Pkcs12Signer
@@ -116,6 +116,7 @@ tsa_bp = Blueprint("tsa", __name__)
 
 @tsa_bp.post("/tsa")
 @csrf.exempt
+@limiter.limit("120 per minute")
 def answer_time_stamp_request() -> Response:
     """Answer ``application/timestamp-query`` with ``application/timestamp-reply``
     (only in the embedded mode: production's authority is another service)."""
@@ -124,7 +125,9 @@ def answer_time_stamp_request() -> Response:
         abort(404)
     if request.mimetype != QUERY_MIME:
         abort(415)
-    body = request.get_data(cache=False)
+    if (request.content_length or 0) > MAX_REQUEST_SIZE:
+        abort(413)
+    body = request.stream.read(MAX_REQUEST_SIZE + 1)
     authority = st.backend(
         "embedded_tsa",
         lambda: embedded_authority(st.settings.var_dir, Path(st.settings.trust_store)),
