@@ -25,13 +25,14 @@ system:
 run: install
 	$(BIN)/docflow db upgrade
 	$(BIN)/docflow demo
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - 'wsgi:app'
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 --threads 8 --access-logfile - 'wsgi:app'
 
 ## Installs everything the tests need and runs the whole suite.
 test: install system
-	$(BIN)/ruff check docflow signing storage notifications tests benchmarks
+	$(BIN)/ruff check docflow signing storage notifications netguard tests benchmarks
 	$(BIN)/lint-imports
-	$(BIN)/mypy storage notifications signing
+	$(BIN)/python scripts/check_access.py
+	$(BIN)/mypy storage notifications signing netguard
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: install system

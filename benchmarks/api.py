@@ -349,6 +349,8 @@ def main() -> int:
             "STORAGE_URL": f"s3://{S3_KEY}:{S3_SECRET}@127.0.0.1:{s3_port}/docflow-bench"
             "?secure=false",
             "CELERY_BROKER_URL": redis_db,
+            # Production counts rate limits in a shared store (memory:// refused).
+            "RATELIMIT_STORAGE_URL": redis_db,
             "CELERY_QUEUE": f"docflow-bench-{os.getpid()}",
             "SECRET_KEY": secrets.token_urlsafe(32),
             "DOCFLOW_VAR_DIR": str(tmp / "var"),

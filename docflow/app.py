@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, g, request
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from docflow.config import Settings
 from docflow.db import make_engine, make_sessionmaker
@@ -41,11 +42,20 @@ def create_app(settings: Settings | None = None) -> Flask:
         BABEL_DEFAULT_TIMEZONE="Europe/Moscow",
         BABEL_TRANSLATION_DIRECTORIES="translations",
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_url,
+        RATELIMIT_KEY_PREFIX=settings.ratelimit_key_prefix,
         RATELIMIT_ENABLED=True,
         TESTING=settings.testing,
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    if settings.trusted_proxies:
+        # Only as many hops as there are proxies (TRUSTED_PROXIES): the limiter's
+        # keys and the audit log then see the client, not the proxy, and a client
+        # cannot pass itself off as someone else by sending X-Forwarded-For.
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops
+        )
     settings.var_dir.mkdir(parents=True, exist_ok=True)
 
     engine = make_engine(settings.database_url)
@@ -75,6 +85,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["celery"] = make_celery(app)
 
     register_error_handlers(app)
+    from docflow.inputs import init_app as init_inputs
+
+    init_inputs(app)  # JSON bodies: size, depth, Unicode (before any route reads)
     _register_blueprints(app)
     _register_template_globals(app)
     _register_security_headers(app)
@@ -86,6 +99,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from docflow.access.web import init_app as init_access
+
+    init_access(app)
     from docflow.accounts.views import bp as accounts_bp
     from docflow.certificates.views import bp as certificates_bp
     from docflow.documents.views import bp as documents_bp
@@ -163,13 +179,14 @@ NAV: list[tuple[str, str, str]] = [
 
 
 def _visible_nav(app: Flask) -> list[tuple[str, str]]:
+    from docflow.access.web import current_is_staff
     items = []
     for endpoint, label, audience in NAV:
         if endpoint.split(".")[0] not in app.blueprints:
             continue
-        if audience == "staff" and not current_user.is_staff:
+        if audience == "staff" and not current_is_staff():
             continue
-        if audience == "customer" and current_user.is_staff:
+        if audience == "customer" and current_is_staff():
             continue
         items.append((endpoint, label))
     return items

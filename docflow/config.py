@@ -103,6 +103,13 @@ class Settings:
     celery_queue: str
     smtp_url: str
     sms_gateway_url: str
+    # Where rate limits count (RATELIMIT_STORAGE_URL): a store every process
+    # shares, so that "5 failed logins per 15 minutes" means 5 in total, not 5
+    # per gunicorn worker or per node. Production (PostgreSQL) must name one:
+    # redis://, rediss://, redis+sentinel://, redis+cluster:// (valkey alike), or
+    # memcached:// (needs pymemcache). memory:// counts inside one process and is
+    # for the embedded mode only, which `make run` serves from a single gunicorn
+    # process with threads for exactly that reason.
     ratelimit_storage_url: str
     trust_store: str
     revocation_mode: str
@@ -132,6 +139,29 @@ class Settings:
     archive_horizon_days: int = 90
     # The clock skew tolerated between a signer's claimed time and ours.
     claimed_time_skew_minutes: int = 5
+    # ALLOW_PRIVATE_FETCH: let signature validation download issuer
+    # certificates, CRLs and OCSP answers from loopback, private (RFC 1918,
+    # fc00::/7) and link-local addresses. Off by default: those URLs come from
+    # the certificates, that is from whoever made the signature, and /verify
+    # checks anyone's; refused downloads are reported ("внутренняя сеть").
+    # Only for a closed network whose CAs live on internal addresses.
+    allow_private_fetch: bool = False
+    # RATELIMIT_KEY_PREFIX: put before every rate-limit key, so that deployments
+    # sharing one Redis (staging and production, parallel test runs) keep
+    # separate counters.
+    ratelimit_key_prefix: str = ""
+    # TRUSTED_PROXIES: how many reverse proxies stand in front of the cabinet.
+    # With N > 0 the client's address is the N-th entry from the right of
+    # X-Forwarded-For (each proxy appends the address it saw; anything further
+    # left is what the client claimed) and the scheme comes from
+    # X-Forwarded-Proto. It feeds the rate limits and the audit log. 0 (the
+    # default, and right when gunicorn faces the clients) ignores those headers
+    # altogether: otherwise a client could forge its address. A larger N than
+    # the real number of proxies lets clients forge it too; and with N > 0 the
+    # cabinet must be reachable only through the proxies. The Host header is
+    # taken as the proxy passes it (nginx: proxy_set_header Host $host);
+    # X-Forwarded-Host is not trusted, as links in e-mails use BASE_URL.
+    trusted_proxies: int = 0
     testing: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -181,11 +211,18 @@ class Settings:
                 ),
                 {"http", "https", "file"},
             ),
-            ratelimit_storage_url=os.environ.get("RATELIMIT_STORAGE_URL", "memory://"),
+            ratelimit_storage_url=_check_url(
+                "RATELIMIT_STORAGE_URL",
+                os.environ.get("RATELIMIT_STORAGE_URL") or "memory://",
+                {"memory", "redis", "rediss", "valkey", "valkeys", "memcached"},
+            ),
+            ratelimit_key_prefix=os.environ.get("RATELIMIT_KEY_PREFIX", ""),
+            trusted_proxies=_int("TRUSTED_PROXIES", cls.trusted_proxies),
             trust_store=os.environ.get("TRUST_STORE", str(var_dir / "trust")),
             revocation_mode=_choice(
                 "REVOCATION_MODE", "soft", {"off", "soft", "hard", "require"}
             ),
+            allow_private_fetch=_bool("ALLOW_PRIVATE_FETCH", False),
             base_url=os.environ.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
             supplier_name=os.environ.get("SUPPLIER_NAME", cls.supplier_name),
             supplier_inn=os.environ.get("SUPPLIER_INN", cls.supplier_inn),
@@ -215,6 +252,22 @@ class Settings:
                 "ARCHIVE_HORIZON_DAYS", cls.archive_horizon_days
             ),
         )
+        if settings.trusted_proxies < 0:
+            raise ConfigError(
+                f"TRUSTED_PROXIES={settings.trusted_proxies}: expected the number of "
+                "reverse proxies in front of the cabinet, 0 or more"
+            )
+        if (
+            settings.database_url.startswith("postgresql")
+            and urlsplit(settings.ratelimit_storage_url).scheme == "memory"
+        ):
+            # Production runs several workers and nodes: counters kept in each
+            # process's memory would multiply every limit by their number.
+            raise ConfigError(
+                "RATELIMIT_STORAGE_URL: production (a PostgreSQL DATABASE_URL) needs "
+                "a store shared by all web workers and nodes, such as "
+                "redis://redis:6379/1; memory:// counts in each process alone"
+            )
         if settings.archive_horizon_days < 1:
             raise ConfigError("ARCHIVE_HORIZON_DAYS: expected a positive number of days")
         if (

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import logging
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +34,8 @@ from sqlalchemy.orm import (
     mapped_column,
     sessionmaker,
 )
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -131,13 +134,38 @@ def _drop_after_rollback(session: Session, previous_transaction: Any) -> None:
 
 @contextmanager
 def transaction(session: Session) -> Iterator[Session]:
-    """Commit on success, roll back on any exception."""
+    """Commit on success, roll back on any exception.
+
+    Blobs written for rows of this transaction (:func:`blobs_of_transaction`)
+    are deleted when it rolls back, so a refused or conflicting write (two
+    identical requests at once) leaves no orphan behind.
+    """
     try:
         yield session
         session.commit()
     except BaseException:
         session.rollback()
+        _forget_pending_blobs(session)
         raise
+    else:
+        session.info.pop(_PENDING_BLOBS, None)
+
+
+_PENDING_BLOBS = "docflow.pending_blobs"
+
+
+def blobs_of_transaction(session: Session, storage: Any, key: str) -> None:
+    """Remember a blob written for a row of the current transaction: it is
+    deleted if the transaction rolls back."""
+    session.info.setdefault(_PENDING_BLOBS, []).append((storage, key))
+
+
+def _forget_pending_blobs(session: Session) -> None:
+    for storage, key in session.info.pop(_PENDING_BLOBS, []):
+        try:
+            storage.delete(key)
+        except Exception:  # noqa: BLE001 - fsck lists whatever is left as an orphan
+            log.warning("could not remove blob %s of a rolled back transaction", key)
 
 
 def is_postgres(session: Session) -> bool:

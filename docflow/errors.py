@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,16 @@ def register_error_handlers(app: Flask) -> None:
         if exc.description and exc.description != type(exc).description:
             message = exc.description
         return error_response(status, code, message)
+
+    @app.errorhandler(StaleDataError)
+    def _stale(exc: StaleDataError) -> Any:
+        # Optimistic concurrency: another request changed the row first.
+        return error_response(
+            409,
+            "document_state_conflict",
+            "Документ только что изменён другим действием. Обновите страницу и "
+            "повторите, если это ещё нужно.",
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:

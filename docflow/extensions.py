@@ -12,6 +12,9 @@ from flask_wtf.csrf import CSRFProtect
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# Keyed by request.remote_addr: the client's address once TRUSTED_PROXIES has been
+# applied (docflow.app), so one counter per client, not one for the whole proxy.
+# The counters live in RATELIMIT_STORAGE_URL, shared by every worker and node.
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
 LOCALES = ("ru", "en")

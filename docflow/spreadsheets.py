@@ -2,6 +2,11 @@
 
 Both the contracts' load and the readings' load read their files here, and name
 a problem by its row (as Excel numbers them: the header is row 1) and column.
+
+An uploaded workbook is a ZIP archive: before a byte of it is inflated, its
+central directory is checked against the limits below (a «zip bomb» of 180 KB
+inflating to 49 MB of sheet XML cost a worker 17 s and 265 MB); then at most
+:data:`MAX_ROWS` rows of at most :data:`MAX_COLUMNS` columns are read.
 """
 
 from __future__ import annotations
@@ -9,7 +14,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +26,25 @@ from docflow.errors import ValidationError
 Progress = Callable[[int, int], None]
 MAX_PROBLEMS = 200  # enough to fix a file; a thousand lines of the same help nobody
 
+# Limits on an uploaded .xlsx, checked on the declared sizes of its central
+# directory. They bound the work: zipfile stops inflating a member at its declared
+# size (and fails its CRC check), so a member cannot inflate past what it declares.
+MAX_XLSX_UNCOMPRESSED = 20 * 1024 * 1024  # all members together
+MAX_XLSX_RATIO = 100  # per member; a real sheet deflates 5 to 20 times
+RATIO_GRACE_BYTES = 1024 * 1024  # a member this small may deflate as it likes
+MAX_XLSX_MEMBERS = 1000  # a workbook has a dozen; a thousand is not a table
+# Limits on the table itself, for .xlsx and CSV alike.
+MAX_ROWS = 10_000  # rows under the header
+MAX_COLUMNS = 100
+# The openings of archives: a workbook that carries one is refused.
+_ARCHIVE_MAGIC = (
+    b"PK\x03\x04",
+    b"PK\x05\x06",
+    b"PK\x07\x08",
+    b"\x1f\x8b",
+    b"7z\xbc\xaf",
+)
+
 
 @dataclass(frozen=True)
 class ImportProblem:
@@ -27,6 +53,8 @@ class ImportProblem:
     message: str
 
     def __str__(self) -> str:
+        if not self.row:  # the file as a whole
+            return self.message[:1].upper() + self.message[1:]
         where = f"строка {self.row}" + (
             f", столбец «{self.column}»" if self.column else ""
         )
@@ -53,6 +81,129 @@ class Column:
     title: str  # as the template file names it
     aliases: tuple[str, ...] = ()
     required: bool = False
+
+
+class WorkbookRefused(ValueError):  # noqa: N818 - a refusal, not a failure
+    """The upload is refused before (or while) it is read; ``message`` says why,
+    in Russian, as a sentence the form shows."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _megabytes(size: int) -> str:
+    return f"{size // (1024 * 1024)} МБ"
+
+
+def check_xlsx_archive(data: bytes) -> None:
+    """Refuse a workbook whose archive could cost more than a table should:
+    over :data:`MAX_XLSX_UNCOMPRESSED` inflated, a member deflated more than
+    :data:`MAX_XLSX_RATIO` times, over :data:`MAX_XLSX_MEMBERS` members, an
+    archive inside, encryption or a compression other than deflate.
+
+    Only the central directory and the first bytes of each member are read.
+
+    :raises WorkbookRefused: one of the limits is passed.
+    :raises zipfile.BadZipFile: not a readable ZIP archive at all.
+    """
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (OSError, ValueError, EOFError, NotImplementedError) as exc:
+        raise zipfile.BadZipFile(str(exc)) from None
+    with archive:
+        if len(members) > MAX_XLSX_MEMBERS:
+            raise WorkbookRefused(
+                f"В файле Excel больше {MAX_XLSX_MEMBERS} частей: это не похоже на "
+                "таблицу, файл не читается."
+            )
+        total = sum(m.file_size for m in members)
+        if total > MAX_XLSX_UNCOMPRESSED:
+            raise WorkbookRefused(
+                f"Файл Excel после распаковки занимает больше "
+                f"{_megabytes(MAX_XLSX_UNCOMPRESSED)} (объявлено "
+                f"{_megabytes(total)}): разделите таблицу на несколько файлов."
+            )
+        for member in members:
+            _check_member(archive, member)
+
+
+def _check_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
+    if member.flag_bits & 0x1:
+        raise WorkbookRefused(
+            "Файл Excel зашифрован: снимите пароль и загрузите файл снова."
+        )
+    if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise WorkbookRefused(
+            "Файл Excel сжат неподдерживаемым способом: откройте его в Excel и "
+            "сохраните заново как книгу Excel (.xlsx)."
+        )
+    if member.file_size > RATIO_GRACE_BYTES:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if ratio > MAX_XLSX_RATIO:
+            raise WorkbookRefused(
+                f"Часть «{member.filename[:100]}» файла Excel сжата в {ratio:.0f} раз "
+                f"(допустимо до {MAX_XLSX_RATIO}): так сжимаются не таблицы, а "
+                "«ZIP-бомбы», файл не читается."
+            )
+    if member.is_dir() or not member.file_size:
+        return
+    try:
+        with archive.open(member) as stream:
+            head = stream.read(4)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error) as exc:
+        raise zipfile.BadZipFile(str(exc)) from None
+    if head.startswith(_ARCHIVE_MAGIC):
+        raise WorkbookRefused(
+            f"Внутри файла Excel есть вложенный архив («{member.filename[:100]}»): "
+            "такие файлы не принимаются. Скопируйте таблицу в новую книгу."
+        )
+
+
+def _too_many_rows(limit: int) -> WorkbookRefused:
+    return WorkbookRefused(
+        f"В файле больше {limit:,} строк".replace(",", " ")
+        + ": разделите его на части поменьше и загрузите их по очереди."
+    )
+
+
+def _too_many_columns(limit: int) -> WorkbookRefused:
+    return WorkbookRefused(
+        f"В файле больше {limit} столбцов: оставьте только нужные столбцы."
+    )
+
+
+def sheet_rows(
+    sheet: Any, *, first_rows: int = 1, max_rows: int = MAX_ROWS
+) -> list[tuple[int, list[Any]]]:
+    """The numbered rows of a read-only worksheet that have content, each at
+    most :data:`MAX_COLUMNS` cells wide (trailing empty cells dropped).
+
+    The table may have ``first_rows`` rows (the header, a form's heading) and
+    ``max_rows`` more; a row over that refuses the file rather than being cut
+    off. Whatever the sheet claims, no row past twice that many is read: blank
+    rows cost nothing, and neither does a row numbered a billion.
+
+    :raises WorkbookRefused: too many rows or columns.
+    """
+    limit = first_rows + max_rows
+    rows: list[tuple[int, list[Any]]] = []
+    values = sheet.iter_rows(
+        values_only=True, max_row=2 * limit, max_col=MAX_COLUMNS + 1
+    )
+    for number, row in enumerate(values, start=1):
+        cells = list(row)
+        while cells and _blank(cells[-1]):
+            cells.pop()
+        if not cells:
+            continue
+        if len(cells) > MAX_COLUMNS:
+            raise _too_many_columns(MAX_COLUMNS)
+        rows.append((number, cells))
+        if len(rows) > limit:
+            raise _too_many_rows(max_rows)
+    return rows
 
 
 # -- reading a table ---------------------------------------------------------------
@@ -90,32 +241,51 @@ def read_table(filename: str, data: bytes) -> Table:
     raise ImportFailed([ImportProblem(0, "", "загрузите файл Excel (.xlsx) или CSV")])
 
 
+def _unreadable(exc: Exception) -> ImportFailed:
+    return ImportFailed(
+        [
+            ImportProblem(
+                0,
+                "",
+                f"файл не удалось прочитать как Excel (.xlsx): {type(exc).__name__}",
+            )
+        ]
+    )
+
+
 def _read_xlsx(data: bytes) -> Table:
     from openpyxl import load_workbook
 
     try:
+        check_xlsx_archive(data)
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except WorkbookRefused as exc:
+        raise ImportFailed([ImportProblem(0, "", exc.message)]) from None
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+        raise _unreadable(exc) from None
+    try:
+        rows = sheet_rows(workbook.worksheets[0])
+    except WorkbookRefused as exc:
+        raise ImportFailed([ImportProblem(0, "", exc.message)]) from None
+    except Exception as exc:  # noqa: BLE001 - a malformed sheet fails in many ways
+        raise _unreadable(exc) from None
+    finally:
+        workbook.close()
+    return _table(iter(rows))
+
+
+def _read_csv(data: bytes) -> Table:
+    if len(data) > MAX_XLSX_UNCOMPRESSED:  # the same text a workbook may inflate to
         raise ImportFailed(
             [
                 ImportProblem(
                     0,
                     "",
-                    "файл не удалось прочитать как Excel "
-                    f"(.xlsx): {type(exc).__name__}",
+                    f"файл CSV больше {_megabytes(MAX_XLSX_UNCOMPRESSED)}: разделите "
+                    "таблицу на несколько файлов",
                 )
             ]
-        ) from None
-    try:
-        sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        table = _table(enumerate((list(r) for r in rows), start=1))
-    finally:
-        workbook.close()
-    return table
-
-
-def _read_csv(data: bytes) -> Table:
+        )
     for encoding in ("utf-8-sig", "cp1251"):
         try:
             text = data.decode(encoding)
@@ -130,11 +300,27 @@ def _read_csv(data: bytes) -> Table:
     delimiter = max(";,\t", key=first.count) if first else ";"
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        return _table(enumerate(reader, start=1))
+        return _table(_csv_rows(reader))
     except csv.Error as exc:
         raise ImportFailed(
             [ImportProblem(0, "", f"ошибка формата CSV: {exc}")]
         ) from None
+    except WorkbookRefused as exc:
+        raise ImportFailed([ImportProblem(0, "", exc.message)]) from None
+
+
+def _csv_rows(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[Any]]]:
+    """The CSV's rows under the same limits as a sheet's (:func:`sheet_rows`)."""
+    taken = 0
+    for number, cells in enumerate(reader, start=1):
+        if all(_blank(c) for c in cells):
+            continue
+        if any(not _blank(c) for c in cells[MAX_COLUMNS:]):
+            raise _too_many_columns(MAX_COLUMNS)
+        taken += 1
+        if taken > 1 + MAX_ROWS:  # the header and MAX_ROWS rows
+            raise _too_many_rows(MAX_ROWS)
+        yield number, cells[:MAX_COLUMNS]
 
 
 def _table(numbered: Iterator[tuple[int, list[Any]]]) -> Table:
@@ -172,6 +358,20 @@ def column_letter(index: int) -> str:
         index, rem = divmod(index - 1, 26)
         letters = chr(65 + rem) + letters
     return letters
+
+
+# -- writing a table ------------------------------------------------------------------
+
+# What XML 1.0, and so a worksheet, cannot carry (https://www.w3.org/TR/xml/#charsets):
+# C0 controls but TAB, LF and CR; lone surrogates; U+FFFE and U+FFFF. openpyxl
+# refuses a cell with any of them (IllegalCharacterError), its whole file with it.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` with each character a worksheet cannot carry replaced by U+FFFD:
+    text stored before the edge refused such characters is still exported."""
+    return _NOT_XML.sub("\ufffd", text)
 
 
 # -- writing a template ---------------------------------------------------------------

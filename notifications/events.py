@@ -42,6 +42,7 @@ class EventKind(StrEnum):
     ACCOUNT_CONFIRM_EMAIL = "account.confirm_email"
     # S105: an event name, not a password.
     ACCOUNT_PASSWORD_RESET = "account.password_reset"  # noqa: S105
+    ACCOUNT_REGISTRATION_ATTEMPT = "account.registration_attempt"
     CONTRACT_INVITATION = "contract.invitation"
     CONTRACT_ACCESS_CHANGED = "contract.access_changed"
     PHONE_CONFIRM_CODE = "phone.confirm_code"
@@ -125,6 +126,9 @@ _INFO: dict[EventKind, EventInfo] = {
     ),
     EventKind.ACCOUNT_PASSWORD_RESET: EventInfo(
         "Восстановление пароля", True, _fields("url")
+    ),
+    EventKind.ACCOUNT_REGISTRATION_ATTEMPT: EventInfo(
+        "Попытка регистрации с вашим адресом", True, _fields("url")
     ),
     EventKind.CONTRACT_INVITATION: EventInfo(
         "Приглашение к договору",

@@ -24,14 +24,27 @@ Revocation modes of this library and how they map to pyhanko-certvalidator
     path must have a usable CRL or OCSP response, otherwise INDETERMINATE.
 
 In every mode a certificate found revoked (by any source) is INVALID.
+
+Fetching. The URLs come from the certificates, that is from whoever made
+them: every download (issuer certificates, CRLs, OCSP) goes through
+:mod:`netguard` — public addresses only unless the trust store allows
+private ones, checked on the address actually connected to, with timeouts and
+size caps. A refused address is reported (:func:`blocked_fetch_reasons`). In
+``off`` mode nothing at all is fetched (:class:`signing.trust.TrustStore`
+builds no fetchers).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import AsyncGenerator, Iterable
-from typing import Literal
+import logging
+import threading
+from collections.abc import AsyncGenerator, Awaitable, Iterable
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 
+import requests
 from asn1crypto import cms, crl, ocsp, x509
 from pyhanko_certvalidator.authority import Authority
 from pyhanko_certvalidator.errors import CRLFetchError, OCSPFetchError
@@ -39,9 +52,22 @@ from pyhanko_certvalidator.fetchers.api import (
     CertificateFetcher,
     CRLFetcher,
     Fetchers,
+    FetchLimits,
     OCSPFetcher,
 )
-from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
+from pyhanko_certvalidator.fetchers.common_utils import FetchBudget
+from pyhanko_certvalidator.fetchers.requests_fetchers.cert_fetch_client import (
+    RequestsCertificateFetcher,
+)
+from pyhanko_certvalidator.fetchers.requests_fetchers.crl_client import (
+    RequestsCRLFetcher,
+)
+from pyhanko_certvalidator.fetchers.requests_fetchers.ocsp_client import (
+    RequestsOCSPFetcher,
+)
+from pyhanko_certvalidator.fetchers.requests_fetchers.util import (
+    RequestsFetcherMixin,
+)
 from pyhanko_certvalidator.policy_decl import (
     LEGACY_POLICY_MAP,
     NO_REVOCATION,
@@ -49,14 +75,21 @@ from pyhanko_certvalidator.policy_decl import (
     RevocationCheckingPolicy,
 )
 
+import netguard
+from signing.reports import Reason, ReasonCode
+
 __all__ = [
     "REVOCATION_MODES",
+    "BlockedFetch",
     "RevocationMode",
+    "blocked_fetch_reasons",
     "build_fetchers",
     "crl_reason_ru",
     "fallback_policy",
     "primary_policy",
 ]
+
+logger = logging.getLogger(__name__)
 
 RevocationMode = Literal["off", "soft", "hard", "require"]
 REVOCATION_MODES: tuple[RevocationMode, ...] = ("off", "soft", "hard", "require")
@@ -153,21 +186,227 @@ class _DisabledCertificateFetcher(CertificateFetcher):
         return ()
 
 
+FetchKind = Literal["issuer", "crl", "ocsp"]
+
+
+@dataclass(frozen=True)
+class BlockedFetch:
+    """A download refused because its address is not public."""
+
+    kind: FetchKind
+    url: str
+    address: str
+    reason: str
+
+
+class FetchGuard:
+    """The network settings shared by one validation's fetchers, and the
+    downloads they refused."""
+
+    def __init__(self, *, timeout: float, allow_private: bool) -> None:
+        self.timeout = timeout
+        self.allow_private = allow_private
+        self._blocked: list[BlockedFetch] = []
+        self._lock = threading.Lock()
+
+    @property
+    def blocked(self) -> list[BlockedFetch]:
+        with self._lock:
+            return list(self._blocked)
+
+    def fetch(
+        self,
+        kind: FetchKind,
+        url: str,
+        *,
+        method: str,
+        headers: dict[str, str],
+        content: bytes | None = None,
+    ) -> requests.Response:
+        """One download, as pyhanko-certvalidator's fetchers expect it: a 200
+        response, or ``requests.RequestException`` (which they turn into
+        their fetch errors and the validation into "unavailable")."""
+        limit = netguard.MAX_CRL_BYTES if kind == "crl" else netguard.MAX_RESPONSE_BYTES
+        try:
+            fetched = netguard.fetch(
+                url,
+                method=method,
+                content=content,
+                headers=headers,
+                timeout=self.timeout,
+                max_bytes=limit,
+                allow_private=self.allow_private,
+            )
+        except netguard.ForbiddenAddressError as exc:
+            logger.warning("refused to fetch %s %s: %s", kind, url, exc)
+            with self._lock:
+                self._blocked.append(BlockedFetch(kind, url, exc.address, exc.reason))
+            raise requests.RequestException(str(exc)) from exc
+        except netguard.FetchError as exc:
+            raise requests.RequestException(str(exc)) from exc
+        if fetched.status_code != 200:
+            raise requests.RequestException(f"{url}: status code {fetched.status_code}")
+        # What the fetchers read (.content, .headers): a response already in full.
+        response = requests.Response()
+        response.status_code = fetched.status_code
+        response.url = fetched.url
+        response.headers = requests.structures.CaseInsensitiveDict(fetched.headers)
+        response._content = fetched.content
+        return response
+
+
+class _Guarded(RequestsFetcherMixin):
+    """pyhanko-certvalidator's requests fetchers with their two network calls
+    (``requests.get``/``post``, which follow any redirect and read any size)
+    replaced by :meth:`FetchGuard.fetch`."""
+
+    kind: ClassVar[FetchKind]
+    guard: FetchGuard
+
+    def _get(
+        self, url: str, *, acceptable_content_types: Iterable[str]
+    ) -> Awaitable[requests.Response]:
+        headers = {
+            "Accept": ",".join(acceptable_content_types),
+            "User-Agent": str(self.user_agent),
+        }
+        return asyncio.to_thread(
+            self.guard.fetch, self.kind, url, method="GET", headers=headers
+        )
+
+    def _post(
+        self,
+        url: str,
+        data: bytes,
+        *,
+        content_type: str,
+        acceptable_content_types: Iterable[str],
+    ) -> Awaitable[requests.Response]:
+        headers = {
+            "Accept": ",".join(acceptable_content_types),
+            "User-Agent": str(self.user_agent),
+            "Content-Type": content_type,
+        }
+        return asyncio.to_thread(
+            self.guard.fetch,
+            self.kind,
+            url,
+            method="POST",
+            headers=headers,
+            content=data,
+        )
+
+
+class _GuardedOCSPFetcher(_Guarded, RequestsOCSPFetcher):
+    kind = "ocsp"
+
+
+class _GuardedCRLFetcher(_Guarded, RequestsCRLFetcher):
+    kind = "crl"
+
+
+class _GuardedCertificateFetcher(_Guarded, RequestsCertificateFetcher):
+    kind = "issuer"
+
+
 def build_fetchers(
-    *, ocsp: bool, crls: bool, issuers: bool, timeout: float
+    *,
+    ocsp: bool,
+    crls: bool,
+    issuers: bool,
+    timeout: float,
+    allow_private: bool = False,
 ) -> Fetchers | None:
     """Network fetchers for one validation (their caches live as long as it does).
 
     ``None`` when nothing may be fetched at all.
+
+    :param allow_private: let downloads reach internal addresses (CAs inside
+        a closed network); refused by default, see :mod:`netguard`.
     """
     if not (ocsp or crls or issuers):
         return None
-    real = RequestsFetcherBackend(per_request_timeout=timeout).get_fetchers()
-    return Fetchers(
-        ocsp_fetcher=real.ocsp_fetcher if ocsp else _DisabledOCSPFetcher(),
-        crl_fetcher=real.crl_fetcher if crls else _DisabledCRLFetcher(),
-        cert_fetcher=real.cert_fetcher if issuers else _DisabledCertificateFetcher(),
+    guard = FetchGuard(timeout=timeout, allow_private=allow_private)
+    # One budget for the three, as pyhanko-certvalidator's own backend does.
+    budget = FetchBudget(FetchLimits())
+    ocsp_fetcher = _GuardedOCSPFetcher(per_request_timeout=timeout, budget=budget)
+    # RequestsCRLFetcher.__init__ takes untyped **kwargs.
+    crl_fetcher = _GuardedCRLFetcher(  # type: ignore[no-untyped-call]
+        per_request_timeout=timeout, budget=budget
     )
+    cert_fetcher = _GuardedCertificateFetcher(
+        per_request_timeout=timeout, budget=budget
+    )
+    for fetcher in (ocsp_fetcher, crl_fetcher, cert_fetcher):
+        fetcher.guard = guard
+    return Fetchers(
+        ocsp_fetcher=ocsp_fetcher if ocsp else _DisabledOCSPFetcher(),
+        crl_fetcher=crl_fetcher if crls else _DisabledCRLFetcher(),
+        cert_fetcher=cert_fetcher if issuers else _DisabledCertificateFetcher(),
+    )
+
+
+def _blocked_fetches(fetchers: Fetchers | None) -> list[BlockedFetch]:
+    if fetchers is None:
+        return []
+    guards = {
+        id(f.guard): f.guard
+        for f in (fetchers.ocsp_fetcher, fetchers.crl_fetcher, fetchers.cert_fetcher)
+        if isinstance(f, _Guarded)
+    }
+    seen: dict[tuple[str, str], BlockedFetch] = {}
+    for guard in guards.values():
+        for item in guard.blocked:
+            seen.setdefault((item.kind, item.url), item)
+    return list(seen.values())
+
+
+def _refused(items: list[BlockedFetch]) -> str:
+    return "; ".join(
+        f"адрес {b.url} недоступен для проверки: внутренняя сеть ({b.address})"
+        for b in items
+    )
+
+
+def _blocked_details(items: list[BlockedFetch]) -> dict[str, object]:
+    return {
+        "blocked": "internal_network",
+        "urls": [b.url for b in items],
+        "addresses": [
+            {"url": b.url, "address": b.address, "reason": b.reason} for b in items
+        ],
+    }
+
+
+def blocked_fetch_reasons(fetchers: Fetchers | None) -> list[Reason]:
+    """Warnings naming the downloads refused as internal during a validation.
+
+    They explain the outcome pyhanko-certvalidator reached without that data
+    (revocation unavailable, a chain not built); they never change a verdict.
+    """
+    blocked = _blocked_fetches(fetchers)
+    reasons = []
+    revinfo = [b for b in blocked if b.kind != "issuer"]
+    if revinfo:
+        reasons.append(
+            Reason(
+                ReasonCode.REVOCATION_UNAVAILABLE,
+                "Сведения об отзыве не запрашивались: " + _refused(revinfo),
+                _blocked_details(revinfo),
+                is_warning=True,
+            )
+        )
+    issuers = [b for b in blocked if b.kind == "issuer"]
+    if issuers:
+        reasons.append(
+            Reason(
+                ReasonCode.CHAIN_INCOMPLETE,
+                "Сертификат издателя не загружен: " + _refused(issuers),
+                _blocked_details(issuers),
+                is_warning=True,
+            )
+        )
+    return reasons
 
 
 _REASONS_RU = {

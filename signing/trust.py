@@ -69,6 +69,7 @@ from signing.reports import (
 from signing.revocation import (
     REVOCATION_TTL,
     RevocationMode,
+    blocked_fetch_reasons,
     build_fetchers,
     check_mode,
     crl_reason_ru,
@@ -267,6 +268,10 @@ class TrustStore:
     :param fetch_crls: download CRLs from the certificates' distribution points.
     :param fetch_issuers: download missing issuer certificates (AIA caIssuers).
     :param timeout: seconds per HTTP request.
+    :param allow_private_fetch: let downloads (issuer certificates, CRLs,
+        OCSP) reach loopback, private and link-local addresses, for a closed
+        network whose CAs live there. Off by default: the URLs come from the
+        certificates, so from whoever made them (see :mod:`netguard`).
     :param weak_hash_algorithms: digests that make a chain or CRL signature weak
         (MD2, MD5 and SHA-1 by default). Only test corpora and archives of old
         documents have a reason to narrow it.
@@ -286,6 +291,7 @@ class TrustStore:
         fetch_crls: bool = True,
         fetch_issuers: bool = True,
         timeout: float = 5.0,
+        allow_private_fetch: bool = False,
         weak_hash_algorithms: Iterable[str] = DEFAULT_WEAK_HASHES,
         min_rsa_bits: int = 2048,
         min_dsa_bits: int = 2048,
@@ -303,6 +309,7 @@ class TrustStore:
         self.ocsp = ocsp
         self.fetch_crls = fetch_crls
         self.fetch_issuers = fetch_issuers
+        self.allow_private_fetch = allow_private_fetch
         self.timeout = float(timeout)
         self.weak_hash_algorithms = frozenset(a.lower() for a in weak_hash_algorithms)
         self.min_rsa_bits = min_rsa_bits
@@ -416,12 +423,17 @@ class TrustStore:
             dsa_key_size_threshold=self.min_dsa_bits,
         )
 
-    def _fetchers(self) -> Fetchers | None:
+    def _fetchers(self, revocation: RevocationMode) -> Fetchers | None:
+        # Without revocation checking nothing is downloaded, not even an
+        # issuer certificate: the caller asked for an offline check.
+        if revocation == "off":
+            return None
         return build_fetchers(
             ocsp=self.ocsp,
             crls=self.fetch_crls,
             issuers=self.fetch_issuers,
             timeout=self.timeout,
+            allow_private=self.allow_private_fetch,
         )
 
     def _context(
@@ -481,7 +493,7 @@ class TrustStore:
         return self._context(
             at=at,
             policy=single_pass_policy(check_mode(revocation)),
-            fetchers=self._fetchers(),
+            fetchers=self._fetchers(check_mode(revocation)),
             other_certs=[_as_certificate(c, "certificate") for c in other_certs],
             crls=[c for item in crls for c in _as_crls(item, "CRL")],
             ocsps=[
@@ -1243,7 +1255,7 @@ async def _validate_uncached(
         )
         return result, chain, None
 
-    fetchers = trust._fetchers()
+    fetchers = trust._fetchers(mode)
     outcome = await _validate_path(
         leaf,
         trust,
@@ -1295,7 +1307,7 @@ async def _validate_uncached(
             revocation = RevocationInfo("unchecked") if mode == "off" else None
     if chain[0].sha256 != leaf.sha256:
         chain.insert(0, leaf)
-    merged = _merge(reasons)
+    merged = _merge([*reasons, *blocked_fetch_reasons(fetchers)])
     result = CertificateValidation(
         verdict=worst_verdict(*(r.verdict for r in merged)),
         reasons=merged,

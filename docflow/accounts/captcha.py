@@ -1,69 +1,108 @@
-"""«Я не робот»: a self-hosted arithmetic code, no external service.
+"""«Я не робот»: an ALTCHA proof of work, self-hosted, no external service.
 
-The question is drawn as an SVG picture (so the answer is not in the page's
-text), the expected answer is kept in the signed session with an expiry, and a
-challenge is used up by one check, right or wrong.
+The browser widget (vendored under ``static/vendor/altcha``) fetches a
+challenge from ``/account/captcha``, spends a little CPU on it (PBKDF2 until
+the derived key starts with a zero byte) and posts the solution with the form
+as the ``altcha`` field. There is no answer to read off the page: the work is
+the proof.
+
+The challenge is HMAC-signed with a key derived from ``SECRET_KEY``, so the
+server keeps nothing while it is outstanding; it expires after
+:data:`CHALLENGE_TTL`; and a solved challenge is spent by its first use
+(:class:`~docflow.accounts.models.UsedCaptchaChallenge`, pruned after expiry).
 """
 
 from __future__ import annotations
 
+import binascii
+import datetime as dt
 import hashlib
 import hmac
-import html
-import secrets
-import time
 from typing import Any
 
-CAPTCHA_TTL = 600
+import altcha
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from docflow.accounts.models import UsedCaptchaChallenge
+from docflow.db import utcnow
+
+ALGORITHM = "PBKDF2/SHA-256"
+# PBKDF2 iterations per attempt; about 256 attempts are needed on average
+# (the default key prefix is one zero byte): a fraction of a second in a
+# browser's WebCrypto, a real cost for a script posting forms by the thousand.
+COST = 5000
+CHALLENGE_TTL = dt.timedelta(minutes=10)
+# A genuine payload is about 600 bytes; anything much longer is not parsed.
+MAX_PAYLOAD_LENGTH = 4096
+_KEY_LABEL = b"docflow.accounts.captcha:altcha-challenge-hmac:v1"
 
 
-def new_challenge(session: dict[str, Any], secret_key: str) -> str:
-    """Store a new challenge in the session and return its SVG picture."""
-    a, b = secrets.randbelow(9) + 1, secrets.randbelow(9) + 1
-    op = secrets.choice(["+", "×"]) if a * b <= 40 else "+"
-    answer = a + b if op == "+" else a * b
-    nonce = secrets.token_hex(8)
-    digest = hmac.new(secret_key.encode(), f"{nonce}:{answer}".encode(), hashlib.sha256)
-    session["captcha"] = {"n": nonce, "h": digest.hexdigest(), "t": int(time.time())}
-    return _svg(f"{a} {op} {b} = ?")
+def hmac_key(secret_key: str) -> str:
+    """The challenge-signing key: derived from ``SECRET_KEY`` (never the key
+    itself), so that a signature made here is worth nothing elsewhere."""
+    return hmac.new(secret_key.encode(), _KEY_LABEL, hashlib.sha256).hexdigest()
 
 
-def check(session: dict[str, Any], secret_key: str, given: str) -> bool:
-    data = session.pop("captcha", None)
-    if not data or int(time.time()) - int(data.get("t", 0)) > CAPTCHA_TTL:
-        return False
-    given = given.strip()
-    if not given.isdigit():
-        return False
-    digest = hmac.new(
-        secret_key.encode(), f"{data['n']}:{int(given)}".encode(), hashlib.sha256
+def new_challenge(secret_key: str, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """A fresh signed challenge, as the widget expects it (JSON-ready)."""
+    expires = (now or utcnow()) + CHALLENGE_TTL
+    challenge = altcha.create_challenge(
+        ALGORITHM, COST, expires_at=expires, hmac_secret=hmac_key(secret_key)
     )
-    return hmac.compare_digest(digest.hexdigest(), str(data["h"]))
+    result: dict[str, Any] = challenge.to_dict()
+    return result
 
 
-def _svg(text: str) -> str:
-    # A little noise and per-glyph jitter: enough against naive scrapers, and
-    # still readable for a person.
-    glyphs = []
-    x = 12
-    for ch in text:
-        dy = secrets.randbelow(9) - 4
-        rot = secrets.randbelow(21) - 10
-        glyphs.append(
-            f'<text x="{x}" y="{32 + dy}" transform="rotate({rot} {x} {32 + dy})">'
-            f"{html.escape(ch)}</text>"
+def use_solution(session: Session, *, secret_key: str, payload: str | None) -> bool:
+    """Check a posted solution and spend its challenge.
+
+    True only for a correct solution of an unexpired challenge signed by this
+    site that has not been used before. The caller commits at once, in a
+    transaction of its own, so that a challenge is spent even when the rest of
+    the form is then refused.
+
+    :raises sqlalchemy.exc.IntegrityError: when a concurrent request spent the
+        same challenge first (the unique index settles the race): the caller
+        rolls back and treats it as a refusal.
+    """
+    if not payload or len(payload) > MAX_PAYLOAD_LENGTH:
+        return False
+    try:
+        parsed = altcha.Payload.from_base64(payload)
+    except (ValueError, KeyError, TypeError, binascii.Error, RecursionError):
+        return False
+    params = parsed.challenge.parameters
+    # Only what this site issues: anything else is refused before any work.
+    if (
+        params.algorithm != ALGORITHM
+        or params.cost != COST
+        or type(params.expires_at) is not int
+        or not isinstance(parsed.challenge.signature, str)
+    ):
+        return False
+    result = altcha.verify_solution(parsed, hmac_key(secret_key))
+    if not result.verified:
+        return False
+    return _spend(
+        session,
+        signature=parsed.challenge.signature,
+        expires_at=dt.datetime.fromtimestamp(params.expires_at, dt.UTC),
+    )
+
+
+def _spend(session: Session, *, signature: str, expires_at: dt.datetime) -> bool:
+    now = utcnow()
+    session.execute(
+        delete(UsedCaptchaChallenge).where(UsedCaptchaChallenge.expires_at < now)
+    )
+    digest = hashlib.sha256(signature.encode()).hexdigest()
+    if session.scalar(
+        select(UsedCaptchaChallenge.id).where(
+            UsedCaptchaChallenge.signature_hash == digest
         )
-        x += 16 if ch != " " else 8
-    lines = "".join(
-        f'<line x1="{secrets.randbelow(160)}" y1="{secrets.randbelow(48)}" '
-        f'x2="{secrets.randbelow(160)}" y2="{secrets.randbelow(48)}" />'
-        for _ in range(5)
-    )
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{x + 12}" height="48" role="img" '
-        f'aria-label="Пример для проверки">'
-        f'<rect width="100%" height="100%" rx="6" fill="#eef2f7"/>'
-        f'<g stroke="#9aa9bd" stroke-width="1">{lines}</g>'
-        f'<g font-family="DejaVu Sans, Arial, sans-serif" font-size="24" fill="#1f3a5f" '
-        f'font-weight="bold">{"".join(glyphs)}</g></svg>'
-    )
+    ):
+        return False
+    session.add(UsedCaptchaChallenge(signature_hash=digest, expires_at=expires_at))
+    session.flush()
+    return True

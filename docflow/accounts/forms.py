@@ -32,9 +32,8 @@ class RegistrationForm(FlaskForm):
             EqualTo("password", "Пароли не совпадают."),
         ],
     )
-    captcha = StringField(
-        "Я не робот: решите пример", validators=[DataRequired(REQUIRED)]
-    )
+    # «Я не робот» is the ALTCHA widget's own ``altcha`` field, checked in the
+    # view (docflow.accounts.captcha), not a form field.
 
 
 class LoginForm(FlaskForm):

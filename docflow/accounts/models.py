@@ -1,4 +1,5 @@
-"""Users and their one-time tokens (e-mail confirmation, password recovery)."""
+"""Users, their one-time tokens (e-mail confirmation, password recovery) and
+the captcha challenges already used."""
 
 from __future__ import annotations
 
@@ -35,8 +36,9 @@ class User(UserMixin, TimestampMixin, Base):
     is_active_account: Mapped[bool] = mapped_column(default=True)
     email_confirmed_at: Mapped[dt.datetime | None]
     last_login_at: Mapped[dt.datetime | None]
-    # Bumped on a password change: sessions and remember-me cookies made with an
-    # older value stop working (flask-login's alternative id).
+    # Bumped on logout, on a password change and on a password reset: sessions
+    # and remember-me cookies made with an older value stop working (it is part
+    # of the flask-login id, see get_id and services.load_user).
     session_version: Mapped[int] = mapped_column(default=1)
 
     @property
@@ -94,3 +96,18 @@ class AccountToken(Base):
     created_at: Mapped[created_at]
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
+
+
+class UsedCaptchaChallenge(Base):
+    """A solved «Я не робот» challenge that has been spent.
+
+    A challenge is signed and expires by itself, so only its reuse needs state:
+    the signature's SHA-256 is kept until the challenge expires, then pruned.
+    """
+
+    __tablename__ = "used_captcha_challenges"
+
+    id: Mapped[uuid_pk]
+    signature_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    created_at: Mapped[created_at]

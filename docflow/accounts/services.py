@@ -103,6 +103,11 @@ def peek_token(session: Session, raw: str, purpose: TokenPurpose) -> AccountToke
     )
     if token is None:
         raise ValidationError("Ссылка недействительна.", code="token_invalid")
+    if token.payload.get("revoked"):
+        raise ValidationError(
+            "Ссылка больше не действует: была запрошена новая ссылка или пароль уже изменён.",
+            code="token_revoked",
+        )
     if token.used_at is not None:
         raise ValidationError("Ссылка уже была использована.", code="token_used")
     expires = token.expires_at
@@ -127,6 +132,42 @@ def consume_token(session: Session, raw: str, purpose: TokenPurpose) -> AccountT
     return token
 
 
+def revoke_tokens(session: Session, *, user: User, purpose: TokenPurpose) -> int:
+    """Make every unused ``purpose`` link of ``user`` stop working; the count.
+
+    The rows are kept (marked used and revoked), so that a click on an old link
+    says why it no longer works.
+    """
+    now = utcnow()
+    tokens = session.scalars(
+        select(AccountToken).where(
+            AccountToken.user_id == user.id,
+            AccountToken.purpose == purpose,
+            AccountToken.used_at.is_(None),
+        )
+    ).all()
+    for token in tokens:
+        token.used_at = now
+        token.payload = {**token.payload, "revoked": True}
+    session.flush()
+    return len(tokens)
+
+
+def _check_registration(
+    *, email: str, password: str, last_name: str, first_name: str
+) -> str:
+    """The normalized e-mail, once the form's values pass the rules."""
+    email = normalize_email(email)
+    if not _EMAIL_RE.match(email):
+        raise ValidationError(
+            "Укажите корректный адрес электронной почты.", details={"field": "email"}
+        )
+    check_password_rule(password)
+    if not last_name.strip() or not first_name.strip():
+        raise ValidationError("Укажите фамилию и имя.", details={"field": "last_name"})
+    return email
+
+
 def register_user(
     session: Session,
     *,
@@ -138,15 +179,14 @@ def register_user(
     role: Role = Role.CUSTOMER,
     confirmed: bool = False,
 ) -> User:
-    """Create an account; the caller sends the confirmation link (``notify_confirm``)."""
-    email = normalize_email(email)
-    if not _EMAIL_RE.match(email):
-        raise ValidationError(
-            "Укажите корректный адрес электронной почты.", details={"field": "email"}
-        )
-    check_password_rule(password)
-    if not last_name.strip() or not first_name.strip():
-        raise ValidationError("Укажите фамилию и имя.", details={"field": "last_name"})
+    """Create an account; the caller sends the confirmation link (``send_confirmation``).
+
+    For staff tools and the demo, which may say that an address is taken; the
+    public registration page uses :func:`register_customer`, which does not.
+    """
+    email = _check_registration(
+        email=email, password=password, last_name=last_name, first_name=first_name
+    )
     if session.scalar(
         select(func.count()).select_from(User).where(User.email == email)
     ):
@@ -168,6 +208,59 @@ def register_user(
     session.add(user)
     session.flush()
     return user
+
+
+def register_customer(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    last_name: str,
+    first_name: str,
+    middle_name: str = "",
+    base_url: str,
+) -> str:
+    """Self-registration that does not reveal which addresses have accounts.
+
+    A new address gets an account and a confirmation link. A known address gets
+    no account and no change to the existing one: its owner is told by e-mail
+    that someone tried to register with it, with the password-recovery link.
+    Either way the caller shows the same «Почти готово» page, and the work
+    done (a password hash, one e-mail in the outbox) is the same.
+
+    :returns: the normalized e-mail, for the page.
+    :raises ValidationError: when a value breaks the rules (the same for new
+        and known addresses).
+    """
+    email = _check_registration(
+        email=email, password=password, last_name=last_name, first_name=first_name
+    )
+    existing = get_user_by_email(session, email)
+    if existing is None:
+        user = register_user(
+            session,
+            email=email,
+            password=password,
+            last_name=last_name,
+            first_name=first_name,
+            middle_name=middle_name,
+        )
+        send_confirmation(session, user=user, base_url=base_url)
+        return email
+    from docflow.notify.services import send_account_message
+
+    hash_password(password)  # the same cost as a registration: no timing oracle
+    send_account_message(
+        session,
+        kind="account.registration_attempt",
+        user=existing,
+        email=existing.email,
+        context={
+            "url": f"{base_url}/account/forgot",
+            "user_name": existing.full_name,
+        },
+    )
+    return email
 
 
 def send_confirmation(session: Session, *, user: User, base_url: str) -> str:
@@ -226,6 +319,8 @@ def request_password_reset(session: Session, *, email: str, base_url: str) -> No
         return
     from docflow.notify.services import send_account_message
 
+    # Only the newest link works: an older e-mail left in a mailbox is no key.
+    revoke_tokens(session, user=user, purpose=TokenPurpose.RESET_PASSWORD)
     raw = create_token(session, purpose=TokenPurpose.RESET_PASSWORD, user=user)
     send_account_message(
         session,
@@ -246,7 +341,7 @@ def reset_password(session: Session, *, raw: str, password: str) -> User:
     user = session.get(User, token.user_id)
     if user is None:
         raise NotFoundError("Учётная запись не найдена.")
-    _set_password(user, password)
+    _set_password(session, user, password)
     # Following a link from the mailbox proves the address.
     if user.email_confirmed_at is None:
         user.email_confirmed_at = utcnow()
@@ -254,9 +349,18 @@ def reset_password(session: Session, *, raw: str, password: str) -> User:
     return user
 
 
-def _set_password(user: User, password: str) -> None:
+def _set_password(session: Session, user: User, password: str) -> None:
+    # A new password ends every session and every outstanding reset link.
     user.password_hash = hash_password(password)
     user.session_version += 1
+    revoke_tokens(session, user=user, purpose=TokenPurpose.RESET_PASSWORD)
+
+
+def end_sessions(session: Session, *, user: User) -> None:
+    """End every session of ``user`` on the server (logout): session cookies and
+    remember-me cookies carry the session version, which no longer matches."""
+    user.session_version += 1
+    session.flush()
 
 
 def change_password(session: Session, *, user: User, old: str, new: str) -> None:
@@ -267,7 +371,7 @@ def change_password(session: Session, *, user: User, old: str, new: str) -> None
             "Текущий пароль указан неверно.", details={"field": "old_password"}
         ) from None
     check_password_rule(new)
-    _set_password(user, new)
+    _set_password(session, user, new)
     session.flush()
 
 

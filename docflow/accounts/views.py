@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from flask import (
     Blueprint,
+    current_app,
     flash,
+    g,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -15,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from docflow.accounts import captcha
@@ -27,6 +30,7 @@ from docflow.accounts.forms import (
     RegistrationForm,
     ResetPasswordForm,
 )
+from docflow.accounts.redirects import safe_redirect_target
 from docflow.db import transaction
 from docflow.errors import ValidationError
 from docflow.extensions import limiter
@@ -34,17 +38,41 @@ from docflow.web import db_session, settings
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
+# Failed logins: per account, against guessing one password from many addresses;
+# per address, against trying many accounts from one.
+LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+LOGIN_LIMIT_PER_ADDRESS = "20 per 15 minutes"
 
-def _captcha_img() -> str:
-    svg = captcha.new_challenge(session, settings().secret_key)
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+CAPTCHA_FAILED = (
+    "Проверка «Я не робот» не пройдена или устарела. Дождитесь отметки «Проверено» "
+    "и отправьте форму ещё раз."
+)
+
+
+@bp.get("/captcha")
+@limiter.limit("60 per minute")
+def captcha_challenge() -> Any:
+    """A fresh «Я не робот» challenge for the ALTCHA widget (JSON)."""
+    g.no_store = True
+    return jsonify(captcha.new_challenge(settings().secret_key))
+
+
+def _captcha_passed() -> bool:
+    """Check and spend the posted solution, in a transaction of its own: a
+    solved challenge buys one submission, whatever becomes of the form."""
+    s = db_session()
+    try:
+        with transaction(s):
+            return captcha.use_solution(
+                s, secret_key=settings().secret_key, payload=request.form.get("altcha")
+            )
+    except IntegrityError:  # spent by a concurrent request a moment earlier
+        return False
 
 
 def _safe_next(target: str | None) -> str:
-    # Only local paths: an open redirect after login would help phishing.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("main.index")
+    return safe_redirect_target(target, default=url_for("main.index"))
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -53,35 +81,41 @@ def register() -> Any:
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = RegistrationForm()
-    if form.validate_on_submit():
-        if not captcha.check(session, settings().secret_key, form.captcha.data or ""):
-            form.captcha.errors = ["Неверный ответ на пример. Решите новый пример."]
-        else:
-            s = db_session()
-            try:
-                with transaction(s):
-                    user = svc.register_user(
-                        s,
-                        email=form.email.data or "",
-                        password=form.password.data or "",
-                        last_name=form.last_name.data or "",
-                        first_name=form.first_name.data or "",
-                        middle_name=form.middle_name.data or "",
-                    )
-                    svc.send_confirmation(s, user=user, base_url=_base_url())
-            except ValidationError as exc:
-                field = getattr(form, str(exc.details.get("field", "")), None)
-                if field is not None:
-                    field.errors = [exc.message]
-                else:
-                    flash(exc.message, "error")
+    captcha_error = None
+    if request.method == "POST":
+        passed = _captcha_passed()
+        if form.validate_on_submit():
+            if not passed:
+                captcha_error = CAPTCHA_FAILED
             else:
-                return render_template("accounts/registered.html", email=user.email)
-    form.captcha.data = ""
+                s = db_session()
+                try:
+                    with transaction(s):
+                        # The same page for a new and a known address: the
+                        # owner of a known one is told by e-mail instead.
+                        email = svc.register_customer(
+                            s,
+                            email=form.email.data or "",
+                            password=form.password.data or "",
+                            last_name=form.last_name.data or "",
+                            first_name=form.first_name.data or "",
+                            middle_name=form.middle_name.data or "",
+                            base_url=_base_url(),
+                        )
+                except ValidationError as exc:
+                    field = getattr(form, str(exc.details.get("field", "")), None)
+                    if field is not None:
+                        field.errors = [exc.message]
+                    else:
+                        flash(exc.message, "error")
+                else:
+                    return render_template("accounts/registered.html", email=email)
+        elif not passed:
+            captcha_error = CAPTCHA_FAILED
     return render_template(
         "accounts/register.html",
         form=form,
-        captcha_img=_captcha_img(),
+        captcha_error=captcha_error,
         password_rule=svc.PASSWORD_RULE,
     )
 
@@ -133,9 +167,9 @@ def _account_key() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("20 per 15 minutes", methods=["POST"], deduct_when=_login_failed)
+@limiter.limit(LOGIN_LIMIT_PER_ADDRESS, methods=["POST"], deduct_when=_login_failed)
 @limiter.limit(
-    "5 per 15 minutes",
+    LOGIN_LIMIT_PER_ACCOUNT,
     key_func=_account_key,
     methods=["POST"],
     deduct_when=_login_failed,
@@ -171,8 +205,15 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
-    logout_user()
+    if current_user.is_authenticated:
+        # Ended on the server too: a copy of the session or remember-me cookie
+        # kept from before (or stolen) no longer logs anyone in.
+        s = db_session()
+        with transaction(s):
+            svc.end_sessions(s, user=current_user._get_current_object())
+    # Cleared first: logout_user() then marks the remember-me cookie for removal.
     session.clear()
+    logout_user()
     flash("Вы вышли из личного кабинета.", "info")
     return redirect(url_for("accounts.login"))
 
@@ -283,9 +324,13 @@ def change_password() -> Any:
             )
             target.errors = [exc.message]
         else:
-            # The session version changed: log in again with the new one.
+            # The session version changed, which ended every session: this one
+            # goes on under the new version (remembered if it was before).
+            remembered = request.cookies.get(
+                current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+            )
             session.clear()
-            login_user(user)
+            login_user(user, remember=remembered is not None)
             flash("Пароль изменён.", "success")
             return redirect(url_for("accounts.profile"))
     return render_template(

@@ -18,9 +18,9 @@ from typing import Any, TypeVar
 from flask import Blueprint, Flask, current_app, g, request
 from flask_limiter.util import get_remote_address
 
-from docflow.access import Actor
+from docflow.access import Actor, require_scopes
 from docflow.api.errors import UnauthorizedError
-from docflow.errors import PermissionDeniedError, ValidationError
+from docflow.errors import ValidationError
 from docflow.web import db_session, request_info
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="templates")
@@ -45,13 +45,7 @@ def scope(*names: str) -> Callable[[F], F]:
     def decorate(fn: F) -> F:
         @wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            held = api_actor().scopes
-            for name in names:
-                if name not in held:
-                    raise PermissionDeniedError(
-                        f"Ключу API не выдана область доступа «{name}».",
-                        details={"required_scope": name},
-                    )
+            require_scopes(api_actor(), *names)
             return fn(*args, **kwargs)
 
         wrapper.required_scopes = names  # type: ignore[attr-defined]

@@ -66,7 +66,7 @@ def create(inn: str | None, supplier: bool, scopes: str, name: str) -> None:
     except DocflowError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(made.secret)
-    who = "supplier" if made.key.is_supplier else f"{org.name} (ИНН {org.inn})"  # type: ignore[attr-defined]
+    who = "supplier" if made.key.organisation_id is None else f"{org.name} (ИНН {org.inn})"  # type: ignore[attr-defined]
     click.echo(
         f"key {made.key.display} for {who}, scopes: "
         f"{','.join(sorted(made.key.scope_set))}. Store it now: it is shown once.",

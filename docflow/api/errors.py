@@ -38,23 +38,24 @@ def json_body(*, max_bytes: int = 1024 * 1024) -> dict[str, Any]:
 
     :raises UnsupportedMediaTypeError: not ``application/json``.
     :raises PayloadTooLargeError: over ``max_bytes``.
-    :raises BadRequestError: not JSON (code ``invalid_json``).
+    :raises DocflowError: not strict JSON (code ``invalid_json``), or nested too
+        deep (``json_too_deep``): :func:`docflow.inputs.parse_json`, the checks
+        the edge made already.
     :raises ValidationError: JSON, but not an object.
     """
+    from docflow.inputs import parse_json
+
     if request.mimetype != "application/json":
         raise UnsupportedMediaTypeError(
             "Ожидается тело application/json.",
             details={"content_type": request.mimetype or None},
         )
     data = read_body(max_bytes)
-    try:
-        import json
-
-        payload = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    if not data:
         raise BadRequestError(
-            "Тело запроса не является корректным JSON.", code="invalid_json"
-        ) from None
+            "Тело запроса пусто: ожидается JSON.", code="invalid_json"
+        )
+    payload = parse_json(data)
     if not isinstance(payload, dict):
         raise ValidationError("Тело запроса должно быть объектом JSON.")
     return payload

@@ -13,6 +13,7 @@ from typing import Any
 from flask import jsonify, request
 from sqlalchemy import select
 
+from docflow.access import acts_for_supplier
 from docflow.api.blueprint import api_actor, bp, scope
 from docflow.api.errors import int_arg, json_body, string_field
 from docflow.api.serialize import event_json, webhook_json
@@ -92,7 +93,7 @@ def list_events() -> Any:
     limit = int_arg("limit", 100, 1, 500)
     actor = api_actor()
     stmt = select(Event).where(Event.id > after).order_by(Event.id).limit(limit + 1)
-    if not actor.is_supplier:
+    if not acts_for_supplier(actor):
         stmt = stmt.where(Event.organisation_id == actor.organisation_id)
     rows = list(db_session().scalars(stmt))
     has_more = len(rows) > limit

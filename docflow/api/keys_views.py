@@ -14,6 +14,7 @@ from wtforms import SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from docflow.access import is_supplier_organisation
 from docflow.api.services import (
     SCOPE_TITLES,
     create_api_key,
@@ -54,7 +55,7 @@ def _form(orgs: list[Any]) -> KeyForm:
     form.organisation.choices = [
         (
             str(o.id),
-            f"{o.name} (ИНН {o.inn})" + (" — поставщик" if o.is_supplier else ""),
+            f"{o.name} (ИНН {o.inn})" + (" — поставщик" if is_supplier_organisation(o) else ""),
         )
         for o in orgs
     ]

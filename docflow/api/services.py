@@ -21,7 +21,14 @@ from urllib.parse import urlsplit
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from docflow.access import ALL_SCOPES, Actor
+from docflow.access import (
+    ALL_SCOPES,
+    Actor,
+    acts_for_supplier,
+    is_admin,
+    is_supplier_organisation,
+    supplier_organisation,
+)
 from docflow.accounts.models import User
 from docflow.api.models import ApiKey, Webhook
 from docflow.audit import record
@@ -92,10 +99,8 @@ def manageable_organisations(session: Session, user: User) -> list[Organisation]
             .order_by(Organisation.name)
         )
     )
-    if user.is_admin:
-        supplier = session.scalar(
-            select(Organisation).where(Organisation.is_supplier.is_(True))
-        )
+    if is_admin(user):
+        supplier = supplier_organisation(session)
         if supplier is not None:
             orgs.insert(0, supplier)
     return orgs
@@ -107,8 +112,8 @@ def _check_manager(
     """``user`` None is the command line, which the operator runs."""
     if user is None:
         return
-    if organisation is None or organisation.is_supplier:
-        if not user.is_admin:
+    if organisation is None or is_supplier_organisation(organisation):
+        if not is_admin(user):
             raise PermissionDeniedError(
                 "Ключи API поставщика создаёт и отзывает администратор."
             )
@@ -162,7 +167,7 @@ def create_api_key(
     raw = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(
         organisation_id=None
-        if organisation is None or organisation.is_supplier
+        if organisation is None or is_supplier_organisation(organisation)
         else organisation.id,
         name=name,
         prefix=prefix,
@@ -253,14 +258,14 @@ def list_api_keys(
     if organisation is not None:
         stmt = stmt.where(
             ApiKey.organisation_id.is_(None)
-            if organisation.is_supplier
+            if is_supplier_organisation(organisation)
             else ApiKey.organisation_id == organisation.id
         )
     if user is not None:
         orgs = manageable_organisations(session, user)
-        ids = [o.id for o in orgs if not o.is_supplier]
+        ids = [o.id for o in orgs if not is_supplier_organisation(o)]
         conditions = [ApiKey.organisation_id.in_(ids)]
-        if user.is_admin:
+        if is_admin(user):
             conditions.append(ApiKey.organisation_id.is_(None))
         stmt = stmt.where(or_(*conditions))
     return list(session.scalars(stmt))
@@ -285,15 +290,7 @@ def authenticate(session: Session, raw: str) -> ApiKey | None:
 
 
 def actor_for_key(key: ApiKey, request_info: Any) -> Actor:
-    return Actor(
-        user=None,
-        is_supplier=key.is_supplier,
-        label=f"API key {key.prefix} ({key.name})",
-        organisation_id=key.organisation_id,
-        api_key_id=key.id,
-        scopes=key.scope_set,
-        request_info=request_info,
-    )
+    return Actor.for_api_key(key, request_info)
 
 
 # -- webhooks -------------------------------------------------------------------
@@ -325,10 +322,12 @@ def open_secret(sealed: str, secret_key: str) -> str | None:
 
 
 def is_public_address(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return bool(ip.is_global) and not ip.is_multicast
+    """Whether ``address`` is on the public Internet, also after unwrapping an
+    IPv4 address embedded in IPv6 (mapped, NAT64, 6to4, Teredo): see
+    :func:`notifications.netguard.forbidden_reason`."""
+    from netguard import forbidden_reason
+
+    return forbidden_reason(address) is None
 
 
 def resolve_host(host: str) -> list[str]:
@@ -344,7 +343,9 @@ def resolve_host(host: str) -> list[str]:
 def check_webhook_url(url: str, *, allow_private: bool) -> str:
     """A webhook URL fit to be called: ``http(s)://host[:port]/…`` without
     credentials, and (unless ``allow_private``) not pointing into the
-    supplier's own network, loopback or link-local (metadata services).
+    supplier's own network, loopback or link-local (metadata services), nor
+    at an IPv6 address that wraps one of those (NAT64, 6to4, Teredo,
+    IPv4-mapped). The delivery checks again, on the address it connects to.
 
     :raises ValidationError: codes ``validation_error`` or ``webhook_url_forbidden``.
     """
@@ -473,7 +474,7 @@ def create_webhook(
 
 def _visible_webhooks(actor: Actor) -> Any:
     stmt = select(Webhook)
-    if actor.is_supplier:
+    if acts_for_supplier(actor):
         return stmt.where(Webhook.organisation_id.is_(None))
     return stmt.where(Webhook.organisation_id == actor.organisation_id)
 

@@ -20,7 +20,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import signing
-from docflow.access import Actor, Right, supplier_organisation, visible_contract_ids
+from docflow.access import (
+    Actor,
+    Right,
+    party_of,
+    supplier_organisation,
+    visible_certificates,
+    visible_contract_ids,
+)
 from docflow.audit import record
 from docflow.certificates.models import (
     AnchorKind,
@@ -30,6 +37,7 @@ from docflow.certificates.models import (
 )
 from docflow.contracts.models import Contract, Organisation
 from docflow.db import utcnow
+from docflow.documents.models import Party
 from docflow.errors import NotFoundError, ValidationError
 
 EXPIRING_DAYS = 30
@@ -75,7 +83,17 @@ class TrustStoreCache:
         roots = [path] if path.exists() and any(path.iterdir()) else []
         # CRL files beside the anchors (``*.crl``) are used before any download.
         crls = sorted(path.glob("*.crl")) if path.exists() else []
-        store = signing.TrustStore.from_paths(roots, crls=crls)
+        # ALLOW_PRIVATE_FETCH (Settings.allow_private_fetch): downloads named
+        # by certificates may reach internal addresses. Every caller runs in an
+        # application context (request, task, CLI); outside one, the safe default.
+        from flask import current_app, has_app_context
+
+        allow_private_fetch = has_app_context() and bool(
+            current_app.extensions["docflow"].settings.allow_private_fetch
+        )
+        store = signing.TrustStore.from_paths(
+            roots, crls=crls, allow_private_fetch=allow_private_fetch
+        )
         for anchor in session.scalars(select(TrustAnchor)):
             if anchor.kind == AnchorKind.ROOT:
                 store.add_root(anchor.der)
@@ -320,7 +338,7 @@ def _organisation_for(
             None,
             "В сертификате нет ИНН организации (ИНН ЮЛ) — подписывать им за организацию нельзя.",
         )
-    if actor.is_supplier:
+    if party_of(actor) == Party.SUPPLIER:
         supplier = supplier_organisation(session)
         if supplier is None or supplier.inn != inn:
             return None, (f"ИНН в сертификате ({inn}) не совпадает с ИНН поставщика.")
@@ -358,27 +376,15 @@ def inspect_upload(data: bytes) -> signing.CertificateInfo:
     except signing.CertificateFormatError:
         pass
     try:
-        from signing import cms_signer_certificates
-
-        certs = cms_signer_certificates(data)
-    except Exception:  # noqa: BLE001 - any unreadable input gets one clear message
-        certs = []
+        certs = signing.cms_signer_certificates(data)  # type: ignore[attr-defined]
+    except (signing.SigningError, ValueError, TypeError, KeyError, IndexError):
+        certs = []  # unreadable input gets the one clear message below
     if certs:
-        return signing.inspect_certificate(_der_of(certs[0]))
+        return certs[0]  # type: ignore[no-any-return]
     raise ValidationError(
         "Файл не является сертификатом (.cer в DER или PEM) или подписью с сертификатом (.sig).",
         code="certificate_invalid",
     )
-
-
-def _der_of(cert: Any) -> bytes:
-    if isinstance(cert, bytes):
-        return cert
-    if hasattr(cert, "public_bytes"):
-        from cryptography.hazmat.primitives.serialization import Encoding
-
-        return cert.public_bytes(Encoding.DER)  # type: ignore[no-any-return]
-    return cert.dump()  # type: ignore[no-any-return]
 
 
 def register_certificate(
@@ -459,17 +465,7 @@ def register_certificate(
 
 
 def _visible_certificates(actor: Actor) -> Any:
-    stmt = select(Certificate)
-    if actor.is_supplier and actor.user is not None and actor.user.is_admin:
-        return stmt
-    if actor.organisation_id is not None:
-        return stmt.where(Certificate.organisation_id == actor.organisation_id)
-    if actor.user is None:
-        supplier_only = select(Organisation.id).where(
-            Organisation.is_supplier.is_(True)
-        )
-        return stmt.where(Certificate.organisation_id.in_(supplier_only))
-    return stmt.where(Certificate.user_id == actor.user.id)
+    return select(Certificate).where(visible_certificates(actor))
 
 
 def list_certificates(session: Session, *, actor: Actor) -> list[Certificate]:

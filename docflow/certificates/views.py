@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import login_required
 
+from docflow.access.web import admin_required, staff_required
 from docflow.certificates import services as svc
 from docflow.certificates.forms import CertificateUploadForm, TrustAnchorForm
 from docflow.db import transaction
@@ -99,16 +100,9 @@ def revoke(certificate_id: uuid.UUID) -> Any:
     return redirect(url_for("certificates.card", certificate_id=certificate_id))
 
 
-def _admin_only() -> None:
-    if not current_user.is_admin:
-        abort(403)
-
-
 def _trust_page() -> Any:
     """The trust store; after «Проверить доступность» (a POST) with the state of
     each CRL and OCSP endpoint."""
-    if not current_user.is_staff:
-        abort(403)
     anchors = svc.list_trust_anchors(db_session(), trust())
     endpoints = (
         svc.check_revocation_endpoints(anchors) if request.method == "POST" else None
@@ -123,21 +117,20 @@ def _trust_page() -> Any:
 
 
 @bp.get("/trust")
-@login_required
+@staff_required
 def trust_store_page() -> Any:
     return _trust_page()
 
 
 @bp.post("/trust/check")
-@login_required
+@staff_required
 def trust_check() -> Any:
     return _trust_page()
 
 
 @bp.post("/trust")
-@login_required
+@admin_required
 def trust_add() -> Any:
-    _admin_only()
     form = TrustAnchorForm()
     s = db_session()
     if form.validate_on_submit():
@@ -159,9 +152,8 @@ def trust_add() -> Any:
 
 
 @bp.post("/trust/<sha1>/remove")
-@login_required
+@admin_required
 def trust_remove(sha1: str) -> Any:
-    _admin_only()
     s = db_session()
     with transaction(s):
         svc.remove_trust_anchor(s, actor=current_actor(), thumbprint=sha1)

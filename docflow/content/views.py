@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from docflow.access.web import current_is_admin, current_is_staff
 from docflow.content import services as svc
 from docflow.content.forms import (
     MARKUP_HINT,
@@ -36,15 +37,17 @@ def _excerpt(value: str | None, length: int = 220) -> str:
 
 
 def _admin() -> Any:
+    """News and FAQ are edited by the supplier's administrators: everyone reads
+    them, so anyone else gets 403 (401 without a session)."""
     if not current_user.is_authenticated:
         abort(401)
-    if not current_user.is_admin:
+    if not current_is_admin():
         abort(403)
     return current_user._get_current_object()
 
 
 def _is_admin() -> bool:
-    return bool(current_user.is_authenticated and current_user.is_admin)
+    return current_is_admin()
 
 
 def _field_error(form: Any, exc: ValidationError) -> None:
@@ -185,7 +188,7 @@ def contacts() -> Any:
     s = db_session()
     general = svc.general_contacts(s, supplier_name=settings().supplier_name)
     per_contract: list[tuple[Any, Any]] = []
-    if current_user.is_authenticated and not current_user.is_staff:
+    if current_user.is_authenticated and not current_is_staff():
         from docflow.contracts import services as contracts
 
         per_contract = [

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from docflow.access import customer_organisations, is_staff
 from docflow.accounts.models import TokenPurpose, User
 from docflow.accounts.services import (
     TOKEN_TTL,
@@ -175,7 +176,7 @@ def _find_for_binding(
 ) -> Contract | None:
     org = session.scalar(
         select(Organisation).where(
-            Organisation.inn == normalize_inn(inn), Organisation.is_supplier.is_(False)
+            Organisation.inn == normalize_inn(inn), customer_organisations()
         )
     )
     if (
@@ -213,7 +214,7 @@ def bind_contract(
 
     :raises ValidationError: no such combination (one message for any field).
     """
-    if user.is_staff:
+    if is_staff(user):
         raise PermissionDeniedError("Сотрудники поставщика не привязывают договоры.")
     contract = _find_for_binding(session, email=email, inn=inn, number=number)
     if contract is None:
@@ -688,7 +689,7 @@ def invite(
             "Укажите корректный адрес электронной почты.", details={"field": "email"}
         )
     invitee = get_user_by_email(session, email)
-    if invitee is not None and invitee.is_staff:
+    if invitee is not None and is_staff(invitee):
         raise ValidationError(
             "Этот адрес принадлежит сотруднику поставщика.", details={"field": "email"}
         )

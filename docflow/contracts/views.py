@@ -33,6 +33,8 @@ from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from docflow import spreadsheets
+from docflow.access import is_staff
+from docflow.access.web import admin_required, current_is_staff, staff_required
 from docflow.contracts import importer
 from docflow.contracts import services as svc
 from docflow.contracts.forms import (
@@ -127,7 +129,7 @@ def _rudate(value: dt.date | None) -> str:
 @bp.app_context_processor
 def _contract_globals() -> dict[str, Any]:
     def profile_contracts() -> list[Any]:
-        if not current_user.is_authenticated or current_user.is_staff:
+        if not current_user.is_authenticated or current_is_staff():
             return []
         return svc.list_user_contracts(db_session(), user=current_user)
 
@@ -140,7 +142,7 @@ def _contract_globals() -> dict[str, Any]:
 @bp.get("/")
 @login_required
 def index() -> Any:
-    if current_user.is_staff:
+    if current_is_staff():
         return redirect(url_for("contracts_admin.registry"))
     accesses = svc.list_user_contracts(db_session(), user=current_user)
     return render_template("contracts/index.html", accesses=accesses)
@@ -162,7 +164,7 @@ def _bind_key() -> str:
     BIND_LIMIT_PER_USER, key_func=_bind_key, methods=["POST"], deduct_when=_bind_failed
 )
 def bind() -> Any:
-    if current_user.is_staff:
+    if current_is_staff():
         abort(403)
     form = BindForm()
     status = 200
@@ -589,21 +591,9 @@ def register_invited(token: str) -> Any:
 # -- the supplier's registry (staff; changes by administrators only) ------------------------
 
 
-def _staff() -> None:
-    if not current_user.is_staff:
-        abort(404)  # customers do not learn that these pages exist
-
-
-def _admin() -> None:
-    _staff()
-    if not current_user.is_admin:
-        abort(403)
-
-
 @admin_bp.get("/")
-@login_required
+@staff_required
 def registry() -> Any:
-    _staff()
     q = request.args.get("q", "")
     rows = svc.search_registry(db_session(), query=q)
     return render_template("contracts/admin/registry.html", rows=rows, q=q)
@@ -632,16 +622,14 @@ def _render_admin_contract(
 
 
 @admin_bp.get("/<uuid:contract_id>")
-@login_required
+@staff_required
 def registry_contract(contract_id: uuid.UUID) -> Any:
-    _staff()
     return _render_admin_contract(contract_id)
 
 
 @admin_bp.post("/<uuid:contract_id>/contacts")
-@login_required
+@admin_required
 def save_contacts(contract_id: uuid.UUID) -> Any:
-    _admin()
     form = ContactsForm()
     if not form.validate_on_submit():
         return _render_admin_contract(contract_id, contacts_form=form, status=422)
@@ -666,9 +654,8 @@ def _hhmm(value: dt.time | None) -> str | None:
 
 
 @admin_bp.post("/<uuid:contract_id>/schedule")
-@login_required
+@admin_required
 def add_restriction(contract_id: uuid.UUID) -> Any:
-    _admin()
     form = RestrictionForm()
     if not form.validate_on_submit():
         return _render_admin_contract(contract_id, restriction_form=form, status=422)
@@ -698,9 +685,8 @@ def add_restriction(contract_id: uuid.UUID) -> Any:
 
 
 @admin_bp.post("/<uuid:contract_id>/schedule/<uuid:entry_id>/delete")
-@login_required
+@admin_required
 def delete_restriction(contract_id: uuid.UUID, entry_id: uuid.UUID) -> Any:
-    _admin()
     if not ConfirmForm().validate_on_submit():
         abort(400)
     s = db_session()
@@ -736,9 +722,8 @@ IMPORT_KINDS = {
 
 
 @admin_bp.route("/import", methods=["GET", "POST"])
-@login_required
+@admin_required
 def import_page() -> Any:
-    _admin()
     forms = {kind: ImportForm(prefix=kind) for kind in IMPORT_KINDS}
     problems: list[spreadsheets.ImportProblem] = []
     failed_kind = None
@@ -779,9 +764,8 @@ def import_page() -> Any:
 
 
 @admin_bp.get("/import/template/<any(contracts, payments):kind>.xlsx")
-@login_required
+@admin_required
 def import_template(kind: str) -> Any:
-    _admin()
     _title, columns, example, _run = IMPORT_KINDS[kind]
     import io
 
@@ -807,7 +791,7 @@ def register_widgets() -> None:
         "contracts/_widget.html",
         data,
         order=10,
-        visible_for=lambda user: not user.is_staff,
+        visible_for=lambda user: not is_staff(user),
     )
 
 

@@ -26,7 +26,12 @@ from sqlalchemy.orm import Session
 
 import signing
 from docflow.db import transaction, utcnow
-from docflow.documents.evidence import archive_until, etsi_xml, unavailable
+from docflow.documents.evidence import (
+    archive_until,
+    etsi_xml,
+    store_retained,
+    unavailable,
+)
 from docflow.documents.models import (
     DocStatus,
     Document,
@@ -34,7 +39,6 @@ from docflow.documents.models import (
     FileRole,
     Signature,
 )
-from docflow.documents.services import RETENTION
 from signing import cades
 from signing.errors import SigningError
 from signing.pades import add_long_term_data
@@ -141,22 +145,18 @@ def _put(
     filename: str,
     revision: int = 0,
 ) -> DocumentFile:
-    info = storage.put_bytes(
-        data, content_type=like.content_type, retain_until=utcnow() + RETENTION
-    )
-    new = DocumentFile(
-        document=doc,
+    row = store_retained(
+        session,
+        storage,
+        doc=doc,
+        data=data,
         role=like.role,
         filename=filename,
         content_type=like.content_type,
-        size=info.size,
-        sha256=info.sha256,
-        blob_key=info.key,
         revision=revision,
     )
-    session.add(new)
     session.flush()
-    return new
+    return row
 
 
 def renew_signature(

@@ -23,7 +23,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 import signing
+from docflow.db import blobs_of_transaction, utcnow
+from docflow.documents.models import Document, DocumentFile, FileRole
+from docflow.documents.services import RETENTION
 from docflow.errors import DocflowError
 from signing import cades
 from signing.errors import SigningError
@@ -197,6 +202,37 @@ def etsi_xml(
     return validation_report_xml(
         signers, document_name=name, document_sha256=sha256
     ).decode("utf-8")
+
+
+def store_retained(
+    session: Session,
+    storage: Any,
+    *,
+    doc: Document,
+    data: bytes,
+    role: FileRole,
+    filename: str,
+    content_type: str,
+    revision: int = 0,
+) -> DocumentFile:
+    """A file of signed evidence: a blob under retention (removed again if the
+    transaction rolls back) and its row."""
+    info = storage.put_bytes(
+        data, content_type=content_type, retain_until=utcnow() + RETENTION
+    )
+    blobs_of_transaction(session, storage, info.key)
+    row = DocumentFile(
+        document=doc,
+        role=role,
+        filename=filename,
+        content_type=content_type,
+        size=info.size,
+        sha256=info.sha256,
+        blob_key=info.key,
+        revision=revision,
+    )
+    session.add(row)
+    return row
 
 
 def stamp_facts(report: CmsReport) -> dict[str, Any]:

@@ -54,7 +54,8 @@ ZIP64_THRESHOLD = 1 << 31
 _STORED_SUFFIXES = frozenset(
     {".zip", ".docx", ".xlsx", ".odt", ".ods", ".jpg", ".jpeg", ".png", ".gz", ".7z"}
 )
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
+_BREAKS = re.compile(r"[\t\n\r\x0b\x0c\x85\u2028\u2029]+")
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f<>:"/\\|?*\ud800-\udfff\ufffe\uffff]+')
 _WINDOWS_RESERVED = frozenset(
     {"con", "prn", "aux", "nul"}
     | {f"com{i}" for i in range(1, 10)}
@@ -71,9 +72,10 @@ class PackageIntegrityError(DocflowError):
 
 def safe_name(name: str, *, fallback: str = "file", limit: int = 120) -> str:
     """A file or folder name that unpacks the same on Windows, macOS and Linux:
-    no separators, reserved characters or reserved device names, no leading or
-    trailing dots and spaces, bounded length (the extension is kept)."""
-    cleaned = _UNSAFE.sub("_", name)
+    no separators, reserved characters, control characters (a line break is a
+    space) or reserved device names, no leading or trailing dots and spaces,
+    bounded length (the extension is kept)."""
+    cleaned = _UNSAFE.sub("_", _BREAKS.sub(" ", name))
     cleaned = re.sub(r"\s+", " ", cleaned).strip(" .")
     if not cleaned:
         return fallback

@@ -10,6 +10,12 @@ of ГОСТ Р 7.0.97-2016 (the «отметка об электронной п�
 holder, validity, with the signing time, party and verification verdict). A
 document in another format gets the sheet alone. Every page carries the footer
 «Документ сформирован … — копия электронного документа» and its number.
+
+The stored PDF is untrusted input: its pages are drawn only within the bounds
+below (page count, decoded size of each stream and of all page contents); a
+PDF past them, or one pypdf cannot read, gets the sheet alone with a note
+saying why. Text from the records is printed as plain text: control
+characters stored before the edge refused them print as white space or U+FFFD.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +94,17 @@ STAMP_LEADING = 10.6
 FOOTER_SIZE = 7.0
 CONTENT_W = PAGE_W - 2 * MARGIN_X - 12  # the frame's padding is 6 pt a side
 
+#: Bounds on the stored PDF whose pages the form reproduces. A 1 MB file may
+#: declare a content stream that inflates to 1 GiB; pypdf stops at these.
+MAX_PRINT_PAGES = 500
+MAX_STREAM_BYTES = 16 * 1024 * 1024  # one decoded stream
+MAX_CONTENT_BYTES = 64 * 1024 * 1024  # all pages' content streams together
+
+UNREADABLE_NOTE = (
+    "Страницы документа не удалось воспроизвести: файл PDF повреждён или "
+    "защищён паролем. Оригинал доступен для скачивания; его SHA-256 указан выше."
+)
+
 
 # -- formatting ------------------------------------------------------------------
 
@@ -107,7 +126,20 @@ def _size(n: int) -> str:
     return f"{n:,}".replace(",", "\u00a0") + "\u00a0байт"
 
 
+# A line break inside a one-line field (a number, a name) would break the
+# layout, and a control character draws as a box or not at all.
+_BREAKS = re.compile(r"[\t\n\r\x0b\x0c\x1c-\x1f\x85\u2028\u2029]+")
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def plain(text: str) -> str:
+    """``text`` on one line: breaks and tabs become a space, any other control
+    character (or a character no font has) U+FFFD."""
+    return _UNPRINTABLE.sub("\ufffd", _BREAKS.sub(" ", text))
+
+
 def _esc(text: str) -> str:
+    text = plain(text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -177,7 +209,7 @@ class StampText:
             f"Сторона: {PARTY_TITLES[sig.party]}",
             f"Проверка при получении: {VERDICT_WORDS[sig.verdict]}",
         ]
-        return cls(tuple(lines), sig.verdict)
+        return cls(tuple(plain(line) for line in lines), sig.verdict)
 
 
 #: What proves the moment of signing, for the stamp.
@@ -364,8 +396,8 @@ def _details(
     contract_text = f"№ {_esc(contract.number)}"
     if contract.signed_on:
         contract_text += f" от {contract.signed_on:%d.%m.%Y}"
-    org_text = f"{_esc(org.name)}, ИНН {org.inn}" + (
-        f", КПП {org.kpp}" if org.kpp else ""
+    org_text = f"{_esc(org.name)}, ИНН {_esc(org.inn)}" + (
+        f", КПП {_esc(org.kpp)}" if org.kpp else ""
     )
     main = doc.main_file
     rows: list[tuple[str, Any]] = [
@@ -377,7 +409,7 @@ def _details(
     ]
     supplier = supplier_organisation(session)
     if supplier is not None:
-        rows.append(("Поставщик", f"{_esc(supplier.name)}, ИНН {supplier.inn}"))
+        rows.append(("Поставщик", f"{_esc(supplier.name)}, ИНН {_esc(supplier.inn)}"))
     rows += [
         ("Файл документа", _file_line(main)),
         ("SHA-256 файла", Paragraph(main.sha256, styles["hash"])),
@@ -522,7 +554,7 @@ def signing_sheet(
         rightMargin=MARGIN_X,
         topMargin=MARGIN_TOP,
         bottomMargin=MARGIN_BOTTOM,
-        title=f"Лист подписания: {doc.title} № {doc.number}",
+        title=plain(f"Лист подписания: {doc.title} № {doc.number}"),
         author="docflow",
         creator="docflow",
         subject="Копия электронного документа",
@@ -638,27 +670,94 @@ def _footer_pages(sizes: Sequence[tuple[float, float]], text: str, total: int) -
     return buf.getvalue()
 
 
+class _Unprintable(Exception):  # noqa: N818 - a reason, not a failure
+    """The stored PDF is past a bound; ``reason`` completes «файл PDF …»."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@contextmanager
+def _pdf_limits() -> Iterator[None]:
+    """pypdf's decoders stop at :data:`MAX_STREAM_BYTES` (LimitReachedError)."""
+    from pypdf import apply_configuration
+
+    with apply_configuration(
+        zlib_maximum_output_length=MAX_STREAM_BYTES,
+        lzw_maximum_output_length=MAX_STREAM_BYTES,
+        run_length_maximum_output_length=MAX_STREAM_BYTES,
+        brotli_maximum_output_length=MAX_STREAM_BYTES,
+        jbig2_maximum_output_length=MAX_STREAM_BYTES,
+        array_based_stream_maximum_output_length=MAX_STREAM_BYTES,
+        stream_decoding_work_maximum_length=4 * MAX_STREAM_BYTES,
+    ):
+        yield
+
+
+def _content_streams(page: Any) -> list[Any]:
+    from pypdf.generic import ArrayObject, StreamObject
+
+    contents = page.get("/Contents")
+    found = contents.get_object() if contents is not None else None
+    parts = (
+        [p.get_object() for p in found] if isinstance(found, ArrayObject) else [found]
+    )
+    return [p for p in parts if isinstance(p, StreamObject)]
+
+
 def _pdf_pages(data: bytes) -> Any:
     """The pages of a PDF, readable, decrypted when it opens with an empty
-    password. :raises Exception: whatever pypdf raises for a broken file."""
+    password, their content streams decoded once within the bounds before a
+    page is drawn.
+
+    :raises _Unprintable: past :data:`MAX_PRINT_PAGES` or the decoded sizes.
+    :raises Exception: whatever pypdf raises for a broken file.
+    """
     from pypdf import PdfReader
+    from pypdf.errors import LimitReachedError
 
     reader = PdfReader(io.BytesIO(data))
     if reader.is_encrypted:
         reader.decrypt("")
-    _ = [page.mediabox for page in reader.pages]  # fail here, not halfway
+    count = len(reader.pages)
+    if count > MAX_PRINT_PAGES:
+        raise _Unprintable(
+            f"содержит {count} страниц, а печатная форма воспроизводит не больше "
+            f"{MAX_PRINT_PAGES}"
+        )
+    total = 0
+    try:
+        for page in reader.pages:
+            _ = page.mediabox  # fail here, not halfway
+            for stream in _content_streams(page):
+                total += len(stream.get_data())
+                if total > MAX_CONTENT_BYTES:
+                    raise LimitReachedError("page contents")
+    except LimitReachedError:
+        raise _Unprintable(
+            "содержит страницы, которые распаковываются в слишком большой объём "
+            f"данных (больше {MAX_CONTENT_BYTES // (1024 * 1024)} МБ)"
+        ) from None
     return reader
+
+
+def _unsafe_note(reason: str) -> str:
+    return (
+        f"Страницы документа не включены в печатную форму: файл PDF {reason}, и "
+        "воспроизвести его безопасно нельзя. Оригинал доступен для скачивания без "
+        "изменений; его SHA-256 указан выше."
+    )
 
 
 def printable_pdf(session: Session, *, doc: Document, storage: Any) -> bytes:
     """The printable form of ``doc``: for a PDF its pages (the newest signed
-    revision, flattened) and the signing sheet; otherwise the sheet alone.
+    revision, flattened) and the signing sheet; otherwise the sheet alone. A
+    PDF that cannot be drawn safely gets the sheet alone, with a note.
 
     :param storage: the blob store; the PDF is read with its digest checked.
     :raises storage.IntegrityError: the stored PDF does not match its digest.
     """
-    from pypdf import PdfReader, PdfWriter, Transformation
-
     generated_at = utcnow()
     printed = doc.latest_pdf
     reader = None
@@ -666,7 +765,11 @@ def printable_pdf(session: Session, *, doc: Document, storage: Any) -> bytes:
     if printed is not None:
         data = storage.read_bytes(printed.blob_key)
         try:
-            reader = _pdf_pages(data)
+            with _pdf_limits():
+                reader = _pdf_pages(data)
+        except _Unprintable as exc:
+            log.warning("document %s: PDF %s not printed: %s", doc.id, printed.id, exc)
+            note = _unsafe_note(exc.reason)
         except Exception:  # noqa: BLE001 - pypdf raises many kinds for a broken file
             log.warning(
                 "document %s: PDF %s unreadable for printing",
@@ -674,11 +777,7 @@ def printable_pdf(session: Session, *, doc: Document, storage: Any) -> bytes:
                 printed.id,
                 exc_info=True,
             )
-            note = (
-                "Страницы документа не удалось воспроизвести: файл PDF повреждён или "
-                "защищён паролем. Оригинал доступен для скачивания; его SHA-256 "
-                "указан выше."
-            )
+            note = UNREADABLE_NOTE
     if reader is None:
         sheet, _ = signing_sheet(
             session, doc=doc, printed=printed, generated_at=generated_at, note=note
@@ -689,7 +788,32 @@ def printable_pdf(session: Session, *, doc: Document, storage: Any) -> bytes:
     sheet, sheet_pages = signing_sheet(
         session, doc=doc, printed=printed, generated_at=generated_at, pages_before=count
     )
-    total = count + sheet_pages
+    try:
+        with _pdf_limits():
+            return _with_pages(reader, sheet, doc, generated_at, count + sheet_pages)
+    except Exception:  # noqa: BLE001 - pypdf raises many kinds for a hostile file
+        log.warning(
+            "document %s: PDF %s failed while printing",
+            doc.id,
+            printed.id if printed else None,
+            exc_info=True,
+        )
+    sheet, _ = signing_sheet(
+        session,
+        doc=doc,
+        printed=printed,
+        generated_at=generated_at,
+        note=_unsafe_note("устроен так, что его страницы не удалось перенести"),
+    )
+    return sheet
+
+
+def _with_pages(
+    reader: Any, sheet: bytes, doc: Document, generated_at: dt.datetime, total: int
+) -> bytes:
+    """The original's pages, flattened and numbered, then the sheet."""
+    from pypdf import PdfReader, PdfWriter, Transformation
+
     writer = PdfWriter()
     sizes = []
     for source in reader.pages:
@@ -710,7 +834,7 @@ def printable_pdf(session: Session, *, doc: Document, storage: Any) -> bytes:
     writer.append(PdfReader(io.BytesIO(sheet)))
     writer.add_metadata(
         {
-            "/Title": f"Печатная форма: {doc.title} № {doc.number}",
+            "/Title": plain(f"Печатная форма: {doc.title} № {doc.number}"),
             "/Creator": "docflow",
             "/Producer": "docflow",
         }

@@ -42,7 +42,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import QueryableAttribute, Session, selectinload
 
-from docflow.access import Actor, Right, visible_contract_ids
+from docflow.access import (
+    Actor,
+    Right,
+    document_filter,
+    party_of,
+    sees_deleted_documents,
+)
 from docflow.contracts.models import Organisation
 from docflow.documents.models import (
     PARTY_TITLES,
@@ -360,19 +366,15 @@ def _full_text(session: Session, q: str) -> ColumnElement[bool]:
 
 
 def _actor_party(actor: Actor) -> Party:
-    return Party.SUPPLIER if actor.is_supplier else Party.CUSTOMER
+    return party_of(actor)
 
 
 def _conditions(
     session: Session, actor: Actor, filters: SearchFilters
 ) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = []
-    if not actor.is_supplier:
-        if "read" not in actor.scopes:
-            return [false()]
-        where.append(Document.contract_id.in_(visible_contract_ids(actor, Right.VIEW)))
+    where: list[ColumnElement[bool]] = [document_filter(actor)]
     if filters.status == DocStatus.DELETED:
-        if not actor.is_supplier:
+        if not sees_deleted_documents(actor):
             return [false()]
         where.append(Document.status == DocStatus.DELETED)
     else:
@@ -419,10 +421,7 @@ def _conditions(
                 RouteStep.party == _actor_party(actor),
             )
         )
-        if not actor.is_supplier:
-            where.append(
-                Document.contract_id.in_(visible_contract_ids(actor, Right.SIGN))
-            )
+        where.append(document_filter(actor, Right.SIGN))
     return where
 
 
@@ -598,7 +597,9 @@ def export_xlsx(session: Session, *, actor: Actor, filters: SearchFilters) -> by
     paging) as an Excel workbook with Russian headers.
 
     Text cells are written as text even when they start with «=»: a document
-    title must never become a formula in the clerk's Excel.
+    title must never become a formula in the clerk's Excel. A character a
+    worksheet cannot carry (a control character stored before the edge refused
+    them) is written as U+FFFD, so one such record never fails the export.
     """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -606,6 +607,7 @@ def export_xlsx(session: Session, *, actor: Actor, filters: SearchFilters) -> by
     from openpyxl.utils import get_column_letter
 
     from docflow.documents.services import status_label
+    from docflow.spreadsheets import xml_safe
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("Документы")
@@ -625,6 +627,8 @@ def export_xlsx(session: Session, *, actor: Actor, filters: SearchFilters) -> by
         wrapped: bool = False,
         header: bool = False,
     ) -> WriteOnlyCell:
+        if isinstance(value, str):
+            value = xml_safe(value)  # a control character stored earlier
         c = WriteOnlyCell(ws, value=value)
         if isinstance(value, str):
             c.data_type = "s"  # never a formula

@@ -18,17 +18,22 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from docflow.access import (
+    Action,
     Actor,
     Right,
     contract_rights,
+    party_of,
+    require,
+    require_visible,
     supplier_staff,
     users_with_right,
     visible_contract_ids,
 )
+from docflow.access.policy import require_register
 from docflow.audit import record
 from docflow.contracts.models import Contract
 from docflow.db import utcnow
@@ -47,7 +52,6 @@ from docflow.errors import (
     InvalidTransitionError,
     NotFoundError,
     PayloadTooLargeError,
-    PermissionDeniedError,
     ValidationError,
 )
 
@@ -164,6 +168,50 @@ def _store(
             details={"filename": filename, "max_bytes": max_bytes},
         ) from None
     return filename, content_type, info
+
+
+#: Bounds on a PDF read at registration: what the flow can sign and print.
+MAX_PDF_PAGES = 2000
+
+
+def check_pdf(data: bytes, filename: str) -> None:
+    """A «PDF» must be one the flow can sign: it parses strictly (cross-reference
+    table, trailer, catalogue, page tree), is not encrypted, and has pages.
+    Checked at registration, so that a document that can never be signed is
+    refused at once instead of failing at the signatory's hands.
+
+    :raises ValidationError: ``document_format``.
+    """
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    def refuse(why: str) -> ValidationError:
+        return ValidationError(
+            f"Файл «{filename}» не является корректным PDF: {why}.",
+            code="document_format",
+            details={"filename": filename},
+        )
+
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=True)
+        if reader.encrypted:
+            raise refuse("он зашифрован, такой документ нельзя подписать")
+        count = int(reader.root["/Pages"]["/Count"])
+    except ValidationError:
+        raise
+    except (
+        PdfError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        RecursionError,
+        OverflowError,
+    ):
+        raise refuse("структура файла повреждена или не читается") from None
+    if not 0 < count <= MAX_PDF_PAGES:
+        raise refuse(f"в нём {count} страниц (допустимо от 1 до {MAX_PDF_PAGES})")
 
 
 def _file_row(
@@ -312,10 +360,9 @@ def register_document(
     :raises InvalidTransitionError: ``replaces`` has a signature already.
     """
     contract = session.get(Contract, contract_id)
-    if contract is None or not contract_rights(session, actor, contract_id).view:
+    if contract is None:
         raise NotFoundError("Договор не найден.")
-    if not actor.is_supplier and "write" not in actor.scopes:
-        raise PermissionDeniedError("Ключу API не разрешена запись.")
+    require_register(session, actor, contract_id)
     if idempotency_key:
         existing = session.scalar(
             select(Document).where(
@@ -352,6 +399,8 @@ def register_document(
     try:
         main = _store(storage, main_file, max_bytes=max_bytes)
         stored.append(main[2].key)
+        if main[1] == "application/pdf":
+            check_pdf(storage.read_bytes(main[2].key), main[0])
         extra = []
         for upload in attachments:
             item = _store(storage, upload, max_bytes=max_bytes)
@@ -368,7 +417,7 @@ def register_document(
             status=DocStatus.DRAFT if draft else DocStatus.AWAITING,
             source=source,
             created_by_id=actor.user_id,
-            created_by_party=Party.SUPPLIER if actor.is_supplier else Party.CUSTOMER,
+            created_by_party=party_of(actor),
             supersedes_id=replaces.id if replaces else None,
             idempotency_key=idempotency_key,
         )
@@ -432,6 +481,7 @@ def _announce_turn(session: Session, doc: Document, base_url: str) -> None:
 
 def _withdraw_for_replacement(session: Session, *, actor: Actor, doc: Document) -> None:
     doc = _lock(session, doc.id)
+    require(session, actor, Action.REGISTER, doc)
     if any(True for _ in doc.signatures):
         raise InvalidTransitionError(
             "Предыдущая версия документа уже подписана: заменить её нельзя. "
@@ -458,6 +508,17 @@ def _lock(session: Session, document_id: uuid.UUID) -> Document:
     )
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=Document)
+    else:
+        # SQLite has no row locks: a no-op write takes the database's write
+        # lock for this transaction, so two clicks at once run one after the
+        # other instead of both reading the same state (the second would fail
+        # on the version column at commit, after its work was done).
+        session.execute(
+            update(Document)
+            .where(Document.id == document_id)
+            .values(version=Document.version)
+            .execution_options(synchronize_session=False)
+        )
     doc = session.execute(
         stmt.execution_options(populate_existing=True)
     ).scalar_one_or_none()
@@ -470,27 +531,14 @@ def get_document(
     session: Session, *, actor: Actor, document_id: uuid.UUID, lock: bool = False
 ) -> Document:
     """A document the actor may see; 404 otherwise (existence is not revealed)."""
-    if lock:
-        doc = _lock(session, document_id)
-    else:
-        doc = session.get(Document, document_id)
-        if doc is None:
-            raise NotFoundError("Документ не найден.")
-    if not actor.is_supplier:
-        if (
-            "read" not in actor.scopes
-            or not contract_rights(session, actor, doc.contract_id).view
-        ):
-            raise NotFoundError("Документ не найден.")
-        if doc.status == DocStatus.DELETED:
-            raise NotFoundError("Документ не найден.")
-    return doc
+    doc = _lock(session, document_id) if lock else session.get(Document, document_id)
+    return require_visible(session, actor, doc)
 
 
 def awaiting_my_signature(
     session: Session, *, actor: Actor, limit: int = 20
 ) -> list[Document]:
-    party = Party.SUPPLIER if actor.is_supplier else Party.CUSTOMER
+    party = party_of(actor)
     stmt = (
         select(Document)
         .join(RouteStep, RouteStep.document_id == Document.id)
@@ -499,13 +547,10 @@ def awaiting_my_signature(
             RouteStep.party == party,
             Document.status.in_([DocStatus.AWAITING, DocStatus.PARTLY_SIGNED]),
         )
+        .where(Document.contract_id.in_(visible_contract_ids(actor, Right.SIGN)))
         .order_by(Document.created_at.desc())
         .limit(limit)
     )
-    if not actor.is_supplier:
-        stmt = stmt.where(
-            Document.contract_id.in_(visible_contract_ids(actor, Right.SIGN))
-        )
     return list(session.scalars(stmt))
 
 
@@ -532,15 +577,11 @@ def list_documents_for_contract(
 
 
 def _party(actor: Actor) -> Party:
-    return Party.SUPPLIER if actor.is_supplier else Party.CUSTOMER
+    return party_of(actor)
 
 
 def _require_sign_right(session: Session, actor: Actor, doc: Document) -> None:
-    if (
-        not actor.is_supplier
-        and not contract_rights(session, actor, doc.contract_id).sign
-    ):
-        raise PermissionDeniedError("У вас нет права подписи по этому договору.")
+    require(session, actor, Action.SIGN, doc)
 
 
 def _require_turn(session: Session, actor: Actor, doc: Document) -> RouteStep:
@@ -553,8 +594,6 @@ def _require_turn(session: Session, actor: Actor, doc: Document) -> RouteStep:
     if step is None or step.party != _party(actor):
         raise InvalidTransitionError("Сейчас очередь подписи другой стороны.")
     _require_sign_right(session, actor, doc)
-    if "sign" not in actor.scopes:
-        raise PermissionDeniedError("Ключу API не разрешено подписывать.")
     return step
 
 
@@ -563,6 +602,7 @@ def submit(
 ) -> Document:
     """Send a draft on its route."""
     doc = get_document(session, actor=actor, document_id=document_id, lock=True)
+    require(session, actor, Action.REGISTER, doc)
     if doc.status != DocStatus.DRAFT:
         raise InvalidTransitionError("Отправить на подпись можно только черновик.")
     doc.status = DocStatus.AWAITING
@@ -689,7 +729,7 @@ def request_revocation(
         "document.revocation_requested",
         base_url=base_url,
         reason=reason,
-        requested_by="Клиент" if not actor.is_supplier else "Поставщик",
+        requested_by="Клиент" if party_of(actor) == Party.CUSTOMER else "Поставщик",
         title=f"Предложено аннулировать документ: {doc.title} № {doc.number}",
         body=reason,
     )
@@ -742,16 +782,8 @@ def delete_document(
             "Документ уже подписан и не может быть удалён: его можно только аннулировать "
             "по соглашению сторон."
         )
-    if not actor.is_supplier:
-        if "write" not in actor.scopes:
-            raise PermissionDeniedError("Ключу API не разрешена запись.")
-        if (
-            doc.created_by_party != Party.CUSTOMER
-            and not contract_rights(session, actor, doc.contract_id).manage
-        ):
-            raise PermissionDeniedError(
-                "Удалить документ поставщика может только администратор договора."
-            )
+    # Only the party that registered it, with the right to register.
+    require(session, actor, Action.DELETE, doc)
     doc.status = DocStatus.DELETED
     doc.deleted_at = utcnow()
     session.flush()
@@ -785,6 +817,13 @@ def status_label(doc: Document) -> str:
             by = "клиентом" if signed[-1].party == Party.CUSTOMER else "поставщиком"
             return f"Подписан {by}, ожидает подписи {waiting}"
         return f"Ожидает подписи {waiting}"
+    if doc.status == DocStatus.SIGNED:
+        # A route of one party is signed by that party, not «by both».
+        parties = {s.party for s in doc.steps}
+        if parties == {Party.CUSTOMER}:
+            return "Подписан клиентом"
+        if parties == {Party.SUPPLIER}:
+            return "Подписан поставщиком"
     return STATUS_TITLES[doc.status]
 
 

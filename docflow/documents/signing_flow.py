@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import signing
-from docflow.access import Actor, supplier_organisation
+from docflow.access import Actor, signs_with_own_certificate, supplier_organisation
 from docflow.certificates.models import Certificate, CertificateStatus
 from docflow.db import utcnow
 from docflow.documents.evidence import (
@@ -43,13 +43,13 @@ from docflow.documents.evidence import (
     seal_cms,
     seal_pdf,
     stamp_facts,
+    store_retained,
 )
 from docflow.documents.evidence import (
     unavailable as _unavailable,
 )
 from docflow.documents.models import (
     Document,
-    DocumentFile,
     FileRole,
     Party,
     RouteStep,
@@ -58,7 +58,6 @@ from docflow.documents.models import (
     Verdict,
 )
 from docflow.documents.services import (
-    RETENTION,
     _require_turn,
     get_document,
     record_signature,
@@ -136,14 +135,15 @@ def _registered(
         Certificate.sha256 == sha256,
         Certificate.status == CertificateStatus.ACTIVE,
     )
-    if actor.user is not None and not actor.is_supplier:
+    own = signs_with_own_certificate(actor)
+    if own and actor.user is not None:
         # A person signs with a certificate they registered themselves.
         stmt = stmt.where(Certificate.user_id == actor.user.id)
     cert = session.scalars(stmt.limit(1)).first()
     if cert is None:
         raise SignatureRejectedError(
             "Сертификат подписанта не зарегистрирован для этой организации"
-            + (" вами" if actor.user is not None and not actor.is_supplier else "")
+            + (" вами" if own else "")
             + ". Зарегистрируйте сертификат в разделе «Сертификаты» и повторите.",
             code="certificate_not_registered",
         )
@@ -246,54 +246,28 @@ def _record(
     base_url: str,
 ) -> Signature:
     signer = cms_report.signers[0]
-    retain = utcnow() + RETENTION
     stem = doc.main_file.filename
-    received_info = storage.put_bytes(
-        received, content_type="application/pkcs7-signature", retain_until=retain
-    )
-    received_file = DocumentFile(
-        document=doc,
-        role=FileRole.RECEIVED,
-        filename=f"{stem}.{step.party.value}.received.sig",
-        content_type="application/pkcs7-signature",
-        size=received_info.size,
-        sha256=received_info.sha256,
-        blob_key=received_info.key,
-    )
-    session.add(received_file)
-    sig_info = storage.put_bytes(
-        sig, content_type="application/pkcs7-signature", retain_until=retain
-    )
-    sig_file = DocumentFile(
-        document=doc,
-        role=FileRole.SIGNATURE,
-        filename=f"{stem}.{step.party.value}.sig",
-        content_type="application/pkcs7-signature",
-        size=sig_info.size,
-        sha256=sig_info.sha256,
-        blob_key=sig_info.key,
-    )
-    session.add(sig_file)
+    sig_type = "application/pkcs7-signature"
+    party = step.party.value
+    received_file = store_retained(
+        session, storage, doc=doc, data=received, role=FileRole.RECEIVED,
+        filename=f"{stem}.{party}.received.sig", content_type=sig_type,
+    )  # fmt: skip
+    sig_file = store_retained(
+        session, storage, doc=doc, data=sig, role=FileRole.SIGNATURE,
+        filename=f"{stem}.{party}.sig", content_type=sig_type,
+    )  # fmt: skip
     pdf_file = None
     if pdf is not None:
         revision = 1 + max(
             (f.revision for f in doc.files if f.role == FileRole.REVISION), default=0
         )
-        info = storage.put_bytes(
-            pdf, content_type="application/pdf", retain_until=retain
-        )
         base = stem[:-4] if stem.lower().endswith(".pdf") else stem
-        pdf_file = DocumentFile(
-            document=doc,
-            role=FileRole.REVISION,
-            filename=f"{base}.signed-{revision}.pdf",
-            content_type="application/pdf",
-            size=info.size,
-            sha256=info.sha256,
-            blob_key=info.key,
+        pdf_file = store_retained(
+            session, storage, doc=doc, data=pdf, role=FileRole.REVISION,
+            filename=f"{base}.signed-{revision}.pdf", content_type="application/pdf",
             revision=revision,
-        )
-        session.add(pdf_file)
+        )  # fmt: skip
     session.flush()
     info = signer.certificate
     report: dict[str, Any] = {
@@ -439,11 +413,7 @@ def prepare_signing(
         cert is None
         or cert.organisation_id != org_id
         or cert.status != CertificateStatus.ACTIVE
-        or (
-            not actor.is_supplier
-            and actor.user is not None
-            and cert.user_id != actor.user_id
-        )
+        or (signs_with_own_certificate(actor) and cert.user_id != actor.user_id)
     ):
         raise SignatureRejectedError(
             "Выберите действующий сертификат, зарегистрированный вами для организации "

@@ -51,11 +51,12 @@ def countersign_document(document_id: str, user_id: str | None = None) -> str:
     session = state().sessionmaker()
     try:
         user = session.get(User, uuid.UUID(user_id)) if user_id else None
+        from docflow.access import is_staff
         from docflow.audit import RequestInfo
 
         actor = (
             Actor.for_user(user, RequestInfo(via="task"))
-            if user is not None and user.is_staff
+            if user is not None and is_staff(user)
             else Actor.system()
         )
         stamper = timestamper()  # first: the embedded one adds its root to the store

@@ -24,7 +24,8 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from docflow.access import Right, visible_contract_ids
+from docflow.access import Action, Right, may, party_of, visible_contract_ids
+from docflow.access.web import current_is_staff
 from docflow.audit.services import history
 from docflow.certificates.services import usable_certificates
 from docflow.contracts.models import Contract
@@ -39,7 +40,13 @@ from docflow.documents.models import (
     FileRole,
     Party,
 )
-from docflow.errors import DocflowError, NotFoundError, ValidationError
+from docflow.documents.package import safe_name
+from docflow.errors import (
+    DocflowError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from docflow.web import (
     blob_store,
     current_actor,
@@ -163,13 +170,8 @@ def _my_turn(doc: Any) -> bool:
     if step is None or doc.status not in (DocStatus.AWAITING, DocStatus.PARTLY_SIGNED):
         return False
     actor = current_actor()
-    if step.party == Party.SUPPLIER:
-        return bool(actor.is_supplier)
-    from docflow.access import contract_rights
-
-    return (
-        not actor.is_supplier
-        and contract_rights(db_session(), actor, doc.contract_id).sign
+    return step.party == party_of(actor) and may(
+        db_session(), actor, Action.SIGN, doc
     )
 
 
@@ -179,19 +181,15 @@ def card(document_id: uuid.UUID) -> Any:
     s = db_session()
     actor = current_actor()
     doc = svc.get_document(s, actor=actor, document_id=document_id)
-    from docflow.access import contract_rights
-
-    rights = contract_rights(s, actor, doc.contract_id)
     return render_template(
         "documents/card.html",
         doc=doc,
         status_label=svc.status_label(doc),
         my_turn=_my_turn(doc),
-        rights=rights,
         history=history(s, object_type="document", object_id=doc.id),
         reason_form=ReasonForm(),
         supplier_key=_supplier_key_configured(),
-        my_party="supplier" if actor.is_supplier else "customer",
+        my_party=party_of(actor).value,
     )
 
 
@@ -344,8 +342,8 @@ def _transition(document_id: uuid.UUID, action: str) -> Any:
                 message = "Документ удалён."
             else:
                 abort(404)
-    except NotFoundError:
-        raise
+    except (NotFoundError, PermissionDeniedError):
+        raise  # 404: not visible; 403: visible, but not this actor's to do
     except DocflowError as exc:
         flash(exc.message, "error")
         return redirect(url_for("documents.card", document_id=document_id))
@@ -393,8 +391,8 @@ def _supplier_key_configured() -> bool:
 @bp.post("/<uuid:document_id>/countersign")
 @login_required
 def countersign(document_id: uuid.UUID) -> Any:
-    if not current_user.is_staff:
-        abort(403)
+    if not current_is_staff():
+        abort(403)  # the customer sees the document; the supplier's key is not theirs
     from docflow.documents.tasks import countersign_document
 
     s = db_session()
@@ -446,7 +444,7 @@ def printable(document_id: uuid.UUID) -> Any:
         io.BytesIO(data),
         mimetype="application/pdf",
         as_attachment=False,
-        download_name=f"{doc.number}-print.pdf",
+        download_name=f"{safe_name(doc.number, fallback='document')}-print.pdf",
     )
 
 
@@ -457,7 +455,11 @@ def _package_response(docs: list[Any], name: str) -> Any:
     write_package(db_session(), docs=docs, storage=blob_store(), out=spool)
     spool.seek(0)
     return send_file(
-        spool, mimetype="application/zip", as_attachment=True, download_name=name
+        spool,
+        mimetype="application/zip",
+        as_attachment=True,
+        # A number may hold anything a person typed (CR/LF breaks a header).
+        download_name=safe_name(name, fallback="documents.zip"),
     )
 
 

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
+from docflow.accounts.redirects import safe_redirect_target
 from docflow.db import transaction
 from docflow.extensions import LOCALES
 from docflow.main.widgets import (
@@ -125,11 +126,12 @@ def mark_read() -> Any:
     raw = request.form.get("id")
     with transaction(s):
         notify.mark_read(s, user=current_user, notification_id=_uuid(raw))
-    target = request.form.get("next") or ""
     # Only a path on this site: an open redirect would serve phishing.
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = url_for("main.notifications")
-    return redirect(target)
+    return redirect(
+        safe_redirect_target(
+            request.form.get("next"), default=url_for("main.notifications")
+        )
+    )
 
 
 @bp.post("/notifications/delete")

@@ -8,7 +8,7 @@ A module registers its widget once, when its blueprint is registered::
     register_widget(
         "documents", "Документы на подпись", "documents/_widget.html",
         data=lambda session, user: {"documents": awaiting(session, user=user)},
-        order=20, visible_for=lambda user: not user.is_staff,
+        order=20, visible_for=lambda user: not is_staff(user),
     )
 
 The template is included with the dict ``data`` returned (and ``widget``,

@@ -13,9 +13,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from docflow.access.web import admin_required, current_is_admin, staff_required
 from docflow.db import transaction
 from docflow.notify import services as svc
 from docflow.notify.models import Channel, OutboxMessage
@@ -63,15 +64,9 @@ def _outbox_event_label(kind: str) -> str:
     return event_label(kind)
 
 
-def _staff() -> None:
-    if not current_user.is_staff:
-        abort(404)
-
-
 @bp.get("/")
-@login_required
+@staff_required
 def queue() -> Any:
-    _staff()
     s = db_session()
     policy = outbox_policy()
     return render_template(
@@ -80,16 +75,13 @@ def queue() -> Any:
         failed=svc.failed_messages(s, limit=200),
         overdue=svc.overdue_messages(s, limit=200, policy=policy),
         policy=policy, channel_titles=CHANNEL_TITLES, status_titles=STATUS_TITLES,
-        form=RetryForm(), can_retry=current_user.is_admin,
+        form=RetryForm(), can_retry=current_is_admin(),
     )
 
 
 @bp.post("/retry")
-@login_required
+@admin_required
 def retry() -> Any:
-    _staff()
-    if not current_user.is_admin:
-        abort(403)
     if not RetryForm().validate_on_submit():
         abort(400)
     raw = request.form.get("id")

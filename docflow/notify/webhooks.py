@@ -2,11 +2,12 @@
 
 :func:`webhook_targets` names the endpoints an event goes to (written as outbox
 rows by :func:`docflow.notify.services.publish`); :func:`webhook_channel` gives
-the relay the channel that signs and POSTs one row. Before each delivery the
-endpoint's host is resolved again and refused when it points into a private
-network (unless ``ALLOW_PRIVATE_WEBHOOKS``): a name that resolved to a public
-address at registration may not later be turned against the supplier's own
-services.
+the relay the channel that signs and POSTs one row. At each delivery the
+channel resolves the endpoint's host once, refuses it when any of its
+addresses is internal (unless ``ALLOW_PRIVATE_WEBHOOKS``) and connects to the
+address it checked (:mod:`netguard`): a name that resolved to a
+public address at registration, or a moment ago, cannot later be turned
+against the supplier's own services.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import ColumnElement, or_, select
@@ -43,35 +43,6 @@ def allow_private_webhooks() -> bool:
     return bool(current_app.config.get("ALLOW_PRIVATE_WEBHOOKS", False))
 
 
-def _check_destination(url: str) -> None:
-    from docflow.api.services import is_public_address, resolve_host
-    from notifications.errors import PermanentDeliveryError, TransientDeliveryError
-
-    if allow_private_webhooks():
-        return
-    host = urlsplit(url).hostname or ""
-    try:
-        addresses = resolve_host(host)
-    except (OSError, UnicodeError) as exc:
-        raise TransientDeliveryError(f"webhook host {host!r}: {exc}") from exc
-    private = [a for a in addresses if not is_public_address(a)]
-    if private or not addresses:
-        raise PermanentDeliveryError(
-            f"webhook host {host!r} resolves to a non-public address {private}"
-        )
-
-
-class _GuardedChannel:
-    """The library's channel behind the destination check."""
-
-    def __init__(self, channel: Any) -> None:
-        self._channel = channel
-
-    def send(self, message: Any) -> None:
-        _check_destination(message.recipient)
-        self._channel.send(message)
-
-
 def webhook_channel(row: OutboxMessage) -> Any:
     """The channel for one outbox row: signed with its endpoint's secret."""
     from docflow.api.models import Webhook
@@ -92,8 +63,10 @@ def webhook_channel(row: OutboxMessage) -> Any:
             f"webhook endpoint {hook.id}: its secret cannot be read (SECRET_KEY changed)"
         )
     fingerprint = hashlib.sha256(secret.encode()).hexdigest()[:16]
-    # One channel (and its HTTP connection pool) per endpoint and secret.
-    channel = state.backend(
-        f"webhook:{hook.id}:{fingerprint}", lambda: WebhookChannel(secret)
+    allow_private = allow_private_webhooks()
+    # One channel (and its HTTP connection pool) per endpoint, secret and
+    # network policy; the channel itself refuses internal addresses.
+    return state.backend(
+        f"webhook:{hook.id}:{fingerprint}:{int(allow_private)}",
+        lambda: WebhookChannel(secret, allow_private=allow_private),
     )
-    return _GuardedChannel(channel)

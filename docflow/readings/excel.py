@@ -36,7 +36,10 @@ from docflow.spreadsheets import (
     ImportProblem,
     Progress,
     Table,
+    WorkbookRefused,
+    check_xlsx_archive,
     read_table,
+    sheet_rows,
     template_xlsx,
 )
 
@@ -207,18 +210,32 @@ def parse_form(filename: str, data: bytes) -> ParsedForm:
         raise FormError(f"Файл «{filename}» не является книгой Excel (.xlsx): загрузите "
                         "шаблон, скачанный по кнопке «Скачать шаблон», с заполненными "
                         "показаниями.")
+    broken = FormError(f"Файл «{filename}» повреждён или не является книгой Excel (.xlsx).")
     try:
+        check_xlsx_archive(data)
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except WorkbookRefused as exc:
+        raise FormError(exc.message) from None
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, IndexError):
-        raise FormError(f"Файл «{filename}» повреждён или не является книгой Excel "
-                        "(.xlsx).") from None
+        raise broken from None
     try:
         if SHEET not in wb.sheetnames:
             raise FormError(f"В файле нет листа «{SHEET}»: загрузите шаблон, скачанный по "
                             "кнопке «Скачать шаблон», не переименовывая лист.")
-        rows = [list(r) for r in wb[SHEET].iter_rows(values_only=True, max_col=20)]
+        numbered = sheet_rows(wb[SHEET], first_rows=HEADER_ROW)
+    except WorkbookRefused as exc:
+        raise FormError(exc.message) from None
+    except FormError:
+        raise
+    except Exception:  # noqa: BLE001 - a malformed sheet fails in many ways
+        raise broken from None
     finally:
         wb.close()
+    # The rows as the sheet numbers them, blank ones included: the form's
+    # heading is found by its position. ``sheet_rows`` bounds their number.
+    by_number = dict(numbered)
+    last = max(by_number, default=0)
+    rows = [by_number.get(number, []) for number in range(1, last + 1)]
     header_at, meter_col, value_col = 0, -1, -1
     for number, cells in enumerate(rows[:15], start=1):
         canon = [_canon(_text(c)) for c in cells]

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, selectinload
 from docflow.access import (
     Actor,
     Right,
+    acts_for_supplier,
     contract_rights,
     supplier_organisation,
     visible_contract_ids,
@@ -107,7 +108,7 @@ def contracts_for_readings(session: Session, *, actor: Actor) -> list[Contract]:
     stmt = (select(Contract)
             .where(Contract.id.in_(visible_contract_ids(actor, Right.SUBMIT_READINGS)))
             .options(selectinload(Contract.organisation)).order_by(Contract.number))
-    if actor.is_supplier:
+    if acts_for_supplier(actor):
         stmt = stmt.where(Contract.id.in_(select(Meter.contract_id)))
     return list(session.scalars(stmt))
 
@@ -654,7 +655,7 @@ class PendingGroup:
 def pending_decisions(session: Session, *, actor: Actor, limit: int = 500
                       ) -> list[PendingGroup]:
     """Readings sent into the calculation and not decided yet (the supplier's view)."""
-    if not actor.is_supplier:
+    if not acts_for_supplier(actor):
         raise PermissionDeniedError("Только для сотрудников поставщика.")
     stmt = (select(Reading, Meter, SupplyObject)
             .join(Meter, Meter.id == Reading.meter_id)
@@ -680,7 +681,7 @@ def decide_readings(session: Session, *, actor: Actor, reading_ids: Sequence[uui
     :raises PermissionDeniedError: not the supplier.
     :raises ValidationError: a refusal without a reason.
     """
-    if not actor.is_supplier:
+    if not acts_for_supplier(actor):
         raise PermissionDeniedError("Решение о принятии показаний принимает поставщик.")
     reason = reason.strip()
     if not accept and len(reason) < 3:
@@ -1169,6 +1170,9 @@ def upload_form(session: Session, *, actor: Actor, storage: Any, contract_id: uu
     from docflow.readings.models import ReadingUpload
 
     contract = get_contract(session, actor=actor, contract_id=contract_id)
+    # The window first: outside it nothing is read or kept (a file that
+    # inflates must not cost a worker anything).
+    _require_window(window_for(now, window_days), period)
     filename = clean_filename(filename or "форма.xlsx")
     if not data:
         raise ValidationError("Выберите заполненный файл формы (.xlsx).",

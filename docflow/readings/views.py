@@ -27,6 +27,8 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from docflow.access import acts_for_supplier, is_staff
+from docflow.access.web import staff_required
 from docflow.db import transaction
 from docflow.errors import (
     DocflowError,
@@ -115,11 +117,11 @@ def index() -> Any:
             raise NotFoundError(svc.CONTRACT_NOT_FOUND) from None
         return redirect(_sheet_url(contract_id, _period_arg()))
     contracts = svc.contracts_for_readings(s, actor=actor)
-    if not contracts and not actor.is_supplier:
+    if not contracts and not acts_for_supplier(actor):
         raise PermissionDeniedError(
             "Нет договоров, по которым вам разрешена передача показаний. Привяжите договор "
             "или попросите его администратора дать право «передача показаний».")
-    if len(contracts) == 1 and not actor.is_supplier:
+    if len(contracts) == 1 and not acts_for_supplier(actor):
         return redirect(_sheet_url(contracts[0].id))
     window, overview = svc.readings_overview(s, actor=actor, now=_now(), window_days=_days())
     return render_template("readings/index.html", contracts=contracts, window=window,
@@ -389,15 +391,9 @@ def send_act(contract_id: uuid.UUID) -> Any:
 
 # -- the supplier's pages ------------------------------------------------------------
 
-def _staff() -> None:
-    if not current_user.is_staff:
-        raise PermissionDeniedError("Страница доступна сотрудникам поставщика.")
-
-
 @bp.get("/admin")
-@login_required
+@staff_required
 def admin() -> Any:
-    _staff()
     s = db_session()
     return render_template("readings/admin.html", import_form=ImportForm(),
                            decide_form=DecideForm(),
@@ -412,12 +408,11 @@ def _columns(kind: str) -> list[Any]:
 
 
 @bp.post("/admin/import")
-@login_required
+@staff_required
 def admin_import() -> Any:
     from docflow.readings import excel
     from docflow.spreadsheets import ImportFailed
 
-    _staff()
     form = ImportForm()
     s = db_session()
     if form.validate_on_submit():
@@ -444,20 +439,18 @@ def admin_import() -> Any:
 
 
 @bp.get("/admin/template/<any(meters, transit):kind>.xlsx")
-@login_required
+@staff_required
 def admin_template(kind: str) -> Any:
     from docflow.readings import excel
 
-    _staff()
     data = excel.meters_template() if kind == "meters" else excel.transit_template()
     name = "Приборы-учёта.xlsx" if kind == "meters" else "Транзит.xlsx"
     return _download(svc.RenderedAct(name, excel.XLSX_TYPE, data))
 
 
 @bp.post("/admin/decide")
-@login_required
+@staff_required
 def admin_decide() -> Any:
-    _staff()
     form = DecideForm()
     if not form.validate_on_submit():
         raise ValidationError("Страница устарела: обновите её и повторите.")
@@ -520,9 +513,9 @@ def register_widgets() -> None:
                                   element_id="widget-consumption")}
 
     register_widget("readings", "Показания", "readings/_widget.html", readings_data,
-                    order=20, visible_for=lambda user: not user.is_staff)
+                    order=20, visible_for=lambda user: not is_staff(user))
     register_widget("consumption", "Анализ расходов", "readings/_consumption_widget.html",
-                    consumption_data, order=30, visible_for=lambda user: not user.is_staff)
+                    consumption_data, order=30, visible_for=lambda user: not is_staff(user))
 
 
 @bp.record_once

@@ -129,6 +129,13 @@ def add_trust_arguments(
         help="do not download CRLs, OCSP answers or issuer certificates",
     )
     group.add_argument(
+        "--allow-private-fetch",
+        action="store_true",
+        help="let those downloads reach loopback, private and link-local "
+        "addresses (a closed network whose CAs live there); refused by default, "
+        "since the URLs come from the certificates being checked",
+    )
+    group.add_argument(
         "--timeout",
         type=float,
         default=5.0,
@@ -183,6 +190,7 @@ def trust_from_args(
         fetch_crls=not args.offline,
         fetch_issuers=not args.offline,
         timeout=args.timeout,
+        allow_private_fetch=args.allow_private_fetch,
         **weak,
     )
     return store, args.at, args.revocation

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -73,25 +72,25 @@ def outbox_links(app: Flask, kind: str | None = None) -> list[str]:
 
 
 def solve_captcha(client: FlaskClient) -> str:
-    """Read the expected answer the way a person would: from the picture."""
-    import base64
+    """Do what the ALTCHA widget does in the browser: fetch a challenge, solve the
+    proof of work (with the ``altcha`` package's solver), return the payload the
+    widget posts as the ``altcha`` field."""
+    from altcha import Challenge, Payload, solve_challenge
 
-    page = client.get("/account/register").get_data(as_text=True)
-    m = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', page)
-    assert m, "the registration page shows a captcha picture"
-    svg = base64.b64decode(m.group(1)).decode()
-    glyphs = re.findall(r">([^<])</text>", svg)
-    expr = "".join(glyphs).split("=")[0].replace("×", "*").replace(" ", "")
-    a, op, b = re.fullmatch(r"(\d+)([+*])(\d+)", expr).groups()  # type: ignore[union-attr]
-    return str(int(a) + int(b) if op == "+" else int(a) * int(b))
+    resp = client.get("/account/captcha")
+    assert resp.status_code == 200
+    challenge = Challenge.from_dict(resp.get_json())
+    solution = solve_challenge(challenge, timeout=60)
+    assert solution is not None, "the challenge is solvable"
+    return Payload(challenge, solution).to_base64()
 
 
 def register(client: FlaskClient, **overrides: Any) -> Any:
-    answer = solve_captcha(client)
+    payload = solve_captcha(client)
     data = {
         "last_name": "Сидоров", "first_name": "Пётр", "middle_name": "Ильич",
         "email": "sidorov@example.ru", "password": "secret123", "password2": "secret123",
-        "captcha": answer,
+        "altcha": payload,
     }
     data.update(overrides)
     return client.post("/account/register", data=data)

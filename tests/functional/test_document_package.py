@@ -211,28 +211,32 @@ def test_printable_of_another_format_is_the_sheet_alone(
         assert expected in text, expected
 
 
-def test_printable_of_a_broken_pdf_is_the_sheet_with_a_note(
+def test_a_broken_pdf_is_refused_before_it_can_be_printed(
     signed: Signed, tmp_path: Path
 ) -> None:
+    # A «PDF» that does not parse no longer reaches the store (it could never
+    # be signed); the printable form of a stored PDF that cannot be rendered
+    # is covered by test_input_limits (the signing sheet with a note).
+    from docflow.errors import ValidationError
+
     store = blob_store(signed.app)
     with db(signed.app) as s:
         clerk = s.get(Document, signed.act_id).created_by_id  # type: ignore[union-attr]
         from docflow.accounts.models import User
         from docflow.contracts.models import Contract
 
-        broken = register(
-            s,
-            by=actor(s.get(User, clerk)),
-            storage=store,
-            contract=s.get(Contract, signed.contract_id),
-            number="Б-1",
-            title="Битый файл",
-            data=b"%PDF-1.7\nnot really a pdf\n",
-        )
-        data = printable_pdf(s, doc=broken, storage=store)
-    text = pdf_text(data, tmp_path)
-    assert page_count(data) == 1
-    assert "не удалось воспроизвести" in text
+        with pytest.raises(ValidationError) as refused:
+            register(
+                s,
+                by=actor(s.get(User, clerk)),
+                storage=store,
+                contract=s.get(Contract, signed.contract_id),
+                number="Б-1",
+                title="Битый файл",
+                data=b"%PDF-1.7\nnot really a pdf\n",
+            )
+        s.rollback()
+    assert refused.value.code == "document_format"
 
 
 def test_package_holds_files_signatures_printable_report_and_manifest(

@@ -219,10 +219,10 @@ def test_supplier_accepts_and_refuses_and_the_customer_sees_it(
     sheet = text(client.get(readings.url()))
     assert "Не принято: Расхождение с контрольным снятием" in sheet
     assert readings.save(client, "0002", "999960").status_code == 200
-    # The customer cannot decide.
-    assert client.get("/readings/admin").status_code == 403
+    # The customer cannot decide: the supplier's pages do not exist for them.
+    assert client.get("/readings/admin").status_code == 404
     assert client.post("/readings/admin/decide", data={
-        "reading_id": ids[readings.meters["0001"]], "decision": "accept"}).status_code == 403
+        "reading_id": ids[readings.meters["0001"]], "decision": "accept"}).status_code == 404
 
 
 def test_consumption_chart_by_voltage_level(readings: Readings, client: FlaskClient) -> None:
@@ -293,7 +293,7 @@ def test_every_route_refuses_users_without_the_right_or_of_another_organisation(
                 readings.url(route), json={"meter_id": str(readings.meters["0001"]),
                                            "period": PERIOD_KEY, "value": "1"})
             assert resp.status_code == status, (user.email, route)
-        assert c.get("/readings/admin").status_code == 403
+        assert c.get("/readings/admin").status_code == 404
     # The signatory of Василёк has no contract with the right: the index says so.
     c = readings.app.test_client()
     readings.login(c, readings.w.signer_b)

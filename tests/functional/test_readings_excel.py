@@ -222,7 +222,7 @@ def test_supplier_loads_meters_on_the_admin_page(readings: Readings) -> None:
         content_type="multipart/form-data")
     assert resp.status_code == 422
     assert "строка 3, столбец «Код объекта»: объекта «НЕТ» нет в договоре" in page_text(resp)
-    # A customer may not load anything.
+    # A customer may not load anything: the supplier's pages do not exist for them.
     customer = readings.app.test_client()
     readings.login(customer, readings.w.signer_a)
-    assert customer.post("/readings/admin/import", data={}).status_code == 403
+    assert customer.post("/readings/admin/import", data={}).status_code == 404

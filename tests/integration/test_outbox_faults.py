@@ -65,7 +65,7 @@ from tests.integration.notifications.conftest import (
     SmtpServer,
     SmtpServers,
 )
-from tests.services import free_port, require_postgres, require_redis
+from tests.services import REDIS_URL, free_port, require_postgres, require_redis
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -283,6 +283,7 @@ def _env(app: Flask, smtp: Smtp) -> dict[str, str]:
         "CELERY_QUEUE": s.celery_queue, "DOCFLOW_VAR_DIR": str(s.var_dir),
         "SECRET_KEY": TEST_SECRET, "SMTP_URL": smtp.url, "SMS_GATEWAY_URL": s.sms_gateway_url,
         "STORAGE_URL": s.storage_url, "TRUST_STORE": s.trust_store, **POLICY,
+        "RATELIMIT_STORAGE_URL": REDIS_URL,  # production refuses memory://
         "ALLOW_PRIVATE_WEBHOOKS": "1",
     })
     return env

@@ -24,7 +24,12 @@ from tests.appfixtures import (
     postgres_database,
     worker_database_name,
 )
-from tests.services import require_postgres, require_rabbitmq, require_redis
+from tests.services import (
+    REDIS_URL,
+    require_postgres,
+    require_rabbitmq,
+    require_redis,
+)
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,6 +41,9 @@ def worker_env(app: Flask) -> dict[str, str]:
     env.update(
         {
             "DATABASE_URL": s.database_url,
+            # Production (PostgreSQL) refuses per-process rate limits; the worker
+            # never counts any, so the URL is only named, not reached.
+            "RATELIMIT_STORAGE_URL": REDIS_URL,
             "CELERY_BROKER_URL": s.celery_broker_url,
             "CELERY_QUEUE": s.celery_queue,
             "DOCFLOW_VAR_DIR": str(s.var_dir),

@@ -1,5 +1,9 @@
 """Revocation against real servers on loopback: a CRL over HTTP and the real
-``openssl ocsp`` responder, plus servers that do not answer."""
+``openssl ocsp`` responder, plus servers that do not answer.
+
+The servers live on 127.0.0.1, which the trust store refuses to fetch from
+unless told otherwise: every store here is a closed network's store
+(``allow_private_fetch=True``, ``--allow-private-fetch``)."""
 
 from __future__ import annotations
 
@@ -102,6 +106,7 @@ def _crl_store(world: CrlWorld, **options: object) -> TrustStore:
         "ocsp": False,
         "fetch_issuers": False,
         "timeout": 5.0,
+        "allow_private_fetch": True,
     }
     settings.update(options)
     return TrustStore([world.root.der], [world.intermediate.der], **settings)  # type: ignore[arg-type]
@@ -318,6 +323,7 @@ def _ocsp_store(world: OcspWorld) -> TrustStore:
         fetch_crls=False,
         fetch_issuers=False,
         timeout=5.0,
+        allow_private_fetch=True,
     )
 
 
@@ -389,6 +395,7 @@ def test_ocsp_validate_cert_cli_exit_codes(
         str(paths["root.crl"]),
         "--revocation",
         "hard",
+        "--allow-private-fetch",
     ]
 
     codes = {
@@ -428,6 +435,7 @@ def _dead_store(world: tuple[pki.Issued, pki.Issued, bytes]) -> TrustStore:
         fetch_crls=True,
         fetch_issuers=False,
         timeout=2.0,
+        allow_private_fetch=True,
     )
 
 

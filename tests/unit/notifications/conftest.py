@@ -60,6 +60,10 @@ CONTEXTS: dict[EventKind, dict[str, object]] = {
         "user_name": "Мария Петровна",
         "url": "https://lk.example.ru/reset/xyz",
     },
+    EventKind.ACCOUNT_REGISTRATION_ATTEMPT: {
+        "user_name": "Мария Петровна",
+        "url": "https://lk.example.ru/account/forgot?from=mail&x=<y>",
+    },
     EventKind.CONTRACT_INVITATION: {
         "contract_number": "77-001/Э",
         "organization_name": "ООО «Ромашка & Ко»",

@@ -1,4 +1,7 @@
-"""The webhook channel against a real HTTP receiver that verifies signatures."""
+"""The webhook channel against a real HTTP receiver that verifies signatures.
+
+The receiver listens on 127.0.0.1, so the channels here allow private targets
+(``allow_private=True``, what ``ALLOW_PRIVATE_WEBHOOKS`` sets in docflow)."""
 
 from __future__ import annotations
 
@@ -59,7 +62,7 @@ class VerifyingEndpoint:
 
 def test_signed_event_is_verified_by_the_receiver(http_receiver: HttpReceiver) -> None:
     endpoint = VerifyingEndpoint(http_receiver)
-    with WebhookChannel(SECRET) as channel:
+    with WebhookChannel(SECRET, allow_private=True) as channel:
         channel.send(_message(recipient=f"{http_receiver.url}/hooks/docflow"))
     (event,) = endpoint.events
     assert event.id == "7f3c2b1a-3333-4000-8000-00000000c001"
@@ -81,7 +84,9 @@ def test_wrong_secret_is_refused_by_the_receiver_as_permanent(
 ) -> None:
     endpoint = VerifyingEndpoint(http_receiver)
     with pytest.raises(PermanentDeliveryError, match="401"):
-        WebhookChannel("not the secret").send(_message(recipient=http_receiver.url))
+        WebhookChannel("not the secret", allow_private=True).send(
+            _message(recipient=http_receiver.url)
+        )
     assert endpoint.events == []
     assert endpoint.refused == ["signature does not match the body"]
 
@@ -89,7 +94,7 @@ def test_wrong_secret_is_refused_by_the_receiver_as_permanent(
 def test_500_once_then_delivered_and_deduplicated(http_receiver: HttpReceiver) -> None:
     endpoint = VerifyingEndpoint(http_receiver)
     http_receiver.statuses.append(503)
-    channel = WebhookChannel(SECRET)
+    channel = WebhookChannel(SECRET, allow_private=True)
     message = _message(recipient=http_receiver.url)
     with pytest.raises(TransientDeliveryError, match="503"):
         channel.send(message)
@@ -102,12 +107,14 @@ def test_500_once_then_delivered_and_deduplicated(http_receiver: HttpReceiver) -
 def test_400_is_permanent(http_receiver: HttpReceiver) -> None:
     http_receiver.statuses.append(400)
     with pytest.raises(PermanentDeliveryError, match="400"):
-        WebhookChannel(SECRET).send(_message(recipient=http_receiver.url))
+        WebhookChannel(SECRET, allow_private=True).send(
+            _message(recipient=http_receiver.url)
+        )
 
 
 def test_unreachable_endpoint_is_transient() -> None:
     from tests.services import free_port
 
-    channel = WebhookChannel(SECRET, timeout=5)
+    channel = WebhookChannel(SECRET, timeout=5, allow_private=True)
     with pytest.raises(TransientDeliveryError, match="ConnectError"):
         channel.send(_message(recipient=f"http://127.0.0.1:{free_port()}/h"))

@@ -3,7 +3,9 @@
 Every service takes an :class:`Actor`: a signed-in user (web), an API key of a
 customer organisation or of the supplier (API), or the system itself (tasks).
 Every query for documents, certificates and contracts is scoped through
-:func:`visible_contract_ids` or :func:`contract_rights`.
+:func:`visible_contract_ids` or :func:`contract_rights`. An API key's scopes
+are folded into its rights here (``read`` → view, ``write`` → register,
+``sign`` → sign, ``readings`` → submit readings), so no caller reads scopes.
 """
 
 from __future__ import annotations
@@ -11,13 +13,17 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from docflow.accounts.models import User
+from docflow.accounts.models import Role, User
 from docflow.audit import RequestInfo
 from docflow.contracts.models import Contract, ContractAccess, Organisation
+
+if TYPE_CHECKING:
+    from docflow.api.models import ApiKey
 
 
 class Right(enum.StrEnum):
@@ -44,12 +50,16 @@ class Rights:
     submit_readings: bool = False
     sign: bool = False
     manage: bool = False
+    #: Register documents on the contract (and delete the unsigned ones the
+    #: actor's party registered): who may sign or manage it; for an API key,
+    #: the ``write`` scope. The view right alone is read-only.
+    register: bool = False
 
     def has(self, right: Right) -> bool:
         return bool(getattr(self, right.value))
 
 
-FULL = Rights(True, True, True, True)
+FULL = Rights(True, True, True, True, True)
 NONE = Rights()
 
 
@@ -69,6 +79,20 @@ class Actor:
             user=user,
             is_supplier=user.is_staff,
             label=f"{user.full_name} <{user.email}>",
+            request_info=request_info or RequestInfo(),
+        )
+
+    @classmethod
+    def for_api_key(cls, key: ApiKey, request_info: RequestInfo | None = None) -> Actor:
+        """An integration: a key of a customer organisation, or of the supplier
+        (a key bound to no organisation)."""
+        return cls(
+            user=None,
+            is_supplier=key.organisation_id is None,
+            label=f"API key {key.prefix} ({key.name})",
+            organisation_id=key.organisation_id,
+            api_key_id=key.id,
+            scopes=frozenset(s for s in key.scopes.split(",") if s),
             request_info=request_info or RequestInfo(),
         )
 
@@ -97,7 +121,20 @@ def supplier_organisation(session: Session) -> Organisation | None:
 
 
 def contract_rights(session: Session, actor: Actor, contract_id: uuid.UUID) -> Rights:
+    """What ``actor`` may do with the contract (nothing when it may not see it).
+
+    The supplier's people and keys hold every right but the scopes of a key:
+    a supplier key without ``sign`` does not sign.
+    """
     if actor.is_supplier:
+        if actor.api_key_id is not None:
+            return Rights(
+                view="read" in actor.scopes,
+                submit_readings="readings" in actor.scopes,
+                sign="sign" in actor.scopes,
+                manage=False,
+                register="write" in actor.scopes,
+            )
         return FULL
     if actor.organisation_id is not None:
         contract = session.get(Contract, contract_id)
@@ -108,6 +145,7 @@ def contract_rights(session: Session, actor: Actor, contract_id: uuid.UUID) -> R
             submit_readings="readings" in actor.scopes,
             sign="sign" in actor.scopes,
             manage=False,
+            register="write" in actor.scopes,
         )
     if actor.user is None:
         return NONE
@@ -124,6 +162,7 @@ def contract_rights(session: Session, actor: Actor, contract_id: uuid.UUID) -> R
         submit_readings=access.can_submit_readings,
         sign=access.can_sign,
         manage=access.can_manage,
+        register=access.can_sign or access.can_manage,
     )
 
 
@@ -158,8 +197,6 @@ def users_with_right(
 
 
 def supplier_staff(session: Session) -> list[User]:
-    from docflow.accounts.models import Role
-
     return list(
         session.scalars(select(User).where(User.role.in_([Role.CLERK, Role.ADMIN])))
     )

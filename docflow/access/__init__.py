@@ -1,0 +1,80 @@
+"""Who may do what, decided in one place.
+
+* :mod:`docflow.access.actor` — who is acting (a user, an API key of a
+  customer organisation or of the supplier, the system) and what rights it
+  holds on a contract, scopes folded in;
+* :mod:`docflow.access.policy` — the questions the code asks (may this actor
+  see / register / sign / refuse / delete this document, manage this
+  contract, open the supplier's pages) and the one rule for the answer:
+  *404* when the actor cannot see the thing at all, *403* when it sees it but
+  may not do this;
+* :mod:`docflow.access.web` — the same for pages: decorators for staff and
+  administrator pages, and the template helpers that show or hide actions.
+
+Nothing outside this package reads ``is_supplier``, ``is_staff`` or API key
+scopes to decide access (``scripts/check_access.py``, run by ``make test``).
+"""
+
+from docflow.access.actor import (
+    ALL_SCOPES,
+    FULL,
+    NONE,
+    RIGHT_COLUMNS,
+    Actor,
+    Right,
+    Rights,
+    contract_rights,
+    supplier_organisation,
+    supplier_staff,
+    users_with_right,
+    visible_contract_ids,
+)
+from docflow.access.policy import (
+    Action,
+    acts_for_supplier,
+    customer_organisations,
+    document_filter,
+    is_admin,
+    is_staff,
+    is_supplier_organisation,
+    may,
+    party_of,
+    require,
+    require_register,
+    require_scopes,
+    require_visible,
+    sees_deleted_documents,
+    signs_with_own_certificate,
+    visible_certificates,
+)
+
+__all__ = [
+    "ALL_SCOPES",
+    "Action",
+    "Actor",
+    "FULL",
+    "NONE",
+    "RIGHT_COLUMNS",
+    "Right",
+    "Rights",
+    "acts_for_supplier",
+    "contract_rights",
+    "customer_organisations",
+    "document_filter",
+    "is_admin",
+    "is_staff",
+    "is_supplier_organisation",
+    "may",
+    "party_of",
+    "require",
+    "require_register",
+    "require_scopes",
+    "require_visible",
+    "sees_deleted_documents",
+    "signs_with_own_certificate",
+    "supplier_organisation",
+    "supplier_staff",
+    "users_with_right",
+    "visible_certificates",
+    "visible_contract_ids",
+]
