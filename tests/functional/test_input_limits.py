@@ -349,6 +349,27 @@ def test_printable_and_package_survive_line_breaks_in_the_number(
     assert "X-Injected: 1" in printed.pages[-1].extract_text()
 
 
+def test_the_routes_answer_a_number_with_line_breaks(world: World) -> None:
+    # The download name (Content-Disposition) of the printable form and the
+    # package: a number with CR/LF answered 500 («Header values must not
+    # contain newline characters»).
+    from tests.functional.test_document_access import client_for
+
+    doc_id = new_document(world, by=world.signer_a)
+    set_text(world, doc_id, number="П-1\r\nX-Injected: 1")
+    client = client_for(world, "signer_a")
+
+    printable = client.get(f"/documents/{doc_id}/printable.pdf")
+    package = client.get(f"/documents/{doc_id}/package.zip")
+
+    assert printable.status_code == 200 and printable.data.startswith(b"%PDF-")
+    assert package.status_code == 200 and package.mimetype == "application/zip"
+    for resp in (printable, package):
+        disposition = resp.headers.get("Content-Disposition", "")
+        assert "\r" not in disposition and "\n" not in disposition
+        assert "X-Injected" not in resp.headers
+
+
 def test_printable_and_package_survive_a_pdf_that_inflates(world: World) -> None:
     pdf = inflating_pdf()
     assert len(pdf) < 2 * 1024 * 1024
