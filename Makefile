@@ -22,6 +22,9 @@ system:
 	bash scripts/bootstrap-system.sh
 
 ## Runs the cabinet on embedded defaults (SQLite, var/blobs, Celery eager) with a demo world.
+## HOST and PORT go to the processes too: without BASE_URL, e-mail links point there.
+run: export HOST := $(HOST)
+run: export PORT := $(PORT)
 run: install
 	$(BIN)/docflow db upgrade
 	$(BIN)/docflow demo

@@ -147,7 +147,7 @@ def _register_template_globals(app: Flask) -> None:
 
             unread = unread_count(db_session(), user=current_user)
         return {
-            "registered_nav": lambda: _visible_nav(app),
+            "registered_nav": lambda more=False: _visible_nav(app, more=more),
             "supplier_name": app.extensions["docflow"].settings.supplier_name,
             "unread_notifications": unread,
             "locales": LOCALES,
@@ -164,25 +164,30 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark on
 
 
 # Sections of the top navigation, added by each module's blueprint:
-# (endpoint, label, who may see it: "all" | "customer" | "staff").
-NAV: list[tuple[str, str, str]] = [
-    ("contracts.index", N_("Договоры"), "customer"),
-    ("contracts_admin.registry", N_("Договоры"), "staff"),
-    ("documents.index", N_("Документы"), "all"),
-    ("readings.index", N_("Показания"), "all"),
-    ("certificates.list_certificates", N_("Сертификаты"), "all"),
-    ("certificates.trust_store_page", N_("Доверенные УЦ"), "staff"),
-    ("content.contacts", N_("Контакты"), "customer"),
-    ("notify_admin.queue", N_("Очередь уведомлений"), "staff"),
-    ("api_keys.index", N_("Ключи API"), "all"),
+# (endpoint, label, who may see it: "all" | "customer" | "staff", whether it
+# sits under «Ещё»). The bar keeps the daily work and must fit one line at
+# 1366 px, the commonest office screen; settings-like pages go under «Ещё».
+NAV: list[tuple[str, str, str, bool]] = [
+    ("contracts.index", N_("Договоры"), "customer", False),
+    ("contracts_admin.registry", N_("Договоры"), "staff", False),
+    ("documents.index", N_("Документы"), "all", False),
+    ("readings.index", N_("Показания"), "all", False),
+    ("certificates.list_certificates", N_("Сертификаты"), "all", False),
+    ("certificates.trust_store_page", N_("Доверенные УЦ"), "staff", True),
+    ("content.contacts", N_("Контакты"), "customer", True),
+    ("notify_admin.queue", N_("Очередь уведомлений"), "staff", True),
+    ("api_keys.index", N_("Ключи API"), "all", True),
 ]
 
 
-def _visible_nav(app: Flask) -> list[tuple[str, str]]:
+def _visible_nav(app: Flask, *, more: bool = False) -> list[tuple[str, str]]:
+    """The sections the current user may open: on the bar, or with ``more``
+    under «Ещё»."""
     from docflow.access.web import current_is_staff
+
     items = []
-    for endpoint, label, audience in NAV:
-        if endpoint.split(".")[0] not in app.blueprints:
+    for endpoint, label, audience, under_more in NAV:
+        if under_more != more or endpoint.split(".")[0] not in app.blueprints:
             continue
         if audience == "staff" and not current_is_staff():
             continue

@@ -52,6 +52,21 @@ def _demo_key(var_dir: Path) -> str | None:
     return str(path) if path.exists() else None
 
 
+def _embedded_base_url() -> str:
+    """Where ``make run`` serves (``HOST``/``PORT``, exported by the Makefile):
+    the embedded mode's e-mails link there unless ``BASE_URL`` says otherwise.
+    A wildcard bind address is no address to visit: the loopback stands in."""
+    host = os.environ.get("HOST") or "127.0.0.1"
+    if host in {"0.0.0.0", "::", "[::]"}:  # noqa: S104 - compared, not bound
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal (RFC 3986 §3.2.2)
+    port = _int("PORT", 8000)
+    if not 0 < port < 65536:
+        raise ConfigError(f"PORT={port}: expected a TCP port, 1 to 65535")
+    return f"http://{host}:{port}"
+
+
 def _check_url(name: str, value: str, schemes: set[str]) -> str:
     scheme = urlsplit(value).scheme.split("+")[0]
     if scheme not in schemes:
@@ -223,7 +238,14 @@ class Settings:
                 "REVOCATION_MODE", "soft", {"off", "soft", "hard", "require"}
             ),
             allow_private_fetch=_bool("ALLOW_PRIVATE_FETCH", False),
-            base_url=os.environ.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            base_url=(
+                os.environ.get("BASE_URL")
+                or (
+                    _embedded_base_url()
+                    if database_url.startswith("sqlite")
+                    else "http://127.0.0.1:8000"
+                )
+            ).rstrip("/"),
             supplier_name=os.environ.get("SUPPLIER_NAME", cls.supplier_name),
             supplier_inn=os.environ.get("SUPPLIER_INN", cls.supplier_inn),
             supplier_signer_p12=os.environ.get("SUPPLIER_SIGNER_P12")

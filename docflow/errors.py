@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -146,6 +148,20 @@ def register_error_handlers(app: Flask) -> None:
             "повторите, если это ещё нужно.",
         )
 
+    @app.errorhandler(DataError)
+    def _data(exc: DataError) -> Any:
+        # PostgreSQL text cannot hold U+0000 and psycopg refuses such a value
+        # before sending it; no field of the cabinet means one, so it is the
+        # client's error (the JSON edge refuses it in JSON bodies already).
+        if _has_nul_parameter(exc.params):
+            return error_response(
+                422,
+                "validation_error",
+                "Данные содержат недопустимый символ NUL (U+0000): удалите его и "
+                "повторите.",
+            )
+        return _unexpected(exc)
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
         error_id = uuid.uuid4().hex[:12]
@@ -158,3 +174,16 @@ def register_error_handlers(app: Flask) -> None:
             f"Внутренняя ошибка сервера. Код ошибки: {error_id}.",
             {"error_id": error_id},
         )
+
+
+def _has_nul_parameter(params: Any) -> bool:
+    """Whether a statement's parameters (a mapping, a sequence, or a list of
+    either for ``executemany``) hold a string with U+0000."""
+    rows = params if isinstance(params, list) else [params]
+    for row in rows:
+        values = row.values() if isinstance(row, Mapping) else row
+        if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
+            continue
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            return True
+    return False

@@ -30,10 +30,11 @@ import io
 import json
 import math
 import re
+from collections.abc import Callable
 from itertools import accumulate
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 
 from docflow.errors import DocflowError, PayloadTooLargeError, ValidationError
 
@@ -242,11 +243,41 @@ def _error(exc: DocflowError) -> Response:
     return response
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class FormRouteError(DocflowError):
+    """JSON sent to a page that takes a form."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
+def json_route(view: _F) -> _F:
+    """Mark a page route that takes a JSON body (the API takes JSON anywhere);
+    every other route refuses one (415), since Flask-WTF would read a JSON
+    body as the form — ``[1, 2]`` or ``false`` there is no form at all."""
+    view.accepts_json = True  # type: ignore[attr-defined]
+    return view
+
+
+def _takes_json() -> bool:
+    if request.blueprint == "api":
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "accepts_json", False))
+
+
 def guard_json() -> Response | None:
     """The ``before_request`` hook: ``None`` to go on, or the refusal."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return None
     try:
+        if request.is_json and not _takes_json():
+            raise FormRouteError(
+                "Эта страница принимает данные формы, а не JSON.",
+                details={"content_type": request.mimetype},
+            )
         if request.is_json:
             _check_body()
         elif request.blueprint == "api" and request.mimetype == "multipart/form-data":

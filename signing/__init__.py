@@ -68,6 +68,7 @@ __all__ = [
 # import, which a process that only validates certificates should not pay.
 _LAZY_SIGNATURE_NAMES = {
     "ExternalSigner": "signing.signers",
+    "GostSigner": "signing.signers",
     "Pkcs11Signer": "signing.signers",
     "Pkcs12Signer": "signing.signers",
     "PreparedSignature": "signing.signers",

@@ -6,8 +6,10 @@ several times faster than building asn1crypto object trees. Parsing, where the
 input is untrusted, goes through asn1crypto.
 
 Signature algorithms are looked up in tables keyed by OID (verification) and by
-public-key type (signing), so a new family (GOST R 34.10-2012 with Streebog is
-the next one) is a new table entry, not a new branch in every caller.
+public-key type (signing), so a new family is a new table entry, not a new
+branch in every caller. GOST R 34.10-2012 with Streebog (:mod:`signing.gost`)
+is one: cryptography knows neither, so its keys are :class:`~signing.gost.GostPublicKey`
+objects read from the certificate's DER.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from signing import gost
 from signing.errors import SignatureFormatError, SigningError, WeakAlgorithmError
 
 # --------------------------------------------------------------------------
@@ -140,10 +143,22 @@ class DigestSpec:
     oid: str
     size: int
     weak: bool
+    #: The cryptography hash (for RSA and ECDSA), if cryptography has it.
     factory: Callable[[], hashes.HashAlgorithm] | None
+    #: A pure-Python digest function for hashes hashlib lacks (Streebog).
+    compute: Callable[[bytes], bytes] | None = None
+
+    @property
+    def available(self) -> bool:
+        """Whether this library can compute the digest."""
+        return self.factory is not None or self.compute is not None
 
     @property
     def algorithm_identifier(self) -> bytes:
+        if self.compute is not None:
+            # GOST hashes carry NULL parameters, as RFC 4490 §2.1 asks and as
+            # OpenSSL and the TK 26 CMS examples write them.
+            return seq(oid(self.oid), NULL)
         # RFC 5754 §2: the parameters of the SHA-2 identifiers are absent.
         return seq(oid(self.oid))
 
@@ -153,6 +168,8 @@ class DigestSpec:
         return self.factory()
 
     def digest(self, data: bytes) -> bytes:
+        if self.compute is not None:
+            return self.compute(data)
         if self.factory is None:
             raise UnsupportedAlgorithmError(self.name)
         return hashlib.new(self.name, data).digest()
@@ -167,19 +184,43 @@ DIGESTS: dict[str, DigestSpec] = {
         DigestSpec("sha256", "2.16.840.1.101.3.4.2.1", 32, False, hashes.SHA256),
         DigestSpec("sha384", "2.16.840.1.101.3.4.2.2", 48, False, hashes.SHA384),
         DigestSpec("sha512", "2.16.840.1.101.3.4.2.3", 64, False, hashes.SHA512),
-        # GOST R 34.11-2012 (Streebog): recognised, not yet implemented.
-        DigestSpec("streebog256", "1.2.643.7.1.1.2.2", 32, False, None),
-        DigestSpec("streebog512", "1.2.643.7.1.1.2.3", 64, False, None),
+        # GOST R 34.11-2012 (Streebog), pure Python (signing.gost).
+        DigestSpec(
+            "streebog256", gost.OID_STREEBOG256, 32, False, None, gost.streebog256
+        ),
+        DigestSpec(
+            "streebog512", gost.OID_STREEBOG512, 64, False, None, gost.streebog512
+        ),
+        # GOST R 34.11-94: recognised (obsolete), not implemented.
+        DigestSpec("gostr341194", gost.OID_GOST3411_94, 32, True, None),
     )
 }
 DIGESTS_BY_OID = {spec.oid: spec for spec in DIGESTS.values()}
-SIGNING_DIGESTS = ("sha256", "sha384", "sha512")
+SIGNING_DIGESTS = ("sha256", "sha384", "sha512", "streebog256", "streebog512")
+#: Other spellings of the Streebog names (OpenSSL's, the standard's).
+_DIGEST_ALIASES = {
+    "mdgost12256": "streebog256",
+    "mdgost12512": "streebog512",
+    "gostr341112256": "streebog256",
+    "gostr341112512": "streebog512",
+    "gost3411201256": "streebog256",
+    "gost3411201512": "streebog512",
+}
+
+
+def default_digest_for(certificate: x509.Certificate) -> str:
+    """The digest a key signs with unless told otherwise: SHA-256, or for a
+    GOST R 34.10-2012 key the Streebog of its size (RFC 9215 §3)."""
+    key = public_key_of(certificate)
+    if isinstance(key, gost.GostPublicKey):
+        return f"streebog{key.bits}"
+    return "sha256"
 
 
 def digest_spec(name: str) -> DigestSpec:
     """The digest ``name`` (``sha256``, ``SHA-256``...) for *making* a signature."""
-    key = name.lower().replace("-", "").replace("_", "")
-    spec = DIGESTS.get(key)
+    key = name.lower().replace("-", "").replace("_", "").replace(".", "")
+    spec = DIGESTS.get(_DIGEST_ALIASES.get(key, key))
     if spec is None:
         raise SigningError(
             f"unknown digest algorithm {name!r}: use " + ", ".join(SIGNING_DIGESTS)
@@ -189,7 +230,7 @@ def digest_spec(name: str) -> DigestSpec:
             f"{spec.name.upper()} is broken: no signature is made with it "
             "(use SHA-256 or stronger)"
         )
-    if spec.factory is None:
+    if not spec.available:
         raise UnsupportedAlgorithmError(spec.name)
     return spec
 
@@ -225,7 +266,7 @@ MIN_EC_BITS = 256
 class Mechanism:
     """How a raw signature is made: family, digest and its AlgorithmIdentifier."""
 
-    family: str  # "rsa_pkcs1v15" | "rsa_pss" | "ecdsa"
+    family: str  # "rsa_pkcs1v15" | "rsa_pss" | "ecdsa" | "gost2012"
     digest: DigestSpec
     algorithm_identifier: bytes
     key_size: int
@@ -236,6 +277,8 @@ class Mechanism:
         if self.family == "ecdsa":
             # SEQUENCE { INTEGER r, INTEGER s }, each with a possible sign octet.
             return 2 * (n + 3) + 4
+        if self.family == "gost2012":
+            return 2 * n  # s || r
         return n
 
     @property
@@ -243,7 +286,17 @@ class Mechanism:
         return self.digest.size
 
     def webcrypto(self) -> dict[str, str | int]:
-        """The WebCrypto ``sign()`` parameters that produce this signature."""
+        """The WebCrypto ``sign()`` parameters that produce this signature.
+
+        WebCrypto has no GOST: for a GOST key this names the algorithm the way
+        the GOST-capable browser plug-ins do, for information only.
+        """
+        if self.family == "gost2012":
+            return {
+                "name": "GOST R 34.10-2012",
+                "hash": f"GOST R 34.11-2012-{self.digest.size * 8}",
+                "length": self.key_size,
+            }
         hash_name = _WEBCRYPTO_HASH[self.digest.name]
         if self.family == "rsa_pss":
             return {
@@ -256,9 +309,12 @@ class Mechanism:
         return {"name": "RSASSA-PKCS1-v1_5", "hash": hash_name}
 
     def asn1_algorithm(self) -> str:
-        return {"rsa_pkcs1v15": "RSA", "rsa_pss": "RSA-PSS", "ecdsa": "ECDSA"}[
-            self.family
-        ]
+        return {
+            "rsa_pkcs1v15": "RSA",
+            "rsa_pss": "RSA-PSS",
+            "ecdsa": "ECDSA",
+            "gost2012": "GOST R 34.10-2012",
+        }[self.family]
 
 
 def _pss_params(spec: DigestSpec) -> bytes:
@@ -298,17 +354,48 @@ def _ec_mechanism(
     )
 
 
+def _gost_mechanism(
+    key: gost.GostPublicKey, spec: DigestSpec, rsa_pss: bool
+) -> Mechanism:
+    # RFC 9215 §3 / TK 26: a 256-bit key signs Streebog-256, a 512-bit key
+    # Streebog-512, nothing else.
+    expected = f"streebog{key.bits}"
+    if spec.name != expected:
+        raise SigningError(
+            f"a GOST R 34.10-2012 ({key.bits}-bit) key signs with {expected} "
+            f"(GOST R 34.11-2012), not {spec.name}"
+        )
+    # SignerInfo.signatureAlgorithm: the key's OID with NULL parameters, as
+    # OpenSSL and the TK 26 CMS examples write it (RFC 4490 §3.2 did the same
+    # for GOST R 34.10-2001).
+    return Mechanism("gost2012", spec, seq(oid(key.key_oid), NULL), key.bits)
+
+
 _MECHANISMS_BY_KEY: Sequence[tuple[type, Callable[..., Mechanism]]] = (
     (rsa.RSAPublicKey, _rsa_mechanism),
     (ec.EllipticCurvePublicKey, _ec_mechanism),
+    (gost.GostPublicKey, _gost_mechanism),
 )
 
 
 def public_key_of(certificate: x509.Certificate) -> object:
-    """The certificate's public key, or :class:`UnsupportedAlgorithmError`."""
+    """The certificate's public key: a cryptography key, a
+    :class:`~signing.gost.GostPublicKey`, or ``None`` (an algorithm not
+    implemented here, or a damaged key)."""
     try:
         return certificate.public_key()
     except (UnsupportedAlgorithm, ValueError):
+        pass
+    if certificate.public_key_algorithm_oid.dotted_string in gost.KEY_OIDS:
+        return _gost_key_of(certificate.public_bytes(Encoding.DER))
+    return None
+
+
+@lru_cache(maxsize=512)
+def _gost_key_of(certificate_der: bytes) -> gost.GostPublicKey | None:
+    try:
+        return gost.public_key_from_spki(gost.certificate_spki(certificate_der) or b"")
+    except gost.GostKeyError:  # an unknown parameter set, a point off the curve
         return None
 
 
@@ -347,6 +434,8 @@ def mechanism_for(
 
 def sign_with_key(key: object, mechanism: Mechanism, data: bytes) -> bytes:
     """Make a raw signature with an in-memory private key."""
+    if mechanism.family == "gost2012" and isinstance(key, gost.GostPrivateKey):
+        return key.sign_digest(mechanism.digest.digest(data))
     hash_algorithm = mechanism.digest.new_hash()
     if mechanism.family == "ecdsa" and isinstance(key, ec.EllipticCurvePrivateKey):
         return key.sign(data, ec.ECDSA(hash_algorithm))
@@ -415,13 +504,19 @@ _ECDSA_VERIFY_OIDS = {
     "1.2.840.10045.4.3.3": "sha384",
     "1.2.840.10045.4.3.4": "sha512",
 }
+#: What is said of a GOST R 34.10-2001 signature: its hash, GOST R 34.11-94,
+#: is not implemented, and both are obsolete for qualified signatures since
+#: 2019 (the reports also list the hash as a weak algorithm).
+GOST2001_UNSUPPORTED = (
+    "ГОСТ Р 34.10-2001 (устаревший алгоритм; хеш ГОСТ Р 34.11-94 не реализован)"
+)
 _GOST_SIGNATURE_OIDS = {
     "1.2.643.7.1.1.3.2": "ГОСТ Р 34.10-2012 (256 бит)",
     "1.2.643.7.1.1.3.3": "ГОСТ Р 34.10-2012 (512 бит)",
     "1.2.643.7.1.1.1.1": "ГОСТ Р 34.10-2012 (256 бит)",
     "1.2.643.7.1.1.1.2": "ГОСТ Р 34.10-2012 (512 бит)",
-    "1.2.643.2.2.3": "ГОСТ Р 34.10-2001",
-    "1.2.643.2.2.19": "ГОСТ Р 34.10-2001",
+    "1.2.643.2.2.3": GOST2001_UNSUPPORTED,
+    "1.2.643.2.2.19": GOST2001_UNSUPPORTED,
 }
 
 
@@ -495,7 +590,7 @@ def _parse_pss_params(
     if (
         spec is None
         or mgf_spec is None
-        or spec.factory is None
+        or spec.factory is None  # not `available`: RSA needs cryptography's
         or mgf_spec.factory is None
     ):
         raise UnsupportedAlgorithmError(f"RSA-PSS с хешем {hash_oid}")
@@ -518,11 +613,28 @@ def _verify_ecdsa(key, oid_, params, digest, signature, data, prehashed):  # typ
     return SignatureCheck(ok, "ECDSA", spec.name, weak=weak)
 
 
+def _verify_gost(key, oid_, params, digest, signature, data, prehashed):  # type: ignore[no-untyped-def]
+    bits = gost.SIGNATURE_OIDS[oid_]
+    name = _GOST_SIGNATURE_OIDS[oid_]
+    # The signature OIDs name their hash; with the key's OID in
+    # signatureAlgorithm (TK 26, OpenSSL) the digestAlgorithm says it. Either
+    # way RFC 9215 §3 allows only Streebog of the key's size.
+    if (
+        not isinstance(key, gost.GostPublicKey)
+        or key.bits != bits
+        or digest.name != f"streebog{bits}"
+    ):
+        return SignatureCheck(False, name, digest.name)
+    hashed = data if prehashed else digest.digest(data)
+    return SignatureCheck(key.verify_digest(hashed, signature), name, digest.name)
+
+
 _VerifyFn = Callable[..., SignatureCheck]
 _VERIFIERS: dict[str, _VerifyFn] = {
     **{o: _verify_rsa_pkcs1 for o in _RSA_PKCS1_VERIFY_OIDS},
     OID_RSASSA_PSS: _verify_rsa_pss,
     **{o: _verify_ecdsa for o in _ECDSA_VERIFY_OIDS},
+    **{o: _verify_gost for o in gost.SIGNATURE_OIDS},
 }
 
 
@@ -549,11 +661,13 @@ def verify_signature(
     """Check ``signature`` over ``data`` (or over its digest, if ``prehashed``).
 
     Dispatches on the signature algorithm OID; an algorithm without an
-    implementation (GOST, EdDSA, ...) gives ``supported=False``, never an
-    exception.
+    implementation (GOST R 34.10-2001, EdDSA, ...) gives ``supported=False``,
+    never an exception.
     """
+    if algorithm_oid in gost.LEGACY_OIDS or digest.oid in gost.LEGACY_OIDS:
+        return SignatureCheck(False, GOST2001_UNSUPPORTED, digest.name, supported=False)
     verifier = _VERIFIERS.get(algorithm_oid)
-    if verifier is None or key is None or digest.factory is None:
+    if verifier is None or key is None or not digest.available:
         return SignatureCheck(
             False, signature_algorithm_name(algorithm_oid), digest.name, supported=False
         )
@@ -606,11 +720,21 @@ class SignerTemplate:
         der = certificate.public_bytes(Encoding.DER)
         issuer, serial = _tbs_fields(der)
         sid = seq(issuer, serial)
-        # ESSCertIDv2 (RFC 5035 §3): hashAlgorithm is omitted because SHA-256
-        # is its DEFAULT; issuerSerial names the certificate as CAdES asks
-        # (ETSI EN 319 122-1 §5.2.2.3). GeneralNames holds one directoryName.
+        # ESSCertIDv2 (RFC 5035 §3): hashAlgorithm is omitted when it is
+        # SHA-256, its DEFAULT; a GOST signer names the certificate by its
+        # Streebog hash, with hashAlgorithm present (TK 26 CAdES profile).
+        # issuerSerial names the certificate as CAdES asks (ETSI EN 319 122-1
+        # §5.2.2.3). GeneralNames holds one directoryName.
         issuer_serial = seq(seq(explicit(4, issuer)), serial)
-        ess_cert_id = seq(octet_string(hashlib.sha256(der).digest()), issuer_serial)
+        if mechanism.family == "gost2012":
+            spec = mechanism.digest
+            ess_cert_id = seq(
+                spec.algorithm_identifier,
+                octet_string(spec.digest(der)),
+                issuer_serial,
+            )
+        else:
+            ess_cert_id = seq(octet_string(hashlib.sha256(der).digest()), issuer_serial)
         attr = seq(oid(OID_SIGNING_CERTIFICATE_V2), der_set([seq(seq(ess_cert_id))]))
         seen = {der}
         cert_ders = [der]

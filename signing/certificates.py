@@ -14,7 +14,7 @@ from typing import Literal
 
 from asn1crypto import x509
 
-from signing import _asn1
+from signing import _asn1, gost
 from signing._asn1 import load_certificate, load_certificates
 from signing.errors import CertificateFormatError
 
@@ -107,6 +107,9 @@ class CertificateInfo:
     is_ca: bool
     is_self_signed: bool
     der: bytes = field(repr=False, compare=False)
+    #: The key's parameter set, for GOST keys: its RFC 4357 / TC26 name
+    #: (``id-tc26-gost-3410-2012-256-paramSetA``...) or its OID; else ``None``.
+    public_key_parameters: str | None = None
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict with stable keys; datetimes in ISO 8601 (UTC)."""
@@ -134,6 +137,7 @@ class CertificateInfo:
             "policies": list(self.policies),
             "public_key_algorithm": self.public_key_algorithm,
             "key_size": self.key_size,
+            "public_key_parameters": self.public_key_parameters,
             "signature_algorithm": self.signature_algorithm,
             "is_ca": self.is_ca,
             "is_self_signed": self.is_self_signed,
@@ -194,19 +198,37 @@ def _extension(cert: x509.Certificate, name: str) -> object | None:
     return None
 
 
-def _key_algorithm(cert: x509.Certificate) -> tuple[str, int | None]:
+def _key_algorithm(cert: x509.Certificate) -> tuple[str, int | None, str | None]:
+    """(algorithm, key size, parameter set) of the certificate's key."""
     spki = cert["tbs_certificate"]["subject_public_key_info"]
     oid = spki["algorithm"]["algorithm"].dotted
     if oid in _asn1.GOST_KEY_ALGORITHMS:
-        return _asn1.GOST_KEY_ALGORITHMS[oid]
+        # asn1crypto does not know the GOST key OIDs (RFC 9215 §2): read the
+        # parameter set from the DER.
+        described = gost.key_parameters(spki.dump())
+        if described is not None:
+            return described
+        gost_name, gost_size = _asn1.GOST_KEY_ALGORITHMS[oid]
+        return gost_name, gost_size, _gost_parameter_oid(spki)
     name = spki["algorithm"]["algorithm"].native
     if name == oid:
-        return oid, None
+        return oid, None, None
     try:
         size: int | None = spki.bit_size
     except (ValueError, TypeError, KeyError):
         size = None
-    return {"rsassa_pss": "rsa"}.get(name, name), size
+    return {"rsassa_pss": "rsa"}.get(name, name), size, None
+
+
+def _gost_parameter_oid(spki: object) -> str | None:
+    """The parameter set named by a key this library cannot use (2001, or an
+    unknown set): its name if known, else its OID."""
+    try:
+        params = spki["algorithm"]["parameters"].parsed  # type: ignore[index]
+        first = params[0] if hasattr(params, "__getitem__") else params
+        return gost.parameter_set_name(first.dotted)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return None
 
 
 def signature_algorithm_name(cert: x509.Certificate) -> str:
@@ -257,7 +279,7 @@ def info_from_asn1(cert: x509.Certificate) -> CertificateInfo:
     is_ca = bool(bc["ca"].native) if bc is not None else False  # type: ignore[index]
 
     validity = cert["tbs_certificate"]["validity"]
-    algorithm, size = _key_algorithm(cert)
+    algorithm, size, parameters = _key_algorithm(cert)
     return CertificateInfo(
         subject_cn=cn,
         owner=owner,
@@ -286,6 +308,7 @@ def info_from_asn1(cert: x509.Certificate) -> CertificateInfo:
         is_ca=is_ca,
         is_self_signed=cert.self_signed in {"yes", "maybe"},
         der=der,
+        public_key_parameters=parameters,
     )
 
 

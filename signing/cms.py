@@ -17,10 +17,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import hashlib
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -32,6 +31,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from signing import _cms_asn1 as der
 from signing import cades
+from signing._asn1 import CertificateInput, to_asn1
 from signing.certificates import CertificateInfo, info_from_asn1
 from signing.errors import SignatureFormatError, SigningError
 from signing.reports import (
@@ -94,21 +94,25 @@ def sign_cms(
     content: bytes,
     signer: Signer,
     *,
-    digest: str = "sha256",
+    digest: str | None = None,
     signing_time: dt.datetime | None = None,
 ) -> bytes:
     """Sign ``content``: a detached CAdES-BES signature in DER (a ``.sig`` file).
 
     :param content: the document bytes.
     :param signer: the key and certificate (:class:`~signing.signers.Pkcs12Signer`,
+        :class:`~signing.signers.GostSigner`,
         :class:`~signing.signers.Pkcs11Signer`...).
-    :param digest: ``sha256`` (default), ``sha384`` or ``sha512``.
+    :param digest: ``sha256``, ``sha384`` or ``sha512``; ``streebog256`` or
+        ``streebog512`` for a GOST R 34.10-2012 key (the one of its size).
+        Default: the signer's (:attr:`~signing.signers.Signer.default_digest`).
     :param signing_time: the signing-time attribute (aware); default now.
     :raises WeakAlgorithmError: MD5, SHA-1 or an RSA key under 2048 bits.
-    :raises SigningError: the key cannot sign (unsupported algorithm, token error).
+    :raises SigningError: the key cannot sign (unsupported algorithm, a digest
+        its key does not sign with, token error).
     """
-    template = signer._template(digest)
-    message_digest = hashlib.new(template.mechanism.digest.name, content).digest()
+    template = signer._template(digest or signer.default_digest)
+    message_digest = template.mechanism.digest.digest(content)
     return _sign_digest(template, signer, message_digest, signing_time)
 
 
@@ -156,7 +160,7 @@ def prepare_cms(
     :class:`~signing.signers.ExternalSigner`)."""
     spec = der.digest_spec(digest)
     return prepare_cms_digest(
-        hashlib.new(spec.name, content).digest(),
+        spec.digest(content),
         spec.name,
         signer,
         signing_time=signing_time,
@@ -298,7 +302,7 @@ def _signing_certificate_check(
             return "mismatch"
         first = ids[0]  # the first ESSCertIDv2 names the signing certificate
         spec = der.DIGESTS_BY_OID.get(first["hash_algorithm"]["algorithm"].dotted)
-        if spec is None or spec.factory is None:
+        if spec is None or not spec.available:
             return "mismatch"
     elif v1:
         value = v1[0]
@@ -311,13 +315,20 @@ def _signing_certificate_check(
         spec = der.DIGESTS["sha1"]
     else:
         return "absent"
-    if spec.digest(cert.der) != bytes(first["cert_hash"]):
+    if _certificate_digest(spec.name, cert.der) != bytes(first["cert_hash"]):
         return "mismatch"
     issuer_serial = first["issuer_serial"]
     if not isinstance(issuer_serial, asn1_core.Void):
         if issuer_serial["serial_number"].native != cert.serial:
             return "mismatch"
     return "match"
+
+
+@lru_cache(maxsize=1024)
+def _certificate_digest(name: str, cert_der: bytes) -> bytes:
+    # A certificate is hashed for every signature it made; Streebog in pure
+    # Python costs about as much as the signature check itself.
+    return der.DIGESTS[name].digest(cert_der)
 
 
 def _time_of(value: asn1_core.Asn1Value) -> dt.datetime:
@@ -540,7 +551,7 @@ def signature_stamps(signer_info: asn1_cms.SignerInfo) -> list[Stamp]:
             try:
                 info = read_token(token_der)
                 spec = der.digest_spec(info.imprint_algorithm)
-                matches = spec.factory is not None and (
+                matches = spec.available and (
                     spec.digest(signer_info["signature"].native) == info.imprint
                 )
             except (SignatureFormatError, SigningError, ValueError, KeyError):
@@ -618,7 +629,7 @@ def _verify_signer_info(
     digest_matches = False
     signature_ok = False
     sc_check = "absent"
-    supported = spec is not None and spec.factory is not None
+    supported = spec is not None and spec.available
     check: der.SignatureCheck | None = None
 
     if spec is not None and spec.weak:
@@ -903,6 +914,7 @@ def verify_cms(
     received_at: dt.datetime | None = None,
     registered_at: dt.datetime | None = None,
     revocation: RevocationMode = "soft",
+    certificates: Iterable[CertificateInput] = (),
 ) -> CmsReport:
     """Verify a CMS signature of ``content``.
 
@@ -923,9 +935,14 @@ def verify_cms(
     :param registered_at: when the signed document came to exist (a claimed
         signing time before it is reported).
     :param revocation: ``off``, ``soft``, ``hard`` or ``require``.
+    :param certificates: certificates to look for the signer's among (and to
+        build its path with), for a SignedData that carries none (RFC 5652
+        §5.1 makes ``certificates`` optional: the TK 26 CMS examples and
+        CryptoPro's "without certificate" option leave it out).
     :return: one :class:`~signing.verification.SignerReport` per signer.
     :raises SignatureFormatError: ``sig`` is not a CMS SignedData, or a
         detached signature came without content.
+    :raises CertificateFormatError: an item of ``certificates`` cannot be read.
     """
     signed_data = der.load_signed_data(sig)
     eci = signed_data["encap_content_info"]
@@ -958,7 +975,12 @@ def verify_cms(
         received_at=received_at,
         registered_at=registered_at,
         archive=archive_stamps(sig, lambda name: digest_of(der.digest_spec(name))),
+        extra_certificates=_certificate_ders(certificates),
     )
+
+
+def _certificate_ders(certificates: Iterable[CertificateInput]) -> tuple[bytes, ...]:
+    return tuple(to_asn1(c).dump() for c in certificates)
 
 
 def verify_cms_digest(
@@ -971,10 +993,12 @@ def verify_cms_digest(
     received_at: dt.datetime | None = None,
     registered_at: dt.datetime | None = None,
     revocation: RevocationMode = "soft",
+    certificates: Iterable[CertificateInput] = (),
 ) -> CmsReport:
     """Verify a detached CMS signature given the content's digest (for content
     too large to hold: the caller streams the hash). A signer that used
-    another digest algorithm is reported INDETERMINATE."""
+    another digest algorithm is reported INDETERMINATE. ``certificates`` as
+    for :func:`verify_cms`."""
     key = digest_algorithm.lower().replace("-", "").replace("_", "")
     if key not in der.DIGESTS:
         raise ValueError(f"unknown digest algorithm {digest_algorithm!r}")
@@ -993,6 +1017,7 @@ def verify_cms_digest(
         received_at=received_at,
         registered_at=registered_at,
         archive=archive_stamps(sig, lambda name: digest_of(der.digest_spec(name))),
+        extra_certificates=_certificate_ders(certificates),
     )
 
 
@@ -1021,9 +1046,12 @@ def _verify_all(
     received_at: dt.datetime | None = None,
     registered_at: dt.datetime | None = None,
     archive: Sequence[Stamp] = (),
+    extra_certificates: Sequence[bytes] = (),
 ) -> CmsReport:
     try:
-        certs = der.certificates_of(signed_data)
+        certs = list(
+            dict.fromkeys([*der.certificates_of(signed_data), *extra_certificates])
+        )
         embedded = embedded_data(signed_data)
         content_type = _content_type(signed_data)
         reports = []

@@ -1,5 +1,6 @@
-"""Where the private key lives: in memory (PKCS#12), on a token (PKCS#11), or with
-the user (external two-phase signing, the key never reaches the server).
+"""Where the private key lives: in memory (PKCS#12; a GOST key from PKCS#8 or
+PKCS#12), on a token (PKCS#11), or with the user (external two-phase signing,
+the key never reaches the server).
 
 A :class:`Signer` holds a certificate, the chain to embed beside it, and makes
 raw signatures (``sign_raw``) over the DER of the signed attributes. The CMS and
@@ -29,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, pkcs12
 
 from signing import _cms_asn1 as der
+from signing import gost
 from signing.errors import (
     CertificateFormatError,
     KeyLoadError,
@@ -46,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "ExternalSigner",
+    "GostSigner",
     "Pkcs11Signer",
     "Pkcs12Signer",
     "PreparedSignature",
@@ -91,6 +94,12 @@ class Signer(abc.ABC):
     def _mechanism(self, digest_algorithm: str) -> der.Mechanism:
         return self._template(digest_algorithm).mechanism
 
+    @property
+    def default_digest(self) -> str:
+        """What the key signs with unless told otherwise: ``sha256``, or for a
+        GOST R 34.10-2012 key ``streebog256``/``streebog512`` (RFC 9215 §3)."""
+        return der.default_digest_for(self.certificate)
+
     @abc.abstractmethod
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
         """Sign ``data`` (hash-then-sign with ``digest_algorithm``).
@@ -115,6 +124,8 @@ def _is_ca(cert: x509.Certificate) -> bool:
 
 
 def _same_public_key(key: object, certificate: x509.Certificate) -> bool:
+    if isinstance(key, gost.GostPrivateKey):
+        return der.public_key_of(certificate) == key.public_key()
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         return False
     try:
@@ -177,6 +188,89 @@ class Pkcs12Signer(Signer):
     async def async_sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
         # In-memory signing is fast; a thread would cost more than it saves.
         return self.sign_raw(data, digest_algorithm)
+
+
+def _load_certificate_input(value: x509.Certificate | bytes) -> x509.Certificate:
+    try:
+        return _load_cert(value)
+    except CertificateFormatError as exc:
+        raise KeyLoadError(f"the certificate cannot be read: {exc}") from None
+
+
+class GostSigner(Signer):
+    """A GOST R 34.10-2012 key held in memory (:mod:`signing.gost`).
+
+    For keys made by OpenSSL with the GOST engine (``openssl genpkey -engine
+    gost -algorithm gost2012_256 -pkeyopt paramset:A``) and exported as PKCS#8
+    or PKCS#12; a qualified person's key lives on a token
+    (:class:`Pkcs11Signer`). It signs Streebog-256 (256-bit keys) or
+    Streebog-512 (512-bit keys) and nothing else.
+
+    :raises KeyLoadError: the key does not match the certificate.
+    """
+
+    def __init__(
+        self,
+        key: gost.GostPrivateKey,
+        certificate: x509.Certificate,
+        chain: Sequence[x509.Certificate] = (),
+    ) -> None:
+        if not _same_public_key(key, certificate):
+            raise KeyLoadError("the private key does not match the certificate")
+        super().__init__(certificate, chain)
+        self._key = key
+
+    @classmethod
+    def load(
+        cls,
+        key: bytes,
+        certificate: x509.Certificate | bytes,
+        chain: Sequence[x509.Certificate | bytes] = (),
+        *,
+        password: str | bytes | None = None,
+    ) -> GostSigner:
+        """A key from PKCS#8 (PEM or DER, plain or PBES2-encrypted) with its
+        certificate (object, DER or PEM).
+
+        :raises KeyLoadError: not a GOST R 34.10-2012 key, a wrong password, a
+            certificate that cannot be read or does not match.
+        """
+        try:
+            private = gost.load_private_key(key, password)
+        except gost.GostKeyError as exc:
+            raise KeyLoadError(f"cannot load the GOST key: {exc}") from None
+        return cls(
+            private,
+            _load_certificate_input(certificate),
+            [_load_certificate_input(c) for c in chain],
+        )
+
+    @classmethod
+    def load_pkcs12(cls, data: bytes, password: str | bytes | None) -> GostSigner:
+        """Open a PKCS#12 file with a GOST key, as OpenSSL 3 writes it
+        (``openssl pkcs12 -export`` with the GOST engine: PBES2, AES-256).
+
+        :raises KeyLoadError: wrong password, no GOST key, or a TC26 "GOST
+            PFX" protected with GOST ciphers (not supported).
+        """
+        try:
+            private, cert_der, others = gost.load_pkcs12(data, password)
+        except gost.GostKeyError as exc:
+            raise KeyLoadError(str(exc)) from None
+        return cls(
+            private,
+            _load_certificate_input(cert_der),
+            [_load_certificate_input(c) for c in others],
+        )
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        return der.sign_with_key(self._key, self._mechanism(digest_algorithm), data)
+
+
+#: TK 26 PKCS#11 extensions (vendor-defined, NSSCK_VENDOR_PKCS11_RU_TEAM):
+#: hash with GOST R 34.11-2012, then sign with GOST R 34.10-2012, on the token.
+CKM_GOSTR3410_WITH_GOSTR3411_12_256 = 0xD4321008
+CKM_GOSTR3410_WITH_GOSTR3411_12_512 = 0xD4321009
 
 
 class Pkcs11Signer(Signer):
@@ -297,6 +391,8 @@ class Pkcs11Signer(Signer):
         from pyhanko.sign.pkcs11 import select_pkcs11_signing_params
 
         mechanism = self._mechanism(digest_algorithm)
+        if mechanism.family == "gost2012":
+            return self._sign_gost(data, mechanism)
         spec = select_pkcs11_signing_params(
             algos.SignedDigestAlgorithm.load(mechanism.algorithm_identifier),
             mechanism.digest.name,
@@ -316,6 +412,36 @@ class Pkcs11Signer(Signer):
         if spec.post_sign_transform is not None:
             signature = spec.post_sign_transform(signature)
         return bytes(signature)
+
+    def _sign_gost(self, data: bytes, mechanism: der.Mechanism) -> bytes:
+        from pkcs11 import exceptions as p11_errors
+
+        ckm = (
+            CKM_GOSTR3410_WITH_GOSTR3411_12_256
+            if mechanism.key_size == 256
+            else CKM_GOSTR3410_WITH_GOSTR3411_12_512
+        )
+        try:
+            with self._lock:
+                value = bytes(self._key.sign(data, mechanism=ckm))
+        except p11_errors.PKCS11Error as exc:
+            raise SigningError(
+                "the token refused to sign with GOST R 34.10-2012 "
+                f"(CKM 0x{ckm:X}): {type(exc).__name__} {exc}"
+            ) from exc
+        # PKCS#11 gives s || r, as RFC 4491 §2.2.2 does; a token that returns
+        # r || s is caught here: keep the order that verifies.
+        public = der.public_key_of(self.certificate)
+        digest = mechanism.digest.digest(data)
+        half = len(value) // 2
+        if isinstance(public, gost.GostPublicKey):
+            for candidate in (value, value[half:] + value[:half]):
+                if public.verify_digest(digest, candidate):
+                    return candidate
+        raise SigningError(
+            "the token's GOST R 34.10-2012 signature does not verify with the "
+            "certificate's key"
+        )
 
     def close(self) -> None:
         """Close the PKCS#11 session."""

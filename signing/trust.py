@@ -25,11 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
 
+from asn1crypto import algos as asn1_algos
 from asn1crypto import crl as asn1_crl
+from asn1crypto import keys as asn1_keys
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509
+from cryptography.exceptions import InvalidSignature
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import (
+    AlgorithmNotSupported,
     CRLValidationError,
     DisallowedAlgorithmError,
     ExpiredError,
@@ -52,9 +56,14 @@ from pyhanko_certvalidator.policy_decl import (
 )
 from pyhanko_certvalidator.revinfo.validate_crl import verify_crl
 from pyhanko_certvalidator.revinfo.validate_ocsp import verify_ocsp_response
+from pyhanko_certvalidator.sig_validate import (
+    DEFAULT_VALIDATION_CONTEXT,
+    DefaultSignatureValidator,
+    SignatureValidationContext,
+)
 from pyhanko_certvalidator.util import get_declared_revinfo, get_ocsp_urls
 
-from signing import _asn1
+from signing import _asn1, gost
 from signing._asn1 import CertificateInput, to_asn1
 from signing.certificates import CertificateInfo, format_date_ru, info_from_asn1
 from signing.errors import CertificateFormatError, TrustStoreError
@@ -113,6 +122,54 @@ _T = TypeVar("_T")
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+class GostSignatureValidator(DefaultSignatureValidator):
+    """pyhanko-certvalidator's signature check, plus GOST R 34.10-2012.
+
+    pyhanko-certvalidator hands every signature of a path (certificates, CRLs,
+    OCSP responses) to its validation context's ``SignatureValidator``; this
+    one checks GOST R 34.10-2012 / GOST R 34.11-2012 signatures (RFC 9215 §3)
+    with :mod:`signing.gost` and leaves every other algorithm to the default.
+    GOST R 34.10-2001 is refused as not supported (its hash, GOST R 34.11-94,
+    is not implemented), which the reasons report as such.
+    """
+
+    def validate_signature(
+        self,
+        signature: bytes,
+        signed_data: bytes,
+        public_key_info: asn1_keys.PublicKeyInfo,
+        signature_algorithm: asn1_algos.SignedDigestAlgorithm,
+        context: SignatureValidationContext = DEFAULT_VALIDATION_CONTEXT,
+    ) -> None:
+        oid = signature_algorithm["algorithm"].dotted
+        if oid in gost.LEGACY_OIDS:
+            raise AlgorithmNotSupported(
+                "GOST R 34.10-2001 with GOST R 34.11-94 is not supported"
+            )
+        bits = gost.SIGNATURE_OIDS.get(oid)
+        if bits is None:
+            super().validate_signature(
+                signature, signed_data, public_key_info, signature_algorithm, context
+            )
+            return
+        try:
+            key = gost.public_key_from_spki(public_key_info.dump())
+        except gost.GostKeyError as exc:
+            raise InvalidSignature(f"no usable GOST public key: {exc}") from None
+        if key.bits != bits:
+            raise InvalidSignature(f"a {bits}-bit GOST signature, a {key.bits}-bit key")
+        ok = (
+            key.verify_digest(signed_data, signature)
+            if context.prehashed
+            else key.verify(signed_data, signature)
+        )
+        if not ok:
+            raise InvalidSignature("the GOST R 34.10-2012 signature does not verify")
+
+
+_SIGNATURE_VALIDATOR = GostSignatureValidator()
 
 
 @dataclass(frozen=True)
@@ -466,6 +523,7 @@ class TrustStore:
                 policy, retroactive_revinfo=at is not None
             ),
             algorithm_usage_policy=self._algorithm_policy(),
+            signature_validator=_SIGNATURE_VALIDATOR,
         )
 
     def validation_context(
@@ -579,15 +637,19 @@ def _failing_cert(err: PathValidationError) -> tuple[x509.Certificate | None, bo
 
 
 def _is_unsupported_algorithm(cert: x509.Certificate) -> bool:
+    """The certificate's signature or key is of an algorithm this library
+    cannot check: GOST R 34.10-2001 (GOST R 34.11-94), a GOST 2012 key on an
+    unknown parameter set, or an algorithm asn1crypto does not know."""
     sig_oid = cert["signature_algorithm"]["algorithm"]
-    key_oid = cert["tbs_certificate"]["subject_public_key_info"]["algorithm"][
-        "algorithm"
-    ]
-    return (
-        sig_oid.dotted in _asn1.GOST_SIGNATURE_ALGORITHMS
-        or key_oid.dotted in _asn1.GOST_KEY_ALGORITHMS
-        or sig_oid.native == sig_oid.dotted
-    )
+    spki = cert["tbs_certificate"]["subject_public_key_info"]
+    key_oid = spki["algorithm"]["algorithm"].dotted
+    if sig_oid.dotted in gost.LEGACY_OIDS or key_oid in gost.LEGACY_OIDS:
+        return True
+    if key_oid in gost.KEY_OIDS and gost.key_parameters(spki.dump()) is None:
+        return True
+    if sig_oid.dotted in gost.SIGNATURE_OIDS:
+        return False
+    return bool(sig_oid.native == sig_oid.dotted)
 
 
 def _unsupported_reason(info: CertificateInfo, is_leaf: bool) -> Reason:
@@ -596,10 +658,23 @@ def _unsupported_reason(info: CertificateInfo, is_leaf: bool) -> Reason:
         if info.public_key_algorithm.startswith("gost")
         else info.signature_algorithm
     )
+    if "gost2001" in (algo, info.signature_algorithm.split("-")[0]):
+        algo = "gost2001"
+        message = (
+            f"Алгоритм ГОСТ Р 34.10-2001 {_whose(info, is_leaf)} устарел "
+            "(не применяется для квалифицированной подписи с 2019 г.) и не "
+            "поддерживается: хеш ГОСТ Р 34.11-94 не реализован; проверить "
+            "сертификат не удалось"
+        )
+    else:
+        message = (
+            f"Алгоритм {algo} {_whose(info, is_leaf)} не поддерживается "
+            f"(параметры ключа: {info.public_key_parameters or 'нет'}); "
+            "проверить сертификат не удалось"
+        )
     return Reason(
         ReasonCode.UNSUPPORTED_ALGORITHM,
-        f"Алгоритм {algo} {_whose(info, is_leaf)} пока не поддерживается "
-        "(ГОСТ Р 34.10-2012 будет добавлен); проверить сертификат не удалось",
+        message,
         {**_cert_details(info), "algorithm": algo},
     )
 
@@ -1242,8 +1317,9 @@ async def _validate_uncached(
     leaf_info = info_from_asn1(leaf)
     reasons = _leaf_reasons(leaf, leaf_info, at=moment, usage=usage, trust=trust)
     if _is_unsupported_algorithm(leaf):
-        # pyhanko-certvalidator cannot verify GOST signatures yet: report the
-        # certificate's own findings and stop, rather than claim a bad chain.
+        # GOST R 34.10-2001 and unknown algorithms cannot be checked: report
+        # the certificate's own findings and stop, rather than claim a bad
+        # chain.
         chain = [leaf]
         result = CertificateValidation(
             verdict=worst_verdict(*(r.verdict for r in reasons)),

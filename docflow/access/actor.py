@@ -183,6 +183,27 @@ def visible_contract_ids(
     )
 
 
+def registrable_contract_ids(actor: Actor) -> Select[tuple[uuid.UUID]]:
+    """The contracts ``actor`` may register documents on (see ``Rights.register``)."""
+    if actor.is_supplier:
+        return (
+            select(Contract.id)
+            if "write" in actor.scopes
+            else select(Contract.id).where(False)
+        )
+    if actor.organisation_id is not None:
+        stmt = select(Contract.id).where(
+            Contract.organisation_id == actor.organisation_id
+        )
+        return stmt if "write" in actor.scopes else stmt.where(False)
+    user_id = actor.user.id if actor.user else uuid.UUID(int=0)
+    return select(ContractAccess.contract_id).where(
+        ContractAccess.user_id == user_id,
+        ContractAccess.can_view,
+        ContractAccess.can_sign | ContractAccess.can_manage,
+    )
+
+
 def users_with_right(
     session: Session, contract_id: uuid.UUID, right: Right
 ) -> list[User]:

@@ -37,12 +37,28 @@ def normalize_email(email: str) -> str:
 
 
 def check_password_rule(password: str) -> None:
-    if (
-        len(password) < 8
-        or not any(c.isalpha() for c in password)
-        or not any(c.isdigit() for c in password)
-    ):
-        raise ValidationError(PASSWORD_RULE, details={"field": "password"})
+    """:raises ValidationError: what this password lacks — not the rule again,
+    which the form shows as the field's hint."""
+    problems = []
+    if len(password) < 8:
+        problems.append(f"в нём {_plural_chars(len(password))}, а нужно не меньше 8")
+    if not any(c.isalpha() for c in password):
+        problems.append("нет ни одной буквы")
+    if not any(c.isdigit() for c in password):
+        problems.append("нет ни одной цифры")
+    if problems:
+        raise ValidationError(
+            "Пароль не подходит: " + "; ".join(problems) + ".",
+            details={"field": "password"},
+        )
+
+
+def _plural_chars(n: int) -> str:
+    if n % 10 == 1 and n % 100 != 11:
+        return f"{n} символ"
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return f"{n} символа"
+    return f"{n} символов"
 
 
 def hash_password(password: str) -> str:

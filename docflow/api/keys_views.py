@@ -16,6 +16,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from docflow.access import is_supplier_organisation
 from docflow.api.services import (
+    SCOPE_NAMES,
     SCOPE_TITLES,
     create_api_key,
     list_api_keys,
@@ -74,7 +75,7 @@ def _page(
             keys=keys,
             new_key=new_key,
             revoke_form=RevokeForm(),
-            scope_titles=SCOPE_TITLES,
+            scope_names=SCOPE_NAMES,
         ),
         status,
     )

@@ -37,6 +37,13 @@ from docflow.db import utcnow
 from docflow.errors import NotFoundError, PermissionDeniedError, ValidationError
 
 KEY_PREFIX = "dfk_"
+#: The scopes by short names, for the list of keys («Доступ»).
+SCOPE_NAMES = {
+    "read": "чтение",
+    "write": "регистрация документов",
+    "sign": "подписание",
+    "readings": "показания",
+}
 SCOPE_TITLES = {
     "read": "чтение документов, сертификатов и событий",
     "write": "регистрация и удаление документов, вебхуки",

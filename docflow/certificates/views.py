@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -20,6 +21,56 @@ bp = Blueprint(
 )
 
 MAX_CERT_BYTES = 256 * 1024
+
+#: RFC 5280 §4.2.1.3 key usage bits (asn1crypto's names), as people read them.
+KEY_USAGE_TITLES = {
+    "digital_signature": "цифровая подпись",
+    "non_repudiation": "неотрекаемость",
+    "content_commitment": "неотрекаемость",
+    "key_encipherment": "шифрование ключей",
+    "data_encipherment": "шифрование данных",
+    "key_agreement": "согласование ключей",
+    "key_cert_sign": "подпись сертификатов",
+    "crl_sign": "подпись списков отзыва",
+    "encipher_only": "только зашифрование",
+    "decipher_only": "только расшифрование",
+}
+
+#: Key algorithms (signing.CertificateInfo.public_key_algorithm) by their names.
+KEY_ALGORITHM_TITLES = {
+    "rsa": "RSA",
+    "ec": "ECDSA",
+    "ed25519": "Ed25519",
+    "ed448": "Ed448",
+    "dsa": "DSA",
+    "gost2012-256": "ГОСТ Р 34.10-2012",
+    "gost2012-512": "ГОСТ Р 34.10-2012",
+    "gost2001": "ГОСТ Р 34.10-2001",
+}
+
+#: The outcome of the check made at registration (signing.Verdict values): a
+#: fact about that moment, beside the certificate's status now.
+VERDICT_TITLES = {
+    "valid": "пройдена",
+    "invalid": "не пройдена",
+    "indeterminate": "не завершена",
+}
+
+
+@bp.app_template_filter("key_usage")
+def key_usage_title(usage: Iterable[str]) -> str:
+    """«цифровая подпись, неотрекаемость»; an unknown bit keeps its name."""
+    return ", ".join(KEY_USAGE_TITLES.get(u, u) for u in usage) or "—"
+
+
+@bp.app_template_filter("key_algorithm")
+def key_algorithm_title(algorithm: str) -> str:
+    return KEY_ALGORITHM_TITLES.get(algorithm, algorithm.upper())
+
+
+@bp.app_template_filter("certificate_verdict")
+def verdict_title(verdict: str) -> str:
+    return VERDICT_TITLES.get(verdict, verdict)
 
 
 @bp.get("/")

@@ -2,12 +2,13 @@
 
 Everything is escaped first, so no HTML gets through; then a blank line starts
 a paragraph, a line break stays a line break, lines starting with «- » or «* »
-make a list, ``**bold**`` is bold, and http(s) addresses become links.
+make a list (also right under a line of text), ``**bold**`` is bold, and http(s) addresses become links.
 """
 
 from __future__ import annotations
 
 import re
+from itertools import groupby
 
 from markupsafe import Markup, escape
 
@@ -34,21 +35,39 @@ def render_text(source: str | None) -> Markup:
     parts: list[str] = []
     for block in blocks:
         lines = [line for line in block.split("\n") if line.strip()]
-        if not lines:
-            continue
-        if all(_BULLET.match(line) for line in lines):
-            items = "".join(
-                f"<li>{_inline(_BULLET.sub('', line))}</li>" for line in lines
-            )
-            parts.append(f"<ul>{items}</ul>")
-        else:
-            parts.append("<p>" + "<br>".join(_inline(line) for line in lines) + "</p>")
+        # «Что нужно сделать:» and the list under it, without a blank line
+        # between them: a paragraph, then the list.
+        for is_list, run in groupby(lines, key=lambda line: bool(_BULLET.match(line))):
+            group = list(run)
+            if is_list:
+                items = "".join(
+                    f"<li>{_inline(_BULLET.sub('', line))}</li>" for line in group
+                )
+                parts.append(f"<ul>{items}</ul>")
+            else:
+                parts.append("<p>" + "<br>".join(_inline(line) for line in group) + "</p>")
     return Markup("\n".join(parts))  # noqa: S704 - every piece was escaped above
 
 
-def excerpt(source: str | None, length: int = 220) -> str:
-    """Plain text for a preview: markup signs removed, cut at a word."""
-    text = _BOLD.sub(r"\1", re.sub(r"\s+", " ", source or "")).strip()
-    if len(text) <= length:
-        return text
-    return text[:length].rsplit(" ", 1)[0].rstrip(",.;:—-") + "…"
+def preview(source: str | None, length: int = 320) -> Markup:
+    """The beginning of ``source``, drawn as :func:`render_text` draws the whole
+    (a list stays a list, not «- раз - два»): whole lines while their text fits
+    in ``length`` characters, then the next line cut at a word, with «…»."""
+    kept: list[str] = []
+    used = 0
+    for line in (source or "").replace("\r\n", "\n").strip().split("\n"):
+        bullet = _BULLET.match(line)
+        text = _BOLD.sub(r"\1", line[bullet.end() :] if bullet else line).strip()
+        if used + len(text) <= length:
+            kept.append(line)
+            used += len(text)
+            continue
+        cut = text[: length - used].rsplit(" ", 1)[0].rstrip(",.;:—- ")
+        if len(cut) >= 20:
+            kept.append(("- " if bullet else "") + cut + "…")
+        else:
+            last = max((i for i, k in enumerate(kept) if k.strip()), default=None)
+            if last is not None:
+                kept[last] = kept[last].rstrip().rstrip(",.;:—-") + "…"
+        break
+    return render_text("\n".join(kept))

@@ -18,7 +18,7 @@ from docflow.content.forms import (
     GeneralContactsForm,
     NewsForm,
 )
-from docflow.content.markup import excerpt, render_text
+from docflow.content.markup import preview, render_text
 from docflow.db import transaction
 from docflow.errors import ValidationError
 from docflow.web import db_session, request_info, settings
@@ -31,9 +31,9 @@ def _richtext(value: str | None) -> Any:
     return render_text(value)
 
 
-@bp.app_template_filter("excerpt")
-def _excerpt(value: str | None, length: int = 220) -> str:
-    return excerpt(value, length)
+@bp.app_template_filter("preview")
+def _preview(value: str | None, length: int = 320) -> Any:
+    return preview(value, length)
 
 
 def _admin() -> Any:

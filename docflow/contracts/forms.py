@@ -36,6 +36,9 @@ class BindForm(FlaskForm):
     number = StringField(
         "Номер договора", validators=[DataRequired(REQUIRED), Length(max=60)]
     )
+    # The manual's check box: after a binding the form stays, with the e-mail
+    # and the ИНН kept, for the next number of the same organisation.
+    more = BooleanField("Привязать ещё один договор")
 
 
 class RightsForm(FlaskForm):

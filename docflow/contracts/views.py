@@ -170,7 +170,7 @@ def bind() -> Any:
     status = 200
     if form.validate_on_submit():
         s = db_session()
-        more = request.form.get("action") == "more"
+        more = bool(form.more.data)
         try:
             with transaction(s):
                 result = svc.bind_contract(

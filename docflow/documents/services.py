@@ -33,7 +33,7 @@ from docflow.access import (
     users_with_right,
     visible_contract_ids,
 )
-from docflow.access.policy import require_register
+from docflow.access.policy import can_see, require_register
 from docflow.audit import record
 from docflow.contracts.models import Contract
 from docflow.db import utcnow
@@ -533,6 +533,52 @@ def get_document(
     """A document the actor may see; 404 otherwise (existence is not revealed)."""
     doc = _lock(session, document_id) if lock else session.get(Document, document_id)
     return require_visible(session, actor, doc)
+
+
+@dataclass(frozen=True)
+class UnavailableDocument:
+    """What may be said about a document the actor cannot open."""
+
+    #: ``"deleted"``, or ``"unavailable"`` (the actor's access is gone).
+    reason: str
+    #: «Акт … № N» and when it was deleted; only with ``"deleted"``.
+    title: str | None = None
+    deleted_at: dt.datetime | None = None
+    #: The new version that replaced it (an act sent again), if the actor sees it.
+    replaced_by: uuid.UUID | None = None
+
+
+def unavailable_reason(
+    session: Session, *, actor: Actor, document_id: uuid.UUID
+) -> UnavailableDocument | None:
+    """Why a document the actor cannot open is not there, said only to whom it
+    may be: ``"deleted"`` to an actor who may see the contract's documents (or
+    was notified about this one), ``"unavailable"`` to one who was notified
+    about it but has lost access since; ``None`` otherwise, and the document's
+    existence stays unrevealed (404).
+    """
+    doc = session.get(Document, document_id)
+    if doc is None or actor.user_id is None:
+        return None
+    from docflow.notify.services import has_notification_linking
+
+    notified = has_notification_linking(
+        session, user_id=actor.user_id, link=f"/documents/{doc.id}"
+    )
+    sees_contract = contract_rights(session, actor, doc.contract_id).view
+    if doc.status == DocStatus.DELETED and (sees_contract or notified):
+        successor = session.scalar(
+            select(Document).where(Document.supersedes_id == doc.id).limit(1)
+        )
+        return UnavailableDocument(
+            "deleted",
+            f"{doc.title} № {doc.number}",
+            doc.deleted_at,
+            successor.id
+            if successor is not None and can_see(session, actor, successor)
+            else None,
+        )
+    return UnavailableDocument("unavailable") if notified else None
 
 
 def awaiting_my_signature(

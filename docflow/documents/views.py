@@ -10,6 +10,7 @@ import tempfile
 import uuid
 from typing import Any
 
+from celery.result import EagerResult
 from flask import (
     Blueprint,
     abort,
@@ -24,7 +25,14 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from docflow.access import Action, Right, may, party_of, visible_contract_ids
+from docflow.access import (
+    Action,
+    Right,
+    may,
+    party_of,
+    registrable_contract_ids,
+    visible_contract_ids,
+)
 from docflow.access.web import current_is_staff
 from docflow.audit.services import history
 from docflow.certificates.services import usable_certificates
@@ -47,6 +55,7 @@ from docflow.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from docflow.inputs import json_route
 from docflow.web import (
     blob_store,
     current_actor,
@@ -65,14 +74,17 @@ def _base_url() -> str:
     return settings().base_url
 
 
-def _contract_choices() -> list[tuple[str, str]]:
+def _contract_choices(*, to_register: bool = False) -> list[tuple[str, str]]:
+    """The contracts to choose from: those the actor sees (to filter by), or
+    those it may register documents on (the view right alone is read-only)."""
     s = db_session()
     actor = current_actor()
-    stmt = (
-        select(Contract)
-        .where(Contract.id.in_(visible_contract_ids(actor, Right.VIEW)))
-        .order_by(Contract.number)
+    ids = (
+        registrable_contract_ids(actor)
+        if to_register
+        else visible_contract_ids(actor, Right.VIEW)
     )
+    stmt = select(Contract).where(Contract.id.in_(ids)).order_by(Contract.number)
     return [
         (str(c.id), f"№ {c.number} — {c.organisation.name}") for c in s.scalars(stmt)
     ]
@@ -91,6 +103,7 @@ def index() -> Any:
         page=page,
         filters=filters,
         contracts=_contract_choices(),
+        can_register=bool(_contract_choices(to_register=True)),
         types=DOC_TYPE_TITLES,
         statuses=svc.STATUS_TITLES,
         status_label=svc.status_label,
@@ -119,7 +132,12 @@ def export() -> Any:
 @login_required
 def new() -> Any:
     form = DocumentForm()
-    form.contract_id.choices = _contract_choices()
+    form.contract_id.choices = _contract_choices(to_register=True)
+    if not form.contract_id.choices:
+        raise PermissionDeniedError(
+            "Нет договоров, по которым вам разрешено регистрировать документы: нужно "
+            "право подписи или управления доступом."
+        )
     if request.method == "GET" and request.args.get("contract"):
         form.contract_id.data = request.args["contract"]
     if form.validate_on_submit():
@@ -180,7 +198,17 @@ def _my_turn(doc: Any) -> bool:
 def card(document_id: uuid.UUID) -> Any:
     s = db_session()
     actor = current_actor()
-    doc = svc.get_document(s, actor=actor, document_id=document_id)
+    try:
+        doc = svc.get_document(s, actor=actor, document_id=document_id)
+    except NotFoundError:
+        # A link from a notification or an e-mail about a document deleted
+        # since, or one the user no longer has access to: say so.
+        gone = svc.unavailable_reason(s, actor=actor, document_id=document_id)
+        if gone is None:
+            raise
+        return render_template("documents/gone.html", gone=gone), (
+            410 if gone.reason == "deleted" else 403
+        )
     return render_template(
         "documents/card.html",
         doc=doc,
@@ -225,10 +253,18 @@ def _json_error(exc: DocflowError) -> Any:
     return resp
 
 
+def _json_object() -> dict[str, Any]:
+    """The request's JSON object; anything else (no JSON, ``[1, 2]``, ``true``)
+    reads as an empty one, whose missing fields the route then refuses."""
+    payload = request.get_json(silent=True)
+    return payload if isinstance(payload, dict) else {}
+
+
 @bp.post("/<uuid:document_id>/sign/prepare")
 @login_required
+@json_route
 def sign_prepare(document_id: uuid.UUID) -> Any:
-    payload = request.get_json(silent=True) or {}
+    payload = _json_object()
     s = db_session()
     try:
         certificate_id = uuid.UUID(str(payload.get("certificate_id", "")))
@@ -253,8 +289,9 @@ def sign_prepare(document_id: uuid.UUID) -> Any:
 
 @bp.post("/<uuid:document_id>/sign/complete")
 @login_required
+@json_route
 def sign_complete(document_id: uuid.UUID) -> Any:
-    payload = request.get_json(silent=True) or {}
+    payload = _json_object()
     s = db_session()
     try:
         session_id = uuid.UUID(str(payload.get("session_id", "")))
@@ -402,10 +439,25 @@ def countersign(document_id: uuid.UUID) -> Any:
         flash("Сейчас не очередь подписи поставщика.", "warning")
         return redirect(url_for("documents.card", document_id=document_id))
     result = countersign_document.delay(str(document_id), str(current_user.id))
-    if result.ready() and result.failed():
+    # Eager (the embedded mode) the task has run by now and its outcome is
+    # known; with a broker it is only queued, and a worker's result need not
+    # be stored (no result backend), so it is not asked for.
+    if not isinstance(result, EagerResult):
+        flash(
+            "Подписание ключом поставщика поставлено в очередь: статус документа "
+            "изменится, когда подпись будет готова. Обновите страницу через минуту.",
+            "info",
+        )
+    elif result.failed():
         flash("Не удалось подписать ключом поставщика: подробности в журнале.", "error")
+    elif result.result == "signed":
+        flash("Документ подписан ключом поставщика.", "success")
     else:
-        flash("Документ отправлен на подпись ключом поставщика.", "success")
+        flash(
+            "Документ уже не ожидает подписи поставщика: ключом поставщика он не "
+            "подписан.",
+            "warning",
+        )
     return redirect(url_for("documents.card", document_id=document_id))
 
 
@@ -512,3 +564,19 @@ def evidence_level_title(level: str) -> str:
 @bp.app_template_filter("file_role")
 def file_role_title(role: FileRole) -> str:
     return FILE_ROLE_TITLES[role]
+
+
+#: Where a document came from (Document.source), as the card says it.
+SOURCE_TITLES = {
+    "web": "веб-кабинет",
+    "api": "API учётной системы",
+    "readings": "раздел «Показания» (акт ПРОМ10)",
+    "excel": "файл Excel",
+    "cli": "командная строка",
+    "demo": "демонстрационные данные",
+}
+
+
+@bp.app_template_filter("document_source")
+def document_source_title(source: str) -> str:
+    return SOURCE_TITLES.get(source, "другая система")

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from docflow.accounts.redirects import safe_redirect_target
 from docflow.db import transaction
 from docflow.extensions import LOCALES
+from docflow.inputs import json_route
 from docflow.main.widgets import (
     WidgetState,
     arrange,
@@ -88,6 +89,7 @@ def change_widget(key: str) -> Any:
 
 @bp.post("/widgets/order")
 @login_required
+@json_route
 def reorder_widgets() -> Any:
     # Drag and drop: a JSON list of keys, with the CSRF token in X-CSRFToken.
     payload = request.get_json(silent=True) or {}

@@ -154,6 +154,15 @@ def list_notifications(session: Session, *, user: User, limit: int = 100) -> lis
     ))
 
 
+def has_notification_linking(session: Session, *, user_id: uuid.UUID, link: str) -> bool:
+    """Whether ``user_id`` was notified with a link to ``link`` (and kept it)."""
+    return session.scalar(
+        select(Notification.id)
+        .where(Notification.user_id == user_id, Notification.link == link)
+        .limit(1)
+    ) is not None
+
+
 def unread_count(session: Session, *, user: User) -> int:
     return int(session.scalar(
         select(func.count()).select_from(Notification)

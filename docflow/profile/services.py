@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from importlib.util import find_spec
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,10 +37,25 @@ class SubscriptionRow:
     sms: bool
 
 
+#: Kinds that only a cabinet module sends: offered while that module is there.
+#: A list of switches for messages nothing sends would promise a service the
+#: cabinet does not have (appeals are not part of it yet).
+SENDING_MODULE = {EventKind.APPEAL_ANSWERED: "docflow.appeals"}
+
+
+def offered_kinds() -> tuple[EventKind, ...]:
+    """The kinds a user may switch on this installation."""
+    return tuple(
+        kind
+        for kind in EventKind.subscribable()
+        if kind not in SENDING_MODULE or find_spec(SENDING_MODULE[kind]) is not None
+    )
+
+
 def subscriptions(session: Session, *, user: User) -> list[SubscriptionRow]:
     """Every kind a user may switch, with the current choice."""
     rows = []
-    for kind in EventKind.subscribable():
+    for kind in offered_kinds():
         email, sms = subscription_for(session, user.id, kind.value)
         rows.append(SubscriptionRow(kind, email, sms and user.phone_confirmed))
     return rows
@@ -59,7 +75,7 @@ def save_subscriptions(
 ) -> None:
     """Save the switches; SMS stays off while the phone is not confirmed."""
     changed: dict[str, list[bool]] = {}
-    for kind in EventKind.subscribable():
+    for kind in offered_kinds():
         old = subscription_for(session, user.id, kind.value)
         new = (kind.value in email, kind.value in sms and user.phone_confirmed)
         if old != new:
@@ -110,7 +126,7 @@ def set_phone(session: Session, *, user: User, phone: str) -> str:
         normalized = normalize_phone(phone or "")
     except InvalidPhoneNumberError:
         raise ValidationError(
-            "Укажите номер мобильного телефона в формате +7 9XX XXX-XX-XX.",
+            "Укажите номер мобильного телефона, например +7 916 123-45-67.",
             details={"field": "phone"},
         ) from None
     if normalized != user.phone:

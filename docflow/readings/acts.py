@@ -108,7 +108,12 @@ def _sign_titles(data: ActData) -> tuple[str, str]:
 
 # -- PDF ---------------------------------------------------------------------------
 
-def render_pdf(data: ActData) -> bytes:
+def render_pdf(data: ActData, *, numbered: bool = True) -> bytes:
+    """The act as a PDF. ``numbered``: «лист N из M» at the top of each page,
+    for an act printed on its own; an act sent to the document flow gets the
+    act number alone there, since its printable form numbers every page, the
+    signing sheet's too (one numbering, not the act's «лист 1 из 2» over the
+    form's «Стр. 1 из 3»)."""
     from xml.sax.saxutils import escape
 
     from reportlab.lib import colors
@@ -222,8 +227,9 @@ def render_pdf(data: ActData) -> bytes:
         # «Лист N из M» at the top right: the bottom is kept for the stamps.
         canvas.setFont(FONT, 7)
         canvas.setFillColor(colors.HexColor("#555555"))
-        canvas.drawRightString(page_w - margin, page_h - margin / 2 - 2,
-                               f"{data.act_number} · лист {number} из {total}")
+        label = (f"{data.act_number} · лист {number} из {total}" if numbered
+                 else f"Акт № {data.act_number}")
+        canvas.drawRightString(page_w - margin, page_h - margin / 2 - 2, label)
 
     out = io.BytesIO()
     doc = SimpleDocTemplate(out, pagesize=(page_w, page_h), leftMargin=margin,

@@ -1094,7 +1094,7 @@ def send_act_to_docflow(session: Session, *, actor: Actor, storage: Any,
             replaces = prev_doc
     from docflow.readings import acts
 
-    pdf = acts.render_pdf(data)
+    pdf = acts.render_pdf(data, numbered=False)  # the printable form numbers pages
     doc = register_document(
         session, actor=actor, storage=storage, contract_id=contract.id, doc_type="prom10",
         number=data.act_number, doc_date=data.act_date, title=act_title(period),

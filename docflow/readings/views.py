@@ -36,6 +36,7 @@ from docflow.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from docflow.inputs import json_route
 from docflow.readings import calc
 from docflow.readings import services as svc
 from docflow.readings.chart import render_svg
@@ -221,6 +222,7 @@ def save_all(contract_id: uuid.UUID) -> Any:
 
 @bp.post("/<uuid:contract_id>/value")
 @login_required
+@json_route
 def save_value(contract_id: uuid.UUID) -> Any:
     """One value, saved when its field loses focus (readings.js; JSON, with the
     CSRF token in ``X-CSRFToken``)."""

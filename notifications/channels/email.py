@@ -20,8 +20,15 @@ import smtplib
 import ssl
 from dataclasses import dataclass, field
 from email import policy
-from email.headerregistry import Address
+from email.header import Header
+from email.headerregistry import (
+    Address,
+    BaseHeader,
+    HeaderRegistry,
+    UnstructuredHeader,
+)
 from email.message import EmailMessage
+from email.policy import Policy
 from email.utils import format_datetime, parseaddr
 from urllib.parse import unquote
 
@@ -88,6 +95,33 @@ def message_id_header(message_id: str) -> str:
     return f"<{message_id}@{MESSAGE_ID_DOMAIN}>"
 
 
+class _SubjectHeader(UnstructuredHeader, BaseHeader):
+    """The Subject, folded by :class:`email.header.Header`.
+
+    Python's folder (``email._header_value_parser``, 3.11 and 3.12) may break a
+    long non-ASCII subject into RFC 2047 encoded-words at a space and put that
+    space between them, where a reader must ignore it (RFC 2047 §6.2):
+    «Приглашение к договору № 77-0003-ЮЛ» arrived as «…договору№ 77-0003-ЮЛ».
+    ``Header`` keeps every space inside an encoded-word.
+    """
+
+    def fold(self, *, policy: Policy) -> str:
+        value = str(self)
+        charset = "us-ascii" if value.isascii() else "utf-8"
+        folded = Header(
+            value,
+            charset,
+            maxlinelen=policy.max_line_length or 78,
+            header_name=self.name,
+        ).encode(linesep=policy.linesep)
+        return f"{self.name}: {folded}{policy.linesep}"
+
+
+_HEADERS = HeaderRegistry()
+_HEADERS.map_to_type("subject", _SubjectHeader)
+_POLICY = policy.SMTP.clone(header_factory=_HEADERS)
+
+
 def build_email(message: Message, *, sender: Address) -> EmailMessage:
     """Build the MIME message: text/plain, plus text/html as an alternative.
 
@@ -97,7 +131,7 @@ def build_email(message: Message, *, sender: Address) -> EmailMessage:
     :raises ValueError: the recipient is not a valid address.
     """
     recipient = parse_address(message.recipient)
-    msg = EmailMessage(policy=policy.SMTP)
+    msg = EmailMessage(policy=_POLICY)
     msg["From"] = sender
     msg["To"] = recipient
     # The subject comes from a template, but a newline in it would still

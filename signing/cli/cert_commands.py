@@ -231,7 +231,12 @@ def _certificate_lines(info: CertificateInfo, now: dt.datetime) -> list[str]:
         (
             "Ключ",
             f"{info.public_key_algorithm}"
-            + (f" {info.key_size} бит" if info.key_size else ""),
+            + (f" {info.key_size} бит" if info.key_size else "")
+            + (
+                f", параметры {info.public_key_parameters}"
+                if info.public_key_parameters
+                else ""
+            ),
         ),
         ("Алгоритм подписи", info.signature_algorithm),
         ("Использование ключа", ", ".join(info.key_usage) or None),

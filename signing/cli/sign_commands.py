@@ -17,7 +17,7 @@ from signing.cli.cert_commands import (
 )
 from signing.errors import KeyLoadError
 from signing.reports import Reason, Verdict
-from signing.signers import Pkcs11Signer, Pkcs12Signer, Signer
+from signing.signers import GostSigner, Pkcs11Signer, Pkcs12Signer, Signer
 from signing.verification import CmsReport, PdfReport, SignerReport
 
 __all__ = ["register"]
@@ -28,7 +28,7 @@ _VERDICT_RU = {
     Verdict.INDETERMINATE: "действительность не установлена (недостаточно данных)",
 }
 
-_DIGESTS = ("sha256", "sha384", "sha512")
+_DIGESTS = ("sha256", "sha384", "sha512", "streebog256", "streebog512")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -61,6 +61,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "sig", metavar="SIG", type=Path, help="the signature (DER/PEM/base64)"
     )
     add_trust_arguments(verify_cms)
+    verify_cms.add_argument(
+        "--signer-cert",
+        metavar="FILE",
+        type=Path,
+        action="append",
+        default=[],
+        help="the signer's certificate (PEM/DER), for a signature that carries "
+        "none (repeatable)",
+    )
     verify_cms.add_argument(
         "--json", action="store_true", help="print the stable JSON form"
     )
@@ -113,16 +122,32 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _add_key_arguments(parser: argparse.ArgumentParser) -> None:
-    key = parser.add_argument_group("key (a PKCS#12 file or a PKCS#11 token)")
+    key = parser.add_argument_group(
+        "key (a PKCS#12 file, a PKCS#8 key with its certificate, or a PKCS#11 token)"
+    )
     key.add_argument(
         "--p12", metavar="FILE", type=Path, help="PKCS#12 (.p12/.pfx) file"
     )
-    key.add_argument("--password", help="PKCS#12 password")
+    key.add_argument(
+        "--key",
+        metavar="FILE",
+        type=Path,
+        help="a GOST R 34.10-2012 private key, PKCS#8 PEM or DER "
+        "(openssl genpkey -engine gost); needs --cert",
+    )
+    key.add_argument(
+        "--cert",
+        metavar="FILE",
+        type=Path,
+        help="the certificate of --key (PEM or DER); more PEM certificates in "
+        "the same file are embedded as its chain",
+    )
+    key.add_argument("--password", help="PKCS#12 (or encrypted --key) password")
     key.add_argument(
         "--password-file",
         metavar="FILE",
         type=Path,
-        help="read the PKCS#12 password from a file (first line)",
+        help="read the password from a file (first line)",
     )
     key.add_argument("--pkcs11-lib", metavar="LIB", help="PKCS#11 module (.so)")
     key.add_argument("--token", metavar="LABEL", help="PKCS#11 token label")
@@ -130,7 +155,10 @@ def _add_key_arguments(parser: argparse.ArgumentParser) -> None:
     key.add_argument("--key-label", metavar="LABEL", help="PKCS#11 key label")
     key.add_argument("--key-id", metavar="HEX", help="PKCS#11 key id (hex)")
     parser.add_argument(
-        "--digest", choices=_DIGESTS, default="sha256", help="digest algorithm"
+        "--digest",
+        choices=_DIGESTS,
+        default=None,
+        help="digest algorithm (default: sha256; streebog256/512 for GOST keys)",
     )
     parser.add_argument(
         "--pss",
@@ -153,15 +181,56 @@ def _write(path: Path, data: bytes) -> None:
         raise OSError(f"{path}: {exc.strerror or exc}") from None
 
 
+def _password(args: argparse.Namespace) -> str | None:
+    password: str | None = args.password
+    if args.password_file is not None:
+        lines = _read(args.password_file).decode("utf-8").splitlines()
+        password = lines[0] if lines else ""
+    return password
+
+
+def _load_p12(data: bytes, args: argparse.Namespace) -> Signer:
+    password = _password(args)
+    try:
+        return Pkcs12Signer.load(data, password, rsa_pss=args.pss)
+    except KeyLoadError as first:
+        # cryptography cannot open a PKCS#12 with a GOST key: try ours; if the
+        # file is not that either, the first error is the one to show.
+        try:
+            return GostSigner.load_pkcs12(data, password)
+        except KeyLoadError as second:
+            if "GOST" in str(second) or "wrong password" in str(second):
+                raise second from None
+            raise first from None
+
+
+def _load_key(args: argparse.Namespace) -> Signer:
+    if args.cert is None:
+        raise KeyLoadError("--key needs --cert FILE (the key's certificate)")
+    from signing.certificates import load_certificates
+
+    certs = [c.dump() for c in load_certificates(_read(args.cert))]
+    return GostSigner.load(
+        _read(args.key), certs[0], certs[1:], password=_password(args)
+    )
+
+
 def _signer_from_args(args: argparse.Namespace) -> Signer:
-    if args.p12 is not None and args.pkcs11_lib is not None:
-        raise KeyLoadError("give either --p12 or --pkcs11-lib, not both")
+    given = [
+        name
+        for name, value in (
+            ("--p12", args.p12),
+            ("--key", args.key),
+            ("--pkcs11-lib", args.pkcs11_lib),
+        )
+        if value is not None
+    ]
+    if len(given) > 1:
+        raise KeyLoadError(f"give one of --p12, --key or --pkcs11-lib, not {given}")
     if args.p12 is not None:
-        password = args.password
-        if args.password_file is not None:
-            lines = _read(args.password_file).decode("utf-8").splitlines()
-            password = lines[0] if lines else ""
-        return Pkcs12Signer.load(_read(args.p12), password, rsa_pss=args.pss)
+        return _load_p12(_read(args.p12), args)
+    if args.key is not None:
+        return _load_key(args)
     if args.pkcs11_lib is not None:
         if not args.token:
             raise KeyLoadError("--pkcs11-lib needs --token LABEL")
@@ -178,7 +247,8 @@ def _signer_from_args(args: argparse.Namespace) -> Signer:
             rsa_pss=args.pss,
         )
     raise KeyLoadError(
-        "no key: give --p12 FILE --password PW, or --pkcs11-lib LIB --token ..."
+        "no key: give --p12 FILE --password PW, --key FILE --cert FILE, "
+        "or --pkcs11-lib LIB --token ..."
     )
 
 
@@ -233,7 +303,7 @@ def _sign_pdf(args: argparse.Namespace) -> int:
             field_name=args.field,
             reason=args.reason,
             location=args.location,
-            digest=args.digest,
+            digest=args.digest or "sha256",
         )
     finally:
         if isinstance(signer, Pkcs11Signer):
@@ -276,7 +346,14 @@ def _verify_cms(args: argparse.Namespace) -> int:
     content = _read(args.file)
     sig = _read(args.sig)
     store, at, revocation = trust_from_args(args)
-    report: CmsReport = verify_cms(content, sig, store, at=at, revocation=revocation)
+    from signing.certificates import load_certificates
+
+    signer_certs = [
+        c for path in args.signer_cert for c in load_certificates(_read(path))
+    ]
+    report: CmsReport = verify_cms(
+        content, sig, store, at=at, revocation=revocation, certificates=signer_certs
+    )
     if args.json:
         _print_json(report.to_json())
         return EXIT_FOR_VERDICT[report.verdict]

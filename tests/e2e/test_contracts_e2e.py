@@ -44,19 +44,22 @@ def test_bind_invite_and_rearrange_the_main_page(
     page.fill("#email", "office@romashka.example")
     page.fill("#inn", "7701234567")
     page.fill("#number", "77-0002-ЮЛ")
-    page.click("[data-testid=bind-more]")
+    page.check("#more")  # the manual's check box «Привязать ещё один договор»
+    page.click("[data-testid=bind-form] button[type=submit]")
     expect(page.locator(".flash--success")).to_contain_text(
         "Договор № 77-0002-ЮЛ привязан"
     )
     expect(page.locator("#email")).to_have_value("office@romashka.example")
     expect(page.locator("#inn")).to_have_value("7701234567")
     expect(page.locator("#number")).to_have_value("")
+    expect(page.locator("#more")).to_be_checked()
     page.fill("#number", "77-0009-ЮЛ")
-    page.click("text=Привязать договор >> nth=-1")
+    page.click("[data-testid=bind-form] button[type=submit]")
     expect(page.locator(".flash--error")).to_contain_text("Не удалось найти договор")
     screenshot(page, "contracts-bind")
     page.fill("#number", "77-0001-ЮЛ")
-    page.click("button[value=bind]")
+    page.uncheck("#more")
+    page.click("[data-testid=bind-form] button[type=submit]")
     expect(page.locator("[data-testid=contracts] tbody tr")).to_have_count(2)
     screenshot(page, "contracts-list")
 

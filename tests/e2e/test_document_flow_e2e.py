@@ -105,9 +105,13 @@ def test_sign_in_the_browser_countersign_and_verify_with_independent_tools(
     page.click("text=Выйти")
     login(page, server, "clerk@energosbyt.example")
     page.goto(document["url"])
+    page.once("dialog", lambda dialog: dialog.accept())  # «Подписать … ключом поставщика?»
     page.click("[data-testid=countersign]")
     expect(page.locator("[data-testid=document-status]")).to_have_text(
         "Подписан обеими сторонами", timeout=60000
+    )
+    expect(page.locator(".flash--success")).to_have_text(
+        "Документ подписан ключом поставщика."
     )
     expect(page.locator("[data-testid=signature]")).to_have_count(2)
     screenshot(page, "document-signed-by-both")

@@ -196,6 +196,7 @@ def test_submit_send_print_and_sign_the_act(
     page.click("text=Выйти")
     login(page, server, "clerk@energosbyt.example")
     page.goto(document_url)
+    page.once("dialog", lambda dialog: dialog.accept())  # «Подписать … ключом поставщика?»
     page.click("[data-testid=countersign]")
     expect(page.locator("[data-testid=document-status]")).to_have_text(
         "Подписан обеими сторонами", timeout=60000)

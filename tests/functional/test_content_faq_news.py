@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from docflow.accounts.models import Role
-from docflow.content.markup import excerpt, render_text
+from docflow.content.markup import preview, render_text
 from tests.functional.contract_world import (
     audit_actions,
     build_world,
@@ -30,10 +30,21 @@ def test_markup_escapes_html_and_keeps_paragraphs_lists_bold_and_links() -> None
     assert '<a href="https://example.ru/a?b=1&amp;c=2" rel="nofollow noopener"' in html
     assert html.count("<p>") == 1 and "<ul><li>раз</li><li>два</li></ul>" in html
     assert str(render_text('"><img src=x onerror=alert(1)>')).count("<img") == 0
-    assert (
-        excerpt("слово " * 100, 30).endswith("…")
-        and len(excerpt("слово " * 100, 30)) <= 31
-    )
+    cut = str(preview("слово " * 100, 30))
+    assert cut.startswith("<p>слово слово") and cut.endswith("слово…</p>")
+    assert len(cut) <= len("<p></p>") + 31
+
+
+def test_news_preview_draws_lists_as_the_full_page_does() -> None:
+    body = "Что нужно сделать:\n- привязать договор;\n- зарегистрировать сертификат."
+    html = str(preview(body, 320))
+    assert html == str(render_text(body))
+    assert "<li>привязать договор;</li>" in html and "- " not in html
+    # Cut inside the list: the items that fit, the next one cut at a word.
+    longer = body + "\n- подписать документы в разделе «Документы»"
+    short = str(preview(longer, 95))
+    assert short.endswith("<li>подписать документы в разделе…</li></ul>"), short
+    assert str(preview(longer, 70)).endswith("<li>зарегистрировать сертификат…</li></ul>")
 
 
 def test_news_and_faq_are_edited_by_the_administrator_only(

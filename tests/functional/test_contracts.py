@@ -39,7 +39,8 @@ ROMASHKA = {"email": "office@romashka.example", "inn": "7701234567"}
 def _bind(
     client: FlaskClient, number: str, *, more: bool = False, **over: str
 ) -> object:
-    data = {**ROMASHKA, "number": number, "action": "more" if more else "bind", **over}
+    # «Привязать ещё один договор» is the form's check box (the manual's).
+    data = {**ROMASHKA, "number": number, **({"more": "y"} if more else {}), **over}
     return client.post("/contracts/bind", data=data)
 
 
@@ -131,7 +132,12 @@ def test_bind_another_keeps_the_form_open_with_email_and_inn(
     assert "Договор № 77-0001-ЮЛ привязан" in page
     assert 'value="office@romashka.example"' in page and 'value="7701234567"' in page
     assert re.search(r'<input[^>]*id="number"[^>]*value=""', page)
+    # The box stays ticked for the next number.
+    assert re.search(r'<input[^>]*checked[^>]*id="more"|<input[^>]*id="more"[^>]*checked', page)
     assert _bind(client, "77-0002-ЮЛ", more=True).status_code == 200  # type: ignore[attr-defined]
+    # Without the box the form ends on the list of contracts.
+    done = _bind(client, "77-0002-ЮЛ")
+    assert done.status_code == 302  # type: ignore[attr-defined]
     assert access_of(app, "boss@romashka.example", world.c2) is not None
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from docflow.accounts.models import AccountToken, TokenPurpose, User
 from docflow.notify.models import Channel, OutboxMessage, Subscription
+from docflow.profile.services import offered_kinds
 from notifications import EventKind
 from tests.functional.contract_world import audit_actions, login, make_user, session
 
@@ -39,16 +40,16 @@ def test_switches_are_saved_and_sms_stays_off_until_the_phone_is_confirmed(
     make_user(app, "boss@romashka.example")
     login(client, "boss@romashka.example")
     page = client.get("/profile/subscriptions").get_data(as_text=True)
-    for kind in EventKind.subscribable():
+    for kind in offered_kinds():
         assert kind.label in page
-    assert page.count('disabled data-testid="sms-switch"') == len(
-        EventKind.subscribable()
-    )
+    # Nothing sends answers to appeals yet: no switch promises them.
+    assert EventKind.APPEAL_ANSWERED.label not in page
+    assert page.count('disabled data-testid="sms-switch"') == len(offered_kinds())
     assert "SMS станут доступны после подтверждения" in page
     # Document to sign: e-mail off; SMS asked for but refused without a phone.
     form = {
         f"email:{k.value}": "on"
-        for k in EventKind.subscribable()
+        for k in offered_kinds()
         if k != EventKind.DOCUMENT_TO_SIGN
     }
     form["sms:document.to_sign"] = "on"

@@ -10,4 +10,18 @@
       }
     }
   }, true);
+
+  // «Ещё» in the top menu is a <details>: it closes on a click elsewhere or Esc.
+  function closeMenus(except) {
+    document.querySelectorAll("details.navmore[open]").forEach(function (menu) {
+      if (menu !== except) { menu.removeAttribute("open"); }
+    });
+  }
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    closeMenus(target instanceof Element ? target.closest("details.navmore") : null);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { closeMenus(null); }
+  });
 })();

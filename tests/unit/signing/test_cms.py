@@ -242,9 +242,10 @@ def test_sha1_signature_is_reported_weak(
 def test_unknown_signature_algorithm_is_unsupported_not_a_crash(
     signer_rsa: pki.Issued, trust_store: TrustStore
 ) -> None:
-    # A SignerInfo claiming GOST R 34.10-2012: recognised, not implemented yet.
+    # A SignerInfo claiming GOST R 34.10-2001: recognised, not implemented
+    # (its hash, GOST R 34.11-94, is not; GOST R 34.10-2012 is, test_gost_cms).
     gost = der.Mechanism(
-        "gost", der.DIGESTS["sha256"], der.seq(der.oid("1.2.643.7.1.1.3.2")), 256
+        "gost", der.DIGESTS["sha256"], der.seq(der.oid("1.2.643.2.2.3")), 256
     )
     template = der.SignerTemplate.build(signer_rsa.cert, signer_rsa.chain, gost)
     attrs = template.signed_attributes(hashlib.sha256(CONTENT).digest(), None)

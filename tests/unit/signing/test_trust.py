@@ -426,9 +426,13 @@ def test_weak_algorithms_pass_when_the_store_allows_them(
     assert result.verdict is Verdict.VALID, result.reasons
 
 
-def test_gost_certificate_is_indeterminate_not_a_crash(trust_store: TrustStore) -> None:
+def test_gost2001_certificate_is_indeterminate_not_a_crash(
+    trust_store: TrustStore,
+) -> None:
+    # GOST R 34.10-2012 chains are validated (test_gost_trust.py); a GOST R
+    # 34.10-2001 key cannot be, its hash GOST R 34.11-94 is not implemented.
     result = validate_certificate(
-        _gost_certificate(),
+        _gost_certificate("1.2.643.2.2.19"),
         trust_store,
         at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
         usage="any",
@@ -436,8 +440,9 @@ def test_gost_certificate_is_indeterminate_not_a_crash(trust_store: TrustStore) 
 
     assert result.verdict is Verdict.INDETERMINATE
     assert result.codes == {"unsupported_algorithm"}
-    assert "gost2012-256" in result.reasons[0].message
-    assert result.certificate.public_key_algorithm == "gost2012-256"
+    assert "34.10-2001" in result.reasons[0].message
+    assert "устарел" in result.reasons[0].message
+    assert result.certificate.public_key_algorithm == "gost2001"
 
 
 # --- revocation modes without any source --------------------------------------

@@ -104,6 +104,30 @@ def test_russian_headers_are_rfc2047_encoded(make_message: MessageFactory) -> No
     assert parsed["From"].addresses[0].display_name == "Энергосбыт"
 
 
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Приглашение к договору № 77-0003-ЮЛ",
+        "Изменены права доступа к договору № 77-0003-ЮЛ",
+        "Открыт приём показаний за ноябрь 2026 по договору № 77-0001-ЮЛ",
+        "Документ ожидает подписи: Дополнительное соглашение № 3 к договору "
+        "энергоснабжения № ДС-3/2026",
+        "A plain ASCII subject long enough to be folded onto a second line of the header",
+    ],
+)
+def test_a_folded_subject_keeps_every_space(
+    make_message: MessageFactory, subject: str
+) -> None:
+    # Folded into several encoded-words, the subject once lost the space at a
+    # fold: «Приглашение к договору№ 77-0003-ЮЛ».
+    raw = build_email(make_message(subject=subject), sender=SENDER).as_bytes()
+    header = raw.split(b"\r\n\r\n", 1)[0]
+    assert header.isascii()
+    assert all(len(line) <= 78 for line in header.split(b"\r\n"))
+    parsed = message_from_bytes(raw, policy=policy.default)
+    assert str(parsed["Subject"]) == subject
+
+
 def test_email_without_html_is_plain_text(make_message: MessageFactory) -> None:
     parsed = _parsed(make_message(html=None))
     assert parsed.get_content_type() == "text/plain"
