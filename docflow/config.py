@@ -133,6 +133,12 @@ class Settings:
     supplier_inn: str = "7736520080"
     supplier_signer_p12: str | None = None
     supplier_signer_password: str | None = None
+    # A key file and its certificate (PEM: the certificate first, then its
+    # chain), the alternative to a PKCS#12 file: how OpenSSL with the GOST
+    # engine keeps a GOST R 34.10-2012 key. The key may be encrypted
+    # (SUPPLIER_SIGNER_PASSWORD).
+    supplier_signer_key: str | None = None
+    supplier_signer_cert: str | None = None
     supplier_pkcs11_lib: str | None = None
     supplier_pkcs11_token: str | None = None
     supplier_pkcs11_pin: str | None = None
@@ -196,6 +202,8 @@ class Settings:
             database_url = (
                 "postgresql+psycopg://" + database_url[len("postgresql://") :]
             )
+        key_file = os.environ.get("SUPPLIER_SIGNER_KEY") or None
+        cert_file = os.environ.get("SUPPLIER_SIGNER_CERT") or None
         settings = cls(
             var_dir=var_dir,
             secret_key=str(overrides.pop("secret_key", "")) or _secret_key(var_dir),
@@ -249,9 +257,11 @@ class Settings:
             supplier_name=os.environ.get("SUPPLIER_NAME", cls.supplier_name),
             supplier_inn=os.environ.get("SUPPLIER_INN", cls.supplier_inn),
             supplier_signer_p12=os.environ.get("SUPPLIER_SIGNER_P12")
-            or _demo_key(var_dir),
+            or (None if key_file else _demo_key(var_dir)),
             supplier_signer_password=os.environ.get("SUPPLIER_SIGNER_PASSWORD")
-            or ("demo1234" if _demo_key(var_dir) else None),
+            or ("demo1234" if _demo_key(var_dir) and not key_file else None),
+            supplier_signer_key=key_file,
+            supplier_signer_cert=cert_file,
             supplier_pkcs11_lib=os.environ.get("SUPPLIER_PKCS11_LIB") or None,
             supplier_pkcs11_token=os.environ.get("SUPPLIER_PKCS11_TOKEN") or None,
             supplier_pkcs11_pin=os.environ.get("SUPPLIER_PKCS11_PIN") or None,
@@ -270,10 +280,13 @@ class Settings:
             ),
             tsa_username=os.environ.get("TSA_USERNAME") or None,
             tsa_password=os.environ.get("TSA_PASSWORD") or None,
-            archive_horizon_days=_int(
-                "ARCHIVE_HORIZON_DAYS", cls.archive_horizon_days
-            ),
+            archive_horizon_days=_int("ARCHIVE_HORIZON_DAYS", cls.archive_horizon_days),
         )
+        if bool(key_file) != bool(cert_file):
+            raise ConfigError(
+                "SUPPLIER_SIGNER_KEY and SUPPLIER_SIGNER_CERT go together: the key "
+                "file and the PEM file of its certificate (and chain)"
+            )
         if settings.trusted_proxies < 0:
             raise ConfigError(
                 f"TRUSTED_PROXIES={settings.trusted_proxies}: expected the number of "
@@ -291,7 +304,9 @@ class Settings:
                 "redis://redis:6379/1; memory:// counts in each process alone"
             )
         if settings.archive_horizon_days < 1:
-            raise ConfigError("ARCHIVE_HORIZON_DAYS: expected a positive number of days")
+            raise ConfigError(
+                "ARCHIVE_HORIZON_DAYS: expected a positive number of days"
+            )
         if (
             not 1
             <= settings.readings_window_start

@@ -4,7 +4,11 @@ the schema test)."""
 from docflow.accounts.models import AccountToken, User
 from docflow.api.models import ApiKey, Webhook
 from docflow.audit.models import AuditHead, AuditRecord
-from docflow.certificates.models import Certificate, TrustAnchor
+from docflow.certificates.models import (
+    AccreditedCentre,
+    Certificate,
+    TrustAnchor,
+)
 from docflow.content.models import FaqEntry, NewsItem, SiteSetting
 from docflow.contracts.models import (
     Contract,
@@ -44,6 +48,7 @@ from docflow.readings.models import (
 
 __all__ = [
     "AccountToken",
+    "AccreditedCentre",
     "ApiKey",
     "AuditHead",
     "AuditRecord",

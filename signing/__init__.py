@@ -7,6 +7,7 @@ for input that cannot be used at all.
 
 from signing.certificates import (
     CertificateInfo,
+    QualifiedStatus,
     ValidityStatus,
     inspect_certificate,
     load_certificate,
@@ -44,6 +45,7 @@ __all__ = [
     "CertificateValidation",
     "DocumentFormatError",
     "KeyLoadError",
+    "QualifiedStatus",
     "Reason",
     "ReasonCode",
     "RevocationInfo",

@@ -237,3 +237,50 @@ def first_attribute(name: x509.Name, key: str) -> str | None:
 
 def names_of(certs: Iterable[x509.Certificate]) -> list[str]:
     return [readable_name(c.subject) for c in certs]
+
+
+# Приказ ФСБ России № 795, п. 3: the sign-tool extensions of a qualified
+# certificate. asn1crypto does not know them; their DER is parsed here.
+OID_SUBJECT_SIGN_TOOL = "1.2.643.100.111"
+OID_ISSUER_SIGN_TOOL = "1.2.643.100.112"
+
+
+class IssuerSignTool(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
+    """issuerSignTool ::= SEQUENCE { signTool, cATool, signToolCert, cAToolCert }
+    (each UTF8String SIZE(1..200)), Приказ ФСБ № 795 п. 3."""
+
+    _fields = [
+        ("sign_tool", core.UTF8String),
+        ("ca_tool", core.UTF8String),
+        ("sign_tool_cert", core.UTF8String),
+        ("ca_tool_cert", core.UTF8String),
+    ]
+
+
+def extension_der(cert: x509.Certificate, oid: str) -> bytes | None:
+    """The DER inside the extnValue OCTET STRING of extension ``oid``."""
+    for ext in cert["tbs_certificate"]["extensions"]:
+        if ext["extn_id"].dotted == oid:
+            contents: bytes = ext["extn_value"].contents
+            return contents
+    return None
+
+
+def subject_sign_tool(der: bytes) -> str:
+    """subjectSignTool ::= UTF8String; :raises ValueError: not one."""
+    value = core.UTF8String.load(der, strict=True).native
+    if not isinstance(value, str):
+        raise ValueError("subjectSignTool is not a UTF8String")
+    return value
+
+
+def issuer_sign_tool(der: bytes) -> tuple[str, str, str, str]:
+    """The four names of issuerSignTool; :raises ValueError: malformed."""
+    parsed = IssuerSignTool.load(der, strict=True)
+    values = tuple(
+        parsed[name].native
+        for name in ("sign_tool", "ca_tool", "sign_tool_cert", "ca_tool_cert")
+    )
+    if not all(isinstance(v, str) for v in values):
+        raise ValueError("issuerSignTool is not a SEQUENCE of four UTF8Strings")
+    return values

@@ -456,7 +456,14 @@ def normalise_signature_value(mechanism: Mechanism, value: bytes) -> list[bytes]
     WebCrypto returns ECDSA as ``r || s`` (IEEE P1363), CMS wants the DER
     ``ECDSA-Sig-Value`` (RFC 5753 §2.1.1); a 2n-byte value could in theory be
     either, so both are offered and the caller keeps the one that verifies.
+
+    GOST R 34.10-2012: CMS carries ``s || r`` big-endian (RFC 4491 §2.2.2);
+    CryptoAPI, and so CryptoPro's browser plug-in (``RawSignature.SignHash``),
+    returns the same octets in reverse order (``r || s`` little-endian). Both
+    are offered; only the right one verifies.
     """
+    if mechanism.family == "gost2012":
+        return [value, value[::-1]]
     if mechanism.family != "ecdsa":
         return [value]
     n = (mechanism.key_size + 7) // 8

@@ -639,7 +639,7 @@ def _check_content(
     signer_spec = _DIGESTS_BY_OID_DER.get(_first_oid(parsed.signer_fields[2]))
     if signer_spec is spec:
         actual: bytes | None = content_hash
-    elif signer_spec is not None and signer_spec.factory and content is not None:
+    elif signer_spec is not None and signer_spec.available and content is not None:
         actual = signer_spec.digest(content)
     else:
         return
@@ -737,7 +737,7 @@ def _index_entries(index: bytes) -> tuple[der.DigestSpec, list[list[bytes]]] | N
     spec: der.DigestSpec | None = der.DIGESTS["sha256"]  # the DEFAULT (§5.5.2)
     if len(parts) == 4:
         spec = _DIGESTS_BY_OID_DER.get(_first_oid(parts.pop(0)))
-    if len(parts) != 3 or spec is None or spec.factory is None or spec.weak:
+    if len(parts) != 3 or spec is None or not spec.available or spec.weak:
         return None
     return spec, [[_octets(h) for h in _children(part, _SEQUENCE)] for part in parts]
 
@@ -781,7 +781,7 @@ def _archive_imprint_matches(
     content: Callable[[der.DigestSpec], bytes | None],
 ) -> bool:
     spec = der.DIGESTS.get(info.imprint_algorithm)
-    if spec is None or spec.factory is None or spec.weak:
+    if spec is None or not spec.available or spec.weak:
         return False  # a broken or unknown hash binds nothing
     try:
         indexes = _parse(token).values_of(_ATS_HASH_INDEX_V3_OID)

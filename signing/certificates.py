@@ -19,7 +19,9 @@ from signing._asn1 import load_certificate, load_certificates
 from signing.errors import CertificateFormatError
 
 __all__ = [
+    "SIGN_TOOL_CLASSES",
     "CertificateInfo",
+    "QualifiedStatus",
     "ValidityStatus",
     "inspect_certificate",
     "load_certificate",
@@ -31,6 +33,17 @@ __all__ = [
 EXPIRING_WITHIN = dt.timedelta(days=30)
 
 ValidityState = Literal["valid", "expiring", "expired", "not_yet_valid"]
+
+#: The class of the holder's signature tool, as certificatePolicies name it
+#: (Приказ ФСБ России № 795, п. 3; Приказ ФСБ № 796 for the classes).
+SIGN_TOOL_CLASSES = {
+    "1.2.643.100.113.1": "КС1",
+    "1.2.643.100.113.2": "КС2",
+    "1.2.643.100.113.3": "КС3",
+    "1.2.643.100.113.4": "КВ1",
+    "1.2.643.100.113.5": "КВ2",
+    "1.2.643.100.113.6": "КА1",
+}
 
 
 def plural_days_ru(n: int) -> str:
@@ -72,6 +85,65 @@ class ValidityStatus:
 
 
 @dataclass(frozen=True)
+class QualifiedStatus:
+    """Whether a certificate is qualified (УКЭП, 63-ФЗ ст. 5 ч. 4, ст. 17):
+    it names the holder's and the issuer's certified signature tools
+    (subjectSignTool, issuerSignTool), the tool's class, and it chains to a
+    certification centre accredited by Минцифры."""
+
+    #: subjectSignTool (1.2.643.100.111): the holder's signature tool.
+    subject_sign_tool: str | None
+    #: issuerSignTool (1.2.643.100.112): the CA's signature tool, its CA
+    #: software and their two conformity certificates.
+    issuer_sign_tool: tuple[str, ...] | None
+    #: «КС1»..«КА1», from certificatePolicies 1.2.643.100.113.x.
+    classes: tuple[str, ...]
+    #: The accredited centre the certificate chains to; ``None`` when none
+    #: (or when nothing is known about accreditation).
+    accredited_ca: str | None
+
+    @property
+    def is_qualified(self) -> bool:
+        return not self.missing
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """What keeps the certificate from being qualified, in Russian."""
+        found = []
+        if self.subject_sign_tool is None:
+            found.append("нет сведений о средстве ЭП владельца (subjectSignTool)")
+        if self.issuer_sign_tool is None:
+            found.append("нет сведений о средствах УЦ (issuerSignTool)")
+        if not self.classes:
+            found.append("не указан класс средства ЭП (КС1–КС3, КВ, КА)")
+        if self.accredited_ca is None:
+            found.append("цепочка не ведёт к аккредитованному удостоверяющему центру")
+        return tuple(found)
+
+    def summary_ru(self) -> str:
+        if self.is_qualified:
+            word = "класс" if len(self.classes) == 1 else "классы"
+            return (
+                "Квалифицированный сертификат: выдан аккредитованным УЦ "
+                f"«{self.accredited_ca}», {word} средства {', '.join(self.classes)}"
+            )
+        return "Неквалифицированный: " + "; ".join(self.missing)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "is_qualified": self.is_qualified,
+            "subject_sign_tool": self.subject_sign_tool,
+            "issuer_sign_tool": (
+                list(self.issuer_sign_tool) if self.issuer_sign_tool else None
+            ),
+            "classes": list(self.classes),
+            "accredited_ca": self.accredited_ca,
+            "missing": list(self.missing),
+            "summary": self.summary_ru(),
+        }
+
+
+@dataclass(frozen=True)
 class CertificateInfo:
     """What a certificate says about its holder, its issuer and its key."""
 
@@ -110,6 +182,23 @@ class CertificateInfo:
     #: The key's parameter set, for GOST keys: its RFC 4357 / TC26 name
     #: (``id-tc26-gost-3410-2012-256-paramSetA``...) or its OID; else ``None``.
     public_key_parameters: str | None = None
+    #: subjectSignTool (1.2.643.100.111), when present and well formed.
+    subject_sign_tool: str | None = None
+    #: issuerSignTool (1.2.643.100.112): four names, when present and well formed.
+    issuer_sign_tool: tuple[str, ...] | None = None
+    #: Signature tool classes named by certificatePolicies (``КС1``...).
+    sign_tool_classes: tuple[str, ...] = ()
+
+    def qualified_status(self, accredited_ca: str | None = None) -> QualifiedStatus:
+        """The qualified status, given the accredited centre the certificate
+        chains to (:func:`signing.validate_certificate` finds it from the
+        trust store; ``None``: not accredited, or not known)."""
+        return QualifiedStatus(
+            subject_sign_tool=self.subject_sign_tool,
+            issuer_sign_tool=self.issuer_sign_tool,
+            classes=self.sign_tool_classes,
+            accredited_ca=accredited_ca,
+        )
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict with stable keys; datetimes in ISO 8601 (UTC)."""
@@ -141,6 +230,11 @@ class CertificateInfo:
             "signature_algorithm": self.signature_algorithm,
             "is_ca": self.is_ca,
             "is_self_signed": self.is_self_signed,
+            "subject_sign_tool": self.subject_sign_tool,
+            "issuer_sign_tool": (
+                list(self.issuer_sign_tool) if self.issuer_sign_tool else None
+            ),
+            "sign_tool_classes": list(self.sign_tool_classes),
         }
 
     def status_at(self, now: dt.datetime | None = None) -> ValidityStatus:
@@ -231,6 +325,25 @@ def _gost_parameter_oid(spki: object) -> str | None:
         return None
 
 
+def _sign_tools(cert: x509.Certificate) -> tuple[str | None, tuple[str, ...] | None]:
+    """(subjectSignTool, issuerSignTool); a malformed value counts as absent."""
+    subject_der = _asn1.extension_der(cert, _asn1.OID_SUBJECT_SIGN_TOOL)
+    issuer_der = _asn1.extension_der(cert, _asn1.OID_ISSUER_SIGN_TOOL)
+    subject_tool: str | None = None
+    issuer_tool: tuple[str, ...] | None = None
+    if subject_der is not None:
+        try:
+            subject_tool = _asn1.subject_sign_tool(subject_der).strip() or None
+        except (ValueError, TypeError):
+            subject_tool = None
+    if issuer_der is not None:
+        try:
+            issuer_tool = _asn1.issuer_sign_tool(issuer_der)
+        except (ValueError, TypeError):
+            issuer_tool = None
+    return subject_tool, issuer_tool
+
+
 def signature_algorithm_name(cert: x509.Certificate) -> str:
     algo = cert["signature_algorithm"]
     oid = algo["algorithm"].dotted
@@ -280,6 +393,7 @@ def info_from_asn1(cert: x509.Certificate) -> CertificateInfo:
 
     validity = cert["tbs_certificate"]["validity"]
     algorithm, size, parameters = _key_algorithm(cert)
+    subject_tool, issuer_tool = _sign_tools(cert)
     return CertificateInfo(
         subject_cn=cn,
         owner=owner,
@@ -309,6 +423,11 @@ def info_from_asn1(cert: x509.Certificate) -> CertificateInfo:
         is_self_signed=cert.self_signed in {"yes", "maybe"},
         der=der,
         public_key_parameters=parameters,
+        subject_sign_tool=subject_tool,
+        issuer_sign_tool=issuer_tool,
+        sign_tool_classes=tuple(
+            SIGN_TOOL_CLASSES[p] for p in policies if p in SIGN_TOOL_CLASSES
+        ),
     )
 
 

@@ -38,3 +38,8 @@ class TrustStoreError(SigningError):
 class TimestampError(SigningError):
     """A time-stamping authority could not be reached, refused, or answered with
     a token that is not for the request (RFC 3161)."""
+
+
+class TslFormatError(SigningError):
+    """The list of accredited certification centres (the Минцифры TSL) cannot
+    be read, is too large, or is refused as hostile XML (a DTD or entities)."""

@@ -73,6 +73,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing import _cms_asn1 as der
+from signing import gost
 from signing.cms import Stamp, _cert_info, _verify_signer_info, embedded_data
 from signing.errors import DocumentFormatError, SignatureFormatError, SigningError
 from signing.reports import LongTermData, Reason, Verdict, worst_verdict
@@ -278,10 +279,10 @@ def _prepare(
     timestamper: Timestamper | None,
     page: int,
     box: Rect | None,
-    digest: str,
+    digest: str | None,
     signing_time: dt.datetime | None,
 ) -> _Prepared:
-    template = signer._template(digest)
+    template = signer._template(digest or signer.default_digest)
     der.check_aware(signing_time)
     moment = signing_time or _now()
     writer = _open_writer(pdf)
@@ -313,7 +314,7 @@ def _prepare(
         shim.display_name = _display_name(template)
         meta = PdfSignatureMetadata(
             field_name=name,
-            md_algorithm=template.mechanism.digest.name,
+            md_algorithm=_hanko_digest(template.mechanism.digest),
             subfilter=SigSeedSubFilter.PADES,
             reason=reason,
             location=location,
@@ -333,18 +334,49 @@ def _prepare(
         prepared_digest, output = tbs.digest_tbs_document(output=io.BytesIO())
     except (HankoSigningError, PdfError, KeyError, TypeError, ValueError) as exc:
         raise SigningError(f"the PDF cannot be prepared for signing: {exc}") from exc
-    signed_attributes = template.signed_attributes(
-        prepared_digest.document_digest, None
+    document: bytes = output.getvalue()  # type: ignore[attr-defined]
+    region = (
+        prepared_digest.reserved_region_start,
+        prepared_digest.reserved_region_end,
     )
+    document_digest = prepared_digest.document_digest
+    if template.mechanism.digest.compute is not None:
+        # pyHanko hashed the byte range with its stand-in; the signer's own
+        # hash (Streebog) is what message-digest must carry (RFC 5652 §11.2).
+        document_digest = _region_digest(document, region, template.mechanism.digest)
     return _Prepared(
-        document=output.getvalue(),  # type: ignore[attr-defined]
-        reserved_region=(
-            prepared_digest.reserved_region_start,
-            prepared_digest.reserved_region_end,
-        ),
-        signed_attributes=signed_attributes,
+        document=document,
+        reserved_region=region,
+        signed_attributes=template.signed_attributes(document_digest, None),
         template=template,
     )
+
+
+def _hanko_digest(spec: der.DigestSpec) -> str:
+    """The hash pyHanko is told to use while writing the placeholder and the
+    byte range. It knows hashlib's names only; for Streebog (GOST R
+    34.11-2012) it gets SHA-256, whose digest is then not used: the byte-range
+    digest is computed here (:func:`_region_digest`). pyHanko writes no
+    digest algorithm into the signature dictionary, so nothing else depends
+    on it."""
+    return "sha256" if spec.compute is not None else spec.name
+
+
+def _region_digest(
+    document: bytes, region: tuple[int, int], spec: der.DigestSpec
+) -> bytes:
+    """The digest of everything but the reserved ``/Contents`` (ISO 32000-1
+    §12.8.1: the byte range around it)."""
+    start, end = region
+    if spec.compute is not None:
+        hasher = gost.Streebog(spec.size)
+        hasher.update(memoryview(document)[:start])
+        hasher.update(memoryview(document)[end:])
+        return hasher.digest()
+    digest = hashlib.new(spec.name)
+    digest.update(document[:start])
+    digest.update(document[end:])
+    return digest.digest()
 
 
 class _HankoShim(HankoExternalSigner):
@@ -405,7 +437,7 @@ def sign_pdf(
     timestamper: Timestamper | None = None,
     page: int = -1,
     box: Rect | None = None,
-    digest: str = "sha256",
+    digest: str | None = None,
     signing_time: dt.datetime | None = None,
 ) -> bytes:
     """Sign a PDF: PAdES B-B, or B-T with a time-stamp; an incremental update.
@@ -426,7 +458,9 @@ def sign_pdf(
     :param page: the stamp's page (``-1``: the last one).
     :param box: the stamp's rectangle ``(x1, y1, x2, y2)`` in points; by
         default a free place at the bottom of the page.
-    :param digest: ``sha256``, ``sha384`` or ``sha512``.
+    :param digest: ``sha256``, ``sha384`` or ``sha512``; ``streebog256`` or
+        ``streebog512`` for a GOST R 34.10-2012 key (the one of its size).
+        Default: the signer's (:attr:`~signing.signers.Signer.default_digest`).
     :param signing_time: ``/M`` and the stamp's date (aware); default now.
     :return: the signed document.
     :raises DocumentFormatError: not a readable (or an encrypted) PDF.
@@ -465,7 +499,7 @@ def prepare_pdf(
     timestamper: Timestamper | None = None,
     page: int = -1,
     box: Rect | None = None,
-    digest: str = "sha256",
+    digest: str | None = None,
     signing_time: dt.datetime | None = None,
 ) -> PreparedSignature:
     """Phase one of a two-phase PAdES signature (see
@@ -518,10 +552,8 @@ def complete_pdf(
     document = prepared.document
     if not 0 < start < end <= len(document):
         raise SignatureFormatError("damaged signing state: bad reserved region")
-    digest = hashlib.new(prepared.digest_algorithm)
-    digest.update(document[:start])
-    digest.update(document[end:])
-    if der.message_digest_of(prepared.to_be_signed) != digest.digest():
+    actual = _region_digest(document, (start, end), template.mechanism.digest)
+    if der.message_digest_of(prepared.to_be_signed) != actual:
         raise SigningError(
             "the prepared document was changed after prepare(): its digest no longer "
             "matches the signed attributes"
@@ -749,6 +781,16 @@ def _verify_embedded(
     dss: LongTermData,
     later_stamps: Sequence[Stamp],
 ) -> PdfSignatureReport:
+    signer_spec = der.DIGESTS_BY_OID.get(
+        emb.signer_info["digest_algorithm"]["algorithm"].dotted
+    )
+    if signer_spec is not None and signer_spec.compute is not None:
+        # pyHanko's integrity check hashes the byte range with the signer's
+        # algorithm under asn1crypto's name for it (the dotted OID for
+        # Streebog, which hashlib lacks): give it the digest it would compute.
+        emb.external_digests[emb.external_md_algorithm] = _range_digest(
+            emb, signer_spec
+        )
     emb.compute_integrity_info(diff_policy=DEFAULT_DIFF_POLICY)
     status = emb.summarise_integrity_info()
     coverage: SignatureCoverageLevel | None = status["coverage"]
@@ -763,7 +805,7 @@ def _verify_embedded(
     docmdp_ok = status["docmdp_ok"]
 
     def digest_of(spec: der.DigestSpec) -> bytes:
-        return bytes(emb.compute_digest(spec.name))
+        return _range_digest(emb, spec)
 
     embedded = embedded_data(emb.signed_data) + dss
     signer = _verify_signer_info(
@@ -795,6 +837,26 @@ def _verify_embedded(
         revision=int(emb.signed_revision),
         signer=signer,
     )
+
+
+def _range_digest(emb: EmbeddedPdfSignature, spec: der.DigestSpec) -> bytes:
+    """The ``/ByteRange`` digest with ``spec``. pyHanko's ``compute_digest``
+    knows hashlib's names only; Streebog is computed here over the same
+    ranges (any offsets and lengths, as pyHanko allows: the coverage is
+    judged separately) and cached where pyHanko keeps its digests."""
+    if spec.compute is None:
+        return bytes(emb.compute_digest(spec.name))
+    cached: bytes | None = emb.external_digests.get(spec.name)
+    if cached is None:
+        hasher = gost.Streebog(spec.size)
+        stream = emb.reader.stream
+        values = [int(v) for v in emb.byte_range]
+        for offset, length in zip(values[::2], values[1::2], strict=True):
+            stream.seek(offset)
+            hasher.update(stream.read(length))
+        cached = hasher.digest()
+        emb.external_digests[spec.name] = cached
+    return cached
 
 
 def _pdf_time(emb: object) -> dt.datetime | None:
@@ -930,7 +992,12 @@ def _document_stamp(reader: PdfFileReader, field_ref: object, name: str) -> Stam
         emb = EmbeddedPdfSignature(reader, field_ref, name)  # type: ignore[arg-type]
         token = der.first_tlv(bytes(emb.sig_object["/Contents"]))
         info = read_token(token)
-        matches = bytes(emb.compute_digest(info.imprint_algorithm)) == info.imprint
+        spec = der.DIGESTS.get(info.imprint_algorithm)
+        matches = (
+            spec is not None
+            and spec.available
+            and _range_digest(emb, spec) == info.imprint
+        )
     except (SignatureFormatError, *_READ_ERRORS):
         return Stamp(TimestampKind.DOCUMENT, b"", False)
     return Stamp(TimestampKind.DOCUMENT, token, matches)

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from asn1crypto import core
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -29,6 +30,17 @@ OID_INN_LE = ObjectIdentifier("1.2.643.100.4")
 OID_OGRN = ObjectIdentifier("1.2.643.100.1")
 OID_OGRNIP = ObjectIdentifier("1.2.643.100.5")
 OID_SNILS = ObjectIdentifier("1.2.643.100.3")
+# Приказ ФСБ № 795 п. 3: the sign-tool extensions of a qualified certificate.
+OID_SUBJECT_SIGN_TOOL = ObjectIdentifier("1.2.643.100.111")
+OID_ISSUER_SIGN_TOOL = ObjectIdentifier("1.2.643.100.112")
+
+#: What a qualified certificate's issuerSignTool typically reads.
+ISSUER_SIGN_TOOL = (
+    "СКЗИ «КриптоПро CSP» (версия 5.0)",
+    "ПАК «КриптоПро УЦ» версии 2.0",
+    "Сертификат соответствия № СФ/124-3966 от 15.01.2021",
+    "Сертификат соответствия № СФ/128-4270 от 13.07.2022",
+)
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -168,6 +180,8 @@ def _issue(
     email: str | None = None,
     hash_algorithm: hashes.HashAlgorithm | None = None,
     policies: Sequence[str] = (),
+    subject_sign_tool: str | None = None,
+    issuer_sign_tool: Sequence[str] | None = None,
 ) -> x509.Certificate:
     signing_key = issuer.key if issuer else public_key_of
     issuer_name = issuer.cert.subject if issuer else subject
@@ -246,9 +260,34 @@ def _issue(
             ),
             critical=False,
         )
+    if subject_sign_tool is not None:
+        builder = builder.add_extension(
+            x509.UnrecognizedExtension(
+                OID_SUBJECT_SIGN_TOOL, core.UTF8String(subject_sign_tool).dump()
+            ),
+            critical=False,
+        )
+    if issuer_sign_tool is not None:
+        # issuerSignTool ::= SEQUENCE { signTool, cATool, signToolCert,
+        # cAToolCert } of UTF8String; any count is written, for refusal tests.
+        value = b"".join(core.UTF8String(v).dump() for v in issuer_sign_tool)
+        builder = builder.add_extension(
+            x509.UnrecognizedExtension(
+                OID_ISSUER_SIGN_TOOL,
+                b"\x30" + _der_length(len(value)) + value,
+            ),
+            critical=False,
+        )
     # Any hash, SHA-1 included: the tests need weak certificates to refuse.
     algorithm = hash_algorithm or _hash_for(signing_key)
     return builder.sign(signing_key, algorithm)  # type: ignore[arg-type]
+
+
+def _der_length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
 
 
 def _organization_of(cert: x509.Certificate) -> str | None:
@@ -342,10 +381,15 @@ def make_signer(
     key: PrivateKey | None = None,
     hash_algorithm: hashes.HashAlgorithm | None = None,
     policies: Sequence[str] = ("1.2.643.100.113.1",),
+    subject_sign_tool: str | None = None,
+    issuer_sign_tool: Sequence[str] | None = None,
 ) -> Issued:
     """An end-entity signing certificate of a person acting for an organisation.
 
-    Validity defaults to a year from a day ago, cut at the issuer's end.
+    Validity defaults to a year from a day ago, cut at the issuer's end. With
+    ``subject_sign_tool`` and ``issuer_sign_tool`` (for example
+    ``"КриптоПро CSP"`` and :data:`ISSUER_SIGN_TOOL`) it carries the fields of
+    a qualified certificate (Приказ ФСБ № 795 п. 3).
     """
     key = key or generate_key(key_type)
     nb = not_before or _now() - dt.timedelta(days=1)
@@ -378,6 +422,8 @@ def make_signer(
         email=email,
         hash_algorithm=hash_algorithm,
         policies=policies,
+        subject_sign_tool=subject_sign_tool,
+        issuer_sign_tool=issuer_sign_tool,
     )
     return Issued(cert, key, (issuer.cert, *issuer.chain))
 

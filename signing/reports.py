@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from signing.certificates import CertificateInfo, format_date_ru
+from signing.certificates import CertificateInfo, QualifiedStatus, format_date_ru
 
 __all__ = [
     "CertificateValidation",
@@ -186,6 +186,9 @@ class CertificateValidation:
     validated_at: dt.datetime
     #: What the validation relied on (chain, CRLs, OCSP responses).
     evidence: LongTermData | None = field(default=None, repr=False, compare=False)
+    #: Whether the certificate is qualified (УКЭП): its sign-tool fields and
+    #: the accredited centre its chain leads to, from the trust store.
+    qualified: QualifiedStatus | None = field(default=None, compare=False)
 
     @property
     def is_valid(self) -> bool:
@@ -211,6 +214,7 @@ class CertificateValidation:
             "chain": [c.to_json() for c in self.chain],
             "revocation": self.revocation.to_json() if self.revocation else None,
             "validated_at": self.validated_at.isoformat(),
+            "qualified": self.qualified.to_json() if self.qualified else None,
             "summary": self.summary_ru(),
         }
 

@@ -266,6 +266,22 @@ class GostSigner(Signer):
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
         return der.sign_with_key(self._key, self._mechanism(digest_algorithm), data)
 
+    def sign_digest(self, digest: bytes) -> bytes:
+        """Sign a Streebog digest computed elsewhere (GOST R 34.10-2012 signs a
+        digest, not data: §6.1 step 1 is the caller's). The digest is the
+        Streebog of the key's size, in CMS byte order.
+
+        :return: the signature value as CMS carries it, ``s || r`` (RFC 4491
+            §2.2.2).
+        :raises SigningError: a digest of another length than the key's.
+        """
+        if len(digest) != self._key.curve.size:
+            raise SigningError(
+                f"a GOST R 34.10-2012 ({self._key.bits}) key signs a "
+                f"{self._key.curve.size}-byte Streebog digest, got {len(digest)} bytes"
+            )
+        return self._key.sign_digest(digest)
+
 
 #: TK 26 PKCS#11 extensions (vendor-defined, NSSCK_VENDOR_PKCS11_RU_TEAM):
 #: hash with GOST R 34.11-2012, then sign with GOST R 34.10-2012, on the token.
@@ -619,14 +635,22 @@ class ExternalSigner:
         self,
         content: bytes,
         *,
-        digest: str = "sha256",
+        digest: str | None = None,
         signing_time: dt.datetime | None = None,
     ) -> PreparedSignature:
-        """Phase one of a detached CAdES-BES signature of ``content``."""
+        """Phase one of a detached CAdES-BES signature of ``content``.
+
+        :param digest: by default the certificate's own: SHA-256, or for a GOST
+            R 34.10-2012 key the Streebog of its size (RFC 9215 §3), as
+            :meth:`prepare_pdf` does.
+        """
         from signing import cms
 
         return cms.prepare_cms(
-            content, self.signer, digest=digest, signing_time=signing_time
+            content,
+            self.signer,
+            digest=digest or self.signer.default_digest,
+            signing_time=signing_time,
         )
 
     def prepare_cms_digest(
@@ -655,7 +679,7 @@ class ExternalSigner:
         timestamper: Timestamper | None = None,
         page: int = -1,
         box: Rect | None = None,
-        digest: str = "sha256",
+        digest: str | None = None,
         signing_time: dt.datetime | None = None,
     ) -> PreparedSignature:
         """Phase one of a PAdES signature: the signature field, the visible stamp

@@ -336,6 +336,11 @@ class TrustStore:
         certificate's own key).
     :param min_dsa_bits: the same for DSA.
     :param cache_size: validation results kept (0 disables the cache).
+
+    A CA certificate may be marked as belonging to a certification centre
+    accredited by Минцифры (``add_root(cert, accredited="…")``): a chain
+    through it makes a certificate with the sign-tool fields qualified (see
+    :class:`~signing.certificates.QualifiedStatus`).
     """
 
     def __init__(
@@ -363,6 +368,8 @@ class TrustStore:
         self._intermediates: list[x509.Certificate] = []
         self._crls: list[asn1_crl.CertificateList] = []
         self._revoked_index: dict[bytes, dict[int, dt.datetime]] = {}
+        #: SHA-256 of a CA certificate → its accredited centre's name.
+        self._accredited: dict[bytes, str] = {}
         self.ocsp = ocsp
         self.fetch_crls = fetch_crls
         self.fetch_issuers = fetch_issuers
@@ -415,19 +422,42 @@ class TrustStore:
         self._generation += 1
         self._cache.clear()
 
-    def add_root(self, cert: CertificateInput) -> None:
-        """Trust one more anchor."""
+    def _mark(self, cert: x509.Certificate, accredited: str | None) -> bool:
+        if accredited is None or self._accredited.get(cert.sha256) == accredited:
+            return False
+        self._accredited[cert.sha256] = accredited
+        return True
+
+    def add_root(
+        self, cert: CertificateInput, *, accredited: str | None = None
+    ) -> None:
+        """Trust one more anchor.
+
+        :param accredited: the name of the accredited certification centre
+            this CA certificate belongs to (from the Минцифры list).
+        """
         parsed = _as_certificate(cert, "trust anchor")
         with self._lock:
-            if self._add(self._roots, parsed):
+            added = self._add(self._roots, parsed)
+            if self._mark(parsed, accredited) or added:
                 self._bump()
 
-    def add_intermediate(self, cert: CertificateInput) -> None:
-        """Make one more CA certificate available for path building."""
+    def add_intermediate(
+        self, cert: CertificateInput, *, accredited: str | None = None
+    ) -> None:
+        """Make one more CA certificate available for path building (it is not
+        trusted by itself; ``accredited`` as for :meth:`add_root`)."""
         parsed = _as_certificate(cert, "intermediate")
         with self._lock:
-            if self._add(self._intermediates, parsed):
+            added = self._add(self._intermediates, parsed)
+            if self._mark(parsed, accredited) or added:
                 self._bump()
+
+    def accredited_centre(self, cert: CertificateInput) -> str | None:
+        """The accredited centre a CA certificate was added for, if any."""
+        parsed = _as_certificate(cert, "certificate")
+        with self._lock:
+            return self._accredited.get(parsed.sha256)
 
     def add_crl(self, data: bytes | asn1_crl.CertificateList) -> None:
         """Add a CRL (DER or PEM)."""
@@ -1328,6 +1358,7 @@ async def _validate_uncached(
             chain=(leaf_info,),
             revocation=None,
             validated_at=moment,
+            qualified=leaf_info.qualified_status(None),
         )
         return result, chain, None
 
@@ -1392,8 +1423,30 @@ async def _validate_uncached(
         revocation=revocation,
         validated_at=moment,
         evidence=_evidence(chain, outcome),
+        qualified=leaf_info.qualified_status(_accredited_ca(trust, chain, merged)),
     )
     return result, chain, outcome
+
+
+def _accredited_ca(
+    trust: TrustStore, chain: Sequence[x509.Certificate], reasons: Sequence[Reason]
+) -> str | None:
+    """The accredited centre of the nearest CA in the chain, unless the chain
+    is broken (a bad signature, or no path to a trust anchor): then nothing
+    shows the certificate was issued by that centre."""
+    broken = {
+        ReasonCode.BAD_CHAIN_SIGNATURE,
+        ReasonCode.NO_PATH,
+        ReasonCode.UNTRUSTED_ROOT,
+        ReasonCode.CHAIN_INCOMPLETE,
+    }
+    if any(r.code in broken and not r.is_warning for r in reasons):
+        return None
+    for cert in chain[1:]:
+        name = trust.accredited_centre(cert)
+        if name is not None:
+            return name
+    return None
 
 
 def _run_sync(factory: Callable[[], Coroutine[object, object, _T]]) -> _T:

@@ -110,10 +110,17 @@ class TimestampInfo:
 
 
 def _digest_spec(name: str) -> der.DigestSpec:
-    spec = der.digest_spec(name)
-    if spec.factory is None:
-        raise SigningError(f"cannot time-stamp with digest {name}")
-    return spec
+    # der.digest_spec refuses broken hashes and those this library cannot
+    # compute; Streebog (GOST R 34.11-2012, signing.gost) it can, so a GOST
+    # signature is time-stamped with its own hash where an authority asks.
+    return der.digest_spec(name)
+
+
+def _digest_algorithm(spec: der.DigestSpec) -> asn1_algos.DigestAlgorithm:
+    """The imprint's AlgorithmIdentifier, encoded as the CMS writes it (the
+    SHA-2 ones without parameters, RFC 5754 §2; Streebog with NULL, RFC 4490
+    §2.1): asn1crypto knows no Streebog name, so it is loaded from the DER."""
+    return asn1_algos.DigestAlgorithm.load(spec.algorithm_identifier)
 
 
 def _name_text(name: asn1_x509.Name) -> str:
@@ -255,7 +262,7 @@ class TimeStampAuthority:
             )
         imprint = asn1_tsp.MessageImprint(
             {
-                "hash_algorithm": asn1_algos.DigestAlgorithm({"algorithm": spec.name}),
+                "hash_algorithm": _digest_algorithm(spec),
                 "hashed_message": value,
             }
         )
@@ -366,7 +373,7 @@ class TimeStampAuthority:
         if version != "v1":
             return reject("bad_request", "unsupported version")
         spec = der.DIGESTS_BY_OID.get(oid_)
-        if spec is None or spec.factory is None or spec.weak:
+        if spec is None or not spec.available or spec.weak:
             return reject("bad_alg", "unsupported or weak hash algorithm")
         if len(value) != spec.size:
             return reject("bad_data_format", "imprint length does not match")
@@ -419,7 +426,7 @@ class HttpTimestamper:
             {
                 "version": "v1",
                 "message_imprint": {
-                    "hash_algorithm": {"algorithm": spec.name},
+                    "hash_algorithm": _digest_algorithm(spec),
                     "hashed_message": value,
                 },
                 "nonce": nonce,

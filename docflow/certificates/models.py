@@ -60,6 +60,33 @@ class Certificate(Base):
     organisation: Mapped[Organisation] = relationship()
 
 
+class AccreditedCentre(Base):
+    """A certification centre of the Минцифры list of accredited centres, as
+    of its last import (``docflow trust import-tsl``). Its CA certificates are
+    :class:`TrustAnchor` rows pointing here; they count as accredited while
+    :attr:`is_accredited` holds."""
+
+    __tablename__ = "accredited_centres"
+
+    id: Mapped[uuid_pk]
+    #: ОГРН, or the name for a centre listed without one: the identity across
+    #: versions of the list.
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    name: Mapped[str] = mapped_column(String(1000))
+    short_name: Mapped[str | None] = mapped_column(String(500))
+    inn: Mapped[str | None] = mapped_column(String(12))
+    ogrn: Mapped[str | None] = mapped_column(String(15))
+    registry_number: Mapped[str | None] = mapped_column(String(50))
+    #: ``СтатусАккредитации/Статус`` verbatim («Действует», «Прекращена»...).
+    status: Mapped[str] = mapped_column(String(100))
+    is_accredited: Mapped[bool]
+    status_since: Mapped[dt.datetime | None]
+    #: ``Версия`` of the list this row was last seen in.
+    list_version: Mapped[str | None] = mapped_column(String(50))
+    created_at: Mapped[created_at]
+    updated_at: Mapped[dt.datetime]
+
+
 class AnchorKind(enum.StrEnum):
     ROOT = "root"
     INTERMEDIATE = "intermediate"
@@ -81,3 +108,10 @@ class TrustAnchor(Base):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     created_at: Mapped[created_at]
+    #: The accredited centre whose CA certificate this is (imported from the
+    #: Минцифры list); ``None`` for an anchor added by hand.
+    accredited_centre_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("accredited_centres.id", ondelete="SET NULL"), index=True
+    )
+
+    accredited_centre: Mapped[AccreditedCentre | None] = relationship()

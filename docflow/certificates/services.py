@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from docflow.access import (
 )
 from docflow.audit import record
 from docflow.certificates.models import (
+    AccreditedCentre,
     AnchorKind,
     Certificate,
     CertificateStatus,
@@ -39,6 +41,7 @@ from docflow.contracts.models import Contract, Organisation
 from docflow.db import utcnow
 from docflow.documents.models import Party
 from docflow.errors import NotFoundError, ValidationError
+from signing.tsl import AccreditedList
 
 EXPIRING_DAYS = 30
 
@@ -71,7 +74,14 @@ class TrustStoreCache:
         count, newest = session.execute(
             select(func.count(TrustAnchor.id), func.max(TrustAnchor.created_at))
         ).one()
-        stamp = (count, newest, self._files_stamp())
+        # A re-import of the accredited centres may change only their
+        # statuses: their rows' update times are part of the stamp.
+        centres, centres_updated = session.execute(
+            select(
+                func.count(AccreditedCentre.id), func.max(AccreditedCentre.updated_at)
+            )
+        ).one()
+        stamp = (count, newest, centres, centres_updated, self._files_stamp())
         with self._lock:
             if self._store is None or stamp != self._stamp:
                 self._store = self._build(session)
@@ -94,11 +104,18 @@ class TrustStoreCache:
         store = signing.TrustStore.from_paths(
             roots, crls=crls, allow_private_fetch=allow_private_fetch
         )
-        for anchor in session.scalars(select(TrustAnchor)):
+        rows = session.execute(
+            select(TrustAnchor, AccreditedCentre.name).outerjoin(
+                AccreditedCentre,
+                (AccreditedCentre.id == TrustAnchor.accredited_centre_id)
+                & AccreditedCentre.is_accredited,
+            )
+        )
+        for anchor, accredited in rows:
             if anchor.kind == AnchorKind.ROOT:
-                store.add_root(anchor.der)
+                store.add_root(anchor.der, accredited=accredited)
             else:
-                store.add_intermediate(anchor.der)
+                store.add_intermediate(anchor.der, accredited=accredited)
         return store
 
 
@@ -281,11 +298,7 @@ def check_revocation_endpoints(
                     )
                 )
             except (requests.RequestException, ValueError) as exc:
-                results.append(
-                    EndpointStatus(
-                        "CRL", url, False, f"недоступен: {type(exc).__name__}"
-                    )
-                )
+                results.append(EndpointStatus("CRL", url, False, _unreachable(exc)))
         for url in anchor.ocsp_urls:
             if url in seen:
                 continue
@@ -301,12 +314,182 @@ def check_revocation_endpoints(
                     )
                 )
             except requests.RequestException as exc:
-                results.append(
-                    EndpointStatus(
-                        "OCSP", url, False, f"недоступен: {type(exc).__name__}"
-                    )
-                )
+                results.append(EndpointStatus("OCSP", url, False, _unreachable(exc)))
     return results
+
+
+def _unreachable(exc: Exception) -> str:
+    """Why an endpoint did not answer, in words (not an exception's class)."""
+    import requests
+
+    if isinstance(exc, requests.Timeout):
+        return "недоступен: не ответил вовремя"
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        return f"недоступен: ответ HTTP {exc.response.status_code}"
+    if isinstance(exc, requests.ConnectionError):
+        return "недоступен: нет соединения"
+    if isinstance(exc, ValueError):
+        return "ответ не является списком отзыва (CRL)"
+    return "недоступен"
+
+
+# -- the Минцифры list of accredited certification centres ----------------------
+
+#: The status given to a centre that is no longer in the list at all.
+NOT_LISTED = "Нет в перечне"
+
+
+@dataclass(frozen=True)
+class TslImport:
+    """What ``import_accredited_centres`` did."""
+
+    version: str | None
+    centres: int
+    accredited: int
+    certificates: int
+    new_anchors: int
+    #: «ООО «УЦ»: Действует → Прекращена», one per centre whose status changed.
+    status_changes: tuple[str, ...]
+    #: Entries not imported, with the reason (from the parser and from here).
+    skipped: tuple[str, ...]
+
+
+def import_accredited_centres(
+    session: Session,
+    *,
+    actor: Actor | None,
+    tsl: AccreditedList,
+    progress: Callable[[str], None] | None = None,
+) -> TslImport:
+    """Store the centres of the Минцифры list and trust their CA certificates.
+
+    Idempotent: a centre is found again by its ОГРН, its status and details
+    are updated, its certificates are added once (self-signed ones as roots,
+    the others as intermediates) and linked to it. A centre whose
+    accreditation ended (or that left the list) keeps its anchors, which stop
+    counting as accredited.
+
+    :param tsl: the parsed list (:func:`signing.tsl.read_tsl`).
+    :param progress: called with each centre's name once it is stored.
+    """
+    now = utcnow()
+    centres = {c.key: c for c in session.scalars(select(AccreditedCentre))}
+    anchors = {a.sha1: a for a in session.scalars(select(TrustAnchor))}
+    changes: list[str] = []
+    skipped = list(tsl.problems)
+    seen: set[str] = set()
+    certificates = new_anchors = accredited = 0
+    for entry in tsl.centres:
+        if entry.key in seen:
+            skipped.append(f"УЦ «{entry.name}»: повторная запись с ОГРН {entry.key}")
+            continue
+        seen.add(entry.key)
+        accredited += entry.is_accredited
+        fields = {
+            "name": entry.name[:1000],
+            "short_name": entry.short_name[:500] if entry.short_name else None,
+            "inn": entry.inn[:12] if entry.inn else None,
+            "ogrn": entry.ogrn[:15] if entry.ogrn else None,
+            "registry_number": (
+                entry.registry_number[:50] if entry.registry_number else None
+            ),
+            "status": entry.status[:100],
+            "is_accredited": entry.is_accredited,
+            "status_since": entry.status_since,
+        }
+        row = centres.get(entry.key)
+        if row is None:
+            row = AccreditedCentre(key=entry.key[:300], updated_at=now, **fields)
+            session.add(row)
+            session.flush()
+            centres[entry.key] = row
+        else:
+            if row.status != entry.status:
+                changes.append(f"{entry.name}: {row.status} → {entry.status}")
+            changed = [k for k, v in fields.items() if getattr(row, k) != v]
+            for name in changed:
+                setattr(row, name, fields[name])
+            if changed:
+                row.updated_at = now
+        row.list_version = tsl.version[:50] if tsl.version else None
+        for item in entry.certificates:
+            try:
+                info = signing.inspect_certificate(item.der)
+            except signing.CertificateFormatError:
+                skipped.append(f"УЦ «{entry.name}», {item.sha1}: не сертификат")
+                continue
+            if not info.is_ca:
+                skipped.append(
+                    f"УЦ «{entry.name}», {item.sha1}: не сертификат "
+                    "удостоверяющего центра (нет признака CA)"
+                )
+                continue
+            certificates += 1
+            anchor = anchors.get(info.sha1)
+            if anchor is None:
+                anchor = TrustAnchor(
+                    kind=AnchorKind.ROOT
+                    if info.is_self_signed
+                    else AnchorKind.INTERMEDIATE,
+                    der=info.der,
+                    sha1=info.sha1,
+                    subject=info.subject[:500],
+                    not_after=info.not_after,
+                    added_by_id=actor.user_id if actor else None,
+                    accredited_centre_id=row.id,
+                )
+                session.add(anchor)
+                anchors[info.sha1] = anchor
+                new_anchors += 1
+            elif anchor.accredited_centre_id != row.id:
+                anchor.accredited_centre_id = row.id
+                row.updated_at = now
+        session.flush()
+        if progress is not None:
+            progress(entry.name)
+    for key, row in centres.items():
+        if key not in seen and row.status != NOT_LISTED:
+            changes.append(f"{row.name}: {row.status} → {NOT_LISTED}")
+            row.status, row.is_accredited, row.updated_at = NOT_LISTED, False, now
+    session.flush()
+    summary = TslImport(
+        version=tsl.version,
+        centres=len(seen),
+        accredited=accredited,
+        certificates=certificates,
+        new_anchors=new_anchors,
+        status_changes=tuple(changes),
+        skipped=tuple(skipped),
+    )
+    record(
+        session,
+        actor=actor.user if actor else None,
+        action="trust.import_tsl",
+        object_type="accredited_centres",
+        object_id=tsl.version or "—",
+        details={
+            "centres": summary.centres,
+            "accredited": summary.accredited,
+            "certificates": summary.certificates,
+            "new_anchors": summary.new_anchors,
+            "status_changes": list(summary.status_changes),
+        },
+        request_info=actor.request_info if actor else None,
+        actor_label=actor.label if actor else "командная строка",
+    )
+    return summary
+
+
+def qualified_status(
+    cert: Certificate, *, trust: signing.TrustStore
+) -> signing.QualifiedStatus | None:
+    """Whether a registered certificate is qualified *now*: its sign-tool
+    fields, and the accredited centre its chain leads to in today's trust
+    store (an offline check: no revocation data is fetched)."""
+    validation = signing.validate_certificate(
+        cert.der, trust, revocation="off", usage="any"
+    )
+    return validation.qualified
 
 
 # -- registrations --------------------------------------------------------------

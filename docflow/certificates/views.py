@@ -137,7 +137,11 @@ def card(certificate_id: uuid.UUID) -> Any:
     cert = svc.get_certificate(s, actor=current_actor(), certificate_id=certificate_id)
     info = svc.inspect_upload(cert.der)
     return render_template(
-        "certificates/card.html", cert=cert, info=info, status=svc.status_of(cert)
+        "certificates/card.html",
+        cert=cert,
+        info=info,
+        status=svc.status_of(cert),
+        qualified=svc.qualified_status(cert, trust=trust()),
     )
 
 

@@ -61,6 +61,46 @@ def trust_remove(thumbprint: str) -> None:
     click.echo("removed")
 
 
+@trust_group.command(
+    "import-tsl",
+    help="Import the Минцифры list of accredited certification centres (the XML "
+    "of e-trust.gosuslugi.ru): their CA certificates become trust anchors "
+    "marked accredited; a re-import updates the centres' statuses.",
+)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def trust_import_tsl(path: Path) -> None:
+    from docflow.certificates.services import import_accredited_centres
+    from signing.errors import TslFormatError
+    from signing.tsl import read_tsl
+
+    try:
+        tsl = read_tsl(path)
+    except TslFormatError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"Перечень версии {tsl.version or '—'}: УЦ {len(tsl.centres)}, "
+        f"сертификатов {tsl.certificate_count}"
+    )
+    s = db_session()
+    with (
+        click.progressbar(length=len(tsl.centres), label="Импорт УЦ") as bar,
+        transaction(s),
+    ):
+        summary = import_accredited_centres(
+            s, actor=None, tsl=tsl, progress=lambda _name: bar.update(1)
+        )
+    click.echo(
+        f"Импортировано УЦ: {summary.centres} (аккредитация действует: "
+        f"{summary.accredited}), сертификатов УЦ: {summary.certificates} "
+        f"(новых в списке доверенных: {summary.new_anchors})"
+    )
+    for change in summary.status_changes:
+        click.echo(f"Статус изменился: {change}")
+    for problem in summary.skipped:
+        click.echo(f"Пропущено: {problem}", err=True)
+
+
 @click.group("audit", help="The hash-chained audit log.")
 def audit_group() -> None:
     pass

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 import signing
 from docflow.db import blobs_of_transaction, utcnow
 from docflow.documents.models import Document, DocumentFile, FileRole
-from docflow.documents.services import RETENTION
+from docflow.documents.services import RETENTION, file_row
 from docflow.errors import DocflowError
 from signing import cades
 from signing.errors import SigningError
@@ -221,16 +221,7 @@ def store_retained(
         data, content_type=content_type, retain_until=utcnow() + RETENTION
     )
     blobs_of_transaction(session, storage, info.key)
-    row = DocumentFile(
-        document=doc,
-        role=role,
-        filename=filename,
-        content_type=content_type,
-        size=info.size,
-        sha256=info.sha256,
-        blob_key=info.key,
-        revision=revision,
-    )
+    row = file_row(doc, role, filename, content_type, info, revision)
     session.add(row)
     return row
 

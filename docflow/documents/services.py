@@ -214,7 +214,7 @@ def check_pdf(data: bytes, filename: str) -> None:
         raise refuse(f"в нём {count} страниц (допустимо от 1 до {MAX_PDF_PAGES})")
 
 
-def _file_row(
+def file_row(
     document: Document,
     role: FileRole,
     filename: str,
@@ -422,9 +422,9 @@ def register_document(
             idempotency_key=idempotency_key,
         )
         session.add(doc)
-        session.add(_file_row(doc, FileRole.MAIN, *main))
+        session.add(file_row(doc, FileRole.MAIN, *main))
         for item in extra:
-            session.add(_file_row(doc, FileRole.ATTACHMENT, *item))
+            session.add(file_row(doc, FileRole.ATTACHMENT, *item))
         for position, party in enumerate(parties, start=1):
             session.add(
                 RouteStep(

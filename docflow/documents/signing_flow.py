@@ -382,10 +382,16 @@ def _verifier(
 
 
 def _scheme(algorithm: dict[str, Any]) -> str:
+    """How the page signs an item: WebCrypto's ``pkcs1``/``pss``/``ecdsa``, or
+    ``gost`` (GOST R 34.10-2012, with the Streebog named in ``hash``: only the
+    CryptoPro browser plug-in signs it in a browser)."""
     name = str(algorithm.get("name", ""))
-    return {"RSASSA-PKCS1-v1_5": "pkcs1", "RSA-PSS": "pss", "ECDSA": "ecdsa"}.get(
-        name, name
-    )
+    return {
+        "RSASSA-PKCS1-v1_5": "pkcs1",
+        "RSA-PSS": "pss",
+        "ECDSA": "ecdsa",
+        "GOST R 34.10-2012": "gost",
+    }.get(name, name)
 
 
 @dataclass(frozen=True)

@@ -27,14 +27,50 @@ def supplier_signer() -> Any:
             st.supplier_pkcs11_pin or "",
             key_label=st.supplier_pkcs11_key,
         )
+    if st.supplier_signer_key and st.supplier_signer_cert:
+        return _key_file_signer(
+            Path(st.supplier_signer_key).read_bytes(),
+            Path(st.supplier_signer_cert).read_bytes(),
+            st.supplier_signer_password,
+        )
     if st.supplier_signer_p12:
         return signing.Pkcs12Signer.load(
             Path(st.supplier_signer_p12).read_bytes(), st.supplier_signer_password or ""
         )
     raise RuntimeError(
         "the supplier's signing key is not configured "
-        "(SUPPLIER_SIGNER_P12 or SUPPLIER_PKCS11_LIB)"
+        "(SUPPLIER_SIGNER_P12, SUPPLIER_SIGNER_KEY with SUPPLIER_SIGNER_CERT, "
+        "or SUPPLIER_PKCS11_LIB)"
     )
+
+
+def _key_file_signer(key: bytes, certs_pem: bytes, password: str | None) -> Any:
+    """A signer from a PEM key file and the PEM of its certificate, then its
+    chain: a GOST R 34.10-2012 key (PKCS#8 as OpenSSL-gost writes it) by the
+    GOST signer, any other by the PKCS#12 one, chosen by the certificate's key."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    import signing
+    from signing import gost
+    from signing.errors import KeyLoadError
+
+    try:
+        cert, *chain = x509.load_pem_x509_certificates(certs_pem)
+    except ValueError as exc:
+        raise KeyLoadError(
+            f"SUPPLIER_SIGNER_CERT: not a PEM certificate: {exc}"
+        ) from None
+    if cert.public_key_algorithm_oid.dotted_string in gost.KEY_OIDS:
+        return signing.GostSigner.load(key, cert, chain, password=password)
+    try:
+        private = load_pem_private_key(key, password.encode() if password else None)
+    except (ValueError, TypeError) as exc:
+        raise KeyLoadError(f"SUPPLIER_SIGNER_KEY: cannot load the key: {exc}") from None
+    if not isinstance(private, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise KeyLoadError("SUPPLIER_SIGNER_KEY: neither an RSA, EC nor GOST key")
+    return signing.Pkcs12Signer(private, cert, chain)
 
 
 @shared_task(name="docflow.countersign_document", acks_late=True, ignore_result=False)

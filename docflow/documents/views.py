@@ -422,7 +422,9 @@ def delete(document_id: uuid.UUID) -> Any:
 
 def _supplier_key_configured() -> bool:
     st = settings()
-    return bool(st.supplier_signer_p12 or st.supplier_pkcs11_lib)
+    return bool(
+        st.supplier_signer_p12 or st.supplier_signer_key or st.supplier_pkcs11_lib
+    )
 
 
 @bp.post("/<uuid:document_id>/countersign")

@@ -303,7 +303,7 @@ def _sign_pdf(args: argparse.Namespace) -> int:
             field_name=args.field,
             reason=args.reason,
             location=args.location,
-            digest=args.digest or "sha256",
+            digest=args.digest,  # None: the key's own (Streebog for GOST)
         )
     finally:
         if isinstance(signer, Pkcs11Signer):

@@ -254,7 +254,11 @@ def test_registration_shows_the_instructions_and_a_password_error_not_the_hint(
     demo: tuple[LiveServer, dict[str, Any]], page: Page
 ) -> None:
     server, _world = demo
-    page.goto(f"{server.url}/account/register")
+    # The login page promises nothing the cabinet does not have.
+    page.goto(f"{server.url}/account/login")
+    expect(page.locator(".auth-aside")).not_to_contain_text("Обращения")
+    expect(page.locator(".auth-aside")).not_to_contain_text("услуг")
+    page.click("text=Регистрация")
     help_box = page.locator("[data-testid=registration-help]")
     expect(help_box).to_contain_text("Как зарегистрироваться")
     card = page.locator(".auth-card").bounding_box()
@@ -296,6 +300,17 @@ def test_binding_keeps_email_and_inn_with_the_check_box(
     expect(page.locator("#inn")).to_have_value("7701234567")
     expect(page.locator("#number")).to_have_value("")
     expect(page.locator("#more")).to_be_checked()
+    # The contract card: payments and documents, no «Заказанные услуги» until
+    # ordering services exists.
+    page.click(".mainnav >> text=Договоры")
+    page.click("[data-testid=contracts] a >> text=№ 77-0003-ЮЛ")
+    expect(page.locator("[data-testid=contract-payments]")).to_be_visible()
+    expect(page.locator("[data-testid=contract-documents]")).to_be_visible()
+    expect(page.locator("[data-testid=contract-orders]")).to_have_count(0)
+    page.goto(f"{server.url}/profile/subscriptions")
+    expect(page.locator("[data-testid=subscriptions-form]")).not_to_contain_text(
+        "обращение"
+    )
 
 
 def test_news_preview_shows_the_list_as_the_news_page_does(

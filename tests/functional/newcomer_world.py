@@ -26,6 +26,7 @@ DEMO_PASSWORD = "demo12345"
 SIGNER = "signer@romashka.example"
 OTHER_SIGNER = "signer@vasilek.example"
 CLERK = "clerk@energosbyt.example"
+ADMIN = "admin@energosbyt.example"
 
 
 @dataclass

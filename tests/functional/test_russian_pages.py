@@ -25,7 +25,14 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from flask.testing import FlaskClient
 
-from tests.functional.newcomer_world import CLERK, OTHER_SIGNER, SIGNER, Demo, demo
+from tests.functional.newcomer_world import (
+    ADMIN,
+    CLERK,
+    OTHER_SIGNER,
+    SIGNER,
+    Demo,
+    demo,
+)
 
 __all__ = ["demo"]
 
@@ -34,8 +41,11 @@ ALLOWED = frozenset(
     # formats, standards, protocols and programs
     "PDF ZIP API REST OpenAPI JSON CMS PAdES CAdES CAdES-BES CAdES-T CAdES-LT "
     "CAdES-LTA B-B B-T B-LT B-LTA LTA OCSP CRL SHA-1 SHA-256 SHA-512 X.509 DER PEM "
-    "PKCS RSA ECDSA TSA RFC SMS UTC URL HTTP HTTPS TLS ERP XLSX DOCX CSV XML ODF "
+    "PKCS RSA ECDSA TSA RFC SMS UTC URL HTTP HTTPS HTML TLS ERP XLSX DOCX CSV XML ODF "
     "E-mail e-mail Excel Word JavaScript ID "
+    # certificate extensions of a qualified certificate, by their ASN.1 names
+    # (Приказ ФСБ России № 795), quoted in parentheses after the Russian words
+    "subjectSignTool issuerSignTool "
     # the product and the locales
     "docflow RU EN".split()
 )
@@ -189,13 +199,21 @@ def test_a_clerks_pages_say_everything_in_russian(demo: Demo) -> None:
         pages[url] = resp.get_data(as_text=True)
     assert "Далее →" in pages["/documents/?per_page=1&page=1"]
     assert "← Назад" in pages["/documents/?per_page=1&page=2"]
+    # «Проверить доступность» of the CRL and OCSP endpoints (a POST).
+    checked = client.post("/certificates/trust/check")
+    assert checked.status_code == 200
+    pages["POST /certificates/trust/check"] = checked.get_data(as_text=True)
+    # The administrator's pages too: imports, news, FAQ and contacts editing.
+    admin = crawl(demo.client(ADMIN))
+    assert any("/import" in url for url in admin) and "/news/new" in admin
+    pages.update({f"{url} (admin)": html for url, html in admin.items()})
     assert_russian(pages)
 
 
 def test_the_english_pages_render(demo: Demo) -> None:
     """The same pages in English: every translation formats (its placeholders
     are the message's), and the module pages are translated."""
-    for email in (SIGNER, CLERK):
+    for email in (SIGNER, CLERK, ADMIN):
         client = demo.client(email)
         client.set_cookie("lang", "en")
         pages = crawl(client)

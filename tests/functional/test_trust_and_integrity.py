@@ -63,6 +63,8 @@ def test_admin_adds_an_intermediate_and_sees_its_crl_status(world: World,
     checked = admin.post("/certificates/trust/check").get_data(as_text=True)
     assert "1 отозванных" in checked
     assert "недоступен" in checked  # the OCSP port 9 has nobody listening
+    # Said in words, not as an exception's class name.
+    assert "недоступен: нет соединения" in checked and "Error" not in checked
     # A clerk may look but not change.
     clerk = client_for(world, "clerk")
     assert clerk.get("/certificates/trust").status_code == 200

@@ -12,7 +12,9 @@
  * `Content-Security-Policy: script-src 'self'`.
  *
  * API: window.DocflowSigning = {openPkcs12, signBytes, signDocument, wireForm,
- * wireAll, SigningError, MESSAGES}. Forms marked `form[data-docflow-sign]` are wired
+ * wireAll, cryptoproAvailable, listCryptoproCertificates, cryptoproSignItem,
+ * SigningError, MESSAGES}. Where the CryptoPro ЭЦП Browser plug-in answers, a GOST key
+ * in it is the other source of a signature (fieldset[data-cryptopro] of the form). Forms marked `form[data-docflow-sign]` are wired
  * on DOMContentLoaded (see frontend/README.md for the markup).
  */
 (function () {
@@ -54,6 +56,16 @@
     progress_sign: 'Подписываем…',
     progress_verify: 'Проверяем подпись на сервере…',
     signed: 'Документ подписан',
+    cryptopro: 'КриптоПро ЭЦП Browser plug-in не смог выполнить операцию',
+    cryptopro_list: 'Ищем сертификаты в КриптоПро…',
+    cryptopro_none: 'В КриптоПро нет сертификата, зарегистрированного в кабинете для этой ' +
+      'организации. Зарегистрируйте сертификат в разделе «Сертификаты».',
+    cryptopro_choose: 'Выберите сертификат в КриптоПро',
+    cryptopro_not_registered: 'Этот сертификат не зарегистрирован в кабинете: выберите ' +
+      'зарегистрированный или зарегистрируйте его в разделе «Сертификаты».',
+    cryptopro_not_gost: 'Через КриптоПро ЭЦП Browser plug-in подписываются ключи ГОСТ Р ' +
+      '34.10-2012; для ключа RSA или ECDSA выберите файл ключа.',
+    cryptopro_sign: 'Подписываем в КриптоПро…',
   };
 
   /** An error with a stable code and a message for the user (Russian). */
@@ -740,6 +752,119 @@
     return new Uint8Array(sig);
   }
 
+  // --- CryptoPro ЭЦП Browser plug-in (GOST keys) ---------------------------------------
+  // Its async object model (cadesplugin_api.js): window.cadesplugin is a promise that
+  // resolves once the extension answers; objects come from CreateObjectAsync, their
+  // properties are promises, setters are propset_<Name>. The key stays in CryptoPro.
+  // Both items the server prepares (the CAdES-BES and the PAdES signed attributes) are
+  // signed the same way: the plug-in hashes the DER with Streebog (HashedData) and
+  // signs that hash (RawSignature.SignHash); the server builds the CMS around the value.
+  var CADES = {
+    CURRENT_USER_STORE: 2, // CAPICOM_CURRENT_USER_STORE
+    MY_STORE: 'My', // CAPICOM_MY_STORE
+    STORE_OPEN_MAXIMUM_ALLOWED: 2, // CAPICOM_STORE_OPEN_MAXIMUM_ALLOWED
+    BASE64_TO_BINARY: 1, // CADESCOM_BASE64_TO_BINARY
+    HASH: { 256: 101, 512: 102 }, // CADESCOM_HASH_ALGORITHM_CP_GOST_3411_2012_256 / _512
+  };
+  var PLUGIN_WAIT_MS = 5000;
+
+  function cadesPlugin() {
+    var plugin = window.cadesplugin;
+    return plugin && (typeof plugin === 'object' || typeof plugin === 'function') ? plugin : null;
+  }
+
+  function pluginError(error) {
+    var plugin = cadesPlugin();
+    var text = '';
+    try {
+      text = plugin && typeof plugin.getLastError === 'function' ? plugin.getLastError(error) : '';
+    } catch (e) { text = ''; }
+    text = text || (error && error.message) || '';
+    return new SigningError('cryptopro', MESSAGES.cryptopro + (text ? ': ' + text : ''));
+  }
+
+  /** Whether the CryptoPro plug-in is installed and answering (false, never throws). */
+  async function cryptoproAvailable() {
+    var plugin = cadesPlugin();
+    if (!plugin) return false;
+    if (typeof plugin.then === 'function') {
+      var timer;
+      var ready = await Promise.race([
+        Promise.resolve(plugin).then(function () { return true; }, function () { return false; }),
+        new Promise(function (resolve) { timer = setTimeout(function () { resolve(false); }, PLUGIN_WAIT_MS); }),
+      ]);
+      clearTimeout(timer);
+      if (!ready) return false;
+    }
+    return typeof plugin.CreateObjectAsync === 'function';
+  }
+
+  /**
+   * The certificates with a key in the user's personal store ("My").
+   * @returns {Promise<Array<{thumbprint, subject, validTo, certificate}>>} thumbprint: SHA-1, hex
+   */
+  async function listCryptoproCertificates() {
+    var plugin = cadesPlugin();
+    try {
+      var store = await plugin.CreateObjectAsync('CAdESCOM.Store');
+      await store.Open(CADES.CURRENT_USER_STORE, CADES.MY_STORE, CADES.STORE_OPEN_MAXIMUM_ALLOWED);
+      try {
+        var all = await store.Certificates;
+        var count = await all.Count;
+        var found = [];
+        for (var i = 1; i <= count; i++) { // CAPICOM collections count from 1
+          var cert = await all.Item(i);
+          found.push({
+            thumbprint: normalizeFingerprint(await cert.Thumbprint),
+            subject: String(await cert.SubjectName),
+            validTo: new Date(await cert.ValidToDate),
+            certificate: cert,
+          });
+        }
+        return found;
+      } finally {
+        await store.Close();
+      }
+    } catch (e) {
+      throw pluginError(e);
+    }
+  }
+
+  function gostHashBits(hash) {
+    var m = /(256|512)\s*$/.exec(String(hash || ''));
+    return m ? Number(m[1]) : null;
+  }
+
+  /**
+   * Signs one prepared item with a certificate of the plug-in: Streebog of the DER of
+   * the signed attributes, then GOST R 34.10-2012 over that hash.
+   * @returns {Promise<Uint8Array>} the value as CryptoPro gives it (CryptoAPI byte order,
+   *   the octets of CMS's s||r reversed; the server accepts it so, RFC 4491 §2.2.2)
+   */
+  async function cryptoproSignItem(certificate, item) {
+    var bits = gostHashBits(item.hash);
+    if (item.scheme !== 'gost' || !CADES.HASH[bits]) throw new SigningError('cryptopro_not_gost');
+    var plugin = cadesPlugin();
+    var hex;
+    try {
+      var hashed = await plugin.CreateObjectAsync('CAdESCOM.HashedData');
+      await hashed.propset_Algorithm(CADES.HASH[bits]);
+      await hashed.propset_DataEncoding(CADES.BASE64_TO_BINARY);
+      await hashed.Hash(item.tbs);
+      var raw = await plugin.CreateObjectAsync('CAdESCOM.RawSignature');
+      hex = await raw.SignHash(hashed, certificate);
+    } catch (e) {
+      throw pluginError(e);
+    }
+    var clean = String(hex || '').replace(/\s+/g, '');
+    if (!/^[0-9a-fA-F]+$/.test(clean) || clean.length !== bits / 2) {
+      throw new SigningError('cryptopro', MESSAGES.cryptopro + ': неожиданное значение подписи');
+    }
+    var out = new Uint8Array(clean.length / 2);
+    for (var i = 0; i < out.length; i++) out[i] = parseInt(clean.substr(2 * i, 2), 16);
+    return out;
+  }
+
   // --- the server's two phases ----------------------------------------------------------
   async function postJson(url, payload, csrfToken) {
     var headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
@@ -771,17 +896,21 @@
    * Signs a document in the server's two phases: prepare → sign every item → complete.
    *
    * @param {object} args {prepareUrl, completeUrl, csrfToken, certificateId, keyInfo,
-   *   onProgress(stage, message)?, expectedCertificateSha256?}
+   *   onProgress(stage, message)?, expectedCertificateSha256?, signItem(item)?}; signItem
+   *   (the CryptoPro plug-in's) replaces keyInfo: it resolves to an item's signature value
    * @returns {Promise<object>} the server's answer {ok, status, message, redirect}
    * @throws {SigningError} with the server's error.message (Russian) on a 4xx/5xx
    */
   async function signDocument(args) {
     var keyInfo = args.keyInfo;
     var progress = typeof args.onProgress === 'function' ? args.onProgress : function () {};
-    if (args.expectedCertificateSha256 != null &&
+    if (keyInfo && args.expectedCertificateSha256 != null &&
         normalizeFingerprint(args.expectedCertificateSha256) !== keyInfo.certificateSha256Hex) {
       throw new SigningError('certificate_mismatch');
     }
+    var signItem = typeof args.signItem === 'function' ? args.signItem : function (item) {
+      return signBytes(keyInfo, fromBase64(item.tbs), { hash: item.hash, scheme: item.scheme });
+    };
     progress('sign', MESSAGES.progress_sign);
     var prepared = await postJson(args.prepareUrl, { certificate_id: args.certificateId }, args.csrfToken);
     if (!prepared.session_id || !Array.isArray(prepared.items) || prepared.items.length === 0) {
@@ -791,7 +920,7 @@
     for (var i = 0; i < prepared.items.length; i++) {
       var item = prepared.items[i];
       if (!item || !item.kind || !item.tbs) throw new SigningError('bad_response');
-      var signature = await signBytes(keyInfo, fromBase64(item.tbs), { hash: item.hash, scheme: item.scheme });
+      var signature = await signItem(item);
       signatures[item.kind] = toBase64(signature);
     }
     progress('verify', MESSAGES.progress_verify);
@@ -852,6 +981,7 @@
     }
     var controls = [select, fileInput, passwordInput, submit].filter(Boolean);
     var busy = false;
+    var cryptopro = wireCryptopro(form, select, statusEl, controls);
 
     form.addEventListener('submit', async function (event) {
       // Never let the browser post the form: it would send the key file's name and
@@ -864,6 +994,30 @@
       var warnings = [];
       var keyInfo = null;
       try {
+        if (cryptopro.selected()) {
+          var chosen = cryptopro.chosen(); // also selects its registration in `select`
+          var signed = await signDocument({
+            prepareUrl: form.getAttribute('data-prepare-url'),
+            completeUrl: form.getAttribute('data-complete-url'),
+            csrfToken: csrfTokenFor(form),
+            certificateId: select.value,
+            signItem: function (item) {
+              renderStatus(statusEl, 'progress', MESSAGES.cryptopro_sign);
+              return cryptoproSignItem(chosen.certificate, item);
+            },
+            onProgress: function (stage, message) {
+              renderStatus(statusEl, stage === 'done' ? 'success' : 'progress', message);
+            },
+          });
+          var goSigned = form.dispatchEvent(new CustomEvent('docflow:signed', { detail: signed, cancelable: true }));
+          var next = signed.redirect && sameOriginUrl(signed.redirect);
+          if (goSigned && next) {
+            window.location.assign(next);
+            return;
+          }
+          controls.forEach(function (c) { c.disabled = false; });
+          return;
+        }
         var option = select.selectedOptions[0];
         if (!select.value || !option) throw new SigningError('choose_certificate');
         var expected = normalizeFingerprint(option.getAttribute('data-sha256'));
@@ -914,6 +1068,93 @@
     form.setAttribute('data-docflow-sign-ready', '');
   }
 
+  /**
+   * Offers the CryptoPro plug-in beside the key file where it answers: its certificates
+   * are listed and matched by SHA-1 thumbprint to the registered ones of `select`
+   * (option[data-sha1]). Returns {selected(), chosen()}.
+   */
+  function wireCryptopro(form, select, statusEl, controls) {
+    var box = form.querySelector('[data-cryptopro]');
+    var list = form.querySelector('select[name="cryptopro_certificate"]');
+    var listBox = form.querySelector('[data-cryptopro-certificates]');
+    var keyFileBox = form.querySelector('[data-key-file]');
+    var radios = form.querySelectorAll('input[name="key_source"]');
+    var found = [];
+    var loaded = null;
+    var api = {
+      selected: function () {
+        var r = form.querySelector('input[name="key_source"]:checked');
+        return !!(box && !box.hidden && r && r.value === 'cryptopro');
+      },
+      chosen: function () {
+        var pick = found.filter(function (f) { return f.thumbprint === list.value; })[0];
+        if (!pick) throw new SigningError(found.length ? 'cryptopro_choose' : 'cryptopro_none');
+        var option = registeredOption(pick.thumbprint);
+        if (!option) throw new SigningError('cryptopro_not_registered');
+        select.value = option.value;
+        return pick;
+      },
+    };
+    if (!box || !list) return api;
+
+    function registeredOption(thumbprint) {
+      return Array.prototype.filter.call(select.options, function (o) {
+        return normalizeFingerprint(o.getAttribute('data-sha1')) === thumbprint;
+      })[0] || null;
+    }
+
+    function load() {
+      if (!loaded) {
+        renderStatus(statusEl, 'progress', MESSAGES.cryptopro_list);
+        loaded = listCryptoproCertificates().then(function (certs) {
+          // The registered ones first; the others are shown, not selectable.
+          found = certs.slice().sort(function (a, b) {
+            return (registeredOption(a.thumbprint) ? 0 : 1) - (registeredOption(b.thumbprint) ? 0 : 1);
+          });
+          list.replaceChildren.apply(list, found.map(function (f) {
+            var o = document.createElement('option');
+            o.value = f.thumbprint;
+            o.textContent = f.subject + ', до ' + formatDate(f.validTo) +
+              (registeredOption(f.thumbprint) ? '' : ' — не зарегистрирован в кабинете');
+            o.disabled = !registeredOption(f.thumbprint);
+            return o;
+          }));
+          var first = found.filter(function (f) { return registeredOption(f.thumbprint); })[0];
+          if (first) {
+            list.value = first.thumbprint;
+            select.value = registeredOption(first.thumbprint).value;
+            if (statusEl) { statusEl.removeAttribute('data-sign-state'); statusEl.replaceChildren(); }
+          } else {
+            renderStatus(statusEl, 'warning', MESSAGES.cryptopro_none);
+          }
+        }, function (error) {
+          loaded = null;
+          renderStatus(statusEl, 'error', error.message);
+        });
+      }
+      return loaded;
+    }
+
+    function show() {
+      var plugin = api.selected();
+      if (keyFileBox) keyFileBox.hidden = plugin;
+      if (listBox) listBox.hidden = !plugin;
+      if (plugin) load();
+    }
+
+    radios.forEach(function (r) { r.addEventListener('change', show); });
+    list.addEventListener('change', function () {
+      var option = registeredOption(list.value);
+      if (option) select.value = option.value;
+    });
+    controls.push(list);
+    Array.prototype.push.apply(controls, radios);
+    cryptoproAvailable().then(function (present) {
+      if (present) box.hidden = false;
+    });
+    return api;
+  }
+
   function wireAll(root) {
     (root || document).querySelectorAll('form[data-docflow-sign]').forEach(wireForm);
   }
@@ -924,6 +1165,9 @@
     signDocument: signDocument,
     wireForm: wireForm,
     wireAll: wireAll,
+    cryptoproAvailable: cryptoproAvailable,
+    listCryptoproCertificates: listCryptoproCertificates,
+    cryptoproSignItem: cryptoproSignItem,
     SigningError: SigningError,
     MESSAGES: MESSAGES,
   });

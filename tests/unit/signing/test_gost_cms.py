@@ -248,6 +248,68 @@ def test_two_phase_signing_with_a_gost_certificate(
         ExternalSigner.complete(prepared, bytes(64))
 
 
+@pytest.mark.parametrize("bits", [256, 512])
+def test_two_phase_defaults_to_the_streebog_of_the_gost_key(
+    bits: int, gpki: gost_pki.GostPki, store: TrustStore
+) -> None:
+    issued = getattr(gpki, f"signer_{bits}")
+    prepared = ExternalSigner(issued.der, [c.der for c in issued.chain]).prepare_cms(
+        CONTENT
+    )
+
+    assert prepared.digest_algorithm == f"streebog{bits}"
+    assert prepared.signature_algorithm["hash"] == f"GOST R 34.11-2012-{bits}"
+    value = _signer(issued).sign_digest(prepared.data_to_sign_digest)
+    sig = ExternalSigner.complete(prepared, value)
+    report = verify_cms(CONTENT, sig, store, at=gpki.now)
+    assert report.verdict is Verdict.VALID
+    assert report.signers[0].digest_algorithm == f"streebog{bits}"
+
+
+@pytest.mark.parametrize("bits", [256, 512])
+def test_two_phase_accepts_the_cryptoapi_byte_order_of_cryptopro(
+    bits: int, gpki: gost_pki.GostPki, store: TrustStore
+) -> None:
+    # CryptoPro's RawSignature.SignHash gives the value in CryptoAPI order: the
+    # octets of s || r reversed. The CMS keeps the RFC 4491 order.
+    issued = getattr(gpki, f"signer_{bits}")
+    prepared = ExternalSigner(issued.der, [c.der for c in issued.chain]).prepare_cms(
+        CONTENT
+    )
+    value = _signer(issued).sign_digest(prepared.data_to_sign_digest)
+
+    sig = ExternalSigner.complete(prepared, value[::-1])
+
+    assert verify_cms(CONTENT, sig, store, at=gpki.now).verdict is Verdict.VALID
+    signer_info = asn1_cms.ContentInfo.load(sig)["content"]["signer_infos"][0]
+    assert signer_info["signature"].native == value
+
+
+def test_sign_digest_matches_sign_raw_and_refuses_a_wrong_length(
+    gpki: gost_pki.GostPki,
+) -> None:
+    signer = _signer(gpki.signer_256)
+    public = gpki.signer_256.key.public_key()
+    digest = gost.streebog256(CONTENT)
+
+    assert public.verify_digest(digest, signer.sign_digest(digest))
+    assert public.verify(CONTENT, signer.sign_raw(CONTENT, "streebog256"))
+    with pytest.raises(SigningError, match="32-byte Streebog digest, got 64"):
+        signer.sign_digest(gost.streebog512(CONTENT))
+
+
+def test_a_garbled_gost_value_is_refused_in_either_byte_order(
+    gpki: gost_pki.GostPki,
+) -> None:
+    prepared = ExternalSigner(gpki.signer_256.der).prepare_cms(CONTENT)
+    value = _signer(gpki.signer_256).sign_digest(prepared.data_to_sign_digest)
+    garbled = bytes([value[0] ^ 1]) + value[1:]
+
+    for candidate in (garbled, garbled[::-1]):
+        with pytest.raises(SigningError, match="does not verify"):
+            ExternalSigner.complete(prepared, candidate)
+
+
 # --- the command line ---------------------------------------------------------
 
 

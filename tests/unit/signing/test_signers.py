@@ -240,6 +240,17 @@ def test_complete_refuses_a_value_that_does_not_verify(
         ExternalSigner.complete(prepared, b"\x00" * 256)
 
 
+def test_prepare_cms_defaults_to_sha256_for_rsa_and_ecdsa(
+    signer_rsa: pki.Issued, signer_ec: pki.Issued
+) -> None:
+    # The default is the certificate's own digest (Streebog for GOST keys:
+    # test_gost_cms.py); RSA and ECDSA keep SHA-256.
+    for issued in (signer_rsa, signer_ec):
+        prepared = ExternalSigner(issued.cert).prepare_cms(CONTENT)
+        assert prepared.digest_algorithm == "sha256"
+        assert prepared.signature_algorithm["hash"] == "SHA-256"
+
+
 def test_complete_refuses_a_changed_prepared_document(signer_rsa: pki.Issued) -> None:
     prepared = ExternalSigner(signer_rsa.cert).prepare_pdf(build_act_pdf(), stamp=False)
     start = prepared.document.index(b"/Type /Page")
