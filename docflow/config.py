@@ -75,6 +75,22 @@ def _check_url(name: str, value: str, schemes: set[str]) -> str:
     return value
 
 
+def _local_path(name: str, value: str) -> str | None:
+    """A same-origin absolute path (``/static/…``), or None when unset."""
+    if not value:
+        return None
+    parts = urlsplit(value)
+    # "//host/…" and "/\\host/…" would leave the origin (browsers read a
+    # backslash as a slash).
+    if parts.scheme or parts.netloc or not value.startswith("/") or "\\" in value:
+        raise ConfigError(
+            f"{name}={value!r}: expected a path on this site starting with /, such "
+            "as /static/vendor/cadesplugin/cadesplugin_api.js (pages allow scripts "
+            "from this origin only)"
+        )
+    return value
+
+
 def _bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -146,6 +162,11 @@ class Settings:
     max_upload_mb: int = 50
     session_cookie_secure: bool = False
     payment_url: str | None = None
+    # CADESPLUGIN_API_URL: where this site serves CryptoPro's cadesplugin_api.js,
+    # which the operator places there (docflow does not ship it: CryptoPro gives
+    # no licence to redistribute it). A same-origin path, as the pages run under
+    # ``script-src 'self'``. Unset: the signing page offers only the key file.
+    cadesplugin_api_url: str | None = None
     # The days of the month (Moscow time) when readings may be submitted.
     readings_window_start: int = 15
     readings_window_end: int = 26
@@ -269,6 +290,9 @@ class Settings:
             max_upload_mb=_int("MAX_UPLOAD_MB", cls.max_upload_mb),
             session_cookie_secure=_bool("SESSION_COOKIE_SECURE", False),
             payment_url=os.environ.get("PAYMENT_URL") or None,
+            cadesplugin_api_url=_local_path(
+                "CADESPLUGIN_API_URL", os.environ.get("CADESPLUGIN_API_URL", "")
+            ),
             readings_window_start=_int(
                 "READINGS_WINDOW_START", cls.readings_window_start
             ),

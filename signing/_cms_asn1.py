@@ -191,8 +191,11 @@ DIGESTS: dict[str, DigestSpec] = {
         DigestSpec(
             "streebog512", gost.OID_STREEBOG512, 64, False, None, gost.streebog512
         ),
-        # GOST R 34.11-94: recognised (obsolete), not implemented.
-        DigestSpec("gostr341194", gost.OID_GOST3411_94, 32, True, None),
+        # GOST R 34.11-94 (RFC 5831): verified for GOST R 34.10-2001, weak
+        # (obsolete since 2019), so never used to sign.
+        DigestSpec(
+            "gostr341194", gost.OID_GOST3411_94, 32, True, None, gost.gostr341194
+        ),
     )
 }
 DIGESTS_BY_OID = {spec.oid: spec for spec in DIGESTS.values()}
@@ -386,7 +389,8 @@ def public_key_of(certificate: x509.Certificate) -> object:
         return certificate.public_key()
     except (UnsupportedAlgorithm, ValueError):
         pass
-    if certificate.public_key_algorithm_oid.dotted_string in gost.KEY_OIDS:
+    oid_ = certificate.public_key_algorithm_oid.dotted_string
+    if oid_ in gost.KEY_OIDS or oid_ == gost.OID_GOST2001:
         return _gost_key_of(certificate.public_bytes(Encoding.DER))
     return None
 
@@ -511,19 +515,18 @@ _ECDSA_VERIFY_OIDS = {
     "1.2.840.10045.4.3.3": "sha384",
     "1.2.840.10045.4.3.4": "sha512",
 }
-#: What is said of a GOST R 34.10-2001 signature: its hash, GOST R 34.11-94,
-#: is not implemented, and both are obsolete for qualified signatures since
-#: 2019 (the reports also list the hash as a weak algorithm).
-GOST2001_UNSUPPORTED = (
-    "ГОСТ Р 34.10-2001 (устаревший алгоритм; хеш ГОСТ Р 34.11-94 не реализован)"
-)
+#: The name of GOST R 34.10-2001 with GOST R 34.11-94 (RFC 4491): verified,
+#: but obsolete for qualified signatures since 2019, so reported as weak.
+GOST2001_NAME = "ГОСТ Р 34.10-2001 / ГОСТ Р 34.11-94 (устаревший алгоритм)"
+#: The entry of SignatureCheck.weak that marks a GOST R 34.10-2001 signature.
+GOST2001_WEAK = "ГОСТ Р 34.10-2001"
 _GOST_SIGNATURE_OIDS = {
     "1.2.643.7.1.1.3.2": "ГОСТ Р 34.10-2012 (256 бит)",
     "1.2.643.7.1.1.3.3": "ГОСТ Р 34.10-2012 (512 бит)",
     "1.2.643.7.1.1.1.1": "ГОСТ Р 34.10-2012 (256 бит)",
     "1.2.643.7.1.1.1.2": "ГОСТ Р 34.10-2012 (512 бит)",
-    "1.2.643.2.2.3": GOST2001_UNSUPPORTED,
-    "1.2.643.2.2.19": GOST2001_UNSUPPORTED,
+    "1.2.643.2.2.3": GOST2001_NAME,
+    "1.2.643.2.2.19": GOST2001_NAME,
 }
 
 
@@ -628,6 +631,7 @@ def _verify_gost(key, oid_, params, digest, signature, data, prehashed):  # type
     # way RFC 9215 §3 allows only Streebog of the key's size.
     if (
         not isinstance(key, gost.GostPublicKey)
+        or key.is_gost2001
         or key.bits != bits
         or digest.name != f"streebog{bits}"
     ):
@@ -636,12 +640,30 @@ def _verify_gost(key, oid_, params, digest, signature, data, prehashed):  # type
     return SignatureCheck(key.verify_digest(hashed, signature), name, digest.name)
 
 
+def _verify_gost2001(key, oid_, params, digest, signature, data, prehashed):  # type: ignore[no-untyped-def]
+    # RFC 4491 §2.2.2: a GOST R 34.10-2001 key signs GOST R 34.11-94 only. The
+    # result is always marked weak: the algorithm is withdrawn (EN 319 102-1
+    # §5.2.8 cryptographic constraints), whatever the signature's fate.
+    weak = (GOST2001_WEAK,)
+    if (
+        not isinstance(key, gost.GostPublicKey)
+        or not key.is_gost2001
+        or digest.name != "gostr341194"
+    ):
+        return SignatureCheck(False, GOST2001_NAME, digest.name, weak=weak)
+    hashed = data if prehashed else digest.digest(data)
+    return SignatureCheck(
+        key.verify_digest(hashed, signature), GOST2001_NAME, digest.name, weak=weak
+    )
+
+
 _VerifyFn = Callable[..., SignatureCheck]
 _VERIFIERS: dict[str, _VerifyFn] = {
     **{o: _verify_rsa_pkcs1 for o in _RSA_PKCS1_VERIFY_OIDS},
     OID_RSASSA_PSS: _verify_rsa_pss,
     **{o: _verify_ecdsa for o in _ECDSA_VERIFY_OIDS},
     **{o: _verify_gost for o in gost.SIGNATURE_OIDS},
+    **{o: _verify_gost2001 for o in gost.SIGNATURE_OIDS_2001},
 }
 
 
@@ -668,11 +690,8 @@ def verify_signature(
     """Check ``signature`` over ``data`` (or over its digest, if ``prehashed``).
 
     Dispatches on the signature algorithm OID; an algorithm without an
-    implementation (GOST R 34.10-2001, EdDSA, ...) gives ``supported=False``,
-    never an exception.
+    implementation (EdDSA, ...) gives ``supported=False``, never an exception.
     """
-    if algorithm_oid in gost.LEGACY_OIDS or digest.oid in gost.LEGACY_OIDS:
-        return SignatureCheck(False, GOST2001_UNSUPPORTED, digest.name, supported=False)
     verifier = _VERIFIERS.get(algorithm_oid)
     if verifier is None or key is None or not digest.available:
         return SignatureCheck(

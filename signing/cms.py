@@ -748,11 +748,19 @@ def _verify_signer_info(
                 )
             )
     if weak:
+        # GOST R 34.10-2001 verifies but is withdrawn (since 2019): EN 319
+        # 102-1 §5.2.8 cryptographic constraints, INDETERMINATE.
+        message = (
+            "Подпись сделана устаревшим алгоритмом ГОСТ Р 34.10-2001 "
+            "(выведен из употребления с 2019 года)"
+            if der.GOST2001_WEAK in weak
+            else "Подпись сделана с устаревшим небезопасным алгоритмом: "
+            + ", ".join(weak)
+        )
         reasons.append(
             Reason(
                 SignatureReasonCode.WEAK_ALGORITHM,
-                "Подпись сделана с устаревшим небезопасным алгоритмом: "
-                + ", ".join(weak),
+                message,
                 {"algorithms": list(weak)},
             )
         )

@@ -20,8 +20,12 @@ does, in pure Python (no C extension to build, nothing but Python integers):
   PBES2-encrypted, PEM or DER) and PKCS#12 files with PBES2 (what OpenSSL 3
   writes by default).
 
-GOST R 34.10-2001 keys (with the GOST R 34.11-94 hash) are recognised but not
-verified: GOST R 34.11-94 is not implemented here.
+GOST R 34.10-2001 (RFC 4491) is verified too, for old documents: its curve
+arithmetic is that of 2012-256 on the CryptoPro sets, its hash GOST R 34.11-94
+(RFC 5831, built on GOST 28147-89 with the CryptoPro S-boxes of RFC 4357
+§11.2) is implemented here. The algorithm has been withdrawn for qualified
+signatures since 2019: callers report it as obsolete, and no 2001 key is
+loaded for signing.
 
 Scalar multiplication is not constant-time (Python integers are not): keys
 held in memory here are for tests, demos and server-side seals; keys of real
@@ -52,8 +56,10 @@ __all__ = [
     "GostKeyError",
     "GostPrivateKey",
     "GostPublicKey",
+    "GostR341194",
     "Streebog",
     "curve_by_oid",
+    "gostr341194",
     "load_pkcs12",
     "load_private_key",
     "streebog256",
@@ -78,6 +84,9 @@ OID_SIG_2001 = "1.2.643.2.2.3"
 OID_STREEBOG256 = "1.2.643.7.1.1.2.2"
 OID_STREEBOG512 = "1.2.643.7.1.1.2.3"
 OID_GOST3411_94 = "1.2.643.2.2.9"
+#: GOST R 34.11-94 hash parameter sets (RFC 4357 §10.2): S-boxes of GOST 28147.
+OID_GOST3411_94_TEST_PARAMS = "1.2.643.2.2.30.0"
+OID_GOST3411_94_CRYPTOPRO_PARAMS = "1.2.643.2.2.30.1"
 
 #: Public-key algorithm OID → key size in bits (2012 only; 2001 is legacy).
 KEY_OIDS = {OID_GOST2012_256: 256, OID_GOST2012_512: 512}
@@ -90,8 +99,21 @@ SIGNATURE_OIDS = {
     OID_GOST2012_256: 256,
     OID_GOST2012_512: 512,
 }
-#: GOST R 34.10-2001 / GOST R 34.11-94: recognised, not verifiable here.
+#: GOST R 34.10-2001 / GOST R 34.11-94: verified, reported as obsolete.
 LEGACY_OIDS = frozenset({OID_GOST2001, OID_SIG_2001, OID_GOST3411_94})
+#: Signature OIDs of GOST R 34.10-2001 (RFC 4491 §2.2.2; CMS signers put the
+#: key's OID in SignerInfo.signatureAlgorithm, RFC 4490 §3.2).
+SIGNATURE_OIDS_2001 = frozenset({OID_SIG_2001, OID_GOST2001})
+#: The parameter sets a GOST R 34.10-2001 key may name (RFC 4357 §11.4).
+_CURVES_2001 = frozenset(
+    {
+        "1.2.643.2.2.35.1",
+        "1.2.643.2.2.35.2",
+        "1.2.643.2.2.35.3",
+        "1.2.643.2.2.36.0",
+        "1.2.643.2.2.36.1",
+    }
+)
 #: Streebog digest OIDs → digest size in bytes.
 DIGEST_OIDS = {OID_STREEBOG256: 32, OID_STREEBOG512: 64}
 
@@ -292,6 +314,171 @@ def streebog512(data: bytes) -> bytes:
 def streebog_for_bits(bits: int) -> Streebog:
     """The Streebog a GOST R 34.10-2012 key of ``bits`` signs with (RFC 9215 §3)."""
     return Streebog(32 if bits == 256 else 64)
+
+
+# --------------------------------------------------------------------------
+# GOST R 34.11-94 (RFC 5831) on GOST 28147-89 (RFC 5830)
+# --------------------------------------------------------------------------
+
+_M32 = (1 << 32) - 1
+_M64 = (1 << 64) - 1
+_M256 = (1 << 256) - 1
+
+#: The S-boxes K1..K8 of GOST 28147-89 by GOST R 34.11-94 parameter set:
+#: id-GostR3411-94-TestParamSet (the standard's examples, RFC 5831 §7.3) and
+#: id-GostR3411-94-CryptoProParamSet (RFC 4357 §11.2, what CMS uses).
+GOST3411_94_SBOXES: dict[str, tuple[tuple[int, ...], ...]] = {
+    OID_GOST3411_94_TEST_PARAMS: (
+        (4, 10, 9, 2, 13, 8, 0, 14, 6, 11, 1, 12, 7, 15, 5, 3),
+        (14, 11, 4, 12, 6, 13, 15, 10, 2, 3, 8, 1, 0, 7, 5, 9),
+        (5, 8, 1, 13, 10, 3, 4, 2, 14, 15, 12, 7, 6, 0, 9, 11),
+        (7, 13, 10, 1, 0, 8, 9, 15, 14, 4, 6, 12, 11, 2, 5, 3),
+        (6, 12, 7, 1, 5, 15, 13, 8, 4, 10, 9, 14, 0, 3, 11, 2),
+        (4, 11, 10, 0, 7, 2, 1, 13, 3, 6, 8, 5, 9, 12, 15, 14),
+        (13, 11, 4, 1, 3, 15, 5, 9, 0, 10, 14, 7, 6, 8, 2, 12),
+        (1, 15, 13, 0, 5, 7, 10, 4, 9, 2, 3, 14, 6, 11, 8, 12),
+    ),
+    OID_GOST3411_94_CRYPTOPRO_PARAMS: (
+        (10, 4, 5, 6, 8, 1, 3, 7, 13, 12, 14, 0, 9, 2, 11, 15),
+        (5, 15, 4, 0, 2, 13, 11, 9, 1, 7, 6, 3, 12, 14, 10, 8),
+        (7, 15, 12, 14, 9, 4, 1, 0, 3, 11, 5, 2, 6, 10, 8, 13),
+        (4, 10, 7, 12, 0, 15, 2, 8, 14, 1, 6, 5, 13, 11, 9, 3),
+        (7, 6, 4, 11, 9, 12, 2, 10, 1, 8, 0, 14, 15, 13, 3, 5),
+        (7, 6, 2, 4, 13, 9, 15, 0, 10, 1, 5, 11, 8, 14, 12, 3),
+        (13, 14, 4, 1, 7, 0, 5, 10, 3, 12, 8, 15, 6, 2, 9, 11),
+        (1, 3, 10, 9, 5, 11, 4, 15, 8, 6, 7, 14, 13, 0, 2, 12),
+    ),
+}
+#: The constant C3 of the key generation (RFC 5831 §6.1); C2 = C4 = 0.
+_C3_94 = 0xFF00FFFF000000FFFF0000FF00FFFF0000FF00FF00FF00FFFF00FF00FF00FF00
+
+_Gost28147Tables = tuple[tuple[int, ...], ...]
+
+
+@lru_cache(maxsize=4)
+def _gost28147_tables(params: str) -> _Gost28147Tables:
+    # The round function of GOST 28147-89 (RFC 5830 §5.1) substitutes the
+    # eight nibbles of a word (K1 on the lowest), then rotates it left by 11:
+    # both folded into four byte tables, byte j using K(2j+1) and K(2j+2).
+    rows = GOST3411_94_SBOXES[params]
+
+    def substituted(j: int, value: int) -> int:
+        word = (rows[2 * j + 1][value >> 4] << 4 | rows[2 * j][value & 15]) << 8 * j
+        return (word << 11 | word >> 21) & _M32
+
+    return tuple(tuple(substituted(j, v) for v in range(256)) for j in range(4))
+
+
+def _gost28147_encrypt(tables: _Gost28147Tables, key: int, block: int) -> int:
+    """One 64-bit block in simple substitution mode (RFC 5830 §6): the key's
+    words K0..K7 three times forward, then backwards; no swap after round 32."""
+    t0, t1, t2, t3 = tables
+    words = [key >> 32 * i & _M32 for i in range(8)]
+    n1, n2 = block & _M32, block >> 32
+    for k in words * 3 + words[::-1]:
+        x = (n1 + k) & _M32
+        n1, n2 = n2 ^ t0[x & 255] ^ t1[x >> 8 & 255] ^ t2[x >> 16 & 255] ^ t3[x >> 24], n1
+    return n1 << 32 | n2
+
+
+def _a94(y: int) -> int:
+    """A(y4 || y3 || y2 || y1) = (y1 ⊕ y2) || y4 || y3 || y2 (64-bit words)."""
+    return ((y ^ y >> 64) & _M64) << 192 | y >> 64
+
+
+def _p94(y: int) -> int:
+    """P: byte i + 1 + 4(k - 1) of the result is byte 8i + k of y."""
+    b = y.to_bytes(32, "little")
+    return int.from_bytes(bytes(b[8 * i + k] for k in range(8) for i in range(4)), "little")
+
+
+def _psi94(y: int, times: int) -> int:
+    """ψ (16-bit words): y16..y1 → (y1 ⊕ y2 ⊕ y3 ⊕ y4 ⊕ y13 ⊕ y16) || y16..y2."""
+    for _ in range(times):
+        feedback = (y ^ y >> 16 ^ y >> 32 ^ y >> 48 ^ y >> 192 ^ y >> 240) & 0xFFFF
+        y = y >> 16 | feedback << 240
+    return y
+
+
+def _step94(tables: _Gost28147Tables, h: int, m: int) -> int:
+    """The step function f(H, M) of RFC 5831 §6: four GOST 28147 keys from H
+    and M, each enciphers a 64-bit word of H, then the ψ shuffle."""
+    u, v = h, m
+    keys = [_p94(u ^ v)]
+    for constant in (0, _C3_94, 0):
+        u = _a94(u) ^ constant
+        v = _a94(_a94(v))
+        keys.append(_p94(u ^ v))
+    s = 0
+    for i, key in enumerate(keys):
+        s |= _gost28147_encrypt(tables, key, h >> 64 * i & _M64) << 64 * i
+    return _psi94(h ^ _psi94(m ^ _psi94(s, 12), 1), 61)
+
+
+class GostR341194:
+    """GOST R 34.11-94 with a hashlib-like interface (the legacy hash of GOST
+    R 34.10-2001). The digest is the byte string CMS, X.509 and OpenSSL
+    (``md_gost94``) carry.
+
+    :param params: the hash parameter set OID: CryptoPro (the default, what
+        every certificate and CMS uses) or the standard's test set.
+    """
+
+    block_size = 32
+    digest_size = 32
+    name = "gostr341194"
+
+    def __init__(
+        self, data: bytes = b"", params: str = OID_GOST3411_94_CRYPTOPRO_PARAMS
+    ) -> None:
+        if params not in GOST3411_94_SBOXES:
+            raise ValueError(f"unknown GOST R 34.11-94 parameter set {params}")
+        self.params = params
+        self._tables = _gost28147_tables(params)
+        self._h = 0
+        self._length = 0
+        self._sigma = 0
+        self._buffer = b""
+        if data:
+            self.update(data)
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        buffer = self._buffer + bytes(data)
+        full = len(buffer) - len(buffer) % 32
+        h, sigma, tables = self._h, self._sigma, self._tables
+        for offset in range(0, full, 32):
+            m = int.from_bytes(buffer[offset : offset + 32], "little")
+            h = _step94(tables, h, m)
+            sigma = (sigma + m) & _M256
+        self._h, self._sigma = h, sigma
+        self._length += 8 * full
+        self._buffer = buffer[full:]
+
+    def copy(self) -> GostR341194:
+        other = GostR341194(params=self.params)
+        other._h, other._length, other._sigma = self._h, self._length, self._sigma
+        other._buffer = self._buffer
+        return other
+
+    def digest(self) -> bytes:
+        h, sigma, length = self._h, self._sigma, self._length
+        if self._buffer:
+            # RFC 5831 §7.1: a last partial block is padded with zero bits.
+            m = int.from_bytes(self._buffer, "little")
+            h = _step94(self._tables, h, m)
+            sigma = (sigma + m) & _M256
+            length += 8 * len(self._buffer)
+        h = _step94(self._tables, h, length & _M256)
+        h = _step94(self._tables, h, sigma)
+        return h.to_bytes(32, "little")
+
+    def hexdigest(self) -> str:
+        return self.digest().hex()
+
+
+def gostr341194(data: bytes) -> bytes:
+    """GOST R 34.11-94 of ``data`` with the CryptoPro parameters (32 bytes)."""
+    return GostR341194(data).digest()
 
 
 # --------------------------------------------------------------------------
@@ -692,8 +879,12 @@ class GostPublicKey:
     y: int
     #: The digestParamSet the certificate names (informational).
     digest_param_set: str | None = field(default=None, compare=False)
+    #: A GOST R 34.10-2001 key (RFC 4491): signs GOST R 34.11-94 digests.
+    is_gost2001: bool = False
 
     def __post_init__(self) -> None:
+        if self.is_gost2001 and self.curve.oid not in _CURVES_2001:
+            raise GostKeyError("a GOST R 34.10-2001 key is on a CryptoPro curve")
         if not self.curve.contains(self.x, self.y):
             raise GostKeyError("the public key is not a point of its curve")
         # Q = d·P lies in the subgroup of order q; on the curves with a
@@ -711,12 +902,12 @@ class GostPublicKey:
 
     @property
     def algorithm(self) -> str:
-        """``gost2012-256`` or ``gost2012-512``."""
-        return f"gost2012-{self.bits}"
+        """``gost2012-256``, ``gost2012-512`` or ``gost2001``."""
+        return "gost2001" if self.is_gost2001 else f"gost2012-{self.bits}"
 
     @property
     def key_oid(self) -> str:
-        return _key_oid(self.bits)
+        return OID_GOST2001 if self.is_gost2001 else _key_oid(self.bits)
 
     def encode(self) -> bytes:
         """The key's octets as the certificate holds them: x || y, little-endian."""
@@ -725,7 +916,12 @@ class GostPublicKey:
 
     @classmethod
     def from_bytes(
-        cls, curve: GostCurve, raw: bytes, digest_param_set: str | None = None
+        cls,
+        curve: GostCurve,
+        raw: bytes,
+        digest_param_set: str | None = None,
+        *,
+        is_gost2001: bool = False,
     ) -> GostPublicKey:
         """The key from its octets x || y (each little-endian)."""
         if len(raw) != 2 * curve.size:
@@ -735,20 +931,24 @@ class GostPublicKey:
             )
         x = int.from_bytes(raw[: curve.size], "little")
         y = int.from_bytes(raw[curve.size :], "little")
-        return cls(curve, x, y, digest_param_set)
+        return cls(curve, x, y, digest_param_set, is_gost2001)
 
     def spki(self) -> bytes:
         """The DER SubjectPublicKeyInfo (RFC 9215 §2)."""
         octets = _der(0x04, self.encode())
+        digest = self.digest_param_set
+        if self.is_gost2001 and digest is None:
+            digest = OID_GOST3411_94_CRYPTOPRO_PARAMS
         return _der(
             0x30,
-            _algorithm_identifier(self.key_oid, self.curve, self.digest_param_set)
+            _algorithm_identifier(self.key_oid, self.curve, digest)
             + _der(0x03, b"\x00" + octets),
         )
 
     @classmethod
     def from_spki(cls, der: bytes) -> GostPublicKey:
-        """Read a GOST R 34.10-2012 SubjectPublicKeyInfo.
+        """Read a GOST R 34.10-2012 (or 2001, RFC 4491 §2.3.2)
+        SubjectPublicKeyInfo.
 
         :raises GostKeyError: another algorithm, an unknown parameter set, a
             malformed key or a point off the curve.
@@ -766,6 +966,8 @@ class GostPublicKey:
                 raise GostKeyError("the public key is not an OCTET STRING (RFC 9215)")
         except ValueError as exc:  # GostKeyError is one too
             raise GostKeyError(f"unreadable GOST public key: {exc}") from None
+        if key_oid == OID_GOST2001:
+            return cls.from_bytes(curve, octets, digest_param, is_gost2001=True)
         if KEY_OIDS[key_oid] != curve.bits:
             raise GostKeyError(
                 f"a {KEY_OIDS[key_oid]}-bit key on the {curve.bits}-bit {curve.name}"
@@ -773,7 +975,9 @@ class GostPublicKey:
         return cls.from_bytes(curve, octets, digest_param)
 
     def verify_digest(self, digest: bytes, signature: bytes) -> bool:
-        """Check ``signature`` (s || r) over a Streebog ``digest`` (CMS byte order)."""
+        """Check ``signature`` (s || r) over a Streebog ``digest`` (GOST R
+        34.11-94 for a 2001 key; CMS byte order, read little-endian as RFC
+        4491 §2.2.2 and RFC 9215 §3 say)."""
         if len(digest) != self.curve.size:
             return False
         decoded = _decode_signature(self.curve, signature)
@@ -784,7 +988,10 @@ class GostPublicKey:
         return _verify_numbers(self.curve, self.x, self.y, e, r, s)
 
     def verify(self, data: bytes, signature: bytes) -> bool:
-        """Hash ``data`` with the Streebog of the key's size, then check."""
+        """Hash ``data`` with the Streebog of the key's size (GOST R 34.11-94
+        for a 2001 key), then check."""
+        if self.is_gost2001:
+            return self.verify_digest(gostr341194(data), signature)
         hasher = streebog_for_bits(self.bits)
         hasher.update(data)
         return self.verify_digest(hasher.digest(), signature)
@@ -921,11 +1128,7 @@ def _parse_algorithm(content: bytes) -> tuple[str, GostCurve, str | None]:
     if not parts or parts[0][0] != 0x06:
         raise GostKeyError("malformed AlgorithmIdentifier")
     key_oid = _oid_text(parts[0][1])
-    if key_oid in LEGACY_OIDS:
-        raise GostKeyError(
-            "a GOST R 34.10-2001 key: the algorithm is obsolete and not supported"
-        )
-    if key_oid not in KEY_OIDS:
+    if key_oid != OID_GOST2001 and key_oid not in KEY_OIDS:
         raise GostKeyError(f"not a GOST R 34.10-2012 key ({key_oid})")
     if len(parts) < 2:
         raise GostKeyError("the GOST key has no parameter set")
@@ -937,6 +1140,19 @@ def _parse_algorithm(content: bytes) -> tuple[str, GostCurve, str | None]:
     oids = [_oid_text(value) for t, value in _children(params) if t == 0x06]
     if not oids:
         raise GostKeyError("the GOST key has no parameter set")
+    if key_oid == OID_GOST2001:
+        # RFC 4491 §2.3.2: a CryptoPro curve, the GOST R 34.11-94 parameters.
+        if oids[0] not in _CURVES_2001:
+            raise GostKeyError(
+                f"a GOST R 34.10-2001 key on {parameter_set_name(oids[0])}: "
+                "not a GOST R 34.10-2001 parameter set"
+            )
+        if len(oids) > 1 and oids[1] != OID_GOST3411_94_CRYPTOPRO_PARAMS:
+            raise GostKeyError(
+                f"a GOST R 34.10-2001 key with the hash parameters {oids[1]}: "
+                "only id-GostR3411-94-CryptoProParamSet is supported"
+            )
+        return key_oid, curve_by_oid(oids[0]), OID_GOST3411_94_CRYPTOPRO_PARAMS
     digest = oids[1] if len(oids) > 1 and oids[1] in DIGEST_OIDS else None
     return key_oid, curve_by_oid(oids[0]), digest
 
@@ -953,13 +1169,16 @@ def public_key_from_spki(der: bytes) -> GostPublicKey:
 
 def key_parameters(spki_der: bytes) -> tuple[str, int, str] | None:
     """(algorithm, bits, parameter set name) of a GOST SubjectPublicKeyInfo,
-    without checking the point; ``None`` if it is not a GOST 2012 key."""
+    without checking the point; ``None`` if it is not a GOST key this module
+    verifies (2012, or 2001 on a CryptoPro set)."""
     try:
         _tag, content, _end = _tlv(spki_der)
         alg = _children(content)[0][1]
         key_oid, curve, _digest = _parse_algorithm(alg)
     except (ValueError, IndexError):
         return None
+    if key_oid == OID_GOST2001:
+        return "gost2001", 256, curve.name
     bits = KEY_OIDS[key_oid]
     return f"gost2012-{bits}", bits, curve.name
 
@@ -1045,7 +1264,13 @@ def _private_key_from_pkcs8(der: bytes) -> GostPrivateKey:
         parts = _children(content)
         if len(parts) < 3 or parts[0][0] != 0x02 or parts[2][0] != 0x04:
             raise GostKeyError("not a PKCS#8 PrivateKeyInfo")
-        _key_oid_, curve, digest = _parse_algorithm(parts[1][1])
+        key_oid, curve, digest = _parse_algorithm(parts[1][1])
+        if key_oid == OID_GOST2001:
+            # Verified for old documents, never used to sign (withdrawn 2019).
+            raise GostKeyError(
+                "a GOST R 34.10-2001 key: the algorithm is obsolete and not "
+                "supported for signing"
+            )
         d = _private_number(curve, parts[2][1])
     except GostKeyError:
         raise

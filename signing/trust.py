@@ -33,7 +33,6 @@ from asn1crypto import x509
 from cryptography.exceptions import InvalidSignature
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import (
-    AlgorithmNotSupported,
     CRLValidationError,
     DisallowedAlgorithmError,
     ExpiredError,
@@ -131,8 +130,8 @@ class GostSignatureValidator(DefaultSignatureValidator):
     OCSP responses) to its validation context's ``SignatureValidator``; this
     one checks GOST R 34.10-2012 / GOST R 34.11-2012 signatures (RFC 9215 §3)
     with :mod:`signing.gost` and leaves every other algorithm to the default.
-    GOST R 34.10-2001 is refused as not supported (its hash, GOST R 34.11-94,
-    is not implemented), which the reasons report as such.
+    GOST R 34.10-2001 with GOST R 34.11-94 (RFC 4491) is checked too; that it
+    is obsolete is reported separately (:func:`_obsolete_algorithm_reasons`).
     """
 
     def validate_signature(
@@ -144,11 +143,8 @@ class GostSignatureValidator(DefaultSignatureValidator):
         context: SignatureValidationContext = DEFAULT_VALIDATION_CONTEXT,
     ) -> None:
         oid = signature_algorithm["algorithm"].dotted
-        if oid in gost.LEGACY_OIDS:
-            raise AlgorithmNotSupported(
-                "GOST R 34.10-2001 with GOST R 34.11-94 is not supported"
-            )
-        bits = gost.SIGNATURE_OIDS.get(oid)
+        is_2001 = oid in gost.SIGNATURE_OIDS_2001
+        bits = 256 if is_2001 else gost.SIGNATURE_OIDS.get(oid)
         if bits is None:
             super().validate_signature(
                 signature, signed_data, public_key_info, signature_algorithm, context
@@ -158,15 +154,17 @@ class GostSignatureValidator(DefaultSignatureValidator):
             key = gost.public_key_from_spki(public_key_info.dump())
         except gost.GostKeyError as exc:
             raise InvalidSignature(f"no usable GOST public key: {exc}") from None
-        if key.bits != bits:
-            raise InvalidSignature(f"a {bits}-bit GOST signature, a {key.bits}-bit key")
+        if key.bits != bits or key.is_gost2001 != is_2001:
+            raise InvalidSignature(
+                f"a {oid} signature, a {key.algorithm} key ({key.bits} bits)"
+            )
         ok = (
             key.verify_digest(signed_data, signature)
             if context.prehashed
             else key.verify(signed_data, signature)
         )
         if not ok:
-            raise InvalidSignature("the GOST R 34.10-2012 signature does not verify")
+            raise InvalidSignature(f"the {key.algorithm} signature does not verify")
 
 
 _SIGNATURE_VALIDATOR = GostSignatureValidator()
@@ -668,16 +666,15 @@ def _failing_cert(err: PathValidationError) -> tuple[x509.Certificate | None, bo
 
 def _is_unsupported_algorithm(cert: x509.Certificate) -> bool:
     """The certificate's signature or key is of an algorithm this library
-    cannot check: GOST R 34.10-2001 (GOST R 34.11-94), a GOST 2012 key on an
-    unknown parameter set, or an algorithm asn1crypto does not know."""
+    cannot check: a GOST key on a parameter set it does not know (or a 2001
+    key on a TC26 set), or an algorithm asn1crypto does not know."""
     sig_oid = cert["signature_algorithm"]["algorithm"]
     spki = cert["tbs_certificate"]["subject_public_key_info"]
     key_oid = spki["algorithm"]["algorithm"].dotted
-    if sig_oid.dotted in gost.LEGACY_OIDS or key_oid in gost.LEGACY_OIDS:
+    is_gost_key = key_oid in gost.KEY_OIDS or key_oid == gost.OID_GOST2001
+    if is_gost_key and gost.key_parameters(spki.dump()) is None:
         return True
-    if key_oid in gost.KEY_OIDS and gost.key_parameters(spki.dump()) is None:
-        return True
-    if sig_oid.dotted in gost.SIGNATURE_OIDS:
+    if sig_oid.dotted in gost.SIGNATURE_OIDS or sig_oid.dotted in gost.LEGACY_OIDS:
         return False
     return bool(sig_oid.native == sig_oid.dotted)
 
@@ -688,13 +685,12 @@ def _unsupported_reason(info: CertificateInfo, is_leaf: bool) -> Reason:
         if info.public_key_algorithm.startswith("gost")
         else info.signature_algorithm
     )
-    if "gost2001" in (algo, info.signature_algorithm.split("-")[0]):
-        algo = "gost2001"
+    if algo == "gost2001":
         message = (
             f"Алгоритм ГОСТ Р 34.10-2001 {_whose(info, is_leaf)} устарел "
-            "(не применяется для квалифицированной подписи с 2019 г.) и не "
-            "поддерживается: хеш ГОСТ Р 34.11-94 не реализован; проверить "
-            "сертификат не удалось"
+            "(не применяется для квалифицированной подписи с 2019 г.), а его "
+            f"ключ на параметрах {info.public_key_parameters or 'нет'} не "
+            "поддерживается; проверить сертификат не удалось"
         )
     else:
         message = (
@@ -707,6 +703,42 @@ def _unsupported_reason(info: CertificateInfo, is_leaf: bool) -> Reason:
         message,
         {**_cert_details(info), "algorithm": algo},
     )
+
+
+#: Why a GOST R 34.10-2001 signature is not plainly valid (EN 319 102-1
+#: §5.2.8: the algorithm fails the cryptographic constraints; without a proof
+#: of existence from before its withdrawal, CRYPTO_CONSTRAINTS_FAILURE_NO_POE).
+GOST2001_OBSOLETE_MESSAGE = (
+    "Подпись сделана устаревшим алгоритмом ГОСТ Р 34.10-2001 "
+    "(выведен из употребления с 2019 года)"
+)
+
+
+def _obsolete_algorithm_reasons(chain: Sequence[x509.Certificate]) -> list[Reason]:
+    """WEAK_ALGORITHM for each GOST R 34.10-2001 signature the path relies on
+    (a certificate's, except the trust anchor's own) and for a 2001 leaf key:
+    they verify, but the algorithm is withdrawn."""
+    reasons = []
+    for index, cert in enumerate(chain):
+        sig_oid = cert["signature_algorithm"]["algorithm"].dotted
+        key_oid = cert["tbs_certificate"]["subject_public_key_info"]["algorithm"][
+            "algorithm"
+        ].dotted
+        is_anchor = index == len(chain) - 1 and index > 0
+        signed_2001 = sig_oid in gost.SIGNATURE_OIDS_2001 and not is_anchor
+        if signed_2001 or (index == 0 and key_oid == gost.OID_GOST2001):
+            info = info_from_asn1(cert)
+            what = "Подпись" if signed_2001 else "Ключ"
+            reasons.append(
+                Reason(
+                    ReasonCode.WEAK_ALGORITHM,
+                    f"{what} {_whose(info, index == 0)}: "
+                    + GOST2001_OBSOLETE_MESSAGE[0].lower()
+                    + GOST2001_OBSOLETE_MESSAGE[1:],
+                    {**_cert_details(info), "algorithm": "gost2001"},
+                )
+            )
+    return reasons
 
 
 def _walk_to_anchor(
@@ -1414,6 +1446,7 @@ async def _validate_uncached(
             revocation = RevocationInfo("unchecked") if mode == "off" else None
     if chain[0].sha256 != leaf.sha256:
         chain.insert(0, leaf)
+    reasons.extend(_obsolete_algorithm_reasons(chain))
     merged = _merge([*reasons, *blocked_fetch_reasons(fetchers)])
     result = CertificateValidation(
         verdict=worst_verdict(*(r.verdict for r in merged)),

@@ -340,6 +340,12 @@ class SignerReport:
             "chain_verdict": self.chain_verdict.value if self.chain_verdict else None,
             "chain": [c.to_json() for c in self.chain],
             "revocation": self.revocation.to_json() if self.revocation else None,
+            "qualified": (
+                self.certificate_validation.qualified.to_json()
+                if self.certificate_validation
+                and self.certificate_validation.qualified is not None
+                else None
+            ),
             "summary": self.summary_ru(),
         }
 

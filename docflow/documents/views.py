@@ -188,9 +188,7 @@ def _my_turn(doc: Any) -> bool:
     if step is None or doc.status not in (DocStatus.AWAITING, DocStatus.PARTLY_SIGNED):
         return False
     actor = current_actor()
-    return step.party == party_of(actor) and may(
-        db_session(), actor, Action.SIGN, doc
-    )
+    return step.party == party_of(actor) and may(db_session(), actor, Action.SIGN, doc)
 
 
 @bp.get("/<uuid:document_id>")
@@ -235,7 +233,11 @@ def sign_page(document_id: uuid.UUID) -> Any:
     org_id = flow._party_organisation_id(s, doc, step.party)
     certs = usable_certificates(s, actor=actor, organisation_id=org_id)
     return render_template(
-        "documents/sign.html", doc=doc, certs=certs, reason_form=ReasonForm()
+        "documents/sign.html",
+        doc=doc,
+        certs=certs,
+        reason_form=ReasonForm(),
+        cadesplugin_api_url=settings().cadesplugin_api_url,
     )
 
 

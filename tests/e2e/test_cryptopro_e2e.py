@@ -15,6 +15,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import os
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -45,6 +46,12 @@ pytestmark = pytest.mark.e2e
 DOUBLE = Path(__file__).parent / "doubles" / "cadesplugin.js"
 DOUBLE_PATH = "/__cadesplugin_double__"
 PLUGIN_LABEL = "КриптоПро ЭЦП Browser plug-in"
+#: CADESPLUGIN_API_URL of the cabinet under test. docflow does not ship CryptoPro's
+#: cadesplugin_api.js (no licence to redistribute it): give a copy in
+#: DOCFLOW_TEST_CADESPLUGIN_API to run these tests with it, else an empty script
+#: stands in (frontend/README.md).
+API_PATH = "/__cadesplugin_api__.js"
+REAL_API = os.environ.get("DOCFLOW_TEST_CADESPLUGIN_API")
 SIGNER_EMAIL = "signer@romashka.example"
 #: CADESCOM_HASH_ALGORITHM_CP_GOST_3411_2012_256 / _512
 HASHES = {101: gost.streebog256, 102: gost.streebog512}
@@ -163,7 +170,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with postgres_database(admin, worker_database_name() + "_e2e_cryptopro") as url:
         port = free_port()
         app: Flask = build_app(
-            make_settings(var, url, base_url=f"http://127.0.0.1:{port}")
+            make_settings(
+                var,
+                url,
+                base_url=f"http://127.0.0.1:{port}",
+                cadesplugin_api_url=API_PATH,
+            )
         )
         app.config["WTF_CSRF_ENABLED"] = True
         with app.app_context():
@@ -193,6 +205,19 @@ def login_and_register(page: Page, w: World, tmp_path: Path) -> None:
     expect(page.locator("[data-testid=certificate-status]").first).to_have_text(
         "действителен"
     )
+
+
+@pytest.fixture(autouse=True)
+def cadesplugin_api(page: Page) -> str | None:
+    """Serve CryptoPro's API at API_PATH: the real file if given, else nothing."""
+    body = Path(REAL_API).read_bytes() if REAL_API else b""
+    page.route(
+        f"**{API_PATH}",
+        lambda route: route.fulfill(
+            status=200, body=body, content_type="text/javascript"
+        ),
+    )
+    return REAL_API
 
 
 def open_sign_page(page: Page, w: World, document: dict[str, Any]) -> None:
@@ -239,12 +264,25 @@ def romashka_documents(w: World) -> list[dict[str, Any]]:
 def test_without_the_plugin_the_page_offers_only_the_key_file(
     world: World, page: Page, tmp_path: Path
 ) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(f"{msg.location.get('url')}: {msg.text}")
+            if msg.type == "error"
+            else None
+        ),
+    )
     login_and_register(page, world, tmp_path)
     open_sign_page(page, world, romashka_documents(world)[-1])
 
     expect(page.locator("#key_file")).to_be_visible()
     expect(page.locator("[data-cryptopro]")).to_be_hidden()
     expect(page.get_by_text(PLUGIN_LABEL)).to_be_hidden()
+    # cadesplugin_api.js looks for CryptoPro's extension by loading its script from
+    # chrome-extension://…; with none installed those loads fail, and that is all.
+    assert [e for e in errors if "chrome-extension://" not in e] == [], errors
 
 
 def test_sign_a_pdf_with_a_gost_key_in_the_cryptopro_plugin(

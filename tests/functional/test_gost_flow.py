@@ -186,6 +186,11 @@ def test_customer_gost_sig_is_verified_sealed_and_recorded(
     (archive,) = cades.archive_timestamps(sealed, pdf)
     assert archive.imprint_matches
     assert len(cades.signature_timestamp_tokens(sealed)) == 1
+    # Shown with its qualified status: the test certificate carries no
+    # sign-tool fields and its CA is not in the accredited list, so it says so.
+    signer = body["report"]["cms"]["signers"][0]
+    assert signer["qualified"]["is_qualified"] is False
+    assert signer["qualified"]["summary"].startswith("Неквалифицированный")
 
 
 def test_gost_sig_of_a_changed_document_is_refused(

@@ -242,8 +242,8 @@ def test_sha1_signature_is_reported_weak(
 def test_unknown_signature_algorithm_is_unsupported_not_a_crash(
     signer_rsa: pki.Issued, trust_store: TrustStore
 ) -> None:
-    # A SignerInfo claiming GOST R 34.10-2001: recognised, not implemented
-    # (its hash, GOST R 34.11-94, is not; GOST R 34.10-2012 is, test_gost_cms).
+    # A SignerInfo claiming GOST R 34.10-2001 (with an RSA key): checked,
+    # found wrong, and reported obsolete (test_gost2001.py has real ones).
     gost = der.Mechanism(
         "gost", der.DIGESTS["sha256"], der.seq(der.oid("1.2.643.2.2.3")), 256
     )
@@ -253,8 +253,9 @@ def test_unknown_signature_algorithm_is_unsupported_not_a_crash(
 
     report = verify_cms(CONTENT, sig, trust_store)
 
-    assert report.verdict is Verdict.INDETERMINATE
-    assert "unsupported_algorithm" in report.signers[0].codes
+    # GOST R 34.10-2001 is verified now: an RSA key cannot have made it.
+    assert report.verdict is Verdict.INVALID
+    assert {"signature_invalid", "weak_algorithm"} <= report.signers[0].codes
     assert "ГОСТ" in report.signers[0].signature_algorithm
 
 

@@ -472,7 +472,7 @@ def test_pkcs11_gost_errors(gpki: gost_pki.GostPki) -> None:
         sign_cms(CONTENT, wrong_key)  # type: ignore[arg-type]
 
 
-def test_gost2001_signer_info_is_unsupported_and_obsolete(
+def test_gost2001_signer_info_with_a_2012_key_is_invalid_and_obsolete(
     gpki: gost_pki.GostPki, store: TrustStore
 ) -> None:
     from signing import _cms_asn1 as der
@@ -491,9 +491,11 @@ def test_gost2001_signer_info_is_unsupported_and_obsolete(
 
     report = verify_cms(CONTENT, sig, store, at=gpki.now)
 
-    assert report.verdict is Verdict.INDETERMINATE
+    # A 2012 key cannot make a 2001 signature: invalid, and obsolete besides.
+    assert report.verdict is Verdict.INVALID
     signer = report.signers[0]
-    assert {"unsupported_algorithm", "weak_algorithm"} <= signer.codes
+    assert "unsupported_algorithm" not in signer.codes
+    assert {"signature_invalid", "weak_algorithm"} <= signer.codes
     assert "34.11-94" in signer.signature_algorithm
     assert any("34.10-2001" in r.message for r in signer.reasons)
 

@@ -271,17 +271,17 @@ def _ca_signed_with(
     return leaf, TrustStore([gpki.root.der], [ca.der], **OFFLINE)
 
 
-def test_gost2001_signature_in_the_chain_is_unsupported(
+def test_gost2001_signature_by_a_2012_key_in_the_chain_is_bad(
     gpki: gost_pki.GostPki,
 ) -> None:
+    # The root's key is GOST 2012-512: it cannot have made a 2001 signature.
     leaf, store = _ca_signed_with(gpki, gost.OID_SIG_2001)
 
     result = validate_certificate(leaf.der, store, at=gpki.now, revocation="off")
 
-    assert result.verdict is Verdict.INDETERMINATE
-    assert result.codes == {"unsupported_algorithm"}
-    assert "УЦ «УЦ со странной подписью»" in result.reasons[0].message
-    assert "34.10-2001" in result.reasons[0].message
+    assert result.verdict is Verdict.INVALID
+    assert "bad_chain_signature" in result.codes
+    assert "unsupported_algorithm" not in result.codes
 
 
 def test_signature_claiming_the_wrong_key_size_is_bad(gpki: gost_pki.GostPki) -> None:
