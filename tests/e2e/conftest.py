@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -112,3 +114,48 @@ def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@contextmanager
+def demo_server(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    *,
+    supplier_key: bool = True,
+    configure: Callable[[Flask], None] | None = None,
+    **settings: Any,
+) -> Iterator[tuple[LiveServer, dict[str, Any]]]:
+    """A live server on its own PostgreSQL database with the demo world (the
+    newcomer's `make run`), CSRF on; ``supplier_key`` countersigns with the
+    demo supplier's key; ``configure`` adjusts the app before it starts."""
+    from dataclasses import replace
+
+    from docflow.demo import create_demo_world
+
+    admin = require_postgres()
+    var = tmp_path_factory.mktemp(f"var-e2e-{name}")
+    with postgres_database(admin, f"{worker_database_name()}_e2e_{name}") as url:
+        port = free_port()
+        app = build_app(
+            make_settings(var, url, base_url=f"http://127.0.0.1:{port}", **settings)
+        )
+        app.config["WTF_CSRF_ENABLED"] = True
+        if configure is not None:
+            configure(app)
+        with app.app_context():
+            world = create_demo_world()
+        state = app.extensions["docflow"]
+        if supplier_key:
+            state.settings = replace(
+                state.settings,
+                supplier_signer_p12=str(var / "demo" / "supplier-signer.p12"),
+                supplier_signer_password="demo1234",
+            )
+        limiter.reset()
+        server = LiveServer(app, port)
+        server.start()
+        try:
+            yield server, world
+        finally:
+            server.stop()
+            state.engine.dispose()

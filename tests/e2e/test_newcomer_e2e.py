@@ -12,23 +12,13 @@ the news preview with its list. Screenshots go to ``var/screenshots/``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
-from flask import Flask
 from playwright.sync_api import Browser, Dialog, Page, expect
 
-from docflow.extensions import limiter
-from tests.appfixtures import (
-    build_app,
-    make_settings,
-    postgres_database,
-    worker_database_name,
-)
-from tests.e2e.conftest import LiveServer, screenshot
+from tests.e2e.conftest import LiveServer, demo_server, screenshot
 from tests.e2e.test_accounts_e2e import wait_for_captcha
-from tests.services import free_port, require_postgres
 
 pytestmark = pytest.mark.e2e
 
@@ -40,30 +30,8 @@ CLERK = "clerk@energosbyt.example"
 def demo(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[LiveServer, dict[str, Any]]]:
-    admin = require_postgres()
-    var = tmp_path_factory.mktemp("var-e2e-newcomer")
-    with postgres_database(admin, worker_database_name() + "_e2e_newcomer") as url:
-        port = free_port()
-        app: Flask = build_app(
-            make_settings(var, url, base_url=f"http://127.0.0.1:{port}")
-        )
-        app.config["WTF_CSRF_ENABLED"] = True
-        with app.app_context():
-            from docflow.demo import create_demo_world
-
-            world = create_demo_world()
-        state = app.extensions["docflow"]
-        state.settings = replace(
-            state.settings,
-            supplier_signer_p12=str(var / "demo" / "supplier-signer.p12"),
-            supplier_signer_password="demo1234",
-        )
-        limiter.reset()
-        server = LiveServer(app, port)
-        server.start()
-        yield server, world
-        server.stop()
-        state.engine.dispose()
+    with demo_server(tmp_path_factory, "newcomer") as running:
+        yield running
 
 
 @pytest.fixture()

@@ -9,7 +9,6 @@ import datetime as dt
 import re
 import subprocess
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +16,9 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Dialog, Page, expect
 
-from docflow.extensions import limiter
 from docflow.readings import calc
-from tests.appfixtures import (
-    build_app,
-    make_settings,
-    postgres_database,
-    worker_database_name,
-)
-from tests.e2e.conftest import SCREENSHOTS, LiveServer, screenshot
-from tests.services import free_port, require_command, require_postgres
+from tests.e2e.conftest import SCREENSHOTS, LiveServer, demo_server, screenshot
+from tests.services import require_command
 
 pytestmark = pytest.mark.e2e
 
@@ -34,28 +26,12 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory
          ) -> Iterator[tuple[LiveServer, dict[str, Any]]]:
-    admin = require_postgres()
-    var = tmp_path_factory.mktemp("var-e2e-readings")
-    with postgres_database(admin, worker_database_name() + "_e2e_readings") as url:
-        port = free_port()
-        app: Flask = build_app(make_settings(var, url, base_url=f"http://127.0.0.1:{port}"))
-        app.config["WTF_CSRF_ENABLED"] = True
+    def inside_the_window(app: Flask) -> None:
         # Inside this month's window, whatever the day the test runs.
         app.config["READINGS_NOW"] = calc.moscow_now().replace(day=20, hour=11)
-        with app.app_context():
-            from docflow.demo import create_demo_world
 
-            world = create_demo_world()
-        state = app.extensions["docflow"]
-        state.settings = replace(state.settings,
-                                 supplier_signer_p12=str(var / "demo" / "supplier-signer.p12"),
-                                 supplier_signer_password="demo1234")
-        limiter.reset()
-        server = LiveServer(app, port)
-        server.start()
-        yield server, world
-        server.stop()
-        app.extensions["docflow"].engine.dispose()
+    with demo_server(tmp_path_factory, "readings", configure=inside_the_window) as running:
+        yield running
 
 
 def login(page: Page, server: LiveServer, email: str) -> None:
