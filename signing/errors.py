@@ -43,3 +43,9 @@ class TimestampError(SigningError):
 class TslFormatError(SigningError):
     """The list of accredited certification centres (the Минцифры TSL) cannot
     be read, is too large, or is refused as hostile XML (a DTD or entities)."""
+
+
+class MchdFormatError(SigningError):
+    """A machine-readable power of attorney (МЧД) cannot be used: not XML, hostile
+    XML (a DTD or entities), too large, an unsupported format version, or not
+    valid against the ФНС schema."""
