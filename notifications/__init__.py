@@ -30,6 +30,7 @@ from notifications.channels import (
 from notifications.channels.email import build_email, message_id_header
 from notifications.channels.sms import fit_sms, normalize_phone, sms_segments
 from notifications.channels.webhook import (
+    ReplayCache,
     WebhookEvent,
     sign_webhook,
     verify_webhook,
@@ -84,5 +85,6 @@ __all__ = [
     "sign_webhook",
     "sms_segments",
     "verify_webhook",
+    "ReplayCache",
     "webhook_body",
 ]
