@@ -343,22 +343,33 @@ def wait_for_workers(
 def test_login_limit_bites_at_the_configured_attempt_whichever_worker_answers(
     world: World, tmp_path: Path
 ) -> None:
-    with cabinet(world, tmp_path, trusted_proxies=0) as live:
-        codes = []
-        for attempt in range(1, PER_ACCOUNT + 2):
-            status, page = live.login_on_alternate_workers(
-                EMAIL, "wrong-pass1", attempt
-            )
-            codes.append(status)
-            if status == 200:
-                assert WRONG in page
-        # Even the right password waits now: the account is being guessed at.
-        last = PER_ACCOUNT + 2
-        right, _ = live.login_on_alternate_workers(EMAIL, PASSWORD, last)
-    assert codes == [200] * PER_ACCOUNT + [429]
-    assert right == 429
-    answered = live.workers_by_attempt()
-    failures = [answered[n] for n in range(1, PER_ACCOUNT + 1)]
+    # The limit must hold whichever worker answers: the proof needs the
+    # attempts spread over both workers. Spreading them is the harness's doing
+    # (held connections); on a loaded machine a worker may be slow to return to
+    # accept() and take two in a row, so the scenario runs again, on a fresh
+    # server and counter, until it did spread — the app's answers are checked
+    # on every run.
+    for run in range(3):
+        folder = tmp_path / f"run{run}"
+        folder.mkdir()
+        with cabinet(world, folder, trusted_proxies=0) as live:
+            codes = []
+            for attempt in range(1, PER_ACCOUNT + 2):
+                status, page = live.login_on_alternate_workers(
+                    EMAIL, "wrong-pass1", attempt
+                )
+                codes.append(status)
+                if status == 200:
+                    assert WRONG in page
+            # Even the right password waits now: the account is being guessed at.
+            last = PER_ACCOUNT + 2
+            right, _ = live.login_on_alternate_workers(EMAIL, PASSWORD, last)
+        assert codes == [200] * PER_ACCOUNT + [429]
+        assert right == 429
+        answered = live.workers_by_attempt()
+        failures = [answered[n] for n in range(1, PER_ACCOUNT + 1)]
+        if len(set(failures)) == 2:
+            break
     assert len(set(failures)) == 2, answered
     # Neither worker saw the limit's worth of failures by itself: the other
     # worker's count is what made the refusal.
