@@ -55,6 +55,18 @@ def _registered(world: World, api: Api) -> None:
     assert registered.status_code in (200, 201), registered.get_json()
 
 
+def _signed_document(world: World) -> str:
+    """A document of organisation A signed through the API by its signatory."""
+    api = _customer(world)
+    _registered(world, api)
+    pdf = act_pdf()
+    doc_id = _document(api, pdf)
+    posted = signing.sign_cms(pdf, _signer(world.keys.signer_a))  # type: ignore[attr-defined]
+    resp = api.sign(doc_id, posted)
+    assert resp.status_code == 201, resp.get_json()
+    return doc_id
+
+
 def _stored(world: World, doc_id: str) -> tuple[Signature, bytes, bytes, bytes]:
     """The first signature, its sealed .sig, the bytes as received, the original."""
     with world.app.app_context():
@@ -135,16 +147,7 @@ def test_an_accepted_signature_is_time_stamped_and_sealed(world: World) -> None:
 def test_a_stored_signature_verifies_after_the_signer_certificate_expired(
     world: World,
 ) -> None:
-    api = _customer(world)
-    _registered(world, api)
-    pdf = act_pdf()
-    doc_id = _document(api, pdf)
-    assert (
-        api.sign(
-            doc_id, signing.sign_cms(pdf, _signer(world.keys.signer_a))
-        ).status_code
-        == 201
-    )  # type: ignore[attr-defined]
+    doc_id = _signed_document(world)
     _, sealed, received, original = _stored(world, doc_id)
     with world.app.app_context():
         s = world.session()
@@ -165,16 +168,7 @@ def test_openssl_verifies_the_sealed_signature_and_its_time_stamp(
     world: World, tmp_path: pytest.TempPathFactory
 ) -> None:
     openssl = require_command("openssl")
-    api = _customer(world)
-    _registered(world, api)
-    pdf = act_pdf()
-    doc_id = _document(api, pdf)
-    assert (
-        api.sign(
-            doc_id, signing.sign_cms(pdf, _signer(world.keys.signer_a))
-        ).status_code
-        == 201
-    )  # type: ignore[attr-defined]
+    doc_id = _signed_document(world)
     _, sealed, _, original = _stored(world, doc_id)
     root_pem = world.app.test_client().get("/tsa/root.crt")
     assert root_pem.status_code == 200
@@ -340,16 +334,7 @@ def test_a_claimed_time_in_the_future_is_a_warning_on_the_card(world: World) -> 
 
 
 def test_archive_renewal_adds_an_archive_time_stamp_when_due(world: World) -> None:
-    api = _customer(world)
-    _registered(world, api)
-    pdf = act_pdf()
-    doc_id = _document(api, pdf)
-    assert (
-        api.sign(
-            doc_id, signing.sign_cms(pdf, _signer(world.keys.signer_a))
-        ).status_code
-        == 201
-    )  # type: ignore[attr-defined]
+    doc_id = _signed_document(world)
     with world.app.app_context():
         s = world.session()
         sig = s.scalars(

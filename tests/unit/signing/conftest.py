@@ -24,6 +24,7 @@ import pytest
 from signing import TrustStore, pki
 from signing.signers import Pkcs12Signer
 from signing.tsa import TimeStampAuthority
+from tests.unit.signing import gost_pki
 
 ROOT_CRL_URL = "http://crl.docflow.invalid/root.crl"
 INTERMEDIATE_CRL_URL = "http://crl.docflow.invalid/intermediate.crl"
@@ -188,4 +189,38 @@ def trust_store(
         ocsp=False,
         fetch_crls=False,
         fetch_issuers=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def gpki() -> gost_pki.GostPki:
+    """A GOST R 34.10-2012 test PKI (root, intermediate, 256/512 signers, CRLs)."""
+    return gost_pki.make_pki(dt.datetime.now(dt.UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+def gost_store(gpki: gost_pki.GostPki) -> TrustStore:
+    """The GOST root trusted, its intermediate known, both CRLs; no network."""
+    return TrustStore(
+        [gpki.root.der],
+        [gpki.intermediate.der],
+        [gpki.root_crl, gpki.crl],
+        **gost_pki.OFFLINE,
+    )
+
+
+@pytest.fixture
+def gost_and_rsa_store(
+    gpki: gost_pki.GostPki,
+    pki_root: pki.Issued,
+    pki_intermediate: pki.Issued,
+    crl_der: bytes,
+    root_crl_der: bytes,
+) -> TrustStore:
+    """The GOST root for signers, the RSA root for the time-stamping authority."""
+    return TrustStore(
+        [gpki.root.der, pki_root.der],
+        [gpki.intermediate.der, pki_intermediate.der],
+        [gpki.root_crl, gpki.crl, crl_der, root_crl_der],
+        **gost_pki.OFFLINE,
     )

@@ -28,6 +28,10 @@ TC26_512_A = "1.2.643.7.1.2.1.2.1"
 TC26_512_C = "1.2.643.7.1.2.1.2.3"
 
 
+#: A trust store that fetches nothing: tests run offline.
+OFFLINE = {"ocsp": False, "fetch_crls": False, "fetch_issuers": False}
+
+
 @dataclass(frozen=True)
 class GostIssued:
     """A GOST certificate with its key and the chain above it (issuer first)."""

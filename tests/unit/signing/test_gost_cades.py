@@ -4,14 +4,13 @@ RSA time-stamping authority as the flow does (``docflow.documents.evidence``).""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
 from asn1crypto import tsp as asn1_tsp
 
 from signing import _cms_asn1 as der
-from signing import cades, gost, pki
+from signing import cades, gost
 from signing.cms import sign_cms, verify_cms
 from signing.errors import SignatureFormatError
 from signing.reports import Verdict
@@ -23,29 +22,11 @@ from tests.unit.signing import gost_pki
 from tests.unit.signing.gost_openssl import gost_openssl
 
 CONTENT = "Акт сверки № 12 (подпись ГОСТ Р 34.10-2012)\n".encode() * 200
-OFFLINE = {"ocsp": False, "fetch_crls": False, "fetch_issuers": False}
 
 
-@pytest.fixture(scope="module")
-def gpki() -> gost_pki.GostPki:
-    return gost_pki.make_pki(dt.datetime.now(dt.UTC).replace(microsecond=0))
-
-
-@pytest.fixture(scope="module")
-def store(
-    gpki: gost_pki.GostPki,
-    pki_root: pki.Issued,
-    pki_intermediate: pki.Issued,
-    crl_der: bytes,
-    root_crl_der: bytes,
-) -> TrustStore:
-    """The GOST root for the signer, the RSA root for the authority."""
-    return TrustStore(
-        [gpki.root.der, pki_root.der],
-        [gpki.intermediate.der, pki_intermediate.der],
-        [gpki.root_crl, gpki.crl, crl_der, root_crl_der],
-        **OFFLINE,
-    )
+@pytest.fixture
+def store(gost_and_rsa_store: TrustStore) -> TrustStore:
+    return gost_and_rsa_store
 
 
 def _bes(issued: gost_pki.GostIssued) -> bytes:

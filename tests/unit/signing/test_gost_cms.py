@@ -22,21 +22,13 @@ from tests.unit.signing import gost_pki
 
 DATA = Path(__file__).parent / "data" / "gost"
 OPENSSL = DATA / "openssl"
-OFFLINE = {"ocsp": False, "fetch_crls": False, "fetch_issuers": False}
 CONTENT = "Договор энергоснабжения № 42-ЮЛ\n".encode() * 300
 STREEBOG = {256: gost.OID_STREEBOG256, 512: gost.OID_STREEBOG512}
 
 
-@pytest.fixture(scope="module")
-def gpki() -> gost_pki.GostPki:
-    return gost_pki.make_pki(dt.datetime.now(dt.UTC).replace(microsecond=0))
-
-
 @pytest.fixture
-def store(gpki: gost_pki.GostPki) -> TrustStore:
-    return TrustStore(
-        [gpki.root.der], [gpki.intermediate.der], [gpki.root_crl, gpki.crl], **OFFLINE
-    )
+def store(gost_store: TrustStore) -> TrustStore:
+    return gost_store
 
 
 def _signer(issued: gost_pki.GostIssued) -> GostSigner:
@@ -177,7 +169,7 @@ def test_signature_without_certificates_needs_them_given(
 def test_tk26_attached_signed_data_without_signed_attributes(bits: int) -> None:
     cert = (DATA / f"tk26_certificate_{bits}.pem").read_bytes()
     sig = (DATA / f"tk26_signed_data_{bits}.der").read_bytes()
-    store = TrustStore([cert], **OFFLINE)
+    store = TrustStore([cert], **gost_pki.OFFLINE)
     at = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 
     report = verify_cms(None, sig, store, at=at, revocation="off", certificates=[cert])
@@ -193,7 +185,7 @@ def test_tk26_attached_signed_data_without_signed_attributes(bits: int) -> None:
 @pytest.mark.parametrize("bits", [256, 512])
 def test_openssl_gost_signature_verifies(bits: int) -> None:
     cert = (OPENSSL / f"cert{bits}.pem").read_bytes()
-    store = TrustStore([cert], **OFFLINE)
+    store = TrustStore([cert], **gost_pki.OFFLINE)
     content = (OPENSSL / "content.txt").read_bytes()
     sig = (OPENSSL / f"content_{bits}.sig").read_bytes()
     at = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)

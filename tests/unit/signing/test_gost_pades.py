@@ -5,14 +5,13 @@ time-stamping authority."""
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 
 import pytest
 from asn1crypto import cms as asn1_cms
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from signing import gost, pki
+from signing import gost
 from signing.errors import SigningError
 from signing.pades import add_long_term_data, sign_pdf, verify_pdf
 from signing.reports import Verdict
@@ -22,29 +21,12 @@ from signing.tsa import TimeStampAuthority
 from tests.unit.signing import gost_pki
 from tests.unit.signing.test_pades import build_act_pdf
 
-OFFLINE = {"ocsp": False, "fetch_crls": False, "fetch_issuers": False}
 STREEBOG = {256: gost.OID_STREEBOG256, 512: gost.OID_STREEBOG512}
 
 
-@pytest.fixture(scope="module")
-def gpki() -> gost_pki.GostPki:
-    return gost_pki.make_pki(dt.datetime.now(dt.UTC).replace(microsecond=0))
-
-
-@pytest.fixture(scope="module")
-def store(
-    gpki: gost_pki.GostPki,
-    pki_root: pki.Issued,
-    pki_intermediate: pki.Issued,
-    crl_der: bytes,
-    root_crl_der: bytes,
-) -> TrustStore:
-    return TrustStore(
-        [gpki.root.der, pki_root.der],
-        [gpki.intermediate.der, pki_intermediate.der],
-        [gpki.root_crl, gpki.crl, crl_der, root_crl_der],
-        **OFFLINE,
-    )
+@pytest.fixture
+def store(gost_and_rsa_store: TrustStore) -> TrustStore:
+    return gost_and_rsa_store
 
 
 @pytest.fixture(scope="module")

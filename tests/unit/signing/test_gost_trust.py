@@ -16,19 +16,11 @@ from tests.unit.signing import gost_pki
 from tests.unit.signing.test_certificates import _gost_certificate
 
 DATA = Path(__file__).parent / "data" / "gost"
-OFFLINE = {"ocsp": False, "fetch_crls": False, "fetch_issuers": False}
-
-
-@pytest.fixture(scope="session")
-def gpki() -> gost_pki.GostPki:
-    return gost_pki.make_pki(dt.datetime.now(dt.UTC).replace(microsecond=0))
 
 
 @pytest.fixture
-def store(gpki: gost_pki.GostPki) -> TrustStore:
-    return TrustStore(
-        [gpki.root.der], [gpki.intermediate.der], [gpki.root_crl, gpki.crl], **OFFLINE
-    )
+def store(gost_store: TrustStore) -> TrustStore:
+    return gost_store
 
 
 def test_inspect_reports_the_gost_key(gpki: gost_pki.GostPki) -> None:
@@ -119,7 +111,7 @@ def test_forged_gost_signature_breaks_the_chain(gpki: gost_pki.GostPki) -> None:
         not_after=gpki.now + dt.timedelta(days=30),
         serial=0x6666,
     )
-    store = TrustStore([gpki.root.der], [gpki.intermediate.der], **OFFLINE)
+    store = TrustStore([gpki.root.der], [gpki.intermediate.der], **gost_pki.OFFLINE)
 
     result = validate_certificate(forged.der, store, at=gpki.now, revocation="off")
 
@@ -128,7 +120,7 @@ def test_forged_gost_signature_breaks_the_chain(gpki: gost_pki.GostPki) -> None:
 
 
 def test_foreign_gost_root_is_not_trusted(gpki: gost_pki.GostPki) -> None:
-    store = TrustStore([gpki.root.der], [gpki.foreign_root.der], **OFFLINE)
+    store = TrustStore([gpki.root.der], [gpki.foreign_root.der], **gost_pki.OFFLINE)
 
     result = validate_certificate(
         gpki.foreign_signer.der, store, at=gpki.now, revocation="off"
@@ -159,7 +151,7 @@ def test_crl_with_a_forged_gost_signature_is_not_evidence(
         signer_key=gpki.foreign_signer.key,
     )
     store = TrustStore(
-        [gpki.root.der], [gpki.intermediate.der], [gpki.root_crl, forged], **OFFLINE
+        [gpki.root.der], [gpki.intermediate.der], [gpki.root_crl, forged], **gost_pki.OFFLINE
     )
 
     result = validate_certificate(
@@ -182,7 +174,7 @@ def test_gost_signed_ocsp_response(revoked: bool, gpki: gost_pki.GostPki) -> Non
     # The intermediate's status comes from the root's CRL; the end entity's
     # only from the OCSP response.
     store = TrustStore(
-        [gpki.root.der], [gpki.intermediate.der], [gpki.root_crl], **OFFLINE
+        [gpki.root.der], [gpki.intermediate.der], [gpki.root_crl], **gost_pki.OFFLINE
     )
 
     result = validate_certificate(
@@ -207,7 +199,7 @@ def test_ocsp_response_signed_by_another_gost_key_is_refused(
         impostor, gpki.signer_256, produced_at=gpki.now - dt.timedelta(hours=1)
     )
     store = TrustStore(
-        [gpki.root.der], [gpki.intermediate.der], [gpki.root_crl], **OFFLINE
+        [gpki.root.der], [gpki.intermediate.der], [gpki.root_crl], **gost_pki.OFFLINE
     )
 
     result = validate_certificate(
@@ -221,7 +213,7 @@ def test_ocsp_response_signed_by_another_gost_key_is_refused(
 @pytest.mark.parametrize("bits", [256, 512])
 def test_tk26_example_certificates_validate(bits: int) -> None:
     pem = (DATA / f"tk26_certificate_{bits}.pem").read_bytes()
-    store = TrustStore([pem], **OFFLINE)
+    store = TrustStore([pem], **gost_pki.OFFLINE)
 
     result = validate_certificate(
         pem, store, at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC), revocation="off"
@@ -237,7 +229,7 @@ def test_gost_root_signing_a_tampered_certificate_is_caught(
     der = bytearray(gpki.signer_256.der)
     index = der.find("Иванов".encode())
     der[index] ^= 0x01  # the surname changed after signing
-    store = TrustStore([gpki.root.der], [gpki.intermediate.der], **OFFLINE)
+    store = TrustStore([gpki.root.der], [gpki.intermediate.der], **gost_pki.OFFLINE)
 
     result = validate_certificate(bytes(der), store, at=gpki.now, revocation="off")
 
@@ -268,7 +260,7 @@ def _ca_signed_with(
         not_after=gpki.now + dt.timedelta(days=30),
         serial=0x7778,
     )
-    return leaf, TrustStore([gpki.root.der], [ca.der], **OFFLINE)
+    return leaf, TrustStore([gpki.root.der], [ca.der], **gost_pki.OFFLINE)
 
 
 def test_gost2001_signature_by_a_2012_key_in_the_chain_is_bad(
@@ -295,7 +287,7 @@ def test_signature_claiming_the_wrong_key_size_is_bad(gpki: gost_pki.GostPki) ->
 
 
 def test_unknown_parameter_set_is_unsupported() -> None:
-    trust_store = TrustStore(**OFFLINE)
+    trust_store = TrustStore(**gost_pki.OFFLINE)
     der = _gost_certificate()
     # id-tc26-gost-3410-2012-256-paramSetA → an OID of the same length no
     # standard defines.
