@@ -52,6 +52,15 @@ def _demo_key(var_dir: Path) -> str | None:
     return str(path) if path.exists() else None
 
 
+def _mchd_registry(database_url: str) -> str | None:
+    value = os.environ.get("MCHD_REGISTRY_URL", "").strip()
+    if not value:
+        return "embedded" if database_url.startswith("sqlite") else None
+    if value in ("off", "embedded"):
+        return None if value == "off" else value
+    return _check_url("MCHD_REGISTRY_URL", value, {"http", "https"})
+
+
 def _embedded_base_url() -> str:
     """Where ``make run`` serves (``HOST``/``PORT``, exported by the Makefile):
     the embedded mode's e-mails link there unless ``BASE_URL`` says otherwise.
@@ -176,6 +185,12 @@ class Settings:
     tsa_url: str | None = None
     tsa_username: str | None = None
     tsa_password: str | None = None
+    # MCHD_REGISTRY_URL: where the status of a power of attorney (МЧД) is
+    # asked — an HTTP gateway to the ФНС registry (https://…, the contract in
+    # docflow/powers/registry.py), "embedded" (the registry double in
+    # var/mchd-registry.json, the default of the embedded mode) or "off" (no
+    # registry: the cabinet's own status counts; the default with PostgreSQL).
+    mchd_registry_url: str | None = None
     # Archive renewal: a new archive time-stamp is added this many days before
     # the newest one stops proving anything.
     archive_horizon_days: int = 90
@@ -305,6 +320,7 @@ class Settings:
             tsa_username=os.environ.get("TSA_USERNAME") or None,
             tsa_password=os.environ.get("TSA_PASSWORD") or None,
             archive_horizon_days=_int("ARCHIVE_HORIZON_DAYS", cls.archive_horizon_days),
+            mchd_registry_url=_mchd_registry(database_url),
         )
         if bool(key_file) != bool(cert_file):
             raise ConfigError(

@@ -36,6 +36,7 @@ from docflow.notify.models import (
     OutboxMessage,
     Subscription,
 )
+from docflow.powers.models import PowerOfAttorney, PowerRule
 from docflow.readings.models import (
     Meter,
     Reading,
@@ -71,6 +72,8 @@ __all__ = [
     "NewsItem",
     "Notification",
     "Organisation",
+    "PowerOfAttorney",
+    "PowerRule",
     "OutboxMessage",
     "Payment",
     "RestrictionEntry",

@@ -82,6 +82,17 @@ def timestamper() -> Any:
     return st.backend("timestamper", lambda: open_timestamper(st.settings))
 
 
+def mchd_registry() -> Any:
+    """The registry of powers of attorney (``MCHD_REGISTRY_URL``), or ``None``."""
+    from docflow.powers.registry import open_registry
+
+    st = state()
+    return st.backend(
+        "mchd_registry",
+        lambda: open_registry(st.settings.mchd_registry_url, var_dir=st.settings.var_dir),
+    )
+
+
 def trust() -> Any:
     """The trust store (``TRUST_STORE`` files and the anchors added in the UI)."""
     from docflow.certificates.services import trust_store

@@ -85,6 +85,7 @@ _LAZY_SIGNATURE_NAMES = {
     "StampInfo": "signing.pades",
     "PowerOfAttorney": "signing.mchd",
     "read_power_of_attorney": "signing.mchd",
+    "write_power_of_attorney": "signing.mchd",
     "sign_pdf": "signing.pades",
     "verify_pdf": "signing.pades",
     "CmsReport": "signing.verification",

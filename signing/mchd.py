@@ -32,6 +32,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
@@ -46,6 +47,7 @@ __all__ = [
     "PowerOfAttorney",
     "Redelegation",
     "read_power_of_attorney",
+    "write_power_of_attorney",
 ]
 
 MAX_MCHD_BYTES = 1024 * 1024
@@ -96,6 +98,17 @@ class Person:
     snils: str | None
     inn: str | None
 
+    @property
+    def full_name(self) -> str:
+        return " ".join(
+            p for p in (self.last_name, self.first_name, self.patronymic) if p
+        )
+
+    @property
+    def snils_digits(self) -> str | None:
+        """The СНИЛС as the certificate carries it: eleven digits."""
+        return re.sub(r"\D", "", self.snils) if self.snils else None
+
 
 @dataclass(frozen=True, slots=True)
 class Power:
@@ -120,6 +133,9 @@ class PowerOfAttorney:
     powers: tuple[Power, ...]
     redelegation: Redelegation
     file_id: str | None
+    #: The principal's head who signs the МЧД («лицо, действующее без
+    #: доверенности», ``ЛицоБезДов/СвФЛ``), when the file names one.
+    head: Person | None = None
 
     @property
     def coded_powers(self) -> tuple[str, ...]:
@@ -329,6 +345,34 @@ class _Reader:
             powers=self.powers(power),
             redelegation=right,
             file_id=self.opt(root, "ИдФайл"),
+            head=self.head(power),
+        )
+
+    def head(self, power: Any) -> Person | None:
+        """``СвДоверит/Доверит/РосОргДовер/ЛицоБезДов/СвФЛ`` (003) or
+        ``СвДоверит/РосОргДовер/ЛицоБезДов/СвФЛ`` (002), when present."""
+        path = (
+            "СвДоверит/Доверит" if self.version is FormatVersion.V003 else "СвДоверит"
+        )
+        holder = power.find(
+            "/".join(
+                self._q(n)
+                for n in (*path.split("/"), "РосОргДовер", "ЛицоБезДов", "СвФЛ")
+            )
+        )
+        if holder is None:
+            return None
+        fio = holder.find(f"{self._q('СведФЛ')}/{self._q('ФИО')}")
+        if fio is None:
+            fio = holder.find(self._q("ФИО"))
+        if fio is None:
+            return None
+        return Person(
+            last_name=self.attr(fio, "Фамилия"),
+            first_name=self.attr(fio, "Имя"),
+            patronymic=self.opt(fio, "Отчество"),
+            snils=self.opt(holder, "СНИЛС"),
+            inn=self.opt(holder, "ИННФЛ"),
         )
 
     def principal(self, power: Any) -> Organisation:
@@ -395,3 +439,85 @@ class _Reader:
         if not found:
             raise MchdFormatError("В МЧД не указано ни одного полномочия («СвПолн»).")
         return tuple(found)
+
+
+def _person_003(person: Person, *, tag: str, extra: str = "") -> str:
+    ids = "".join(
+        f" {name}={quoteattr(value)}"
+        for name, value in (("ИННФЛ", person.inn), ("СНИЛС", person.snils))
+        if value
+    )
+    patronymic = (
+        f" Отчество={quoteattr(person.patronymic)}" if person.patronymic else ""
+    )
+    return (
+        f"<{tag}{ids}{extra}><СведФЛ><ФИО Фамилия={quoteattr(person.last_name)} "
+        f"Имя={quoteattr(person.first_name)}{patronymic}/></СведФЛ></{tag}>"
+    )
+
+
+def write_power_of_attorney(poa: PowerOfAttorney, *, head_title: str = "") -> bytes:
+    """An МЧД of version 003 (EMCHD_1) in UTF-8 from a value: what a principal's
+    software issues, for the demo world and tests. It is valid against the
+    ФНС schema and reads back (:func:`read_power_of_attorney`) as ``poa``.
+
+    :param head_title: the head's position (``Должность``).
+    :raises ValueError: ``poa.head`` is not given (the schema requires it).
+    """
+    org = poa.principal
+    org_attrs = "".join(
+        f" {name}={quoteattr(value)}"
+        for name, value in (
+            ("НаимОрг", org.name),
+            ("ИННЮЛ", org.inn),
+            ("КПП", org.kpp),
+            ("ОГРН", org.ogrn),
+        )
+        if value
+    )
+    if poa.head is None:
+        raise ValueError(
+            "МЧД формата 003 называет лицо, действующее без доверенности "
+            "(«ЛицоБезДов»): укажите head."
+        )
+    head = ""
+    if poa.head is not None:
+        title = f" Должность={quoteattr(head_title)}" if head_title else ""
+        head = (
+            '<ЛицоБезДов ПолнЮЛ="1">'
+            + _person_003(poa.head, tag="СвФЛ", extra=title)
+            + "</ЛицоБезДов>"
+        )
+    representatives = "".join(
+        '<СвУпПред ТипПред="3"><Пред>'
+        + _person_003(p, tag="СведФизЛ")
+        + "</Пред></СвУпПред>"
+        for p in poa.representatives
+    )
+    texts = "".join(
+        f"<ТекстПолн>{escape(p.text)}</ТекстПолн>" for p in poa.powers if p.code is None
+    )
+    coded = "".join(
+        f"<МашПолн КодПолн={quoteattr(p.code)} НаимПолн={quoteattr(p.text or p.code)}/>"
+        for p in poa.powers
+        if p.code is not None
+    )
+    # Required by the schema of 003: «б/н» (без номера) when there is none.
+    internal = f" ВнНомДовер={quoteattr(poa.internal_number or 'б/н')}"
+    file_id = poa.file_id or f"ON_EMCHD_{poa.issued_on:%Y%m%d}_{poa.number}"
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<Доверенность xmlns="{_NS_003}" ВерсФорм="EMCHD_1" ПрЭлФорм="00000000" '
+        f"ИдФайл={quoteattr(file_id)}><Документ><Довер>"
+        f'<СвДов ВидДовер="1" ПрПередов="{poa.redelegation.value}"{internal} '
+        f'НомДовер="{poa.number}" ДатаВыдДовер="{poa.issued_on.isoformat()}" '
+        f'СрокДейст="{poa.valid_until.isoformat()}">'
+        f"<СведСист>https://m4d.nalog.gov.ru/emchd/check-status?guid={poa.number}</СведСист>"
+        "</СвДов>"
+        '<СвДоверит ТипДоверит="1"><Доверит><РосОргДовер ЕИОУК="0" ЕИОФЛ="1" ЕИОИП="0">'
+        f"<СвРосОрг{org_attrs}/>{head}</РосОргДовер></Доверит></СвДоверит>"
+        f"{representatives}"
+        f'<СвПолн ТипПолн="1" ПрСовмПолн="1">{texts}{coded}</СвПолн>'
+        "</Довер></Документ></Доверенность>\n"
+    )
+    return xml.encode("utf-8")

@@ -429,11 +429,14 @@ def make_signer(
 
 
 def make_tsa(
-    issuer: Issued, common_name: str = "Тестовая служба штампов времени"
+    issuer: Issued,
+    common_name: str = "Тестовая служба штампов времени",
+    *,
+    not_before: dt.datetime | None = None,
 ) -> Issued:
     """A time-stamping authority certificate (critical EKU id-kp-timeStamping)."""
     key = generate_key("rsa2048")
-    nb = _now() - dt.timedelta(days=1)
+    nb = not_before or _now() - dt.timedelta(days=1)
     cert = _issue(
         subject=_name(common_name=common_name, organization="docflow test PKI"),
         public_key_of=key,

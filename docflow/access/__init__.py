@@ -39,6 +39,8 @@ from docflow.access.policy import (
     is_staff,
     is_supplier_organisation,
     may,
+    may_revoke_power,
+    may_sign_for,
     party_of,
     require,
     require_register,
@@ -47,6 +49,7 @@ from docflow.access.policy import (
     sees_deleted_documents,
     signs_with_own_certificate,
     visible_certificates,
+    visible_powers,
 )
 
 __all__ = [
@@ -67,6 +70,8 @@ __all__ = [
     "is_staff",
     "is_supplier_organisation",
     "may",
+    "may_revoke_power",
+    "may_sign_for",
     "party_of",
     "require",
     "require_register",
@@ -78,5 +83,6 @@ __all__ = [
     "supplier_staff",
     "users_with_right",
     "visible_certificates",
+    "visible_powers",
     "visible_contract_ids",
 ]

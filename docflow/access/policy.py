@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from docflow.access.actor import (
@@ -27,9 +27,10 @@ from docflow.access.actor import (
 )
 from docflow.accounts.models import Role, User
 from docflow.certificates.models import Certificate
-from docflow.contracts.models import Organisation
+from docflow.contracts.models import Contract, Organisation
 from docflow.documents.models import DocStatus, Document, Party
 from docflow.errors import NotFoundError, PermissionDeniedError
+from docflow.powers.models import PowerOfAttorney
 
 
 class Action(enum.StrEnum):
@@ -82,6 +83,63 @@ def visible_certificates(actor: Actor) -> ColumnElement[bool]:
         )
         return Certificate.organisation_id.in_(supplier_only)
     return Certificate.user_id == actor.user.id
+
+
+def _organisations_with(actor: Actor, right: Right) -> Any:
+    return select(Contract.organisation_id).where(
+        Contract.id.in_(visible_contract_ids(actor, right))
+    )
+
+
+def visible_powers(actor: Actor) -> ColumnElement[bool]:
+    """Which powers of attorney (МЧД) an actor may see: the supplier's people
+    and keys every one; a customer's key its organisation's; a person those
+    they uploaded and those of organisations whose contracts they manage."""
+    if actor.is_supplier:
+        return PowerOfAttorney.id.is_not(None)
+    if actor.organisation_id is not None:
+        return PowerOfAttorney.organisation_id == actor.organisation_id
+    if actor.user is None:
+        return false()
+    return or_(
+        PowerOfAttorney.uploaded_by_id == actor.user.id,
+        PowerOfAttorney.organisation_id.in_(_organisations_with(actor, Right.MANAGE)),
+    )
+
+
+def may_revoke_power(actor: Actor, power: PowerOfAttorney) -> bool:
+    """Who withdraws an МЧД here: the supplier's administrator, the person who
+    uploaded it, and the principal organisation's key with the sign scope."""
+    if is_admin(actor.user):
+        return True
+    if actor.user is not None:
+        return not actor.is_supplier and power.uploaded_by_id == actor.user.id
+    return (
+        actor.organisation_id is not None
+        and actor.organisation_id == power.organisation_id
+        and "sign" in actor.scopes
+    )
+
+
+def may_sign_for(session: Session, actor: Actor, organisation: Organisation) -> bool:
+    """Whether ``actor`` signs documents for ``organisation``: a person with
+    the right to sign on one of its contracts, its own API key, and the
+    supplier's people and keys for the supplier."""
+    if actor.is_supplier:
+        return organisation.is_supplier
+    if actor.organisation_id is not None:
+        return actor.organisation_id == organisation.id
+    return (
+        session.scalar(
+            select(Contract.id)
+            .where(
+                Contract.organisation_id == organisation.id,
+                Contract.id.in_(visible_contract_ids(actor, Right.SIGN)),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def require_scopes(actor: Actor, *names: str) -> None:

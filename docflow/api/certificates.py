@@ -85,7 +85,8 @@ def register_certificate() -> Any:
         valid = result.validation.verdict.value == "valid"
         raise ValidationError(
             "Сертификат не зарегистрирован: " + "; ".join(result.problems),
-            code="certificate_refused" if valid else "certificate_invalid",
+            code=result.code
+            or ("certificate_refused" if valid else "certificate_invalid"),
             details={
                 "problems": list(result.problems),
                 "certificate": result.info.to_json(),

@@ -22,7 +22,14 @@ from docflow.documents import services as svc
 from docflow.documents import signing_flow as flow
 from docflow.documents.models import SigningSession
 from docflow.errors import NotFoundError, ValidationError
-from docflow.web import blob_store, db_session, settings, timestamper, trust
+from docflow.web import (
+    blob_store,
+    db_session,
+    mchd_registry,
+    settings,
+    timestamper,
+    trust,
+)
 
 MAX_SIGNATURE_BYTES = 1024 * 1024
 SIGNATURE_TYPES = frozenset(
@@ -79,6 +86,7 @@ def post_signature(document_id: uuid.UUID) -> Any:
             storage=blob_store(),
             trust=trust(),
             timestamper=timestamper(),
+            registry=mchd_registry(),
             revocation=settings().revocation_mode,
             base_url=settings().base_url,
         )
@@ -136,6 +144,7 @@ def prepare_pades(document_id: uuid.UUID) -> Any:
             certificate_id=certificate_id,
             storage=blob_store(),
             timestamper=timestamper(),
+            registry=mchd_registry(),
             pades=pades,
         )
         expires = s.get(SigningSession, prepared.session_id)
@@ -176,6 +185,7 @@ def complete_pades(document_id: uuid.UUID) -> Any:
             storage=blob_store(),
             trust=trust(),
             timestamper=timestamper(),
+            registry=mchd_registry(),
             revocation=settings().revocation_mode,
             base_url=settings().base_url,
         )

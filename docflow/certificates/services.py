@@ -24,6 +24,7 @@ import signing
 from docflow.access import (
     Actor,
     Right,
+    may_sign_for,
     party_of,
     supplier_organisation,
     visible_certificates,
@@ -41,6 +42,8 @@ from docflow.contracts.models import Contract, Organisation
 from docflow.db import utcnow
 from docflow.documents.models import Party
 from docflow.errors import NotFoundError, ValidationError
+from docflow.powers.models import PowerOfAttorney, PowerStatus
+from docflow.powers.services import Holder, moscow_date
 from signing.tsl import AccreditedList
 
 EXPIRING_DAYS = 30
@@ -505,27 +508,89 @@ class Registration:
     organisation: Organisation | None
     problems: tuple[str, ...]
     certificate: Certificate | None
+    #: Why it was refused, for the API: ``certificate_invalid`` (the
+    #: certificate itself), ``power_of_attorney_required`` (a personal
+    #: certificate without an МЧД), ``certificate_refused`` (another
+    #: organisation's).
+    code: str | None = None
 
     @property
     def accepted(self) -> bool:
         return self.certificate is not None
 
 
+def _organisation_by_power(
+    session: Session, actor: Actor, info: signing.CertificateInfo
+) -> Organisation | None:
+    """The organisation whose active, unexpired МЧД names the certificate's
+    holder as representative and for which ``actor`` signs."""
+    holder = Holder.of(info)
+    if not (holder.snils or holder.inn):
+        return None
+    powers = session.scalars(
+        select(PowerOfAttorney)
+        .where(
+            holder.conditions(),
+            PowerOfAttorney.status == PowerStatus.ACTIVE,
+            PowerOfAttorney.valid_until >= moscow_date(utcnow()),
+        )
+        .order_by(PowerOfAttorney.created_at.desc())
+    )
+    for power in powers:
+        if any(holder.matches(r) for r in power.representatives) and may_sign_for(
+            session, actor, power.organisation
+        ):
+            return power.organisation
+    return None
+
+
+#: The refusal of a personal certificate without a power of attorney.
+NEEDS_POWER = (
+    "Сертификат выдан {owner} как физическому лицу (в нём нет ИНН организации{inn}). "
+    "Подписывать им за организацию можно по машиночитаемой доверенности (МЧД): "
+    "приложите файл МЧД (.xml) и её подпись (.sig) при регистрации сертификата."
+)
+
+
 def _organisation_for(
     session: Session, actor: Actor, info: signing.CertificateInfo
 ) -> tuple[Organisation | None, str | None]:
-    """The organisation this certificate may sign for on behalf of ``actor``."""
-    inn = info.inn_le or info.inn
-    if not inn:
-        return (
-            None,
-            "В сертификате нет ИНН организации (ИНН ЮЛ) — подписывать им за организацию нельзя.",
+    """The organisation this certificate may sign for on behalf of ``actor``:
+    the one whose ИНН ЮЛ it carries, else the principal of an МЧД naming its
+    holder."""
+    inn = info.inn_le or (info.inn if info.inn and len(info.inn) == 10 else None)
+    if inn:
+        org, problem = _organisation_by_inn(session, actor, inn)
+        if org is not None:
+            return org, None
+    else:
+        problem = NEEDS_POWER.format(
+            owner=info.owner or info.subject_cn or "лицу", inn=""
         )
+    by_power = _organisation_by_power(session, actor, info)
+    if by_power is not None:
+        return by_power, None
+    return None, problem
+
+
+def _refusal_code(
+    validation: signing.CertificateValidation, info: signing.CertificateInfo
+) -> str:
+    if validation.verdict != signing.Verdict.VALID:
+        return "certificate_invalid"
+    if not info.inn_le and not (info.inn and len(info.inn) == 10):
+        return "power_of_attorney_required"
+    return "certificate_refused"
+
+
+def _organisation_by_inn(
+    session: Session, actor: Actor, inn: str
+) -> tuple[Organisation | None, str]:
     if party_of(actor) == Party.SUPPLIER:
         supplier = supplier_organisation(session)
         if supplier is None or supplier.inn != inn:
-            return None, (f"ИНН в сертификате ({inn}) не совпадает с ИНН поставщика.")
-        return supplier, None
+            return None, f"ИНН в сертификате ({inn}) не совпадает с ИНН поставщика."
+        return supplier, ""
     if actor.organisation_id is not None:
         org = session.get(Organisation, actor.organisation_id)
         if org is None or org.inn != inn:
@@ -533,7 +598,7 @@ def _organisation_for(
                 None,
                 f"ИНН в сертификате ({inn}) не совпадает с ИНН организации ключа API.",
             )
-        return org, None
+        return org, ""
     org = session.scalar(
         select(Organisation)
         .join(Contract, Contract.organisation_id == Organisation.id)
@@ -546,9 +611,10 @@ def _organisation_for(
     if org is None:
         return None, (
             f"ИНН организации в сертификате ({inn}) не совпадает ни с одним договором, "
-            "по которому у вас есть право подписи."
+            "по которому у вас есть право подписи. Если вы подписываете за другую "
+            "организацию по доверенности, приложите её МЧД."
         )
-    return org, None
+    return org, ""
 
 
 def inspect_upload(data: bytes) -> signing.CertificateInfo:
@@ -596,7 +662,10 @@ def register_certificate(
     if validation.verdict != signing.Verdict.VALID or org is None:
         if validation.verdict != signing.Verdict.VALID and not problems:
             problems.append(validation.summary_ru())
-        return Registration(info, validation, org, tuple(problems), None)
+        return Registration(
+            info, validation, org, tuple(problems), None,
+            _refusal_code(validation, info),
+        )  # fmt: skip
     existing = session.scalar(
         select(Certificate).where(
             Certificate.organisation_id == org.id,

@@ -68,6 +68,9 @@ class FileRole(enum.StrEnum):
     # The signature bytes exactly as the party sent them (or as the service
     # assembled them from the party's signature value): what was submitted.
     RECEIVED = "received"
+    # The machine-readable power of attorney (МЧД) a signature was made under,
+    # and its detached signature: kept with the document as evidence.
+    POWER_OF_ATTORNEY = "power_of_attorney"
 
 
 class Document(TimestampMixin, Base):
@@ -237,6 +240,11 @@ class Signature(Base):
     archive_renewed_at: Mapped[dt.datetime | None]
     received_file_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("document_files.id")
+    )
+    #: The power of attorney (МЧД) the signer signed under, when the
+    #: certificate is a personal one; the report keeps what it said.
+    power_of_attorney_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("powers_of_attorney.id")
     )
     verdict: Mapped[Verdict]
     report: Mapped[dict[str, Any]] = mapped_column(default=dict)

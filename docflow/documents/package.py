@@ -127,6 +127,7 @@ def _plan(doc: Document, folders: set[str]) -> _Plan:
         FileRole.ATTACHMENT: "attachments",
         FileRole.SIGNATURE: "signatures",
         FileRole.RECEIVED: "signatures/as-received",
+        FileRole.POWER_OF_ATTORNEY: "signatures/power-of-attorney",
         FileRole.REVISION: "signed",
     }
     order = {
@@ -134,7 +135,8 @@ def _plan(doc: Document, folders: set[str]) -> _Plan:
         FileRole.ATTACHMENT: 1,
         FileRole.SIGNATURE: 2,
         FileRole.RECEIVED: 3,
-        FileRole.REVISION: 4,
+        FileRole.POWER_OF_ATTORNEY: 4,
+        FileRole.REVISION: 5,
     }
     for f in sorted(doc.files, key=lambda f: (order[f.role], f.revision, f.created_at)):
         name = safe_name(f.filename)

@@ -690,6 +690,11 @@ def record_signature(
         signer=signature.signer_name,
         serial=signature.certificate_serial,
         verdict=signature.verdict.value,
+        **(
+            {"power_of_attorney": signature.report["power_of_attorney"]["label"]}
+            if signature.report.get("power_of_attorney")
+            else {}
+        ),
     )
     _publish(
         session,

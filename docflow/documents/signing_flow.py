@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 import signing
 from docflow.access import Actor, signs_with_own_certificate, supplier_organisation
 from docflow.certificates.models import Certificate, CertificateStatus
+from docflow.contracts.models import Organisation
 from docflow.db import utcnow
 from docflow.documents.evidence import (
     CADES_LEVEL,
@@ -63,6 +64,8 @@ from docflow.documents.services import (
     record_signature,
 )
 from docflow.errors import DocflowError, NotFoundError, ValidationError
+from docflow.powers.registry import Registry
+from docflow.powers.services import Authority, authorise
 from signing import _cms_asn1 as der
 from signing import cades
 from signing.tsa import Timestamper
@@ -148,6 +151,30 @@ def _registered(
             code="certificate_not_registered",
         )
     return cert
+
+
+def _authority(
+    session: Session,
+    *,
+    doc: Document,
+    step: RouteStep,
+    cert: Certificate,
+    moment: dt.datetime,
+    registry: Registry | None,
+) -> Authority | None:
+    """The power of attorney a personal certificate signs under, valid at
+    ``moment`` (the proof of existence of the signature); ``None`` for a
+    certificate of the organisation itself."""
+    org = session.get(Organisation, _party_organisation_id(session, doc, step.party))
+    assert org is not None
+    return authorise(
+        session,
+        organisation=org,
+        certificate=cert,
+        doc_type=doc.doc_type.value,
+        moment=moment,
+        registry=registry,
+    )
 
 
 def _original(storage: Any, doc: Document) -> bytes:
@@ -244,6 +271,7 @@ def _record(
     pdf: bytes | None,
     pdf_report: Any,
     base_url: str,
+    authority: Authority | None = None,
 ) -> Signature:
     signer = cms_report.signers[0]
     stem = doc.main_file.filename
@@ -268,6 +296,20 @@ def _record(
             filename=f"{base}.signed-{revision}.pdf", content_type="application/pdf",
             revision=revision,
         )  # fmt: skip
+    if authority is not None:
+        # The МЧД the signature relies on travels with the document.
+        power = authority.power
+        store_retained(
+            session, storage, doc=doc, data=power.xml, role=FileRole.POWER_OF_ATTORNEY,
+            filename=f"{stem}.{party}.mchd-{power.number}.xml",
+            content_type="application/xml",
+        )  # fmt: skip
+        store_retained(
+            session, storage, doc=doc, data=power.signature,
+            role=FileRole.POWER_OF_ATTORNEY,
+            filename=f"{stem}.{party}.mchd-{power.number}.xml.sig",
+            content_type=sig_type,
+        )  # fmt: skip
     session.flush()
     info = signer.certificate
     report: dict[str, Any] = {
@@ -277,6 +319,8 @@ def _record(
     if pdf_report is not None:
         report["pdf"] = pdf_report.to_json()
         report["pdf_summary"] = pdf_report.summary_ru()
+    if authority is not None:
+        report["power_of_attorney"] = authority.evidence()
     report["etsi_xml"] = etsi_xml(
         cms_report, pdf_report, name=doc.main_file.filename, sha256=doc.main_file.sha256
     )
@@ -286,6 +330,7 @@ def _record(
         party=step.party,
         user_id=actor.user_id,
         certificate_id=cert.id,
+        power_of_attorney_id=authority.power.id if authority else None,
         sig_file_id=sig_file.id,
         pdf_file_id=pdf_file.id if pdf_file else None,
         received_file_id=received_file.id,
@@ -321,6 +366,7 @@ def accept_cms_signature(
     timestamper: Timestamper,
     revocation: str = "soft",
     base_url: str = "",
+    registry: Registry | None = None,
 ) -> Signature:
     """Take a detached CMS over the original from the party whose turn it is.
 
@@ -342,6 +388,10 @@ def accept_cms_signature(
         organisation_id=_party_organisation_id(session, doc, step.party),
         sha256=report.signers[0].certificate.sha256,
     )
+    authority = _authority(
+        session, doc=doc, step=step, cert=cert,
+        moment=report.signers[0].validation_time, registry=registry,
+    )  # fmt: skip
     sealed, sealed_report, _, _ = _seal(
         # DER as read (PEM and base64 decoded, /Contents padding dropped).
         sig=der.first_tlv(der.decode_signature_bytes(signature)),
@@ -364,6 +414,7 @@ def accept_cms_signature(
         pdf=None,
         pdf_report=None,
         base_url=base_url,
+        authority=authority,
     )
 
 
@@ -409,6 +460,7 @@ def prepare_signing(
     storage: Any,
     timestamper: Timestamper,
     pades: bool = True,
+    registry: Registry | None = None,
 ) -> PreparedItems:
     """Phase one: the bytes the signer's key must sign (CMS, and PAdES for a PDF)."""
     doc = get_document(session, actor=actor, document_id=document_id, lock=True)
@@ -425,6 +477,16 @@ def prepare_signing(
             "Выберите действующий сертификат, зарегистрированный вами для организации "
             "по этому договору.",
             code="certificate_not_registered",
+        )
+    # Refused now rather than after the signer has signed; checked again, at
+    # the proven moment, when the signature arrives.
+    authority = _authority(
+        session, doc=doc, step=step, cert=cert, moment=utcnow(), registry=registry
+    )
+    stamp: Any = True
+    if authority is not None:
+        stamp = signing.StampInfo(  # type: ignore[attr-defined]
+            extra_lines=(f"По доверенности {authority.power.label}",)
         )
     external = signing.ExternalSigner(cert.der)  # type: ignore[attr-defined]
     state: dict[str, str] = {}
@@ -445,7 +507,7 @@ def prepare_signing(
         if pades and latest is not None:
             pdf_prepared = external.prepare_pdf(
                 storage.read_bytes(latest.blob_key),
-                stamp=True,
+                stamp=stamp,
                 reason="Подписание документа",
                 # Room for the signature time-stamp added at completion.
                 timestamper=timestamper,
@@ -495,6 +557,7 @@ def complete_signing(
     timestamper: Timestamper,
     revocation: str = "soft",
     base_url: str = "",
+    registry: Registry | None = None,
 ) -> Signature:
     """Phase two: assemble, verify, seal and record the signature(s)."""
     received_at = utcnow()
@@ -560,6 +623,10 @@ def complete_signing(
         raise SignatureRejectedError(
             "Подпись сделана другим сертификатом.", code="certificate_not_registered"
         )
+    authority = _authority(
+        session, doc=doc, step=step, cert=cert,
+        moment=report.signers[0].validation_time, registry=registry,
+    )  # fmt: skip
     sealed, sealed_report, pdf_sealed, pdf_report = _seal(
         sig=sig, content=content, pdf=pdf, timestamper=timestamper, verifier=verifier
     )
@@ -577,6 +644,7 @@ def complete_signing(
         pdf=pdf_sealed,
         pdf_report=pdf_report,
         base_url=base_url,
+        authority=authority,
     )
 
 
@@ -591,6 +659,7 @@ def countersign(
     timestamper: Timestamper,
     revocation: str = "soft",
     base_url: str = "",
+    registry: Registry | None = None,
 ) -> Signature:
     """Sign for the supplier with the supplier's own key (PKCS#12 or PKCS#11):
     a detached CMS over the original and, for a PDF, the next PAdES revision;
@@ -612,6 +681,10 @@ def countersign(
         organisation_id=_party_organisation_id(session, doc, step.party),
         sha256=report.signers[0].certificate.sha256,
     )
+    authority = _authority(
+        session, doc=doc, step=step, cert=cert,
+        moment=report.signers[0].validation_time, registry=registry,
+    )  # fmt: skip
     pdf = None
     latest = doc.latest_pdf
     if latest is not None:
@@ -638,6 +711,7 @@ def countersign(
         pdf=pdf_sealed,
         pdf_report=pdf_report,
         base_url=base_url,
+        authority=authority,
     )
 
 

@@ -82,7 +82,7 @@ def countersign_document(document_id: str, user_id: str | None = None) -> str:
     from docflow.certificates.services import trust_store
     from docflow.documents import signing_flow
     from docflow.errors import InvalidTransitionError
-    from docflow.web import blob_store, settings, state, timestamper
+    from docflow.web import blob_store, mchd_registry, settings, state, timestamper
 
     session = state().sessionmaker()
     try:
@@ -106,6 +106,7 @@ def countersign_document(document_id: str, user_id: str | None = None) -> str:
                 storage=blob_store(),
                 trust=trust,
                 timestamper=stamper,
+                registry=mchd_registry(),
                 revocation=settings().revocation_mode,
                 base_url=settings().base_url,
             )

@@ -60,6 +60,7 @@ from docflow.web import (
     blob_store,
     current_actor,
     db_session,
+    mchd_registry,
     settings,
     timestamper,
     trust,
@@ -283,6 +284,7 @@ def sign_prepare(document_id: uuid.UUID) -> Any:
                 certificate_id=certificate_id,
                 storage=blob_store(),
                 timestamper=timestamper(),
+                registry=mchd_registry(),
             )
     except DocflowError as exc:
         return _json_error(exc)
@@ -315,6 +317,7 @@ def sign_complete(document_id: uuid.UUID) -> Any:
                 storage=blob_store(),
                 trust=trust(),
                 timestamper=timestamper(),
+                registry=mchd_registry(),
                 revocation=settings().revocation_mode,
                 base_url=_base_url(),
             )
@@ -549,6 +552,7 @@ FILE_ROLE_TITLES = {
     FileRole.REVISION: "PDF с подписями",
     FileRole.SIGNATURE: "Подпись (.sig) со штампами времени",
     FileRole.RECEIVED: "Подпись в том виде, как получена",
+    FileRole.POWER_OF_ATTORNEY: "Машиночитаемая доверенность (МЧД) и её подпись",
 }
 
 

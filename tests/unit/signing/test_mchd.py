@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
@@ -15,13 +16,16 @@ from signing.mchd import (
     Organisation,
     Person,
     Power,
+    PowerOfAttorney,
     Redelegation,
     read_power_of_attorney,
+    write_power_of_attorney,
 )
 from signing.reports import Verdict
-from signing.signers import Pkcs12Signer
+from signing.signers import GostSigner, Pkcs12Signer
 from signing.trust import TrustStore
 
+from . import gost_pki
 from .mchd_samples import (
     NUMBER,
     POWER_CODE,
@@ -148,3 +152,81 @@ def test_mchd_detached_signature_verifies_over_xml_bytes(
     assert verify_cms(xml, sig, trust_store).verdict is Verdict.VALID
     tampered = xml.replace(b"2026-12-31", b"2027-12-31")
     assert not verify_cms(tampered, sig, trust_store).signers[0].intact
+
+
+def test_read_power_of_attorney_reads_the_head_who_signs_it() -> None:
+    poa = read_power_of_attorney(mchd_003())
+
+    assert poa.head == Person(
+        last_name="Петров",
+        first_name="Пётр",
+        patronymic="Петрович",
+        snils="111-222-333 44",
+        inn="770100000011",
+    )
+    assert poa.head.snils_digits == "11122233344"
+    assert read_power_of_attorney(mchd_002()).head is None
+
+
+def _value(**changes: object) -> PowerOfAttorney:
+    base = PowerOfAttorney(
+        format_version=FormatVersion.V003,
+        number="0b3c9d2e-1f4a-4b5c-8d6e-7f8091a2b3c4",
+        internal_number="МЧД <1> & «2»",
+        issued_on=dt.date(2026, 11, 1),
+        valid_until=dt.date(2027, 10, 31),
+        principal=Organisation(
+            'ООО "Кавычки" & <Скобки>', "7701234567", "1027700132195", "770101001"
+        ),
+        representatives=(
+            Person("Сидорова", "Анна", "Павловна", "123-456-789 64", "500301234560"),
+            Person("Орлов", "Олег", None, None, "772800123456"),
+        ),
+        powers=(
+            Power("02.001", "Подписание актов ПРОМ10"),
+            Power(None, "Подписывать <всё> & всегда"),
+        ),
+        redelegation=Redelegation.NONE,
+        file_id=None,
+        head=Person("Иванов", "Иван", "Иванович", "112-233-445 95", "500100732259"),
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_write_power_of_attorney_is_schema_valid_and_reads_back() -> None:
+    poa = _value()
+    back = read_power_of_attorney(write_power_of_attorney(poa, head_title="Директор"))
+
+    assert back.format_version is FormatVersion.V003
+    assert back.file_id == f"ON_EMCHD_20261101_{poa.number}"
+    # Free-text powers come first in the file, as the schema orders them.
+    assert set(back.powers) == set(poa.powers)
+    assert dataclasses.replace(back, file_id=None, powers=poa.powers) == poa
+
+
+def test_write_power_of_attorney_without_internal_number_or_patronymic() -> None:
+    poa = _value(internal_number=None)
+    back = read_power_of_attorney(write_power_of_attorney(poa))
+
+    assert back.internal_number == "б/н"  # the schema requires one
+    assert back.representatives[1].patronymic is None
+    with pytest.raises(ValueError, match="ЛицоБезДов"):
+        write_power_of_attorney(_value(head=None))
+
+
+def test_gost_signed_power_of_attorney_verifies(
+    gpki: gost_pki.GostPki, gost_store: TrustStore
+) -> None:
+    """Real МЧД are signed with GOST R 34.10-2012: the same detached check."""
+    xml = write_power_of_attorney(_value())
+    signer = GostSigner(
+        gpki.signer_256.key, gpki.signer_256.cert, gpki.signer_256.chain_certs
+    )
+    sig = sign_cms(xml, signer)
+
+    report = verify_cms(xml, sig, gost_store, at=gpki.now)
+    assert report.verdict is Verdict.VALID, report.summary_ru()
+    assert report.signers[0].signature_algorithm.startswith("ГОСТ Р 34.10-2012")
+    assert (
+        verify_cms(xml + b" ", sig, gost_store, at=gpki.now).verdict is Verdict.INVALID
+    )
