@@ -124,6 +124,9 @@ def _register_blueprints(app: Flask) -> None:
     from docflow.certificates.tsa import tsa_bp
 
     app.register_blueprint(tsa_bp)
+    from docflow.powers.views import bp as powers_bp
+
+    app.register_blueprint(powers_bp)
 
     from docflow.api.blueprint import register_api
 
@@ -173,6 +176,7 @@ NAV: list[tuple[str, str, str, bool]] = [
     ("documents.index", N_("Документы"), "all", False),
     ("readings.index", N_("Показания"), "all", False),
     ("certificates.list_certificates", N_("Сертификаты"), "all", False),
+    ("powers.index", N_("Доверенности"), "all", True),
     ("certificates.trust_store_page", N_("Доверенные УЦ"), "staff", True),
     ("content.contacts", N_("Контакты"), "customer", True),
     ("notify_admin.queue", N_("Очередь уведомлений"), "staff", True),

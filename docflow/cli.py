@@ -37,6 +37,10 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(readings_group)
 
+    from docflow.powers.cli import mchd_group
+
+    app.cli.add_command(mchd_group)
+
 
 @click.group("db", help="Database schema.")
 def db_group() -> None:

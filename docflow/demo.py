@@ -9,6 +9,7 @@ again changes nothing and prints the same world.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from docflow.accounts.models import Role, User
 from docflow.accounts.services import register_user
 from docflow.contracts.models import Contract, ContractAccess, Organisation
 from docflow.db import transaction
+from docflow.errors import DocflowError
 from docflow.web import db_session, settings
 
 DEMO_PASSWORD = "demo12345"
@@ -53,6 +55,34 @@ CUSTOMERS: list[dict[str, Any]] = [
                       "snils": "12345678964"},
     },
 ]
+
+#: An employee of ООО «Ромашка» with a personal certificate (no ИНН ЮЛ): she
+#: signs for the company under a machine-readable power of attorney (МЧД)
+#: its head, Иванов, issued and signed.
+EMPLOYEE: dict[str, Any] = {
+    "key": "romashka-employee", "organisation": "romashka",
+    "email": "employee@romashka.example", "last_name": "Сидорова", "first_name": "Анна",
+    "middle_name": "Павловна", "title": "Главный энергетик", "inn": "771203456789",
+    "snils": "14523698776",
+}
+
+#: The employee's МЧД (format 003). Its number (``НомДовер``) is fixed, so that
+#: reruns find it; a renewal, when the kept file has expired, gets a number of
+#: its own (:func:`_power_number`).
+EMPLOYEE_POWER: dict[str, Any] = {
+    "number": "3f0e6a52-9c1d-4b7e-a2d4-6c1b8e0f9a71",
+    "internal_number": "МЧД-1/2026",
+    "head_title": "Генеральный директор",
+    "powers": [
+        ("02.001", "Подписание актов снятия показаний приборов учёта (ПРОМ10)"),
+        ("01.002", "Подписание дополнительных соглашений"),
+        (None, "Представлять интересы ООО «Ромашка» перед АО «Энергосбыт» в личном "
+               "кабинете: передавать показания приборов учёта и подписывать акты "
+               "снятия показаний и дополнительные соглашения к договорам "
+               "энергоснабжения."),
+    ],
+    "xml": "romashka-employee-mchd.xml",
+}
 
 STAFF = [
     {"email": "clerk@energosbyt.example", "last_name": "Смирнова", "first_name": "Ольга",
@@ -116,6 +146,20 @@ def _load_or_make_pki(directory: Path) -> dict[str, Any]:
             p12_path.write_bytes(issued.pkcs12(P12_PASSWORD))
             (directory / f"{key_name}-signer.crt").write_bytes(issued.pem)
         keys[key_name] = {"p12": str(p12_path), "cert": str(directory / f"{key_name}-signer.crt")}
+    employee_p12 = directory / f"{EMPLOYEE['key']}.p12"
+    employee_crt = directory / f"{EMPLOYEE['key']}.crt"
+    if not employee_p12.exists() or not employee_crt.exists():
+        # A personal certificate, as a УЦ issues one to a person: ИНН ФЛ and
+        # СНИЛС, no organisation, no ИНН ЮЛ, no ОГРН.
+        issued = pki.make_signer(
+            root, surname=EMPLOYEE["last_name"],
+            given_name=f"{EMPLOYEE['first_name']} {EMPLOYEE['middle_name']}",
+            organization=None, title=None, email=EMPLOYEE["email"],
+            inn=EMPLOYEE["inn"], inn_le=None, ogrn=None, snils=EMPLOYEE["snils"],
+        )
+        employee_p12.write_bytes(issued.pkcs12(P12_PASSWORD))
+        employee_crt.write_bytes(issued.pem)
+    keys[EMPLOYEE["key"]] = {"p12": str(employee_p12), "cert": str(employee_crt)}
     supplier_p12 = directory / "supplier-signer.p12"
     if not supplier_p12.exists():
         clerk = STAFF[0]
@@ -130,6 +174,74 @@ def _load_or_make_pki(directory: Path) -> dict[str, Any]:
         (directory / "supplier-signer.crt").write_bytes(issued.pem)
     keys["supplier"] = {"p12": str(supplier_p12), "cert": str(directory / "supplier-signer.crt")}
     return {"root": str(root_cert_path), "keys": keys}
+
+
+def _snils(digits: str) -> str:
+    """«14523698776» → «145-236-987 76», as an МЧД writes a СНИЛС."""
+    return f"{digits[:3]}-{digits[3:6]}-{digits[6:9]} {digits[9:]}"
+
+
+def _power_number(renewal_of: str | None, today: dt.date) -> str:
+    """The fixed number of the demo МЧД; a renewal (the kept file has expired)
+    gets one derived from it and the day of issue."""
+    if renewal_of is None:
+        return str(EMPLOYEE_POWER["number"])
+    return str(uuid.uuid5(uuid.UUID(renewal_of), today.isoformat()))
+
+
+def _load_or_make_power(directory: Path) -> dict[str, Any]:
+    """The employee's МЧД (format 003) and its detached signature by Ромашка's
+    head, made once and kept under ``var/demo/`` — the files a principal's
+    software issues, which a newcomer can also upload by hand."""
+    import signing
+    from signing.mchd import FormatVersion, Person, Power, PowerOfAttorney, Redelegation
+    from signing.mchd import Organisation as Principal
+
+    xml_path = directory / EMPLOYEE_POWER["xml"]
+    sig_path = directory / f"{EMPLOYEE_POWER['xml']}.sig"
+    org = next(c for c in CUSTOMERS if c["key"] == EMPLOYEE["organisation"])
+    head = org["signatory"]
+    head_cert = signing.inspect_certificate(
+        (directory / f"{org['key']}-signer.crt").read_bytes())
+    today = dt.date.today()
+    number = _power_number(None, today)
+    if xml_path.exists() and sig_path.exists():
+        try:
+            kept = signing.read_power_of_attorney(xml_path.read_bytes())
+            signers = signing.cms_signer_certificates(sig_path.read_bytes())  # type: ignore[attr-defined]
+        except (signing.MchdFormatError, signing.SigningError, ValueError):
+            kept, signers = None, []
+        fresh = kept is not None and kept.valid_until >= today
+        if fresh and [c.sha256 for c in signers] == [head_cert.sha256]:
+            return {"number": kept.number.lower(), "xml": str(xml_path),
+                    "signature": str(sig_path), "principal_inn": kept.principal.inn}
+        if kept is not None:
+            # Signed by a head's key made anew: signed again, same number.
+            # Expired: a renewal, a number of its own.
+            number = kept.number.lower() if fresh else _power_number(kept.number, today)
+    poa = PowerOfAttorney(
+        format_version=FormatVersion.V003,
+        number=number,
+        internal_number=EMPLOYEE_POWER["internal_number"],
+        issued_on=today - dt.timedelta(days=30),
+        valid_until=today - dt.timedelta(days=30) + dt.timedelta(days=365),
+        principal=Principal(org["name"], org["inn"], org["ogrn"], org["kpp"]),
+        representatives=(Person(EMPLOYEE["last_name"], EMPLOYEE["first_name"],
+                                EMPLOYEE["middle_name"], _snils(EMPLOYEE["snils"]),
+                                EMPLOYEE["inn"]),),
+        powers=tuple(Power(code, text) for code, text in EMPLOYEE_POWER["powers"]),
+        redelegation=Redelegation.NONE,
+        file_id=None,
+        head=Person(head["last_name"], head["first_name"], head["middle_name"],
+                    _snils(head["snils"]), head["inn"]),
+    )
+    xml = signing.write_power_of_attorney(poa, head_title=EMPLOYEE_POWER["head_title"])
+    head_key = signing.Pkcs12Signer.load(
+        (directory / f"{org['key']}-signer.p12").read_bytes(), P12_PASSWORD)
+    sig_path.write_bytes(signing.sign_cms(xml, head_key))
+    xml_path.write_bytes(xml)
+    return {"number": poa.number, "xml": str(xml_path), "signature": str(sig_path),
+            "principal_inn": org["inn"]}
 
 
 def _user(s: Session, *, email: str, last_name: str, first_name: str, middle_name: str,
@@ -156,6 +268,7 @@ def _organisation(s: Session, data: dict[str, Any], *, is_supplier: bool = False
 def create_demo_world() -> dict[str, Any]:
     s = db_session()
     pki_info = _load_or_make_pki(demo_dir())
+    pki_info["power"] = _load_or_make_power(demo_dir())
     world: dict[str, Any] = {"users": [], "organisations": [], "keys": [],
                              "trust": {"root": pki_info["root"]},
                              "url": settings().base_url}
@@ -194,6 +307,7 @@ def create_demo_world() -> dict[str, Any]:
                                   "email": user.email, "p12": pki_info["keys"][c["key"]]["p12"],
                                   "cert": pki_info["keys"][c["key"]]["cert"],
                                   "password": P12_PASSWORD})
+        _employee(s, world, pki_info)
         for person in STAFF:
             user = _user(s, email=person["email"], last_name=person["last_name"],
                          first_name=person["first_name"], middle_name=person["middle_name"],
@@ -212,6 +326,115 @@ def create_demo_world() -> dict[str, Any]:
     with transaction(s):
         world["documents"] = create_demo_documents(s, world)
     return world
+
+
+def _employee(s: Session, world: dict[str, Any], pki_info: dict[str, Any]) -> None:
+    """The employee who signs «по доверенности»: her account and rights on her
+    company's contracts (all but managing them), her МЧД published in the
+    registry double and uploaded by the head, her personal certificate
+    registered. A revocation tried in the registry double or in the cabinet
+    survives a rerun."""
+    import signing
+    from docflow.access import Actor
+    from docflow.audit import RequestInfo
+    from docflow.certificates.models import Certificate, CertificateStatus
+    from docflow.certificates.services import register_certificate
+    from docflow.powers.models import PowerOfAttorney, PowerStatus
+    from docflow.powers.registry import FileRegistry, RegistryState
+    from docflow.powers.services import status_of, upload_power
+    from docflow.web import mchd_registry, trust
+
+    org_data = next(c for c in CUSTOMERS if c["key"] == EMPLOYEE["organisation"])
+    org = _organisation(s, org_data)
+    head = _user(s, email=org_data["signatory"]["email"],
+                 last_name=org_data["signatory"]["last_name"],
+                 first_name=org_data["signatory"]["first_name"],
+                 middle_name=org_data["signatory"]["middle_name"], role=Role.CUSTOMER)
+    user = _user(s, email=EMPLOYEE["email"], last_name=EMPLOYEE["last_name"],
+                 first_name=EMPLOYEE["first_name"], middle_name=EMPLOYEE["middle_name"],
+                 role=Role.CUSTOMER)
+    for number, _signed_on in org_data["contracts"]:
+        contract = s.scalar(select(Contract).where(Contract.number == number))
+        if contract is None:
+            continue
+        if s.scalar(select(ContractAccess).where(
+                ContractAccess.user_id == user.id,
+                ContractAccess.contract_id == contract.id)) is None:
+            s.add(ContractAccess(user_id=user.id, contract_id=contract.id, can_view=True,
+                                 can_submit_readings=True, can_sign=True, can_manage=False))
+    s.flush()
+
+    files = pki_info["power"]
+    number = files["number"]
+    registry = mchd_registry()
+    power = s.scalar(select(PowerOfAttorney).where(
+        PowerOfAttorney.organisation_id == org.id, PowerOfAttorney.number == number))
+    if isinstance(registry, FileRegistry) and (
+            power is None
+            or registry.status(number, org.inn).state is RegistryState.NOT_FOUND):
+        # What the principal does at m4d.nalog.gov.ru before anyone relies on it.
+        registry.publish(number, org.inn)
+    key = pki_info["keys"][EMPLOYEE["key"]]
+    note = "по доверенности (МЧД)"
+    world["users"].append({"email": user.email, "password": DEMO_PASSWORD,
+                           "role": "customer", "role_title": f"По доверенности, {org.name}",
+                           "title": EMPLOYEE["title"], "name": user.full_name,
+                           "organisation_inn": org.inn, "note": note})
+    world["keys"].append({"owner": f"{user.full_name} (по доверенности)",
+                          "organisation_inn": org.inn, "email": user.email,
+                          "p12": key["p12"], "cert": key["cert"], "password": P12_PASSWORD,
+                          "note": note})
+    entry: dict[str, Any] = {"number": number, "internal_number": EMPLOYEE_POWER[
+        "internal_number"], "principal": org.name, "principal_inn": org.inn,
+        "representative": user.full_name, "representative_email": user.email,
+        "xml": files["xml"], "signature": files["signature"]}
+    world["powers_of_attorney"] = [entry]
+    if power is None:
+        try:
+            power, _created = upload_power(
+                s, actor=Actor.for_user(head, RequestInfo(via="cli")),
+                xml=Path(files["xml"]).read_bytes(),
+                signature=Path(files["signature"]).read_bytes(),
+                trust=trust(), registry=registry, revocation="soft",
+            )
+        except DocflowError as exc:
+            if isinstance(registry, FileRegistry) or registry is None:
+                raise
+            # A real registry (MCHD_REGISTRY_URL=https://…) does not know the
+            # demo's МЧД: the rest of the world stands without it.
+            entry["problem"] = exc.message
+            return
+
+    cert_data = Path(key["cert"]).read_bytes()
+    sha256 = signing.inspect_certificate(cert_data).sha256
+    cert = s.scalar(select(Certificate).where(
+        Certificate.user_id == user.id, Certificate.organisation_id == org.id,
+        Certificate.sha256 == sha256, Certificate.status == CertificateStatus.ACTIVE))
+    if cert is None and power.status == PowerStatus.ACTIVE:
+        registration = register_certificate(
+            s, actor=Actor.for_user(user, RequestInfo(via="cli")), data=cert_data,
+            trust=trust(), revocation="soft",
+        )
+        if registration.certificate is None:
+            raise RuntimeError("Демо-мир: сертификат сотрудника не зарегистрирован: "
+                               + "; ".join(registration.problems))
+        cert = registration.certificate
+    if cert is not None and power.certificate_id is None:
+        power.certificate_id = cert.id
+    s.flush()
+    entry.update({
+        "id": str(power.id), "label": power.label,
+        "valid_from": power.issued_on.isoformat(),
+        "valid_until": power.valid_until.isoformat(),
+        "status": status_of(power)[1],
+        # The registry double's status (a real registry is not asked here).
+        "registry": (registry.status(number, org.inn).state.value
+                     if isinstance(registry, FileRegistry) else None),
+        "powers": list(power.coded_powers),
+        "certificate_id": str(cert.id) if cert is not None else None,
+    })
+    for item in (world["users"][-1], world["keys"][-1]):
+        item["note"] = f"по доверенности {power.label}"
 
 
 # -- contracts' surroundings: contacts, payments, restrictions, news, FAQ, and

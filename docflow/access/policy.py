@@ -94,7 +94,8 @@ def _organisations_with(actor: Actor, right: Right) -> Any:
 def visible_powers(actor: Actor) -> ColumnElement[bool]:
     """Which powers of attorney (МЧД) an actor may see: the supplier's people
     and keys every one; a customer's key its organisation's; a person those
-    they uploaded and those of organisations whose contracts they manage."""
+    they uploaded, those bound to a certificate they registered (they are its
+    representative) and those of organisations whose contracts they manage."""
     if actor.is_supplier:
         return PowerOfAttorney.id.is_not(None)
     if actor.organisation_id is not None:
@@ -103,6 +104,10 @@ def visible_powers(actor: Actor) -> ColumnElement[bool]:
         return false()
     return or_(
         PowerOfAttorney.uploaded_by_id == actor.user.id,
+        # The representative: the МЧД bound to a certificate they registered.
+        PowerOfAttorney.certificate_id.in_(
+            select(Certificate.id).where(Certificate.user_id == actor.user.id)
+        ),
         PowerOfAttorney.organisation_id.in_(_organisations_with(actor, Right.MANAGE)),
     )
 

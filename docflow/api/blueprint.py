@@ -190,6 +190,7 @@ def register_api(app: Flask) -> None:
         docs,
         documents,
         events,
+        powers,
         readings,
         signatures,
         verify,

@@ -11,11 +11,47 @@ import functools
 import re
 from typing import Any
 
-from docflow.documents.models import DocStatus, DocType
+from docflow.documents.models import DocStatus, DocType, FileRole
 
 VERSION = "1.0.0"
 
-DESCRIPTION = """\
+#: The refusals about powers of attorney (МЧД): upload, registration of a
+#: personal certificate and signing under an МЧД (``docflow.powers.services``).
+POWER_CODES: tuple[tuple[str, str], ...] = (
+    ("power_of_attorney_format", "422: не МЧД поддерживаемого формата (единый "
+     "формат ФНС 002 или EMCHD_1), не проходит схему, содержит DOCTYPE/ENTITY"),
+    ("power_of_attorney_signature", "422: подпись МЧД не проверяется (не CMS, "
+     "не над этим файлом, недействительна)"),
+    ("power_of_attorney_signer", "422: МЧД подписал не руководитель доверителя "
+     "(не его ИНН ЮЛ, не лицо без доверенности, названное в МЧД)"),
+    ("power_of_attorney_principal", "422: доверитель в МЧД — не организация, за "
+     "которую подписывает ключ (или подписант)"),
+    ("power_of_attorney_representative", "422: владелец сертификата не назван "
+     "представителем в МЧД (СНИЛС, ИНН ФЛ)"),
+    ("power_of_attorney_required", "422: личный сертификат без ИНН организации, "
+     "а МЧД на его владельца не загружена (регистрация сертификата, подписание)"),
+    ("power_of_attorney_expired", "422: МЧД не действует на дату загрузки или "
+     "подписи"),
+    ("power_of_attorney_revoked", "422: МЧД отозвана — в кабинете или в реестре "
+     "ФНС"),
+    ("power_of_attorney_not_registered", "422: реестр доверенностей ФНС не знает "
+     "эту МЧД"),
+    ("power_of_attorney_power", "422: в МЧД нет полномочия подписывать этот вид "
+     "документа (`details.required` — подходящие коды)"),
+    ("power_of_attorney_duplicate", "409: МЧД с тем же номером уже загружена с "
+     "другим содержимым"),
+    ("power_of_attorney_not_found", "404: МЧД нет или она не видна ключу"),
+    ("power_of_attorney_registry_unavailable", "503: реестр доверенностей ФНС не "
+     "ответил, статус МЧД неизвестен — повторите позже"),
+)  # fmt: skip
+
+
+def _power_codes_text() -> str:
+    return "\n".join(f"- `{code}` — {text};" for code, text in POWER_CODES)[:-1] + "."
+
+
+DESCRIPTION = (
+    """\
 REST API личного кабинета юридического лица: юридически значимый документооборот
 для интеграций (биллинг поставщика, ERP клиента).
 
@@ -33,6 +69,15 @@ REST API личного кабинета юридического лица: юр
 `certificate_refused` (422), `rate_limited` (429), `invalid_json` (400).
 `message` — по-русски, для человека.
 
+**Машиночитаемые доверенности (МЧД).** Сотрудник с личным сертификатом (без ИНН
+организации) подписывает за организацию по МЧД, загруженной в
+`POST /powers-of-attorney`. Загрузка, регистрация сертификата и подписание
+отказывают с кодом условия, которое не выполнено:
+
+"""
+    + _power_codes_text()
+    + """
+
 **Идемпотентность.** `POST /documents` с заголовком `Idempotency-Key` при повторе
 возвращает тот же документ (200), а не дубликат.
 
@@ -40,6 +85,7 @@ REST API личного кабинета юридического лица: юр
 (`X-Signature: sha256=<HMAC-SHA256 от "<X-Timestamp>.<тело>">`); пропущенное
 забирается из `GET /events?after=<курсор>`.
 """
+)
 
 JSON = "application/json"
 
@@ -99,10 +145,7 @@ def _schemas() -> dict[str, Any]:
         "File": _object(
             {
                 "id": UUID,
-                "role": {
-                    "type": "string",
-                    "enum": ["main", "attachment", "revision", "signature", "received"],
-                },
+                "role": {"type": "string", "enum": [r.value for r in FileRole]},
                 "filename": STR,
                 "content_type": STR,
                 "size": INT,
@@ -158,6 +201,13 @@ def _schemas() -> dict[str, Any]:
                     "enum": ["valid", "invalid", "indeterminate"],
                 },
                 "has_pades": BOOL,
+                "power_of_attorney": _nullable(
+                    {
+                        **_signature_power(),
+                        "description": "МЧД, по которой подписал личный сертификат "
+                        "(null — подпись сертификатом организации).",
+                    }
+                ),
                 "created_at": DATETIME,
             }
         ),
@@ -397,16 +447,21 @@ def _schemas() -> dict[str, Any]:
 
 
 _ERRORS = {
-    "BadRequest": "Тело не разобрать (invalid_json, bad_request).",
+    "BadRequest": "Тело не разобрать (invalid_json, json_too_deep, bad_request).",
     "Unauthorized": "Нет ключа API, ключ неизвестен или отозван (unauthorized).",
     "Forbidden": "Ключу не выдана нужная область доступа (forbidden).",
     "NotFound": "Объекта нет или он не виден ключу (not_found).",
+    "PowerNotFound": "МЧД нет или она не видна ключу (power_of_attorney_not_found).",
     "Conflict": "Состояние документа не допускает действия (document_state_conflict).",
+    "PowerConflict": "МЧД с тем же номером уже загружена с другим содержимым "
+    "(power_of_attorney_duplicate).",
     "PayloadTooLarge": "Слишком большое тело или файл (payload_too_large).",
     "UnsupportedMediaType": "Неподдерживаемый тип содержимого (unsupported_media_type).",
-    "Unprocessable": "Данные не прошли проверку (validation_error и коды подписи и "
-    "сертификата).",
+    "Unprocessable": "Данные не прошли проверку (validation_error и коды подписи, "
+    "сертификата и МЧД — power_of_attorney_*).",
     "RateLimited": "Превышен лимит запросов ключа (rate_limited).",
+    "Unavailable": "Реестр доверенностей ФНС не ответил: статус МЧД неизвестен, "
+    "повторите позже (power_of_attorney_registry_unavailable).",
 }
 
 
@@ -420,11 +475,14 @@ def _errors(*names: str) -> dict[str, Any]:
         "Unauthorized": "401",
         "Forbidden": "403",
         "NotFound": "404",
+        "PowerNotFound": "404",
         "Conflict": "409",
+        "PowerConflict": "409",
         "PayloadTooLarge": "413",
         "UnsupportedMediaType": "415",
         "Unprocessable": "422",
         "RateLimited": "429",
+        "Unavailable": "503",
     }
     out = {"401": _resp("Unauthorized"), "429": _resp("RateLimited")}
     for name in names:
@@ -766,11 +824,11 @@ def _paths() -> dict[str, Any]:
                 "Подписание",
                 {"201": _json(_ref("SignedResult"), "Подпись проверена и принята.")},
                 scope="sign",
-                errors=transition_errors,
+                errors=(*transition_errors, "Unavailable"),
                 body=signature_body,
                 description="Подпись проверяется сразу: целостность, сертификат "
                 "зарегистрирован для организации и действителен на время подписи, "
-                "цепочка, отзыв. Отказ — 422 с кодом причины.",
+                "цепочка, отзыв. Отказ — 422 с кодом причины. " + POWER_SIGNING_NOTE,
             ),
         },
         "/documents/{document_id}/signatures/{signature_id}": {
@@ -800,10 +858,10 @@ def _paths() -> dict[str, Any]:
                 "Подписание",
                 {"200": _json(_ref("PreparedSigning"), "Что подписать.")},
                 scope="sign",
-                errors=transition_errors,
+                errors=(*transition_errors, "Unavailable"),
                 body=_json_body(_ref("PrepareRequest")),
                 description="Для PDF — подпись CMS над оригиналом и PAdES с видимым "
-                "штампом; закрытый ключ остаётся у подписанта.",
+                "штампом; закрытый ключ остаётся у подписанта. " + POWER_SIGNING_NOTE,
             ),
         },
         "/documents/{document_id}/pades/complete": {
@@ -814,8 +872,9 @@ def _paths() -> dict[str, Any]:
                 "Подписание",
                 {"201": _json(_ref("SignedResult"), "Новая ревизия подписана.")},
                 scope="sign",
-                errors=transition_errors,
+                errors=(*transition_errors, "Unavailable"),
                 body=_json_body(_ref("CompleteRequest")),
+                description=POWER_SIGNING_NOTE,
             ),
         },
         "/certificates": {
@@ -837,11 +896,15 @@ def _paths() -> dict[str, Any]:
                     ),
                 },
                 scope="sign",
-                errors=BODY_ERRORS,
+                errors=(*BODY_ERRORS, "Unavailable"),
                 body=certificate_body,
                 description="422 `certificate_invalid` (не сертификат, цепочка, срок, "
                 "отзыв) или `certificate_refused` (ИНН не организации ключа) — с "
-                "причинами в `details.problems`.",
+                "причинами в `details.problems`. Личный сертификат сотрудника (без "
+                "ИНН организации) регистрируется, только когда загружена МЧД, "
+                "называющая его владельца представителем: иначе "
+                "`power_of_attorney_required`, `power_of_attorney_representative` "
+                "или `power_of_attorney_principal`.",
             ),
         },
         "/certificates/{certificate_id}": {
@@ -932,6 +995,297 @@ def _paths() -> dict[str, Any]:
                         },
                     ),
                 ],
+            ),
+        },
+    }
+
+
+POWER_SIGNING_NOTE = (
+    "Личный сертификат (без ИНН организации) подписывает только по МЧД, "
+    "загруженной в `POST /powers-of-attorney` и действующей на время подписи: "
+    "иначе 422 `power_of_attorney_required`, `_representative`, `_principal`, "
+    "`_expired`, `_revoked`, `_not_registered`, `_power` или 503 "
+    "`power_of_attorney_registry_unavailable`. Принятая подпись называет МЧД в "
+    "поле `power_of_attorney`."
+)
+
+
+def _person() -> dict[str, Any]:
+    return _object(
+        {
+            "last_name": STR,
+            "first_name": STR,
+            "patronymic": NSTR,
+            "snils": {**NSTR, "description": "СНИЛС, 11 цифр."},
+            "inn": {**NSTR, "description": "ИНН физического лица."},
+        }
+    )
+
+
+def _principal() -> dict[str, Any]:
+    return _object({"name": STR, "inn": STR, "ogrn": NSTR, "kpp": NSTR})
+
+
+def _power_signer() -> dict[str, Any]:
+    return _object(
+        {
+            "name": STR,
+            "serial": STR,
+            "inn_le": NSTR,
+            "qualified": {
+                **BOOL,
+                "description": "Квалифицированный сертификат (аккредитованный УЦ).",
+            },
+        }
+    )
+
+
+def _signature_power() -> dict[str, Any]:
+    """What a signature's JSON shows of its МЧД (``signature_power``)."""
+    return _object(
+        {
+            "id": UUID,
+            "number": STR,
+            "internal_number": NSTR,
+            "label": STR,
+            "issued_on": {"type": "string", "format": "date"},
+            "valid_until": {"type": "string", "format": "date"},
+            "principal": _principal(),
+            "signer": _power_signer(),
+            "xml_sha256": STR,
+            "status_source": {
+                **STR,
+                "description": "Кто подтвердил статус МЧД при подписи.",
+            },
+            "status_checked_at": DATETIME,
+            "valid_at": {
+                **DATETIME,
+                "description": "Момент подписи, на который проверена МЧД.",
+            },
+        }
+    )
+
+
+def power_schemas() -> dict[str, Any]:
+    date = {"type": "string", "format": "date"}
+    return {
+        "PowerOfAttorney": _object(
+            {
+                "id": UUID,
+                "number": {
+                    **STR,
+                    "description": "Номер МЧД (GUID, НомДовер) в нижнем регистре.",
+                },
+                "internal_number": {**NSTR, "description": "Внутренний номер."},
+                "label": {**STR, "example": "№ МЧД-7/2026 (4f1c…) от 15.01.2026"},
+                "format_version": {**STR, "example": "EMCHD_1"},
+                "issued_on": date,
+                "valid_until": date,
+                "principal": {
+                    **_principal(),
+                    "description": "Доверитель, как записан в МЧД.",
+                },
+                "organisation": _object({"id": UUID, "name": STR, "inn": STR}),
+                "representatives": {"type": "array", "items": _person()},
+                "powers": {
+                    "type": "array",
+                    "items": _object(
+                        {
+                            "code": {
+                                **NSTR,
+                                "description": "Код полномочия по классификатору "
+                                "ФНС; null — текстовое полномочие.",
+                            },
+                            "text": STR,
+                        }
+                    ),
+                },
+                "redelegation": {
+                    "type": "string",
+                    "enum": ["1", "2", "3"],
+                    "description": "1 — без права передоверия, 2 — однократное, "
+                    "3 — последующее.",
+                },
+                "head": _nullable(
+                    {**_person(), "description": "Лицо без доверенности."}
+                ),
+                "signer": _power_signer(),
+                "status": {"type": "string", "enum": ["active", "revoked"]},
+                "status_label": {**STR, "example": "действует"},
+                "status_source": {
+                    "type": "string",
+                    "enum": ["registry", "local"],
+                    "description": "registry — статус проверен в реестре ФНС, "
+                    "local — реестр не подключён, статус кабинета.",
+                },
+                "status_checked_at": NDATETIME,
+                "revoked_at": NDATETIME,
+                "revocation_reason": NSTR,
+                "certificate_id": {
+                    **NUUID,
+                    "description": "Сертификат, для которого загружена МЧД.",
+                },
+                "xml_sha256": STR,
+                "created_at": DATETIME,
+            }
+        ),
+        "PowerOfAttorneyList": _object(
+            {"items": {"type": "array", "items": _ref("PowerOfAttorney")}}
+        ),
+        "PowerOfAttorneyUpload": {
+            "type": "object",
+            "required": ["xml", "signature"],
+            "properties": {
+                "xml": {
+                    "type": "string",
+                    "format": "byte",
+                    "description": "Файл МЧД (XML) в base64, до 1 МБ.",
+                },
+                "signature": {
+                    "type": "string",
+                    "format": "byte",
+                    "description": "Откреплённая подпись МЧД (.sig, CMS) в base64, "
+                    "до 256 КБ.",
+                },
+                "certificate_id": {
+                    **NUUID,
+                    "description": "Зарегистрированный сертификат, владелец "
+                    "которого — представитель в МЧД.",
+                },
+            },
+        },
+        "PowerRevocation": {
+            "type": "object",
+            "properties": {
+                "reason": {
+                    "type": "string",
+                    "maxLength": 500,
+                    "nullable": True,
+                    "example": "Сотрудник уволен",
+                }
+            },
+        },
+    }
+
+
+def power_paths() -> dict[str, Any]:
+    power_id = _path("power_id", "Идентификатор МЧД в кабинете (id).")
+    upload_body = {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "signature"],
+                    "properties": {
+                        "file": {**BINARY, "description": "Файл МЧД (XML), до 1 МБ."},
+                        "signature": {
+                            **BINARY,
+                            "description": "Откреплённая подпись МЧД (.sig), до "
+                            "256 КБ.",
+                        },
+                        "certificate_id": {
+                            **UUID,
+                            "description": "Зарегистрированный сертификат, "
+                            "владелец которого — представитель в МЧД.",
+                        },
+                    },
+                }
+            },
+            JSON: {"schema": _ref("PowerOfAttorneyUpload")},
+        },
+    }
+    tag = "Доверенности (МЧД)"
+    return {
+        "/powers-of-attorney": {
+            "get": _op(
+                "listPowersOfAttorney",
+                "МЧД организации ключа",
+                tag,
+                {"200": _json(_ref("PowerOfAttorneyList"), "МЧД, новые сверху.")},
+                scope="read",
+            ),
+            "post": _op(
+                "uploadPowerOfAttorney",
+                "Загрузка МЧД (XML и откреплённая подпись руководителя)",
+                tag,
+                {
+                    "201": _json(_ref("PowerOfAttorney"), "МЧД проверена и принята."),
+                    "200": _json(
+                        _ref("PowerOfAttorney"), "Тот же файл уже загружен: он."
+                    ),
+                },
+                scope="sign",
+                errors=(*BODY_ERRORS, "PowerConflict", "Unavailable"),
+                body=upload_body,
+                description="МЧД в едином формате ФНС, подписанная руководителем "
+                "организации-доверителя (ИНН ЮЛ в его сертификате; лицо без "
+                "доверенности, названное в МЧД). Проверяются формат и схема, "
+                "подпись, доверитель (организация ключа), срок и статус в реестре "
+                "ФНС. Отказ — 422 с кодом `power_of_attorney_format`, "
+                "`_signature`, `_signer`, `_principal`, `_representative` (при "
+                "`certificate_id`), `_expired`, `_revoked`, `_not_registered`; "
+                "409 `power_of_attorney_duplicate`; 503 "
+                "`power_of_attorney_registry_unavailable`. Нет части — 422 "
+                "`validation_error` с `details.field`; `certificate_id` не "
+                "зарегистрирован — 422 `certificate_not_registered`.",
+            ),
+        },
+        "/powers-of-attorney/{power_id}": {
+            "parameters": [power_id],
+            "get": _op(
+                "getPowerOfAttorney",
+                "МЧД (или её XML для Accept: application/xml)",
+                tag,
+                {
+                    "200": {
+                        "description": "МЧД.",
+                        "headers": {
+                            "X-Content-SHA256": {
+                                "schema": STR,
+                                "description": "SHA-256 файла XML (для XML).",
+                            }
+                        },
+                        "content": {
+                            JSON: {"schema": _ref("PowerOfAttorney")},
+                            "application/xml": {"schema": BINARY},
+                        },
+                    }
+                },
+                scope="read",
+                errors=("PowerNotFound",),
+            ),
+            "delete": _op(
+                "revokePowerOfAttorney",
+                "Отзыв МЧД в кабинете",
+                tag,
+                {"200": _json(_ref("PowerOfAttorney"), "МЧД отозвана.")},
+                scope="sign",
+                errors=("PowerNotFound", *BODY_ERRORS),
+                body={
+                    "required": False,
+                    "content": {JSON: {"schema": _ref("PowerRevocation")}},
+                },
+                description="Подписи по отозванной МЧД больше не принимаются "
+                "(`power_of_attorney_revoked`); принятые раньше остаются. Отозвать "
+                "может ключ организации-доверителя; доверитель отзывает МЧД и в "
+                "реестре ФНС.",
+            ),
+        },
+        "/powers-of-attorney/{power_id}/signature": {
+            "parameters": [power_id],
+            "get": _op(
+                "getPowerOfAttorneySignature",
+                "Откреплённая подпись МЧД (.sig)",
+                tag,
+                {
+                    "200": {
+                        "description": "Подпись CMS, как загружена.",
+                        "content": {"application/pkcs7-signature": {"schema": BINARY}},
+                    }
+                },
+                scope="read",
+                errors=("PowerNotFound",),
             ),
         },
     }
@@ -1106,8 +1460,8 @@ def openapi_spec(
     *, server_url: str = "/api/v1", readings: bool = True
 ) -> dict[str, Any]:
     """The description as a dict (served as JSON)."""
-    paths = _paths()
-    schemas = _schemas()
+    paths = {**_paths(), **power_paths()}
+    schemas = {**_schemas(), **power_schemas()}
     if readings:
         paths.update(readings_paths())
         schemas.update(readings_schemas())
@@ -1124,6 +1478,7 @@ def openapi_spec(
             {"name": "Документы"},
             {"name": "Подписание"},
             {"name": "Сертификаты"},
+            {"name": "Доверенности (МЧД)"},
             {"name": "Проверка"},
             {"name": "События"},
             {"name": "Показания"},

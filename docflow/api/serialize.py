@@ -1,5 +1,6 @@
-"""The API's JSON shapes of documents, signatures, certificates, webhooks and
-events. Field names are part of the public contract (``openapi.py``)."""
+"""The API's JSON shapes of documents, signatures, certificates, powers of
+attorney, webhooks and events. Field names are part of the public contract
+(``openapi.py``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from docflow.api.models import ApiKey, Webhook
 from docflow.certificates.models import Certificate
 from docflow.documents.models import Document, DocumentFile, Signature
 from docflow.notify.models import Event
+from docflow.powers.models import PowerOfAttorney
 
 
 def iso(moment: dt.datetime | None) -> str | None:
@@ -59,12 +61,41 @@ def signature_json(sig: Signature, *, report: bool = False) -> dict[str, Any]:
         "archive_until": iso(sig.archive_until),
         "verdict": sig.verdict.value,
         "has_pades": sig.pdf_file_id is not None,
+        "power_of_attorney": signature_power(sig.report),
         "created_at": iso(sig.created_at),
     }
     if report:
         # The XML validation report travels in the package, not in JSON.
         out["report"] = {k: v for k, v in (sig.report or {}).items() if k != "etsi_xml"}
     return out
+
+
+#: What a signature's JSON shows of the МЧД it was made under: enough to name
+#: it and see how its status was checked; its representatives and powers are
+#: at ``GET /powers-of-attorney/{id}``.
+SIGNATURE_POWER_FIELDS = (
+    "id",
+    "number",
+    "internal_number",
+    "label",
+    "issued_on",
+    "valid_until",
+    "principal",
+    "signer",
+    "xml_sha256",
+    "status_source",
+    "status_checked_at",
+    "valid_at",
+)
+
+
+def signature_power(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The МЧД a signature was made under (``report["power_of_attorney"]``,
+    the evidence kept at signing), or ``None`` for a signature that needed none."""
+    evidence = (report or {}).get("power_of_attorney")
+    if not isinstance(evidence, dict):
+        return None
+    return {name: evidence.get(name) for name in SIGNATURE_POWER_FIELDS}
 
 
 def document_json(doc: Document) -> dict[str, Any]:
@@ -131,6 +162,59 @@ def certificate_json(cert: Certificate) -> dict[str, Any]:
         "verdict": cert.verdict,
         "registered_at": iso(cert.registered_at),
         "revoked_at": iso(cert.revoked_at),
+    }
+
+
+def _person_json(person: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: person.get(name)
+        for name in ("last_name", "first_name", "patronymic", "snils", "inn")
+    }
+
+
+def power_json(power: PowerOfAttorney) -> dict[str, Any]:
+    """An МЧД on file: what was read from its XML, who signed it, its status."""
+    from docflow.powers.services import status_of
+
+    principal = power.principal or {}
+    return {
+        "id": str(power.id),
+        "number": power.number,
+        "internal_number": power.internal_number,
+        "label": power.label,
+        "format_version": power.format_version,
+        "issued_on": power.issued_on.isoformat(),
+        "valid_until": power.valid_until.isoformat(),
+        "principal": {
+            name: principal.get(name) for name in ("name", "inn", "ogrn", "kpp")
+        },
+        "organisation": {
+            "id": str(power.organisation_id),
+            "name": power.organisation.name,
+            "inn": power.organisation.inn,
+        },
+        "representatives": [_person_json(p) for p in power.representatives or []],
+        "powers": [
+            {"code": p.get("code"), "text": p.get("text") or ""}
+            for p in power.powers or []
+        ],
+        "redelegation": power.redelegation,
+        "head": _person_json(power.head) if power.head else None,
+        "signer": {
+            "name": power.signer_name,
+            "serial": power.signer_serial,
+            "inn_le": power.signer_inn_le,
+            "qualified": bool(power.signer_qualified),
+        },
+        "status": power.status.value,
+        "status_label": status_of(power)[1],
+        "status_source": power.status_source,
+        "status_checked_at": iso(power.status_checked_at),
+        "revoked_at": iso(power.revoked_at),
+        "revocation_reason": power.revocation_reason,
+        "certificate_id": str(power.certificate_id) if power.certificate_id else None,
+        "xml_sha256": power.xml_sha256,
+        "created_at": iso(power.created_at),
     }
 
 

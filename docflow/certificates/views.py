@@ -8,13 +8,31 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
+from sqlalchemy import and_, false, or_, select
 
+from docflow.access import visible_powers
 from docflow.access.web import admin_required, staff_required
 from docflow.certificates import services as svc
 from docflow.certificates.forms import CertificateUploadForm, TrustAnchorForm
 from docflow.db import transaction
 from docflow.errors import DocflowError
-from docflow.web import current_actor, db_session, settings, trust
+from docflow.powers.forms import (
+    MAX_SIGNATURE_BYTES,
+    MAX_XML_BYTES,
+    SIGNATURE_TOO_LARGE,
+    XML_TOO_LARGE,
+    read_upload,
+)
+from docflow.powers.models import PowerOfAttorney
+from docflow.powers.services import Holder, upload_power
+from docflow.powers.services import status_of as power_status
+from docflow.web import (
+    current_actor,
+    db_session,
+    mchd_registry,
+    settings,
+    trust,
+)
 
 bp = Blueprint(
     "certificates", __name__, url_prefix="/certificates", template_folder="templates"
@@ -86,24 +104,65 @@ def list_certificates() -> Any:
     )
 
 
+def _list_page(form: CertificateUploadForm, status: int) -> Any:
+    certs = svc.list_certificates(db_session(), actor=current_actor())
+    return render_template(
+        "certificates/list.html", certs=certs, form=form, status_of=svc.status_of
+    ), status
+
+
+class _Refused(Exception):
+    """A refused registration inside the transaction: nothing of it, nor of
+    the МЧД uploaded with it, may stay."""
+
+    def __init__(self, result: svc.Registration) -> None:
+        super().__init__()
+        self.result = result
+
+
 @bp.post("/")
 @login_required
 def register() -> Any:
     form = CertificateUploadForm()
     s = db_session()
     if not form.validate_on_submit():
-        certs = svc.list_certificates(s, actor=current_actor())
-        return render_template(
-            "certificates/list.html", certs=certs, form=form, status_of=svc.status_of
-        ), 422
+        return _list_page(form, 422)
     data = form.certificate.data.read(MAX_CERT_BYTES + 1)
     if len(data) > MAX_CERT_BYTES:
         form.certificate.errors = ["Файл слишком велик для сертификата."]
-        return render_template(
-            "certificates/list.html", certs=[], form=form, status_of=svc.status_of
-        ), 413
+        return _list_page(form, 413)
+    power_files: tuple[bytes, bytes] | None = None
+    if form.power_xml.data and form.power_signature.data:
+        xml, problem = read_upload(form.power_xml.data, MAX_XML_BYTES, XML_TOO_LARGE)
+        if problem:
+            form.power_xml.errors = [problem]
+            return _list_page(form, 413)
+        sig, problem = read_upload(
+            form.power_signature.data, MAX_SIGNATURE_BYTES, SIGNATURE_TOO_LARGE
+        )
+        if problem:
+            form.power_signature.errors = [problem]
+            return _list_page(form, 413)
+        assert xml is not None and sig is not None
+        power_files = (xml, sig)
+    power_step = False
     try:
         with transaction(s):
+            power = None
+            if power_files is not None:
+                info = svc.inspect_upload(data)
+                power_step = True
+                power, _ = upload_power(
+                    s,
+                    actor=current_actor(),
+                    xml=power_files[0],
+                    signature=power_files[1],
+                    trust=trust(),
+                    registry=mchd_registry(),
+                    revocation=settings().revocation_mode,
+                    certificate=info,
+                )
+                power_step = False
             result = svc.register_certificate(
                 s,
                 actor=current_actor(),
@@ -111,23 +170,33 @@ def register() -> Any:
                 trust=trust(),
                 revocation=settings().revocation_mode,
             )
-    except DocflowError as exc:
-        form.certificate.errors = [exc.message]
-        certs = svc.list_certificates(s, actor=current_actor())
+            if not result.accepted:
+                raise _Refused(result)  # rolls the МЧД back as well
+            assert result.certificate is not None
+            if power is not None and power.certificate_id is None:
+                power.certificate_id = result.certificate.id
+    except _Refused as refused:
         return render_template(
-            "certificates/list.html", certs=certs, form=form, status_of=svc.status_of
+            "certificates/refused.html",
+            result=refused.result,
+            with_power=power_files is not None,
         ), 422
-    if result.accepted:
-        assert result.certificate is not None
-        flash(
-            "Сертификат зарегистрирован: им можно подписывать документы организации "
-            f"{result.organisation.name if result.organisation else ''}.",
-            "success",
-        )
-        return redirect(
-            url_for("certificates.card", certificate_id=result.certificate.id)
-        )
-    return render_template("certificates/refused.html", result=result), 422
+    except DocflowError as exc:
+        if not power_step:
+            form.certificate.errors = [exc.message]
+        elif exc.code.endswith("_signature"):
+            form.power_signature.errors = [exc.message]
+        else:
+            form.power_xml.errors = [exc.message]
+        return _list_page(form, 422)
+    assert result.certificate is not None
+    flash(
+        "Сертификат зарегистрирован: им можно подписывать документы организации "
+        f"{result.organisation.name if result.organisation else ''}"
+        + (" по доверенности." if power is not None else "."),
+        "success",
+    )
+    return redirect(url_for("certificates.card", certificate_id=result.certificate.id))
 
 
 @bp.get("/<uuid:certificate_id>")
@@ -142,7 +211,37 @@ def card(certificate_id: uuid.UUID) -> Any:
         info=info,
         status=svc.status_of(cert),
         qualified=svc.qualified_status(cert, trust=trust()),
+        powers=_powers_of(cert),
+        power_status=power_status,
     )
+
+
+def _powers_of(cert: Any) -> list[PowerOfAttorney]:
+    """The МЧД the user may see that were uploaded with this certificate or
+    name its holder as a representative of its organisation."""
+    holder = Holder.of(cert)
+    naming = (
+        and_(
+            PowerOfAttorney.organisation_id == cert.organisation_id,
+            holder.conditions(),
+        )
+        if holder.snils or holder.inn
+        else false()
+    )
+    found = db_session().scalars(
+        select(PowerOfAttorney)
+        .where(
+            visible_powers(current_actor()),
+            or_(PowerOfAttorney.certificate_id == cert.id, naming),
+        )
+        .order_by(PowerOfAttorney.created_at.desc())
+    )
+    return [
+        p
+        for p in found
+        if p.certificate_id == cert.id
+        or any(holder.matches(r) for r in p.representatives)
+    ]
 
 
 @bp.post("/<uuid:certificate_id>/revoke")

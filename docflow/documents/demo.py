@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from docflow.access import Actor
@@ -136,8 +136,68 @@ def create_demo_documents(s: Session, world: dict[str, Any]) -> list[dict[str, s
                 "id": str(doc.id),
                 "number": doc.number,
                 "title": doc.title,
+                "type": kind,
                 "contract": number,
                 "url": f"{settings().base_url}/documents/{doc.id}",
             }
         )
+    act = _demo_act(s)
+    if act is not None:
+        made.append(act)
     return made
+
+
+def _demo_act(s: Session) -> dict[str, str] | None:
+    """A ПРОМ10 act awaiting the customer's signature: the demo readings' last
+    month, sent into the document flow («Передать в ЮЗДО») by Ромашка's
+    employee, who may then sign it at once under her МЧД. Made once: when the
+    contract has any act already, the first one is the demo's."""
+    from docflow.demo import CUSTOMERS, EMPLOYEE
+    from docflow.readings.demo import CONTRACT
+    from docflow.readings.models import Reading, ReadingAct, ReadingKind, ReadingStatus
+    from docflow.readings.services import send_act_to_docflow
+
+    contract = s.scalar(select(Contract).where(Contract.number == CONTRACT))
+    if contract is None:
+        return None
+    act = s.scalar(
+        select(ReadingAct)
+        .where(ReadingAct.contract_id == contract.id)
+        .order_by(ReadingAct.created_at, ReadingAct.version)
+        .limit(1)
+    )
+    if act is not None:
+        doc = s.get(Document, act.document_id)
+    else:
+        period = s.scalar(
+            select(func.max(Reading.period)).where(
+                Reading.contract_id == contract.id,
+                Reading.kind == ReadingKind.END,
+                Reading.status == ReadingStatus.ACCEPTED,
+            )
+        )
+        head = next(c for c in CUSTOMERS if c["key"] == EMPLOYEE["organisation"])
+        sender = s.scalar(
+            select(User).where(User.email == EMPLOYEE["email"])
+        ) or s.scalar(select(User).where(User.email == head["signatory"]["email"]))
+        if period is None or sender is None:
+            return None
+        doc = send_act_to_docflow(
+            s,
+            actor=Actor.for_user(sender, RequestInfo(via="cli")),
+            storage=blob_store(),
+            contract_id=contract.id,
+            period=period,
+            base_url=settings().base_url,
+            supplier_name=settings().supplier_name,
+        )
+    if doc is None:
+        return None
+    return {
+        "id": str(doc.id),
+        "number": doc.number,
+        "title": doc.title,
+        "type": "prom10",
+        "contract": contract.number,
+        "url": f"{settings().base_url}/documents/{doc.id}",
+    }

@@ -186,6 +186,12 @@ class StampText:
         ]
         if sig.signer_organisation and sig.signer_organisation != sig.signer_name:
             lines.append(sig.signer_organisation)
+        power = (sig.report or {}).get("power_of_attorney")
+        if power:
+            lines.append(f"По доверенности {power.get('label') or power.get('number')}")
+            principal = (power.get("principal") or {}).get("name")
+            if principal:
+                lines.append(f"Доверитель: {principal}")
         lines += [
             f"Действителен: с {msk_date(sig.certificate_not_before)} "
             f"по {msk_date(sig.certificate_not_after)}",

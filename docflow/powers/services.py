@@ -62,6 +62,9 @@ DEFAULT_POWER_CODES: dict[str, tuple[str, ...]] = {
     "invoice": ("02.001",),
     "letter": ("03.001",),
     "other": ("03.001",),
+    "appeal": ("03.001", "03.002"),
+    "appeal_answer": ("03.001",),
+    "service_offer": ("01.001", "01.003"),
 }
 
 REDELEGATION_TITLES = {
@@ -385,7 +388,7 @@ def _check_registry(
     if answer.state is RegistryState.NOT_FOUND:
         raise _refuse(
             "not_registered",
-            f"МЧД № {power.number} не найдена в реестре ({answer.source}): "
+            f"МЧД {power.label} не найдена в реестре ({answer.source}): "
             "доверенность действует только после регистрации в реестре ФНС.",
             status_source=answer.source,
         )
@@ -399,7 +402,7 @@ def _check_registry(
         )
         raise _refuse(
             "revoked",
-            f"МЧД № {power.number} отозвана{when} (источник: {answer.source}).",
+            f"МЧД {power.label} отозвана{when} (источник: {answer.source}).",
             status_source=answer.source,
         )
 

@@ -4,6 +4,7 @@ and the OpenAPI description against the routes that exist."""
 from __future__ import annotations
 
 import base64
+import io
 import re
 import uuid
 from typing import Any
@@ -11,7 +12,9 @@ from typing import Any
 import pytest
 
 from docflow.api.openapi import openapi_spec
+from signing.mchd import Organisation as Principal
 from tests.functional.api_support import api_for, error_code, make_key, sign_cms
+from tests.functional.power_support import signed_power
 from tests.functional.world import World, act_pdf, keys, world
 
 __all__ = ["keys", "world"]
@@ -30,6 +33,8 @@ def _operations() -> list[tuple[str, str, dict[str, Any]]]:
 
 def _body(method: str, path: str, ids: dict[str, str]) -> dict[str, Any]:
     """A well-formed request for the operation, so that only access decides."""
+    if path == "/powers-of-attorney/{power_id}" and method == "DELETE":
+        return {"json": {"reason": "Причина для теста"}}
     if path.endswith("/signatures") and method == "POST":
         return {"json": {"signature": base64.b64encode(b"\x30\x00").decode()}}
     if path.endswith(("/refuse", "/revocation")):
@@ -67,6 +72,18 @@ def b_objects(world: World) -> dict[str, str]:
     session = b.post(
         f"/documents/{doc2['id']}/pades/prepare", json={"certificate_id": cert["id"]}
     ).get_json()
+    vasilek = Principal("АО «Василёк»", "5003012345", "1035000712345", "500301001")
+    _, xml, mchd_sig = signed_power(
+        world, principal=vasilek, signed_by=world.keys.signer_b
+    )
+    power = b.post(
+        "/powers-of-attorney",
+        data={
+            "file": (io.BytesIO(xml), "mchd.xml"),
+            "signature": (io.BytesIO(mchd_sig), "mchd.xml.sig"),
+        },
+        content_type="multipart/form-data",
+    ).get_json()
     world.app.config["ALLOW_PRIVATE_WEBHOOKS"] = True
     try:
         hook = b.post("/webhooks", json={"url": "http://127.0.0.1:9/hook"}).get_json()
@@ -79,6 +96,7 @@ def b_objects(world: World) -> dict[str, str]:
         "certificate_id": cert["id"],
         "session_id": session["session_id"],
         "webhook_id": hook["id"],
+        "power_id": power["id"],
         "number": "50-0100-ЮЛ",
     }
 
@@ -98,13 +116,19 @@ def test_every_route_with_another_organisations_object_is_not_found(
             **_body(method, path, b_objects),
         )
         assert resp.status_code == 404, (method, path, resp.get_json())
-        assert error_code(resp) == "not_found"
+        expected = (
+            "power_of_attorney_not_found"
+            if path.startswith("/powers-of-attorney/")
+            else "not_found"
+        )
+        assert error_code(resp) == expected, (method, path)
         checked += 1
-    assert checked >= 22
+    assert checked >= 25
     # Lists and the event feed do not show B's objects either.
     assert a.get("/documents").get_json()["items"] == []
     assert a.get("/certificates").get_json()["items"] == []
     assert a.get("/webhooks").get_json()["items"] == []
+    assert a.get("/powers-of-attorney").get_json()["items"] == []
     assert a.get("/events").get_json()["items"] == []
     assert a.get(f"/documents?contract_id={uuid.uuid4()}").get_json()["items"] == []
 
@@ -135,6 +159,7 @@ def test_a_read_only_key_is_forbidden_on_every_other_route(world: World) -> None
             "certificate_id",
             "session_id",
             "webhook_id",
+            "power_id",
             "number",
         )
     }
@@ -155,7 +180,7 @@ def test_a_read_only_key_is_forbidden_on_every_other_route(world: World) -> None
             == op["x-required-scope"]
         )
         forbidden += 1
-    assert forbidden == 17
+    assert forbidden == 19
 
 
 def test_missing_unknown_and_revoked_keys_are_unauthorized(world: World) -> None:

@@ -45,6 +45,7 @@ from docflow.accounts.models import Role, TokenPurpose, User
 from docflow.contracts.models import ContractAccess, ContractAccessRequest
 from docflow.db import transaction
 from docflow.extensions import limiter
+from tests.functional.power_support import signed_power
 from tests.functional.test_document_flow import load
 from tests.functional.test_readings_world import (
     NOW,
@@ -82,6 +83,8 @@ class Site:
     ids: dict[str, Any] = field(default_factory=dict)
     #: Tokens are spent when used: a new one for every request.
     tokens: dict[str, Callable[[], str]] = field(default_factory=dict)
+    #: The МЧД of A on file and its signature, to post again.
+    power_files: tuple[bytes, bytes] = (b"", b"")
 
     @property
     def app(self) -> Flask:
@@ -118,12 +121,15 @@ def site(readings: Readings) -> Site:
     """Besides the readings world: an administrator, a spare member of A (the
     target of access changes), a user who asked for access, news, a FAQ entry,
     a restriction, invitations, an API key, a trust anchor, a notification,
-    an uploaded readings form and a signing session."""
+    an uploaded readings form, a signing session and an МЧД of A uploaded by
+    its signatory."""
     from docflow.api.services import create_api_key
     from docflow.certificates.services import add_trust_anchor
     from docflow.content import services as content
     from docflow.contracts import services as contracts
     from docflow.notify.services import notify_in_app
+    from docflow.powers.registry import open_registry
+    from docflow.powers.services import upload_power
     from docflow.readings import services as rsvc
 
     w = readings.w
@@ -224,6 +230,18 @@ def site(readings: Readings) -> Site:
                 s, actor=Actor.for_user(admin), data=w.keys.foreign_root.der
             )
             notify_in_app(s, users=[signer_a], kind="test", title="Проверка")
+            _, power_xml, power_sig = signed_power(w)
+            settings_ = w.app.extensions["docflow"].settings
+            power, _ = upload_power(
+                s,
+                actor=Actor.for_user(signer_a),
+                xml=power_xml,
+                signature=power_sig,
+                trust=w.trust(s),
+                registry=open_registry(
+                    settings_.mchd_registry_url, var_dir=settings_.var_dir
+                ),
+            )
             upload = rsvc.upload_form(
                 s,
                 actor=Actor.for_user(signer_a),
@@ -246,6 +264,7 @@ def site(readings: Readings) -> Site:
                 key_id=made.key.id,
                 sha1=anchor.sha1,
                 upload_id=upload.id,
+                power_id=power.id,
             )
         s.close()
     prepared = site.client("signer_a").post(
@@ -254,6 +273,7 @@ def site(readings: Readings) -> Site:
     assert prepared.status_code == 200, prepared.get_data(as_text=True)
     ids["session_id"] = prepared.json["session_id"]
     site.ids = ids
+    site.power_files = (power_xml, power_sig)
     newcomer = str(invitations["newcomer@romashka.example"])
     invited = str(invitations[requester.email])
     site.tokens = {
@@ -383,6 +403,13 @@ GET_TABLE: dict[str, tuple[int | str, ...]] = {
     "certificates.list_certificates":    (LOGIN, 200, 200, 200, 200, 200),
     "certificates.card":                 (LOGIN, 200, 404, 404, 404, 200),
     "certificates.trust_store_page":     (LOGIN, 404, 404, 404, 200, 200),
+    # МЧД: the uploader (A's signatory) and the supplier's people see A's; the
+    # map of powers to documents is the administrator's page.
+    "powers.index":                      (LOGIN, 200, 200, 200, 200, 200),
+    "powers.card":                       (LOGIN, 200, 404, 404, 200, 200),
+    "powers.download_xml":               (LOGIN, 200, 404, 404, 200, 200),
+    "powers.download_signature":         (LOGIN, 200, 404, 404, 200, 200),
+    "powers.rules":                      (LOGIN, 404, 404, 404, 403, 200),
     "tsa.embedded_root":                 (200, 200, 200, 200, 200, 200),
     # The customer's contract pages; the supplier's people have the registry.
     "contracts.index":                   (LOGIN, 200, 200, 200, "302:/supplier/contracts/", "302:/supplier/contracts/"),
@@ -435,6 +462,9 @@ RANDOM_TABLE: dict[str, tuple[int | str, ...]] = {
     "content.edit_news":                 (LOGIN, 403, 403, 403, 403, 404),
     "content.edit_faq":                  (LOGIN, 403, 403, 403, 403, 404),
     "certificates.card":                 GONE,
+    "powers.card":                       GONE,
+    "powers.download_xml":               GONE,
+    "powers.download_signature":         GONE,
     "contracts.card":                    GONE,
     "contracts.payments":                GONE,
     "contracts.schedule":                GONE,
@@ -596,7 +626,7 @@ POST_TABLE: dict[str, Post] = {
     "accounts.change_password":     Post("signer_a", ("pw-old_password", "pw-password", "pw-password2")),
     "api_keys.create":              Post("signer_a", ("organisation", "name", "scopes")),
     "api_keys.revoke":              Post("signer_a"),
-    "certificates.register":        Post("signer_a", files=("certificate",)),
+    "certificates.register":        Post("signer_a", files=("certificate", "power_xml", "power_signature")),
     "certificates.revoke":          Post("signer_a", args={"certificate_id": "spare_certificate_id"}),
     "certificates.trust_add":       Post("admin", files=("certificate",)),
     "certificates.trust_check":     Post("clerk"),
@@ -635,6 +665,9 @@ POST_TABLE: dict[str, Post] = {
     "main.mark_read":               Post("signer_a", ("id", "next")),
     "main.delete_notifications":    Post("signer_a", ("id",)),
     "notify_admin.retry":           Post("admin", ("id",)),
+    "powers.upload":                Post("signer_a", files=("xml", "signature")),
+    "powers.revoke":                Post("signer_a", ("reason",)),
+    "powers.rules":                 Post("admin", ("prom10", "contract", "agreement", "invoice", "letter", "other")),
     "profile.save_subscriptions":   Post("signer_a", ("email:document.signed", "sms:document.signed", "email:readings.window_open")),
     "profile.send_code":            Post("signer_a", ("phone",)),
     "profile.confirm_code":         Post("signer_a", ("code",)),
@@ -682,6 +715,7 @@ FIXED_VALUES = (
     "", LONG, "\x00\x01\x1b", "\ud800", "\udfff\ud800", "9" * 5000, "-1",
     "00000000-0000-4000-8000-000000000000",
 )  # fmt: skip
+
 
 def hostile_text(known: list[str]) -> st.SearchStrategy[str]:
     return st.one_of(
@@ -1098,6 +1132,8 @@ def test_every_post_route_survives_hostile_bodies(
         valid=valid_values(site),
         valid_files={
             "certificate": site.w.keys.signer_a.der,
+            **dict.fromkeys(("xml", "power_xml"), site.power_files[0]),
+            **dict.fromkeys(("signature", "power_signature"), site.power_files[1]),
             "main_file": act_pdf(),
             "attachments": act_pdf(),
             **dict.fromkeys(
