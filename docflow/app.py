@@ -135,10 +135,31 @@ def _register_blueprints(app: Flask) -> None:
     from docflow.readings.views import bp as readings_bp
 
     app.register_blueprint(readings_bp)
+    from docflow.appeals.views import bp as appeals_bp
+
+    app.register_blueprint(appeals_bp)
+
+    from docflow.service_orders.views import bp as service_orders_bp  # services
+
+    app.register_blueprint(service_orders_bp)
 
     from docflow.notify.views import bp as notify_admin_bp
 
     app.register_blueprint(notify_admin_bp)
+
+    from docflow.surveys.views import bp as surveys_bp  # surveys (анкетирование)
+
+    app.register_blueprint(surveys_bp)
+
+    from docflow.tours import bp as tours_bp  # tours, the grid cabinet link
+
+    app.register_blueprint(tours_bp)
+
+    from docflow.payments.fake import bp as fake_acquiring_bp  # online payment
+    from docflow.payments.views import bp as payments_bp  # online payment
+
+    app.register_blueprint(payments_bp)
+    app.register_blueprint(fake_acquiring_bp)
 
 
 def _register_template_globals(app: Flask) -> None:
@@ -175,11 +196,20 @@ NAV: list[tuple[str, str, str, bool]] = [
     ("contracts_admin.registry", N_("Договоры"), "staff", False),
     ("documents.index", N_("Документы"), "all", False),
     ("readings.index", N_("Показания"), "all", False),
-    ("certificates.list_certificates", N_("Сертификаты"), "all", False),
+    ("appeals.index", N_("Обращения"), "customer", False),
+    ("appeals.queue", N_("Обращения"), "staff", False),
+    # service orders (docflow.service_orders)
+    ("service_orders.catalogue", N_("Услуги"), "customer", False),
+    ("service_orders.staff_orders", N_("Услуги"), "staff", False),
+    ("certificates.list_certificates", N_("Сертификаты"), "all", True),
     ("powers.index", N_("Доверенности"), "all", True),
     ("certificates.trust_store_page", N_("Доверенные УЦ"), "staff", True),
     ("content.contacts", N_("Контакты"), "customer", True),
     ("notify_admin.queue", N_("Очередь уведомлений"), "staff", True),
+    ("surveys.manage", N_("Анкеты"), "staff", True),  # surveys
+    ("surveys.index", N_("Анкеты"), "customer", True),  # surveys
+    ("payments.index", N_("Оплата онлайн"), "customer", True),  # payments
+    ("payments.all_payments", N_("Онлайн-платежи"), "staff", True),  # payments
     ("api_keys.index", N_("Ключи API"), "all", True),
 ]
 

@@ -61,6 +61,42 @@ def _mchd_registry(database_url: str) -> str | None:
     return _check_url("MCHD_REGISTRY_URL", value, {"http", "https"})
 
 
+# -- the grid company's cabinet (docflow.tours) ------------------------------------
+#: The embedded mode's default: the public login page of ПАО «Россети Московский
+#: регион» (МОЭСК), so that a newcomer sees the menu item; ``account`` is the
+#: parameter agreed with the grid company for the account number.
+EMBEDDED_GRID_CABINET_URL = "https://lk.rossetimr.ru/?account={account}"
+
+
+def _grid_cabinet_url(database_url: str) -> str | None:
+    """GRID_CABINET_URL: an http(s) URL, ``{account}`` standing for the
+    customer's account number (URL-encoded when the link is made); "off" or,
+    with PostgreSQL, unset: no link."""
+    value = os.environ.get("GRID_CABINET_URL", "").strip()
+    if not value:
+        return EMBEDDED_GRID_CABINET_URL if database_url.startswith("sqlite") else None
+    if value == "off":
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # "https://[::1" and the like
+        parts = urlsplit("")
+    rest = value.replace("{account}", "")
+    if (
+        parts.scheme not in {"http", "https"}
+        or not parts.hostname
+        or "{" in parts.netloc
+        or any(c in rest for c in "{}<>\"\\ ")
+        or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
+    ):
+        raise ConfigError(
+            f"GRID_CABINET_URL={value!r}: expected an http(s) URL such as "
+            "https://lk.rossetimr.ru/?account={account} ({account} is replaced "
+            "by the customer's account number), or off"
+        )
+    return value
+
+
 def _embedded_base_url() -> str:
     """Where ``make run`` serves (``HOST``/``PORT``, exported by the Makefile):
     the embedded mode's e-mails link there unless ``BASE_URL`` says otherwise.
@@ -130,6 +166,31 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name}={raw!r}: expected an integer") from None
 
 
+def _check_payments(settings: Settings) -> None:
+    """PAYMENT_PROVIDER and what it needs (docflow.payments)."""
+    provider = settings.payment_provider
+    if provider not in (None, "tbank", "fake"):
+        raise ConfigError(f"PAYMENT_PROVIDER={provider!r}: expected tbank or fake")
+    if provider == "tbank" and not (
+        settings.tbank_terminal_key and settings.tbank_password
+    ):
+        raise ConfigError(
+            "PAYMENT_PROVIDER=tbank needs TBANK_TERMINAL_KEY and TBANK_PASSWORD "
+            "(the terminal's key and password from the acquiring cabinet)"
+        )
+    if bool(settings.tbank_terminal_key) != bool(settings.tbank_password):
+        raise ConfigError("TBANK_TERMINAL_KEY and TBANK_PASSWORD go together")
+    if (
+        provider == "fake"
+        and settings.database_url.startswith("postgresql")
+        and not settings.payment_fake
+    ):
+        raise ConfigError(
+            "PAYMENT_PROVIDER=fake: production (a PostgreSQL DATABASE_URL) takes no "
+            "money through the fake acquirer; set PAYMENT_FAKE=1 for a test stand"
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """The cabinet's configuration. Build with :meth:`from_env`."""
@@ -171,6 +232,27 @@ class Settings:
     max_upload_mb: int = 50
     session_cookie_secure: bool = False
     payment_url: str | None = None
+    # GRID_CABINET_URL / GRID_CABINET_TITLE: the link to the grid company's
+    # cabinet (ЛК МОЭСК) in the menu and on the contract card (docflow.tours);
+    # None hides it. See _grid_cabinet_url.
+    grid_cabinet_url: str | None = None
+    grid_cabinet_title: str = "Личный кабинет ПАО «Россети Московский регион» (МОЭСК)"
+    # TOURS_AUTOSTART: a page's guided tour starts by itself on the user's first
+    # visit (docflow.tours). Unset: on, except in the test harness (TESTING),
+    # whose browser tests drive the pages and would have their clicks caught by
+    # the tour's overlay; the «?» button works either way.
+    tours_autostart: bool | None = None
+    # Online payment (docflow.payments): PAYMENT_PROVIDER "tbank" (T-Bank
+    # Internet Acquiring API v2 at TBANK_API_URL with TBANK_TERMINAL_KEY and
+    # TBANK_PASSWORD) or "fake" (the embedded fake acquirer at
+    # /_fake-acquiring/). Unset: T-Bank when its key is given, else the fake in
+    # the embedded mode (SQLite); production (PostgreSQL) refuses the fake
+    # unless PAYMENT_FAKE=1 says it is wanted (a staging stand).
+    payment_provider: str | None = None
+    tbank_api_url: str = "https://securepay.tinkoff.ru"
+    tbank_terminal_key: str | None = None
+    tbank_password: str | None = None
+    payment_fake: bool = False
     # CADESPLUGIN_API_URL: where this site serves CryptoPro's cadesplugin_api.js,
     # which the operator places there (docflow does not ship it: CryptoPro gives
     # no licence to redistribute it). A same-origin path, as the pages run under
@@ -305,6 +387,25 @@ class Settings:
             max_upload_mb=_int("MAX_UPLOAD_MB", cls.max_upload_mb),
             session_cookie_secure=_bool("SESSION_COOKIE_SECURE", False),
             payment_url=os.environ.get("PAYMENT_URL") or None,
+            grid_cabinet_url=_grid_cabinet_url(database_url),
+            grid_cabinet_title=(
+                os.environ.get("GRID_CABINET_TITLE", "").strip()[:200]
+                or cls.grid_cabinet_title
+            ),
+            tours_autostart=(
+                _bool("TOURS_AUTOSTART", True)
+                if os.environ.get("TOURS_AUTOSTART")
+                else None
+            ),
+            payment_provider=os.environ.get("PAYMENT_PROVIDER") or None,
+            tbank_api_url=_check_url(
+                "TBANK_API_URL",
+                os.environ.get("TBANK_API_URL") or cls.tbank_api_url,
+                {"http", "https"},
+            ).rstrip("/"),
+            tbank_terminal_key=os.environ.get("TBANK_TERMINAL_KEY") or None,
+            tbank_password=os.environ.get("TBANK_PASSWORD") or None,
+            payment_fake=_bool("PAYMENT_FAKE", False),
             cadesplugin_api_url=_local_path(
                 "CADESPLUGIN_API_URL", os.environ.get("CADESPLUGIN_API_URL", "")
             ),
@@ -343,6 +444,7 @@ class Settings:
                 "a store shared by all web workers and nodes, such as "
                 "redis://redis:6379/1; memory:// counts in each process alone"
             )
+        _check_payments(settings)
         if settings.archive_horizon_days < 1:
             raise ConfigError(
                 "ARCHIVE_HORIZON_DAYS: expected a positive number of days"

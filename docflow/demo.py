@@ -325,7 +325,22 @@ def create_demo_world() -> dict[str, Any]:
 
     with transaction(s):
         world["documents"] = create_demo_documents(s, world)
+    # Each module's own demo material (topics of appeals, the services
+    # catalogue, a survey...), each idempotent, each in its own transaction.
+    for seed in _module_seeds():
+        with transaction(s):
+            seed(s, world)
     return world
+
+
+def _module_seeds() -> list[Any]:
+    from docflow.appeals.demo import seed_demo as appeals
+    from docflow.payments.demo import seed_demo as payments
+    from docflow.service_orders.demo import seed_demo as service_orders
+    from docflow.surveys.demo import seed_demo as surveys
+    from docflow.tours.demo import seed_demo as tours
+
+    return [appeals, service_orders, payments, surveys, tours]
 
 
 def _employee(s: Session, world: dict[str, Any], pki_info: dict[str, Any]) -> None:

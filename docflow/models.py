@@ -3,6 +3,7 @@ the schema test)."""
 
 from docflow.accounts.models import AccountToken, User
 from docflow.api.models import ApiKey, Webhook
+from docflow.appeals.models import Appeal, AppealCounter, AppealHistory, AppealTopic
 from docflow.audit.models import AuditHead, AuditRecord
 from docflow.certificates.models import (
     AccreditedCentre,
@@ -36,6 +37,7 @@ from docflow.notify.models import (
     OutboxMessage,
     Subscription,
 )
+from docflow.payments.models import FakeAcquiringPayment, OnlinePayment
 from docflow.powers.models import PowerOfAttorney, PowerRule
 from docflow.readings.models import (
     Meter,
@@ -46,8 +48,27 @@ from docflow.readings.models import (
     TransitVolume,
     WindowNotice,
 )
+from docflow.service_orders.models import (
+    Service,
+    ServiceOrder,
+    ServiceOrderCounter,
+    ServiceOrderEvent,
+)
+from docflow.surveys.models import (
+    Survey,
+    SurveyAnswer,
+    SurveyQuestion,
+    SurveyResponse,
+    SurveyTarget,
+)
+from docflow.tours.models import GridAccount, TourSeen
 
 __all__ = [
+    # appeals
+    "Appeal",
+    "AppealCounter",
+    "AppealHistory",
+    "AppealTopic",
     "AccountToken",
     "AccreditedCentre",
     "ApiKey",
@@ -90,4 +111,21 @@ __all__ = [
     "SupplyObject",
     "TransitVolume",
     "WindowNotice",
+    # payments
+    "FakeAcquiringPayment",
+    "OnlinePayment",
+    # surveys
+    "Survey",
+    "SurveyAnswer",
+    "SurveyQuestion",
+    "SurveyResponse",
+    "SurveyTarget",
+    # tours and the grid cabinet
+    "GridAccount",
+    "TourSeen",
+    # service orders
+    "Service",
+    "ServiceOrder",
+    "ServiceOrderCounter",
+    "ServiceOrderEvent",
 ]

@@ -39,6 +39,9 @@ class EventKind(StrEnum):
     CERTIFICATE_EXPIRING = "certificate.expiring"
     APPEAL_ANSWERED = "appeal.answered"
     READINGS_WINDOW_OPEN = "readings.window_open"
+    SURVEY_PUBLISHED = "survey.published"
+    PAYMENT_RECEIPT = "payment.receipt"
+    SERVICE_ORDER_STATUS = "service_order.status"
     ACCOUNT_CONFIRM_EMAIL = "account.confirm_email"
     # S105: an event name, not a password.
     ACCOUNT_PASSWORD_RESET = "account.password_reset"  # noqa: S105
@@ -120,6 +123,19 @@ _INFO: dict[EventKind, EventInfo] = {
         "Открыт приём показаний",
         False,
         _fields("contract_number", "period", "window_from", "window_to", "url"),
+    ),
+    EventKind.SURVEY_PUBLISHED: EventInfo(
+        "Новая анкета", False, _fields("survey_title", "ends_on", "url")
+    ),
+    EventKind.PAYMENT_RECEIPT: EventInfo(
+        "Квитанция об оплате онлайн",
+        False,
+        _fields("contract_number", "amount", "paid_at", "purpose", "url"),
+    ),
+    EventKind.SERVICE_ORDER_STATUS: EventInfo(
+        "Изменился статус заказа услуги",
+        False,
+        _fields("order_number", "service", "contract_number", "status_title", "url"),
     ),
     EventKind.ACCOUNT_CONFIRM_EMAIL: EventInfo(
         "Подтверждение адреса электронной почты", True, _fields("url")

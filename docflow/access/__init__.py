@@ -52,6 +52,53 @@ from docflow.access.policy import (
     visible_powers,
 )
 
+# isort: split
+# appeals (docflow.appeals)
+from docflow.access.policy import (
+    appeal_contract_filter,
+    handles_appeals,
+    manages_appeal_topics,
+    may_see_appeal,
+    require_appeal_filing,
+)
+
+# isort: split
+# surveys (docflow.surveys)
+from docflow.access.policy import (
+    answers_surveys,
+    manages_surveys,
+    reads_survey_results,
+    survey_answer_contract_ids,
+    survey_contract_ids,
+)
+
+# isort: split
+# tours and the grid cabinet (docflow.tours)
+from docflow.access.policy import (
+    grid_account_rights,
+    may_set_grid_account,
+    require_grid_account_manager,
+    sees_grid_cabinet,
+)
+
+# isort: split
+# service orders (docflow.service_orders)
+from docflow.access.policy import (
+    may_edit_service_catalogue,
+    may_process_service_orders,
+    require_service_order,
+    service_order_contract_ids,
+)
+
+# isort: split
+# online payments (docflow.payments)
+from docflow.access.policy import (
+    may_pay_online,
+    online_payment_filter,
+    require_pay_online,
+    sees_all_online_payments,
+)
+
 __all__ = [
     "ALL_SCOPES",
     "Action",
@@ -85,4 +132,31 @@ __all__ = [
     "visible_certificates",
     "visible_powers",
     "visible_contract_ids",
+    # appeals (docflow.appeals)
+    "appeal_contract_filter",
+    "handles_appeals",
+    "manages_appeal_topics",
+    "may_see_appeal",
+    "require_appeal_filing",
+    # surveys (docflow.surveys)
+    "answers_surveys",
+    "manages_surveys",
+    "reads_survey_results",
+    "survey_answer_contract_ids",
+    "survey_contract_ids",
+    # tours and the grid cabinet (docflow.tours)
+    "grid_account_rights",
+    "may_set_grid_account",
+    "require_grid_account_manager",
+    "sees_grid_cabinet",
+    # service orders (docflow.service_orders)
+    "may_edit_service_catalogue",
+    "may_process_service_orders",
+    "require_service_order",
+    "service_order_contract_ids",
+    # online payments (docflow.payments)
+    "may_pay_online",
+    "online_payment_filter",
+    "require_pay_online",
+    "sees_all_online_payments",
 ]

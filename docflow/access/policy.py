@@ -23,6 +23,7 @@ from docflow.access.actor import (
     Right,
     Rights,
     contract_rights,
+    registrable_contract_ids,
     visible_contract_ids,
 )
 from docflow.accounts.models import Role, User
@@ -260,3 +261,229 @@ def require_register(session: Session, actor: Actor, contract_id: Any) -> Rights
     if not rights.register:
         raise PermissionDeniedError(_REASONS[Action.REGISTER])
     return rights
+
+
+# -- appeals (docflow.appeals) ------------------------------------------------
+
+
+def appeal_contract_filter(actor: Actor, contract_column: Any) -> ColumnElement[bool]:
+    """Which appeals an actor sees, as a condition on the appeal's contract
+    column: the supplier's people and keys every one; a customer those of the
+    contracts it holds the view right on (a key: with the ``read`` scope)."""
+    if actor.is_supplier:
+        return true() if "read" in actor.scopes else false()
+    if "read" not in actor.scopes:
+        return false()
+    condition: ColumnElement[bool] = contract_column.in_(
+        visible_contract_ids(actor, Right.VIEW)
+    )
+    return condition
+
+
+def may_see_appeal(session: Session, actor: Actor, contract_id: Any) -> bool:
+    """The single-appeal form of :func:`appeal_contract_filter`."""
+    if actor.is_supplier:
+        return "read" in actor.scopes
+    return contract_rights(session, actor, contract_id).view
+
+
+def require_appeal_filing(
+    session: Session, actor: Actor, contract_id: Any, *, significant: bool
+) -> Rights:
+    """Who files an appeal on a contract: a customer holding the view right
+    (a key: the ``write`` scope); on a legally significant topic the appeal is
+    signed, so the right to sign too. 404 for a contract the actor cannot see,
+    403 for the supplier's side and a missing right."""
+    if actor.is_supplier:
+        raise PermissionDeniedError(
+            "Обращения подают клиенты; сотрудники поставщика отвечают на них."
+        )
+    rights = contract_rights(session, actor, contract_id)
+    if not rights.view:
+        raise NotFoundError("Договор не найден.")
+    if actor.api_key_id is not None and not rights.register:
+        raise PermissionDeniedError(
+            "Ключу API не выдана область доступа «write».",
+            details={"required_scope": "write"},
+        )
+    if significant and not rights.sign:
+        raise PermissionDeniedError(
+            "Обращение по этой тематике юридически значимое и подписывается "
+            "электронной подписью: нужно право подписи по договору."
+        )
+    return rights
+
+
+def handles_appeals(actor: Actor) -> bool:
+    """The supplier's clerks (and keys) take appeals into work, answer and
+    close them."""
+    return actor.is_supplier
+
+
+def manages_appeal_topics(actor: Actor) -> bool:
+    """The catalogue of topics is kept by the supplier's administrator."""
+    return actor.is_supplier and is_admin(actor.user)
+
+
+# -- surveys (docflow.surveys) --------------------------------------------------
+
+
+def manages_surveys(actor: Actor) -> bool:
+    """Writing, publishing and closing surveys: the supplier's administrator."""
+    return actor.is_supplier and is_admin(actor.user)
+
+
+def reads_survey_results(actor: Actor) -> bool:
+    """The supplier's people (clerks and administrators) read every survey and
+    its results."""
+    return actor.is_supplier and is_staff(actor.user)
+
+
+def answers_surveys(actor: Actor) -> bool:
+    """A person of a customer (not an API key, not the supplier) answers."""
+    return actor.user is not None and not actor.is_supplier
+
+
+def survey_contract_ids(actor: Actor) -> Any:
+    """The contracts through which a customer sees surveys addressed to its
+    organisation: those it holds the view right on."""
+    return visible_contract_ids(actor, Right.VIEW)
+
+
+def survey_answer_contract_ids(actor: Actor) -> Any:
+    """The contracts through which a customer answers for its organisation:
+    those it may speak for the organisation on (the right to sign or to manage
+    access — as for registering documents); the view right only reads."""
+    return registrable_contract_ids(actor)
+
+
+# -- tours and the grid cabinet (docflow.tours) -----------------------------------
+
+
+def grid_account_rights(session: Session, actor: Actor, contract_id: Any) -> Rights:
+    """404 for a contract the actor cannot see; else its rights on it."""
+    rights = contract_rights(session, actor, contract_id)
+    if not rights.view:
+        raise NotFoundError("Договор не найден.")
+    return rights
+
+
+def may_set_grid_account(actor: Actor, rights: Rights) -> bool:
+    """The account in the grid company's cabinet (ЛК МОЭСК) is the customer's
+    own: its contract administrator (the manage right) sets it, not the
+    supplier's people."""
+    return actor.user is not None and not actor.is_supplier and rights.manage
+
+
+def require_grid_account_manager(
+    session: Session, actor: Actor, contract_id: Any
+) -> Rights:
+    """404 for a contract the actor cannot see, 403 unless
+    :func:`may_set_grid_account`."""
+    rights = grid_account_rights(session, actor, contract_id)
+    if not may_set_grid_account(actor, rights):
+        raise PermissionDeniedError(
+            "Номер учётной записи ЛК МОЭСК указывает администратор договора "
+            "(право управления доступом)."
+        )
+    return rights
+
+
+def sees_grid_cabinet(actor: Actor) -> bool:
+    """The link to the grid company's cabinet is for the customers' people."""
+    return actor.user is not None and not actor.is_supplier
+
+
+# -- service orders (docflow/service_orders) ------------------------------------------
+# Who orders: a person of the customer with the right to register documents on
+# the contract (the right to sign or to manage it), since an order registers
+# its offer in the flow; the signing of the offer then needs the right to sign.
+# The supplier's people process orders; its administrator keeps the catalogue.
+
+ORDER_REFUSED = (
+    "Оформить заказ может пользователь с правом подписи или управления доступом "
+    "по договору."
+)
+
+
+def may_edit_service_catalogue(actor: Actor) -> bool:
+    """The supplier's administrator edits the catalogue of services."""
+    return actor.is_supplier and is_admin(actor.user)
+
+
+def may_process_service_orders(actor: Actor) -> bool:
+    """The supplier's people (and its keys) see every order, mark payments and
+    completion; the catalogue's administration pages are open to them to read."""
+    return actor.is_supplier
+
+
+def service_order_contract_ids(actor: Actor, *, ordering: bool = False) -> Any:
+    """A subquery of the contracts whose orders the actor sees (``ordering``:
+    on which it may order). An API key reads with ``read``, orders with
+    ``write``; the supplier orders nothing for a customer."""
+    if ordering:
+        if actor.is_supplier:
+            return select(Contract.id).where(false())
+        from docflow.access.actor import registrable_contract_ids
+
+        return registrable_contract_ids(actor)
+    if actor.api_key_id is not None and "read" not in actor.scopes:
+        return select(Contract.id).where(false())
+    return visible_contract_ids(actor, Right.VIEW)
+
+
+def require_service_order(
+    session: Session, actor: Actor, contract_id: Any, *, ordering: bool = False
+) -> Rights:
+    """404 for a contract (or its order) the actor cannot see; 403 with the
+    reason when it sees it but may not order (or cancel) on it."""
+    rights = contract_rights(session, actor, contract_id)
+    if not rights.view:
+        raise NotFoundError("Заказ или договор не найден.")
+    if ordering and (actor.is_supplier or not rights.register):
+        raise PermissionDeniedError(ORDER_REFUSED)
+    return rights
+
+
+# -- online payments (docflow.payments) -------------------------------------------------
+
+PAY_REFUSED = (
+    "Оплату онлайн вносит представитель потребителя: сотрудникам поставщика и "
+    "ключам API она недоступна."
+)
+
+
+def may_pay_online(session: Session, actor: Actor, contract_id: Any) -> bool:
+    """Who pays for a contract online: a person of the customer holding the
+    view right on it (paying harms nobody, so the view right is enough — as
+    anyone may pay an invoice at a bank); not the supplier, not an API key."""
+    if actor.user is None or actor.is_supplier:
+        return False
+    return contract_rights(session, actor, contract_id).view
+
+
+def require_pay_online(session: Session, actor: Actor, contract_id: Any) -> Rights:
+    """404 for a contract the actor cannot see, 403 for the supplier's people
+    and API keys (they see every contract but do not pay)."""
+    rights = contract_rights(session, actor, contract_id)
+    if not rights.view:
+        raise NotFoundError("Договор не найден.")
+    if actor.user is None or actor.is_supplier:
+        raise PermissionDeniedError(PAY_REFUSED)
+    return rights
+
+
+def online_payment_filter(actor: Actor, contract_column: Any) -> ColumnElement[bool]:
+    """Which online payments an actor sees, as a condition on the payment's
+    contract column: the supplier all; a customer those of contracts it holds
+    the view right on (whoever of its people paid); an API key needs ``read``."""
+    if actor.is_supplier:
+        return true() if "read" in actor.scopes else false()
+    if "read" not in actor.scopes:
+        return false()
+    return contract_column.in_(visible_contract_ids(actor, Right.VIEW))
+
+
+def sees_all_online_payments(actor: Actor) -> bool:
+    """The registry of every online payment with filters: the supplier's people."""
+    return actor.is_supplier and actor.user is not None

@@ -186,12 +186,15 @@ def register_api(app: Flask) -> None:
 
     # Import the route modules: they attach themselves to ``bp``.
     from docflow.api import (  # noqa: F401
+        appeals,
         certificates,
         docs,
         documents,
         events,
+        payments,  # online payment (docflow.payments)
         powers,
         readings,
+        service_orders,
         signatures,
         verify,
     )

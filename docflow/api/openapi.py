@@ -1456,6 +1456,457 @@ def readings_schemas() -> dict[str, Any]:
     }
 
 
+# -- service orders (docflow/service_orders) -------------------------------------------
+
+
+def service_orders_paths() -> dict[str, Any]:
+    order_id = _path("order_id", "Идентификатор заказа.")
+    day = {"type": "string", "format": "date"}
+    return {
+        "/services": {
+            "get": _op(
+                "listServices",
+                "Каталог коммерческих услуг (цены с НДС, поля заказа)",
+                "Услуги",
+                {"200": _json(_ref("ServiceList"), "Опубликованные услуги.")},
+                scope="read",
+            ),
+        },
+        "/orders": {
+            "get": _op(
+                "listOrders",
+                "Заказы услуг по видимым договорам (новые первыми)",
+                "Услуги",
+                {"200": _json(_ref("OrderList"), "Заказы.")},
+                scope="read",
+                errors=("NotFound", "Unprocessable"),
+                parameters=[
+                    _query(
+                        "status",
+                        {
+                            "type": "string",
+                            "enum": [
+                                "ordered",
+                                "awaiting_payment",
+                                "paid",
+                                "done",
+                                "cancelled",
+                            ],
+                        },
+                    ),
+                    _query(
+                        "contract",
+                        {"type": "string", "maxLength": 50},
+                        "Номер договора.",
+                    ),
+                    _query("from", day, "Оформлены не раньше (ГГГГ-ММ-ДД)."),
+                    _query("to", day, "Оформлены не позже (ГГГГ-ММ-ДД)."),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
+                    _query("offset", {"type": "integer", "minimum": 0}),
+                ],
+            ),
+            "post": _op(
+                "createOrder",
+                "Заказать услугу: номер заказа и оферта на подпись",
+                "Услуги",
+                {
+                    "201": _json(_ref("Order"), "Заказ оформлен."),
+                    "200": _json(
+                        _ref("Order"), "Заказ с тем же idempotency_key уже оформлен."
+                    ),
+                },
+                scope="write",
+                description="Оферта регистрируется в документообороте с маршрутом "
+                "клиент → поставщик; после подписания обеими сторонами выставляется "
+                "счёт.",
+                errors=("NotFound", *BODY_ERRORS),
+                body=_json_body(_ref("OrderRequest")),
+            ),
+        },
+        "/orders/{order_id}": {
+            "parameters": [order_id],
+            "get": _op(
+                "getOrder",
+                "Заказ услуги с документами",
+                "Услуги",
+                {"200": _json(_ref("Order"), "Заказ.")},
+                scope="read",
+                errors=("NotFound",),
+            ),
+        },
+    }
+
+
+def service_orders_schemas() -> dict[str, Any]:
+    field = _object(
+        {
+            "key": STR,
+            "label": STR,
+            "type": {"type": "string", "enum": ["text", "number", "date", "choice"]},
+            "required": BOOL,
+            "choices": {"type": "array", "items": STR},
+        }
+    )
+    service = _object(
+        {
+            "id": UUID,
+            "name": STR,
+            "description": STR,
+            "unit": STR,
+            "price_kopecks": INT,
+            "vat_rate": INT,
+            "vat_kopecks": INT,
+            "price_without_vat_kopecks": INT,
+            "fields": {"type": "array", "items": field},
+        }
+    )
+    order = _object(
+        {
+            "id": UUID,
+            "number": STR,
+            "service_id": UUID,
+            "service": STR,
+            "contract": STR,
+            "contract_id": UUID,
+            "status": STR,
+            "status_title": STR,
+            "quantity": INT,
+            "unit": STR,
+            "price_kopecks": INT,
+            "total_kopecks": INT,
+            "vat_rate": INT,
+            "vat_kopecks": INT,
+            "fields": {
+                "type": "array",
+                "items": _object({"key": STR, "label": STR, "value": STR}),
+            },
+            "comment": STR,
+            "offer_document_id": NUUID,
+            "invoice_document_id": NUUID,
+            "payment_reference": NSTR,
+            "created_at": NDATETIME,
+            "paid_at": NDATETIME,
+            "done_at": NDATETIME,
+            "documents": {
+                "type": "array",
+                "items": _object(
+                    {"id": UUID, "type": STR, "number": STR, "status": STR}
+                ),
+            },
+        }
+    )
+    return {
+        "Service": service,
+        "ServiceList": _object({"items": {"type": "array", "items": _ref("Service")}}),
+        "Order": order,
+        "OrderList": _object({"items": {"type": "array", "items": _ref("Order")}}),
+        "OrderRequest": {
+            "type": "object",
+            "required": ["service_id", "fields"],
+            "properties": {
+                "service_id": UUID,
+                "contract_number": {"type": "string", "maxLength": 50},
+                "contract_id": UUID,
+                "fields": {
+                    "type": "object",
+                    "additionalProperties": {"type": "string", "maxLength": 500},
+                    "description": "Значения полей услуги по ключу (или названию) "
+                    "поля; даты — ГГГГ-ММ-ДД.",
+                },
+                "quantity": {"type": "integer", "minimum": 1, "maximum": 1000},
+                "comment": {"type": "string", "maxLength": 2000},
+                "contact_name": {"type": "string", "maxLength": 200},
+                "contact_phone": {"type": "string", "maxLength": 50},
+                "idempotency_key": {
+                    "type": "string",
+                    "maxLength": 64,
+                    "description": "Повтор с тем же ключом вернёт первый заказ.",
+                },
+            },
+        },
+    }
+
+
+# -- appeals (docflow.appeals) --------------------------------------------------------
+
+
+def appeals_paths() -> dict[str, Any]:
+    appeal_id = _path("appeal_id", "Идентификатор обращения.")
+    day = {"type": "string", "format": "date"}
+    multipart = {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["meta"],
+                    "properties": {
+                        "meta": _ref("AppealRequest"),
+                        "attachments": {
+                            "type": "array",
+                            "maxItems": 5,
+                            "items": BINARY,
+                            "description": "До 5 файлов, каждый в пределах "
+                            "ограничения на файлы документов.",
+                        },
+                    },
+                },
+                "encoding": {"meta": {"contentType": JSON}},
+            }
+        },
+    }
+    return {
+        "/appeals/topics": {
+            "get": _op(
+                "listAppealTopics",
+                "Тематики обращений (срок ответа, юридическая значимость)",
+                "Обращения",
+                {"200": _json(_ref("AppealTopicList"), "Доступные тематики.")},
+                scope="read",
+            ),
+        },
+        "/appeals": {
+            "get": _op(
+                "listAppeals",
+                "Обращения по видимым договорам (новые первыми)",
+                "Обращения",
+                {"200": _json(_ref("AppealList"), "Обращения.")},
+                scope="read",
+                errors=("Unprocessable",),
+                parameters=[
+                    _query(
+                        "q",
+                        {"type": "string", "maxLength": 200},
+                        "Номер или текст обращения.",
+                    ),
+                    _query(
+                        "status",
+                        {
+                            "type": "string",
+                            "enum": [
+                                "awaiting_signature",
+                                "registered",
+                                "in_work",
+                                "answered",
+                                "closed",
+                                "withdrawn",
+                            ],
+                        },
+                    ),
+                    _query("topic_id", UUID),
+                    _query("contract_id", UUID),
+                    _query(
+                        "organisation",
+                        {"type": "string", "maxLength": 300},
+                        "Название или ИНН организации (для ключа поставщика).",
+                    ),
+                    _query("date_from", day, "Поданы не раньше (ГГГГ-ММ-ДД)."),
+                    _query("date_to", day, "Поданы не позже (ГГГГ-ММ-ДД)."),
+                    _query(
+                        "overdue",
+                        {"type": "string", "enum": ["true", "false"]},
+                        "Только просроченные (срок ответа истёк).",
+                    ),
+                    _query("page", {"type": "integer", "minimum": 1}),
+                ],
+            ),
+            "post": _op(
+                "createAppeal",
+                "Подать обращение: номер, PDF обращения и приложения в документообороте",
+                "Обращения",
+                {
+                    "201": _json(_ref("Appeal"), "Обращение подано."),
+                    "200": _json(
+                        _ref("Appeal"), "Обращение с тем же Idempotency-Key уже подано."
+                    ),
+                },
+                scope="write",
+                description="Обращение по юридически значимой тематике регистрируется "
+                "после подписи клиента: документ `document_id` подписывается через "
+                "`POST /documents/{document_id}/signatures` (нужно право подписи). "
+                "Заголовок `Idempotency-Key` (до 64 символов) защищает от повтора.",
+                errors=("NotFound", "Conflict", *BODY_ERRORS),
+                body=multipart,
+            ),
+        },
+        "/appeals/{appeal_id}": {
+            "parameters": [appeal_id],
+            "get": _op(
+                "getAppeal",
+                "Обращение: текст, файлы, история статусов и ответ",
+                "Обращения",
+                {"200": _json(_ref("Appeal"), "Обращение.")},
+                scope="read",
+                errors=("NotFound",),
+            ),
+        },
+        "/appeals/{appeal_id}/answer/files/{file_id}": {
+            "parameters": [appeal_id, _path("file_id", "Идентификатор файла ответа.")],
+            "get": _op(
+                "getAppealAnswerFile",
+                "Файл ответа на обращение (PDF ответа или приложение)",
+                "Обращения",
+                {
+                    "200": {
+                        "description": "Файл (потоком).",
+                        "content": {"*/*": {"schema": BINARY}},
+                    }
+                },
+                scope="read",
+                errors=("NotFound",),
+            ),
+        },
+    }
+
+
+def appeals_schemas() -> dict[str, Any]:
+    topic = _object(
+        {
+            "id": UUID,
+            "title": STR,
+            "description": STR,
+            "legally_significant": BOOL,
+            "answer_hours": INT,
+        }
+    )
+    appeal = _object(
+        {
+            "id": UUID,
+            "number": STR,
+            "status": STR,
+            "status_title": STR,
+            "topic": _ref("AppealTopic"),
+            "contract": _object({"id": UUID, "number": STR}),
+            "organisation": _object({"id": UUID, "name": STR, "inn": STR}),
+            "created_at": NDATETIME,
+            "registered_at": NDATETIME,
+            "due_at": NDATETIME,
+            "overdue": BOOL,
+            "document_id": NUUID,
+            "answered_at": NDATETIME,
+            "closed_at": NDATETIME,
+            "withdrawn_at": NDATETIME,
+            "text": STR,
+            "contact": _object({"name": STR, "phone": STR}),
+            "files": {"type": "array", "items": _ref("File")},
+            "answer": _nullable(
+                _object(
+                    {
+                        "text": NSTR,
+                        "document_id": UUID,
+                        "files": {"type": "array", "items": _ref("File")},
+                    }
+                )
+            ),
+            "history": {
+                "type": "array",
+                "items": _object(
+                    {"status": STR, "at": NDATETIME, "by": STR, "note": STR}
+                ),
+            },
+        }
+    )
+    return {
+        "AppealTopic": topic,
+        "AppealTopicList": _object(
+            {"items": {"type": "array", "items": _ref("AppealTopic")}}
+        ),
+        "Appeal": appeal,
+        "AppealList": _object(
+            {
+                "items": {"type": "array", "items": _ref("Appeal")},
+                "total": INT,
+                "page": INT,
+                "pages": INT,
+            }
+        ),
+        "AppealRequest": {
+            "type": "object",
+            "required": ["topic_id", "text", "contact_name", "contact_phone"],
+            "properties": {
+                "topic_id": UUID,
+                "contract_number": {"type": "string", "maxLength": 50},
+                "contract_id": UUID,
+                "text": {"type": "string", "minLength": 10, "maxLength": 5000},
+                "contact_name": {"type": "string", "maxLength": 300},
+                "contact_phone": {"type": "string", "maxLength": 30},
+            },
+        },
+    }
+
+
+# -- online payment (docflow.payments) ---------------------------------------------------
+
+PAYMENT_STATUSES = ["created", "pending", "paid", "rejected", "error"]
+
+
+def payments_paths() -> dict[str, Any]:
+    day = {"type": "string", "format": "date"}
+    return {
+        "/payments": {
+            "get": _op(
+                "listOnlinePayments",
+                "Онлайн-платежи по видимым договорам (новые первыми)",
+                "Оплата онлайн",
+                {"200": _json(_ref("OnlinePaymentList"), "Платежи.")},
+                scope="read",
+                description="Платежи, которые представители потребителя внесли "
+                "через эквайера; оплаченные (`paid`) добавлены в историю платежей "
+                "договора. Оплата вносится в кабинете, не через API.",
+                errors=("Unprocessable",),
+                parameters=[
+                    _query("status", {"type": "string", "enum": PAYMENT_STATUSES}),
+                    _query(
+                        "contract",
+                        {"type": "string", "minLength": 1, "maxLength": 50},
+                        "Номер договора (или его часть).",
+                    ),
+                    _query("from", day, "Созданы не раньше (ГГГГ-ММ-ДД, МСК)."),
+                    _query("to", day, "Созданы не позже (ГГГГ-ММ-ДД, МСК)."),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
+                ],
+            ),
+        },
+        "/payments/{payment_id}": {
+            "parameters": [_path("payment_id", "Идентификатор платежа (OrderId).")],
+            "get": _op(
+                "getOnlinePayment",
+                "Онлайн-платёж",
+                "Оплата онлайн",
+                {"200": _json(_ref("OnlinePayment"), "Платёж.")},
+                scope="read",
+                errors=("NotFound",),
+            ),
+        },
+    }
+
+
+def payments_schemas() -> dict[str, Any]:
+    payment = _object(
+        {
+            "id": UUID,
+            "contract_id": UUID,
+            "contract_number": STR,
+            "amount_kopecks": INT,
+            "purpose": STR,
+            "status": {"type": "string", "enum": PAYMENT_STATUSES},
+            "status_title": STR,
+            "provider": {"type": "string", "enum": ["tbank", "fake"]},
+            "provider_payment_id": NSTR,
+            "kind": NSTR,
+            "reference": NSTR,
+            "created_at": DATETIME,
+            "paid_at": NDATETIME,
+        }
+    )
+    return {
+        "OnlinePayment": payment,
+        "OnlinePaymentList": _object(
+            {"items": {"type": "array", "items": _ref("OnlinePayment")}}
+        ),
+    }
+
+
 def openapi_spec(
     *, server_url: str = "/api/v1", readings: bool = True
 ) -> dict[str, Any]:
@@ -1465,6 +1916,12 @@ def openapi_spec(
     if readings:
         paths.update(readings_paths())
         schemas.update(readings_schemas())
+    paths.update(service_orders_paths())  # service orders
+    schemas.update(service_orders_schemas())  # service orders
+    paths.update(appeals_paths())  # appeals
+    schemas.update(appeals_schemas())  # appeals
+    paths.update(payments_paths())  # online payment
+    schemas.update(payments_schemas())  # online payment
     return {
         "openapi": "3.0.3",
         "info": {
@@ -1482,6 +1939,9 @@ def openapi_spec(
             {"name": "Проверка"},
             {"name": "События"},
             {"name": "Показания"},
+            {"name": "Услуги"},  # service orders
+            {"name": "Обращения"},  # appeals
+            {"name": "Оплата онлайн"},  # online payment
         ],
         "paths": paths,
         "components": {

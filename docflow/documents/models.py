@@ -21,6 +21,9 @@ class DocType(enum.StrEnum):
     INVOICE = "invoice"
     LETTER = "letter"
     OTHER = "other"
+    APPEAL = "appeal"  # a customer's appeal (docflow.appeals)
+    APPEAL_ANSWER = "appeal_answer"  # the supplier's answer to an appeal
+    SERVICE_OFFER = "service_offer"  # the offer of an ordered service (docflow.service_orders)
 
 
 DOC_TYPE_TITLES = {
@@ -30,6 +33,9 @@ DOC_TYPE_TITLES = {
     DocType.INVOICE: "Счёт",
     DocType.LETTER: "Письмо",
     DocType.OTHER: "Прочее",
+    DocType.APPEAL: "Обращение",
+    DocType.APPEAL_ANSWER: "Ответ на обращение",
+    DocType.SERVICE_OFFER: "Предложение на оказание услуги",
 }
 
 

@@ -14,7 +14,7 @@ import logging
 import mimetypes
 import re
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -714,7 +714,36 @@ def record_signature(
         )
     else:
         _announce_turn(session, doc, base_url)
+    _run_signature_hooks(session, doc, step, base_url)
     return doc
+
+
+# -- hooks of the modules that feed documents ------------------------------------
+#: ``hook(session, doc, step, base_url)``, called after each signature of a
+#: document of the hook's type is recorded, in the signing transaction;
+#: ``doc.status`` is ``SIGNED`` once the route is complete. A feeding module
+#: (service orders: the invoice after the offer) registers its hook when its
+#: blueprint is registered; the core never imports the module. A hook adds to
+#: the transaction and must not fail it: an exception it lets out rolls the
+#: signature back (no savepoint here: releasing one would run the work queued
+#: for after the commit, ``docflow.db.enqueue_after_commit``, too early).
+SignatureHook = Callable[[Session, Document, RouteStep, str], None]
+_SIGNATURE_HOOKS: dict[DocType, list[SignatureHook]] = {}
+
+
+def on_signature(doc_type: DocType | str, hook: SignatureHook) -> None:
+    """Register ``hook`` for the signatures of ``doc_type`` (once: registering
+    the same function again changes nothing)."""
+    hooks = _SIGNATURE_HOOKS.setdefault(DocType(doc_type), [])
+    if hook not in hooks:
+        hooks.append(hook)
+
+
+def _run_signature_hooks(
+    session: Session, doc: Document, step: RouteStep, base_url: str
+) -> None:
+    for hook in tuple(_SIGNATURE_HOOKS.get(doc.doc_type, ())):
+        hook(session, doc, step, base_url)
 
 
 def refuse(

@@ -15,6 +15,9 @@ from docflow.api.openapi import openapi_spec
 from signing.mchd import Organisation as Principal
 from tests.functional.api_support import api_for, error_code, make_key, sign_cms
 from tests.functional.power_support import signed_power
+from tests.functional.test_api_appeals import meta, topics
+from tests.functional.test_api_appeals import post as post_appeal
+from tests.functional.test_api_service_orders import b_order_id
 from tests.functional.world import World, act_pdf, keys, world
 
 __all__ = ["keys", "world"]
@@ -98,7 +101,20 @@ def b_objects(world: World) -> dict[str, str]:
         "webhook_id": hook["id"],
         "power_id": power["id"],
         "number": "50-0100-ЮЛ",
+        "order_id": b_order_id(world),
+        "appeal_id": b_appeal_id(world, b),
+        # B's online payment: none is made here; an unknown id answers the
+        # same 404 (the payments tests check B's real payment).
+        "payment_id": str(uuid.uuid4()),
     }
+
+
+def b_appeal_id(world: World, b: Any) -> str:
+    """An appeal of АО «Василёк» filed through the API."""
+    bill = topics(world)["bill"]
+    made = post_appeal(b, meta(bill, contract_number="50-0100-ЮЛ"))
+    assert made.status_code == 201, made.get_json()
+    return str(made.get_json()["id"])
 
 
 def test_every_route_with_another_organisations_object_is_not_found(
@@ -161,6 +177,9 @@ def test_a_read_only_key_is_forbidden_on_every_other_route(world: World) -> None
             "webhook_id",
             "power_id",
             "number",
+            "order_id",
+            "appeal_id",
+            "payment_id",
         )
     }
     forbidden = 0
@@ -180,7 +199,7 @@ def test_a_read_only_key_is_forbidden_on_every_other_route(world: World) -> None
             == op["x-required-scope"]
         )
         forbidden += 1
-    assert forbidden == 19
+    assert forbidden == 21
 
 
 def test_missing_unknown_and_revoked_keys_are_unauthorized(world: World) -> None:

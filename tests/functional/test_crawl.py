@@ -272,6 +272,19 @@ def site(readings: Readings) -> Site:
     )
     assert prepared.status_code == 200, prepared.get_data(as_text=True)
     ids["session_id"] = prepared.json["session_id"]
+    # surveys (docflow.surveys): one published to A's contract, a draft
+    from tests.functional.test_surveys import crawl_surveys
+
+    ids.update(crawl_surveys(w, admin))
+    ids.update(_online_payment(site))  # online payment (docflow.payments)
+    # appeals (docflow.appeals): topics and an appeal of A's signatory
+    from tests.functional.test_appeals import crawl_appeals
+
+    ids.update(crawl_appeals(w))
+    # service orders (docflow.service_orders): a service, an order of A's signatory
+    from tests.functional.test_service_orders import crawl_service_orders
+
+    ids.update(crawl_service_orders(w))
     site.ids = ids
     site.power_files = (power_xml, power_sig)
     newcomer = str(invitations["newcomer@romashka.example"])
@@ -293,6 +306,49 @@ def site(readings: Readings) -> Site:
         ),
     }
     return site
+
+
+# -- online payment (docflow.payments) ---------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _fake_acquirer(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake acquirer on PostgreSQL too (there it needs PAYMENT_FAKE=1)."""
+    from dataclasses import replace
+
+    state = app.extensions["docflow"]
+    monkeypatch.setattr(
+        state, "settings", replace(state.settings, payment_fake=True, payment_url=None)
+    )
+
+
+def _online_payment(site: Site) -> dict[str, Any]:
+    """A payment of A's signatory sent to the fake acquirer: its id and the
+    fake's page."""
+    from docflow.payments.models import FakeAcquiringPayment, OnlinePayment
+
+    client = site.client("signer_a")
+    page = client.get(f"/payments/new?contract={site.w.contract_a.id}")
+    key = re.search(
+        r'name="idempotency_key" type="hidden" value="([^"]+)"',
+        page.get_data(as_text=True),
+    )
+    assert key, page.status_code
+    resp = client.post(
+        "/payments/new",
+        data={
+            "contract": str(site.w.contract_a.id),
+            "amount": "1000",
+            "idempotency_key": key.group(1),
+        },
+    )
+    assert resp.status_code == 303, resp.get_data(as_text=True)[:500]
+    with site.app.app_context():
+        s = site.w.session()
+        payment = s.scalars(select(OnlinePayment)).one()
+        fake = s.scalars(select(FakeAcquiringPayment)).one()
+        s.close()
+    return {"payment_id": payment.id, "form_id": fake.page_token}
 
 
 # -- finding a 5xx's cause ---------------------------------------------------------------
@@ -448,6 +504,43 @@ GET_TABLE: dict[str, tuple[int | str, ...]] = {
     "readings.admin":                    (LOGIN, 404, 404, 404, 200, 200),
     "readings.admin_template":           (LOGIN, 404, 404, 404, 200, 200),
     "notify_admin.queue":                (LOGIN, 404, 404, 404, 200, 200),
+    # online payment (docflow.payments): the view right pays, the supplier
+    # sees every payment but does not pay; the fake acquirer's page is public
+    # (a bank's page), its address unguessable
+    "payments.index":                    (LOGIN, 200, 200, 200, 200, 200),
+    "payments.new":                      (LOGIN, 200, 200, 200, 403, 403),
+    "payments.show":                     (LOGIN, 200, 200, 404, 200, 200),
+    "payments.all_payments":             (LOGIN, 404, 404, 404, 200, 200),
+    "fake_acquiring.pay_page":           (200, 200, 200, 200, 200, 200),
+    # surveys (docflow.surveys): A's members answer (the viewer sees it); the
+    # supplier's people are sent to their pages, where a clerk only reads.
+    "surveys.index":                     (LOGIN, 200, 200, 200, "302:/surveys/manage", "302:/surveys/manage"),
+    "surveys.answer_page":               (LOGIN, 200, 200, 404, "302:/surveys/manage/*", "302:/surveys/manage/*"),
+    "surveys.manage":                    (LOGIN, 404, 404, 404, 200, 200),
+    "surveys.new":                       (LOGIN, 404, 404, 404, 403, 200),
+    "surveys.card":                      (LOGIN, 404, 404, 404, 200, 200),
+    "surveys.results":                   (LOGIN, 404, 404, 404, 200, 200),
+    "surveys.results_export":            (LOGIN, 404, 404, 404, 200, 200),
+    # appeals (docflow.appeals): customers file and read theirs; the supplier's
+    # people have the queue; the administrator keeps the topics.
+    "appeals.index":                     (LOGIN, 200, 200, 200, "302:/appeals/queue", "302:/appeals/queue"),
+    "appeals.new":                       (LOGIN, 200, 200, 200, 403, 403),
+    "appeals.card":                      (LOGIN, 200, 200, 404, 200, 200),
+    "appeals.download":                  (LOGIN, 200, 200, 404, 200, 200),
+    "appeals.queue":                     (LOGIN, 404, 404, 404, 200, 200),
+    "appeals.topics":                    (LOGIN, 404, 404, 404, 200, 200),
+    "appeals.topic":                     (LOGIN, 404, 404, 404, 403, 200),
+    # service orders (docflow.service_orders): customers order on contracts they
+    # may sign or manage and read the orders of contracts they see; the
+    # supplier's people process all orders; its administrator keeps the catalogue.
+    "service_orders.catalogue":          (LOGIN, 200, 200, 200, 200, 200),
+    "service_orders.order":              (LOGIN, 200, 200, 200, 200, 200),
+    "service_orders.history":            (LOGIN, 200, 200, 200, 200, 200),
+    "service_orders.order_card":         (LOGIN, 200, 200, 404, 200, 200),
+    "service_orders.staff_orders":       (LOGIN, 404, 404, 404, 200, 200),
+    "service_orders.admin_catalogue":    (LOGIN, 404, 404, 404, 200, 200),
+    "service_orders.admin_new":          (LOGIN, 404, 404, 404, 403, 200),
+    "service_orders.admin_edit":         (LOGIN, 404, 404, 404, 403, 200),
 }
 
 # The routes with arguments, given a random UUID (an unknown token, language).
@@ -482,6 +575,22 @@ RANDOM_TABLE: dict[str, tuple[int | str, ...]] = {
     "readings.history":                  GONE,
     "readings.form_template":            GONE,
     "readings.download_upload":          GONE,
+    # online payment (docflow.payments)
+    "payments.show":                     GONE,
+    "fake_acquiring.pay_page":           (404, 404, 404, 404, 404, 404),
+    # surveys (docflow.surveys)
+    "surveys.answer_page":               (LOGIN, 404, 404, 404, "302:/surveys/manage/*", "302:/surveys/manage/*"),
+    "surveys.card":                      GONE,
+    "surveys.results":                   GONE,
+    "surveys.results_export":            GONE,
+    # appeals (docflow.appeals)
+    "appeals.card":                      GONE,
+    "appeals.download":                  GONE,
+    "appeals.topic":                     (LOGIN, 404, 404, 404, 403, 404),
+    # service orders (docflow.service_orders)
+    "service_orders.order":              GONE,
+    "service_orders.order_card":         GONE,
+    "service_orders.admin_edit":         (LOGIN, 404, 404, 404, 403, 404),
 }
 # fmt: on
 
@@ -679,6 +788,38 @@ POST_TABLE: dict[str, Post] = {
     "readings.admin_import":        Post("clerk", ("kind",), files=("file",)),
     "readings.admin_decide":        Post("clerk", ("reading_id", "decision", "reason")),
     "tsa.answer_time_stamp_request": Post("anonymous", raw="application/timestamp-query"),
+    # online payment (docflow.payments)
+    "payments.new":                 Post("signer_a", ("contract", "amount", "purpose", "idempotency_key")),
+    "payments.notify_tbank":        Post("anonymous", ("TerminalKey", "OrderId", "Success", "Status", "PaymentId", "Amount", "Token"), json=True, answers_json=True),
+    "fake_acquiring.api_init":      Post("anonymous", ("TerminalKey", "Amount", "OrderId", "Description", "SuccessURL", "FailURL", "NotificationURL", "Token"), json=True, answers_json=True),
+    "fake_acquiring.api_get_state": Post("anonymous", ("TerminalKey", "PaymentId", "Token"), json=True, answers_json=True),
+    "fake_acquiring.decide":        Post("signer_a", ("decision",)),
+    # surveys (docflow.surveys)
+    "surveys.submit":               Post("signer_a", ("organisation", "q-x")),
+    "surveys.new":                  Post("admin", ("title", "description", "starts_on", "ends_on", "target", "contract_numbers")),
+    "surveys.save":                 Post("admin", ("title", "description", "starts_on", "ends_on", "target", "contract_numbers")),
+    "surveys.add_question":         Post("admin", ("kind", "text", "is_required", "options", "scale_max", "scale_min_label", "scale_max_label", "position"), args={"survey_id": "survey_draft_id"}),
+    "surveys.delete_question":      Post("admin", args={"survey_id": "survey_draft_id"}),
+    "surveys.change_state":         Post("admin", args={"survey_id": "survey_draft_id", "action": "survey_action"}),
+    # appeals (docflow.appeals)
+    "appeals.new":                  Post("signer_a", ("topic_id", "contract_id", "text", "contact_name", "contact_phone", "submission_key"), files=("attachments",)),
+    "appeals.take":                 Post("clerk"),
+    "appeals.answer":               Post("clerk", ("text",), files=("files",)),
+    "appeals.close":                Post("clerk"),
+    "appeals.withdraw":             Post("signer_a", ("reason",)),
+    "appeals.topic":                Post("admin", ("title", "description", "answer_hours", "position", "is_significant", "is_active")),
+    # service orders (docflow.service_orders)
+    "service_orders.order":         Post("signer_a", ("contract", "f1", "f2", "f3", "f4", "quantity", "comment", "contact_name", "contact_phone", "token")),
+    "service_orders.cancel":        Post("signer_a"),
+    "service_orders.mark_paid":     Post("clerk", ("reference",)),
+    "service_orders.mark_done":     Post("clerk"),
+    "service_orders.retry_invoice": Post("clerk"),
+    "service_orders.admin_new":     Post("admin", ("name", "description", "price", "vat_rate", "unit", "fields", "position", "is_active")),
+    "service_orders.admin_edit":    Post("admin", ("name", "description", "price", "vat_rate", "unit", "fields", "position", "is_active")),
+    # tours and the grid cabinet (docflow.tours): the page key comes as a widget's
+    # name (path_values), an unknown tour: 404 JSON; the account goes on A's card
+    "tours.seen":                   Post("signer_a", ("outcome",), json=True, answers_json=True),
+    "tours.save_grid_account":      Post("signer_a", ("account",)),
 }
 # fmt: on
 
@@ -941,6 +1082,11 @@ def valid_values(site: Site) -> dict[str, str]:
         "meter_id": str(site.ids["meters"][0]), "value": "123500",
         "reading_id": str(uuid.uuid4()), "decision": "accept", "v-": "123500",
         "s-": "0", "email:": "on", "sms:": "on",
+        # appeals (docflow.appeals)
+        "topic_id": ids["topic_id"], "text": "Прошу проверить начисления по счёту.",
+        "contact_name": "Иванов Иван", "contact_phone": "+7 495 123-45-67",
+        "submission_key": uuid.uuid4().hex, "answer_hours": "48",
+        "description": "Описание", "is_significant": "y", "is_active": "y",
     }  # fmt: skip
 
 
@@ -1136,6 +1282,7 @@ def test_every_post_route_survives_hostile_bodies(
             **dict.fromkeys(("signature", "power_signature"), site.power_files[1]),
             "main_file": act_pdf(),
             "attachments": act_pdf(),
+            "files": act_pdf(),  # appeals (docflow.appeals): the answer's files
             **dict.fromkeys(
                 ("file", "contracts-file", "payments-file"),
                 xlsx_bytes([["№", "Показание"], ["0001", "123500"]]),

@@ -42,8 +42,8 @@ def test_switches_are_saved_and_sms_stays_off_until_the_phone_is_confirmed(
     page = client.get("/profile/subscriptions").get_data(as_text=True)
     for kind in offered_kinds():
         assert kind.label in page
-    # Nothing sends answers to appeals yet: no switch promises them.
-    assert EventKind.APPEAL_ANSWERED.label not in page
+    # The appeals module sends answers to appeals: its switch is offered.
+    assert EventKind.APPEAL_ANSWERED.label in page
     assert page.count('disabled data-testid="sms-switch"') == len(offered_kinds())
     assert "SMS станут доступны после подтверждения" in page
     # Document to sign: e-mail off; SMS asked for but refused without a phone.

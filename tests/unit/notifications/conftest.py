@@ -52,6 +52,25 @@ CONTEXTS: dict[EventKind, dict[str, object]] = {
         "window_to": date(2025, 3, 26),
         "url": "https://lk.example.ru/readings",
     },
+    EventKind.SURVEY_PUBLISHED: {
+        "survey_title": "Оценка <качества> & «сервиса»",
+        "ends_on": date(2025, 3, 31),
+        "url": "https://lk.example.ru/surveys/5?from=mail&x=<y>",
+    },
+    EventKind.PAYMENT_RECEIPT: {
+        "contract_number": "77-0001-ЮЛ <&>",
+        "amount": "1 000,00 ₽",
+        "paid_at": "05.12.2026 21:40",
+        "purpose": "Оплата электроэнергии «онлайн»",
+        "url": "https://lk.example.ru/payments/5?from=mail&x=<y>",
+    },
+    EventKind.SERVICE_ORDER_STATUS: {
+        "order_number": "ЗУ-2026-000045",
+        "service": "Замена прибора учёта <&>",
+        "contract_number": "77-0001-ЮЛ",
+        "status_title": "Ожидает оплаты",
+        "url": "https://lk.example.ru/services/orders/5?from=mail&x=<y>",
+    },
     EventKind.ACCOUNT_CONFIRM_EMAIL: {
         "user_name": "Мария Петровна",
         "url": "https://lk.example.ru/confirm/abc?t=1&u=2",

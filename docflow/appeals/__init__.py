@@ -1,0 +1,1 @@
+"""Appeals (обращения): topics, the customer's wizard, the clerk's queue."""

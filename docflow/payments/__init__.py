@@ -1,0 +1,4 @@
+"""Online payment for electricity (оплата электроэнергии онлайн): T-Bank
+Internet Acquiring (:mod:`docflow.payments.tbank`), a fake acquirer for the
+embedded mode and tests (:mod:`docflow.payments.fake`), the cabinet's flow
+(:mod:`docflow.payments.services`, :mod:`docflow.payments.views`)."""

@@ -1,0 +1,1 @@
+"""Surveys (анкетирование): the supplier asks, customers answer once per organisation."""
