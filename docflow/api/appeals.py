@@ -3,7 +3,6 @@ filters, one appeal with its answer, and the answer's files."""
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from typing import Any
@@ -14,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from docflow.api.blueprint import api_actor, bp, scope
 from docflow.api.errors import (
-    BadRequestError,
     UnsupportedMediaTypeError,
     date_value,
+    multipart_meta,
     string_field,
     uuid_field,
 )
@@ -107,31 +106,9 @@ def appeal_json(
 
 
 def _meta() -> dict[str, Any]:
-    raw: str | bytes | None = request.form.get("meta")
-    if raw is None and "meta" in request.files:
-        raw = request.files["meta"].read(64 * 1024 + 1)
-    if raw is None:
-        raise ValidationError(
-            "Нужна часть «meta»: JSON с тематикой, договором, текстом и контактами.",
-            details={"field": "meta"},
-        )
-    try:
-        meta = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequestError(
-            "Часть «meta» не является корректным JSON.", code="invalid_json"
-        ) from None
-    if not isinstance(meta, dict):
-        raise ValidationError(
-            "Часть «meta» должна быть объектом JSON.", details={"field": "meta"}
-        )
-    unknown = sorted(set(meta) - META_FIELDS)
-    if unknown:
-        raise ValidationError(
-            "Неизвестные поля в «meta»: " + ", ".join(unknown) + ".",
-            details={"field": "meta", "unknown": unknown},
-        )
-    return meta
+    return multipart_meta(
+        META_FIELDS, hint="JSON с тематикой, договором, текстом и контактами"
+    )
 
 
 def _contract(meta: dict[str, Any]) -> uuid.UUID:

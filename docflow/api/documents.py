@@ -3,7 +3,6 @@ and the transitions (refusal, revocation)."""
 
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 import uuid
@@ -17,11 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from docflow.access import contract_rights
 from docflow.api.blueprint import api_actor, bp, scope
 from docflow.api.errors import (
-    BadRequestError,
     UnsupportedMediaTypeError,
     date_value,
     int_arg,
     json_body,
+    multipart_meta,
     string_field,
 )
 from docflow.api.serialize import document_json, file_json
@@ -48,31 +47,9 @@ _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
 def _meta() -> dict[str, Any]:
-    raw: str | bytes | None = request.form.get("meta")
-    if raw is None and "meta" in request.files:
-        raw = request.files["meta"].read(64 * 1024 + 1)
-    if raw is None:
-        raise ValidationError(
-            "Нужна часть «meta»: JSON с типом, номером, датой, договором и названием.",
-            details={"field": "meta"},
-        )
-    try:
-        meta = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequestError(
-            "Часть «meta» не является корректным JSON.", code="invalid_json"
-        ) from None
-    if not isinstance(meta, dict):
-        raise ValidationError(
-            "Часть «meta» должна быть объектом JSON.", details={"field": "meta"}
-        )
-    unknown = sorted(set(meta) - META_FIELDS)
-    if unknown:
-        raise ValidationError(
-            "Неизвестные поля в «meta»: " + ", ".join(unknown) + ".",
-            details={"field": "meta", "unknown": unknown},
-        )
-    return meta
+    return multipart_meta(
+        META_FIELDS, hint="JSON с типом, номером, датой, договором и названием"
+    )
 
 
 def _route(meta: dict[str, Any]) -> list[str]:

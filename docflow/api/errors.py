@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import json
 import uuid
 from typing import Any
 
@@ -70,6 +71,37 @@ def read_body(max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise _too_large(max_bytes)
     return data
+
+
+def multipart_meta(allowed: frozenset[str], *, hint: str) -> dict[str, Any]:
+    """The JSON object in the multipart part ``meta`` (a form field or a file
+    part of at most 64 KiB), with no field outside ``allowed``.
+
+    :param hint: what the object holds, for the message when it is missing
+        («JSON с типом, номером, датой…»).
+    """
+    raw: str | bytes | None = request.form.get("meta")
+    if raw is None and "meta" in request.files:
+        raw = request.files["meta"].read(64 * 1024 + 1)
+    if raw is None:
+        raise ValidationError(f"Нужна часть «meta»: {hint}.", details={"field": "meta"})
+    try:
+        meta = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequestError(
+            "Часть «meta» не является корректным JSON.", code="invalid_json"
+        ) from None
+    if not isinstance(meta, dict):
+        raise ValidationError(
+            "Часть «meta» должна быть объектом JSON.", details={"field": "meta"}
+        )
+    unknown = sorted(set(meta) - allowed)
+    if unknown:
+        raise ValidationError(
+            "Неизвестные поля в «meta»: " + ", ".join(unknown) + ".",
+            details={"field": "meta", "unknown": unknown},
+        )
+    return meta
 
 
 def _too_large(max_bytes: int) -> PayloadTooLargeError:
