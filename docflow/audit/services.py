@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from docflow.audit.models import AuditHead, AuditRecord
@@ -60,8 +62,19 @@ def _lock_head(session: Session) -> tuple[int, str]:
         .returning(AuditHead.seq, AuditHead.last_hash)
     ).one_or_none()
     if row is None:
-        session.add(AuditHead(id=1, seq=0, last_hash=GENESIS))
-        session.flush()
+        # The first entry of a new database. Two transactions may get here at
+        # once: the second insert waits for the first and then does nothing,
+        # and both go on to lock the one head row in turn.
+        insert = (
+            pg_insert
+            if session.get_bind().dialect.name == "postgresql"
+            else sqlite_insert
+        )
+        session.execute(
+            insert(AuditHead)
+            .values(id=1, seq=0, last_hash=GENESIS)
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
         return _lock_head(session)
     return int(row[0]), str(row[1])
 
