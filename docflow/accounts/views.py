@@ -88,20 +88,8 @@ def register() -> Any:
             if not passed:
                 captcha_error = CAPTCHA_FAILED
             else:
-                s = db_session()
                 try:
-                    with transaction(s):
-                        # The same page for a new and a known address: the
-                        # owner of a known one is told by e-mail instead.
-                        email = svc.register_customer(
-                            s,
-                            email=form.email.data or "",
-                            password=form.password.data or "",
-                            last_name=form.last_name.data or "",
-                            first_name=form.first_name.data or "",
-                            middle_name=form.middle_name.data or "",
-                            base_url=_base_url(),
-                        )
+                    email = _register(form)
                 except ValidationError as exc:
                     field = getattr(form, str(exc.details.get("field", "")), None)
                     if field is not None:
@@ -118,6 +106,31 @@ def register() -> Any:
         captcha_error=captcha_error,
         password_rule=svc.PASSWORD_RULE,
     )
+
+
+def _register(form: RegistrationForm) -> str:
+    """Register the form's address (the same page for a new and a known one:
+    the owner of a known one is told by e-mail instead). Two requests for one
+    new address at once: the second finds it taken at commit and is handled
+    again as a known address."""
+    s = db_session()
+    for attempt in (1, 2):
+        try:
+            with transaction(s):
+                return svc.register_customer(
+                    s,
+                    email=form.email.data or "",
+                    password=form.password.data or "",
+                    last_name=form.last_name.data or "",
+                    first_name=form.first_name.data or "",
+                    middle_name=form.middle_name.data or "",
+                    base_url=_base_url(),
+                )
+        except IntegrityError:
+            s.rollback()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _base_url() -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
+from typing import Any
 
 import pytest
 from altcha import (
@@ -541,3 +542,50 @@ def test_registration_attempt_notice_renders_in_russian() -> None:
     assert "https://lk.example.ru/account/forgot" in rendered.text
     assert "https://lk.example.ru/account/forgot" in rendered.html
     assert rendered.subject
+
+
+def test_two_registrations_of_one_new_address_at_once_give_one_account(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both requests pass the «address free» check; the second finds it taken
+    at commit and is answered as for a known address — the same page, no 500."""
+    import threading
+
+    from docflow.accounts import services as accounts
+
+    if not app.extensions["docflow"].settings.database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one writing transaction at a time: no race")
+    both_checked = threading.Barrier(2)
+    original = accounts.register_user
+
+    def register_after_both_checked(*args: Any, **kwargs: Any) -> Any:
+        both_checked.wait(timeout=10)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(accounts, "register_user", register_after_both_checked)
+    clients = [app.test_client(), app.test_client()]
+    payloads = [solve_captcha(c) for c in clients]
+    answers: list[Any] = [None, None]
+
+    def post(n: int) -> None:
+        answers[n] = clients[n].post(
+            "/account/register",
+            data={
+                "last_name": "Сидоров", "first_name": "Пётр", "middle_name": "",
+                "email": "twice@example.ru", "password": "secret123",
+                "password2": "secret123", "altcha": payloads[n],
+            },
+        )  # fmt: skip
+
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert [a.status_code for a in answers] == [200, 200]
+    assert all("twice@example.ru" in a.get_data(as_text=True) for a in answers)
+    with app.app_context():
+        s = app.extensions["docflow"].sessionmaker()
+        users = s.scalars(select(User).where(User.email == "twice@example.ru")).all()
+        s.close()
+    assert len(users) == 1
