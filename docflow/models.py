@@ -39,7 +39,6 @@ from docflow.notify.models import (
 )
 from docflow.payments.models import FakeAcquiringPayment, OnlinePayment
 from docflow.powers.models import PowerOfAttorney, PowerRule
-from docflow.readings.hourly_models import HourlyPoint, HourlyUpload, HourlyValue
 from docflow.readings.models import (
     Meter,
     Reading,
@@ -112,10 +111,6 @@ __all__ = [
     "SupplyObject",
     "TransitVolume",
     "WindowNotice",
-    # hourly volumes
-    "HourlyPoint",
-    "HourlyUpload",
-    "HourlyValue",
     # payments
     "FakeAcquiringPayment",
     "OnlinePayment",

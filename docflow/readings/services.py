@@ -249,12 +249,6 @@ class Sheet:
         return [ln for b in self.objects for ln in b.lines]
 
     @property
-    def sent_count(self) -> int:
-        """End-of-period values sent into the calculation (what a filled act prints)."""
-        return sum(1 for ln in self.meters
-                   if ln.current is not None and ln.current.status in SUBMITTED)
-
-    @property
     def closed_reason(self) -> str:
         if self.can_submit:
             return ""
@@ -385,7 +379,6 @@ class RowResult:
     error: str = ""  # a fragment: «не число»
     note: str = ""  # the rollover notice
     cleared: bool = False  # an empty value removed a reading not yet sent
-    unchanged: bool = False  # the value (or a blank) of a reading already sent
 
     @property
     def ok(self) -> bool:
@@ -440,22 +433,14 @@ def _check_row(row: ReadingRow, meter: Meter | None, ledger: Ledger, period: dt.
     existing = ledger.get(meter.id, period, row.kind)
     raw = row.value
     empty = raw is None or (isinstance(raw, str) and not raw.strip())
-    parsed: int | None = None
-    if not empty:
-        # The value's format first: «не число» is the answer to a non-number,
-        # whatever the state of the meter or of its reading.
-        try:
-            parsed = calc.check_value(raw, digits=meter.digits, previous=None).value
-        except calc.ReadingValueError as exc:
-            return None, exc.message, existing
     status, blocked, _warning = _effective(meter, today)
-    if existing is not None and existing.status in LOCKED:
-        if empty or parsed == existing.value:
-            return None, "", existing  # unchanged: the form sent back as downloaded
-        return None, (f"показание за {calc.period_title(period)} уже передано в расчёт "
-                      "и не может быть изменено"), existing
     if blocked and not empty:
         return None, _blocked_fragment(status), existing
+    if existing is not None and existing.status in LOCKED:
+        if empty:
+            return None, "", existing
+        return None, (f"показание за {calc.period_title(period)} уже передано в расчёт "
+                      "и не может быть изменено"), existing
     if empty or blocked:
         return None, "", existing
     previous: int | None = None
@@ -532,9 +517,7 @@ def submit_readings(session: Session, *, actor: Actor, contract_id: uuid.UUID,
                 session.delete(existing)
                 results.append(RowResult(row, None, cleared=True))
             else:
-                # nothing to change (an empty value, or the value already sent)
-                results.append(RowResult(row, None, unchanged=existing is not None
-                                         and existing.status in LOCKED))
+                results.append(RowResult(row, None))  # nothing to change
             continue
         reading = existing
         if reading is None:
@@ -931,15 +914,6 @@ class ActData:
     def rows(self) -> list[ActRow]:
         return [r for o in self.objects for r in o.rows]
 
-    @property
-    def warning(self) -> str:
-        """Why the «ИТОГО» of a filled act is not the period's consumption."""
-        if self.filled and self.readings_count == 0:
-            return (f"За {self.period_title} в расчёт не передано ни одного показания: "
-                    "графа «Текущие показания» пуста, итог 0 кВт·ч не является расходом "
-                    "за период.")
-        return ""
-
 
 def act_number(contract: Contract, period: dt.date) -> str:
     """«ПРОМ10-77-0001-ЮЛ-2026-11»"""
@@ -1231,7 +1205,7 @@ def upload_form(session: Session, *, actor: Actor, storage: Any, contract_id: uu
                 f"за {calc.period_title(period)}: скачайте шаблон за нужный период"))
         elif not parsed.rows and not problems:
             problems.append(excel.RowProblem(0, "", "в файле не заполнено ни одного показания"))
-    saved = unchanged = 0
+    saved = 0
     if parsed is not None and not problems:
         rows = [ReadingRow(r.value, meter_number=r.meter_number) for r in parsed.rows]
         try:
@@ -1240,7 +1214,6 @@ def upload_form(session: Session, *, actor: Actor, storage: Any, contract_id: uu
                                      period=period, rows=rows, now=now,
                                      window_days=window_days, atomic=True, source="excel")
             saved = len(result.saved)
-            unchanged = sum(1 for r in result.results if r.unchanged)
         except ReadingsRejected as exc:
             for p in exc.problems:
                 form_row = parsed.rows[p["index"]]
@@ -1252,7 +1225,8 @@ def upload_form(session: Session, *, actor: Actor, storage: Any, contract_id: uu
     upload.rows_taken = saved
     upload.problems = {"items": [p.as_dict() for p in problems[:200]],
                        "count": len(problems)}
-    upload.message = (_accepted_message(saved, unchanged) if not problems else
+    upload.message = (f"Принято показаний: {saved}. Они сохранены со статусом «Готово к "
+                      "передаче»." if not problems else
                       f"Файл не принят: ошибок — {len(problems)}. Из файла ничего не "
                       "сохранено; исправьте ошибки и загрузите его снова.")
     session.flush()
@@ -1263,17 +1237,6 @@ def upload_form(session: Session, *, actor: Actor, storage: Any, contract_id: uu
                     "problems": len(problems)},
            request_info=actor.request_info, actor_label=actor.label)
     return upload
-
-
-def _accepted_message(saved: int, unchanged: int) -> str:
-    parts = []
-    if saved or not unchanged:
-        parts.append(f"Принято показаний: {saved}. Они сохранены со статусом «Готово к "
-                     "передаче».")
-    if unchanged:
-        parts.append(f"Совпадают с уже переданными в расчёт и оставлены без изменений: "
-                     f"{unchanged}.")
-    return " ".join(parts)
 
 
 def list_uploads(session: Session, *, actor: Actor, contract_id: uuid.UUID,
