@@ -135,6 +135,12 @@ def _register_blueprints(app: Flask) -> None:
     from docflow.readings.views import bp as readings_bp
 
     app.register_blueprint(readings_bp)
+    from docflow.readings.hourly_views import bp as hourly_bp  # hourly volumes
+
+    app.register_blueprint(hourly_bp)
+    from docflow.readings.planned_views import bp as planned_bp  # ППП
+
+    app.register_blueprint(planned_bp)
     from docflow.appeals.views import bp as appeals_bp
 
     app.register_blueprint(appeals_bp)
@@ -210,6 +216,9 @@ NAV: list[tuple[str, str, str, bool]] = [
     ("surveys.index", N_("Анкеты"), "customer", True),  # surveys
     ("payments.index", N_("Оплата онлайн"), "customer", True),  # payments
     ("payments.all_payments", N_("Онлайн-платежи"), "staff", True),  # payments
+    ("hourly.index", N_("Почасовые объёмы"), "all", True),  # hourly volumes
+    ("planned.index", N_("Заявка ППП"), "customer", True),  # ППП
+    ("planned.all_requests", N_("Заявки ППП"), "staff", True),  # ППП
     ("api_keys.index", N_("Ключи API"), "all", True),
 ]
 

@@ -261,6 +261,10 @@ class Settings:
     # The days of the month (Moscow time) when readings may be submitted.
     readings_window_start: int = 15
     readings_window_end: int = 26
+    # ППП (planned hourly consumption): a request for day D is filed until
+    # PPP_DEADLINE_HOUR:00 Moscow time PPP_DAYS_AHEAD days before D.
+    ppp_deadline_hour: int = 12
+    ppp_days_ahead: int = 2
     # RFC 3161 time-stamps for every accepted signature: a remote authority
     # (TSA_URL), else the authority built into the embedded mode, whose key and
     # certificate live under var/tsa/ (its root is put into TRUST_STORE).
@@ -413,6 +417,8 @@ class Settings:
                 "READINGS_WINDOW_START", cls.readings_window_start
             ),
             readings_window_end=_int("READINGS_WINDOW_END", cls.readings_window_end),
+            ppp_deadline_hour=_int("PPP_DEADLINE_HOUR", cls.ppp_deadline_hour),  # ППП
+            ppp_days_ahead=_int("PPP_DAYS_AHEAD", cls.ppp_days_ahead),  # ППП
             tsa_url=(
                 _check_url("TSA_URL", os.environ["TSA_URL"], {"http", "https"})
                 if os.environ.get("TSA_URL")
@@ -458,5 +464,9 @@ class Settings:
             raise ConfigError(
                 "READINGS_WINDOW_START/READINGS_WINDOW_END: expected days of the month "
                 "with 1 <= start <= end <= 31"
+            )
+        if not (0 <= settings.ppp_deadline_hour <= 23 and 0 <= settings.ppp_days_ahead <= 31):
+            raise ConfigError(  # ППП
+                "PPP_DEADLINE_HOUR/PPP_DAYS_AHEAD: expected an hour 0..23 and 0..31 days"
             )
         return replace(settings, **overrides)  # type: ignore[arg-type]

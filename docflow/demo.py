@@ -336,11 +336,13 @@ def create_demo_world() -> dict[str, Any]:
 def _module_seeds() -> list[Any]:
     from docflow.appeals.demo import seed_demo as appeals
     from docflow.payments.demo import seed_demo as payments
+    from docflow.readings.hourly_demo import seed_demo as hourly
+    from docflow.readings.planned_demo import seed_demo as planned
     from docflow.service_orders.demo import seed_demo as service_orders
     from docflow.surveys.demo import seed_demo as surveys
     from docflow.tours.demo import seed_demo as tours
 
-    return [appeals, service_orders, payments, surveys, tours]
+    return [appeals, service_orders, payments, surveys, tours, hourly, planned]
 
 
 def _employee(s: Session, world: dict[str, Any], pki_info: dict[str, Any]) -> None:

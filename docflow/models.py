@@ -39,6 +39,7 @@ from docflow.notify.models import (
 )
 from docflow.payments.models import FakeAcquiringPayment, OnlinePayment
 from docflow.powers.models import PowerOfAttorney, PowerRule
+from docflow.readings.hourly_models import HourlyPoint, HourlyUpload, HourlyValue
 from docflow.readings.models import (
     Meter,
     Reading,
@@ -47,6 +48,11 @@ from docflow.readings.models import (
     SupplyObject,
     TransitVolume,
     WindowNotice,
+)
+from docflow.readings.planned_models import (  # ППП
+    PlannedReminder,
+    PlannedRequest,
+    PlannedVersion,
 )
 from docflow.service_orders.models import (
     Service,
@@ -111,6 +117,14 @@ __all__ = [
     "SupplyObject",
     "TransitVolume",
     "WindowNotice",
+    # hourly volumes
+    "HourlyPoint",
+    "HourlyUpload",
+    "HourlyValue",
+    # ППП (planned hourly consumption)
+    "PlannedReminder",
+    "PlannedRequest",
+    "PlannedVersion",
     # payments
     "FakeAcquiringPayment",
     "OnlinePayment",

@@ -31,9 +31,16 @@ BEAT_SCHEDULE = {
         "task": "docflow.readings_announce_window",
         "schedule": crontab(hour=9, minute=0),
     },
+    # ППП: on the deadline morning, remind of requests not filed for D (08:00 MSK).
+    "planned-remind": {"task": "docflow.planned_remind", "schedule": crontab(hour=8, minute=0)},
 }
 
-TASK_MODULES = ["docflow.notify.tasks", "docflow.documents.tasks", "docflow.readings.tasks"]
+TASK_MODULES = [
+    "docflow.notify.tasks",
+    "docflow.documents.tasks",
+    "docflow.readings.tasks",
+    "docflow.readings.planned_tasks",  # ППП
+]
 
 
 def beat_schedule(app: Flask) -> dict[str, dict[str, Any]]:

@@ -42,6 +42,7 @@ class EventKind(StrEnum):
     SURVEY_PUBLISHED = "survey.published"
     PAYMENT_RECEIPT = "payment.receipt"
     SERVICE_ORDER_STATUS = "service_order.status"
+    PLANNED_REMINDER = "planned.reminder"  # ППП (docflow.readings.planned_*)
     ACCOUNT_CONFIRM_EMAIL = "account.confirm_email"
     # S105: an event name, not a password.
     ACCOUNT_PASSWORD_RESET = "account.password_reset"  # noqa: S105
@@ -131,6 +132,11 @@ _INFO: dict[EventKind, EventInfo] = {
         "Квитанция об оплате онлайн",
         False,
         _fields("contract_number", "amount", "paid_at", "purpose", "url"),
+    ),
+    EventKind.PLANNED_REMINDER: EventInfo(
+        "Напоминание о заявке на плановое почасовое потребление",
+        False,
+        _fields("contract_number", "day", "deadline", "url"),
     ),
     EventKind.SERVICE_ORDER_STATUS: EventInfo(
         "Изменился статус заказа услуги",

@@ -99,6 +99,24 @@ from docflow.access.policy import (
     sees_all_online_payments,
 )
 
+# isort: split
+# hourly volumes (docflow.readings.hourly_*)
+from docflow.access.policy import (
+    hourly_contract_ids,
+    hourly_rights,
+    require_hourly_upload,
+)
+
+# isort: split
+# ППП, planned hourly consumption (docflow.readings.planned_*)
+from docflow.access.policy import (
+    accepts_planned,
+    may_file_planned,
+    planned_contract_ids,
+    planned_rights,
+    require_planned_filing,
+)
+
 __all__ = [
     "ALL_SCOPES",
     "Action",
@@ -159,4 +177,14 @@ __all__ = [
     "online_payment_filter",
     "require_pay_online",
     "sees_all_online_payments",
+    # hourly volumes (docflow.readings.hourly_*)
+    "hourly_contract_ids",
+    "hourly_rights",
+    "require_hourly_upload",
+    # ППП, planned hourly consumption (docflow.readings.planned_*)
+    "accepts_planned",
+    "may_file_planned",
+    "planned_contract_ids",
+    "planned_rights",
+    "require_planned_filing",
 ]

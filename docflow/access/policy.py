@@ -487,3 +487,77 @@ def online_payment_filter(actor: Actor, contract_column: Any) -> ColumnElement[b
 def sees_all_online_payments(actor: Actor) -> bool:
     """The registry of every online payment with filters: the supplier's people."""
     return actor.is_supplier and actor.user is not None
+
+
+# -- hourly volumes (docflow.readings.hourly_*) -----------------------------------------
+
+HOURLY_UPLOAD_REFUSED = (
+    "Почасовые объёмы загружает тот, у кого есть право передавать показания по договору."
+)
+
+
+def hourly_rights(session: Session, actor: Actor, contract_id: Any) -> Rights:
+    """The hourly volumes of a contract are seen with the view right (or, for
+    an API key, the ``readings`` scope alone) and loaded with the right to
+    submit readings; 404 for a contract the actor cannot see at all."""
+    if session.get(Contract, contract_id) is None:
+        raise NotFoundError("Договор не найден.")
+    rights = contract_rights(session, actor, contract_id)
+    if not (rights.view or rights.submit_readings):
+        raise NotFoundError("Договор не найден.")
+    return rights
+
+
+def require_hourly_upload(session: Session, actor: Actor, contract_id: Any) -> Rights:
+    """404 for an invisible contract, 403 without the right to submit readings."""
+    rights = hourly_rights(session, actor, contract_id)
+    if not rights.submit_readings:
+        raise PermissionDeniedError(HOURLY_UPLOAD_REFUSED)
+    return rights
+
+
+def hourly_contract_ids(actor: Actor) -> Any:
+    """The contracts whose hourly volumes the actor may open (for the choice)."""
+    return visible_contract_ids(actor, Right.VIEW)
+
+
+# -- ППП, planned hourly consumption (docflow.readings.planned_*) -------------------------
+
+PLANNED_FILING_REFUSED = (
+    "Заявку на плановое почасовое потребление подаёт представитель потребителя с правом "
+    "передавать показания по договору."
+)
+
+
+def planned_rights(session: Session, actor: Actor, contract_id: Any) -> Rights:
+    """The requests of a contract are seen with the view right (or, for an API
+    key, the ``readings`` scope alone); 404 for a contract not seen at all."""
+    rights = contract_rights(session, actor, contract_id)
+    if not (rights.view or rights.submit_readings):
+        raise NotFoundError("Договор не найден.")
+    return rights
+
+
+def require_planned_filing(session: Session, actor: Actor, contract_id: Any) -> Rights:
+    """404 for an invisible contract; 403 without the right to submit readings
+    and for the supplier (it receives requests, it does not file them)."""
+    rights = planned_rights(session, actor, contract_id)
+    if actor.is_supplier or not rights.submit_readings:
+        raise PermissionDeniedError(PLANNED_FILING_REFUSED)
+    return rights
+
+
+def may_file_planned(session: Session, actor: Actor, contract_id: Any) -> bool:
+    if actor.is_supplier:
+        return False
+    return contract_rights(session, actor, contract_id).submit_readings
+
+
+def planned_contract_ids(actor: Actor) -> Any:
+    """The contracts whose requests the actor may open (for the choice)."""
+    return visible_contract_ids(actor, Right.VIEW)
+
+
+def accepts_planned(actor: Actor) -> bool:
+    """The supplier's people see every request and mark them «принята»."""
+    return actor.is_supplier and actor.user is not None

@@ -191,7 +191,9 @@ def register_api(app: Flask) -> None:
         docs,
         documents,
         events,
+        hourly,  # hourly volumes (docflow.readings.hourly_*)
         payments,  # online payment (docflow.payments)
+        planned,  # ППП (docflow.readings.planned_*)
         powers,
         readings,
         service_orders,

@@ -1907,6 +1907,226 @@ def payments_schemas() -> dict[str, Any]:
     }
 
 
+
+# -- hourly volumes (docflow.api.hourly) ----------------------------------------------
+
+
+def hourly_paths() -> dict[str, Any]:
+    number = {
+        "name": "number",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "maxLength": 50},
+        "description": "Номер договора.",
+    }
+    day = {"type": "string", "format": "date"}
+    upload = {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            **BINARY,
+                            "description": "XML 80020 (windows-1251), Excel (.xlsx: "
+                            "дни × 24 часа по точке и каналу) или CSV "
+                            "«Точка;Канал;Дата;Час;Значение;Статус», до 20 МБ.",
+                        }
+                    },
+                }
+            }
+        },
+    }
+    return {
+        "/contracts/{number}/hourly": {
+            "parameters": [number],
+            "post": _op(
+                "uploadHourly",
+                "Загрузка почасовых объёмов (80020, Excel или CSV)",
+                "Показания",
+                {"201": _json(_ref("HourlyUpload"), "Файл принят.")},
+                scope="readings",
+                description="Файл принимается целиком или не принимается совсем: при "
+                "ошибках — 422 с кодом `hourly_file_refused` и ошибками по файлу, "
+                "строке и точке в `details.errors`. Повторная загрузка периода "
+                "сохраняется как новая версия значений.",
+                errors=("NotFound", *BODY_ERRORS),
+                body=upload,
+            ),
+            "get": _op(
+                "readHourly",
+                "Почасовые значения точки измерений за период (или список точек)",
+                "Показания",
+                {"200": _json(_ref("HourlyValues"), "Значения (последние версии).")},
+                scope="readings",
+                description="Без параметра `point` — список точек измерений договора. "
+                "Период — не больше 93 дней.",
+                errors=("NotFound", "Unprocessable"),
+                parameters=[
+                    _query("point", {"type": "string", "maxLength": 30}, "Код точки."),
+                    _query(
+                        "channel",
+                        {"type": "string", "enum": ["A+", "A-", "R+", "R-"]},
+                        "Канал (по умолчанию A+).",
+                    ),
+                    _query("from", day, "Первый день периода."),
+                    _query("to", day, "Последний день периода."),
+                ],
+            ),
+        },
+    }
+
+
+def hourly_schemas() -> dict[str, Any]:
+    error = _object({"file": STR, "row": INT, "point": STR, "message": STR})
+    return {
+        "HourlyUpload": _object(
+            {
+                "id": UUID,
+                "filename": STR,
+                "format": STR,
+                "accepted": BOOL,
+                "values": INT,
+                "points": INT,
+                "first_day": NSTR,
+                "last_day": NSTR,
+                "errors": {"type": "array", "items": error},
+            }
+        ),
+        "HourlyValues": _object(
+            {
+                "contract": STR,
+                "point": STR,
+                "channel": STR,
+                "from": STR,
+                "to": STR,
+                "values": {
+                    "type": "array",
+                    "items": _object(
+                        {
+                            "day": STR,
+                            "hour": INT,
+                            "value": STR,
+                            "status": INT,
+                            "version": INT,
+                        }
+                    ),
+                },
+                "points": {
+                    "type": "array",
+                    "items": _object({"code": STR, "name": STR, "meter_id": NSTR}),
+                },
+            },
+            required=["contract"],
+        ),
+    }
+
+
+# -- ППП, planned hourly consumption (docflow.api.planned) ------------------------------
+
+
+def planned_paths() -> dict[str, Any]:
+    number = {
+        "name": "number",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "maxLength": 50},
+        "description": "Номер договора.",
+    }
+    day = {"type": "string", "format": "date"}
+    hours = {
+        "type": "array",
+        "minItems": 24,
+        "maxItems": 24,
+        "items": {"oneOf": [{"type": "number", "minimum": 0, "maximum": 1000000}, STR]},
+        "description": "24 значения, кВт·ч: час 1 — 00:00–01:00 МСК; не меньше 0, "
+        "до трёх знаков после запятой (строка «120,5» тоже принимается).",
+    }
+    return {
+        "/contracts/{number}/planned/{date}": {
+            "parameters": [
+                number,
+                {
+                    "name": "date",
+                    "in": "path",
+                    "required": True,
+                    "schema": day,
+                    "description": "Дата потребления.",
+                },
+            ],
+            "put": _op(
+                "submitPlanned",
+                "Подача заявки на плановое почасовое потребление (ППП) на дату",
+                "Показания",
+                {
+                    "200": _json(_ref("PlannedRequest"), "Те же значения уже поданы."),
+                    "201": _json(_ref("PlannedRequest"), "Подана новая версия заявки."),
+                },
+                scope="readings",
+                description="Заявка на дату D принимается до 12:00 МСК за двое суток "
+                "до D (PPP_DEADLINE_HOUR, PPP_DAYS_AHEAD); позже — 422 с кодом "
+                "`planned_deadline_passed`. Повторная подача до срока заменяет "
+                "значения, прежние сохраняются как версия. Принятую поставщиком "
+                "заявку изменить нельзя (409, `planned_accepted`).",
+                errors=("NotFound", "Conflict", *BODY_ERRORS),
+                body=_json_body(_object({"hours": hours}, required=["hours"])),
+            ),
+        },
+        "/contracts/{number}/planned": {
+            "parameters": [number],
+            "get": _op(
+                "listPlanned",
+                "Заявки ППП договора за период",
+                "Показания",
+                {"200": _json(_ref("PlannedRequestList"), "Заявки по датам.")},
+                scope="readings",
+                description="По умолчанию — с сегодняшнего дня на 31 день; период "
+                "не больше 366 дней.",
+                errors=("NotFound", "Unprocessable"),
+                parameters=[
+                    _query("from", day, "Первая дата."),
+                    _query("to", day, "Последняя дата."),
+                ],
+            ),
+        },
+    }
+
+
+def planned_schemas() -> dict[str, Any]:
+    request = _object(
+        {
+            "contract": STR,
+            "day": STR,
+            "status": {
+                "type": "string",
+                "enum": ["draft", "submitted", "accepted", "overdue"],
+            },
+            "status_title": STR,
+            "version": INT,
+            "hours": {"type": "array", "items": NSTR},
+            "total": STR,
+            "deadline": STR,
+            "submitted_at": NSTR,
+            "accepted_at": NSTR,
+            "created_version": BOOL,
+        },
+        required=["day", "status", "hours"],
+    )
+    return {
+        "PlannedRequest": request,
+        "PlannedRequestList": _object(
+            {
+                "contract": STR,
+                "from": STR,
+                "to": STR,
+                "items": {"type": "array", "items": _ref("PlannedRequest")},
+            }
+        ),
+    }
+
+
 def openapi_spec(
     *, server_url: str = "/api/v1", readings: bool = True
 ) -> dict[str, Any]:
@@ -1922,6 +2142,10 @@ def openapi_spec(
     schemas.update(appeals_schemas())  # appeals
     paths.update(payments_paths())  # online payment
     schemas.update(payments_schemas())  # online payment
+    paths.update(hourly_paths())  # hourly volumes
+    schemas.update(hourly_schemas())  # hourly volumes
+    paths.update(planned_paths())  # ППП
+    schemas.update(planned_schemas())  # ППП
     return {
         "openapi": "3.0.3",
         "info": {

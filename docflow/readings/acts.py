@@ -1,5 +1,5 @@
 """The ПРОМ10 act (акт снятия показаний расчётных приборов учёта) as PDF, Word
-and Excel, from :class:`~docflow.readings.services.ActData`.
+and Excel, from :class:`~docflow.readings.prom10.ActData`.
 
 The PDF is the recommended form and the one sent to the document flow: A4
 landscape, DejaVu Sans (Cyrillic), the table's header repeated on every page,
@@ -18,7 +18,7 @@ from docflow.pdfkit import FONT, FONT_BOLD, numbered_canvas, register_fonts
 from docflow.readings.calc import format_kwh
 
 if TYPE_CHECKING:
-    from docflow.readings.services import ActData, ActObject
+    from docflow.readings.prom10 import ActData, ActObject
 
 # Names of our own: other modules register DejaVu under theirs.
 # Free height at the bottom of the last page for the signature stamps (5 cm):
@@ -83,6 +83,12 @@ def _object_total(obj: ActObject) -> str:
     return text + f" = {format_kwh(obj.total)} кВт·ч"
 
 
+def _total_label(data: ActData) -> str:
+    if data.warning:
+        return "ИТОГО по договору, кВт·ч (показания за период не переданы)"
+    return "ИТОГО по договору, кВт·ч"
+
+
 def _notes(data: ActData) -> list[str]:
     notes = [NOTE_ALL_METERS,
              f"Предыдущие показания — на {_date(data.previous_date)}, текущие — на "
@@ -91,6 +97,8 @@ def _notes(data: ActData) -> list[str]:
              "значности."]
     if not data.filled:
         notes.append("Бланк: графа «Текущие показания» заполняется потребителем.")
+    if data.warning:
+        notes.insert(0, "ВНИМАНИЕ: " + data.warning)
     if data.esign_note:
         notes.append(data.esign_note)
     return notes
@@ -201,7 +209,7 @@ def render_pdf(data: ActData, *, numbered: bool = True) -> bytes:
                       ("BACKGROUND", (0, index), (-1, index), colors.HexColor("#F4F6F9"))]
     if data.filled:
         index = len(rows)
-        rows.append([p("ИТОГО по договору, кВт·ч", bold)] + [""] * 9
+        rows.append([p(_total_label(data), bold)] + [""] * 9
                     + [p(format_kwh(data.total), ParagraphStyle(
                         "total", parent=num, fontName=FONT_BOLD))])
         style += [("SPAN", (0, index), (9, index)),
@@ -308,7 +316,7 @@ def render_docx(data: ActData) -> bytes:
         if data.filled:
             _docx_total(table, _object_total(obj), format_kwh(obj.total))
     if data.filled:
-        _docx_total(table, "ИТОГО по договору, кВт·ч", format_kwh(data.total))
+        _docx_total(table, _total_label(data), format_kwh(data.total))
 
     doc.add_paragraph()
     for note in _notes(data):
@@ -399,7 +407,7 @@ def render_xlsx(data: ActData) -> bytes:
             _xlsx_total(ws, r, _object_total(obj), obj.total, border)
             r += 1
     if data.filled:
-        _xlsx_total(ws, r, "ИТОГО по договору, кВт·ч", data.total, border, fill)
+        _xlsx_total(ws, r, _total_label(data), data.total, border, fill)
         r += 1
     r += 1
     for note in _notes(data):

@@ -14,9 +14,9 @@ from xml.sax.saxutils import escape
 
 from markupsafe import Markup
 
+from docflow.readings.analysis import ConsumptionChart
 from docflow.readings.calc import MONTHS_SHORT, format_kwh, period_title
 from docflow.readings.models import VoltageLevel
-from docflow.readings.services import ConsumptionChart
 
 COLORS = {VoltageLevel.VN: "#0b5cad", VoltageLevel.SN1: "#1e7d4f",
           VoltageLevel.SN2: "#d97706", VoltageLevel.NN: "#b42318"}

@@ -151,16 +151,23 @@ def _render_sheet(sheet: svc.Sheet, errors: dict[str, str] | None = None,
             if a.period == sheet.period]
     from docflow.documents.services import status_label
 
+    uploads = svc.list_uploads(s, actor=actor, contract_id=sheet.contract.id, limit=10)
     return render_template(
         "readings/sheet.html", sheet=sheet, contracts=_contracts_menu(),
         show_calc=request.args.get("calc") == "1" or request.form.get("calc") == "1",
         show_start=request.args.get("start") == "1" or request.form.get("start") == "1",
         errors=errors or {}, typed=typed or {}, form=CsrfForm(), upload_form=FormUploadForm(),
-        uploads=svc.list_uploads(s, actor=actor, contract_id=sheet.contract.id, limit=10),
+        uploads=uploads, upload_result=_upload_result(uploads),
         acts=acts, doc_status=status_label,
         chart=svc.consumption_by_month(s, contract_ids=[sheet.contract.id], now=_now()),
         render_chart=render_svg,
     ), status
+
+
+def _upload_result(uploads: list[Any]) -> Any:
+    """The upload named by ``?upload=`` (just made: the page shows its result)."""
+    wanted = request.args.get("upload", "")
+    return next((u for u in uploads if str(u.id) == wanted), None)
 
 
 @bp.post("/<uuid:contract_id>")
@@ -334,15 +341,13 @@ def upload_form(contract_id: uuid.UUID) -> Any:
                                      filename=file.filename or "", data=file.read(),
                                      now=_now(), window_days=_days())
     except ValidationError as exc:
+        # Nothing kept: the message is shown at the top of the page, where it opens.
         flash(exc.message, "error")
-        return redirect(_sheet_url(contract_id, period) + "#excel")
-    if upload.is_accepted:
-        flash(f"Файл «{upload.filename}» принят. {upload.message}", "success")
-    else:
-        flash(f"Файл «{upload.filename}» не принят: из него ничего не сохранено.", "error")
-        for item in upload.problems.get("items", [])[:20]:
-            flash(item["text"], "error")
-    return redirect(_sheet_url(contract_id, period) + "#excel")
+        return redirect(_sheet_url(contract_id, period))
+    # The result (and every bad row) is shown in the Excel card, and the page
+    # opens scrolled to the card (its top, under the sticky header, is its
+    # title; the result follows): the user sees it where the file was chosen.
+    return redirect(_sheet_url(contract_id, period, upload=str(upload.id)) + "#excel")
 
 
 @bp.get("/<uuid:contract_id>/form/<uuid:upload_id>")

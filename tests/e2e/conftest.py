@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
 from docflow.extensions import limiter
@@ -159,3 +159,12 @@ def demo_server(
         finally:
             server.stop()
             state.engine.dispose()
+
+
+def login(page: Page, server: LiveServer, email: str) -> None:
+    """Sign in with the demo password; the main page greets the user."""
+    page.goto(f"{server.url}/account/login")
+    page.fill("#email", email)
+    page.fill("#password", "demo12345")
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_contain_text("Добрый день")

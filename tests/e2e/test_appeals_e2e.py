@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import LiveServer, demo_server, screenshot
+from tests.e2e.conftest import LiveServer, demo_server, login, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -40,14 +40,6 @@ def shot(page: Page, name: str) -> None:
     path = screenshot(page, name)
     SHOTS.mkdir(parents=True, exist_ok=True)
     shutil.copy(path, SHOTS / path.name)
-
-
-def login(page: Page, server: LiveServer, email: str) -> None:
-    page.goto(f"{server.url}/account/login")
-    page.fill("#email", email)
-    page.fill("#password", "demo12345")
-    page.click("button[type=submit]")
-    expect(page.locator("h1")).to_contain_text("Добрый день")
 
 
 def attachment(tmp: Path) -> Path:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import LiveServer, demo_server, screenshot
+from tests.e2e.conftest import LiveServer, demo_server, login, screenshot
 from tests.services import require_command
 
 pytestmark = pytest.mark.e2e
@@ -26,14 +26,6 @@ def demo(
 ) -> Iterator[tuple[LiveServer, dict[str, Any]]]:
     with demo_server(tmp_path_factory, "flow") as running:
         yield running
-
-
-def login(page: Page, server: LiveServer, email: str) -> None:
-    page.goto(f"{server.url}/account/login")
-    page.fill("#email", email)
-    page.fill("#password", "demo12345")
-    page.click("button[type=submit]")
-    expect(page.locator("h1")).to_contain_text("Добрый день")
 
 
 def test_sign_in_the_browser_countersign_and_verify_with_independent_tools(

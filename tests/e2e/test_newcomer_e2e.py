@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect
 
-from tests.e2e.conftest import LiveServer, demo_server, screenshot
+from tests.e2e.conftest import LiveServer, demo_server, login, screenshot
 from tests.e2e.test_accounts_e2e import wait_for_captcha
 
 pytestmark = pytest.mark.e2e
@@ -44,14 +44,6 @@ def wide_page(browser: Browser) -> Iterator[Page]:
     page.set_default_timeout(15000)
     yield page
     context.close()
-
-
-def login(page: Page, server: LiveServer, email: str) -> None:
-    page.goto(f"{server.url}/account/login")
-    page.fill("#email", email)
-    page.fill("#password", "demo12345")
-    page.click("button[type=submit]")
-    expect(page.locator("h1")).to_contain_text("Добрый день")
 
 
 def key_of(world: dict[str, Any], email: str) -> dict[str, str]:
@@ -209,7 +201,7 @@ def test_the_top_menu_fits_one_line_at_1366_px(
         page.click("[data-testid=nav-more] summary")
         expect(page.locator(".navmore__menu a >> text=Ключи API")).to_be_visible()
         if email == CLERK:
-            expect(page.locator(".navmore__menu a")).to_have_count(7)
+            expect(page.locator(".navmore__menu a")).to_have_count(9)
             screenshot(page, "newcomer-clerk-menu")
         page.keyboard.press("Escape")
         expect(page.locator(".navmore__menu")).to_be_hidden()

@@ -17,7 +17,7 @@ from flask import Flask
 from playwright.sync_api import Dialog, Page, expect
 
 from docflow.readings import calc
-from tests.e2e.conftest import SCREENSHOTS, LiveServer, demo_server, screenshot
+from tests.e2e.conftest import SCREENSHOTS, LiveServer, demo_server, login, screenshot
 from tests.services import require_command
 
 pytestmark = pytest.mark.e2e
@@ -32,14 +32,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory
 
     with demo_server(tmp_path_factory, "readings", configure=inside_the_window) as running:
         yield running
-
-
-def login(page: Page, server: LiveServer, email: str) -> None:
-    page.goto(f"{server.url}/account/login")
-    page.fill("#email", email)
-    page.fill("#password", "demo12345")
-    page.click("button[type=submit]")
-    expect(page.locator("h1")).to_contain_text("Добрый день")
 
 
 def enter(page: Page, number: str, add: int) -> str:
@@ -188,3 +180,64 @@ def test_submit_send_print_and_sign_the_act(
     subprocess.run([require_command("pdftoppm"), "-png", "-r", "70", "-f", last.group(1),
                     "-l", last.group(1), str(signed), str(SCREENSHOTS / "readings-act-stamps")],
                    check=True)
+    form_uploads_back_the_error_is_in_view_and_closed_window_is_read_only(
+        server, page, tmp_path)
+
+
+def form_uploads_back_the_error_is_in_view_and_closed_window_is_read_only(
+        server: LiveServer, page: Page, tmp_path: Path) -> None:
+    """Issue #15, item 5: the downloaded form goes back after the values were
+    sent; a bad file's errors are where the user looks; outside the window
+    the sheet is shown read-only. Run at the end of the test that sent the
+    values (a test of its own could get a fresh demo world without them)."""
+    import io
+
+    from openpyxl import load_workbook
+
+    page.click("nav.mainnav >> text=Показания")
+    page.click("text=№ 77-0001-ЮЛ")
+    expect(page.locator("h1")).to_have_text("Передача показаний")
+    sheet_url = page.url.split("#")[0]
+    template = page.request.get(server.url + (page.locator("[data-testid=form-template]")
+                                             .get_attribute("href") or ""))
+    assert template.ok
+    wb = load_workbook(io.BytesIO(template.body()))
+    ws = wb["Показания"]
+    good = tmp_path / "как-скачано.xlsx"
+    wb.save(good)
+    page.set_input_files("[data-testid=form-file]", str(good))
+    page.click("[data-testid=form-upload]")
+    result = page.locator("[data-testid=upload-result]")
+    expect(result).to_contain_text("Файл «как-скачано.xlsx» принят.")
+    expect(result).to_be_in_viewport()
+
+    # A non-number: «не число», in view, without scrolling.
+    meter_rows = [r for r in range(6, ws.max_row + 1) if ws.cell(row=r, column=4).value]
+    ws.cell(row=meter_rows[0], column=9, value="сто")
+    bad = tmp_path / "с-ошибкой.xlsx"
+    wb.save(bad)
+    page.set_input_files("[data-testid=form-file]", str(bad))
+    page.click("[data-testid=form-upload]")
+    expect(result).to_contain_text("Файл «с-ошибкой.xlsx» не принят")
+    expect(result).to_contain_text(f"Строка {meter_rows[0]}, столбец «Показание»: не число")
+    expect(result).to_be_in_viewport()
+    # Not under the sticky top bar either.
+    box, bar = result.bounding_box(), page.locator(".topbar").bounding_box()
+    assert box is not None and bar is not None
+    assert bar["y"] + bar["height"] <= box["y"], (box, bar)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "readings-upload-error-in-view.png"))
+
+    # Outside the window: the sheet and the form are shown, read-only, with the reason.
+    before = server.app.config["READINGS_NOW"]
+    server.app.config["READINGS_NOW"] = before.replace(day=27)
+    try:
+        page.goto(sheet_url)
+        expect(page.locator("[data-testid=window]")).to_contain_text(
+            "Страница открыта только для просмотра")
+        expect(page.locator("[data-testid=upload-closed]")).to_contain_text(
+            "Загрузка формы сейчас недоступна")
+        expect(page.locator("[data-testid=upload-closed] input[type=file]")).to_be_disabled()
+        screenshot(page, "readings-window-closed-read-only")
+    finally:
+        server.app.config["READINGS_NOW"] = before

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from docflow.db import transaction
-from tests.e2e.conftest import LiveServer, demo_server, screenshot
+from tests.e2e.conftest import LiveServer, demo_server, login, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -33,14 +33,6 @@ def demo(
                 seed_demo(s, world)
             s.close()
         yield running
-
-
-def login(page: Page, server: LiveServer, email: str) -> None:
-    page.goto(f"{server.url}/account/login")
-    page.fill("#email", email)
-    page.fill("#password", "demo12345")
-    page.click("button[type=submit]")
-    expect(page.locator("h1")).to_contain_text("Добрый день")
 
 
 def test_customer_answers_the_demo_survey_from_the_widget(

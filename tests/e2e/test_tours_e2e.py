@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import SCREENSHOTS, LiveServer, demo_server, screenshot
+from tests.e2e.conftest import SCREENSHOTS, LiveServer, demo_server, login, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -38,14 +38,6 @@ def demo(
                 seed_demo(s, world)
             s.close()
         yield server, world
-
-
-def login(page: Page, server: LiveServer, email: str) -> None:
-    page.goto(f"{server.url}/account/login")
-    page.fill("#email", email)
-    page.fill("#password", "demo12345")
-    page.click("button[type=submit]")
-    expect(page.locator("h1")).to_contain_text("Добрый день")
 
 
 def shot(page: Page, name: str) -> None:

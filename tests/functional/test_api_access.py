@@ -30,7 +30,7 @@ def _operations() -> list[tuple[str, str, dict[str, Any]]]:
         (method.upper(), path, op)
         for path, item in SPEC["paths"].items()
         for method, op in item.items()
-        if method in {"get", "post", "delete"}
+        if method in {"get", "post", "put", "delete"}  # put: ППП
     ]
 
 
@@ -46,6 +46,8 @@ def _body(method: str, path: str, ids: dict[str, str]) -> dict[str, Any]:
         return {"json": {"certificate_id": ids["certificate_id"]}}
     if path.endswith("/readings"):
         return {"json": {"rows": [{"meter": "0001", "value": 1}]}}
+    if path.endswith("/planned/{date}"):  # ППП
+        return {"json": {"hours": [1] * 24}}
     if "/prom10" in path:
         return {"query_string": {"period": "2026-11"}}
     if path.endswith("/pades/complete"):
@@ -106,6 +108,7 @@ def b_objects(world: World) -> dict[str, str]:
         # B's online payment: none is made here; an unknown id answers the
         # same 404 (the payments tests check B's real payment).
         "payment_id": str(uuid.uuid4()),
+        "date": "2099-01-01",  # ППП: a day of B's contract
     }
 
 
@@ -180,6 +183,7 @@ def test_a_read_only_key_is_forbidden_on_every_other_route(world: World) -> None
             "order_id",
             "appeal_id",
             "payment_id",
+            "date",  # ППП
         )
     }
     forbidden = 0
@@ -199,7 +203,7 @@ def test_a_read_only_key_is_forbidden_on_every_other_route(world: World) -> None
             == op["x-required-scope"]
         )
         forbidden += 1
-    assert forbidden == 21
+    assert forbidden == 21 + 2 + 2  # + hourly volumes (docflow.api.hourly), + ППП
 
 
 def test_missing_unknown_and_revoked_keys_are_unauthorized(world: World) -> None:
@@ -282,7 +286,7 @@ def test_openapi_describes_exactly_the_routes_and_the_docs_page_is_local(
         (m.upper(), "/api/v1" + re.sub(r"\{(\w+)\}", r"<\1>", p))
         for p, item in served["paths"].items()
         for m in item
-        if m in {"get", "post", "delete"}
+        if m in {"get", "post", "put", "delete"}  # put: ППП
     }
     routed = {
         (m, re.sub(r"<(?:\w+:)?(\w+)>", r"<\1>", r.rule))

@@ -285,6 +285,10 @@ def site(readings: Readings) -> Site:
     from tests.functional.test_service_orders import crawl_service_orders
 
     ids.update(crawl_service_orders(w))
+    # ППП (docflow.readings.planned_*): a request of A's contract, submitted
+    from tests.functional.test_planned import crawl_planned
+
+    ids.update(crawl_planned(w))
     site.ids = ids
     site.power_files = (power_xml, power_sig)
     newcomer = str(invitations["newcomer@romashka.example"])
@@ -503,6 +507,14 @@ GET_TABLE: dict[str, tuple[int | str, ...]] = {
     "readings.download_upload":          (LOGIN, 200, 403, 404, 200, 200),
     "readings.admin":                    (LOGIN, 404, 404, 404, 200, 200),
     "readings.admin_template":           (LOGIN, 404, 404, 404, 200, 200),
+    # hourly volumes (docflow.readings.hourly_*): the view right sees them
+    "hourly.index":                      (LOGIN, 200, 200, 200, 200, 200),
+    "hourly.template":                   (LOGIN, 200, 200, 404, 200, 200),
+    # ППП (docflow.readings.planned_*): the view right sees the requests; the
+    # template without a contract and day goes back to the page; staff list
+    "planned.index":                     (LOGIN, 200, 200, 200, 200, 200),
+    "planned.template":                  (LOGIN, "302:/readings/planned/", "302:/readings/planned/", "302:/readings/planned/", "302:/readings/planned/", "302:/readings/planned/"),
+    "planned.all_requests":              (LOGIN, 404, 404, 404, 200, 200),
     "notify_admin.queue":                (LOGIN, 404, 404, 404, 200, 200),
     # online payment (docflow.payments): the view right pays, the supplier
     # sees every payment but does not pay; the fake acquirer's page is public
@@ -575,6 +587,8 @@ RANDOM_TABLE: dict[str, tuple[int | str, ...]] = {
     "readings.history":                  GONE,
     "readings.form_template":            GONE,
     "readings.download_upload":          GONE,
+    # hourly volumes (docflow.readings.hourly_*)
+    "hourly.template":                   GONE,
     # online payment (docflow.payments)
     "payments.show":                     GONE,
     "fake_acquiring.pay_page":           (404, 404, 404, 404, 404, 404),
@@ -787,6 +801,12 @@ POST_TABLE: dict[str, Post] = {
     "readings.upload_form":         Post("signer_a", ("period",), files=("file",)),
     "readings.admin_import":        Post("clerk", ("kind",), files=("file",)),
     "readings.admin_decide":        Post("clerk", ("reading_id", "decision", "reason")),
+    # hourly volumes (docflow.readings.hourly_*)
+    "hourly.upload":                Post("signer_a", files=("file",)),
+    # ППП (docflow.readings.planned_*)
+    "planned.save":                 Post("signer_a", ("contract", "day", "action", "h1", "h2", "h24")),
+    "planned.upload":               Post("signer_a", ("contract", "day"), files=("file",)),
+    "planned.accept":               Post("clerk", ("next",)),
     "tsa.answer_time_stamp_request": Post("anonymous", raw="application/timestamp-query"),
     # online payment (docflow.payments)
     "payments.new":                 Post("signer_a", ("contract", "amount", "purpose", "idempotency_key")),

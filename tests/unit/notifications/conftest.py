@@ -64,6 +64,12 @@ CONTEXTS: dict[EventKind, dict[str, object]] = {
         "purpose": "Оплата электроэнергии «онлайн»",
         "url": "https://lk.example.ru/payments/5?from=mail&x=<y>",
     },
+    EventKind.PLANNED_REMINDER: {
+        "contract_number": "77-0001-ЮЛ <&>",
+        "day": date(2026, 12, 9),
+        "deadline": "07.12.2026 12:00",
+        "url": "https://lk.example.ru/readings/planned?from=mail&x=<y>",
+    },
     EventKind.SERVICE_ORDER_STATUS: {
         "order_number": "ЗУ-2026-000045",
         "service": "Замена прибора учёта <&>",

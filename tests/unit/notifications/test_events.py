@@ -19,6 +19,7 @@ STABLE_VALUES = {
     "survey.published",
     "payment.receipt",
     "service_order.status",
+    "planned.reminder",
     "account.confirm_email",
     "account.password_reset",
     "account.registration_attempt",

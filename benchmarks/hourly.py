@@ -1,0 +1,172 @@
+"""Hourly volumes at a supplier's scale, on PostgreSQL.
+
+Makes a fresh database (migrated to head), one contract with ``--points``
+metering points, and imports ``--days`` days of hourly values (channel A+) as
+80020 files — one file per day with every point, 48 half-hours each — through
+the same code as the cabinet's upload (parse, check, COPY into staging,
+versioned insert). Prints the import rate in values per second (goal
+≥ 100,000/s), then p50/p95 of the two questions the pages ask: a month of one
+point (the days × hours table) and a month's day profile (a SQL aggregate),
+each ``--queries`` times on random points (goal p95 < 150 ms).
+
+    python benchmarks/hourly.py                       # 1,000 points × 365 days
+    python benchmarks/hourly.py --points 20 --days 10 # a smoke run
+
+Needs PostgreSQL: ``DOCFLOW_TEST_DATABASE_URL`` (default postgres@127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import multiprocessing
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or os.curdir).resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+PG_ADMIN = os.environ.get(
+    "DOCFLOW_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+_ENGINE: dict[str, Any] = {}
+
+
+def _import_day(job: tuple[str, str, bytes, int]) -> int:
+    """One day's file, as an upload does it (a worker process)."""
+    import docflow.models  # noqa: F401 - every mapper, as the application has them
+    from docflow.contracts.models import Contract
+    from docflow.readings import hourly_services as hs
+
+    url, contract_id, template, n = job
+    engine = _ENGINE.get(url)
+    if engine is None:
+        engine = _ENGINE[url] = create_engine(url)
+    day = dt.date(2026, 1, 1) + dt.timedelta(days=n)
+    data = template.replace(b"20260101", day.strftime("%Y%m%d").encode())
+    with Session(engine) as s, s.begin():
+        contract = s.get(Contract, uuid.UUID(contract_id))
+        up = hs.take_file(s, contract, f"80020_{day:%Y%m%d}.xml", data)
+        assert up.is_accepted, up.errors[:3]
+        return int(up.values_taken)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--points", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--keep", action="store_true", help="keep the database")
+    args = parser.parse_args()
+
+    from docflow.contracts.models import Contract, Organisation
+    from docflow.migrate import upgrade
+    from docflow.readings import hourly_formats as fmt
+    from docflow.readings import hourly_services as hs
+    from docflow.readings.hourly_models import Channel, HourlyPoint
+    from tests.appfixtures import postgres_database
+
+    name = f"docflow_bench_hourly_{os.getpid()}"
+    database = postgres_database(PG_ADMIN, name)
+    url = database.__enter__()
+    try:
+        upgrade(url)
+        engine = create_engine(url)
+        with Session(engine) as s, s.begin():
+            org = Organisation(name="ООО «Большой потребитель»", inn="7700000001")
+            s.add(org)
+            s.flush()
+            contract = Contract(number="77-9999-ЮЛ", organisation_id=org.id)
+            s.add(contract)
+            s.flush()
+            contract_id = contract.id
+            codes = [f"77{i:016d}" for i in range(1, args.points + 1)]
+            s.add_all(
+                HourlyPoint(contract_id=contract_id, code=c, name=f"Точка {i}")
+                for i, c in enumerate(codes, 1)
+            )
+        rng = random.Random(15)
+        profile = [round(20 + 15 * rng.random(), 1) for _ in range(48)]
+        start = dt.date(2026, 1, 1)
+        # One file is made; each day's is that file with its date replaced.
+        template = fmt.write_80020(
+            start, ((c, "", {Channel.AP: profile}) for c in codes)
+        )
+        jobs = [(url, str(contract_id), template, n) for n in range(args.days)]
+        values = 0
+        began = time.perf_counter()
+        with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
+            for n, taken in enumerate(pool.imap_unordered(_import_day, jobs), 1):
+                values += taken
+                if n % 30 == 0 or n == args.days:
+                    rate = values / (time.perf_counter() - began)
+                    print(
+                        f"  {n} days: {values:,} values, {rate:,.0f} values/s",
+                        flush=True,
+                    )
+        busy = time.perf_counter() - began
+        print(
+            f"import ({args.workers} workers): {values:,} values in {busy:.1f} s = "
+            f"{values / busy:,.0f} values/s (goal ≥ 100,000/s)"
+        )
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                text("VACUUM ANALYZE hourly_values")
+            )
+        with Session(engine) as s:
+            ids = [
+                uuid.UUID(str(r[0]))
+                for r in s.execute(text("SELECT id FROM hourly_points"))
+            ]
+        rng = random.Random(15)
+        months = sorted(
+            {(start + dt.timedelta(days=n)).replace(day=1) for n in range(args.days)}
+        )
+        month_times: list[float] = []
+        profile_times: list[float] = []
+        with Session(engine) as s:
+            for _ in range(args.queries):
+                point = rng.choice(ids)
+                month = rng.choice(months)
+                began = time.perf_counter()
+                table = hs.month_table(s, point, Channel.AP, month)
+                month_times.append((time.perf_counter() - began) * 1000)
+                assert table.cells
+                first, last = hs.month_bounds(month)
+                began = time.perf_counter()
+                hs.day_profile(s, point, Channel.AP, first, last)
+                profile_times.append((time.perf_counter() - began) * 1000)
+        for label, times in (
+            ("month of a point", month_times),
+            ("day profile of a month", profile_times),
+        ):
+            print(
+                f"{label}: p50 {statistics.median(times):.1f} ms, "
+                f"p95 {percentile(times, 0.95):.1f} ms (goal p95 < 150 ms)"
+            )
+        engine.dispose()
+    finally:
+        if not args.keep:
+            database.__exit__(None, None, None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""Hourly volumes (scope ``readings``): upload a file of hourly values (XML
+80020, Excel or CSV; taken whole or not at all, per-row errors) and read the
+newest values of a point's channel back for a period."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import jsonify, request
+from sqlalchemy import select
+
+from docflow.access import hourly_rights, require_hourly_upload
+from docflow.api.blueprint import api_actor, bp, scope
+from docflow.api.errors import UnsupportedMediaTypeError
+from docflow.contracts.models import Contract
+from docflow.db import transaction
+from docflow.errors import NotFoundError, ValidationError
+from docflow.web import db_session
+
+MAX_DAYS = 93  # a read-back of at most a quarter: 2 232 hours
+
+
+def _contract(number: str) -> Contract:
+    from docflow.contracts.services import normalize_contract_number
+
+    contract = db_session().scalar(
+        select(Contract).where(
+            Contract.number == normalize_contract_number(number[:50])
+        )
+    )
+    if contract is None:
+        raise NotFoundError("Договор не найден.")
+    return contract
+
+
+def _upload_json(upload: Any) -> dict[str, Any]:
+    return {
+        "id": str(upload.id),
+        "filename": upload.filename,
+        "format": upload.file_format,
+        "accepted": upload.is_accepted,
+        "values": upload.values_taken,
+        "points": upload.points,
+        "first_day": upload.first_day.isoformat() if upload.first_day else None,
+        "last_day": upload.last_day.isoformat() if upload.last_day else None,
+        "errors": [
+            {k: e.get(k) for k in ("file", "row", "point", "message")}
+            for e in upload.errors
+        ],
+    }
+
+
+@bp.post("/contracts/<number>/hourly")
+@scope("readings")
+def upload_hourly(number: str) -> Any:
+    from docflow.readings import hourly_formats as fmt
+    from docflow.readings import hourly_services as hs
+
+    contract = _contract(number)
+    s = db_session()
+    actor = api_actor()
+    require_hourly_upload(s, actor, contract.id)
+    if request.mimetype != "multipart/form-data":
+        raise UnsupportedMediaTypeError(
+            "Файл передаётся как multipart/form-data с частью «file».",
+            details={"content_type": request.mimetype or None},
+        )
+    file = request.files.get("file")
+    if file is None:
+        raise ValidationError(
+            "Приложите файл в части «file».", details={"field": "file"}
+        )
+    data = file.stream.read(fmt.MAX_FILE_BYTES + 1)
+    with transaction(s):
+        upload = hs.take_file(
+            s, contract, file.filename or "", data, user=actor.user, source="api"
+        )
+        body = _upload_json(upload)
+    if not body["accepted"]:
+        return jsonify(
+            {
+                "error": {
+                    "code": "hourly_file_refused",
+                    "message": "Файл не принят: из него ничего не сохранено.",
+                    "details": body,
+                }
+            }
+        ), 422
+    return jsonify(body), 201
+
+
+def _day(raw: str | None, field: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat((raw or "")[:10])
+    except ValueError:
+        raise ValidationError(
+            f"Параметр «{field}»: ожидается дата ГГГГ-ММ-ДД.", details={"field": field}
+        ) from None
+
+
+@bp.get("/contracts/<number>/hourly")
+@scope("readings")
+def read_hourly(number: str) -> Any:
+    from docflow.readings import hourly_formats as fmt
+    from docflow.readings import hourly_services as hs
+    from docflow.readings.hourly_models import Channel, HourlyPoint
+
+    contract = _contract(number)
+    s = db_session()
+    hourly_rights(s, api_actor(), contract.id)
+    code = (request.args.get("point") or "").strip()[:30]
+    if not code:
+        points = hs.contract_points(s, contract.id)
+        return jsonify(
+            {
+                "contract": contract.number,
+                "points": [
+                    {"code": p.code, "name": p.name, "meter_id": _str(p.meter_id)}
+                    for p in points
+                ],
+            }
+        )
+    point = s.scalar(
+        select(HourlyPoint).where(
+            HourlyPoint.contract_id == contract.id, HourlyPoint.code == code
+        )
+    )
+    if point is None:
+        raise NotFoundError("Точка измерений не найдена.", details={"point": code})
+    channel = fmt.channel_of(request.args.get("channel") or "A+")
+    if channel is None:
+        raise ValidationError(
+            "Параметр «channel»: A+, A-, R+ или R-.", details={"field": "channel"}
+        )
+    first = _day(request.args.get("from"), "from")
+    last = _day(request.args.get("to"), "to")
+    if last < first or (last - first).days >= MAX_DAYS:
+        raise ValidationError(
+            f"Период от «from» до «to» — не больше {MAX_DAYS} дней.",
+            details={"field": "to"},
+        )
+    values = hs.values(s, point.id, Channel(channel), first, last)
+    return jsonify(
+        {
+            "contract": contract.number,
+            "point": point.code,
+            "channel": channel.value,
+            "from": first.isoformat(),
+            "to": last.isoformat(),
+            "values": [
+                {
+                    "day": v.day.isoformat(),
+                    "hour": v.hour,
+                    "value": format(v.value.normalize(), "f"),
+                    "status": v.status,
+                    "version": v.version,
+                }
+                for v in values
+            ],
+        }
+    )
+
+
+def _str(value: Any) -> str | None:
+    return str(value) if value is not None else None

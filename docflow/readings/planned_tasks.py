@@ -1,0 +1,35 @@
+"""Background work of ППП: the deadline-morning reminder."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from docflow.db import transaction
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="docflow.planned_remind", acks_late=True, ignore_result=True)
+def remind() -> int:
+    """«Не подана заявка ППП»: run on the deadline morning (beat); once per
+    contract and day."""
+    from docflow.readings import planned_services as ps
+    from docflow.web import settings, state
+
+    st = settings()
+    session = state().sessionmaker()
+    try:
+        with transaction(session):
+            count = ps.send_reminders(
+                session,
+                deadline=ps.Deadline(st.ppp_deadline_hour, st.ppp_days_ahead),
+                now=ps.utcnow(),
+                base_url=st.base_url,
+            )
+    finally:
+        session.close()
+    if count:
+        log.info("planned reminders sent for %d contracts", count)
+    return count

@@ -1,0 +1,93 @@
+"""Hourly volumes in a real Chromium, on the demo world: the signatory of
+ООО «Ромашка» opens the hourly page (the demo month is there), uploads an XML
+80020 file of one day for a demo point, sees it accepted and the values in
+the days × hours table; a file with a DOCTYPE is refused with its reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import LiveServer, demo_server, screenshot
+
+pytestmark = pytest.mark.e2e
+
+SHOTS = Path("/tmp/shots")
+
+
+@pytest.fixture(scope="module")
+def demo(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[LiveServer, dict[str, Any]]]:
+    with demo_server(tmp_path_factory, "hourly") as (server, world):
+        from docflow.db import transaction
+        from docflow.readings.hourly_demo import seed_demo
+        from docflow.web import db_session
+
+        with server.app.test_request_context():
+            s = db_session()
+            with transaction(s):
+                seed_demo(s, world)
+        yield server, world
+
+
+def shot(page: Page, name: str) -> None:
+    path = screenshot(page, name)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, SHOTS / path.name)
+
+
+def test_upload_80020_and_see_the_month(
+    demo: tuple[LiveServer, dict[str, Any]], page: Page, tmp_path: Path
+) -> None:
+    from docflow.readings.hourly_formats import write_80020
+    from docflow.readings.hourly_models import Channel
+
+    server, _world = demo
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{server.url}/account/login")
+    page.fill("#email", "signer@romashka.example")
+    page.fill("#password", "demo12345")
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_contain_text("Добрый день")
+
+    page.goto(f"{server.url}/readings/hourly/")
+    expect(page.locator("h1")).to_contain_text("Почасовые объёмы")
+    if page.locator("#hourly-contract").count():  # more than one contract: choose
+        option = page.locator("#hourly-contract option", has_text="77-0001-ЮЛ")
+        contract_id = option.get_attribute("value")
+        page.goto(f"{server.url}/readings/hourly/?contract={contract_id}")
+    expect(page.locator(".subtitle")).to_contain_text("77-0001-ЮЛ")
+    # The demo's last full month is shown for the first point.
+    last_month = (dt.date.today().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    page.fill("#hourly-month", last_month.strftime("%Y-%m"))
+    page.get_by_role("button", name="Показать").click()
+    expect(page.get_by_test_id("hourly-grid")).to_be_visible()
+
+    day = dt.date.today().replace(day=1)
+    code = page.locator("#hourly-point option").first.inner_text().split(" ")[0]
+    xml = write_80020(day, [(code, "Цех", {Channel.AP: [5] * 48})])
+    path = tmp_path / f"80020_{day:%Y%m%d}.xml"
+    path.write_bytes(xml)
+    page.set_input_files("#hourly-file", str(path))
+    page.get_by_test_id("hourly-submit").click()
+    expect(page.get_by_test_id("hourly-result")).to_contain_text("принят")
+    page.fill("#hourly-month", day.strftime("%Y-%m"))
+    page.get_by_role("button", name="Показать").click()
+    expect(page.get_by_test_id("hourly-total")).to_have_text("240")
+    shot(page, "hourly-month")
+
+    bad = tmp_path / "evil.xml"
+    bad.write_bytes(b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY b "c">]><a>&b;</a>')
+    page.set_input_files("#hourly-file", str(bad))
+    page.get_by_test_id("hourly-submit").click()
+    expect(page.get_by_test_id("hourly-result")).to_contain_text("DOCTYPE")
+    shot(page, "hourly-refused")
+    assert not errors
