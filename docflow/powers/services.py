@@ -138,7 +138,11 @@ def is_personal(cert: Any, organisation: Organisation) -> bool:
     """Whether a certificate needs an МЧД to sign for ``organisation``: it does
     not carry that organisation's ИНН ЮЛ (a personal certificate of an
     employee, or one issued to another company)."""
-    return (cert.inn_le or "") != organisation.inn
+    inn = getattr(cert, "inn", None)
+    # Certificates issued before 2021 put the ИНН ЮЛ (10 digits) into the
+    # INN attribute; registration accepts them the same way.
+    own = cert.inn_le or (inn if inn and len(inn) == 10 else None)
+    return (own or "") != organisation.inn
 
 
 # -- reading and storing ---------------------------------------------------------

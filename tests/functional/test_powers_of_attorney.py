@@ -385,3 +385,17 @@ def sign_detached_at(issued: Any, content: bytes, moment: dt.datetime) -> bytes:
 
     signer = signing.Pkcs12Signer.load(issued.pkcs12("pw"), "pw")  # type: ignore[attr-defined]
     return signing.sign_cms(content, signer, signing_time=moment)  # type: ignore[attr-defined, no-any-return]
+
+
+def test_an_organisation_certificate_of_the_old_kind_needs_no_power() -> None:
+    """Before 2021 a certificate carried the ИНН ЮЛ in the INN attribute (10
+    digits): it signs for its organisation without an МЧД, as it registers."""
+    from types import SimpleNamespace
+
+    org = SimpleNamespace(inn="7701234567")
+    old_kind = SimpleNamespace(inn_le=None, inn="7701234567")
+    personal = SimpleNamespace(inn_le=None, inn="500301234560")
+    other_company = SimpleNamespace(inn_le="5003012345", inn="500100732259")
+    assert not powers.is_personal(old_kind, org)  # type: ignore[arg-type]
+    assert powers.is_personal(personal, org)  # type: ignore[arg-type]
+    assert powers.is_personal(other_company, org)  # type: ignore[arg-type]
