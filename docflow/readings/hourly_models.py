@@ -104,6 +104,9 @@ class HourlyUpload(Base):
     file_format: Mapped[str] = mapped_column(String(10))  # 80020 / xlsx / csv
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     sha256: Mapped[str] = mapped_column(String(64), default="")
+    # The uploaded file in the blob store (None for uploads made before files
+    # were kept, and for a file refused before it was stored).
+    blob_key: Mapped[str | None] = mapped_column(String(300))
     is_accepted: Mapped[bool] = mapped_column(default=False)
     values_taken: Mapped[int] = mapped_column(default=0)
     points: Mapped[int] = mapped_column(default=0)
