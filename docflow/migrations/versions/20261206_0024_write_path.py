@@ -1,0 +1,21 @@
+"""Writes that do not queue: whatever the audit chain and the outbox need
+
+Revision ID: 0024
+Revises: 0023
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+revision = "0024"
+down_revision = "0023"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
