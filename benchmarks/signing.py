@@ -35,7 +35,9 @@ Also printed, without a reference: the cost of sealing a CMS to CAdES-LTA
 (signature time-stamp, validation data, archive-time-stamp-v3).
 
 Goals (ratios of operations per second): sign_pdf >= 5x bare pyHanko,
-verify_pdf >= 2x bare validation, verify_cms (chain cached) >= 4x
+verify_pdf >= 2x bare validation, verify_pdf of a document signed by both
+parties (the second signature's update analysed for what it changed) >= 5x
+``validate_pdf_signature`` of both signatures, verify_cms (chain cached) >= 4x
 validate_detached_cms, sign_cms >= 0.7x PKCS7SignatureBuilder, B-LTA signing
 >= 3x pyHanko's B-LTA signing.
 
@@ -666,10 +668,13 @@ def main() -> int:
                 validate_pdf_signature(e, context) for e in reader.embedded_signatures
             ]
 
+        report = verify_pdf(twice, trust)
+        assert report.verdict is Verdict.VALID, report.summary_ru()
+        assert report.signatures[0].modification_level == "form_filling"
         ours = rate(lambda d=twice: verify_pdf(d, trust), budget, rounds=3)
         rows.append(
             ("verify_pdf, 2 signatures", name, ours, "validate_pdf_signature x2",
-             rate(hanko_verify2, budget, rounds=3), None)
+             rate(hanko_verify2, budget, rounds=3), 5)
         )  # fmt: skip
 
     loop.close()

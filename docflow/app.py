@@ -9,7 +9,8 @@ from flask import Flask, g, request
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from docflow.config import Settings
+from docflow.cluster import check_blob_directory_shared
+from docflow.config import Settings, check_production
 from docflow.db import make_engine, make_sessionmaker
 from docflow.errors import register_error_handlers
 from docflow.extensions import (
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
+    if settings.production:
+        check_production(settings)  # before anything starts: a clear refusal
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -58,6 +61,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         )
     settings.var_dir.mkdir(parents=True, exist_ok=True)
 
+    if settings.production:
+        check_blob_directory_shared(settings)
     engine = make_engine(settings.database_url)
     app.extensions["docflow"] = DocflowState(
         settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine)
@@ -141,6 +146,9 @@ def _register_blueprints(app: Flask) -> None:
     from docflow.readings.planned_views import bp as planned_bp  # ППП
 
     app.register_blueprint(planned_bp)
+    from docflow.readings.hourly_analysis_views import bp as analysis_bp  # analysis
+
+    app.register_blueprint(analysis_bp)
     from docflow.appeals.views import bp as appeals_bp
 
     app.register_blueprint(appeals_bp)
@@ -219,6 +227,8 @@ NAV: list[tuple[str, str, str, bool]] = [
     ("hourly.index", N_("Почасовые объёмы"), "all", True),  # hourly volumes
     ("planned.index", N_("Заявка ППП"), "customer", True),  # ППП
     ("planned.all_requests", N_("Заявки ППП"), "staff", True),  # ППП
+    ("hourly_analysis.index", N_("Почасовой анализ"), "all", True),  # analysis
+    ("hourly_analysis.control_all", N_("Контрольные замеры"), "staff", True),
     ("api_keys.index", N_("Ключи API"), "all", True),
 ]
 

@@ -18,10 +18,18 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(user_group)
 
+    from docflow.certificates.cli import (
+        cluster_group,
+        trust_import,
+        trust_refresh_crls,
+    )
     from docflow.documents.cli import archive_group, audit_group, fsck, trust_group
 
+    trust_group.add_command(trust_import)
+    trust_group.add_command(trust_refresh_crls)
     app.cli.add_command(archive_group)
     app.cli.add_command(trust_group)
+    app.cli.add_command(cluster_group)
     app.cli.add_command(audit_group)
     app.cli.add_command(fsck)
 

@@ -9,11 +9,21 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: The common name of the demo world's certification authority
+#: (``docflow demo``): a supplier key it issued is a demo key.
+DEMO_CA_NAME = "Демо УЦ docflow"
 
 
 class ConfigError(ValueError):
@@ -24,8 +34,31 @@ def _var_dir() -> Path:
     return Path(os.environ.get("DOCFLOW_VAR_DIR", PROJECT_ROOT / "var")).resolve()
 
 
-def _secret_key(var_dir: Path) -> str:
-    """The key from ``SECRET_KEY``, else one generated once and kept in ``var/``.
+def _production(database_url: str) -> bool:
+    """DOCFLOW_ENV=production, or, unset, a PostgreSQL database: what runs on
+    PostgreSQL runs as several processes (and nodes) and gets the checks of
+    :func:`check_production`. The embedded mode (SQLite, ``make run``, the
+    tests' applications) is one process on one machine."""
+    value = os.environ.get("DOCFLOW_ENV", "").strip().lower()
+    if value not in {"", "production", "embedded"}:
+        raise ConfigError(
+            f"DOCFLOW_ENV={value!r}: expected production or embedded (unset: "
+            "production with a PostgreSQL DATABASE_URL, embedded with SQLite)"
+        )
+    if value == "embedded" and not database_url.startswith("sqlite"):
+        raise ConfigError(
+            "DOCFLOW_ENV=embedded: the embedded mode runs on SQLite; a PostgreSQL "
+            "DATABASE_URL is production"
+        )
+    return value == "production" or (
+        not value and database_url.startswith("postgresql")
+    )
+
+
+def _secret_key(var_dir: Path, production: bool) -> str:
+    """The key from ``SECRET_KEY``, else, in the embedded mode, one generated
+    once and kept in ``var/``. Production never generates one: each node would
+    have its own (:func:`check_production` refuses the empty key).
 
     Never hard-coded: a key in the source would let anyone forge sessions.
     """
@@ -34,6 +67,8 @@ def _secret_key(var_dir: Path) -> str:
         if len(given) < 16:
             raise ConfigError("SECRET_KEY: must be at least 16 characters")
         return given
+    if production:
+        return ""
     path = var_dir / "secret_key"
     if path.exists():
         return path.read_text().strip()
@@ -212,6 +247,9 @@ class Settings:
     # for the embedded mode only, which `make run` serves from a single gunicorn
     # process with threads for exactly that reason.
     ratelimit_storage_url: str
+    # TRUST_STORE: a directory whose CA certificates and CRLs are imported into
+    # the database (where every node reads the trust store from) when a
+    # process finds them there; `docflow trust import DIR` does it by hand.
     trust_store: str
     revocation_mode: str
     base_url: str
@@ -305,6 +343,11 @@ class Settings:
     # taken as the proxy passes it (nginx: proxy_set_header Host $host);
     # X-Forwarded-Host is not trusted, as links in e-mails use BASE_URL.
     trusted_proxies: int = 0
+    # DOCFLOW_ENV (see _production): production gets check_production at start.
+    production: bool = False
+    # DOCFLOW_NODE: this machine's name among the cabinet's nodes (the host name
+    # by default); the processes of one node share its disk (docflow.cluster).
+    node_name: str = ""
     testing: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -326,9 +369,15 @@ class Settings:
             )
         key_file = os.environ.get("SUPPLIER_SIGNER_KEY") or None
         cert_file = os.environ.get("SUPPLIER_SIGNER_CERT") or None
+        production = _production(database_url)
         settings = cls(
             var_dir=var_dir,
-            secret_key=str(overrides.pop("secret_key", "")) or _secret_key(var_dir),
+            production=production,
+            node_name=(
+                os.environ.get("DOCFLOW_NODE", "").strip() or socket.gethostname()
+            )[:200],
+            secret_key=str(overrides.pop("secret_key", ""))
+            or _secret_key(var_dir, production),
             database_url=_check_url(
                 "DATABASE_URL", database_url, {"sqlite", "postgresql"}
             ),
@@ -440,15 +489,16 @@ class Settings:
                 "reverse proxies in front of the cabinet, 0 or more"
             )
         if (
-            settings.database_url.startswith("postgresql")
+            settings.production
             and urlsplit(settings.ratelimit_storage_url).scheme == "memory"
         ):
             # Production runs several workers and nodes: counters kept in each
             # process's memory would multiply every limit by their number.
             raise ConfigError(
-                "RATELIMIT_STORAGE_URL: production (a PostgreSQL DATABASE_URL) needs "
-                "a store shared by all web workers and nodes, such as "
-                "redis://redis:6379/1; memory:// counts in each process alone"
+                "RATELIMIT_STORAGE_URL: production (a PostgreSQL DATABASE_URL or "
+                "DOCFLOW_ENV=production) needs a store shared by all web workers and "
+                "nodes, such as redis://redis:6379/1; memory:// counts in each "
+                "process alone"
             )
         _check_payments(settings)
         if settings.archive_horizon_days < 1:
@@ -470,3 +520,82 @@ class Settings:
                 "PPP_DEADLINE_HOUR/PPP_DAYS_AHEAD: expected an hour 0..23 and 0..31 days"
             )
         return replace(settings, **overrides)  # type: ignore[arg-type]
+
+
+def _issuer_name(cert: x509.Certificate) -> str | None:
+    names = cert.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(names[0].value) if names else None
+
+
+def _supplier_certificate(settings: Settings) -> x509.Certificate | None:
+    """The supplier key's certificate, when it can be read without the key
+    (a PEM file) or with the password the settings give (a PKCS#12 file)."""
+    try:
+        if settings.supplier_signer_cert:
+            pem = Path(settings.supplier_signer_cert).read_bytes()
+            return x509.load_pem_x509_certificates(pem)[0]
+        if settings.supplier_signer_p12:
+            password = settings.supplier_signer_password
+            _key, cert, _extra = pkcs12.load_key_and_certificates(
+                Path(settings.supplier_signer_p12).read_bytes(),
+                password.encode() if password else None,
+            )
+            return cert
+    except (OSError, ValueError, TypeError, IndexError, UnsupportedAlgorithm):
+        return None  # an unreadable key fails where it is used, with its reason
+    return None
+
+
+def _demo_supplier_key(settings: Settings) -> bool:
+    """Whether the supplier would countersign with the demo world's key: the
+    file ``docflow demo`` made (or a copy of it), or any key the demo CA issued."""
+    demo = settings.var_dir / "demo" / "supplier-signer.p12"
+    given = settings.supplier_signer_p12
+    if given and demo.exists():
+        path = Path(given)
+        try:
+            if path.resolve() == demo.resolve() or (
+                path.read_bytes() == demo.read_bytes()
+            ):
+                return True
+        except OSError:
+            pass
+    cert = _supplier_certificate(settings)
+    return cert is not None and _issuer_name(cert) == DEMO_CA_NAME
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """What production must not start with, each naming its variable.
+
+    The rate limiter's store is checked in :meth:`Settings.from_env`; the
+    filesystem blob store, which needs the database to compare nodes, in
+    :func:`docflow.cluster.check_blob_directory_shared`.
+    """
+    problems = []
+    if not settings.secret_key:
+        problems.append(
+            "SECRET_KEY: production needs one long random secret, the same on every "
+            "web node and worker; a key generated into each node's var/ would differ "
+            "from node to node — a session from one node would not open on another, "
+            "and webhook secrets sealed on one could not be opened on another"
+        )
+    if _demo_supplier_key(settings):
+        problems.append(
+            "SUPPLIER_SIGNER_P12: production would countersign with the demo world's "
+            f"key ({settings.supplier_signer_p12 or settings.supplier_signer_cert}, "
+            f"issued by «{DEMO_CA_NAME}»); name the supplier's own key "
+            "(SUPPLIER_SIGNER_P12, SUPPLIER_SIGNER_KEY/SUPPLIER_SIGNER_CERT or "
+            "SUPPLIER_PKCS11_*)"
+        )
+    return problems
+
+
+def check_production(settings: Settings) -> None:
+    """Refuse to start production with settings that only work on one node
+    or only for a demo.
+
+    :raises ConfigError: listing every problem, each with its variable.
+    """
+    problems = production_problems(settings)
+    if problems:
+        raise ConfigError("production refuses to start: " + "; ".join(problems))

@@ -114,15 +114,23 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 _AFTER_COMMIT = "docflow_after_commit"
 
 
-def enqueue_after_commit(session: Session, fn: Callable[[], Any]) -> None:
-    """Run ``fn`` after the session's transaction commits; drop it on rollback."""
-    session.info.setdefault(_AFTER_COMMIT, []).append(fn)
+def enqueue_after_commit(
+    session: Session, fn: Callable[[], Any], *, once: str | None = None
+) -> None:
+    """Run ``fn`` after the session's transaction commits; drop it on rollback.
+
+    :param once: a name for work that one commit needs at most once (the
+        outbox relay, however many events the transaction wrote): a second
+        ``fn`` queued under the same name before the commit is dropped.
+    """
+    pending: dict[str, Callable[[], Any]] = session.info.setdefault(_AFTER_COMMIT, {})
+    pending.setdefault(once or f"#{len(pending)}", fn)
 
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
-    pending = session.info.pop(_AFTER_COMMIT, [])
-    for fn in pending:
+    pending = session.info.pop(_AFTER_COMMIT, {})
+    for fn in pending.values():
         fn()
 
 
@@ -166,6 +174,31 @@ def _forget_pending_blobs(session: Session) -> None:
             storage.delete(key)
         except Exception:  # noqa: BLE001 - fsck lists whatever is left as an orphan
             log.warning("could not remove blob %s of a rolled back transaction", key)
+
+
+@contextmanager
+def count_statements(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements ``engine`` sends while the block runs, one entry per
+    cursor execution (an ``executemany`` is one round trip, one entry): the
+    measure of the write path's statement budgets (``benchmarks/api.py`` and
+    ``tests/functional/test_write_path.py``)."""
+    seen: list[str] = []
+
+    def note(
+        _conn: Any,
+        _cursor: Any,
+        statement: str,
+        _parameters: Any,
+        _context: Any,
+        _executemany: bool,
+    ) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
 
 
 def is_postgres(session: Session) -> bool:

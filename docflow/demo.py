@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 
 from docflow.accounts.models import Role, User
 from docflow.accounts.services import register_user
+from docflow.config import DEMO_CA_NAME
 from docflow.contracts.models import Contract, ContractAccess, Organisation
 from docflow.db import transaction
 from docflow.errors import DocflowError
-from docflow.web import db_session, settings
+from docflow.web import db_session, settings, trust
 
 DEMO_PASSWORD = "demo12345"
 P12_PASSWORD = "demo1234"
@@ -107,7 +108,7 @@ def _load_or_make_pki(directory: Path) -> dict[str, Any]:
         key = serialization.load_pem_private_key(root_key_path.read_bytes(), None)
         root = pki.Issued(x509.load_pem_x509_certificate(root_cert_path.read_bytes()), key)  # type: ignore[arg-type]
     else:
-        root = pki.make_root_ca("Демо УЦ docflow")
+        root = pki.make_root_ca(DEMO_CA_NAME)
         root_key_path.write_bytes(root.key_pem)
         root_key_path.chmod(0o600)
         root_cert_path.write_bytes(root.pem)
@@ -269,6 +270,9 @@ def create_demo_world() -> dict[str, Any]:
     s = db_session()
     pki_info = _load_or_make_pki(demo_dir())
     pki_info["power"] = _load_or_make_power(demo_dir())
+    # The demo CA and its CRL, just put into TRUST_STORE, go into the database
+    # (where every node reads the trust store from) before anything is written.
+    trust()
     world: dict[str, Any] = {"users": [], "organisations": [], "keys": [],
                              "trust": {"root": pki_info["root"]},
                              "url": settings().base_url}
@@ -336,13 +340,14 @@ def create_demo_world() -> dict[str, Any]:
 def _module_seeds() -> list[Any]:
     from docflow.appeals.demo import seed_demo as appeals
     from docflow.payments.demo import seed_demo as payments
+    from docflow.readings.hourly_analysis_demo import seed_demo as analysis
     from docflow.readings.hourly_demo import seed_demo as hourly
     from docflow.readings.planned_demo import seed_demo as planned
     from docflow.service_orders.demo import seed_demo as service_orders
     from docflow.surveys.demo import seed_demo as surveys
     from docflow.tours.demo import seed_demo as tours
 
-    return [appeals, service_orders, payments, surveys, tours, hourly, planned]
+    return [appeals, service_orders, payments, surveys, tours, hourly, planned, analysis]
 
 
 def _employee(s: Session, world: dict[str, Any], pki_info: dict[str, Any]) -> None:

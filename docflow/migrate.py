@@ -14,7 +14,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # FTS5 table of document search with its shadow tables, and PostgreSQL's
 # expression (tsvector) and trigram indexes (revision 0005).
 _UNMODELLED_TABLE_PREFIXES = ("documents_fts",)
-_UNMODELLED_INDEX_PREFIXES = ("ix_documents_fts_",)
+_UNMODELLED_INDEX_PREFIXES = ("ix_documents_fts_", "ix_search_")
+_UNMODELLED_COLUMNS = frozenset({"search_vector"})
 _UNMODELLED_INDEX_SUFFIXES = ("_trgm",)
 
 
@@ -31,6 +32,8 @@ def include_in_schema_compare(name: str | None, type_: str, *_context: object) -
             name.startswith(_UNMODELLED_INDEX_PREFIXES)
             or name.endswith(_UNMODELLED_INDEX_SUFFIXES)
         )
+    if type_ == "column":
+        return name not in _UNMODELLED_COLUMNS
     return True
 
 

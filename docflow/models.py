@@ -8,8 +8,12 @@ from docflow.audit.models import AuditHead, AuditRecord
 from docflow.certificates.models import (
     AccreditedCentre,
     Certificate,
+    CrlDownload,
+    RevocationList,
     TrustAnchor,
+    TrustState,
 )
+from docflow.cluster import ClusterNode
 from docflow.content.models import FaqEntry, NewsItem, SiteSetting
 from docflow.contracts.models import (
     Contract,
@@ -39,6 +43,12 @@ from docflow.notify.models import (
 )
 from docflow.payments.models import FakeAcquiringPayment, OnlinePayment
 from docflow.powers.models import PowerOfAttorney, PowerRule
+from docflow.readings.hourly_analysis_models import (  # hourly analysis
+    ControlDay,
+    ControlMeasurement,
+    ControlValue,
+    PeakHour,
+)
 from docflow.readings.hourly_models import HourlyPoint, HourlyUpload, HourlyValue
 from docflow.readings.models import (
     Meter,
@@ -88,6 +98,11 @@ __all__ = [
     "Signature",
     "SigningSession",
     "TrustAnchor",
+    # the trust store in the database, the cluster (issue 18)
+    "ClusterNode",
+    "CrlDownload",
+    "RevocationList",
+    "TrustState",
     "Contract",
     "ContractAccess",
     "ContractAccessRequest",
@@ -121,6 +136,11 @@ __all__ = [
     "HourlyPoint",
     "HourlyUpload",
     "HourlyValue",
+    # hourly analysis: peak hours, control measurements
+    "ControlDay",
+    "ControlMeasurement",
+    "ControlValue",
+    "PeakHour",
     # ППП (planned hourly consumption)
     "PlannedReminder",
     "PlannedRequest",

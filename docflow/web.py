@@ -75,11 +75,19 @@ def blob_store() -> Any:
 
 
 def timestamper() -> Any:
-    """The RFC 3161 time-stamp source (``TSA_URL``, else the embedded one)."""
-    from docflow.certificates.tsa import open_timestamper
+    """The RFC 3161 time-stamp source (``TSA_URL``, else the embedded one,
+    whose root production trusts in the database as it opens it)."""
+    from docflow.certificates.tsa import open_timestamper, trust_embedded_root
 
     st = state()
-    return st.backend("timestamper", lambda: open_timestamper(st.settings))
+
+    def _open() -> Any:
+        source = open_timestamper(st.settings)
+        if st.settings.production:
+            trust_embedded_root(st.sessionmaker, st.settings)
+        return source
+
+    return st.backend("timestamper", _open)
 
 
 def mchd_registry() -> Any:
@@ -94,12 +102,14 @@ def mchd_registry() -> Any:
 
 
 def trust() -> Any:
-    """The trust store (``TRUST_STORE`` files and the anchors added in the UI)."""
+    """The trust store, as the database holds it now (one read of the trust
+    version; the files of ``TRUST_STORE`` are imported first)."""
     from docflow.certificates.services import trust_store
 
     st = state()
-    # The embedded time-stamping authority puts its root into TRUST_STORE when
-    # it is made: make it first, so the store read next trusts its tokens.
+    # The embedded time-stamping authority's root is trusted when it is made
+    # (through TRUST_STORE, or the database in production): make it first, so
+    # the store read next trusts its tokens.
     timestamper()
     return trust_store(db_session(), st.settings.trust_store, st._cache)
 

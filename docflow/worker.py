@@ -3,16 +3,29 @@
 Tasks live in ``docflow/<module>/tasks.py`` as ``shared_task``s with explicit
 names; they take ids, re-fetch, and call one service. The worker process is
 started with ``celery -A wsgi:celery worker`` (and ``beat`` for the sweeps).
+
+Beat runs once by construction: its scheduler (:class:`SingleBeatScheduler`)
+takes the beat lock (:class:`docflow.cluster.BeatLock`) before it schedules
+anything; a second beat, on this node or another, waits for the lock and says
+so in its log.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
+from pathlib import Path
 from typing import Any
 
 from celery import Celery, Task
+from celery.beat import PersistentScheduler
 from celery.schedules import crontab
 from flask import Flask, has_app_context
+
+from docflow.cluster import BeatLock
+
+log = logging.getLogger(__name__)
 
 BEAT_SCHEDULE = {
     "sweep-outbox": {
@@ -54,6 +67,49 @@ def beat_schedule(app: Flask) -> dict[str, dict[str, Any]]:
     return schedule
 
 
+#: How often the beat holding the lock checks that it still does.
+LOCK_CHECK_SECONDS = 30.0
+
+
+class SingleBeatScheduler(PersistentScheduler):  # type: ignore[misc]
+    """Beat's scheduler, holding the beat lock for as long as it runs.
+
+    The lock is taken before the schedule is even read: a waiting beat sends
+    nothing. Should the lock's connection die (a restarted database), the
+    beat stops scheduling until it holds the lock again.
+    """
+
+    _beat_lock: BeatLock | None = None
+    _next_check = 0.0
+
+    def setup_schedule(self) -> None:
+        # Not in __init__: `celery beat` also makes a lazy scheduler, to print
+        # its banner, which must not take (and keep) the lock.
+        self._beat_lock = BeatLock(
+            self.app.conf["docflow_database_url"],
+            Path(self.app.conf["docflow_var_dir"]),
+        )
+        self._beat_lock.acquire()
+        self._next_check = time.monotonic() + LOCK_CHECK_SECONDS
+        super().setup_schedule()
+
+    def tick(self, *args: Any, **kwargs: Any) -> float:
+        if self._beat_lock is not None and time.monotonic() >= self._next_check:
+            if not self._beat_lock.still_held():
+                log.error("beat: the beat lock was lost; waiting to hold it again")
+                self._beat_lock.release()
+                self._beat_lock.acquire()
+            self._next_check = time.monotonic() + LOCK_CHECK_SECONDS
+        return float(super().tick(*args, **kwargs))
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self._beat_lock is not None:
+                self._beat_lock.release()
+
+
 def make_celery(app: Flask) -> Celery:
     settings = app.extensions["docflow"].settings
 
@@ -89,6 +145,12 @@ def make_celery(app: Flask) -> Celery:
             "interval_step": 0.5,
         },
         beat_schedule=beat_schedule(app),
+        beat_scheduler="docflow.worker:SingleBeatScheduler",
+        # Each beat keeps its own schedule file (never shared between nodes:
+        # only the beat holding the lock reads and writes it).
+        beat_schedule_filename=str(settings.var_dir / "celerybeat-schedule"),
+        docflow_database_url=settings.database_url,
+        docflow_var_dir=str(settings.var_dir),
         timezone="Europe/Moscow",
         enable_utc=True,
     )

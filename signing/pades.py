@@ -15,7 +15,10 @@ Verification: :mod:`signing.pdf_structure` checks the file's structure
 (each signed range ends where a well-formed revision ends, nothing but
 ``/Contents`` in the gap, only well-formed incremental updates after it: the
 incremental-saving and signature-wrapping attacks); pyHanko checks coverage and
-the difference analysis of later revisions; the CMS is checked by
+the difference analysis of later revisions — the updates this service writes
+(a signature field, the DSS, a document time-stamp) recognised by
+:mod:`signing.pdf_diff` without walking the whole document, anything else by
+pyHanko's own policy; the CMS is checked by
 :mod:`signing.cms` at the signature's proof of existence (its time-stamp or a
 later document time-stamp, else receipt, else now), the certificate by the
 cached :func:`signing.trust.validate_certificate` with the document security
@@ -44,8 +47,9 @@ import datetime as dt
 import hashlib
 import io
 import logging
-import threading
-from collections.abc import Iterator, Sequence
+import re
+import secrets
+from collections.abc import Sequence
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
@@ -53,14 +57,17 @@ from asn1crypto import tsp as asn1_tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils import generic as pdf_generic
-from pyhanko.pdf_utils.generic import PdfObject
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import (
     DEFAULT_DIFF_POLICY,
+    DiffPolicy,
     DiffResult,
+    FormUpdatingRule,
+    GenericFieldModificationRule,
     ModificationLevel,
+    StandardDiffPolicy,
 )
 from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter, enumerate_sig_fields
 from pyhanko.sign.general import SigningError as HankoSigningError
@@ -69,13 +76,15 @@ from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, PdfTimeStamper
 from pyhanko.sign.timestamps.api import TimeStamper as HankoTimeStamper
 from pyhanko.sign.validation import EmbeddedPdfSignature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.pdf_embedded import extract_contents
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing import _cms_asn1 as der
-from signing import gost
+from signing import gost, pdf_structure
 from signing.cms import Stamp, _cert_info, _verify_signer_info, embedded_data
 from signing.errors import DocumentFormatError, SignatureFormatError, SigningError
+from signing.pdf_diff import DocumentDiffs, FastDiffPolicy
 from signing.reports import LongTermData, Reason, Verdict, worst_verdict
 from signing.revocation import RevocationMode
 from signing.signers import (
@@ -104,71 +113,6 @@ __all__ = ["Rect", "StampInfo", "add_long_term_data", "sign_pdf", "verify_pdf"]
 _SLACK = 64
 #: Reserved for a time-stamp token when the TSA's token size is not known yet.
 _TST_FALLBACK = 12288
-
-
-# --------------------------------------------------------------------------
-# A faster reader for the /Contents hex string
-# --------------------------------------------------------------------------
-
-_HEX_DIGITS = b"0123456789abcdefABCDEF"
-_PDF_WHITESPACE = b" \n\r\t\f\x00"
-_hex_lock = threading.Lock()
-_hex_users = 0
-_original_hex_reader = pdf_generic.read_hex_string_from_stream
-
-
-def _fast_hex_reader(stream: io.BufferedIOBase) -> PdfObject:
-    """pyHanko's ``read_hex_string_from_stream`` without the per-byte loop.
-
-    pyHanko reads a hex string one token at a time; a signature's /Contents
-    is 8-30 thousand digits, which makes parsing it most of the cost of
-    verifying a small signed PDF. Same result: whitespace is skipped, an odd
-    digit count is padded with 0 (ISO 32000-1 §7.3.4.3); anything unusual
-    (a ``%``, a bad digit, a truncated file) goes to the original reader so
-    that its behaviour and errors are unchanged.
-    """
-    start = stream.tell()
-    stream.read(1)  # "<"
-    chunks = []
-    while True:
-        block = stream.read(1 << 16)
-        end = block.find(b">")
-        if end >= 0:
-            chunks.append(block[:end])
-            stream.seek(start + 1 + sum(map(len, chunks)) + 1)
-            break
-        if not block:
-            stream.seek(start)
-            return _original_hex_reader(stream)
-        chunks.append(block)
-    digits = b"".join(chunks).translate(None, _PDF_WHITESPACE)
-    if digits.translate(None, _HEX_DIGITS):
-        stream.seek(start)
-        return _original_hex_reader(stream)
-    if len(digits) % 2:
-        digits += b"0"
-    return pdf_generic.pdf_string(binascii.unhexlify(digits))
-
-
-@contextlib.contextmanager
-def _fast_hex_strings() -> Iterator[None]:
-    """Use :func:`_fast_hex_reader` inside pyHanko for the duration of a call.
-
-    Scoped rather than installed at import, so other pyHanko users in the
-    process keep the library as shipped (a concurrent one may see the fast
-    reader meanwhile, which returns the same objects).
-    """
-    global _hex_users
-    with _hex_lock:
-        _hex_users += 1
-        pdf_generic.read_hex_string_from_stream = _fast_hex_reader  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        with _hex_lock:
-            _hex_users -= 1
-            if _hex_users == 0:
-                pdf_generic.read_hex_string_from_stream = _original_hex_reader
 
 
 def _now() -> dt.datetime:
@@ -679,11 +623,163 @@ def _open_reader(pdf: bytes) -> PdfFileReader:
     return reader
 
 
+def _signatures_only_policy() -> StandardDiffPolicy:
+    """pyHanko's default policy without its rule for other form fields."""
+    default_form = DEFAULT_DIFF_POLICY.form_rule
+    assert default_form is not None
+    return StandardDiffPolicy(
+        global_rules=DEFAULT_DIFF_POLICY.global_rules,
+        form_rule=FormUpdatingRule(
+            field_rules=[
+                rule
+                for rule in default_form.field_rules
+                if not isinstance(rule, GenericFieldModificationRule)
+            ],
+            ignored_acroform_keys=default_form.ignored_acroform_keys,
+        ),
+    )
+
+
+_SIGNATURES_ONLY = _signatures_only_policy()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Policies:
+    """The two difference policies a document is reviewed with, sharing what
+    :mod:`signing.pdf_diff` learns of its updates."""
+
+    default: DiffPolicy
+    signatures_only: DiffPolicy
+
+    @classmethod
+    def of(cls, reader: PdfFileReader, data: bytes) -> _Policies:
+        diffs = DocumentDiffs(reader, data)
+        return cls(
+            FastDiffPolicy(DEFAULT_DIFF_POLICY, diffs),
+            FastDiffPolicy(_SIGNATURES_ONLY, diffs),
+        )
+
+
+#: A ``/Contents`` hex string: hex digits and PDF white space only (pyHanko's
+#: ``PDF_WHITESPACE``; a comment or any other byte is left to pyHanko).
+_HEX_STRING = re.compile(rb"<[0-9A-Fa-f\x00\t\n\x0c\r ]*>")
+_PDF_WHITESPACE = b"\x00\t\n\x0c\r "
+_OBJECT_HEADER = re.compile(rb"(\d+)[\x00\t\n\x0c\r ]+(\d+)[\x00\t\n\x0c\r ]+obj\Z")
+#: Room for "n g obj" with white space between its tokens.
+_HEADER_SPAN = 64
+#: How far after its ``/Contents`` a signature dictionary may end.
+_OBJECT_TAIL = 65536
+#: How far before its ``/Contents`` a signature dictionary's header is looked for.
+_HEADER_WINDOW = 4096
+_SENTINEL_BYTES = 8
+
+
+def _header_before(pdf: bytes, offset: int) -> re.Match[bytes] | None:
+    """The last ``n g obj`` header before ``offset`` (within a window)."""
+    lowest = max(0, offset - _HEADER_WINDOW)
+    end = offset
+    while (found := pdf.rfind(b"obj", lowest, end)) >= 0:
+        header = _OBJECT_HEADER.search(pdf, max(0, found - _HEADER_SPAN), found + 3)
+        if header is not None:
+            return header
+        end = found
+    return None
+
+
+def _hex_value(token: bytes) -> bytes:
+    """A hex string's bytes as pyHanko's reader makes them (ISO 32000-1
+    §7.3.4.3: white space ignored, an odd last digit followed by 0)."""
+    digits = token[1:-1].translate(None, _PDF_WHITESPACE)
+    return binascii.unhexlify(digits + b"0" * (len(digits) % 2))
+
+
+class _Window(io.BytesIO):
+    """A part of a file that answers to the file's offsets: what pyHanko's
+    reader needs to read one object that lies in it. Reading outside the
+    part fails (seeking before it) or finds the end of the data."""
+
+    def __init__(self, part: bytes, origin: int, size: int) -> None:
+        super().__init__(part)
+        self._origin = origin
+        self._file_size = size
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_END:
+            offset, whence = self._file_size + offset, io.SEEK_SET
+        if whence == io.SEEK_SET:
+            offset -= self._origin
+        return super().seek(offset, whence) + self._origin
+
+    def tell(self) -> int:
+        return super().tell() + self._origin
+
+
+def _preload_signature_dictionaries(
+    reader: PdfFileReader,
+    pdf: bytes,
+    ranges: Sequence[tuple[int, int, int, int]],
+) -> None:
+    """Put each signature dictionary into ``reader``'s cache with its
+    ``/Contents`` decoded here rather than by pyHanko.
+
+    pyHanko reads a hex string one digit at a time through its tokenizer; a
+    signature's ``/Contents`` has 8-30 thousand digits, and reading them was
+    most of the cost of verifying a small signed PDF. So pyHanko reads each
+    signature dictionary itself (its own parser, header and ``endobj``
+    checks) from the part of the file in which that ``/Contents`` is a short
+    random sentinel, and the dictionary then gets the real value, decoded as
+    pyHanko decodes a hex string made of digits and white space. It is cached
+    only if its ``/Contents`` is that sentinel and its cross-reference entry
+    points at the header found; anything else (a dictionary that does not end
+    within 64 KiB of its ``/Contents``, say) is left for pyHanko to read as
+    usual. Only this reader is affected (an earlier version replaced pyHanko's
+    hex reader in the whole process for the duration of a call).
+    """
+    stream = reader.stream
+    last = reader.xrefs.total_revisions - 1
+    try:
+        for _, a, b, _ in ranges:
+            if not _HEX_STRING.fullmatch(pdf, a, b):
+                continue
+            header = _header_before(pdf, a)
+            if header is None:
+                continue
+            ref = pdf_generic.Reference(int(header[1]), int(header[2]), reader)
+            sentinel = secrets.token_bytes(_SENTINEL_BYTES)
+            origin = header.start()
+            reader.stream = _Window(
+                pdf[origin : a + 1]
+                + sentinel.hex().encode("ascii")
+                + pdf[b - 1 : b - 1 + _OBJECT_TAIL],
+                origin,
+                len(pdf) - (b - a - 2 - 2 * _SENTINEL_BYTES),
+            )
+            try:
+                if reader.xrefs[ref] != header.start():
+                    continue
+                # With a revision pyHanko reads past its cache, without filling it.
+                obj = reader.get_object(ref, revision=last)
+                value = obj.raw_get("/Contents")
+            except _READ_ERRORS:
+                continue
+            if (
+                isinstance(
+                    value, pdf_generic.ByteStringObject | pdf_generic.TextStringObject
+                )
+                and value.original_bytes == sentinel
+            ):
+                obj["/Contents"] = pdf_generic.pdf_string(_hex_value(pdf[a:b]))
+                reader.cache_indirect_object(ref.generation, ref.idnum, obj)
+    finally:
+        reader.stream = stream
+
+
 def _pdf_reasons(
     coverage: SignatureCoverageLevel | None,
     level: ModificationLevel,
     docmdp_ok: bool | None,
-    emb: EmbeddedPdfSignature | None = None,
+    emb: EmbeddedPdfSignature,
+    policies: _Policies,
 ) -> list[Reason]:
     """The PDF-specific reasons of a signature: coverage and later changes.
 
@@ -697,12 +793,6 @@ def _pdf_reasons(
     would not do: it also names untouched fields whose appearance stream
     predates the signed revision.
     """
-    from pyhanko.sign.diff_analysis import (
-        FormUpdatingRule,
-        GenericFieldModificationRule,
-        StandardDiffPolicy,
-    )
-
     reasons = []
     if coverage is None or coverage < SignatureCoverageLevel.ENTIRE_REVISION:
         reasons.append(
@@ -730,26 +820,10 @@ def _pdf_reasons(
                 {"modification_level": "annotations"},
             )
         )
-    diff = emb.diff_result if emb is not None else None
-    if (
-        emb is None
-        or not isinstance(diff, DiffResult)
-        or level < ModificationLevel.FORM_FILLING
-    ):
+    diff = emb.diff_result
+    if not isinstance(diff, DiffResult) or level < ModificationLevel.FORM_FILLING:
         return reasons
-    default_form = DEFAULT_DIFF_POLICY.form_rule
-    signatures_only = StandardDiffPolicy(
-        global_rules=DEFAULT_DIFF_POLICY.global_rules,
-        form_rule=FormUpdatingRule(
-            field_rules=[
-                rule
-                for rule in default_form.field_rules
-                if not isinstance(rule, GenericFieldModificationRule)
-            ],
-            ignored_acroform_keys=default_form.ignored_acroform_keys,
-        ),
-    )
-    if isinstance(emb.evaluate_modifications(signatures_only), DiffResult):
+    if isinstance(emb.evaluate_modifications(policies.signatures_only), DiffResult):
         return reasons
     signed_later = {
         str(name)
@@ -780,6 +854,7 @@ def _verify_embedded(
     times: _Times,
     dss: LongTermData,
     later_stamps: Sequence[Stamp],
+    policies: _Policies,
 ) -> PdfSignatureReport:
     signer_spec = der.DIGESTS_BY_OID.get(
         emb.signer_info["digest_algorithm"]["algorithm"].dotted
@@ -791,7 +866,7 @@ def _verify_embedded(
         emb.external_digests[emb.external_md_algorithm] = _range_digest(
             emb, signer_spec
         )
-    emb.compute_integrity_info(diff_policy=DEFAULT_DIFF_POLICY)
+    emb.compute_integrity_info(diff_policy=policies.default)
     status = emb.summarise_integrity_info()
     coverage: SignatureCoverageLevel | None = status["coverage"]
     diff = status["diff_result"]
@@ -822,7 +897,10 @@ def _verify_embedded(
         embedded=embedded,
         later_stamps=later_stamps,
     )
-    reasons = [*signer.reasons, *_pdf_reasons(coverage, level, docmdp_ok, emb)]
+    reasons = [
+        *signer.reasons,
+        *_pdf_reasons(coverage, level, docmdp_ok, emb, policies),
+    ]
     return PdfSignatureReport(
         field_name=str(emb.field_name),
         verdict=worst_verdict(signer.verdict, verdict_of(reasons)),
@@ -909,10 +987,7 @@ def verify_pdf(
     :raises DocumentFormatError: not a readable PDF.
     :raises SignatureFormatError: the form (AcroForm) cannot be read at all.
     """
-    with _fast_hex_strings():
-        return _verify_pdf(
-            pdf, trust, at, revocation, _Times(received_at, registered_at)
-        )
+    return _verify_pdf(pdf, trust, at, revocation, _Times(received_at, registered_at))
 
 
 _READ_ERRORS = (PdfError, ValueError, TypeError, KeyError, IndexError, AttributeError)
@@ -1010,11 +1085,9 @@ def _verify_pdf(
     revocation: RevocationMode,
     times: _Times,
 ) -> PdfReport:
-    from pyhanko.sign.validation.pdf_embedded import extract_contents
-
-    from signing import pdf_structure
-
     document: list[Reason] = []
+    ranges = pdf_structure.find_signed_ranges(pdf)
+    data = pdf
     try:
         reader = _open_reader(pdf)
     except (DocumentFormatError, NotImplementedError) as exc:
@@ -1024,11 +1097,10 @@ def _verify_pdf(
         # what follows it below. (pyHanko raises NotImplementedError on a
         # cross-reference stream it cannot decode.)
         prefix: PdfFileReader | None = None
-        for _, _, start, length in sorted(
-            pdf_structure.find_signed_ranges(pdf), key=lambda r: -r[2] - r[3]
-        ):
+        for _, _, start, length in sorted(ranges, key=lambda r: -r[2] - r[3]):
             with contextlib.suppress(DocumentFormatError, NotImplementedError):
-                prefix = _open_reader(pdf[: start + length])
+                data = pdf[: start + length]
+                prefix = _open_reader(data)
                 break
         if prefix is None:
             if isinstance(exc, DocumentFormatError):
@@ -1043,6 +1115,10 @@ def _verify_pdf(
                 {"error": str(exc)},
             )
         )
+    _preload_signature_dictionaries(
+        reader, data, [r for r in ranges if r[2] + r[3] <= len(data)]
+    )
+    policies = _Policies.of(reader, data)
     try:
         fields = list(enumerate_sig_fields(reader, filled_status=True))
     except _READ_ERRORS as exc:
@@ -1091,6 +1167,7 @@ def _verify_pdf(
                         times=times,
                         dss=dss,
                         later_stamps=later,
+                        policies=policies,
                     ),
                 )
             )
@@ -1127,7 +1204,7 @@ def _verify_pdf(
                 ],
             },
         )
-        for hidden in pdf_structure.find_signed_ranges(pdf)
+        for hidden in ranges
         if hidden not in seen
     )
 

@@ -108,6 +108,9 @@ _NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 _XREF_SUBSECTION = re.compile(rb"(\d+)[ \t]+(\d+)" + _WS_CLASS + rb"*")
 _XREF_ENTRY = re.compile(rb"(\d{10}) (\d{5}) ([nf])(?: ?\r\n| ?\n| ?\r| )")
 _STRING_SPECIAL = re.compile(rb"[()\\]")
+#: Three or more numbers, each followed by white space (a run in an array).
+_NUMBER_RUN = re.compile(rb"(?:[+-]?(?:\d+\.?\d*|\.\d+)" + _WS_CLASS + rb"+){3,}")
+_NUL_TO_SPACE = bytes.maketrans(b"\x00", b" ")
 _CONSTANTS: dict[bytes, object] = {b"true": True, b"false": False, b"null": None}
 _MAX_DEPTH = 64
 #: A cross-reference stream decodes to a few bytes per object; more than this
@@ -204,6 +207,7 @@ class _Lexer:
             self.pos += 1
             items: list[object] = []
             while not self._closing(b"]"):
+                self._numbers(items)
                 items.append(self.value(depth + 1))
             return items
         if first == b"/":
@@ -228,6 +232,27 @@ class _Lexer:
         if token in _CONSTANTS:
             return _CONSTANTS[token]
         raise _Broken(f"неожиданное слово {token.decode('latin-1')!r}", start)
+
+    def _numbers(self, items: list[object]) -> None:
+        """Take a run of plain numbers in an array (a font's widths: hundreds)
+        at once, all but the last two: those are left to :meth:`value`, since
+        only the last two numbers before an ``R`` form a reference, so the
+        result is what reading them one by one gives."""
+        run = _NUMBER_RUN.match(self.data, self.pos)
+        if run is None:
+            return
+        text = run.group().translate(_NUL_TO_SPACE)
+        tokens = text.split()
+        items.extend(
+            int(t) if t.isdigit() or _INTEGER.match(t) else float(t)
+            for t in tokens[:-2]
+        )
+        # Back to the start of the second-to-last number.
+        end = len(text)
+        for _ in range(2):
+            end = len(text[:end].rstrip(_WS))
+            end = max(text.rfind(c, 0, end) for c in _WS) + 1
+        self.pos = run.start() + end
 
     def _reference_tail(self, num: int) -> _Ref | None:
         start = self.skip()

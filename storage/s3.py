@@ -17,13 +17,15 @@ upload *starts*, before the digest of a stream is known. So:
   until it succeeds, nothing appears under ``objects/``.
 
 Retention is S3 Object Lock (AWS S3 User Guide, "Locking objects with Object
-Lock"): after the write, ``PutObjectRetention`` locks the object *version* in
-COMPLIANCE (or GOVERNANCE) mode until the date; the server then refuses to
-delete that version. It is a separate request, rather than headers on the
-write, because S3 requires a Content-MD5 or SDK checksum on a write that
-carries lock headers and minio-py sends neither over plain HTTP; a blob whose
-retention cannot be set is deleted before ``put`` fails, so ``put`` never
-returns an unretained "retained" blob.
+Lock"): the object *version* is locked in COMPLIANCE (or GOVERNANCE) mode
+until the date, and the server then refuses to delete it. A blob that fits in
+one part is locked by the ``PutObject`` that writes it: the lock headers
+(``x-amz-object-lock-mode``, ``-retain-until-date``) ride on the write, with
+the Content-MD5 that S3 demands of a write carrying them (minio-py sends none
+over plain HTTP, so the store adds it); the blob is never visible unlocked
+and one request does it all. A larger one is committed by a server-side copy
+and then locked by ``PutObjectRetention``; if that fails, the blob is deleted
+before ``put`` fails, so ``put`` never returns an unretained "retained" blob.
 
 Leftovers of interrupted writes (staging objects, incomplete multipart uploads)
 are invisible to readers and removed by :meth:`S3BlobStorage.gc`.
@@ -43,6 +45,7 @@ from minio import Minio
 from minio.commonconfig import REPLACE, CopySource
 from minio.datatypes import Part
 from minio.error import MinioException, S3Error, ServerError
+from minio.helpers import genheaders, md5sum_hash
 from minio.retention import Retention
 from urllib3.exceptions import HTTPError as Urllib3Error
 
@@ -225,7 +228,7 @@ class S3BlobStorage(BlobStorage):
         name = _OBJECTS + key
         try:
             with self._errors():
-                version = self._upload(source, name, content_type)
+                version, retained = self._upload(source, name, content_type, until)
                 info = BlobInfo(
                     key=key,
                     sha256=source.hexdigest(),
@@ -233,7 +236,7 @@ class S3BlobStorage(BlobStorage):
                     content_type=content_type,
                     retain_until=until,
                 )
-                if until is not None:
+                if until is not None and not retained:
                     self._retain(name, version, until)
         except StorageUnavailableError:
             if isinstance(source.error, OSError):
@@ -360,21 +363,16 @@ class S3BlobStorage(BlobStorage):
             logger.info("removed %d leftovers in bucket %s", len(removed), self._bucket)
         return removed
 
-    def _upload(self, source: Source, name: str, content_type: str) -> str | None:
-        """Write the blob under ``name``; return its version id."""
+    def _upload(
+        self, source: Source, name: str, content_type: str, until: datetime | None
+    ) -> tuple[str | None, bool]:
+        """Write the blob under ``name``: its version id, and whether the
+        write itself locked it until ``until``."""
         first = source.read(self._part_size)
         if source.at_end():
-            # The whole blob is in memory and hashed: one request, metadata included.
-            result = self._client.put_object(
-                self._bucket,
-                name,
-                io.BytesIO(first),
-                len(first),
-                content_type=content_type,
-                metadata=_metadata(source),
-                part_size=self._part_size,
-            )
-            return _version(result.version_id)
+            # The whole blob is in memory and hashed: one request, metadata
+            # and lock included.
+            return self._put_whole(first, name, content_type, _metadata(source), until)
         staging = _STAGING + new_key()
         # Handed over in a list the callee empties, so that no frame keeps the
         # first part alive while the later ones are read.
@@ -391,7 +389,38 @@ class S3BlobStorage(BlobStorage):
             )
         finally:
             self._remove_quietly(staging, staged)
-        return _version(result.version_id)
+        return _version(result.version_id), False
+
+    def _put_whole(
+        self,
+        data: bytes,
+        name: str,
+        content_type: str,
+        metadata: dict[str, str | list[str] | tuple[str]],
+        until: datetime | None,
+    ) -> tuple[str | None, bool]:
+        if until is None:
+            result = self._client.put_object(
+                self._bucket,
+                name,
+                io.BytesIO(data),
+                len(data),
+                content_type=content_type,
+                metadata=metadata,
+                part_size=self._part_size,
+            )
+            return _version(result.version_id), False
+        headers = genheaders(metadata, None, None, Retention(self._mode, until), False)
+        headers["Content-Type"] = content_type
+        # S3 requires it on a write with lock headers (PutObject, "Object Lock").
+        headers["Content-MD5"] = cast(str, md5sum_hash(data))
+        try:
+            # minio-py's public put_object would file Content-MD5 as user
+            # metadata; _put_object is its PutObject call itself.
+            result = self._client._put_object(self._bucket, name, data, headers)
+        except S3Error as exc:
+            raise self._refused_retention(exc) from exc
+        return _version(result.version_id), True
 
     def _upload_parts(
         self, name: str, first: list[bytes], source: Source, content_type: str
@@ -442,11 +471,14 @@ class S3BlobStorage(BlobStorage):
         except BaseException as exc:
             self._remove_quietly(name, version)
             if isinstance(exc, S3Error):
-                raise StorageError(
-                    f"bucket {self._bucket} refused to retain a blob "
-                    f"({exc.code}: {exc.message}); is Object Lock enabled on it?"
-                ) from exc
+                raise self._refused_retention(exc) from exc
             raise
+
+    def _refused_retention(self, exc: S3Error) -> StorageError:
+        return StorageError(
+            f"bucket {self._bucket} refused to retain a blob "
+            f"({exc.code}: {exc.message}); is Object Lock enabled on it?"
+        )
 
     def _retention_error(
         self, key: str, name: str, version: str | None

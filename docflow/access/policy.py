@@ -521,6 +521,26 @@ def hourly_contract_ids(actor: Actor) -> Any:
     return visible_contract_ids(actor, Right.VIEW)
 
 
+HOURLY_MAPPING_REFUSED = (
+    "Точки измерений сопоставляют с объектами и счётчиками сотрудники поставщика."
+)
+
+
+def maps_hourly_points(actor: Actor) -> bool:
+    """The supplier's people map metering points to objects and meters: the
+    right that accepts ППП requests (:func:`accepts_planned`)."""
+    return accepts_planned(actor)
+
+
+def require_hourly_mapping(session: Session, actor: Actor, contract_id: Any) -> Rights:
+    """404 for a contract whose hourly volumes the actor cannot see, 403 for a
+    customer (it sees the mapping read-only on the hourly page)."""
+    rights = hourly_rights(session, actor, contract_id)
+    if not maps_hourly_points(actor):
+        raise PermissionDeniedError(HOURLY_MAPPING_REFUSED)
+    return rights
+
+
 # -- ППП, planned hourly consumption (docflow.readings.planned_*) -------------------------
 
 PLANNED_FILING_REFUSED = (

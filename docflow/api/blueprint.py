@@ -20,8 +20,9 @@ from flask_limiter.util import get_remote_address
 
 from docflow.access import Actor, require_scopes
 from docflow.api.errors import UnauthorizedError
+from docflow.db import transaction
 from docflow.errors import ValidationError
-from docflow.web import db_session, request_info
+from docflow.web import db_session, request_info, state
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="templates")
 
@@ -56,9 +57,14 @@ def scope(*names: str) -> Callable[[F], F]:
 
 @bp.before_request
 def _authenticate() -> None:
+    """The key, read in the request's own transaction: one connection from
+    the pool per request, and the route's commit is the only one. The mark
+    of use (at most once a minute) is written beside, in a short transaction
+    of its own, so that a read commits nothing and a write does not hold the
+    key's row locked until its end."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return
-    from docflow.api.services import actor_for_key, authenticate
+    from docflow.api.services import actor_for_key, authenticate, mark_used, needs_mark
 
     scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
     raw = raw.strip()
@@ -67,12 +73,12 @@ def _authenticate() -> None:
             "Нужен заголовок Authorization: Bearer <ключ API>. Ключ выдаёт "
             "администратор договора на странице «Ключи API»."
         )
-    session = db_session()
-    key = authenticate(session, raw)
+    key = authenticate(db_session(), raw)
     if key is None:
-        session.rollback()
         raise UnauthorizedError("Ключ API неизвестен или отозван.")
-    session.commit()
+    if needs_mark(key):
+        with state().sessionmaker() as marking, transaction(marking):
+            mark_used(marking, key.id)
     g.api_key = key
     g.api_actor = actor_for_key(key, request_info())
 

@@ -12,6 +12,7 @@ from typing import Any
 from flask import jsonify, request, send_file, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from docflow.access import contract_rights
 from docflow.api.blueprint import api_actor, bp, scope
@@ -68,20 +69,21 @@ def _contract(meta: dict[str, Any]) -> Contract:
     from docflow.contracts.services import normalize_contract_number
 
     s = db_session()
-    contract: Contract | None
+    # With its organisation: the document's answer names it.
+    found = select(Contract).options(joinedload(Contract.organisation))
     if meta.get("contract_id") is not None:
         try:
-            contract = s.get(Contract, uuid.UUID(str(meta["contract_id"])))
+            contract_id = uuid.UUID(str(meta["contract_id"]))
         except ValueError:
             raise ValidationError(
                 "Поле «contract_id» должно быть идентификатором (UUID).",
                 details={"field": "contract_id"},
             ) from None
+        found = found.where(Contract.id == contract_id)
     else:
         number = string_field(meta, "contract_number", max_length=50)
-        contract = s.scalar(
-            select(Contract).where(Contract.number == normalize_contract_number(number))
-        )
+        found = found.where(Contract.number == normalize_contract_number(number))
+    contract = s.scalar(found)
     if contract is None or not contract_rights(s, api_actor(), contract.id).view:
         raise NotFoundError("Договор не найден.", details={"field": "contract_number"})
     return contract

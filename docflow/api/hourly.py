@@ -1,13 +1,15 @@
 """Hourly volumes (scope ``readings``): upload a file of hourly values (XML
-80020, Excel or CSV; taken whole or not at all, per-row errors) and read the
-newest values of a point's channel back for a period."""
+80020, Excel or CSV; taken whole or not at all, per-row errors), list the
+uploads and download the file of one as it was sent, and read the newest
+values of a point's channel back for a period."""
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify, request, send_file
 from sqlalchemy import select
 
 from docflow.access import hourly_rights, require_hourly_upload
@@ -16,7 +18,7 @@ from docflow.api.errors import UnsupportedMediaTypeError
 from docflow.contracts.models import Contract
 from docflow.db import transaction
 from docflow.errors import NotFoundError, ValidationError
-from docflow.web import db_session
+from docflow.web import blob_store, db_session
 
 MAX_DAYS = 93  # a read-back of at most a quarter: 2 232 hours
 
@@ -48,6 +50,9 @@ def _upload_json(upload: Any) -> dict[str, Any]:
             {k: e.get(k) for k in ("file", "row", "point", "message")}
             for e in upload.errors
         ],
+        "created_at": upload.created_at.isoformat() if upload.created_at else None,
+        "sha256": upload.sha256,
+        "file_kept": bool(upload.blob_key),
     }
 
 
@@ -74,7 +79,14 @@ def upload_hourly(number: str) -> Any:
     data = file.stream.read(fmt.MAX_FILE_BYTES + 1)
     with transaction(s):
         upload = hs.take_file(
-            s, contract, file.filename or "", data, user=actor.user, source="api"
+            s,
+            contract,
+            file.filename or "",
+            data,
+            storage=blob_store(),
+            user=actor.user,
+            source="api",
+            request_info=actor.request_info,
         )
         body = _upload_json(upload)
     if not body["accepted"]:
@@ -160,6 +172,40 @@ def read_hourly(number: str) -> Any:
             ],
         }
     )
+
+
+@bp.get("/contracts/<number>/hourly/uploads")
+@scope("readings")
+def list_hourly_uploads(number: str) -> Any:
+    from docflow.readings import hourly_services as hs
+
+    contract = _contract(number)
+    s = db_session()
+    hourly_rights(s, api_actor(), contract.id)
+    return jsonify(
+        {"items": [_upload_json(u) for u in hs.uploads(s, contract.id, limit=100)]}
+    )
+
+
+@bp.get("/contracts/<number>/hourly/uploads/<uuid:upload_id>/file")
+@scope("readings")
+def get_hourly_upload_file(number: str, upload_id: uuid.UUID) -> Any:
+    from docflow.readings import hourly_services as hs
+
+    contract = _contract(number)
+    s = db_session()
+    hourly_rights(s, api_actor(), contract.id)
+    upload = hs.get_upload(s, contract.id, upload_id)
+    reader = blob_store().open(upload.blob_key)
+    response = send_file(
+        reader,
+        mimetype=reader.info.content_type or "application/octet-stream",
+        as_attachment=True,
+        download_name=upload.filename,
+        max_age=0,
+    )
+    response.headers["X-Content-SHA256"] = upload.sha256
+    return response
 
 
 def _str(value: Any) -> str | None:

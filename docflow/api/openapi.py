@@ -565,6 +565,11 @@ def _paths() -> dict[str, Any]:
         _query("status", {"type": "string", "enum": [s.value for s in DocStatus]}),
         _query("contract_id", UUID),
         _query(
+            "contract_number",
+            {"type": "string", "maxLength": 50},
+            "Номер договора (или его начало), без учёта регистра.",
+        ),
+        _query(
             "counterparty_inn",
             {"type": "string", "pattern": "^[0-9]{1,12}$"},
             "ИНН организации-клиента (или его начало).",
@@ -1976,6 +1981,41 @@ def hourly_paths() -> dict[str, Any]:
                 ],
             ),
         },
+        "/contracts/{number}/hourly/uploads": {
+            "parameters": [number],
+            "get": _op(
+                "listHourlyUploads",
+                "Загрузки почасовых объёмов по договору (последние 100)",
+                "Показания",
+                {"200": _json(_ref("HourlyUploadList"), "Загрузки, новые первыми.")},
+                scope="readings",
+                description="Принятые и не принятые файлы с их ошибками; "
+                "`file_kept` — сохранён ли сам файл.",
+                errors=("NotFound",),
+            ),
+        },
+        "/contracts/{number}/hourly/uploads/{upload_id}/file": {
+            "parameters": [number, _path("upload_id", "Идентификатор загрузки.")],
+            "get": _op(
+                "getHourlyUploadFile",
+                "Файл загрузки почасовых объёмов — как он был отправлен",
+                "Показания",
+                {
+                    "200": {
+                        "description": "Файл (потоком).",
+                        "headers": {
+                            "X-Content-SHA256": {
+                                "schema": STR,
+                                "description": "SHA-256 файла, записанный при загрузке.",
+                            }
+                        },
+                        "content": {"*/*": {"schema": BINARY}},
+                    }
+                },
+                scope="readings",
+                errors=("NotFound",),
+            ),
+        },
     }
 
 
@@ -1993,7 +2033,13 @@ def hourly_schemas() -> dict[str, Any]:
                 "first_day": NSTR,
                 "last_day": NSTR,
                 "errors": {"type": "array", "items": error},
+                "created_at": NSTR,
+                "sha256": STR,
+                "file_kept": BOOL,
             }
+        ),
+        "HourlyUploadList": _object(
+            {"items": {"type": "array", "items": _ref("HourlyUpload")}}
         ),
         "HourlyValues": _object(
             {

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from docflow.access import (
@@ -279,21 +279,44 @@ def list_api_keys(
 
 
 def authenticate(session: Session, raw: str) -> ApiKey | None:
-    """The active key ``raw`` names, or None. Marks it used (at most once a
-    minute; the caller commits)."""
+    """The active key ``raw`` names, or None. Reads only: :func:`mark_used`
+    records the use."""
     if not raw.startswith(KEY_PREFIX) or len(raw) > 200:
         return None
     key = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(raw)))
     if key is None or key.revoked_at is not None:
         return None
-    now = utcnow()
-    last = key.last_used_at
-    if last is not None and last.tzinfo is None:
-        last = last.replace(tzinfo=dt.UTC)
-    if last is None or now - last > LAST_USED_RESOLUTION:
-        key.last_used_at = now
-        session.flush()
     return key
+
+
+def needs_mark(key: ApiKey, now: dt.datetime | None = None) -> bool:
+    """Whether the key's last use is older than :data:`LAST_USED_RESOLUTION`."""
+    last = key.last_used_at
+    if last is None:
+        return True
+    if last.tzinfo is None:
+        last = last.replace(tzinfo=dt.UTC)
+    return (now or utcnow()) - last > LAST_USED_RESOLUTION
+
+
+def mark_used(
+    session: Session, key_id: uuid.UUID, now: dt.datetime | None = None
+) -> None:
+    """Record that the key was used now, unless a request at the same moment
+    already did (so many at once write it once)."""
+    now = now or utcnow()
+    session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id == key_id,
+            or_(
+                ApiKey.last_used_at.is_(None),
+                ApiKey.last_used_at < now - LAST_USED_RESOLUTION,
+            ),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def actor_for_key(key: ApiKey, request_info: Any) -> Actor:

@@ -37,8 +37,9 @@ class AuditRecord(Base):
 
 class AuditHead(Base):
     """A single row: the chain's length and last hash. Appenders update it
-    first, which locks it until their transaction ends (on PostgreSQL a row
-    lock, on SQLite the database write lock), so the chain never forks."""
+    as their transaction commits (``services._append``, the last thing before
+    the ``COMMIT``), which locks it until then (on PostgreSQL a row lock, on
+    SQLite the database write lock), so the chain never forks."""
 
     __tablename__ = "audit_head"
 

@@ -36,3 +36,10 @@ class TrustAnchorForm(FlaskForm):
         "Сертификат корневого или промежуточного УЦ (.cer, .crt, .pem)",
         validators=[FileRequired("Выберите файл сертификата.")],
     )
+
+
+class CrlUploadForm(FlaskForm):
+    crl = FileField(
+        "Файл списка отзыва (CRL в формате DER или PEM)",
+        validators=[FileRequired("Выберите файл списка отзыва.")],
+    )

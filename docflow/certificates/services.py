@@ -8,16 +8,13 @@ registrations.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import signing
@@ -38,6 +35,16 @@ from docflow.certificates.models import (
     CertificateStatus,
     TrustAnchor,
 )
+from docflow.certificates.truststore import (
+    TrustStoreCache,
+    bump_trust_version,
+)
+from docflow.certificates.truststore import (  # the services' names for them
+    add_trust_anchor as add_trust_anchor,
+)
+from docflow.certificates.truststore import (
+    remove_trust_anchor as remove_trust_anchor,
+)
 from docflow.contracts.models import Contract, Organisation
 from docflow.db import utcnow
 from docflow.documents.models import Party
@@ -49,53 +56,16 @@ from signing.tsl import AccreditedList
 EXPIRING_DAYS = 30
 
 
-# -- the trust store ------------------------------------------------------------
+# -- the trust store (kept in the database: docflow.certificates.truststore) -------
 
 
-class TrustStoreCache:
-    """One :class:`signing.TrustStore` per process, rebuilt when the anchors in
-    the database or the files in ``TRUST_STORE`` change. Its validation cache
-    is what makes the thousandth signature by a certificate cheap."""
-
-    def __init__(self, directory: str) -> None:
-        self.directory = directory
-        self._lock = threading.Lock()
-        self._store: signing.TrustStore | None = None
-        self._stamp: tuple[Any, ...] | None = None
-
-    def _files_stamp(self) -> tuple[Any, ...]:
-        path = Path(self.directory)
-        if not path.exists():
-            return ()
-        return tuple(
-            sorted(
-                (p.name, p.stat().st_mtime_ns) for p in path.iterdir() if p.is_file()
-            )
-        )
-
-    def get(self, session: Session) -> signing.TrustStore:
-        count, newest = session.execute(
-            select(func.count(TrustAnchor.id), func.max(TrustAnchor.created_at))
-        ).one()
-        # A re-import of the accredited centres may change only their
-        # statuses: their rows' update times are part of the stamp.
-        centres, centres_updated = session.execute(
-            select(
-                func.count(AccreditedCentre.id), func.max(AccreditedCentre.updated_at)
-            )
-        ).one()
-        stamp = (count, newest, centres, centres_updated, self._files_stamp())
-        with self._lock:
-            if self._store is None or stamp != self._stamp:
-                self._store = self._build(session)
-                self._stamp = stamp
-            return self._store
-
-    def _build(self, session: Session) -> signing.TrustStore:
-        path = Path(self.directory)
-        roots = [path] if path.exists() and any(path.iterdir()) else []
-        # CRL files beside the anchors (``*.crl``) are used before any download.
-        crls = sorted(path.glob("*.crl")) if path.exists() else []
+def trust_store(
+    session: Session, directory: str, cache: dict[str, Any]
+) -> signing.TrustStore:
+    """This process's trust store, current with the database (one read of the
+    trust version), after importing what lies in ``directory``."""
+    holder = cache.get("trust_store")
+    if holder is None:
         # ALLOW_PRIVATE_FETCH (Settings.allow_private_fetch): downloads named
         # by certificates may reach internal addresses. Every caller runs in an
         # application context (request, task, CLI); outside one, the safe default.
@@ -104,127 +74,61 @@ class TrustStoreCache:
         allow_private_fetch = has_app_context() and bool(
             current_app.extensions["docflow"].settings.allow_private_fetch
         )
-        store = signing.TrustStore.from_paths(
-            roots, crls=crls, allow_private_fetch=allow_private_fetch
+        holder = cache.setdefault(
+            "trust_store",
+            TrustStoreCache(directory, allow_private_fetch=allow_private_fetch),
         )
-        rows = session.execute(
-            select(TrustAnchor, AccreditedCentre.name).outerjoin(
-                AccreditedCentre,
-                (AccreditedCentre.id == TrustAnchor.accredited_centre_id)
-                & AccreditedCentre.is_accredited,
-            )
-        )
-        for anchor, accredited in rows:
-            if anchor.kind == AnchorKind.ROOT:
-                store.add_root(anchor.der, accredited=accredited)
-            else:
-                store.add_intermediate(anchor.der, accredited=accredited)
-        return store
-
-
-def trust_store(
-    session: Session, directory: str, cache: dict[str, Any]
-) -> signing.TrustStore:
-    holder = cache.setdefault("trust_store", TrustStoreCache(directory))
     return holder.get(session)  # type: ignore[no-any-return]
-
-
-def _sha1(der: bytes) -> str:
-    return hashlib.sha1(der, usedforsecurity=False).hexdigest().upper()
-
-
-def add_trust_anchor(
-    session: Session, *, actor: Actor | None, data: bytes
-) -> TrustAnchor:
-    """Add a root (self-signed) or intermediate CA certificate."""
-    try:
-        info = signing.inspect_certificate(data)
-    except signing.CertificateFormatError:
-        raise ValidationError(
-            "Файл не является сертификатом X.509 (DER или PEM).",
-            code="certificate_invalid",
-        ) from None
-    if not info.is_ca:
-        raise ValidationError(
-            "Это не сертификат удостоверяющего центра (нет признака CA).",
-            code="not_a_ca",
-        )
-    existing = session.scalar(select(TrustAnchor).where(TrustAnchor.sha1 == info.sha1))
-    if existing is not None:
-        return existing
-    anchor = TrustAnchor(
-        kind=AnchorKind.ROOT if info.is_self_signed else AnchorKind.INTERMEDIATE,
-        der=info.der,
-        sha1=info.sha1,
-        subject=info.subject[:500],
-        not_after=info.not_after,
-        added_by_id=actor.user_id if actor else None,
-    )
-    session.add(anchor)
-    session.flush()
-    record(
-        session,
-        actor=actor.user if actor else None,
-        action="trust.add",
-        object_type="trust_anchor",
-        object_id=anchor.sha1,
-        details={"subject": info.subject, "kind": anchor.kind.value},
-        request_info=actor.request_info if actor else None,
-        actor_label=actor.label if actor else "командная строка",
-    )
-    return anchor
-
-
-def remove_trust_anchor(
-    session: Session, *, actor: Actor | None, thumbprint: str
-) -> None:
-    anchor = session.scalar(
-        select(TrustAnchor).where(
-            TrustAnchor.sha1 == thumbprint.replace(":", "").upper()
-        )
-    )
-    if anchor is None:
-        raise NotFoundError("Такого сертификата в списке доверенных нет.")
-    session.delete(anchor)
-    record(
-        session,
-        actor=actor.user if actor else None,
-        action="trust.remove",
-        object_type="trust_anchor",
-        object_id=anchor.sha1,
-        details={"subject": anchor.subject},
-        request_info=actor.request_info if actor else None,
-        actor_label=actor.label if actor else "командная строка",
-    )
-    session.flush()
 
 
 @dataclass(frozen=True)
 class AnchorView:
-    source: str  # "database" | "file"
+    #: "manual" (an administrator added it), "file" (imported from a
+    #: directory: ``origin`` names the file), "tsl" (the Минцифры list), "tsa"
+    #: (the embedded time-stamping authority's root).
+    source: str
     kind: str
     subject: str
     sha1: str
     not_after: dt.datetime
     crl_urls: tuple[str, ...]
     ocsp_urls: tuple[str, ...]
+    origin: str | None = None
+
+
+def _source_of(anchor: TrustAnchor | None) -> tuple[str, str | None]:
+    if anchor is None or anchor.source is None:
+        if anchor is not None and anchor.accredited_centre_id is not None:
+            return "tsl", None
+        return "manual", None
+    if anchor.source.startswith("file:"):
+        return "file", anchor.source[len("file:") :]
+    return anchor.source, None
 
 
 def list_trust_anchors(session: Session, store: signing.TrustStore) -> list[AnchorView]:
-    in_db = {a.sha1 for a in session.scalars(select(TrustAnchor))}
+    """The CA certificates ``store`` trusts, and where each came from."""
+    rows = {
+        a.sha1: a
+        for a in session.scalars(
+            select(TrustAnchor).where(TrustAnchor.removed_at.is_(None))
+        )
+    }
     views = []
     for kind, infos in (("root", store.roots), ("intermediate", store.intermediates)):
         for info in infos:
             crl, ocsp = _revocation_urls(info.der)
+            source, origin = _source_of(rows.get(info.sha1))
             views.append(
                 AnchorView(
-                    "database" if info.sha1 in in_db else "file",
+                    source,
                     kind,
                     info.subject,
                     info.sha1,
                     info.not_after,
                     crl,
                     ocsp,
+                    origin,
                 )
             )
     return views
@@ -440,6 +344,7 @@ def import_accredited_centres(
                     not_after=info.not_after,
                     added_by_id=actor.user_id if actor else None,
                     accredited_centre_id=row.id,
+                    source="tsl",
                 )
                 session.add(anchor)
                 anchors[info.sha1] = anchor
@@ -455,6 +360,9 @@ def import_accredited_centres(
             changes.append(f"{row.name}: {row.status} → {NOT_LISTED}")
             row.status, row.is_accredited, row.updated_at = NOT_LISTED, False, now
     session.flush()
+    # A re-import may change no anchor but a centre's status: every node must
+    # rebuild its store either way.
+    bump_trust_version(session)
     summary = TslImport(
         version=tsl.version,
         centres=len(seen),

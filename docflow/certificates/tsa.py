@@ -4,10 +4,11 @@ Production names an accredited RFC 3161 authority (``TSA_URL``, optionally
 with ``TSA_USERNAME``/``TSA_PASSWORD`` for HTTP basic authentication). The
 embedded mode runs an authority of its own, so that the two commands of a
 newcomer stay offline: a key and certificate made once under ``var/tsa/``,
-issued by a root of its own whose certificate is put into ``TRUST_STORE`` (so
-its tokens verify like any other). The same authority answers RFC 3161
-requests over HTTP at ``/tsa`` (``application/timestamp-query``), so
-``openssl ts`` can ask it too.
+issued by a root of its own which becomes a trust anchor (so its tokens verify
+like any other): in the embedded mode through the ``TRUST_STORE`` directory,
+in production straight into the database (:func:`trust_embedded_root`), where
+every node finds it. The same authority answers RFC 3161 requests over HTTP at
+``/tsa`` (``application/timestamp-query``), so ``openssl ts`` can ask it too.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ import threading
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 from flask import Blueprint, Response, abort, request
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 
+from docflow.certificates.truststore import ensure_trust_anchor
 from docflow.config import Settings
 from docflow.extensions import csrf, limiter
 from docflow.web import settings, state
@@ -44,7 +48,7 @@ _PASSWORD = b"docflow-embedded-tsa"
 _lock = threading.Lock()
 
 
-def _make(directory: Path, trust_dir: Path) -> None:
+def _make(directory: Path, trust_dir: Path | None) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
     root = pki.make_root_ca(
@@ -60,15 +64,18 @@ def _make(directory: Path, trust_dir: Path) -> None:
         fh.write(authority.pkcs12(_PASSWORD.decode()))
     (directory / "tsa-root.crt").write_bytes(root.pem)
     os.replace(tmp, p12)
-    trust_dir.mkdir(parents=True, exist_ok=True)
-    (trust_dir / ROOT_NAME).write_bytes(root.pem)
+    if trust_dir is not None:
+        trust_dir.mkdir(parents=True, exist_ok=True)
+        (trust_dir / ROOT_NAME).write_bytes(root.pem)
 
 
-def embedded_authority(var_dir: Path, trust_dir: Path) -> TimeStampAuthority:
+def embedded_authority(var_dir: Path, trust_dir: Path | None) -> TimeStampAuthority:
     """The authority of the embedded mode, made on first use.
 
-    Its root is (re)written into ``trust_dir`` each time, so a trust directory
-    laid anew still trusts the tokens already issued.
+    Its root is (re)written into ``trust_dir`` (the embedded mode's
+    ``TRUST_STORE``, imported from there) each time, so a trust directory laid
+    anew still trusts the tokens already issued; production passes ``None``
+    and trusts the root with :func:`trust_embedded_root`.
     """
     directory = var_dir / "tsa"
     p12 = directory / "tsa.p12"
@@ -76,9 +83,11 @@ def embedded_authority(var_dir: Path, trust_dir: Path) -> TimeStampAuthority:
         if not p12.exists():
             _make(directory, trust_dir)
         root_pem = (directory / "tsa-root.crt").read_bytes()
-        target = trust_dir / ROOT_NAME
-        if not target.exists() or target.read_bytes() != root_pem:
-            trust_dir.mkdir(parents=True, exist_ok=True)
+        target = trust_dir / ROOT_NAME if trust_dir is not None else None
+        if target is not None and (
+            not target.exists() or target.read_bytes() != root_pem
+        ):
+            target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(root_pem)
     key, cert, extra = pkcs12.load_key_and_certificates(p12.read_bytes(), _PASSWORD)
     assert key is not None and cert is not None
@@ -100,7 +109,30 @@ def open_timestamper(settings: Settings) -> Timestamper:
                 pair.encode()
             ).decode("ascii")
         return HttpTimestamper(settings.tsa_url, headers=headers)
-    return embedded_authority(settings.var_dir, Path(settings.trust_store))
+    return embedded_authority(settings.var_dir, _trust_dir(settings))
+
+
+def _trust_dir(settings: Settings) -> Path | None:
+    """Where the embedded authority leaves its root to be imported: the
+    embedded mode's ``TRUST_STORE``; production has no such directory to rely
+    on (see :func:`trust_embedded_root`)."""
+    return None if settings.production else Path(settings.trust_store)
+
+
+def trust_embedded_root(sessions: sessionmaker[Session], settings: Settings) -> None:
+    """Production without ``TSA_URL``: make the root of this node's embedded
+    authority a trust anchor in the database, so that every node verifies the
+    tokens it issues. Idempotent; its own transaction (called when the
+    authority is first opened, whatever the caller is doing)."""
+    root = settings.var_dir / "tsa" / "tsa-root.crt"
+    if settings.tsa_url or not root.exists():
+        return
+    der = x509.load_pem_x509_certificate(root.read_bytes()).public_bytes(Encoding.DER)
+    try:
+        with sessions() as session, session.begin():
+            ensure_trust_anchor(session, der=der, source="tsa")
+    except IntegrityError:
+        pass  # another process of this node trusted it at the same moment
 
 
 def root_certificate_pem(settings: Settings) -> bytes | None:
@@ -130,7 +162,7 @@ def answer_time_stamp_request() -> Response:
     body = request.stream.read(MAX_REQUEST_SIZE + 1)
     authority = st.backend(
         "embedded_tsa",
-        lambda: embedded_authority(st.settings.var_dir, Path(st.settings.trust_store)),
+        lambda: embedded_authority(st.settings.var_dir, _trust_dir(st.settings)),
     )
     return Response(
         authority.respond(body[: MAX_REQUEST_SIZE + 1]), mimetype=REPLY_MIME

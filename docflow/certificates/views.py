@@ -7,13 +7,19 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import login_required
 from sqlalchemy import and_, false, or_, select
 
 from docflow.access import visible_powers
 from docflow.access.web import admin_required, staff_required
 from docflow.certificates import services as svc
-from docflow.certificates.forms import CertificateUploadForm, TrustAnchorForm
+from docflow.certificates import truststore
+from docflow.certificates.forms import (
+    CertificateUploadForm,
+    CrlUploadForm,
+    TrustAnchorForm,
+)
 from docflow.db import transaction
 from docflow.errors import DocflowError
 from docflow.powers.forms import (
@@ -39,6 +45,8 @@ bp = Blueprint(
 )
 
 MAX_CERT_BYTES = 256 * 1024
+#: A CRL of a large CA runs to tens of megabytes.
+MAX_CRL_BYTES = 64 * 1024 * 1024
 
 #: RFC 5280 §4.2.1.3 key usage bits (asn1crypto's names), as people read them.
 KEY_USAGE_TITLES = {
@@ -257,14 +265,18 @@ def revoke(certificate_id: uuid.UUID) -> Any:
 def _trust_page() -> Any:
     """The trust store; after «Проверить доступность» (a POST) with the state of
     each CRL and OCSP endpoint."""
-    anchors = svc.list_trust_anchors(db_session(), trust())
+    s = db_session()
+    anchors = svc.list_trust_anchors(s, trust())
     endpoints = (
         svc.check_revocation_endpoints(anchors) if request.method == "POST" else None
     )
     return render_template(
         "certificates/trust.html",
         anchors=anchors,
+        crls=truststore.list_revocation_lists(s),
+        downloads=truststore.list_crl_downloads(s),
         form=TrustAnchorForm(),
+        crl_form=CrlUploadForm(),
         revocation_mode=settings().revocation_mode,
         endpoints=endpoints,
     )
@@ -302,6 +314,86 @@ def trust_add() -> Any:
     else:
         for err in form.certificate.errors:
             flash(str(err), "error")
+    return redirect(url_for("certificates.trust_store_page"))
+
+
+@bp.post("/trust/crl")
+@admin_required
+def trust_add_crl() -> Any:
+    """Upload a CRL: every node uses it at its next validation."""
+    form = CrlUploadForm()
+    s = db_session()
+    if not form.validate_on_submit():
+        for err in form.crl.errors:
+            flash(str(err), "error")
+        return redirect(url_for("certificates.trust_store_page"))
+    data = form.crl.data.read(MAX_CRL_BYTES + 1)
+    if len(data) > MAX_CRL_BYTES:
+        flash(gettext("Файл слишком велик для списка отзыва (больше 64 МБ)."), "error")
+        return redirect(url_for("certificates.trust_store_page"))
+    try:
+        with transaction(s):
+            added = truststore.add_revocation_list(s, actor=current_actor(), data=data)
+            issuer, number = added.row.issuer, added.row.number or "—"
+    except DocflowError as exc:
+        flash(exc.message, "error")
+    else:
+        if added.added:
+            flash(
+                gettext(
+                    "Добавлен список отзыва: %(issuer)s, № %(number)s.",
+                    issuer=issuer,
+                    number=number,
+                ),
+                "success",
+            )
+        else:
+            flash(
+                gettext(
+                    "Такой или более новый список отзыва уже загружен: "
+                    "%(issuer)s, № %(number)s.",
+                    issuer=issuer,
+                    number=number,
+                ),
+                "info",
+            )
+    return redirect(url_for("certificates.trust_store_page"))
+
+
+@bp.post("/trust/crl/refresh")
+@admin_required
+def trust_refresh_crls() -> Any:
+    """«Обновить списки отзыва»: download each CRL again now, once for the
+    whole cluster."""
+    s = db_session()
+    with transaction(s):
+        outcomes = truststore.refresh_downloaded_crls(
+            s,
+            actor=current_actor(),
+            allow_private_fetch=settings().allow_private_fetch,
+        )
+    failed = [o for o in outcomes if not o.ok]
+    for outcome in failed:
+        flash(
+            gettext(
+                "Список отзыва %(url)s не загружен: %(reason)s",
+                url=outcome.url,
+                reason=outcome.detail,
+            ),
+            "error",
+        )
+    flash(
+        gettext(
+            "Списки отзыва обновлены: %(done)s из %(total)s.",
+            done=len(outcomes) - len(failed),
+            total=len(outcomes),
+        )
+        if outcomes
+        else gettext(
+            "Списки отзыва будут загружены заново при следующей проверке подписи."
+        ),
+        "success" if not failed else "info",
+    )
     return redirect(url_for("certificates.trust_store_page"))
 
 

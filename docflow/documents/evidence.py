@@ -14,28 +14,45 @@ Archive renewal (:func:`renew`) adds a new archive time-stamp before the
 newest one stops proving anything: before its authority's certificate
 expires, or its digest algorithm is retired. What a time-stamp is worth is
 judged by :mod:`signing` at verification; here the flow only produces.
+
+The report made at receipt is what the card, the printable form and the
+package show: opening them verifies nothing again. Checking the stored
+evidence once more (against today's trust store and revocation data) is an
+explicit action, :func:`reverify_signatures`, recorded in the audit log with
+its result and moment.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import signing
+from docflow.access import Actor
+from docflow.audit import record
+from docflow.audit.models import AuditRecord
 from docflow.db import blobs_of_transaction, utcnow
-from docflow.documents.models import Document, DocumentFile, FileRole
-from docflow.documents.services import RETENTION, file_row
-from docflow.errors import DocflowError
+from docflow.documents.models import Document, DocumentFile, FileRole, Signature
+from docflow.documents.services import RETENTION, file_row, get_document
+from docflow.errors import DocflowError, ValidationError
 from signing import cades
+from signing.cms import verify_cms
 from signing.errors import SigningError
 from signing.etsi_report import validation_report_xml
-from signing.pades import add_long_term_data
+from signing.pades import add_long_term_data, verify_pdf
+from signing.reports import Verdict as SignatureVerdict
+from signing.reports import worst_verdict
+from signing.revocation import RevocationMode
 from signing.tsa import Timestamper
 from signing.verification import CmsReport, PdfReport, SignerReport
+from storage import BlobNotFoundError, IntegrityError
 
 #: Digests whose time-stamps no longer prove anything after these dates
 #: (ETSI TS 119 312 retires algorithms; SHA-256 has no end date yet).
@@ -66,23 +83,28 @@ class Verifier:
     registered_at: dt.datetime | None
 
     def cms(self, content: bytes, sig: bytes) -> CmsReport:
-        return signing.verify_cms(  # type: ignore[no-any-return,attr-defined]
+        return verify_cms(
             content,
             sig,
             self.trust,
             received_at=self.received_at,
             registered_at=self.registered_at,
-            revocation=self.revocation,
+            revocation=_mode(self.revocation),
         )
 
     def pdf(self, pdf: bytes) -> PdfReport:
-        return signing.verify_pdf(  # type: ignore[no-any-return,attr-defined]
+        return verify_pdf(
             pdf,
             self.trust,
             received_at=self.received_at,
             registered_at=self.registered_at,
-            revocation=self.revocation,
+            revocation=_mode(self.revocation),
         )
+
+
+def _mode(revocation: str) -> RevocationMode:
+    """The settings' revocation mode (checked when the settings are read)."""
+    return cast(RevocationMode, revocation)
 
 
 def unavailable(exc: Exception) -> TimestampUnavailableError:
@@ -237,3 +259,248 @@ def stamp_facts(report: CmsReport) -> dict[str, Any]:
         "timestamp_serial": first.serial if first else None,
         "tsa_name": (first.tsa or "")[:300] if first else None,
     }
+
+
+# -- checking the stored evidence again, when asked ------------------------------
+
+#: The audit action of a re-verification; its details hold the result.
+RECHECK_ACTION = "document.reverify"
+#: A re-verification asked for again this soon (a double click, a resent form)
+#: gets the previous result: each one fetches revocation data.
+RECHECK_COOLDOWN = dt.timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class SignatureRecheck:
+    """One signature checked again: the verdict now and the one at receipt."""
+
+    signature_id: str
+    party: str
+    signer_name: str
+    verdict: str
+    at_receipt: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class Recheck:
+    """A re-verification of a document's signatures: when, the overall verdict,
+    each signature's."""
+
+    checked_at: dt.datetime
+    verdict: str
+    signatures: tuple[SignatureRecheck, ...]
+    by: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "checked_at": self.checked_at.isoformat(),
+            "verdict": self.verdict,
+            "signatures": [dataclasses.asdict(s) for s in self.signatures],
+        }
+
+    @classmethod
+    def from_record(cls, rec: AuditRecord) -> Recheck | None:
+        """The re-verification an audit record holds (None for another one)."""
+        details = rec.details or {}
+        if rec.action != RECHECK_ACTION or "checked_at" not in details:
+            return None
+        fields = {f.name for f in dataclasses.fields(SignatureRecheck)}
+        return cls(
+            checked_at=dt.datetime.fromisoformat(str(details["checked_at"])),
+            verdict=str(details.get("verdict", "")),
+            signatures=tuple(
+                SignatureRecheck(**{k: str(v) for k, v in item.items() if k in fields})
+                for item in details.get("signatures", [])
+                if isinstance(item, dict) and fields <= item.keys()
+            ),
+            by=rec.actor_label,
+        )
+
+
+def latest_recheck(records: Iterable[AuditRecord]) -> Recheck | None:
+    """The newest re-verification among a document's audit records."""
+    found = None
+    for rec in records:
+        found = Recheck.from_record(rec) or found
+    return found
+
+
+def _last_recheck(session: Session, doc: Document) -> Recheck | None:
+    rec = session.scalars(
+        select(AuditRecord)
+        .where(
+            AuditRecord.object_type == "document",
+            AuditRecord.object_id == str(doc.id),
+            AuditRecord.action == RECHECK_ACTION,
+        )
+        .order_by(AuditRecord.id.desc())
+        .limit(1)
+    ).first()
+    return Recheck.from_record(rec) if rec is not None else None
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+
+
+def _stored(storage: Any, f: DocumentFile) -> bytes | None:
+    """A stored file's bytes, or None when the store has lost or altered them
+    (its digest no longer matches the one recorded at registration)."""
+    try:
+        return storage.read_bytes(f.blob_key)  # type: ignore[no-any-return]
+    except (BlobNotFoundError, IntegrityError):
+        return None
+
+
+def _damaged(f: DocumentFile) -> str:
+    return (
+        f"Файл «{f.filename}» в хранилище повреждён или отсутствует: он не "
+        "совпадает с контрольной суммой SHA-256, записанной при получении."
+    )
+
+
+def _unreadable(f: DocumentFile, exc: Exception) -> str:
+    return f"Файл «{f.filename}» не читается как подпись: {exc}"
+
+
+def _optional(moment: dt.datetime | None) -> dt.datetime | None:
+    return None if moment is None else _aware(moment)
+
+
+@dataclass(frozen=True)
+class _PdfCheck:
+    """The newest signed PDF verified once, for every signature in it."""
+
+    by_signature: dict[uuid.UUID, tuple[SignatureVerdict, str]]
+    whole: tuple[SignatureVerdict, str] | None
+
+
+def _check_pdf(
+    doc: Document, storage: Any, *, trust: signing.TrustStore, revocation: str
+) -> _PdfCheck:
+    latest = doc.latest_pdf
+    in_pdf: Sequence[Signature] = [s for s in doc.signatures if s.pdf_file_id]
+    if latest is None or latest.role != FileRole.REVISION or not in_pdf:
+        return _PdfCheck({}, None)
+    data = _stored(storage, latest)
+    if data is None:
+        return _PdfCheck({}, (SignatureVerdict.INVALID, _damaged(latest)))
+    try:
+        report = verify_pdf(
+            data,
+            trust,
+            received_at=_optional(in_pdf[-1].received_at),
+            registered_at=_aware(doc.created_at),
+            revocation=_mode(revocation),
+        )
+    except SigningError as exc:
+        return _PdfCheck({}, (SignatureVerdict.INVALID, _unreadable(latest, exc)))
+    if len(report.signatures) != len(in_pdf):
+        # A signature missing from the PDF (or one too many): judged whole.
+        return _PdfCheck({}, (report.verdict, report.summary_ru()))
+    return _PdfCheck(
+        {
+            sig.id: (embedded.verdict, embedded.summary_ru())
+            for sig, embedded in zip(in_pdf, report.signatures, strict=True)
+        },
+        (report.verdict, report.summary_ru()),
+    )
+
+
+def _check_signature(
+    sig: Signature,
+    content: bytes | None,
+    pdf: _PdfCheck,
+    storage: Any,
+    *,
+    trust: signing.TrustStore,
+    revocation: str,
+) -> SignatureRecheck:
+    doc = sig.document
+    found: list[tuple[SignatureVerdict, str]] = []
+    if sig.sig_file is not None:
+        data = _stored(storage, sig.sig_file)
+        if content is None:
+            found.append((SignatureVerdict.INVALID, _damaged(doc.main_file)))
+        elif data is None:
+            found.append((SignatureVerdict.INVALID, _damaged(sig.sig_file)))
+        else:
+            try:
+                cms = verify_cms(
+                    content,
+                    data,
+                    trust,
+                    received_at=_optional(sig.received_at),
+                    registered_at=_aware(doc.created_at),
+                    revocation=_mode(revocation),
+                )
+                found.append((cms.verdict, cms.summary_ru()))
+            except SigningError as exc:
+                found.append((SignatureVerdict.INVALID, _unreadable(sig.sig_file, exc)))
+    if sig.pdf_file_id is not None:
+        part = pdf.by_signature.get(sig.id, pdf.whole)
+        if part is not None:
+            found.append(part)
+    return SignatureRecheck(
+        signature_id=str(sig.id),
+        party=sig.party.value,
+        signer_name=sig.signer_name,
+        verdict=worst_verdict(*(verdict for verdict, _ in found)).value,
+        at_receipt=sig.verdict.value,
+        summary=" ".join(summary for _, summary in found)[:2000],
+    )
+
+
+def reverify_signatures(
+    session: Session,
+    *,
+    actor: Actor,
+    document_id: uuid.UUID,
+    storage: Any,
+    trust: signing.TrustStore,
+    revocation: str,
+) -> Recheck:
+    """Verify a document's stored signatures again, now, and record the result.
+
+    Each signature's sealed ``.sig`` against the original, and the newest
+    signed PDF (all its signatures, and what was changed after each), with
+    today's trust store and revocation data; each signature still at its
+    proof of existence (its time-stamps). The verdict at receipt stays as it
+    was: the result goes to the audit log (``document.reverify``) with its
+    moment. Within :data:`RECHECK_COOLDOWN` of the previous one, that one is
+    returned and nothing is verified or recorded.
+
+    :raises NotFoundError: a document the actor may not see.
+    :raises ValidationError: a document nobody has signed yet.
+    """
+    doc = get_document(session, actor=actor, document_id=document_id)
+    if not doc.signatures:
+        raise ValidationError("Документ ещё никто не подписал: проверять нечего.")
+    previous = _last_recheck(session, doc)
+    now = utcnow()
+    if previous is not None and _aware(previous.checked_at) > now - RECHECK_COOLDOWN:
+        return previous
+    content = _stored(storage, doc.main_file)
+    pdf = _check_pdf(doc, storage, trust=trust, revocation=revocation)
+    results = [
+        _check_signature(sig, content, pdf, storage, trust=trust, revocation=revocation)
+        for sig in doc.signatures
+    ]
+    recheck = Recheck(
+        checked_at=now.replace(microsecond=0),
+        verdict=worst_verdict(*(SignatureVerdict(r.verdict) for r in results)).value,
+        signatures=tuple(results),
+        by=actor.label,
+    )
+    record(
+        session,
+        actor=actor.user,
+        action=RECHECK_ACTION,
+        object_type="document",
+        object_id=doc.id,
+        details={"number": doc.number, "status": doc.status.value, **recheck.to_json()},
+        request_info=actor.request_info,
+        actor_label=actor.label,
+    )
+    return recheck

@@ -12,8 +12,13 @@ Layout::
         printable.pdf                   pages and the signing sheet with the stamps
         report.json                     particulars, route, each signature's report
                                         (proven time and its source, time-stamp,
-                                        receipt, claimed time, evidence level)
+                                        receipt, claimed time, evidence level) as
+                                        made at receipt, and the re-verifications
+                                        asked for since («Проверить заново»)
         reports/<party>.validation-report.xml   ETSI TS 119 102-2 validation report
+
+Nothing is verified again to make a package: the reports are those the flow
+stored when it received each signature.
 
 Blobs are streamed from the store into the archive chunk by chunk. Each one is
 checked twice: the store compares the bytes with the digest it keeps, and the
@@ -36,7 +41,9 @@ from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
+from docflow.audit.services import history
 from docflow.db import utcnow
+from docflow.documents.evidence import Recheck
 from docflow.documents.models import (
     PARTY_TITLES,
     Document,
@@ -249,7 +256,19 @@ def _iso(moment: dt.datetime | None) -> str | None:
     ).isoformat()
 
 
-def _report(plan: _Plan, generated_at: dt.datetime) -> dict[str, Any]:
+def _rechecks(session: Session, doc: Document) -> list[dict[str, Any]]:
+    """The re-verifications asked for on the card, oldest first."""
+    found = []
+    for rec in history(session, object_type="document", object_id=doc.id):
+        recheck = Recheck.from_record(rec)
+        if recheck is not None:
+            found.append({**recheck.to_json(), "by": recheck.by})
+    return found
+
+
+def _report(
+    plan: _Plan, generated_at: dt.datetime, rechecks: list[dict[str, Any]]
+) -> dict[str, Any]:
     from docflow.documents.services import STATUS_TITLES, status_label
 
     doc = plan.doc
@@ -346,6 +365,7 @@ def _report(plan: _Plan, generated_at: dt.datetime) -> dict[str, Any]:
             for s in doc.steps
         ],
         "signatures": signatures,
+        "rechecks": rechecks,
         "summary": {
             "signatures": len(signatures),
             "valid": sum(1 for s in signatures if s["verdict"] == "valid"),
@@ -395,7 +415,8 @@ def write_package(
                 raise _integrity_error(plan.doc, printed, str(exc)) from exc
             writer.add_bytes(f"{plan.folder}/printable.pdf", printable)
             writer.add_bytes(
-                f"{plan.folder}/report.json", _json(_report(plan, created_at))
+                f"{plan.folder}/report.json",
+                _json(_report(plan, created_at, _rechecks(session, plan.doc))),
             )
             # The validation report of each signature as made at receipt (or
             # at its latest archive renewal), in the ETSI TS 119 102-2 form.

@@ -7,10 +7,19 @@ for them (``status=deleted``).
 
 Full text runs on the database: on PostgreSQL the Russian text-search
 configuration (``websearch_to_tsquery``: «акты» finds «акт») over title, number
-and comment, backed by a GIN expression index; on SQLite the FTS5 table
+and comment, stored in ``documents.search_vector`` with a GIN index (0022); on
+SQLite the FTS5 table
 ``documents_fts`` with prefix terms and a light suffix stripping. Either way a
 fragment of a number («0001» of «77-0001/2026») is found with ``LIKE`` (a
 pg_trgm index on PostgreSQL). The indexes are made by migration 0005.
+
+At a supplier's scale (a million documents) a page must not cost what the
+whole result costs: the total is counted up to :data:`COUNT_LIMIT` only (the
+page says «более 1 000» beyond it), and the next and previous pages are read
+after or before a cursor (the last or first row's sort key) rather than by
+skipping rows with OFFSET. Migration 0022 adds the indexes those queries walk
+on PostgreSQL (the default order, each status, the documents awaiting a
+signature, a document's signatures).
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ import base64
 import binascii
 import datetime as dt
 import io
+import json
 import math
 import re
 import uuid
@@ -39,8 +49,12 @@ from sqlalchemy import (
     select,
     text,
     true,
+    tuple_,
 )
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import QueryableAttribute, Session, selectinload
+from sqlalchemy.sql.elements import False_, True_
+from sqlalchemy.sql.util import ClauseAdapter
 
 from docflow.access import (
     Actor,
@@ -48,8 +62,9 @@ from docflow.access import (
     document_filter,
     party_of,
     sees_deleted_documents,
+    visible_contract_ids,
 )
-from docflow.contracts.models import Organisation
+from docflow.contracts.models import Contract, Organisation
 from docflow.documents.models import (
     PARTY_TITLES,
     DocStatus,
@@ -66,7 +81,15 @@ MAX_PER_PAGE = 200
 DEFAULT_PER_PAGE = 25
 MAX_PAGE = 100_000  # beyond any real result list; keeps OFFSET inside 64 bits
 EXPORT_LIMIT = 10_000
+#: The total is counted this far; beyond it a page says «более 1 000».
+COUNT_LIMIT = 1_000
+#: ... if that takes at most this long (PostgreSQL); when it does not (a
+#: signer's name that a hundred thousand documents must be checked for), the
+#: page says how many it has shown so far («более 50»).
+COUNT_BUDGET_MS = 15
+_QUERY_CANCELED = "57014"  # SQLSTATE query_canceled: the budget ran out
 _MAX_QUERY = 200
+_MAX_CURSOR = 1_000
 
 SORTS = (
     "created",
@@ -83,13 +106,10 @@ SORTS = (
 
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on", "да", "y"})
 
-# The same expression as the GIN index of migration 0005, character for
-# character in meaning: PostgreSQL uses an expression index only for a query
-# expression that parses to the same tree.
-_PG_TSVECTOR: ColumnElement[Any] = literal_column(
-    "to_tsvector('russian'::regconfig, coalesce(documents.title, '') || ' ' || "
-    "coalesce(documents.number, '') || ' ' || coalesce(documents.comment, ''))"
-)
+# The Russian tsvector of title, number and comment, stored by PostgreSQL in
+# a generated column with a GIN index (migration 0022; the models do not
+# describe it, as SQLite has none).
+_PG_TSVECTOR: ColumnElement[Any] = literal_column("documents.search_vector")
 
 _MSK = dt.timezone(dt.timedelta(hours=3), "МСК")
 
@@ -156,9 +176,14 @@ class SearchFilters:
     date_to: dt.date | None = None
     signer: str = ""  # a signer's name, substring, case-insensitive
     awaiting_me: bool = False  # the current route step is the actor's party
+    contract_number: str = ""  # a contract's number or its beginning, any case
     sort: str = "-created"
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
+    # The page after the row of ``after`` (or before the row of ``before``),
+    # in the same sort: cursors of the page links (see :func:`page_cursor`).
+    after: str = ""
+    before: str = ""
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> SearchFilters:
@@ -188,11 +213,14 @@ class SearchFilters:
             date_to=date_to,
             signer=_text(get("signer"), 300),
             awaiting_me=get("awaiting_me").strip().lower() in _TRUE_WORDS,
+            contract_number=_text(get("contract_number"), 50),
             sort=sort if sort in SORTS else "-created",
             page=_int(get("page") or 1, 1, 1, MAX_PAGE),
             per_page=_int(
                 get("per_page") or DEFAULT_PER_PAGE, DEFAULT_PER_PAGE, 1, MAX_PER_PAGE
             ),
+            after=_cursor_text(get("after")),
+            before=_cursor_text(get("before")),
         )
 
     def to_args(self, **changes: Any) -> dict[str, str]:
@@ -215,18 +243,43 @@ class SearchFilters:
     @property
     def is_empty(self) -> bool:
         """No filter set (sorting and paging aside)."""
-        return not self.to_args(sort="-created", page=1, per_page=DEFAULT_PER_PAGE)
+        return not self.to_args(
+            sort="-created", page=1, per_page=DEFAULT_PER_PAGE, after="", before=""
+        )
+
+
+def _cursor_text(value: str) -> str:
+    """A cursor as given, if it looks like one (it is checked when used)."""
+    value = value.strip()
+    return value if len(value) <= _MAX_CURSOR and _CURSOR_CHARS.fullmatch(value) else ""
+
+
+_CURSOR_CHARS = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
 class SearchPage:
+    """One page of results. ``total`` is exact up to ``counted_to``;
+    ``counted_to + 1`` means more than that (:attr:`total_is_exact`)."""
+
     items: list[Document]
     total: int
     page: int
     per_page: int
+    #: Cursors for the links to the next and the previous page, if any.
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
+    #: How far the total was counted: :data:`COUNT_LIMIT`, or the rows seen
+    #: up to this page when counting took too long.
+    counted_to: int = COUNT_LIMIT
+
+    @property
+    def total_is_exact(self) -> bool:
+        return self.total <= self.counted_to
 
     @property
     def pages(self) -> int:
+        """The number of pages (a lower bound when the total is not exact)."""
         return max(1, math.ceil(self.total / self.per_page))
 
     @property
@@ -235,7 +288,7 @@ class SearchPage:
 
     @property
     def has_next(self) -> bool:
-        return self.page < self.pages
+        return self.next_cursor is not None
 
 
 # -- conditions ----------------------------------------------------------------
@@ -255,15 +308,22 @@ def _casefold(value: object) -> str | None:
 
 
 def _contains_ci(
-    session: Session, column: QueryableAttribute[str], fragment: str
+    session: Session,
+    column: QueryableAttribute[str],
+    fragment: str,
+    *,
+    prefix: bool = False,
 ) -> ColumnElement[bool]:
-    """``column`` contains ``fragment``, ignoring case in any alphabet.
+    """``column`` contains ``fragment`` (or, with ``prefix``, starts with
+    it), ignoring case in any alphabet.
 
     SQLite's ``lower()`` and ``LIKE`` fold ASCII only, so on SQLite a Python
     ``casefold`` is registered on the connection for the query (cheap and
     idempotent); PostgreSQL's ILIKE folds Cyrillic under a UTF-8 ctype.
     """
     pattern = _like_pattern(fragment)
+    if prefix:
+        pattern = pattern[1:]
     if _is_postgres(session):
         return column.ilike(pattern, escape="\\")
     raw = session.connection().connection.dbapi_connection
@@ -369,10 +429,41 @@ def _actor_party(actor: Actor) -> Party:
     return party_of(actor)
 
 
+#: Up to this many contracts the scope is written into the query as a list.
+_SCOPE_LIST_LIMIT = 1_000
+
+
+def _scope(session: Session, actor: Actor, right: Right) -> ColumnElement[bool]:
+    """:func:`~docflow.access.document_filter`, with a customer's contracts
+    read first and written into the query as a list of ids.
+
+    The policy's condition is ``contract_id IN (the actor's contracts)``
+    (everything, or nothing, for the supplier and for a key without the read
+    scope). As a subquery the planner cannot tell a customer with one
+    contract of fifty thousand documents from one with fifty documents, and
+    picks the same plan for both; the list lets it use the statistics of
+    each contract.
+    """
+    condition = document_filter(actor, right)
+    if isinstance(condition, True_ | False_):
+        return condition
+    ids = list(
+        session.scalars(visible_contract_ids(actor, right).limit(_SCOPE_LIST_LIMIT + 1))
+    )
+    if len(ids) > _SCOPE_LIST_LIMIT:
+        return condition
+    return Document.contract_id.in_(ids) if ids else false()
+
+
 def _conditions(
-    session: Session, actor: Actor, filters: SearchFilters
+    session: Session, actor: Actor, filters: SearchFilters, *, text: bool = True
 ) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [document_filter(actor)]
+    """The conditions of ``filters`` for ``actor`` (without the full-text one
+    when not ``text``)."""
+    # The sign right includes the view right: «ожидают моей подписи» needs the
+    # one condition only (two would make the planner square its estimate).
+    right = Right.SIGN if filters.awaiting_me else Right.VIEW
+    where: list[ColumnElement[bool]] = [_scope(session, actor, right)]
     if filters.status == DocStatus.DELETED:
         if not sees_deleted_documents(actor):
             return [false()]
@@ -386,7 +477,7 @@ def _conditions(
         _clean(filters.number),
         _clean(filters.signer),
     )
-    if q:
+    if q and text:
         where.append(_full_text(session, q))
     if number:
         where.append(_contains_ci(session, Document.number, number))
@@ -394,6 +485,15 @@ def _conditions(
         where.append(Document.doc_type == filters.doc_type)
     if filters.contract_id is not None:
         where.append(Document.contract_id == filters.contract_id)
+    contract_number = _clean(filters.contract_number)
+    if contract_number:
+        where.append(
+            Document.contract_id.in_(
+                select(Contract.id).where(
+                    _contains_ci(session, Contract.number, contract_number, prefix=True)
+                )
+            )
+        )
     inn = re.sub(r"\D", "", filters.counterparty_inn)
     if inn:
         where.append(
@@ -421,7 +521,6 @@ def _conditions(
                 RouteStep.party == _actor_party(actor),
             )
         )
-        where.append(document_filter(actor, Right.SIGN))
     return where
 
 
@@ -432,7 +531,17 @@ _STATUS_ORDER = case(
 )
 
 
-def _order(sort: str) -> list[Any]:
+@dataclass(frozen=True)
+class _Key:
+    """One key of a sort order: its name (which value of a row it is), the
+    expression, the direction."""
+
+    name: str
+    expr: Any
+    descending: bool
+
+
+def _sort_keys(sort: str) -> list[_Key]:
     descending = sort.startswith("-")
     key = sort.lstrip("-")
     column: Any = {
@@ -442,12 +551,113 @@ def _order(sort: str) -> list[Any]:
         "title": Document.title,
         "status": _STATUS_ORDER,
     }.get(key, Document.created_at)
-    order = [column.desc() if descending else column.asc()]
-    if key != "created":
-        order.append(Document.created_at.desc())
+    name = key if key in ("date", "number", "title", "status") else "created"
+    keys = [_Key(name, column, descending)]
+    if name != "created":
+        keys.append(_Key("created", Document.created_at, True))
     # A unique last key: pages never repeat or skip a row of equal keys.
-    order.append(Document.id.desc() if descending else Document.id.asc())
-    return order
+    keys.append(_Key("id", Document.id, descending))
+    return keys
+
+
+def _order(sort: str) -> list[Any]:
+    return [k.expr.desc() if k.descending else k.expr.asc() for k in _sort_keys(sort)]
+
+
+# -- page cursors ----------------------------------------------------------------
+
+_STATUS_INDEX = {s: i for i, s in enumerate(DocStatus)}
+
+
+def _key_value(doc: Document, name: str) -> Any:
+    if name == "created":
+        return _utc(doc.created_at)
+    if name == "date":
+        return doc.doc_date
+    if name == "status":
+        return _STATUS_INDEX.get(doc.status, len(DocStatus))
+    if name == "id":
+        return doc.id
+    return doc.number if name == "number" else doc.title
+
+
+def _plain(value: Any) -> int | str:
+    if isinstance(value, dt.date):  # a datetime too
+        return value.isoformat()
+    return value if isinstance(value, int | str) else str(value)
+
+
+def page_cursor(doc: Document, sort: str) -> str:
+    """A cursor naming ``doc``'s place in the ``sort`` order (URL-safe)."""
+    values = [_plain(_key_value(doc, key.name)) for key in _sort_keys(sort)]
+    raw = json.dumps([sort, *values], ensure_ascii=False, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _read_value(name: str, raw: object) -> Any:
+    if name == "created":
+        return _utc(dt.datetime.fromisoformat(str(raw)))
+    if name == "date":
+        return dt.date.fromisoformat(str(raw))
+    if name == "status":
+        if not isinstance(raw, int) or isinstance(raw, bool):
+            raise ValueError(raw)
+        return raw
+    if name == "id":
+        return uuid.UUID(str(raw))
+    if not isinstance(raw, str):
+        raise ValueError(raw)
+    return raw
+
+
+def _read_cursor(cursor: str, sort: str) -> list[Any] | None:
+    """The key values of a cursor made for ``sort``; None for anything else
+    (a cursor of another order, or no cursor of this service)."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        made_for, *values = json.loads(raw.decode())
+        keys = _sort_keys(sort)
+        if made_for != sort or len(values) != len(keys):
+            return None
+        return [_read_value(k.name, v) for k, v in zip(keys, values, strict=True)]
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def _beyond(
+    session: Session, keys: list[_Key], values: list[Any], *, forward: bool
+) -> ColumnElement[bool]:
+    """The rows after (``forward``) or before the row with key ``values``."""
+    if not _is_postgres(session):
+        # Stored as naive UTC text; compare like with like.
+        values = [
+            v.replace(tzinfo=None) if isinstance(v, dt.datetime) else v for v in values
+        ]
+
+    def later(key: _Key, value: Any) -> ColumnElement[bool]:
+        beyond: ColumnElement[bool] = (
+            key.expr < value if key.descending == forward else key.expr > value
+        )
+        return beyond
+
+    if len({k.descending for k in keys}) == 1:
+        # One direction: a row comparison, which walks an index range.
+        row = tuple_(*(k.expr for k in keys))
+        return later(_Key("row", row, keys[0].descending), tuple_(*values))
+    first, value = keys[0], values[0]
+    bound = first.expr <= value if first.descending == forward else first.expr >= value
+    return and_(
+        bound,  # what lets an index on the first key bound the scan
+        or_(
+            *(
+                and_(
+                    *(k.expr == v for k, v in zip(keys[:i], values[:i], strict=True)),
+                    later(keys[i], values[i]),
+                )
+                for i in range(len(keys))
+            )
+        ),
+    )
 
 
 def _listing(stmt: Select[Any]) -> Select[Any]:
@@ -466,32 +676,246 @@ def _base(session: Session, actor: Actor, filters: SearchFilters) -> Select[Any]
 # -- the three ways to read a result list --------------------------------------
 
 
+def _count(session: Session, conditions: list[ColumnElement[bool]]) -> int | None:
+    """The number of matching documents, counted up to ``COUNT_LIMIT + 1``;
+    None on PostgreSQL when that takes longer than :data:`COUNT_BUDGET_MS`.
+
+    Counting to a thousand matches of a filter that one document in thirty
+    passes means checking thirty thousand documents; the page must not wait
+    for that. The budget is a statement timeout inside a savepoint, set back
+    afterwards: a cancelled count leaves the transaction as it was.
+    """
+    matching = select(Document.id).where(and_(true(), *conditions))
+    capped = select(func.count()).select_from(
+        matching.limit(COUNT_LIMIT + 1).subquery()
+    )
+    if not _is_postgres(session):
+        return int(session.scalar(capped) or 0)
+    before = session.scalar(text("SELECT current_setting('statement_timeout')"))
+    timeout = text("SELECT set_config('statement_timeout', :value, true)")
+    try:
+        with session.begin_nested():
+            session.execute(timeout, {"value": f"{COUNT_BUDGET_MS}ms"})
+            total = int(session.scalar(capped) or 0)
+            session.execute(timeout, {"value": before})
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != _QUERY_CANCELED:
+            raise
+        return None
+    return total
+
+
+#: With more matches than the total is counted to, the newest rows of a
+#: full-text search are looked for among the newest this many documents of the
+#: other filters first (see :func:`_read_page`).
+TEXT_WINDOW = 3_000
+#: The orders an index of 0022 reads in (newest first, by the document's
+#: date): only there is the window the first rows, not a sort of all of them.
+_INDEXED_ORDERS = frozenset({"created", "date"})
+
+
+def _ordering(keys: list[_Key], *, forward: bool, via_index: bool) -> list[Any]:
+    """ORDER BY for ``keys`` read forward (or backward). Not ``via_index``,
+    the first key is wrapped so that no index's order matches it: the rows
+    are then found through the filters' indexes and sorted."""
+    order = []
+    for i, key in enumerate(keys):
+        expr = key.expr if via_index or i else func.coalesce(key.expr, key.expr)
+        order.append(expr.desc() if key.descending == forward else expr.asc())
+    return order
+
+
+def _read_page(
+    session: Session,
+    where: list[ColumnElement[bool]],
+    keys: list[_Key],
+    *,
+    forward: bool,
+    offset: int,
+    limit: int,
+    few: bool,
+    text: ColumnElement[bool] | None,
+    window: bool,
+) -> list[Document]:
+    """The rows of one page.
+
+    The planner reads a page in the sort order along an index and filters as
+    it goes when it expects many matches spread evenly; when matches are rare
+    or clustered elsewhere in that order (a year's acts, one customer among a
+    million documents) such a read passes hundreds of thousands of rows. So:
+
+    * ``few`` (the count found at most :data:`COUNT_LIMIT` matches): the
+      matches are found through the filters' indexes and sorted;
+    * many matches of a full-text search (``text``): first among the newest
+      :data:`TEXT_WINDOW` rows of the other filters, in order — where the
+      page of a frequent word is — unless those filters hold a date range
+      (whose rows lie anywhere in that order: no ``window``); then, newest
+      first, among the last year's and the last three years' matches, and
+      all matches through the text index, sorted;
+    * otherwise as the planner chooses.
+    """
+    base = _listing(select(Document))
+    if few:
+        order = _ordering(keys, forward=forward, via_index=False)
+        matching = [*where, *([text] if text is not None else [])]
+        return list(
+            session.scalars(
+                base.where(and_(true(), *matching))
+                .order_by(*order)
+                .offset(offset)
+                .limit(limit)
+            )
+        )
+    if text is None:
+        order = _ordering(keys, forward=forward, via_index=True)
+        return list(
+            session.scalars(
+                base.where(and_(true(), *where))
+                .order_by(*order)
+                .offset(offset)
+                .limit(limit)
+            )
+        )
+    if window and offset + limit <= TEXT_WINDOW and keys[0].name in _INDEXED_ORDERS:
+        found = _read_window(
+            session, where, keys, text, forward=forward, offset=offset, limit=limit
+        )
+        if len(found) == limit:
+            return found
+    order = _ordering(keys, forward=forward, via_index=False)
+    spans: tuple[dt.timedelta | None, ...] = (None,)
+    if keys[0].name == "created" and keys[0].descending == forward:
+        # Newest first: the matches of the last year, of three, then all (a
+        # word of last year's acts is found without sorting every year's).
+        spans = (dt.timedelta(days=366), dt.timedelta(days=3 * 366), None)
+    now = _utc(dt.datetime.now(dt.UTC))
+    for span in spans:
+        recent = []
+        if span is not None:
+            since = now - span
+            recent = [
+                Document.created_at
+                >= (since if _is_postgres(session) else since.replace(tzinfo=None))
+            ]
+        found = list(
+            session.scalars(
+                base.where(and_(true(), *where, text, *recent))
+                .order_by(*order)
+                .offset(offset)
+                .limit(limit)
+            )
+        )
+        if len(found) == limit or span is None:
+            return found
+    return []  # not reached: the last span is unbounded
+
+
+def _read_window(
+    session: Session,
+    where: list[ColumnElement[bool]],
+    keys: list[_Key],
+    text: ColumnElement[bool],
+    *,
+    forward: bool,
+    offset: int,
+    limit: int,
+) -> list[Document]:
+    """The page among the first :data:`TEXT_WINDOW` rows (in the sort order)
+    of the other filters: the text condition is checked on those rows only."""
+    order = _ordering(keys, forward=forward, via_index=True)
+    # Named "documents", as the text condition's expression names its
+    # columns; with the stored vector it checks (PostgreSQL).
+    vector = [_PG_TSVECTOR.label("search_vector")] if _is_postgres(session) else []
+    window = (
+        select(Document, *vector)
+        .where(and_(true(), *where))
+        .order_by(*order)
+        .limit(TEXT_WINDOW)
+        .subquery("documents")
+    )
+    adapt = ClauseAdapter(window).traverse
+    ids = list(
+        session.scalars(
+            select(window.c.id)
+            .where(adapt(text))
+            .order_by(*(adapt(o) for o in order))
+            .offset(offset)
+            .limit(limit)
+        )
+    )
+    if not ids:
+        return []
+    found = {
+        d.id: d
+        for d in session.scalars(_listing(select(Document)).where(Document.id.in_(ids)))
+    }
+    return [found[i] for i in ids if i in found]
+
+
 def search_documents(
     session: Session, *, actor: Actor, filters: SearchFilters
 ) -> SearchPage:
     """One page of the documents ``actor`` may see that match ``filters``.
 
+    The page is the one after ``filters.after`` (or before ``filters.before``)
+    when a cursor of this sort order is given, else page ``filters.page``.
+
     :param actor: whose view: customers see only the contracts they hold the
         view right on, and never deleted documents.
     :param filters: the filters, the sort order and the page.
     :returns: the page's documents (contract, organisation, route and
-        signatures loaded) and the total count.
+        signatures loaded), the total (exact up to :data:`COUNT_LIMIT`) and
+        the cursors of the neighbouring pages.
     """
     per_page = min(max(filters.per_page, 1), MAX_PER_PAGE)
     page = min(max(filters.page, 1), MAX_PAGE)
-    stmt = _base(session, actor, filters)
-    total = session.scalar(
-        select(func.count()).select_from(stmt.order_by(None).subquery())
+    where = _conditions(session, actor, filters, text=False)
+    q = _clean(filters.q)
+    text = _full_text(session, q) if q else None
+    total = _count(session, [*where, *([text] if text is not None else [])])
+    keys = _sort_keys(filters.sort)
+    forward = not filters.before
+    values = _read_cursor(filters.after or filters.before, filters.sort)
+    if values is not None:
+        where = [*where, _beyond(session, keys, values, forward=forward)]
+    rows = _read_page(
+        session,
+        where,
+        keys,
+        forward=forward,
+        offset=0 if values is not None else (page - 1) * per_page,
+        limit=per_page + 1,
+        few=total is not None and total <= COUNT_LIMIT,
+        text=text,
+        window=filters.date_from is None and filters.date_to is None,
     )
-    items = list(
-        session.scalars(
-            _listing(stmt)
-            .order_by(*_order(filters.sort))
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
+    more = len(rows) > per_page
+    if values is None:
+        more_after, more_before = more, page > 1
+        items = rows[:per_page]
+    else:
+        # Read on from the cursor; backwards in reversed order, then turned.
+        more_after, more_before = (more, True) if forward else (True, more)
+        items = rows[:per_page] if forward else rows[:per_page][::-1]
+    counted_to = COUNT_LIMIT
+    if total is None:
+        # Not counted in time: as many as this page shows and the ones before
+        # it, and more if there is a next page.
+        counted_to = (page - 1) * per_page + len(items)
+        total = counted_to + 1 if more_after else counted_to
+    return SearchPage(
+        items=items,
+        total=total,
+        page=page,
+        per_page=per_page,
+        next_cursor=page_cursor(items[-1], filters.sort)
+        if items and more_after
+        else None,
+        prev_cursor=page_cursor(items[0], filters.sort)
+        if items and more_before
+        else None,
+        counted_to=counted_to,
     )
-    return SearchPage(items=items, total=total or 0, page=page, per_page=per_page)
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:

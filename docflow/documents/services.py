@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, inspect, select, update
+from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import flag_modified
 
 from docflow.access import (
     Action,
@@ -29,8 +30,6 @@ from docflow.access import (
     party_of,
     require,
     require_visible,
-    supplier_staff,
-    users_with_right,
     visible_contract_ids,
 )
 from docflow.access.policy import can_see, require_register
@@ -54,6 +53,7 @@ from docflow.errors import (
     PayloadTooLargeError,
     ValidationError,
 )
+from docflow.notify.services import Announcement, Audience, announce
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +113,20 @@ def clean_filename(name: str) -> str:
     return name
 
 
+def _tee(chunks: Iterator[bytes], into: list[bytes]) -> Iterator[bytes]:
+    for chunk in chunks:
+        into.append(chunk)
+        yield chunk
+
+
+def _extension(filename: str | None) -> str:
+    name = clean_filename(filename or "")
+    return ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+
+
 def _check_type(upload: Upload) -> tuple[str, str, Iterator[bytes]]:
     filename = clean_filename(upload.filename or "")
-    ext = ("." + filename.rsplit(".", 1)[-1].lower()) if "." in filename else ""
+    ext = _extension(filename)
     if ext not in ALLOWED_TYPES:
         allowed = ", ".join(sorted(e.lstrip(".") for e in ALLOWED_TYPES))
         raise ValidationError(
@@ -150,11 +161,23 @@ def _check_type(upload: Upload) -> tuple[str, str, Iterator[bytes]]:
 
 
 def _store(
-    storage: Any, upload: Upload, *, max_bytes: int, retain: bool = False
+    storage: Any,
+    upload: Upload,
+    *,
+    max_bytes: int,
+    retain: bool = False,
+    keep: list[bytes] | None = None,
 ) -> tuple[str, str, Any]:
+    """Stream an upload into the store, checked and hashed on the way.
+
+    :param keep: collects the bytes as they pass, for a check that needs the
+        whole file (a PDF's structure) without reading it back from the store.
+    """
     from storage import TooLargeError
 
     filename, content_type, chunks = _check_type(upload)
+    if keep is not None:
+        chunks = _tee(chunks, keep)
     try:
         info = storage.put(
             chunks,
@@ -267,21 +290,18 @@ def _context(doc: Document, base_url: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _recipients(
-    session: Session, doc: Document, *, party: Party | None, signers_only: bool
-) -> list[Any]:
-    users: list[Any] = []
-    if party in (None, Party.CUSTOMER):
-        users += users_with_right(
-            session, doc.contract_id, Right.SIGN if signers_only else Right.VIEW
-        )
-    if party in (None, Party.SUPPLIER):
-        users += supplier_staff(session)
-    return users
+def _audience(doc: Document, *, party: Party | None, signers_only: bool) -> Audience:
+    """Who hears of a document's event: the customer's people with the right
+    (to sign, or to see) on its contract, the supplier's staff, or both."""
+    customers = party in (None, Party.CUSTOMER)
+    return Audience(
+        contract_id=doc.contract_id if customers else None,
+        right=(Right.SIGN if signers_only else Right.VIEW) if customers else None,
+        supplier_staff=party in (None, Party.SUPPLIER),
+    )
 
 
-def _publish(
-    session: Session,
+def _event(
     doc: Document,
     kind: str,
     *,
@@ -291,23 +311,24 @@ def _publish(
     signers_only: bool = False,
     body: str = "",
     **extra: Any,
-) -> None:
-    from docflow.notify.services import publish
-    from docflow.notify.webhooks import webhook_targets
-
-    context = _context(doc, base_url, **extra)
-    publish(
-        session,
+) -> Announcement:
+    """One event of a document: its people, the webhooks of its organisation
+    and the supplier's, the API's event feed."""
+    return Announcement(
         kind=kind,
-        users=_recipients(session, doc, party=party, signers_only=signers_only),
-        context=context,
         title=title,
+        context=_context(doc, base_url, **extra),
+        audience=_audience(doc, party=party, signers_only=signers_only),
         body=body,
         link=f"/documents/{doc.id}",
         organisation_id=doc.organisation_id,
-        payload=context,
-        webhooks=webhook_targets(session, doc.organisation_id, kind),
     )
+
+
+def _publish(session: Session, *events: Announcement) -> None:
+    """The events of one state change, in one write; their notifications are
+    made by the outbox relay after the commit (``notify.services.announce``)."""
+    announce(session, events)
 
 
 def _audit(
@@ -397,10 +418,14 @@ def register_document(
 
     stored: list[str] = []
     try:
-        main = _store(storage, main_file, max_bytes=max_bytes)
+        # A PDF is checked from the bytes as they were stored, not re-read.
+        pdf: list[bytes] | None = (
+            [] if _extension(main_file.filename) == ".pdf" else None
+        )
+        main = _store(storage, main_file, max_bytes=max_bytes, keep=pdf)
         stored.append(main[2].key)
-        if main[1] == "application/pdf":
-            check_pdf(storage.read_bytes(main[2].key), main[0])
+        if pdf is not None:
+            check_pdf(b"".join(pdf), main[0])
         extra = []
         for upload in attachments:
             item = _store(storage, upload, max_bytes=max_bytes)
@@ -409,6 +434,8 @@ def register_document(
         doc = Document(
             organisation_id=contract.organisation_id,
             contract=contract,
+            # Known to be none: the answer shows them without a query.
+            signatures=[],
             doc_type=doc_type,
             number=number,
             doc_date=doc_date,
@@ -452,7 +479,7 @@ def register_document(
         source=source,
     )
     if not draft:
-        _announce_turn(session, doc, base_url)
+        _publish(session, *_turn(doc, base_url))
     return doc
 
 
@@ -464,19 +491,22 @@ def _forget_blobs(storage: Any, keys: Iterable[str]) -> None:
             log.warning("could not remove blob %s of a failed registration", key)
 
 
-def _announce_turn(session: Session, doc: Document, base_url: str) -> None:
+def _turn(doc: Document, base_url: str) -> list[Announcement]:
+    """«Документ ожидает подписи» to the party whose turn it is (none when
+    the route is over)."""
     step = doc.current_step
     if step is None:
-        return
-    _publish(
-        session,
-        doc,
-        "document.to_sign",
-        base_url=base_url,
-        party=step.party,
-        signers_only=True,
-        title=f"Документ ожидает подписи: {doc.title} № {doc.number}",
-    )
+        return []
+    return [
+        _event(
+            doc,
+            "document.to_sign",
+            base_url=base_url,
+            party=step.party,
+            signers_only=True,
+            title=f"Документ ожидает подписи: {doc.title} № {doc.number}",
+        )
+    ]
 
 
 def _withdraw_for_replacement(session: Session, *, actor: Actor, doc: Document) -> None:
@@ -496,18 +526,43 @@ def _withdraw_for_replacement(session: Session, *, actor: Actor, doc: Document) 
 # -- reading -------------------------------------------------------------------
 
 
-def _lock(session: Session, document_id: uuid.UUID) -> Document:
-    stmt = (
+def _whole(
+    document_id: uuid.UUID, *, join_signatures: bool = False
+) -> Select[Document]:
+    """A document with everything its card and its JSON show: its contract
+    and organisation, route and files joined to it (few, narrow rows), and
+    its signatures in a second query (each carries its report: joined, it
+    is repeated for every step and file) unless ``join_signatures``."""
+    signatures = joinedload if join_signatures else selectinload
+    return (
         select(Document)
         .where(Document.id == document_id)
         .options(
-            selectinload(Document.steps),
-            selectinload(Document.files),
-            selectinload(Document.signatures),
+            joinedload(Document.contract),
+            joinedload(Document.organisation),
+            joinedload(Document.steps),
+            joinedload(Document.files),
+            signatures(Document.signatures),
         )
     )
+
+
+def _lock(session: Session, document_id: uuid.UUID) -> Document:
+    """The document, locked for a state change, then loaded whole.
+
+    Two statements, in this order: the lock first, alone, and the load after
+    it, in a statement of its own. Under READ COMMITTED a statement sees the
+    data committed when it starts; a load joined to the locking statement
+    would give, after waiting for another transaction's commit, the document's
+    new row with the route and files from before that commit (PostgreSQL
+    rechecks only the locked rows), and two signatures at once would both
+    find the step still open. The signatures are joined here too, as a
+    document being signed has few.
+    """
     if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(of=Document)
+        session.execute(
+            select(Document.id).where(Document.id == document_id).with_for_update()
+        )
     else:
         # SQLite has no row locks: a no-op write takes the database's write
         # lock for this transaction, so two clicks at once run one after the
@@ -519,9 +574,12 @@ def _lock(session: Session, document_id: uuid.UUID) -> Document:
             .values(version=Document.version)
             .execution_options(synchronize_session=False)
         )
-    doc = session.execute(
-        stmt.execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    stmt = _whole(document_id, join_signatures=True)
+    doc = (
+        session.execute(stmt.execution_options(populate_existing=True))
+        .unique()
+        .scalar_one_or_none()
+    )
     if doc is None:
         raise NotFoundError("Документ не найден.")
     return doc
@@ -530,8 +588,13 @@ def _lock(session: Session, document_id: uuid.UUID) -> Document:
 def get_document(
     session: Session, *, actor: Actor, document_id: uuid.UUID, lock: bool = False
 ) -> Document:
-    """A document the actor may see; 404 otherwise (existence is not revealed)."""
-    doc = _lock(session, document_id) if lock else session.get(Document, document_id)
+    """A document the actor may see, loaded whole (see :func:`_whole`); 404
+    otherwise (existence is not revealed)."""
+    doc = (
+        _lock(session, document_id)
+        if lock
+        else session.execute(_whole(document_id)).unique().scalar_one_or_none()
+    )
     return require_visible(session, actor, doc)
 
 
@@ -655,7 +718,7 @@ def submit(
     doc.steps[0].status = StepStatus.CURRENT
     session.flush()
     _audit(session, actor, "document.submit", doc)
-    _announce_turn(session, doc, base_url)
+    _publish(session, *_turn(doc, base_url))
     return doc
 
 
@@ -676,6 +739,11 @@ def record_signature(
     later = [s for s in doc.steps if s.position > step.position]
     if later:
         later[0].status = StepStatus.CURRENT
+        # Written although unchanged, so that both steps go in one UPDATE
+        # (the ORM batches rows that set the same columns); only when loaded,
+        # as the API's eager load has it.
+        if "completed_at" in inspect(later[0]).dict:
+            flag_modified(later[0], "completed_at")
         doc.status = DocStatus.PARTLY_SIGNED
     else:
         doc.status = DocStatus.SIGNED
@@ -696,8 +764,7 @@ def record_signature(
             else {}
         ),
     )
-    _publish(
-        session,
+    signed = _event(
         doc,
         "document.signed",
         base_url=base_url,
@@ -705,15 +772,15 @@ def record_signature(
         title=f"{step.party_title} подписал документ: {doc.title} № {doc.number}",
     )
     if doc.status == DocStatus.SIGNED:
-        _publish(
-            session,
+        completed = _event(
             doc,
             "document.completed",
             base_url=base_url,
             title=f"Документ подписан обеими сторонами: {doc.title} № {doc.number}",
         )
+        _publish(session, signed, completed)
     else:
-        _announce_turn(session, doc, base_url)
+        _publish(session, signed, *_turn(doc, base_url))
     _run_signature_hooks(session, doc, step, base_url)
     return doc
 
@@ -769,13 +836,15 @@ def refuse(
     _audit(session, actor, "document.refuse", doc, reason=reason)
     _publish(
         session,
-        doc,
-        "document.refused",
-        base_url=base_url,
-        reason=reason,
-        refused_by=step.party_title,
-        title=f"Отказ в подписании: {doc.title} № {doc.number}",
-        body=reason,
+        _event(
+            doc,
+            "document.refused",
+            base_url=base_url,
+            reason=reason,
+            refused_by=step.party_title,
+            title=f"Отказ в подписании: {doc.title} № {doc.number}",
+            body=reason,
+        ),
     )
     return doc
 
@@ -805,13 +874,15 @@ def request_revocation(
     _audit(session, actor, "document.revocation_request", doc, reason=reason)
     _publish(
         session,
-        doc,
-        "document.revocation_requested",
-        base_url=base_url,
-        reason=reason,
-        requested_by="Клиент" if party_of(actor) == Party.CUSTOMER else "Поставщик",
-        title=f"Предложено аннулировать документ: {doc.title} № {doc.number}",
-        body=reason,
+        _event(
+            doc,
+            "document.revocation_requested",
+            base_url=base_url,
+            reason=reason,
+            requested_by="Клиент" if party_of(actor) == Party.CUSTOMER else "Поставщик",
+            title=f"Предложено аннулировать документ: {doc.title} № {doc.number}",
+            body=reason,
+        ),
     )
     return doc
 
@@ -837,10 +908,12 @@ def answer_revocation(
         _audit(session, actor, "document.revoke", doc)
         _publish(
             session,
-            doc,
-            "document.revoked",
-            base_url=base_url,
-            title=f"Документ аннулирован: {doc.title} № {doc.number}",
+            _event(
+                doc,
+                "document.revoked",
+                base_url=base_url,
+                title=f"Документ аннулирован: {doc.title} № {doc.number}",
+            ),
         )
     else:
         all_signed = all(s.status == StepStatus.SIGNED for s in doc.steps)

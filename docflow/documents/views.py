@@ -22,8 +22,9 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import format_datetime, gettext
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from docflow.access import (
     Action,
@@ -40,6 +41,7 @@ from docflow.contracts.models import Contract
 from docflow.db import transaction
 from docflow.documents import services as svc
 from docflow.documents import signing_flow as flow
+from docflow.documents.evidence import latest_recheck, reverify_signatures
 from docflow.documents.forms import DocumentForm, ReasonForm
 from docflow.documents.models import (
     DOC_TYPE_TITLES,
@@ -91,6 +93,46 @@ def _contract_choices(*, to_register: bool = False) -> list[tuple[str, str]]:
     ]
 
 
+#: Up to this many contracts the search form offers a list to pick from;
+#: beyond (the supplier's staff see every contract) it asks for a number.
+CONTRACT_LIST_LIMIT = 200
+
+
+def _contract_filter_choices() -> list[tuple[str, str]] | None:
+    """The contracts to pick from in the search form, or None when there are
+    too many for a list."""
+    actor = current_actor()
+    ids = visible_contract_ids(actor, Right.VIEW)
+    many = db_session().scalar(
+        select(func.count()).select_from(ids.limit(CONTRACT_LIST_LIMIT + 1).subquery())
+    )
+    return None if (many or 0) > CONTRACT_LIST_LIMIT else _contract_choices()
+
+
+def _may_register() -> bool:
+    contracts = registrable_contract_ids(current_actor())
+    return bool(db_session().scalar(select(contracts.exists())))
+
+
+def _page_links(page: Any) -> tuple[str | None, str | None]:
+    """The links to the previous and the next page: after or before a row of
+    this page (keyset), so a deep page costs what the first one does."""
+    args = {
+        k: v for k, v in request.args.items() if k not in ("page", "after", "before")
+    }
+    prev_url = next_url = None
+    if page.has_prev:
+        if page.page > 2 and page.prev_cursor:
+            args_prev = {**args, "before": page.prev_cursor, "page": page.page - 1}
+            prev_url = url_for("documents.index", **args_prev)
+        else:
+            prev_url = url_for("documents.index", **args)
+    if page.next_cursor:
+        args_next = {**args, "after": page.next_cursor, "page": page.page + 1}
+        next_url = url_for("documents.index", **args_next)
+    return prev_url, next_url
+
+
 @bp.get("/")
 @login_required
 def index() -> Any:
@@ -99,15 +141,18 @@ def index() -> Any:
     filters = SearchFilters.from_args(request.args)
     s = db_session()
     page = search_documents(s, actor=current_actor(), filters=filters)
+    prev_url, next_url = _page_links(page)
     return render_template(
         "documents/index.html",
         page=page,
         filters=filters,
-        contracts=_contract_choices(),
-        can_register=bool(_contract_choices(to_register=True)),
+        contracts=_contract_filter_choices(),
+        can_register=_may_register(),
         types=DOC_TYPE_TITLES,
         statuses=svc.STATUS_TITLES,
         status_label=svc.status_label,
+        prev_url=prev_url,
+        next_url=next_url,
     )
 
 
@@ -208,16 +253,60 @@ def card(document_id: uuid.UUID) -> Any:
         return render_template("documents/gone.html", gone=gone), (
             410 if gone.reason == "deleted" else 403
         )
+    records = history(s, object_type="document", object_id=doc.id)
+    # The signatures' reports as made at receipt, and the latest check asked
+    # for since: opening the card verifies nothing.
     return render_template(
         "documents/card.html",
         doc=doc,
         status_label=svc.status_label(doc),
         my_turn=_my_turn(doc),
-        history=history(s, object_type="document", object_id=doc.id),
+        history=records,
+        recheck=latest_recheck(records),
         reason_form=ReasonForm(),
         supplier_key=_supplier_key_configured(),
         my_party=party_of(actor).value,
     )
+
+
+def _recheck_verdict(verdict: str) -> str:
+    """A re-verification's verdict, as the flash message says it."""
+    if verdict == "valid":
+        return gettext("все подписи действительны")
+    if verdict == "invalid":
+        return gettext("есть недействительные подписи")
+    return gettext("статус части подписей не определён")
+
+
+@bp.post("/<uuid:document_id>/reverify")
+@login_required
+def reverify(document_id: uuid.UUID) -> Any:
+    """«Проверить заново»: the stored signatures verified again, now."""
+    s = db_session()
+    try:
+        with transaction(s):
+            result = reverify_signatures(
+                s,
+                actor=current_actor(),
+                document_id=document_id,
+                storage=blob_store(),
+                trust=trust(),
+                revocation=settings().revocation_mode,
+            )
+    except (NotFoundError, PermissionDeniedError):
+        raise
+    except DocflowError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("documents.card", document_id=document_id))
+    flash(
+        gettext(
+            "Подписи проверены заново %(moment)s (МСК): %(verdict)s.",
+            moment=format_datetime(result.checked_at, "dd.MM.yyyy HH:mm:ss"),
+            verdict=_recheck_verdict(result.verdict),
+        ),
+        "success" if result.verdict == "valid" else "warning",
+    )
+    return redirect(url_for("documents.card", document_id=document_id) + "#recheck")
 
 
 @bp.get("/<uuid:document_id>/sign")

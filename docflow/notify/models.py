@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     ForeignKey,
     Index,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -26,15 +28,32 @@ BigIntPK = BigInteger().with_variant(Integer, "sqlite")
 
 class Event(Base):
     """Something happened that someone may want to know. Ordered by ``id``:
-    the API's event feed pages through it with ``after=<id>``."""
+    the API's event feed pages through it with ``after=<id>``.
+
+    ``fanout`` is set on an event whose notifications are still to be made:
+    the document flow writes only the event in its transaction (the outbox
+    entry of the change), and the relay turns it into the in-app
+    notifications and outbox messages (``notify.services.fan_out``), then
+    clears it. ``None`` once done, and for events published with their
+    messages at once (``notify.services.publish``)."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_organisation_id_id", "organisation_id", "id"),)
+    __table_args__ = (
+        Index("ix_events_organisation_id_id", "organisation_id", "id"),
+        # Only the few events waiting for their fan-out, found by the relay.
+        Index(
+            "ix_events_fanout_pending",
+            "id",
+            postgresql_where=text("fanout IS NOT NULL"),
+            sqlite_where=text("fanout IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(60))
     organisation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    fanout: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[created_at]
 
 

@@ -1,26 +1,32 @@
-"""Relaying the outbox: one task per message, and a periodic sweep.
+"""Relaying the outbox: a batch relay, and a periodic sweep.
 
-Delivery is at least once, by three mechanisms that back each other up:
+Delivery is at least once, by mechanisms that back each other up:
 
-* ``publish()`` queues a relay task after its commit;
-* a failed attempt queues its own retry with a countdown (the back-off);
-* Celery beat runs :func:`sweep_outbox`, which re-queues pending rows whose
-  relay is overdue: the broker was down at publish time, a worker died with
-  the task, or a back-off was longer than :data:`MAX_COUNTDOWN`.
+* a transaction that writes events or outbox rows queues one
+  :func:`relay_outbox` after its commit, however many it wrote;
+* each relay drains in batches whatever is due, not only what its own
+  transaction wrote: the events still to fan out, new rows, retries whose
+  back-off is over, claims whose worker died; so one relay that never ran
+  (the broker was down) is made up for by the next;
+* a relay whose attempts failed queues one follow-up with a countdown (the
+  soonest back-off);
+* a worker that starts relays what waited while none ran (``worker_ready``);
+* Celery beat runs :func:`sweep_outbox`, which queues a relay when rows are
+  overdue: the safety net when no write and no worker start comes.
 
 Tasks are ``acks_late`` with ``reject_on_worker_lost``: a worker killed during
-a send gives its task back to the broker, and the relay's claimed attempt and
-row lock make the redelivery safe (see ``services.relay_message``).
+a send gives its task back to the broker, and the relay's claimed attempts and
+row locks make the redelivery safe (see ``services.relay_due``).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
 from typing import Any
 
 from celery import shared_task
+from celery.signals import worker_ready
 from flask import current_app, has_app_context
 
 from docflow.db import transaction
@@ -28,6 +34,10 @@ from docflow.notify.config import MAX_COUNTDOWN, OutboxPolicy
 from docflow.notify.models import Channel, OutboxMessage
 
 log = logging.getLogger(__name__)
+
+#: Batches one relay task drains before it hands the rest to a new task (so
+#: that a long backlog does not hold one worker process for ever).
+MAX_BATCHES = 20
 
 
 def outbox_policy() -> OutboxPolicy:
@@ -57,30 +67,75 @@ def channel_for(row: OutboxMessage) -> Any:
     )
 
 
-def enqueue_relay(ids: Iterable[uuid.UUID]) -> int:
-    """Queue a relay task per id through the current application's Celery app
-    (not Celery's process-wide default, which is the last app created).
+def enqueue_relay() -> bool:
+    """Queue one :func:`relay_outbox` through the current application's Celery
+    app (not Celery's process-wide default, which is the last app created).
 
-    Stops at the first broker error: the broker is down, each further try
-    would only add its connection timeout to the caller's request, and the
-    sweep re-queues every row anyway. Returns how many were queued.
+    A broker that is down costs one failed connection, and the rows wait for
+    the next relay or the sweep. Returns whether the task was queued.
     """
     celery = current_app.extensions.get("celery") if has_app_context() else None
-    task = celery.tasks[relay_outbox_message.name] if celery is not None else relay_outbox_message
-    wanted = [str(i) for i in ids]
-    for done, mid in enumerate(wanted):
+    task = celery.tasks[relay_outbox.name] if celery is not None else relay_outbox
+    try:
+        task.delay()
+    except Exception as exc:  # kombu's OperationalError and friends
+        log.warning("could not queue the outbox relay, the next one or the sweep will: %s",
+                    exc)
+        return False
+    return True
+
+
+@shared_task(name="docflow.relay_outbox", bind=True, acks_late=True,
+             reject_on_worker_lost=True, ignore_result=True)
+def relay_outbox(self: Any) -> dict[str, int]:
+    """Fan out the announced events and deliver every due outbox row, batch
+    after batch, until nothing is due (or :data:`MAX_BATCHES`, then a new
+    task takes over). Returns the outcomes counted."""
+    from docflow.notify.services import relay_due
+    from docflow.web import state
+
+    policy = outbox_policy()
+    eager = bool(self.app.conf.task_always_eager)
+    totals: dict[str, int] = {}
+    soonest = None
+    session = state().sessionmaker()
+    try:
+        for _ in range(MAX_BATCHES):
+            with transaction(session):
+                run = relay_due(session, channel_for=channel_for, policy=policy)
+            for outcome, count in run.outcomes.items():
+                totals[outcome] = totals.get(outcome, 0) + count
+            if run.retry_in is not None and (soonest is None or run.retry_in < soonest):
+                soonest = run.retry_in
+            if not run.more:
+                break
+        else:
+            if not eager:
+                self.apply_async()
+    finally:
+        session.close()
+    # One follow-up for the failed attempts of this run (the eager mode, a
+    # single process, leaves them to the next write or the sweep).
+    if soonest is not None and soonest <= MAX_COUNTDOWN and not eager:
         try:
-            task.delay(mid)
-        except Exception as exc:  # kombu's OperationalError and friends
-            log.warning("could not queue %d outbox message(s), the sweep will: %s",
-                        len(wanted) - done, exc)
-            return done
-    return len(wanted)
+            self.apply_async(countdown=soonest.total_seconds())
+        except Exception as exc:
+            log.warning("could not queue the outbox retries, the sweep will: %s", exc)
+    return totals
+
+
+@worker_ready.connect
+def _relay_on_start(sender: Any, **_kwargs: Any) -> None:
+    """A worker that starts relays what waited while none ran: the events and
+    rows of writes whose relay could not be queued, without waiting for beat."""
+    sender.app.tasks[relay_outbox.name].delay()
 
 
 @shared_task(name="docflow.relay_outbox_message", bind=True, acks_late=True,
              reject_on_worker_lost=True, ignore_result=True)
 def relay_outbox_message(self: Any, message_id: str) -> str:
+    """One row: what web processes of the previous release queue (a rolling
+    upgrade), and what an operator may queue by hand."""
     from docflow.notify.services import RelayOutcome, relay_message
     from docflow.web import state
 
@@ -97,9 +152,6 @@ def relay_outbox_message(self: Any, message_id: str) -> str:
                                            policy=policy)
     finally:
         session.close()
-    # One follow-up per failed attempt. A task that came too early (NOT_DUE)
-    # or finds the row in another worker's hands (BUSY) just ends: whoever set
-    # the row's next attempt queued it, and the sweep backs that up.
     if (outcome == RelayOutcome.RETRY and delay is not None and delay <= MAX_COUNTDOWN
             and not self.app.conf.task_always_eager):
         try:
@@ -111,7 +163,7 @@ def relay_outbox_message(self: Any, message_id: str) -> str:
 
 @shared_task(name="docflow.sweep_outbox", ignore_result=True)
 def sweep_outbox() -> int:
-    """Re-queue pending rows whose relay never ran or whose retry is overdue."""
+    """Queue a relay when rows are overdue or events wait for their fan-out."""
     from docflow.notify.services import requeue_overdue
     from docflow.web import state
 

@@ -1,10 +1,14 @@
 """``docflow readings …``: the supplier's loads (objects and meters, transit
-volumes) with a progress bar, the decision on sent readings, and the window
-announcement."""
+volumes, files of hourly values) with a progress bar, the decision on sent
+readings, and the window announcement."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import click
 from flask.cli import with_appcontext
@@ -124,3 +128,121 @@ def announce_window_command() -> None:
             s, window_days=svc.WindowDays(st.readings_window_start, st.readings_window_end),
             base_url=st.base_url)
     click.echo(f"announced for {count} contracts")
+
+
+@readings_group.group("hourly", help="Hourly volumes (XML 80020, Excel, CSV).")
+def hourly_group() -> None:
+    pass
+
+
+HOURLY_SUFFIXES = (".xml", ".xlsx", ".csv", ".txt")
+
+
+def _readable(files: Iterator[Any]) -> Iterator[Any]:
+    """The received files; a file that cannot be read stops the import with
+    its name (the files before it are loaded, each in its own transaction)."""
+    try:
+        yield from files
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {exc.filename}: {exc.strerror}") from None
+
+
+def _hourly_paths(items: tuple[Path, ...]) -> list[Path]:
+    """The files given, a directory standing for its files of the known kinds
+    (recursively, in name order)."""
+    paths: list[Path] = []
+    for item in items:
+        if item.is_dir():
+            paths.extend(
+                sorted(
+                    p
+                    for p in item.rglob("*")
+                    if p.is_file() and p.suffix.lower() in HOURLY_SUFFIXES
+                )
+            )
+        else:
+            paths.append(item)
+    return paths
+
+
+@hourly_group.command(
+    "import",
+    help="Load files of hourly values for a contract, each taken whole or not at "
+    "all (a repeated period becomes a new version); FILE may be a directory. "
+    "Files are parsed in parallel processes and kept in the blob store.",
+)
+@click.argument("number")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    default=None,
+    help="Parsing processes (default: one per core; 0 or 1: in this process).",
+)
+@with_appcontext
+def hourly_import_command(
+    number: str, files: tuple[Path, ...], workers: int | None
+) -> None:
+    from sqlalchemy import select
+
+    from docflow.audit import RequestInfo
+    from docflow.contracts.models import Contract
+    from docflow.contracts.services import normalize_contract_number
+    from docflow.db import transaction
+    from docflow.readings import hourly_services as hs
+    from docflow.web import blob_store, db_session, settings
+
+    s = db_session()
+    contract = s.scalar(
+        select(Contract).where(Contract.number == normalize_contract_number(number))
+    )
+    if contract is None:
+        raise click.ClickException(f"no contract {number}")
+    paths = _hourly_paths(files)
+    if not paths:
+        raise click.ClickException("no .xml, .xlsx, .csv or .txt files given")
+    store = blob_store()
+    count = (os.cpu_count() or 1) if workers is None else workers
+    accepted = values = 0
+    refused: list[tuple[str, list[str]]] = []
+    err = click.get_text_stream("stderr")
+    received_files = hs.receive_files(
+        paths, storage_url=settings().storage_url, workers=count
+    )
+    # closing(): a failure stops the workers and drops the files they kept.
+    with (
+        closing(received_files),
+        click.progressbar(
+            length=len(paths), label="hourly files", show_pos=True, file=err
+        ) as bar,
+    ):
+        for received in _readable(received_files):
+            with transaction(s):
+                upload = hs.load_file(
+                    s,
+                    contract,
+                    received,
+                    storage=store,
+                    source="cli",
+                    request_info=RequestInfo(via="cli"),
+                )
+                ok, taken = upload.is_accepted, upload.values_taken
+                problems = [e["text"] for e in upload.errors[:10]]
+            if ok:
+                accepted += 1
+                values += taken
+            else:
+                refused.append((received.filename, problems))
+            bar.update(1)
+    for filename, problems in refused:
+        click.echo(f"{filename}: refused", err=True)
+        for problem in problems:
+            click.echo(f"  {problem}", err=True)
+    click.echo(
+        f"contract {contract.number}: {len(paths)} files, {accepted} accepted "
+        f"({values} values), {len(refused)} refused"
+    )
+    if refused:
+        raise SystemExit(1)

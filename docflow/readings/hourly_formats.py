@@ -1,5 +1,5 @@
 """Files of hourly values: the wholesale market's XML 80020, the Excel form
-(days × 24 hours per point and channel) and CSV — read into hourly rows, with
+(days × 24 hours per point and channel) and CSV — read into hourly values, with
 per-row errors. No Flask, no database: the loader decides what to keep.
 
 Every reader returns a :class:`Parsed`; a file with any error is taken not at
@@ -8,6 +8,12 @@ all (the caller checks ``errors`` before loading anything).
 Hours are local (Moscow) time: hour 0 is 00:00–01:00. The 80020 file's
 half-hours are summed to hours; the hour's status is the worst (highest) of
 its half-hours' statuses.
+
+Values travel as :class:`Series` — one point's channel on one day — rather
+than as an object per hour: a year of 1,000 points is 8.76 million hours, and
+the loader writes them as text (PostgreSQL's COPY), so a value is kept as the
+decimal text the database takes. :attr:`Parsed.rows` unrolls the series into
+:class:`HourRow` objects where a reader of a small file wants them.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
+from lxml import etree
+
 from docflow.readings.hourly_models import CHANNEL_CODES, CHANNEL_TITLES, Channel
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -31,9 +39,12 @@ MAX_VALUE = Decimal("999999999999")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 FORMAT_TITLES = {"80020": "XML 80020", "xlsx": "Excel", "csv": "CSV"}
+#: The media type a kept file is stored and downloaded with, by its format.
+CONTENT_TYPES = {"80020": "application/xml", "xlsx": XLSX_TYPE, "csv": "text/csv"}
 CSV_HEADERS = ("Точка", "Канал", "Дата", "Час", "Значение", "Статус")
 SHEET_TITLE = "Почасовые объёмы"
 XLSX_HEADER_ROW = 6
+HOURS = tuple(range(24))
 
 
 class HourRow(NamedTuple):
@@ -44,6 +55,18 @@ class HourRow(NamedTuple):
     value: Decimal
     status: int = 0
     name: str = ""
+
+
+class Series(NamedTuple):
+    """A point's channel on one day: its hours (ascending for the 80020 file,
+    as read for the others), their values as decimal text and statuses."""
+
+    point: str
+    channel: Channel
+    day: dt.date
+    hours: Sequence[int]
+    values: Sequence[str]
+    statuses: Sequence[int]
 
 
 @dataclass(frozen=True)
@@ -75,14 +98,65 @@ class RowError:
 @dataclass
 class Parsed:
     file_format: str
-    rows: list[HourRow] = field(default_factory=list)
+    series: list[Series] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # point code → name
-    unique: bool = False  # no hour twice, known by construction (the fast 80020 path)
+    # No hour twice, known by construction (the 80020 reader): the loader
+    # then skips its own check.
+    unique: bool = False
 
     def error(self, file: str, row: int, point: str, message: str) -> None:
         if len(self.errors) < MAX_ERRORS:
             self.errors.append(RowError(file, row, point, message))
+
+    def add_rows(self, rows: Iterable[HourRow]) -> None:
+        """The rows of a row-by-row reader (CSV, Excel), grouped into series
+        by point, channel and day in the order they came (a repeated hour
+        stays repeated: the loader names it)."""
+        groups: dict[
+            tuple[str, Channel, dt.date], tuple[list[int], list[str], list[int]]
+        ] = {}
+        for r in rows:
+            key = (r.point, r.channel, r.day)
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = ([], [], [])
+            group[0].append(r.hour)
+            group[1].append(value_text(r.value))
+            group[2].append(r.status)
+        for (point, channel, day), (hours, values, statuses) in groups.items():
+            self.series.append(Series(point, channel, day, hours, values, statuses))
+
+    @property
+    def rows(self) -> list[HourRow]:
+        """Every value as a row: the series unrolled (for small files and tests)."""
+        return [
+            HourRow(
+                s.point,
+                s.channel,
+                s.day,
+                h,
+                Decimal(v),
+                st,
+                self.names.get(s.point, ""),
+            )
+            for s in self.series
+            for h, v, st in zip(s.hours, s.values, s.statuses, strict=True)
+        ]
+
+    @property
+    def count(self) -> int:
+        """How many hourly values the file holds."""
+        return sum(len(s.hours) for s in self.series)
+
+    @property
+    def codes(self) -> set[str]:
+        return {s.point for s in self.series}
+
+
+def value_text(value: Decimal) -> str:
+    """A value as the database takes it: plain decimal notation, never «1E+3»."""
+    return format(value, "f")
 
 
 class FileRefused(ValueError):  # noqa: N818 - a refusal of the whole file
@@ -155,8 +229,27 @@ def _number(raw: Any) -> Decimal | None:
 # -- XML 80020 -----------------------------------------------------------------------
 
 _FORBIDDEN = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
-_STATUS = re.compile(r"\d{1,3}\Z")
+_STATUS = re.compile(r"[0-9]{1,3}\Z")
 _PLAIN = re.compile(r"\d{1,12}(?:[.,]\d{1,4})?\Z")
+#: The 48 values of a regular channel, each on its own line: one match checks them all.
+_PLAIN_DAY = re.compile(r"(?:[0-9]{1,12}(?:[.,][0-9]{1,4})?\n){48}\Z")
+_HALF_STARTS = [f"{i // 2:02d}{30 * (i % 2):02d}" for i in range(48)]
+_HALF_ENDS = [*_HALF_STARTS[1:], "0000"]
+_HALF_ENDS_2400 = [*_HALF_STARTS[1:], "2400"]
+_ZERO_STATUSES = [0] * 24
+
+#: libxml2 hardened: no entity expansion, no network, no DTD, the default
+#: size and depth limits (``huge_tree`` off); comments and processing
+#: instructions dropped so that they cannot stand between the elements.
+_XML_OPTIONS: dict[str, Any] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": False,
+    "remove_comments": True,
+    "remove_pis": True,
+}
 
 
 def _period_table() -> dict[tuple[str, str], tuple[int, int]]:
@@ -190,32 +283,141 @@ def _check_safe(data: bytes) -> None:
         )
 
 
-def _parser() -> Any:
-    from lxml import etree
-
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-
-
 def parse_80020(filename: str, data: bytes) -> Parsed:
     """An 80020 message (version 2): a day of one area's points; the file's
-    own encoding declaration (windows-1251 as a rule) is honoured."""
-    from lxml import etree
+    own encoding declaration (windows-1251 as a rule) is honoured.
 
+    The file is read as a stream (``iterparse``): each ``<measuringpoint>`` is
+    read when its end tag arrives and then dropped, so memory stays that of
+    one point whatever the file's size.
+    """
     _check_safe(data)
+    reader = _Reader80020(filename)
+    events = etree.iterparse(
+        io.BytesIO(data),
+        events=("start", "end"),
+        tag=("message", "day", "area", "measuringpoint"),
+        **_XML_OPTIONS,
+    )
     try:
-        root = etree.fromstring(data, parser=_parser())
+        for event, element in events:
+            reader.feed(event, element)
     except etree.XMLSyntaxError as exc:
         raise FileRefused(f"Файл не читается как XML: {str(exc)[:200]}") from None
-    if root.getroottree().docinfo.doctype:
-        raise FileRefused("Файл XML содержит DOCTYPE: такие файлы не принимаются.")
+    return reader.finish(events.root)
+
+
+class _Reader80020:
+    """The state of one 80020 file read as a stream of element events."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.parsed = Parsed("80020", unique=True)
+        self.root: Any = None
+        self.day: dt.date | None = None
+        self.day_seen = False
+        self.areas = 0
+        self.waiting: list[Any] = []  # points before the day is known
+        self.seen: set[tuple[str, Channel]] = set()
+
+    def feed(self, event: str, element: Any) -> None:
+        if self.root is None:
+            self.root = element.getroottree().getroot()
+            _check_root(self.root)
+        parent = element.getparent()
+        if event == "start":
+            if element.tag == "area" and parent is self.root:
+                self.areas += 1
+            return
+        if element.tag == "day":
+            if not self.day_seen and parent is not None and parent.tag == "datetime":
+                if parent.getparent() is self.root:
+                    self._day(element.text)
+        elif element.tag == "measuringpoint":
+            if parent is not None and parent.tag == "area":
+                if parent.getparent() is self.root:
+                    self._point(element)
+
+    def _day(self, text: str | None) -> None:
+        self.day_seen = True
+        day_text = (text or "").strip()
+        try:
+            self.day = dt.datetime.strptime(day_text, "%Y%m%d").date()
+        except ValueError:
+            self._bad_day(day_text)
+            return
+        for point in self.waiting:
+            self._read_point(point, self.day)
+        self.waiting.clear()
+
+    def _bad_day(self, day_text: str) -> None:
+        self.parsed.error(
+            self.filename,
+            self.root.sourceline or 0,
+            "",
+            f"нет даты в <datetime><day> или она неверна («{day_text[:20]}»)",
+        )
+        self.waiting.clear()
+
+    def _point(self, element: Any) -> None:
+        if self.day is not None:
+            self._read_point(element, self.day)
+            element.clear()
+        elif not self.day_seen:
+            self.waiting.append(element)  # the date may follow (kept till then)
+
+    def finish(self, root: Any) -> Parsed:
+        if self.root is None:  # no element of interest at all: judge the root
+            self.root = root
+            _check_root(root)
+        if root.getroottree().docinfo.doctype:
+            raise FileRefused("Файл XML содержит DOCTYPE: такие файлы не принимаются.")
+        parsed = self.parsed
+        if not self.day_seen:
+            self._bad_day("")
+        if self.day is None:  # a file without its date is read no further
+            return parsed
+        if not self.areas:
+            parsed.error(
+                self.filename, root.sourceline or 0, "", "в файле нет ни одной <area>"
+            )
+        return parsed
+
+    def _read_point(self, point: Any, day: dt.date) -> None:
+        parsed, filename = self.parsed, self.filename
+        code = (point.get("code") or "").strip()
+        line = point.sourceline or 0
+        if not code or len(code) > 30:
+            parsed.error(
+                filename,
+                line,
+                code[:30],
+                "у точки измерений нет кода (атрибут code) или он длиннее 30 знаков",
+            )
+            return
+        parsed.names[code] = (point.get("name") or "").strip()[:300]
+        for channel_el in point.iterchildren("measuringchannel"):
+            channel = channel_of(channel_el.get("code") or "")
+            cline = channel_el.sourceline or line
+            if channel is None:
+                parsed.error(
+                    filename,
+                    cline,
+                    code,
+                    f"неизвестный канал «{(channel_el.get('code') or '')[:10]}»",
+                )
+                continue
+            if (code, channel) in self.seen:
+                parsed.unique = False
+            self.seen.add((code, channel))
+            series = _regular_channel(code, channel, day, channel_el)
+            if series is None:
+                series = _read_channel(parsed, filename, code, channel, day, channel_el)
+            if series.hours:
+                parsed.series.append(series)
+
+
+def _check_root(root: Any) -> None:
     if root.tag != "message" or root.get("class") != "80020":
         raise FileRefused('Это не макет 80020: нет <message class="80020">.')
     if root.get("version") not in ("2", None):
@@ -223,259 +425,89 @@ def parse_80020(filename: str, data: bytes) -> Parsed:
             f"Версия макета 80020 «{root.get('version')[:10]}» не "
             "поддерживается (нужна 2)."
         )
-    parsed = Parsed("80020")
-    day_text = (root.findtext("datetime/day") or "").strip()
+
+
+def _regular_channel(
+    code: str, channel: Channel, day: dt.date, channel_el: Any
+) -> Series | None:
+    """The common channel — 48 half-hours 00:00–00:30 … 23:30–24:00 in order,
+    each with one plain value — read a list at a time, without a Python step
+    per half-hour. None (nothing decided) on anything else: the
+    element-by-element reader then reads it and names what is wrong."""
+    periods = list(channel_el.iterchildren("period"))
+    if len(periods) != 48:
+        return None
     try:
-        day = dt.datetime.strptime(day_text, "%Y%m%d").date()
-    except ValueError:
-        parsed.error(
-            filename,
-            root.sourceline or 0,
-            "",
-            f"нет даты в <datetime><day> или она неверна («{day_text[:20]}»)",
-        )
-        return parsed
-    areas = root.findall("area")
-    if not areas:
-        parsed.error(filename, root.sourceline or 0, "", "в файле нет ни одной <area>")
-    if areas and _fast_document(parsed, root, day):
-        return parsed
-    for area in areas:
-        for point in area.findall("measuringpoint"):
-            _read_point(parsed, filename, day, point)
-    return parsed
+        value_els = [p[0] for p in periods]
+    except IndexError:
+        return None
+    if [v.tag for v in value_els].count("value") != 48:
+        return None
+    if [p.get("start") for p in periods] != _HALF_STARTS:
+        return None
+    ends = [p.get("end") for p in periods]
+    if ends != _HALF_ENDS and ends != _HALF_ENDS_2400:
+        return None
+    texts = [v.text for v in value_els]
+    try:
+        joined = "\n".join(texts) + "\n"
+    except TypeError:  # an empty <value/>
+        return None
+    if not _PLAIN_DAY.match(joined):
+        return None
+    if "," in joined:
+        texts = [t.replace(",", ".") for t in texts]
+    halves = list(map(Decimal, texts))
+    sums = [a + b for a, b in zip(halves[0::2], halves[1::2], strict=True)]
+    if max(sums) > MAX_VALUE:
+        return None
+    raw_statuses = [v.get("status") or "0" for v in value_els]
+    if raw_statuses.count("0") == 48:
+        statuses = _ZERO_STATUSES
+    else:
+        if not all(map(_STATUS.match, raw_statuses)):
+            return None
+        numbers = list(map(int, raw_statuses))
+        statuses = list(map(max, numbers[0::2], numbers[1::2]))
+    return Series(code, channel, day, HOURS, list(map(str, sums)), statuses)
 
 
-_CHANNEL_PATH = "area/measuringpoint/measuringchannel"
-_X_DOC: dict[str, Any] = {}
-
-
-def _fast_document(parsed: Parsed, root: Any, day: dt.date) -> bool:
-    """A well-formed file in one pass: each attribute list fetched by one XPath
-    over the whole document, then summed per hour. False, leaving ``parsed``
-    as it was, at the first irregularity: the element-by-element reader then
-    names the problem by its line."""
-    if not _X_DOC:
-        for key, path in (
-            ("start", "period/@start"),
-            ("end", "period/@end"),
-            ("value", "period/value/text()"),
-            ("status", "period/value/@status"),
-        ):
-            _X_DOC[key] = _xpath(f"{_CHANNEL_PATH}/{path}")
-        _X_DOC["children"] = _xpath(f"count({_CHANNEL_PATH}/*)")
-        _X_DOC["values"] = _xpath(f"count({_CHANNEL_PATH}/period/value)")
-    layout: list[tuple[str, Channel, int]] = []
-    names: dict[str, str] = {}
-    for point in root.iterfind("area/measuringpoint"):
-        code = (point.get("code") or "").strip()
-        if not code or len(code) > 30 or code in names:
-            return False
-        names[code] = (point.get("name") or "").strip()[:300]
-        for channel_el in point.iterfind("measuringchannel"):
-            channel = channel_of(channel_el.get("code") or "")
-            if channel is None:
-                return False
-            layout.append((code, channel, len(channel_el)))
-    starts, ends = _X_DOC["start"](root), _X_DOC["end"](root)
-    values, statuses = _X_DOC["value"](root), _X_DOC["status"](root)
-    total = sum(n for _, _, n in layout)
-    if not (
-        total
-        == len(starts)
-        == len(ends)
-        == len(values)
-        == len(statuses)
-        == int(_X_DOC["children"](root))
-        == int(_X_DOC["values"](root))
-    ):
-        return False
-    rows: list[HourRow] = []
-    seen: set[tuple[str, Channel]] = set()
-    periods, plain, status_ok = _PERIODS, _PLAIN.match, _STATUS.match
-    at = 0
-    for code, channel, n in layout:
-        hours: dict[int, list[Any]] = {}
-        for i in range(at, at + n):
-            slot = periods.get((starts[i], ends[i]))
-            raw, status_text = values[i], statuses[i]
-            if slot is None:
-                return False
-            if raw.isdigit() and len(raw) <= 12:
-                value: Any = int(raw)
-            elif plain(raw):
-                value = Decimal(raw.replace(",", "."))
-            else:
-                return False
-            if status_text == "0":
-                status = 0
-            elif status_ok(status_text):
-                status = int(status_text)
-            else:
-                return False
-            acc = hours.get(slot[0])
-            if acc is None:
-                hours[slot[0]] = [value, slot[1], status]
-            else:
-                acc[0] += value
-                acc[1] += slot[1]
-                if status > acc[2]:
-                    acc[2] = status
-        at += n
-        name = names[code]
-        for hour, (sum_, count, worst) in sorted(hours.items()):
-            if count != 2:
-                return False
-            rows.append(HourRow(code, channel, day, hour, Decimal(sum_), worst, name))
-        if (code, channel) in seen:
-            return False
-        seen.add((code, channel))
-    parsed.rows.extend(rows)
-    parsed.unique = True
-    parsed.names.update(names)
-    return True
-
-
-def _read_point(parsed: Parsed, filename: str, day: dt.date, point: Any) -> None:
-    code = (point.get("code") or "").strip()
-    line = point.sourceline or 0
-    if not code or len(code) > 30:
-        parsed.error(
-            filename,
-            line,
-            code[:30],
-            "у точки измерений нет кода (атрибут code) или он длиннее 30 знаков",
-        )
-        return
-    parsed.names[code] = (point.get("name") or "").strip()[:300]
-    for channel_el in point.findall("measuringchannel"):
-        channel = channel_of(channel_el.get("code") or "")
-        cline = channel_el.sourceline or line
-        if channel is None:
-            parsed.error(
-                filename,
-                cline,
-                code,
-                f"неизвестный канал «{(channel_el.get('code') or '')[:10]}»",
-            )
-            continue
-        # hour → [sum, half-hours, worst status]
-        hours: dict[int, list[Any]] = {}
-        if _fast_channel(channel_el, hours):
-            _hour_rows(parsed, filename, cline, code, channel, day, hours)
-            continue
-        hours.clear()
-        for period in channel_el.iterchildren("period"):
-            start, end = period.get("start") or "", period.get("end") or ""
-            slot = _PERIODS.get((start, end))
-            if slot is None:
-                parsed.error(
-                    filename,
-                    period.sourceline or cline,
-                    code,
-                    f"неверный интервал «{start[:4]}–{end[:4]}»",
-                )
-                continue
-            value_el = period.find("value")
-            raw = value_el.text if value_el is not None else None
-            value = (
-                Decimal(raw.replace(",", "."))
-                if raw is not None and _PLAIN.match(raw)
-                else _number(raw)
-            )
-            if value is None:
-                parsed.error(
-                    filename,
-                    period.sourceline or cline,
-                    code,
-                    "значение не число или отрицательное",
-                )
-                continue
-            status_text = value_el.get("status") or "0"
-            if status_text == "0":
-                status = 0
-            elif status_text.strip().isdigit() and len(status_text.strip()) <= 3:
-                status = int(status_text)
-            else:
-                parsed.error(
-                    filename,
-                    period.sourceline or cline,
-                    code,
-                    f"неверный статус «{status_text[:5]}»",
-                )
-                continue
-            hour, halves = slot
-            acc = hours.get(hour)
-            if acc is None:
-                hours[hour] = [value, halves, status]
-            else:
-                acc[0] += value
-                acc[1] += halves
-                if status > acc[2]:
-                    acc[2] = status
-        _hour_rows(parsed, filename, cline, code, channel, day, hours)
-
-
-def _hour_rows(
+def _read_channel(
     parsed: Parsed,
     filename: str,
-    line: int,
     code: str,
     channel: Channel,
     day: dt.date,
-    hours: dict[int, list[Any]],
-) -> None:
-    name = parsed.names.get(code, "")
-    for hour, (total, count, worst) in sorted(hours.items()):
-        if count != 2:
+    channel_el: Any,
+) -> Series:
+    """A channel period by period, naming each bad one by its line; the good
+    hours are returned (a file with an error is not taken anyway)."""
+    cline = channel_el.sourceline or 0
+    # hour → [sum, half-hours, worst status]
+    hours: dict[int, list[Any]] = {}
+    for period in channel_el.iterchildren("period"):
+        line = period.sourceline or cline
+        start, end = period.get("start") or "", period.get("end") or ""
+        slot = _PERIODS.get((start, end))
+        if slot is None:
             parsed.error(
-                filename,
-                line,
-                code,
-                f"канал {CHANNEL_TITLES[channel]}: в часе "
-                f"{hour:02d}:00 {count} получасов вместо двух",
+                filename, line, code, f"неверный интервал «{start[:4]}–{end[:4]}»"
             )
             continue
-        parsed.rows.append(HourRow(code, channel, day, hour, total, worst, name))
-
-
-def _xpath(path: str) -> Any:
-    from lxml import etree
-
-    return etree.XPath(path, smart_strings=False)
-
-
-_X_START = _X_END = _X_VALUE = _X_STATUS = _X_COUNT = None
-
-
-def _fast_channel(channel_el: Any, hours: dict[int, list[Any]]) -> bool:
-    """The common case in a few XPath calls: every period has its start, end,
-    one value with text and a status, all plain. False (nothing decided) on
-    anything else: the element-by-element reader then names the problem."""
-    global _X_START, _X_END, _X_VALUE, _X_STATUS, _X_COUNT  # noqa: PLW0603
-    if _X_START is None:
-        _X_START, _X_END = _xpath("period/@start"), _xpath("period/@end")
-        _X_VALUE, _X_STATUS = (
-            _xpath("period/value/text()"),
-            _xpath("period/value/@status"),
+        value_el = period.find("value")
+        raw = value_el.text if value_el is not None else None
+        value = (
+            Decimal(raw.replace(",", "."))
+            if raw is not None and _PLAIN.match(raw)
+            else _number(raw)
         )
-        _X_COUNT = _xpath("count(period/value)")
-    starts, ends = _X_START(channel_el), _X_END(channel_el)
-    values, statuses = _X_VALUE(channel_el), _X_STATUS(channel_el)
-    n = len(starts)
-    if not (
-        n == len(ends) == len(values) == len(statuses) == int(_X_COUNT(channel_el))
-    ):
-        return False
-    if len(channel_el) != n:
-        return False
-    for start, end, raw, status_text in zip(
-        starts, ends, values, statuses, strict=True
-    ):
-        slot = _PERIODS.get((start, end))
-        if slot is None or not _PLAIN.match(raw) or not _STATUS.match(status_text):
-            return False
-        value = Decimal(raw.replace(",", "."))
+        if value is None:
+            parsed.error(filename, line, code, "значение не число или отрицательное")
+            continue
+        status_text = (value_el.get("status") or "0").strip()
+        if not _STATUS.match(status_text):
+            parsed.error(filename, line, code, f"неверный статус «{status_text[:5]}»")
+            continue
         status = int(status_text)
         hour, halves = slot
         acc = hours.get(hour)
@@ -486,7 +518,29 @@ def _fast_channel(channel_el: Any, hours: dict[int, list[Any]]) -> bool:
             acc[1] += halves
             if status > acc[2]:
                 acc[2] = status
-    return True
+    kept: tuple[list[int], list[str], list[int]] = ([], [], [])
+    for hour, (total, count, worst) in sorted(hours.items()):
+        if count != 2:
+            parsed.error(
+                filename,
+                cline,
+                code,
+                f"канал {CHANNEL_TITLES[channel]}: в часе "
+                f"{hour:02d}:00 {count} получасов вместо двух",
+            )
+        elif total > MAX_VALUE:
+            parsed.error(
+                filename,
+                cline,
+                code,
+                f"канал {CHANNEL_TITLES[channel]}: значение часа {hour:02d}:00 "
+                "больше 999 999 999 999",
+            )
+        else:
+            kept[0].append(hour)
+            kept[1].append(value_text(total))
+            kept[2].append(worst)
+    return Series(code, channel, day, *kept)
 
 
 def write_80020(
@@ -573,6 +627,7 @@ def parse_csv(filename: str, data: bytes) -> Parsed:
     first = text.split("\n", 1)[0]
     delimiter = max(";\t,", key=first.count) if first else ";"
     parsed = Parsed("csv")
+    rows: list[HourRow] = []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = [c.strip().lower() for c in next(reader, [])]
@@ -586,13 +641,19 @@ def parse_csv(filename: str, data: bytes) -> Parsed:
                 raise FileRefused(
                     f"В файле больше {MAX_CSV_ROWS} строк: разделите его."
                 )
-            _csv_row(parsed, filename, number, cells)
+            _csv_row(parsed, rows, filename, number, cells)
     except csv.Error as exc:
         raise FileRefused(f"Ошибка формата CSV: {str(exc)[:200]}") from None
+    parsed.add_rows(rows)
     return parsed
 
 
-def _csv_row(parsed: Parsed, filename: str, number: int, cells: list[str]) -> None:
+_HOUR = re.compile(r"[0-9]{1,2}\Z")
+
+
+def _csv_row(
+    parsed: Parsed, rows: list[HourRow], filename: str, number: int, cells: list[str]
+) -> None:
     cells = [*cells, "", "", "", "", "", ""]
     point = cells[0].strip()
     if not point or len(point) > 30 or not point.isprintable():
@@ -607,7 +668,7 @@ def _csv_row(parsed: Parsed, filename: str, number: int, cells: list[str]) -> No
         parsed.error(filename, number, point, f"неизвестный канал «{cells[1][:10]}»")
     elif day is None:
         parsed.error(filename, number, point, f"неверная дата «{cells[2][:20]}»")
-    elif not hour_text.isdigit() or int(hour_text) > 23:
+    elif not _HOUR.match(hour_text) or int(hour_text) > 23:
         parsed.error(
             filename,
             number,
@@ -616,10 +677,10 @@ def _csv_row(parsed: Parsed, filename: str, number: int, cells: list[str]) -> No
         )
     elif value is None:
         parsed.error(filename, number, point, "значение не число или отрицательное")
-    elif not status_text.isdigit() or len(status_text) > 3:
+    elif not _STATUS.match(status_text):
         parsed.error(filename, number, point, f"неверный статус «{status_text[:5]}»")
     else:
-        parsed.rows.append(
+        rows.append(
             HourRow(point, channel, day, int(hour_text), value, int(status_text))
         )
 
@@ -712,15 +773,17 @@ def parse_xlsx(filename: str, data: bytes) -> Parsed:
         raise FileRefused(
             f"Файл не читается как Excel (.xlsx): {type(exc).__name__}"
         ) from None
+    values: list[HourRow] = []
     try:
         for sheet in book.worksheets[:400]:
             rows = dict(sheet_rows(sheet, first_rows=XLSX_HEADER_ROW, max_rows=40))
-            _xlsx_sheet(parsed, f"{filename}, лист «{sheet.title}»", rows)
+            _xlsx_sheet(parsed, values, f"{filename}, лист «{sheet.title}»", rows)
     except WorkbookRefused as exc:
         raise FileRefused(exc.message) from None
     finally:
         book.close()
-    if not parsed.rows and not parsed.errors:
+    parsed.add_rows(values)
+    if not parsed.series and not parsed.errors:
         parsed.error(filename, 0, "", "в файле нет ни одного значения")
     return parsed
 
@@ -730,12 +793,17 @@ def _cell(rows: dict[int, list[Any]], row: int, col: int) -> Any:
     return cells[col] if col < len(cells) else None
 
 
-def _xlsx_sheet(parsed: Parsed, where: str, rows: dict[int, list[Any]]) -> None:
+def _xlsx_sheet(
+    parsed: Parsed, values: list[HourRow], where: str, rows: dict[int, list[Any]]
+) -> None:
     code = str(_cell(rows, 2, 1) or "").strip()
     channel = channel_of(str(_cell(rows, 4, 1) or ""))
     if not code:
         if any(n > XLSX_HEADER_ROW for n in rows):
             parsed.error(where, 2, "", "не указана точка измерений (ячейка B2)")
+        return
+    if len(code) > 30 or not code.isprintable():
+        parsed.error(where, 2, code[:30], "код точки измерений (ячейка B2) неверен")
         return
     if channel is None:
         parsed.error(where, 4, code, "не указан канал (ячейка B4: A+, A-, R+ или R-)")
@@ -761,6 +829,4 @@ def _xlsx_sheet(parsed: Parsed, where: str, rows: dict[int, list[Any]]) -> None:
                     f"«{str(raw)[:20]}» не число или отрицательное",
                 )
                 continue
-            parsed.rows.append(
-                HourRow(code, channel, day, h, value, 0, parsed.names[code])
-            )
+            values.append(HourRow(code, channel, day, h, value, 0, parsed.names[code]))

@@ -1,7 +1,9 @@
 """«Почасовые объёмы»: choose a contract, a metering point and a channel;
-upload a file (XML 80020, Excel, CSV); see the uploads with their errors and
-a month of hourly values as days × hours with totals; download the Excel
-template of an object."""
+upload a file (XML 80020, Excel, CSV); see the uploads with their errors (and
+download each file as it was sent) and a month of hourly values as days ×
+hours with totals; download the Excel template of an object; see how the
+points are mapped to objects and meters. The supplier's people map them on
+«Точки измерений» (``/readings/hourly/<contract>/points``)."""
 
 from __future__ import annotations
 
@@ -27,18 +29,21 @@ from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 
 from docflow.access import hourly_contract_ids, hourly_rights, require_hourly_upload
+from docflow.access.policy import maps_hourly_points, require_hourly_mapping
 from docflow.contracts.models import Contract
 from docflow.db import transaction
 from docflow.errors import NotFoundError, ValidationError
 from docflow.readings import hourly_formats as fmt
+from docflow.readings import hourly_points as hp
 from docflow.readings import hourly_services as hs
+from docflow.readings.forms import CsrfForm
 from docflow.readings.hourly_models import (
     CHANNEL_TITLES,
     CHANNEL_UNITS,
     Channel,
 )
 from docflow.readings.models import SupplyObject
-from docflow.web import current_actor, db_session
+from docflow.web import blob_store, current_actor, db_session
 
 bp = Blueprint(
     "hourly", __name__, url_prefix="/readings/hourly", template_folder="templates"
@@ -139,7 +144,15 @@ def index() -> Any:
         )
         upload_id = _uuid(request.args.get("upload"))
         ups = hs.uploads(s, contract.id)
+        mapping = hp.mapping_summary(s, contract.id)
         ctx.update(
+            mapping=mapping,
+            unmapped=sum(
+                1 for p, _o, _m in mapping if hp.state_of(p) == hp.MappingState.UNMAPPED
+            ),
+            state_of=hp.state_of,
+            state_titles=hp.STATE_TITLES,
+            may_map=maps_hourly_points(actor),
             points=points,
             point=point,
             objects=objects,
@@ -171,7 +184,14 @@ def upload(contract_id: uuid.UUID) -> Any:
     data = file.read(fmt.MAX_FILE_BYTES + 1)
     with transaction(s):
         up = hs.take_file(
-            s, contract, file.filename or "", data, user=actor.user, source="web"
+            s,
+            contract,
+            file.filename or "",
+            data,
+            storage=blob_store(),
+            user=actor.user,
+            source="web",
+            request_info=actor.request_info,
         )
     if up.is_accepted:
         flash(
@@ -217,3 +237,100 @@ def template(contract_id: uuid.UUID) -> Any:
         download_name=f"Почасовые объёмы {label} {month:%Y-%m}.xlsx",
         max_age=0,
     )
+
+
+@bp.get("/<uuid:contract_id>/uploads/<uuid:hourly_upload_id>/file")
+@login_required
+def download_upload(contract_id: uuid.UUID, hourly_upload_id: uuid.UUID) -> Any:
+    """The file of an upload as it was sent (accepted or not)."""
+    s = db_session()
+    hourly_rights(s, current_actor(), contract_id)
+    upload = hs.get_upload(s, contract_id, hourly_upload_id)
+    reader = blob_store().open(upload.blob_key)
+    return send_file(
+        reader,
+        mimetype=reader.info.content_type or "application/octet-stream",
+        as_attachment=True,
+        download_name=upload.filename,
+        max_age=0,
+    )
+
+
+# -- the supplier: the points of a contract and their mapping ------------------------
+
+
+def _page_number(raw: str | None) -> int:
+    try:
+        return max(1, int((raw or "1")[:6]))
+    except ValueError:
+        return 1
+
+
+@bp.get("/<uuid:contract_id>/points")
+@login_required
+def points(contract_id: uuid.UUID) -> Any:
+    s = db_session()
+    require_hourly_mapping(s, current_actor(), contract_id)
+    contract = s.get(Contract, contract_id)
+    only_unmapped = request.args.get("unmapped") == "1"
+    page = hp.point_page(
+        s,
+        contract_id,
+        only_unmapped=only_unmapped,
+        page=_page_number(request.args.get("page")),
+    )
+    objects, meters = hp.contract_choices(s, contract_id)
+    return render_template(
+        "readings/hourly_points.html",
+        contract=contract,
+        page=page,
+        only_unmapped=only_unmapped,
+        objects=objects,
+        meters=meters,
+        object_names={o.id: o.name for o in objects},
+        state_titles=hp.STATE_TITLES,
+        form=CsrfForm(),
+    )
+
+
+@bp.post("/<uuid:contract_id>/points/<uuid:hourly_point_id>")
+@login_required
+def map_point(contract_id: uuid.UUID, hourly_point_id: uuid.UUID) -> Any:
+    s = db_session()
+    actor = current_actor()
+    require_hourly_mapping(s, actor, contract_id)
+    if not CsrfForm().validate_on_submit():
+        raise ValidationError("Страница устарела: обновите её и повторите.")
+    back = url_for(
+        "hourly.points",
+        contract_id=contract_id,
+        page=_page_number(request.form.get("page")),
+        unmapped="1" if request.form.get("unmapped") == "1" else None,
+    )
+    try:
+        with transaction(s):
+            point = hp.map_point(
+                s,
+                actor=actor,
+                contract_id=contract_id,
+                point_id=hourly_point_id,
+                object_id=_choice(request.form.get("object")),
+                meter_id=_choice(request.form.get("meter")),
+                name=(request.form.get("name") or "")[: hp.MAX_NAME + 1],
+            )
+            code = point.code
+    except ValidationError as exc:
+        flash(exc.message, "error")
+        return redirect(back + f"#point-{hourly_point_id}")
+    flash(gettext("Точка %(code)s сохранена.", code=code), "success")
+    return redirect(back + f"#point-{hourly_point_id}")
+
+
+def _choice(raw: str | None) -> uuid.UUID | None:
+    """A select's value: empty for none; anything but a UUID is no object."""
+    if not raw:
+        return None
+    try:
+        return uuid.UUID(raw[:40])
+    except ValueError:
+        raise ValidationError("Выберите значение из списка.") from None

@@ -1,7 +1,9 @@
 """Hourly volumes in a real Chromium, on the demo world: the signatory of
 ООО «Ромашка» opens the hourly page (the demo month is there), uploads an XML
 80020 file of one day for a demo point, sees it accepted and the values in
-the days × hours table; a file with a DOCTYPE is refused with its reason."""
+the days × hours table, downloads the file back from the history and sees the
+points' mapping (one «не сопоставлена»); a file with a DOCTYPE is refused with
+its reason. The supplier's clerk maps that point on «Точки измерений»."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import LiveServer, demo_server, screenshot
+from tests.e2e.conftest import LiveServer, demo_server, login, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -83,6 +85,13 @@ def test_upload_80020_and_see_the_month(
     page.get_by_role("button", name="Показать").click()
     expect(page.get_by_test_id("hourly-total")).to_have_text("240")
     shot(page, "hourly-month")
+    with page.expect_download() as download:
+        page.get_by_test_id("hourly-upload-file").first.click()
+    assert Path(download.value.path()).read_bytes() == xml
+    mapping = page.get_by_test_id("hourly-mapping")
+    expect(mapping).to_contain_text("не сопоставлена")
+    expect(page.get_by_test_id("hourly-unmapped")).to_contain_text("1")
+    expect(page.get_by_test_id("hourly-map-link")).to_have_count(0)
 
     bad = tmp_path / "evil.xml"
     bad.write_bytes(b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY b "c">]><a>&b;</a>')
@@ -90,4 +99,40 @@ def test_upload_80020_and_see_the_month(
     page.get_by_test_id("hourly-submit").click()
     expect(page.get_by_test_id("hourly-result")).to_contain_text("DOCTYPE")
     shot(page, "hourly-refused")
+    assert not errors
+
+
+def test_the_clerk_maps_the_new_point(
+    demo: tuple[LiveServer, dict[str, Any]], page: Page
+) -> None:
+    from sqlalchemy import select
+
+    from docflow.contracts.models import Contract
+    from docflow.readings.hourly_demo import UNMAPPED_CODE
+    from docflow.web import db_session
+
+    server, _world = demo
+    with server.app.test_request_context():
+        contract_id = db_session().scalar(
+            select(Contract.id).where(Contract.number == "77-0001-ЮЛ")
+        )
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    login(page, server, "clerk@energosbyt.example")
+    page.goto(f"{server.url}/readings/hourly/?contract={contract_id}")
+    page.get_by_test_id("hourly-map-link").click()
+    expect(page.locator("h1")).to_contain_text("Точки измерений")
+    expect(page.get_by_test_id("hourly-points-unmapped")).to_contain_text("1")
+    shot(page, "hourly-points")
+    row = page.locator("tr", has_text=UNMAPPED_CODE)
+    expect(row.get_by_test_id("hourly-point-state")).to_have_text("не сопоставлена")
+    meter = row.locator("select[name=meter] option").nth(1)
+    row.locator("select[name=meter]").select_option(meter.get_attribute("value"))
+    row.locator("input[name=name]").fill("Новый ввод (ТП-14), щит 2")
+    row.get_by_test_id("hourly-point-save").click()
+    expect(page.locator(".flash").first).to_contain_text("сохранена")
+    row = page.locator("tr", has_text=UNMAPPED_CODE)
+    expect(row.get_by_test_id("hourly-point-state")).to_have_text("сопоставлена")
+    expect(page.get_by_test_id("hourly-points-unmapped")).to_have_count(0)
+    shot(page, "hourly-points-mapped")
     assert not errors

@@ -201,7 +201,7 @@ def test_the_top_menu_fits_one_line_at_1366_px(
         page.click("[data-testid=nav-more] summary")
         expect(page.locator(".navmore__menu a >> text=Ключи API")).to_be_visible()
         if email == CLERK:
-            expect(page.locator(".navmore__menu a")).to_have_count(9)
+            expect(page.locator(".navmore__menu a")).to_have_count(11)
             screenshot(page, "newcomer-clerk-menu")
         page.keyboard.press("Escape")
         expect(page.locator(".navmore__menu")).to_be_hidden()

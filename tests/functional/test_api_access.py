@@ -4,6 +4,7 @@ and the OpenAPI description against the routes that exist."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import re
 import uuid
@@ -109,7 +110,25 @@ def b_objects(world: World) -> dict[str, str]:
         # same 404 (the payments tests check B's real payment).
         "payment_id": str(uuid.uuid4()),
         "date": "2099-01-01",  # ППП: a day of B's contract
+        "upload_id": b_hourly_upload_id(world),  # hourly volumes: B's file
     }
+
+
+def b_hourly_upload_id(world: World) -> str:
+    """A file of hourly values АО «Василёк» sent (its new point code is taken)."""
+    from docflow.readings.hourly_formats import write_80020
+    from docflow.readings.hourly_models import Channel
+
+    data = write_80020(
+        dt.date(2026, 11, 3), [("500100000000000001", "Ввод", {Channel.AP: [1] * 48})]
+    )
+    made = api_for(world, world.org_b, "readings").post(
+        "/contracts/50-0100-ЮЛ/hourly",
+        data={"file": (io.BytesIO(data), "80020.xml")},
+        content_type="multipart/form-data",
+    )
+    assert made.status_code == 201, made.get_json()
+    return str(made.get_json()["id"])
 
 
 def b_appeal_id(world: World, b: Any) -> str:
@@ -184,6 +203,7 @@ def test_a_read_only_key_is_forbidden_on_every_other_route(world: World) -> None
             "appeal_id",
             "payment_id",
             "date",  # ППП
+            "upload_id",  # hourly volumes
         )
     }
     forbidden = 0
@@ -203,7 +223,7 @@ def test_a_read_only_key_is_forbidden_on_every_other_route(world: World) -> None
             == op["x-required-scope"]
         )
         forbidden += 1
-    assert forbidden == 21 + 2 + 2  # + hourly volumes (docflow.api.hourly), + ППП
+    assert forbidden == 21 + 4 + 2  # + hourly volumes (docflow.api.hourly), + ППП
 
 
 def test_missing_unknown_and_revoked_keys_are_unauthorized(world: World) -> None:

@@ -45,6 +45,7 @@ from docflow.accounts.models import Role, TokenPurpose, User
 from docflow.contracts.models import ContractAccess, ContractAccessRequest
 from docflow.db import transaction
 from docflow.extensions import limiter
+from signing import pki
 from tests.functional.power_support import signed_power
 from tests.functional.test_document_flow import load
 from tests.functional.test_readings_world import (
@@ -289,6 +290,10 @@ def site(readings: Readings) -> Site:
     from tests.functional.test_planned import crawl_planned
 
     ids.update(crawl_planned(w))
+    # hourly volumes (docflow.readings.hourly_*): a kept upload, an unmapped point
+    from tests.functional.test_hourly_points import crawl_hourly
+
+    ids.update(crawl_hourly(w))
     site.ids = ids
     site.power_files = (power_xml, power_sig)
     newcomer = str(invitations["newcomer@romashka.example"])
@@ -510,11 +515,24 @@ GET_TABLE: dict[str, tuple[int | str, ...]] = {
     # hourly volumes (docflow.readings.hourly_*): the view right sees them
     "hourly.index":                      (LOGIN, 200, 200, 200, 200, 200),
     "hourly.template":                   (LOGIN, 200, 200, 404, 200, 200),
+    "hourly.download_upload":            (LOGIN, 200, 200, 404, 200, 200),
+    # the supplier maps the points; the customer sees the contract (403)
+    "hourly.points":                     (LOGIN, 403, 403, 404, 200, 200),
     # ППП (docflow.readings.planned_*): the view right sees the requests; the
     # template without a contract and day goes back to the page; staff list
     "planned.index":                     (LOGIN, 200, 200, 200, 200, 200),
     "planned.template":                  (LOGIN, "302:/readings/planned/", "302:/readings/planned/", "302:/readings/planned/", "302:/readings/planned/", "302:/readings/planned/"),
     "planned.all_requests":              (LOGIN, 404, 404, 404, 200, 200),
+    # hourly analysis (docflow.readings.hourly_analysis*): the hourly page's
+    # rights; one contract opens at once; customers read the peak hours and
+    # control days the supplier sets; the list of all control measurements is staff's
+    "hourly_analysis.index":             (LOGIN, "302:/readings/hourly-analysis/*", "302:/readings/hourly-analysis/*", "302:/readings/hourly-analysis/*", 200, 200),
+    "hourly_analysis.page":              (LOGIN, 200, 200, 404, 200, 200),
+    "hourly_analysis.export":            (LOGIN, 200, 200, 404, 200, 200),
+    "hourly_analysis.control":           (LOGIN, 200, 200, 404, 200, 200),
+    "hourly_analysis.control_form":      (LOGIN, 200, 200, 404, 200, 200),
+    "hourly_analysis.control_all":       (LOGIN, 404, 404, 404, 200, 200),
+    "hourly_analysis.schedule":          (LOGIN, 200, 200, 200, 200, 200),
     "notify_admin.queue":                (LOGIN, 404, 404, 404, 200, 200),
     # online payment (docflow.payments): the view right pays, the supplier
     # sees every payment but does not pay; the fake acquirer's page is public
@@ -589,6 +607,13 @@ RANDOM_TABLE: dict[str, tuple[int | str, ...]] = {
     "readings.download_upload":          GONE,
     # hourly volumes (docflow.readings.hourly_*)
     "hourly.template":                   GONE,
+    "hourly.download_upload":            GONE,
+    "hourly.points":                     GONE,
+    # hourly analysis (docflow.readings.hourly_analysis*)
+    "hourly_analysis.page":              GONE,
+    "hourly_analysis.export":            GONE,
+    "hourly_analysis.control":           GONE,
+    "hourly_analysis.control_form":      GONE,
     # online payment (docflow.payments)
     "payments.show":                     GONE,
     "fake_acquiring.pay_page":           (404, 404, 404, 404, 404, 404),
@@ -752,6 +777,8 @@ POST_TABLE: dict[str, Post] = {
     "certificates.register":        Post("signer_a", files=("certificate", "power_xml", "power_signature")),
     "certificates.revoke":          Post("signer_a", args={"certificate_id": "spare_certificate_id"}),
     "certificates.trust_add":       Post("admin", files=("certificate",)),
+    "certificates.trust_add_crl":   Post("admin", files=("crl",)),
+    "certificates.trust_refresh_crls": Post("admin"),
     "certificates.trust_check":     Post("clerk"),
     "certificates.trust_remove":    Post("admin"),
     "content.edit_news":            Post("admin", ("title", "body", "published_on", "is_published")),
@@ -782,6 +809,7 @@ POST_TABLE: dict[str, Post] = {
     "documents.revocation_decline": Post("signer_a", args=DOC),
     "documents.delete":             Post("signer_a", args={"document_id": "doc:signer_a"}),
     "documents.countersign":        Post("clerk", args=DOC),
+    "documents.reverify":           Post("signer_a", args=DOC),
     "main.change_widget":           Post("signer_a", ("op",), answers_json=True),
     "main.reorder_widgets":         Post("signer_a", ("order",), json=True, answers_json=True),
     "main.reset_widgets":           Post("signer_a"),
@@ -803,10 +831,16 @@ POST_TABLE: dict[str, Post] = {
     "readings.admin_decide":        Post("clerk", ("reading_id", "decision", "reason")),
     # hourly volumes (docflow.readings.hourly_*)
     "hourly.upload":                Post("signer_a", files=("file",)),
+    "hourly.map_point":             Post("clerk", ("object", "meter", "name", "page", "unmapped")),
     # ППП (docflow.readings.planned_*)
     "planned.save":                 Post("signer_a", ("contract", "day", "action", "h1", "h2", "h24")),
     "planned.upload":               Post("signer_a", ("contract", "day"), files=("file",)),
     "planned.accept":               Post("clerk", ("next",)),
+    # hourly analysis (docflow.readings.hourly_analysis*)
+    "hourly_analysis.control_upload":  Post("signer_a", ("day",), files=("file",)),
+    "hourly_analysis.control_fill":    Post("signer_a", ("day",)),
+    "hourly_analysis.save_peak_hours": Post("clerk", ("month", "action", "cell", "hours")),
+    "hourly_analysis.save_control_day": Post("clerk", ("month", "day")),
     "tsa.answer_time_stamp_request": Post("anonymous", raw="application/timestamp-query"),
     # online payment (docflow.payments)
     "payments.new":                 Post("signer_a", ("contract", "amount", "purpose", "idempotency_key")),
@@ -1298,6 +1332,7 @@ def test_every_post_route_survives_hostile_bodies(
         valid=valid_values(site),
         valid_files={
             "certificate": site.w.keys.signer_a.der,
+            "crl": pki.make_crl(site.w.keys.root),  # the trust page's CRL upload
             **dict.fromkeys(("xml", "power_xml"), site.power_files[0]),
             **dict.fromkeys(("signature", "power_signature"), site.power_files[1]),
             "main_file": act_pdf(),

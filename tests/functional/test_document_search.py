@@ -7,7 +7,7 @@ import datetime as dt
 import io
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from flask import Flask
@@ -15,6 +15,8 @@ from flask import Flask
 from docflow.access import Actor
 from docflow.accounts.models import Role, User
 from docflow.contracts.models import Contract
+from docflow.documents import search as search_module
+from docflow.documents import views as views_module
 from docflow.documents.models import DocStatus, DocType, Document
 from docflow.documents.search import (
     SORTS,
@@ -525,3 +527,154 @@ def test_export_xlsx_is_scoped(world: World) -> None:
     rows = list(load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
     assert [r[2] for r in rows[1:]] == ["50-0001/2026"]
     assert rows[1][8] == label
+
+
+# -- at scale: cursors, capped counts, the contract by its number ---------------------
+
+
+def test_cursor_pages_follow_the_offset_pages_in_every_sort(world: World) -> None:
+    with db(world.app) as s:
+        who = actor(s.merge(world.clerk))
+        for sort in SORTS:
+            everything = [
+                d.number
+                for d in search_documents(
+                    s, actor=who, filters=SearchFilters(sort=sort)
+                ).items
+            ]
+            seen: list[str] = []
+            filters = SearchFilters(sort=sort, per_page=2)
+            page = search_documents(s, actor=who, filters=filters)
+            pages = [page]
+            while True:
+                seen += [d.number for d in page.items]
+                if page.next_cursor is None:
+                    break
+                page = search_documents(
+                    s,
+                    actor=who,
+                    filters=replace(
+                        filters, after=page.next_cursor, page=page.page + 1
+                    ),
+                )
+                pages.append(page)
+            assert seen == everything, sort
+            # And back again from the last page, before its first row.
+            back = search_documents(
+                s,
+                actor=who,
+                filters=replace(filters, before=pages[-1].prev_cursor or "", page=2),
+            )
+            assert [d.number for d in back.items] == [
+                d.number for d in pages[-2].items
+            ], sort
+
+
+def test_a_cursor_of_another_sort_or_a_forged_one_reads_the_first_page(
+    world: World,
+) -> None:
+    with db(world.app) as s:
+        who = actor(s.merge(world.clerk))
+        first = search_documents(s, actor=who, filters=SearchFilters(per_page=2))
+        assert first.next_cursor is not None
+        for cursor in (first.next_cursor, "bm90LWEtY3Vyc29y", "!!"):
+            filters = SearchFilters.from_args(
+                {"after": cursor, "sort": "number", "per_page": "2"}
+            )
+            page = search_documents(s, actor=who, filters=filters)
+            assert [d.number for d in page.items] == [
+                d.number
+                for d in search_documents(
+                    s, actor=who, filters=SearchFilters(sort="number", per_page=2)
+                ).items
+            ]
+    assert SearchFilters.from_args({"after": "a b;c"}).after == ""
+    assert SearchFilters.from_args({"after": "x" * 2000}).after == ""
+
+
+def test_the_total_is_counted_only_so_far(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_module, "COUNT_LIMIT", 3)
+    with db(world.app) as s:
+        who = actor(s.merge(world.clerk))
+        many = search_documents(s, actor=who, filters=SearchFilters(per_page=2))
+        few = search_documents(
+            s, actor=who, filters=SearchFilters(doc_type=DocType.PROM10)
+        )
+    assert (many.total, many.counted_to, many.total_is_exact) == (4, 3, False)
+    assert [d.number for d in many.items] and many.has_next
+    assert (few.total, few.total_is_exact) == (2, True)
+
+
+def test_a_count_that_takes_too_long_gives_way_to_the_rows_shown(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_module, "_count", lambda *_args: None)
+    with db(world.app) as s:
+        who = actor(s.merge(world.clerk))
+        first = search_documents(s, actor=who, filters=SearchFilters(per_page=2))
+        last = search_documents(s, actor=who, filters=SearchFilters(per_page=2, page=3))
+    # More than the two shown; the last page knows the total exactly.
+    assert (first.counted_to, first.total, first.total_is_exact) == (2, 3, False)
+    assert (last.counted_to, last.total, last.total_is_exact) == (5, 5, True)
+
+
+def test_the_counts_budget_cancels_the_count_and_keeps_the_transaction(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import text as sql
+
+    monkeypatch.setattr(search_module, "COUNT_BUDGET_MS", 1)
+    with db(world.app) as s:
+        if s.get_bind().dialect.name != "postgresql":
+            pytest.skip("SQLite has no statement timeout: it counts to the limit")
+        slow = sql("pg_sleep(0.2) IS NOT NULL")  # for each document
+        assert search_module._count(s, [slow]) is None
+        # The transaction goes on, with the statement timeout as before.
+        assert s.scalar(sql("SELECT current_setting('statement_timeout')")) == "0"
+        assert s.scalar(sql("SELECT 1")) == 1
+        assert search_module._count(s, [sql("true")]) == 6
+
+
+def test_search_by_contract_number_or_its_beginning(world: World) -> None:
+    assert _set(world, world.clerk, contract_number="77-000102") == {"СЧ-77-0002"}
+    assert _set(world, world.clerk, contract_number="77-0001") == {
+        "77-0001/2026",
+        "Д-15/2026",
+        "ДС-3",
+        "СЧ-77-0002",
+    }
+    assert _set(world, world.clerk, contract_number="50-") == {"50-0001/2026"}
+    assert _set(world, world.clerk, contract_number="%") == set()
+    assert _set(world, world.clerk, contract_number="000101") == set()  # a beginning
+    # Scoped as everything else: Alice names Василёк's contract in vain.
+    assert _set(world, world.alice, contract_number="50-000201") == set()
+
+
+def test_the_search_page_links_pages_by_cursor_and_counts_modestly(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+
+    monkeypatch.setattr(search_module, "COUNT_LIMIT", 3)
+    monkeypatch.setattr(views_module, "CONTRACT_LIST_LIMIT", 1)
+    from docflow.accounts.services import hash_password
+
+    with db(world.app) as s:  # the factory's users have no password to sign in
+        s.merge(world.clerk).password_hash = hash_password("password-123")
+    client = world.app.test_client()
+    signed_in = client.post(
+        "/account/login",
+        data={"email": "clerk@energosbyt.example", "password": "password-123"},
+    )
+    assert signed_in.status_code == 302
+    resp = client.get("/documents/?per_page=2")
+    assert resp.status_code == 200
+    page = resp.get_data(as_text=True)
+    assert "Найдено: более 3" in page
+    # Too many contracts for a list: the contract is asked for by number.
+    assert 'name="contract_number"' in page and 'name="contract_id"' not in page
+    (next_link,) = re.findall(r'href="([^"]*after=[^"]*)" rel="next"', page)
+    second = client.get(next_link.replace("&amp;", "&")).get_data(as_text=True)
+    assert "Страница 2" in second and 'rel="prev"' in second

@@ -155,6 +155,7 @@ def test_secret_key_is_generated_once_and_kept(
         ("CELERY_BROKER_URL", "kafka://x"),
         ("MAX_UPLOAD_MB", "lots"),
         ("SESSION_COOKIE_SECURE", "perhaps"),
+        ("DOCFLOW_ENV", "staging"),
     ],
 )
 def test_malformed_settings_fail_fast_with_the_variable_named(

@@ -1,7 +1,10 @@
 """Hourly volumes: the three formats round-trip, a real-shaped 80020 file
-(half-hours, statuses, windows-1251), refused files (DOCTYPE/ENTITY, per-row
-errors: nothing taken), versions of a repeated period, the pages and the API
-with their access matrix, and the demo seed."""
+(half-hours, statuses, windows-1251) stored as the old reader read it, refused
+files (DOCTYPE/ENTITY, per-row errors: nothing taken), versions of a repeated
+period, a new 80020 point code («не сопоставлена»), the uploaded file kept
+and downloadable (no orphan blob when the write fails), the bulk import
+command (parallel = sequential), the pages and the API with their access
+matrix, and the demo seed."""
 
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from docflow.readings.hourly_models import (
     HourlyValue,
 )
 from tests.functional.test_readings_world import Readings, keys, readings, world
+from tests.unit.readings import hourly_80020_reference as old
 
 __all__ = ["keys", "readings", "world"]
 
@@ -94,13 +98,16 @@ def add_point(r: Readings, code: str = CODE, meter: str = "0001") -> uuid.UUID:
     return pid
 
 
-def take(r: Readings, name: str, data: bytes) -> HourlyUpload:
+def take(
+    r: Readings, name: str, data: bytes, contract_id: uuid.UUID | None = None
+) -> HourlyUpload:
     from docflow.contracts.models import Contract
 
     with r.app.app_context():
         s = r.w.session()
         with transaction(s):
-            up = hs.take_file(s, s.get(Contract, r.contract_id), name, data)
+            contract = s.get(Contract, contract_id or r.contract_id)
+            up = hs.take_file(s, contract, name, data, storage=r.w.storage)
             s.flush()
         s.refresh(up)
         s.expunge(up)
@@ -227,14 +234,20 @@ def test_load_80020_and_new_version(readings: Readings) -> None:
 
 def test_bad_file_takes_nothing(readings: Readings) -> None:
     add_point(readings)
-    unknown = fmt.write_80020(DAY, [("999", "Чужая", {Channel.AP: [1] * 48})])
+    unknown_bad = fmt.write_80020(
+        DAY, [("999", "Чужая", {Channel.AP: [1] * 48})]
+    ).replace(b'<value status="0">1</value>', b'<value status="0">x</value>', 1)
     csv_text = (
         "Точка;Канал;Дата;Час;Значение\n"
         f"{CODE};A+;03.11.2026;0;5\n"
         f"{CODE};A+;03.11.2026;1;-5\n"
     )
     for name, data in [
-        ("bad.xml", unknown),
+        ("bad.xml", unknown_bad),
+        (
+            "typo.csv",
+            f"Точка;Канал;Дата;Час;Значение\nX{CODE};A+;03.11.2026;0;5\n".encode(),
+        ),
         ("bad.csv", csv_text.encode()),
         ("evil.xml", b'<!DOCTYPE a [<!ENTITY b "c">]><a>&b;</a>'),
         (
@@ -248,9 +261,45 @@ def test_bad_file_takes_nothing(readings: Readings) -> None:
     assert count_rows(readings) == 0
     with readings.app.app_context():
         s = readings.w.session()
-        assert s.scalar(select(func.count()).select_from(HourlyUpload)) == 4
+        assert s.scalar(select(func.count()).select_from(HourlyUpload)) == 5
+        # The bad 80020 file's new code made no point: its savepoint is gone.
         assert s.scalar(select(func.count()).select_from(HourlyPoint)) == 1
         s.close()
+
+
+def test_new_80020_code_makes_an_unmapped_point(readings: Readings) -> None:
+    """The market operator's code is taken as it comes; the supplier maps it."""
+    data = real_80020(code="770000000000000999")
+    up = take(readings, "80020.xml", data)
+    assert up.is_accepted and up.values_taken == 48 and up.points == 1
+    with readings.app.app_context():
+        s = readings.w.session()
+        point = s.scalar(
+            select(HourlyPoint).where(HourlyPoint.code == "770000000000000999")
+        )
+        assert point is not None
+        assert point.meter_id is None and point.object_id is None
+        assert point.name == "Цех, ввод 1 (ТП-12)"
+        s.close()
+    assert len(stored(readings, point.id)) == 24
+
+
+def test_import_stores_what_the_old_reader_read(readings: Readings) -> None:
+    """A real-shaped file through the whole import (streaming reader, COPY)
+    against the reader it replaced: the same hours, values and statuses."""
+    pid = add_point(readings)
+    data = real_80020(status_half="4")
+    assert take(readings, "80020.xml", data).is_accepted
+    expected = {
+        (r.channel, r.hour): (r.value, r.status)
+        for r in old.parse_80020("80020.xml", data).rows
+    }
+    got = {
+        (channel, v.hour): (v.value, v.status)
+        for channel in (Channel.AP, Channel.RP)
+        for v in stored(readings, pid, channel)
+    }
+    assert got == expected and len(got) == 48
 
 
 def test_meter_number_makes_a_point_and_excel_template(readings: Readings) -> None:
@@ -459,6 +508,284 @@ def test_api_upload_and_read_back(readings: Readings) -> None:
     assert a.get("/contracts/50-0100-ЮЛ/hourly").status_code == 404
     reader = api_for(readings.w, readings.w.org_a, "read")
     assert reader.get(f"/contracts/{number}/hourly").status_code == 403
+
+
+# -- the file kept ----------------------------------------------------------------------
+
+
+def upload_rows(
+    r: Readings, contract_id: uuid.UUID | None = None
+) -> list[HourlyUpload]:
+    with r.app.app_context():
+        s = r.w.session()
+        rows = list(
+            s.scalars(
+                select(HourlyUpload)
+                .where(HourlyUpload.contract_id == (contract_id or r.contract_id))
+                .order_by(HourlyUpload.created_at)
+            )
+        )
+        s.expunge_all()
+        s.close()
+    return rows
+
+
+def test_every_file_is_kept_and_downloaded_as_sent(
+    readings: Readings, client: Any
+) -> None:
+    add_point(readings)
+    good, evil = real_80020(), b"<!DOCTYPE a []><a/>"
+    readings.login(client, readings.w.signer_a)
+    post_file(client, readings, good, "80020_20261103.xml")
+    post_file(client, readings, evil, "evil.xml")
+    ups = upload_rows(readings)
+    assert [u.is_accepted for u in ups] == [True, False]
+    assert all(u.blob_key and readings.w.storage.exists(u.blob_key) for u in ups)
+    page = client.get(f"/readings/hourly/?contract={readings.contract_id}")
+    links = re.findall(
+        r'href="(/readings/hourly/[^"]+/file)"', page.get_data(as_text=True)
+    )
+    base = f"/readings/hourly/{readings.contract_id}/uploads"
+    assert sorted(links) == sorted(f"{base}/{u.id}/file" for u in ups)
+    for upload, sent in zip(ups, (good, evil), strict=True):
+        resp = client.get(f"{base}/{upload.id}/file")
+        assert resp.status_code == 200 and resp.data == sent
+        assert "attachment" in resp.headers["Content-Disposition"]
+    assert client.get(f"{base}/{ups[0].id}/file").mimetype == "application/xml"
+    # The view right downloads too, and the supplier's clerk; B does not see it.
+    for who, status in (("viewer_a", 200), ("clerk", 200), ("signer_b", 404)):
+        other = readings.app.test_client()
+        readings.login(other, getattr(readings.w, who))
+        assert other.get(f"{base}/{ups[0].id}/file").status_code == status, who
+
+
+def test_another_contracts_upload_is_not_found(readings: Readings, client: Any) -> None:
+    b_upload = take(
+        readings, "b.xml", real_80020(), contract_id=readings.w.contract_b.id
+    )
+    assert b_upload.is_accepted and b_upload.blob_key
+    readings.login(client, readings.w.signer_a)
+    for contract in (readings.contract_id, readings.w.contract_b.id):
+        url = f"/readings/hourly/{contract}/uploads/{b_upload.id}/file"
+        assert client.get(url).status_code == 404
+    unknown = f"/readings/hourly/{readings.contract_id}/uploads/{uuid.uuid4()}/file"
+    assert client.get(unknown).status_code == 404
+
+
+class Ghost:
+    """A user the database does not know: the upload's row cannot be written."""
+
+    id = uuid.uuid4()
+    full_name = "Призрак"
+    email = "ghost@example.invalid"
+
+
+def test_no_orphan_blob_when_the_database_write_fails(readings: Readings) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from docflow.contracts.models import Contract
+
+    add_point(readings)
+    store = readings.w.storage
+    before = set(store.iter_keys())
+    written: list[str] = []
+    with readings.app.app_context():
+        s = readings.w.session()
+        with pytest.raises(IntegrityError), transaction(s):  # noqa: PT012
+            contract = s.get(Contract, readings.contract_id)
+            received = hs.receive("80020.xml", real_80020(), storage=store)
+            assert received.blob_key and store.exists(received.blob_key)
+            written.append(received.blob_key)
+            hs.load_file(s, contract, received, storage=store, user=Ghost())
+            s.flush()
+        s.close()
+    assert written and not store.exists(written[0])
+    assert set(store.iter_keys()) == before
+    assert upload_rows(readings) == [] and count_rows(readings) == 0
+
+
+# -- the bulk import command -------------------------------------------------------------
+
+
+def bulk_files(folder: Any, extra: dict[str, bytes] | None = None) -> None:
+    """Three days of three new points (A+ and R+), then the first day again
+    with other values (a new version of it)."""
+    folder.mkdir()
+    points = [(f"77000000000000{n:04d}", f"Ввод {n}") for n in range(1, 4)]
+    for n in range(3):
+        day = DAY + dt.timedelta(days=n)
+        data = fmt.write_80020(
+            day,
+            [
+                (
+                    code,
+                    name,
+                    {
+                        Channel.AP: [n + i % 7 for i in range(48)],
+                        Channel.RP: [i % 3 for i in range(48)],
+                    },
+                )
+                for code, name in points
+            ],
+        )
+        (folder / f"a_80020_{day:%Y%m%d}.xml").write_bytes(data)
+    again = fmt.write_80020(
+        DAY, [(code, name, {Channel.AP: [9] * 48}) for code, name in points]
+    )
+    (folder / "b_80020_again.xml").write_bytes(again)
+    for name, data in (extra or {}).items():
+        (folder / name).write_bytes(data)
+
+
+def stored_rows(r: Readings, contract_id: uuid.UUID) -> list[tuple[Any, ...]]:
+    with r.app.app_context():
+        s = r.w.session()
+        rows = s.execute(
+            select(
+                HourlyPoint.code,
+                HourlyValue.channel,
+                HourlyValue.day,
+                HourlyValue.hour,
+                HourlyValue.version,
+                HourlyValue.value,
+                HourlyValue.status,
+            )
+            .join(HourlyPoint, HourlyPoint.id == HourlyValue.point_id)
+            .where(HourlyPoint.contract_id == contract_id)
+        ).all()
+        s.close()
+    return sorted((*row[:5], Decimal(row[5]), row[6]) for row in rows)
+
+
+def test_bulk_import_in_parallel_stores_what_one_process_stores(
+    readings: Readings, tmp_path: Any
+) -> None:
+    folder = tmp_path / "files"
+    bulk_files(folder)
+    runner = readings.app.test_cli_runner()
+    parallel = runner.invoke(
+        args=[
+            "readings",
+            "hourly",
+            "import",
+            "77-0001-ЮЛ",
+            str(folder),
+            "--workers",
+            "2",
+        ]
+    )
+    assert parallel.exit_code == 0, parallel.output
+    assert "4 files, 4 accepted (504 values), 0 refused" in parallel.output
+    one = runner.invoke(
+        args=[
+            "readings",
+            "hourly",
+            "import",
+            "50-0100-ЮЛ",
+            *map(str, sorted(folder.iterdir())),
+            "--workers",
+            "0",
+        ]
+    )
+    assert one.exit_code == 0, one.output
+    rows_a = stored_rows(readings, readings.contract_id)
+    rows_b = stored_rows(readings, readings.w.contract_b.id)
+    assert rows_a == rows_b and len(rows_a) == 3 * 3 * 48 + 3 * 24
+    assert {row[4] for row in rows_a} == {1, 2}  # the repeated day: version 2
+    ups = upload_rows(readings)
+    assert len(ups) == 4 and all(u.source == "cli" for u in ups)
+    assert all(u.blob_key and readings.w.storage.exists(u.blob_key) for u in ups)
+
+
+def test_bulk_import_reports_refused_files_and_takes_the_others(
+    readings: Readings, tmp_path: Any
+) -> None:
+    folder = tmp_path / "files"
+    bulk_files(folder, {"c_bad.xml": b"<!DOCTYPE a []><a/>", "notes.pdf": b"%PDF"})
+    runner = readings.app.test_cli_runner()
+    result = runner.invoke(
+        args=[
+            "readings",
+            "hourly",
+            "import",
+            "77-0001-ЮЛ",
+            str(folder),
+            "--workers",
+            "2",
+        ]
+    )
+    assert result.exit_code == 1
+    assert "5 files, 4 accepted (504 values), 1 refused" in result.output
+    assert "c_bad.xml: refused" in result.output and "DOCTYPE" in result.output
+    ups = upload_rows(readings)
+    assert [u.is_accepted for u in ups].count(False) == 1
+    assert all(u.blob_key for u in ups)  # the refused file is kept as well
+    unknown = runner.invoke(
+        args=["readings", "hourly", "import", "00-0000", str(folder)]
+    )
+    assert unknown.exit_code != 0 and "no contract" in unknown.output
+
+
+def test_an_unreadable_file_stops_the_import_with_its_name(
+    readings: Readings, tmp_path: Any
+) -> None:
+    folder = tmp_path / "files"
+    bulk_files(folder)
+    first = sorted(folder.iterdir())[0]
+    runner = readings.app.test_cli_runner()
+    # /proc/self/mem opens but cannot be read from its start (EIO).
+    args = ["readings", "hourly", "import", "77-0001-ЮЛ", str(first), "/proc/self/mem"]
+    result = runner.invoke(args=[*args, "--workers", "0"])
+    assert result.exit_code == 1 and "cannot read /proc/self/mem" in result.output
+    assert len(upload_rows(readings)) == 1  # the file before it is loaded
+
+
+def test_files_parsed_but_never_loaded_leave_no_blob(
+    readings: Readings, tmp_path: Any
+) -> None:
+    folder = tmp_path / "files"
+    bulk_files(folder)
+    store = readings.w.storage
+    url = readings.app.extensions["docflow"].settings.storage_url
+    before = set(store.iter_keys())
+    files = hs.receive_files(sorted(folder.iterdir()), storage_url=url, workers=2)
+    first = next(files)
+    files.close()  # the consumer stops: the files queued behind are dropped
+    assert set(store.iter_keys()) - before == {first.blob_key}
+    store.delete(first.blob_key)
+
+
+# -- API: uploads ---------------------------------------------------------------------
+
+
+def test_api_lists_uploads_and_gives_their_files(readings: Readings) -> None:
+    from tests.functional.api_support import api_for, error_code
+
+    add_point(readings)
+    a = api_for(readings.w, readings.w.org_a, "readings")
+    number = "77-0001-ЮЛ"
+    sent = real_80020()
+    made = a.post(
+        f"/contracts/{number}/hourly",
+        data={"file": (io.BytesIO(sent), "80020.xml")},
+        content_type="multipart/form-data",
+    )
+    assert made.status_code == 201 and made.get_json()["file_kept"] is True
+    listed = a.get(f"/contracts/{number}/hourly/uploads").get_json()["items"]
+    assert [u["id"] for u in listed] == [made.get_json()["id"]]
+    got = a.get(f"/contracts/{number}/hourly/uploads/{listed[0]['id']}/file")
+    assert got.status_code == 200 and got.data == sent
+    assert got.headers["X-Content-SHA256"] == listed[0]["sha256"]
+    b_upload = take(
+        readings, "b.xml", real_80020(), contract_id=readings.w.contract_b.id
+    )
+    for path in (
+        f"/contracts/{number}/hourly/uploads/{b_upload.id}/file",
+        f"/contracts/50-0100-ЮЛ/hourly/uploads/{b_upload.id}/file",
+        "/contracts/50-0100-ЮЛ/hourly/uploads",
+    ):
+        resp = a.get(path)
+        assert resp.status_code == 404 and error_code(resp) == "not_found", path
 
 
 # -- demo ----------------------------------------------------------------------------

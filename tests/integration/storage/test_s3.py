@@ -415,7 +415,10 @@ def test_a_blob_that_cannot_be_locked_is_not_kept(
         raising(ProtocolError("Connection aborted.")),
     )
     with pytest.raises(StorageUnavailableError, match="aborted"):
-        s3_store.put_bytes(b"x", retain_until=datetime.now(UTC) + timedelta(days=1))
+        s3_store.put_bytes(
+            b"x" * (DEFAULT_PART_SIZE + 1),
+            retain_until=datetime.now(UTC) + timedelta(days=1),
+        )
     assert stored_names(s3_store) == []
 
 

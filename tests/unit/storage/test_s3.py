@@ -173,3 +173,66 @@ def test_gc_pages_through_incomplete_uploads(monkeypatch: pytest.MonkeyPatch) ->
         ("objects/e", "id-objects/e"),
     ]
     assert removed == [f"{name} upload {upload_id}" for name, upload_id in aborted]
+
+
+def test_a_retained_blob_is_locked_by_the_put_that_writes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One PutObject with the lock headers and the Content-MD5 S3 demands of
+    them; no PutObjectRetention after it (issue #18)."""
+    import base64
+    import hashlib
+
+    store = offline_store()
+    sent: list[tuple[str, bytes, dict[str, str]]] = []
+
+    def put(bucket: str, name: str, data: bytes, headers: dict[str, str]) -> Any:
+        sent.append((name, data, dict(headers)))
+        return SimpleNamespace(version_id="v1")
+
+    monkeypatch.setattr(store.client, "_put_object", put)
+    monkeypatch.setattr(
+        store.client,
+        "set_object_retention",
+        raising(AssertionError("a second request")),
+    )
+    until = datetime(2031, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    monkeypatch.setattr(store, "_clock", lambda: datetime(2026, 1, 1, tzinfo=UTC))
+    info = store.put_bytes(b"sealed", content_type="application/pkcs7-signature",
+                           retain_until=until)  # fmt: skip
+    [(name, data, headers)] = sent
+    assert name == f"objects/{info.key}" and data == b"sealed"
+    assert headers["x-amz-object-lock-mode"] == "COMPLIANCE"
+    assert headers["x-amz-object-lock-retain-until-date"] == "2031-01-02T03:04:05.679Z"
+    assert (
+        headers["Content-MD5"]
+        == base64.b64encode(hashlib.md5(b"sealed").digest()).decode()
+    )  # noqa: S324 - what S3 asks for
+    assert headers["Content-Type"] == "application/pkcs7-signature"
+    assert headers["x-amz-meta-sha256"] == hashlib.sha256(b"sealed").hexdigest()
+    assert info.retain_until == datetime(2031, 1, 2, 3, 4, 5, 679000, tzinfo=UTC)
+
+
+def test_a_blob_without_retention_is_put_without_lock_headers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = offline_store()
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        store.client, "put_object",
+        lambda *args, **kwargs: calls.append(kwargs) or SimpleNamespace(version_id=None),
+    )  # fmt: skip
+    monkeypatch.setattr(store.client, "_put_object", raising(AssertionError("locked")))
+    store.put_bytes(b"plain")
+    assert len(calls) == 1 and "retention" not in calls[0]
+
+
+def test_a_retained_put_refused_by_the_bucket_names_object_lock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = offline_store()
+    monkeypatch.setattr(
+        store.client, "_put_object", raising(s3_error("InvalidRequest"))
+    )
+    with pytest.raises(StorageError, match="Object Lock"):
+        store.put_bytes(b"x", retain_until=datetime.now(UTC) + timedelta(days=1))
