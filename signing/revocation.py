@@ -40,7 +40,7 @@ import asyncio
 import datetime as dt
 import logging
 import threading
-from collections.abc import AsyncGenerator, Awaitable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -309,6 +309,10 @@ class _GuardedCertificateFetcher(_Guarded, RequestsCertificateFetcher):
     kind = "issuer"
 
 
+#: Builds a validation's CRL fetcher from its guard (see :func:`build_fetchers`).
+CrlFetcherFactory = Callable[["FetchGuard"], CRLFetcher]
+
+
 def build_fetchers(
     *,
     ocsp: bool,
@@ -316,6 +320,7 @@ def build_fetchers(
     issuers: bool,
     timeout: float,
     allow_private: bool = False,
+    crl_fetcher_factory: CrlFetcherFactory | None = None,
 ) -> Fetchers | None:
     """Network fetchers for one validation (their caches live as long as it does).
 
@@ -323,6 +328,10 @@ def build_fetchers(
 
     :param allow_private: let downloads reach internal addresses (CAs inside
         a closed network); refused by default, see :mod:`netguard`.
+    :param crl_fetcher_factory: builds the CRL fetcher instead of the default
+        download-per-validation one (an application sharing CRLs between
+        processes); it gets this validation's guard, so its downloads stay
+        public-only and refused ones are reported with the others.
     """
     if not (ocsp or crls or issuers):
         return None
@@ -339,9 +348,12 @@ def build_fetchers(
     )
     for fetcher in (ocsp_fetcher, crl_fetcher, cert_fetcher):
         fetcher.guard = guard
+    chosen_crl_fetcher: CRLFetcher = (
+        crl_fetcher_factory(guard) if crl_fetcher_factory is not None else crl_fetcher
+    )
     return Fetchers(
         ocsp_fetcher=ocsp_fetcher if ocsp else _DisabledOCSPFetcher(),
-        crl_fetcher=crl_fetcher if crls else _DisabledCRLFetcher(),
+        crl_fetcher=chosen_crl_fetcher if crls else _DisabledCRLFetcher(),
         cert_fetcher=cert_fetcher if issuers else _DisabledCertificateFetcher(),
     )
 

@@ -76,6 +76,7 @@ from signing.reports import (
 )
 from signing.revocation import (
     REVOCATION_TTL,
+    CrlFetcherFactory,
     RevocationMode,
     blocked_fetch_reasons,
     build_fetchers,
@@ -334,6 +335,9 @@ class TrustStore:
         certificate's own key).
     :param min_dsa_bits: the same for DSA.
     :param cache_size: validation results kept (0 disables the cache).
+    :param crl_fetcher_factory: builds each validation's CRL fetcher from its
+        download guard, instead of downloading per validation (see
+        :func:`signing.revocation.build_fetchers`).
 
     A CA certificate may be marked as belonging to a certification centre
     accredited by Минцифры (``add_root(cert, accredited="…")``): a chain
@@ -356,6 +360,7 @@ class TrustStore:
         min_rsa_bits: int = 2048,
         min_dsa_bits: int = 2048,
         cache_size: int = 4096,
+        crl_fetcher_factory: CrlFetcherFactory | None = None,
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be a positive number of seconds")
@@ -376,6 +381,7 @@ class TrustStore:
         self.weak_hash_algorithms = frozenset(a.lower() for a in weak_hash_algorithms)
         self.min_rsa_bits = min_rsa_bits
         self.min_dsa_bits = min_dsa_bits
+        self.crl_fetcher_factory = crl_fetcher_factory
         self._cache = _ResultCache(cache_size)
         for i, root in enumerate(roots):
             self._add(self._roots, _as_certificate(root, f"trust anchor #{i + 1}"))
@@ -519,6 +525,7 @@ class TrustStore:
             issuers=self.fetch_issuers,
             timeout=self.timeout,
             allow_private=self.allow_private_fetch,
+            crl_fetcher_factory=self.crl_fetcher_factory,
         )
 
     def _context(

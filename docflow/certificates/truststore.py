@@ -28,7 +28,6 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from pyhanko_certvalidator.fetchers.api import Fetchers
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -55,7 +54,7 @@ from docflow.certificates.models import (
 )
 from docflow.db import utcnow
 from docflow.errors import NotFoundError, ValidationError
-from signing.revocation import FetchGuard, RevocationMode
+from signing.revocation import CrlFetcherFactory, FetchGuard
 
 log = logging.getLogger(__name__)
 
@@ -553,30 +552,12 @@ def ensure_trust_anchor(session: Session, *, der: bytes, source: str) -> bool:
 # -- the store each process keeps -------------------------------------------------
 
 
-class ClusterTrustStore(signing.TrustStore):
-    """:class:`signing.TrustStore` whose CRL downloads go through the
-    cluster's :class:`~docflow.certificates.crls.SharedCrls` (PostgreSQL), so
-    that one process downloads a CRL and every other reads it."""
-
-    def __init__(
-        self, *args: Any, shared_crls: SharedCrls | None, **kwargs: Any
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.shared_crls = shared_crls
-
-    def _fetchers(self, revocation: RevocationMode) -> Fetchers | None:
-        # signing builds one set of guarded fetchers per validation; only the
-        # CRL fetcher is swapped, keeping the same guard (public addresses
-        # only, refused downloads reported).
-        fetchers = super()._fetchers(revocation)
-        guard = getattr(fetchers.crl_fetcher, "guard", None) if fetchers else None
-        if fetchers is None or guard is None or self.shared_crls is None:
-            return fetchers
-        return Fetchers(
-            ocsp_fetcher=fetchers.ocsp_fetcher,
-            crl_fetcher=SharedCRLFetcher(self.shared_crls, guard),
-            cert_fetcher=fetchers.cert_fetcher,
-        )
+def shared_crl_fetchers(shared: SharedCrls) -> CrlFetcherFactory:
+    """The trust store's CRL fetcher through the cluster's
+    :class:`~docflow.certificates.crls.SharedCrls` (PostgreSQL), so that one
+    process downloads a CRL and every other reads it; the validation's guard
+    (public addresses only, refused downloads reported) is kept."""
+    return lambda guard: SharedCRLFetcher(shared, guard)
 
 
 def _engine(session: Session) -> Engine:
@@ -668,8 +649,9 @@ class TrustStoreCache:
             if engine.dialect.name == "postgresql"
             else None
         )
-        store = ClusterTrustStore(
-            allow_private_fetch=self.allow_private_fetch, shared_crls=shared
+        store = signing.TrustStore(
+            allow_private_fetch=self.allow_private_fetch,
+            crl_fetcher_factory=shared_crl_fetchers(shared) if shared else None,
         )
         for der in session.scalars(select(RevocationList.der)):
             try:

@@ -11,6 +11,8 @@ from typing import Any
 
 import httpcore
 import pytest
+from asn1crypto import crl
+from pyhanko_certvalidator.fetchers.api import CRLFetcher
 
 import netguard
 from signing import TrustStore, Verdict, pki, revocation, validate_certificate
@@ -161,9 +163,7 @@ def test_fetch_refuses_an_internal_literal_without_connecting(
     connections: list[tuple[str, int]],
 ) -> None:
     with pytest.raises(netguard.ForbiddenAddressError, match="loopback"):
-        netguard.fetch(
-            "http://[64:ff9b::7f00:1]/x.crl", timeout=1, max_bytes=1000
-        )
+        netguard.fetch("http://[64:ff9b::7f00:1]/x.crl", timeout=1, max_bytes=1000)
     assert connections == []
 
 
@@ -269,3 +269,65 @@ def test_fetchers_are_guarded_and_carry_the_switch() -> None:
         revocation.build_fetchers(ocsp=False, crls=False, issuers=False, timeout=2.0)
         is None
     )
+
+
+class _ServedCRLs(CRLFetcher):
+    """A CRL fetcher that hands out CRLs it holds: what an application sharing
+    downloads between processes plugs in."""
+
+    def __init__(self, crls: list[crl.CertificateList]) -> None:
+        self.crls = crls
+
+    async def fetch(
+        self, cert: Any, *, use_deltas: Any = None
+    ) -> list[crl.CertificateList]:
+        return self.crls
+
+    def fetched_crls(self) -> list[crl.CertificateList]:
+        return self.crls
+
+    def fetched_crls_for_cert(self, cert: Any) -> list[crl.CertificateList]:
+        return self.crls
+
+
+def test_a_crl_fetcher_factory_replaces_the_download_and_keeps_the_guard(
+    loopback_pki: tuple[pki.Issued, pki.Issued], connections: list[tuple[str, int]]
+) -> None:
+    root, leaf = loopback_pki
+    served = _ServedCRLs(
+        [
+            crl.CertificateList.load(
+                pki.make_crl(
+                    root,
+                    [
+                        pki.Revoked(
+                            leaf.cert.serial_number, leaf.cert.not_valid_before_utc
+                        )
+                    ],
+                )
+            )
+        ]
+    )
+    guards: list[revocation.FetchGuard] = []
+
+    def factory(guard: revocation.FetchGuard) -> CRLFetcher:
+        guards.append(guard)
+        return served
+
+    fetchers = revocation.build_fetchers(
+        ocsp=True, crls=True, issuers=True, timeout=2.0, crl_fetcher_factory=factory
+    )
+    assert fetchers is not None and fetchers.crl_fetcher is served
+    assert isinstance(fetchers.ocsp_fetcher, revocation._Guarded)
+    assert guards == [fetchers.ocsp_fetcher.guard]
+    # The switch still rules: no CRLs asked for, none fetched by the factory's.
+    off = revocation.build_fetchers(
+        ocsp=True, crls=False, issuers=False, timeout=2.0, crl_fetcher_factory=factory
+    )
+    assert off is not None and off.crl_fetcher is not served
+
+    store = TrustStore([root.der], ocsp=False, crl_fetcher_factory=factory)
+    result = validate_certificate(leaf.der, store, revocation="hard")
+    assert connections == []
+    assert result.verdict is Verdict.INVALID
+    assert "revoked" in {r.code.value for r in result.reasons}
