@@ -43,7 +43,7 @@ from docflow.documents.models import Document, DocumentFile, FileRole, Signature
 from docflow.documents.services import RETENTION, file_row, get_document
 from docflow.errors import DocflowError, ValidationError
 from signing import cades
-from signing.cms import verify_cms
+from signing.cms import verify_cms, verify_cms_digest
 from signing.errors import SigningError
 from signing.etsi_report import validation_report_xml
 from signing.pades import add_long_term_data, verify_pdf
@@ -74,6 +74,16 @@ class TimestampUnavailableError(DocflowError):
 
 
 @dataclass(frozen=True)
+class ContentDigest:
+    """The original by its digest, as recorded at registration: a detached
+    signature made with the same hash is verified and archive-time-stamped
+    without reading the original back from the blob store."""
+
+    algorithm: str  # "sha256"
+    value: bytes
+
+
+@dataclass(frozen=True)
 class Verifier:
     """How to verify: the trust store, the revocation mode, the moments."""
 
@@ -82,7 +92,17 @@ class Verifier:
     received_at: dt.datetime
     registered_at: dt.datetime | None
 
-    def cms(self, content: bytes, sig: bytes) -> CmsReport:
+    def cms(self, content: bytes | ContentDigest, sig: bytes) -> CmsReport:
+        if isinstance(content, ContentDigest):
+            return verify_cms_digest(
+                content.value,
+                content.algorithm,
+                sig,
+                self.trust,
+                received_at=self.received_at,
+                registered_at=self.registered_at,
+                revocation=_mode(self.revocation),
+            )
         return verify_cms(
             content,
             sig,
@@ -115,7 +135,11 @@ def unavailable(exc: Exception) -> TimestampUnavailableError:
 
 
 def seal_cms(
-    sig: bytes, content: bytes, *, timestamper: Timestamper, verifier: Verifier
+    sig: bytes,
+    content: bytes | ContentDigest,
+    *,
+    timestamper: Timestamper,
+    verifier: Verifier,
 ) -> tuple[bytes, CmsReport]:
     """CAdES-BES (or -T) → -T → -LT → -LTA; the sealed file and its report.
 
@@ -134,7 +158,17 @@ def seal_cms(
             crls=data.crls,
             ocsp_responses=data.ocsp_responses,
         )
-        sealed = cades.add_archive_timestamp(with_data, content, timestamper)
+        sealed = (
+            cades.add_archive_timestamp(
+                with_data,
+                None,
+                timestamper,
+                digest=content.algorithm,
+                content_digest=content.value,
+            )
+            if isinstance(content, ContentDigest)
+            else cades.add_archive_timestamp(with_data, content, timestamper)
+        )
     except SigningError as exc:
         raise unavailable(exc) from exc
     return sealed, verifier.cms(content, sealed)

@@ -38,6 +38,7 @@ from docflow.db import utcnow
 from docflow.documents.evidence import (
     CADES_LEVEL,
     PADES_LEVEL,
+    ContentDigest,
     Verifier,
     archive_until,
     etsi_xml,
@@ -181,6 +182,29 @@ def _original(storage: Any, doc: Document) -> bytes:
     return storage.read_bytes(doc.main_file.blob_key)  # type: ignore[no-any-return]
 
 
+def _signed_content(storage: Any, doc: Document, sig: bytes) -> bytes | ContentDigest:
+    """What a party's detached signature is checked against: the original's
+    SHA-256 recorded at registration when the signer hashed with SHA-256 (the
+    blob is not read back), else the original itself (a GOST signature hashes
+    with Streebog)."""
+    if doc.main_file.sha256 and _signer_digest(sig) == "sha256":
+        return ContentDigest("sha256", bytes.fromhex(doc.main_file.sha256))
+    return _original(storage, doc)
+
+
+def _signer_digest(sig: bytes) -> str | None:
+    """The digest algorithm of a one-signer CMS, or None (several signers, an
+    unknown hash, or not a CMS at all: the verification says which)."""
+    try:
+        infos = der.load_signed_data(sig)["signer_infos"]
+    except signing.SignatureFormatError:
+        return None
+    if len(infos) != 1:
+        return None
+    spec = der.DIGESTS_BY_OID.get(infos[0]["digest_algorithm"]["algorithm"].dotted)
+    return spec.name if spec else None
+
+
 #: Unsigned attributes a party may send: its own signature time-stamp (a
 #: CAdES-T from CryptoPro, say), which is verified like ours. Anything else —
 #: a countersignature by another key, unknown data — the service did not add
@@ -188,7 +212,7 @@ def _original(storage: Any, doc: Document) -> bytes:
 _CLIENT_UNSIGNED = frozenset({"1.2.840.113549.1.9.16.2.14"})
 
 
-def _verify_cms(content: bytes, sig: bytes, verifier: Verifier) -> Any:
+def _verify_cms(content: bytes | ContentDigest, sig: bytes, verifier: Verifier) -> Any:
     try:
         report = verifier.cms(content, sig)
     except signing.SignatureFormatError:
@@ -234,7 +258,7 @@ def _check_revision(report: Any) -> Any:
 def _seal(
     *,
     sig: bytes,
-    content: bytes,
+    content: bytes | ContentDigest,
     pdf: bytes | None,
     timestamper: Timestamper,
     verifier: Verifier,
@@ -378,7 +402,7 @@ def accept_cms_signature(
     doc = get_document(session, actor=actor, document_id=document_id, lock=True)
     step = _require_turn(session, actor, doc)
     verifier = _verifier(doc, trust, revocation, received_at)
-    content = _original(storage, doc)
+    content = _signed_content(storage, doc, signature)
     report = _verify_cms(content, signature, verifier)
     if report.verdict != signing.Verdict.VALID:
         raise _refuse_report(report, "Подпись")
@@ -615,7 +639,7 @@ def complete_signing(
             "соответствует сертификату или данные повреждены."
         ) from None
     verifier = _verifier(doc, trust, revocation, received_at)
-    content = _original(storage, doc)
+    content = _signed_content(storage, doc, sig)
     report = _verify_cms(content, sig, verifier)
     if report.verdict != signing.Verdict.VALID:
         raise _refuse_report(report, "Подпись")

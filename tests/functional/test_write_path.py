@@ -387,3 +387,30 @@ def test_events_left_by_a_lost_relay_go_out_on_a_worker_start_or_the_sweep(
         assert s.scalar(select(Event.id).where(Event.fanout.is_not(None))) is None
         links = set(s.scalars(select(Notification.link)))
     assert links == {f"/documents/{lost}"}
+
+
+def test_a_signature_is_checked_against_the_recorded_digest_without_reading_back(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storage import FilesystemBlobStorage
+
+    api = _signing_customer(world)
+    pdf = act_pdf()
+    doc_id = _post(api, pdf)
+    reads: list[object] = []
+    real_read = FilesystemBlobStorage.read_bytes
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> bytes:
+        reads.append(args)
+        return real_read(self, *args, **kwargs)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(FilesystemBlobStorage, "read_bytes", counted)
+    # A signature over other content is still refused by the digest alone.
+    other = api.sign(doc_id, sign_cms(world.keys.signer_a, pdf + b"\n% changed"))
+    assert other.status_code == 422, other.get_json()
+    signed = api.sign(doc_id, sign_cms(world.keys.signer_a, pdf))
+    assert signed.status_code == 201, signed.get_json()
+    assert reads == []
+    # The route moved on as it does after any accepted signature.
+    body = api.get(f"/documents/{doc_id}").get_json()
+    assert body["status"] == "partly_signed"
