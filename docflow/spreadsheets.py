@@ -217,6 +217,51 @@ class Table:
     )  # (row number, cells)
 
 
+def read_form_sheet(
+    data: bytes,
+    *,
+    sheet: str,
+    header_row: int,
+    max_rows: int,
+    max_bytes: int,
+    too_big: str,
+    hint: str,
+) -> list[tuple[int, list[Any]]]:
+    """The numbered rows of one sheet of a form the cabinet wrote and a user
+    filled in (a ППП template, a control-measurement form).
+
+    :param too_big: the refusal of a file over ``max_bytes``.
+    :param hint: what to upload instead, ending the refusals («загрузите
+        шаблон, скачанный по кнопке …»).
+    :raises WorkbookRefused: too big, not an .xlsx, damaged, inflating, no
+        such sheet, too many rows; each in a Russian sentence.
+    """
+    from openpyxl import load_workbook
+
+    if len(data) > max_bytes:
+        raise WorkbookRefused(too_big)
+    if not data.startswith(b"PK"):
+        raise WorkbookRefused(f"Файл не является книгой Excel (.xlsx): {hint}.")
+    broken = WorkbookRefused("Файл повреждён или не является книгой Excel (.xlsx).")
+    try:
+        check_xlsx_archive(data)
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except WorkbookRefused:
+        raise
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, IndexError):
+        raise broken from None
+    try:
+        if sheet not in wb.sheetnames:
+            raise WorkbookRefused(f"В файле нет листа «{sheet}»: {hint}.")
+        return sheet_rows(wb[sheet], first_rows=header_row, max_rows=max_rows)
+    except WorkbookRefused:
+        raise
+    except Exception:  # noqa: BLE001 - a malformed sheet fails in many ways
+        raise broken from None
+    finally:
+        wb.close()
+
+
 def read_table(filename: str, data: bytes) -> Table:
     """The first sheet of an .xlsx, or a CSV (UTF-8 or Windows-1251; «;», «,» or tab).
 

@@ -11,12 +11,11 @@ import datetime as dt
 import io
 import re
 import uuid
-import zipfile
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter
@@ -38,8 +37,7 @@ from docflow.spreadsheets import (
     ImportFailed,
     ImportProblem,
     WorkbookRefused,
-    check_xlsx_archive,
-    sheet_rows,
+    read_form_sheet,
     xml_safe,
 )
 
@@ -462,38 +460,18 @@ def parse_control_form(
         or rows are amiss (each named: «строка 8, столбец «05:00–06:00»:
         ожидается число, например 120,5»).
     """
-    if len(data) > MAX_FILE_BYTES:
-        raise _refused("Файл больше 2 МБ: загрузите форму контрольного замера.")
-    if not data.startswith(b"PK"):
-        raise _refused(
-            "Файл не является книгой Excel (.xlsx): загрузите форму, скачанную по "
-            "кнопке «Скачать форму Excel»."
-        )
-    broken = _refused("Файл повреждён или не является книгой Excel (.xlsx).")
     try:
-        check_xlsx_archive(data)
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except WorkbookRefused as exc:
-        raise _refused(exc.message) from None
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, IndexError):
-        raise broken from None
-    try:
-        if CONTROL_SHEET not in wb.sheetnames:
-            raise _refused(
-                f"В файле нет листа «{CONTROL_SHEET}»: загрузите форму, скачанную по "
-                "кнопке «Скачать форму Excel»."
-            )
-        numbered = sheet_rows(
-            wb[CONTROL_SHEET], first_rows=CONTROL_HEADER_ROW, max_rows=len(meters) + 50
+        numbered = read_form_sheet(
+            data,
+            sheet=CONTROL_SHEET,
+            header_row=CONTROL_HEADER_ROW,
+            max_rows=len(meters) + 50,
+            max_bytes=MAX_FILE_BYTES,
+            too_big="Файл больше 2 МБ: загрузите форму контрольного замера.",
+            hint="загрузите форму, скачанную по кнопке «Скачать форму Excel»",
         )
     except WorkbookRefused as exc:
         raise _refused(exc.message) from None
-    except ImportFailed:
-        raise
-    except Exception:  # noqa: BLE001 - a malformed sheet fails in many ways
-        raise broken from None
-    finally:
-        wb.close()
     return _control_values(numbered, contract_number, day, meters)
 
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import zipfile
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from docflow.readings.planned_services import HOURS, MSK, STATUS_TITLES, hour_title
-from docflow.spreadsheets import WorkbookRefused, check_xlsx_archive, sheet_rows
+from docflow.spreadsheets import WorkbookRefused, read_form_sheet
 
 SHEET = "ППП"
 COL_HOUR = "Час"
@@ -142,38 +141,18 @@ def parse_template(
     :raises PlannedFileError: not an .xlsx, no sheet «ППП», another contract or
         date, hours missing.
     """
-    from openpyxl import load_workbook
-
-    if len(data) > MAX_FILE_BYTES:
-        raise PlannedFileError("Файл больше 2 МБ: загрузите заполненный шаблон ППП.")
-    if not data.startswith(b"PK"):
-        raise PlannedFileError(
-            "Файл не является книгой Excel (.xlsx): загрузите шаблон, "
-            "скачанный по кнопке «Выгрузить шаблон»."
+    try:
+        numbered = read_form_sheet(
+            data,
+            sheet=SHEET,
+            header_row=HEADER_ROW,
+            max_rows=HOURS + 5,
+            max_bytes=MAX_FILE_BYTES,
+            too_big="Файл больше 2 МБ: загрузите заполненный шаблон ППП.",
+            hint="загрузите шаблон, скачанный по кнопке «Выгрузить шаблон»",
         )
-    broken = PlannedFileError("Файл повреждён или не является книгой Excel (.xlsx).")
-    try:
-        check_xlsx_archive(data)
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except WorkbookRefused as exc:
         raise PlannedFileError(exc.message) from None
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, IndexError):
-        raise broken from None
-    try:
-        if SHEET not in wb.sheetnames:
-            raise PlannedFileError(
-                f"В файле нет листа «{SHEET}»: загрузите шаблон, "
-                "скачанный по кнопке «Выгрузить шаблон»."
-            )
-        numbered = sheet_rows(wb[SHEET], first_rows=HEADER_ROW, max_rows=HOURS + 5)
-    except WorkbookRefused as exc:
-        raise PlannedFileError(exc.message) from None
-    except PlannedFileError:
-        raise
-    except Exception:  # noqa: BLE001 - a malformed sheet fails in many ways
-        raise broken from None
-    finally:
-        wb.close()
     rows = dict(numbered)
     meta: dict[str, str] = {}
     for n in range(1, HEADER_ROW):
