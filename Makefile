@@ -32,8 +32,9 @@ run: install
 
 ## Installs everything the tests need and runs the whole suite.
 test: install system
-	$(BIN)/ruff check docflow signing storage notifications netguard tests benchmarks
-	$(BIN)/lint-imports
+	$(BIN)/ruff check docflow signing storage notifications netguard tests benchmarks scripts
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/check_cycles.py
 	$(BIN)/python scripts/check_access.py
 	$(BIN)/mypy storage notifications signing netguard
 	$(BIN)/python -m pytest -n 2 --dist loadgroup

@@ -58,6 +58,24 @@ sys.path[:] = [p for p in sys.path if Path(p or os.curdir).resolve() != _HERE]
 ROOT = _HERE.parent
 
 import httpx  # noqa: E402 -- after the sys.path repair above
+from cryptography.hazmat.primitives.serialization import Encoding  # noqa: E402
+from reportlab.lib.pagesizes import A4  # noqa: E402
+from reportlab.pdfbase import pdfmetrics  # noqa: E402
+from reportlab.pdfbase.ttfonts import TTFont  # noqa: E402
+from reportlab.pdfgen import canvas  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+import signing  # noqa: E402
+from docflow.access import Actor  # noqa: E402
+from docflow.api.services import create_api_key  # noqa: E402
+from docflow.app import create_app  # noqa: E402
+from docflow.contracts.models import Contract, Organisation  # noqa: E402
+from docflow.db import count_statements as counting  # noqa: E402
+from docflow.db import transaction  # noqa: E402
+from docflow.migrate import upgrade  # noqa: E402
+from docflow.outbox.webhooks import create_webhook  # noqa: E402
+from signing import Pkcs12Signer, pki  # noqa: E402
 
 PG_ADMIN = os.environ.get(
     "DOCFLOW_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -149,14 +167,10 @@ class CpuMeter:
     the same cores, unevenly between the phases)."""
 
     def __init__(self, admin_url: str, database_name: str) -> None:
-        from sqlalchemy import create_engine
-
         self._admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
         self._database = database_name
 
     def _backends(self) -> list[int]:
-        from sqlalchemy import text
-
         with self._admin.connect() as conn:
             return list(
                 conn.scalars(
@@ -166,19 +180,31 @@ class CpuMeter:
             )
 
     def seconds(self, roots: list[int], *, database: bool) -> float:
+        return sum(self.by_part(dict.fromkeys(map(str, roots)), database).values())
+
+    def by_part(
+        self, parts: dict[str, int | None], database: bool
+    ) -> dict[str, float]:
+        """CPU seconds of each named root process and its descendants (and,
+        with ``database``, of this run's PostgreSQL backends as ``database``)."""
         table = {}
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
                 table[int(entry.name)] = _cpu_of(int(entry.name))
-        wanted = set(roots)
-        grew = True
-        while grew:  # the roots and all their descendants
-            more = {pid for pid, (ppid, _) in table.items() if ppid in wanted}
-            grew = not more <= wanted
-            wanted |= more
+        out: dict[str, float] = {}
+        for name, root in parts.items():
+            wanted = {int(name) if root is None else root}
+            grew = True
+            while grew:  # the root and all its descendants
+                more = {pid for pid, (ppid, _) in table.items() if ppid in wanted}
+                grew = not more <= wanted
+                wanted |= more
+            out[name] = sum(table[pid][1] for pid in wanted if pid in table)
         if database:
-            wanted |= set(self._backends())
-        return sum(table[pid][1] for pid in wanted if pid in table)
+            out["database"] = sum(
+                table[pid][1] for pid in self._backends() if pid in table
+            )
+        return out
 
     def close(self) -> None:
         self._admin.dispose()
@@ -186,9 +212,6 @@ class CpuMeter:
 
 @contextmanager
 def database(name: str) -> Iterator[str]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
     url = make_url(PG_ADMIN)
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -230,11 +253,6 @@ class Receiver:
 
 
 def make_pdf() -> bytes:
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-    from reportlab.pdfgen import canvas
-
     font = ROOT / "signing" / "fonts" / "DejaVuSans.ttf"
     pdfmetrics.registerFont(TTFont("DejaVuSans", str(font)))
     buf = io.BytesIO()
@@ -270,15 +288,8 @@ GOALS = {
 def build_world(env: dict[str, str], receiver_url: str) -> World:
     """Migrate, then a supplier, ООО «Ромашка» with a contract, a trusted test
     CA and its signatory, and an API key — with the services, in this process."""
-    from cryptography.hazmat.primitives.serialization import Encoding
 
     os.environ.update(env)
-    from docflow.api.services import create_api_key, create_webhook
-    from docflow.app import create_app
-    from docflow.contracts.models import Contract, Organisation
-    from docflow.db import transaction
-    from docflow.migrate import upgrade
-    from signing import Pkcs12Signer, pki
 
     upgrade(env["DATABASE_URL"])
     root = pki.make_root_ca("Бенчмарк УЦ")
@@ -306,7 +317,6 @@ def build_world(env: dict[str, str], receiver_url: str) -> World:
             made = create_api_key(
                 s, user=None, organisation=org, name="bench", scopes="read,write,sign"
             )
-        from docflow.access import Actor
 
         actor = Actor(
             user=None,
@@ -341,6 +351,7 @@ class Result:
     errors: int
     route: str = ""
     cpu: float = 0.0  # CPU seconds of the serving processes during the phase
+    parts: dict[str, float] | None = None  # the same, by process
 
     @property
     def cpu_ms(self) -> float:
@@ -405,8 +416,6 @@ def count_statements(
     application, database, store and broker as the servers, one request each
     after one to warm up (the first of a process loads the trust store)."""
     os.environ.update(env)
-    from docflow.app import create_app
-    from docflow.db import count_statements as counting
 
     app = create_app()
     client = app.test_client()
@@ -468,8 +477,6 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker")
     args = parser.parse_args()
-
-    import signing
 
     tmp = Path(tempfile.mkdtemp(prefix="docflow-bench-"))
     logs = tmp / "logs"
@@ -607,7 +614,7 @@ def main() -> int:
                 expect(c.get("/ping"), 200)
 
             meter = CpuMeter(PG_ADMIN, f"docflow_bench_{os.getpid()}")
-            serving = [server.pid, worker.pid, s3.pid]
+            serving = {"server": server.pid, "worker": worker.pid, "S3": s3.pid}
 
             def drained(count: int) -> float:
                 """Seconds until the receiver has ``count`` webhooks (at most 120)."""
@@ -624,10 +631,12 @@ def main() -> int:
             ) -> tuple[Result, list[Any]]:
                 """One route under load; its CPU counted until the worker has
                 relayed the phase's events too."""
-                before = meter.seconds(serving, database=True)
+                before = meter.by_part(serving, database=True)
                 result, outputs = load(name, args.clients, calls, api, auth)
                 drained(hooks)
-                result.cpu = meter.seconds(serving, database=True) - before
+                after = meter.by_part(serving, database=True)
+                result.parts = {k: after[k] - before.get(k, 0.0) for k in after}
+                result.cpu = sum(result.parts.values())
                 result.route = route
                 return result, outputs
 
@@ -713,6 +722,15 @@ def main() -> int:
         " the run's PostgreSQL backends; CPU vs: the bare endpoint's over it, the\n"
         " ratio an otherwise idle machine would give)"
     )
+    print()
+    print("CPU ms per request, by process:")
+    for r in results[1:]:
+        parts = r.parts or {}
+        n = len(r.latencies) or 1
+        print(
+            f"  {r.route:<34} "
+            + ", ".join(f"{k} {v / n * 1000:.2f}" for k, v in parts.items())
+        )
     print()
     print("goals (issue #18): ratio to the bare endpoint, SQL statements per request")
     for r in results[1:]:

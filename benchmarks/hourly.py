@@ -39,6 +39,16 @@ sys.path.insert(0, str(_HERE.parent))
 from sqlalchemy import Engine, create_engine, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+import docflow.models  # noqa: E402, F401 - every mapper, as the application has them
+from docflow.contracts.models import Contract, Organisation  # noqa: E402
+from docflow.db import transaction  # noqa: E402
+from docflow.migrate import upgrade  # noqa: E402
+from docflow.readings import hourly_formats as fmt  # noqa: E402
+from docflow.readings import hourly_services as hs  # noqa: E402
+from docflow.readings.hourly_models import Channel, HourlyPoint  # noqa: E402
+from storage import open_store  # noqa: E402
+from tests.appfixtures import postgres_database  # noqa: E402
+
 PG_ADMIN = os.environ.get(
     "DOCFLOW_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -75,10 +85,6 @@ def _import(
     """The files through the bulk import; the rate printed as it goes, then
     the CPU the import took per value (this process, its workers and the
     database backend that wrote): what the rate is made of on a busy machine."""
-    from docflow.contracts.models import Contract
-    from docflow.db import transaction
-    from docflow.readings import hourly_services as hs
-    from storage import open_store
 
     store = open_store(store_url)
     values = 0
@@ -125,14 +131,6 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--keep", action="store_true", help="keep the database")
     args = parser.parse_args()
-
-    import docflow.models  # noqa: F401 - every mapper, as the application has them
-    from docflow.contracts.models import Contract, Organisation
-    from docflow.migrate import upgrade
-    from docflow.readings import hourly_formats as fmt
-    from docflow.readings import hourly_services as hs
-    from docflow.readings.hourly_models import Channel, HourlyPoint
-    from tests.appfixtures import postgres_database
 
     name = f"docflow_bench_hourly_{os.getpid()}"
     database = postgres_database(PG_ADMIN, name)

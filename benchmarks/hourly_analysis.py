@@ -50,6 +50,18 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+import docflow.models  # noqa: E402, F401 - every mapper, as the application has them
+from docflow.accounts.models import Role  # noqa: E402
+from docflow.accounts.services import register_user  # noqa: E402
+from docflow.contracts.models import Contract, ContractAccess, Organisation  # noqa: E402
+from docflow.migrate import upgrade  # noqa: E402
+from docflow.readings import hourly_analysis as ha  # noqa: E402
+from docflow.readings.hourly_analysis_models import PeakHour  # noqa: E402
+from docflow.readings.hourly_models import HourlyPoint  # noqa: E402
+from docflow.readings.models import Meter, SupplyObject, VoltageLevel  # noqa: E402
+from docflow.readings.planned_models import PlannedRequest, PlannedVersion  # noqa: E402
+from tests.appfixtures import build_app, make_settings, postgres_database  # noqa: E402
+
 PG_ADMIN = os.environ.get(
     "DOCFLOW_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -74,11 +86,6 @@ def _shape(day: dt.date, hour: int) -> float:
 
 def make_world(engine: Engine, points: int) -> dict[str, Any]:
     """One customer with a contract of 1 point, one of 50 and one of the rest."""
-    from docflow.accounts.models import Role
-    from docflow.accounts.services import register_user
-    from docflow.contracts.models import Contract, ContractAccess, Organisation
-    from docflow.readings.hourly_models import HourlyPoint
-    from docflow.readings.models import Meter, SupplyObject, VoltageLevel
 
     levels = [VoltageLevel.VN, VoltageLevel.SN1, VoltageLevel.SN2, VoltageLevel.NN]
     sizes = {"77-9001-ЮЛ": 1, "77-9050-ЮЛ": 50, "77-9999-ЮЛ": max(0, points - 51)}
@@ -208,9 +215,6 @@ def load_values(engine: Engine, point_ids: list[uuid.UUID], days: int) -> int:
 
 
 def load_plans_and_peaks(engine: Engine, contracts: list[uuid.UUID], days: int) -> None:
-    from docflow.readings.hourly_analysis_models import PeakHour
-    from docflow.readings.planned_models import PlannedRequest, PlannedVersion
-
     with Session(engine) as s, s.begin():
         for n in range(days):
             day = START + dt.timedelta(days=n)
@@ -254,8 +258,6 @@ def measure_queries(
     months: list[dt.date],
     queries: int,
 ) -> None:
-    from docflow.readings import hourly_analysis as ha
-
     rng = random.Random(3)
     grid_t: list[float] = []
     profile_t: list[float] = []
@@ -302,8 +304,6 @@ def measure_queries(
 def measure_page(
     url: str, contract_id: uuid.UUID, months: list[dt.date], renders: int
 ) -> None:
-    from tests.appfixtures import build_app, make_settings
-
     var = Path(tempfile.mkdtemp(prefix="bench-analysis-"))
     app = build_app(make_settings(var, url))
     client = app.test_client()
@@ -335,10 +335,6 @@ def main() -> None:
     args = parser.parse_args()
     if args.points < 51:
         parser.error("--points: at least 51 (contracts of 1 and 50 points)")
-
-    import docflow.models  # noqa: F401 - every mapper, as the application has them
-    from docflow.migrate import upgrade
-    from tests.appfixtures import postgres_database
 
     name = f"docflow_bench_analysis_{os.getpid()}"
     database = postgres_database(PG_ADMIN, name)

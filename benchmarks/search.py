@@ -41,7 +41,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,16 @@ sys.path.insert(0, str(_HERE.parent))
 
 from sqlalchemy import Engine, create_engine, event, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
+
+import docflow.models  # noqa: E402, F401 - every mapper, as the application has them
+from docflow.access import Actor  # noqa: E402
+from docflow.accounts.models import Role, User  # noqa: E402
+from docflow.accounts.services import hash_password, register_user  # noqa: E402
+from docflow.db import transaction  # noqa: E402
+from docflow.documents.models import DocStatus, DocType  # noqa: E402
+from docflow.documents.search import SearchFilters, search_documents  # noqa: E402
+from docflow.migrate import upgrade  # noqa: E402
+from tests.appfixtures import build_app, make_settings  # noqa: E402
 
 PG_ADMIN = os.environ.get(
     "DOCFLOW_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -196,9 +206,6 @@ class _Copy:
 
 def _load(engine: Engine, documents: int, seed: int) -> World:
     """The organisations, contracts, people, documents, routes and signatures."""
-    from docflow.accounts.models import Role
-    from docflow.accounts.services import register_user
-    from docflow.db import transaction
 
     rng = random.Random(seed)
     with Session(engine) as s, transaction(s):
@@ -429,9 +436,6 @@ class Result:
 
 
 def _actor(session: Session, user_id: uuid.UUID) -> Any:
-    from docflow.access import Actor
-    from docflow.accounts.models import User
-
     user = session.get(User, user_id)
     assert user is not None
     return Actor.for_user(user)
@@ -444,9 +448,6 @@ def _time_queries(
     rng: random.Random,
     statements: Statements,
 ) -> list[Result]:
-    from docflow.documents.models import DocStatus, DocType
-    from docflow.documents.search import SearchFilters, search_documents
-
     big_customers = _big_customers(engine, world)
     words = ("акт", "акты сверки", "соглашение о порядке расчётов", "счёт октябрь",
              "претензия", "письмо реквизитов", "договор", "замена прибора учёта")  # fmt: skip
@@ -522,9 +523,6 @@ def _next_pages(
 ) -> Result:
     """Page 2..40 of the clerk's newest documents, each after the cursor of the
     page before (the «Далее →» link)."""
-    from dataclasses import replace
-
-    from docflow.documents.search import SearchFilters, search_documents
 
     result = Result("clerk: next page (cursor), pages 2-40")
     with Session(engine) as s:
@@ -598,7 +596,6 @@ def _time_pages(
 ) -> list[Result]:
     """The search page through the real view, for the clerk and for a big
     customer, with random text queries."""
-    from docflow.accounts.services import hash_password
 
     with engine.begin() as conn:  # the customer signs in with a password too
         big = _big_customers(engine, world)[0]
@@ -668,10 +665,6 @@ def main() -> int:
         "--reuse", metavar="URL", help="time the queries on a database kept before"
     )
     args = parser.parse_args()
-
-    import docflow.models  # noqa: F401 - every mapper, as the application has them
-    from docflow.migrate import upgrade
-    from tests.appfixtures import build_app, make_settings
 
     name = f"docflow_bench_search_{os.getpid()}"
     url = args.reuse or _database(name, create=True)

@@ -65,14 +65,21 @@ import io
 import logging
 import os
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from asn1crypto import cms as asn1_cms
+from asn1crypto import crl as asn1_crl
+from asn1crypto import keys as asn1_keys
+from asn1crypto import tsp as asn1_tsp
+from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import hashes  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, padding  # noqa: E402
 from cryptography.hazmat.primitives.serialization import (  # noqa: E402
@@ -81,6 +88,21 @@ from cryptography.hazmat.primitives.serialization import (  # noqa: E402
     PrivateFormat,
     pkcs7,
 )
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import signers as hanko
+from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko.sign.timestamps import DummyTimeStamper
+from pyhanko.sign.validation import (
+    async_validate_detached_cms,
+    validate_pdf_signature,
+)
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
 
 from signing import gost, pki  # noqa: E402
 from signing._cms_asn1 import digest_spec  # noqa: E402
@@ -101,11 +123,6 @@ PASSWORD = "bench"
 
 
 def act_pdf() -> bytes:
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-    from reportlab.pdfgen import canvas
-
     pdfmetrics.registerFont(TTFont("DejaVuSans", str(FONT)))
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4, invariant=True)
@@ -126,7 +143,6 @@ def check_lta(doc: bytes, trust: TrustStore) -> None:
     """Fail unless ``doc`` is PAdES B-LTA: a /DocTimeStamp after the signature,
     and our verification finds it VALID with a signature and a document
     time-stamp."""
-    from pyhanko.pdf_utils.reader import PdfFileReader
 
     reader = PdfFileReader(io.BytesIO(doc))
     types = [e.sig_object.get("/Type") for e in reader.embedded_signatures]
@@ -173,8 +189,6 @@ class _OpenSslGost:
     """OpenSSL with the GOST engine enabled by a config file in ``root``."""
 
     def __init__(self, root: Path) -> None:
-        import shutil
-
         self.root = root
         self.openssl = shutil.which("openssl")
         (root / "openssl.cnf").write_text(_GOST_CONF)
@@ -251,7 +265,6 @@ class _OpenSslGost:
 
 def gost_section(budget: float) -> int:
     """Measure and print the GOST rows; the number of failed goals."""
-    import tempfile
 
     rows: list[tuple[str, float, float | None]] = []
     content = os.urandom(100 * 1024)
@@ -379,23 +392,6 @@ def main() -> int:
     )
     content = os.urandom(100 * 1024)
     pdf = act_pdf()
-
-    from asn1crypto import cms as asn1_cms
-    from asn1crypto import crl as asn1_crl
-    from asn1crypto import keys as asn1_keys
-    from asn1crypto import tsp as asn1_tsp
-    from asn1crypto import x509 as asn1_x509
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign import signers as hanko
-    from pyhanko.sign.fields import SigSeedSubFilter
-    from pyhanko.sign.timestamps import DummyTimeStamper
-    from pyhanko.sign.validation import (
-        async_validate_detached_cms,
-        validate_pdf_signature,
-    )
-    from pyhanko_certvalidator import ValidationContext
-    from pyhanko_certvalidator.registry import SimpleCertificateStore
 
     # Every B-LTA signature would log that fetching is off: it is, on purpose.
     logging.getLogger("pyhanko.sign.signers.pdf_signer").setLevel(logging.ERROR)

@@ -9,19 +9,49 @@ from flask import Flask, g, request
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from docflow.access.web import current_is_staff
+from docflow.access.web import init_app as init_access
+from docflow.accounts.services import load_user
+from docflow.accounts.views import bp as accounts_bp
+from docflow.api.blueprint import register_api
+from docflow.appeals.views import bp as appeals_bp
+from docflow.certificates.tsa_views import bp as tsa_bp
+from docflow.certificates.views import bp as certificates_bp
 from docflow.cluster import check_blob_directory_shared
+from docflow.commands import register_commands
 from docflow.config import Settings, check_production
+from docflow.content.views import bp as content_bp
+from docflow.contracts.views import admin_bp as contracts_admin_bp
+from docflow.contracts.views import bp as contracts_bp
+from docflow.dashboard import bp as dashboard_bp
 from docflow.db import make_engine, make_sessionmaker
+from docflow.documents.views import bp as documents_bp
 from docflow.errors import register_error_handlers
 from docflow.extensions import (
     LOCALES,
+    N_,
     babel,
     csrf,
     limiter,
     login_manager,
     select_locale,
 )
+from docflow.inputs import init_app as init_inputs
+from docflow.outbox.services import connect_account_messages, unread_count
+from docflow.outbox.views import bp as outbox_bp
+from docflow.payments.fake import bp as fake_acquiring_bp
+from docflow.payments.views import bp as payments_bp
+from docflow.powers.views import bp as powers_bp
+from docflow.profile.views import bp as profile_bp
+from docflow.readings.hourly_analysis_views import bp as analysis_bp
+from docflow.readings.hourly_views import bp as hourly_bp
+from docflow.readings.planned_views import bp as planned_bp
+from docflow.readings.views import bp as readings_bp
+from docflow.service_orders.views import bp as service_orders_bp
+from docflow.surveys.views import bp as surveys_bp
+from docflow.tours import bp as tours_bp
 from docflow.web import DocflowState, close_db_session, db_session
+from docflow.worker import make_celery
 
 log = logging.getLogger(__name__)
 
@@ -77,102 +107,48 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @login_manager.user_loader
     def _load_user(user_id: str) -> Any:
-        from docflow.accounts.services import load_user
-
         return load_user(db_session(), user_id)
 
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
 
-    from docflow.worker import make_celery
-
     app.extensions["celery"] = make_celery(app)
+    connect_account_messages()  # accounts' e-mails go through the outbox
 
     register_error_handlers(app)
-    from docflow.inputs import init_app as init_inputs
-
     init_inputs(app)  # JSON bodies: size, depth, Unicode (before any route reads)
     _register_blueprints(app)
     _register_template_globals(app)
     _register_security_headers(app)
-
-    from docflow.cli import register_commands
 
     register_commands(app)
     return app
 
 
 def _register_blueprints(app: Flask) -> None:
-    from docflow.access.web import init_app as init_access
-
     init_access(app)
-    from docflow.accounts.views import bp as accounts_bp
-    from docflow.certificates.views import bp as certificates_bp
-    from docflow.documents.views import bp as documents_bp
-    from docflow.main import bp as main_bp
-
-    app.register_blueprint(main_bp)
+    app.register_blueprint(dashboard_bp)
     app.register_blueprint(accounts_bp)
-
-    from docflow.content.views import bp as content_bp
-    from docflow.contracts.views import admin_bp as contracts_admin_bp
-    from docflow.contracts.views import bp as contracts_bp
-    from docflow.profile.views import bp as profile_bp
-
     app.register_blueprint(contracts_bp)
     app.register_blueprint(contracts_admin_bp)
     app.register_blueprint(content_bp)
     app.register_blueprint(profile_bp)
     app.register_blueprint(documents_bp)
     app.register_blueprint(certificates_bp)
-    from docflow.certificates.tsa import tsa_bp
-
     app.register_blueprint(tsa_bp)
-    from docflow.powers.views import bp as powers_bp
-
     app.register_blueprint(powers_bp)
-
-    from docflow.api.blueprint import register_api
-
     register_api(app)
-
-    from docflow.readings.views import bp as readings_bp
-
     app.register_blueprint(readings_bp)
-    from docflow.readings.hourly_views import bp as hourly_bp  # hourly volumes
-
-    app.register_blueprint(hourly_bp)
-    from docflow.readings.planned_views import bp as planned_bp  # ППП
-
-    app.register_blueprint(planned_bp)
-    from docflow.readings.hourly_analysis_views import bp as analysis_bp  # analysis
-
-    app.register_blueprint(analysis_bp)
-    from docflow.appeals.views import bp as appeals_bp
-
+    app.register_blueprint(hourly_bp)  # hourly volumes
+    app.register_blueprint(planned_bp)  # ППП
+    app.register_blueprint(analysis_bp)  # hourly analysis
     app.register_blueprint(appeals_bp)
-
-    from docflow.service_orders.views import bp as service_orders_bp  # services
-
-    app.register_blueprint(service_orders_bp)
-
-    from docflow.notify.views import bp as notify_admin_bp
-
-    app.register_blueprint(notify_admin_bp)
-
-    from docflow.surveys.views import bp as surveys_bp  # surveys (анкетирование)
-
-    app.register_blueprint(surveys_bp)
-
-    from docflow.tours import bp as tours_bp  # tours, the grid cabinet link
-
-    app.register_blueprint(tours_bp)
-
-    from docflow.payments.fake import bp as fake_acquiring_bp  # online payment
-    from docflow.payments.views import bp as payments_bp  # online payment
-
-    app.register_blueprint(payments_bp)
+    app.register_blueprint(service_orders_bp)  # services
+    app.register_blueprint(outbox_bp)  # «Очередь уведомлений» (notify_admin.*)
+    app.register_blueprint(surveys_bp)  # surveys (анкетирование)
+    app.register_blueprint(tours_bp)  # tours, the grid cabinet link
+    app.register_blueprint(payments_bp)  # online payment
     app.register_blueprint(fake_acquiring_bp)
 
 
@@ -181,8 +157,6 @@ def _register_template_globals(app: Flask) -> None:
     def _globals() -> dict[str, Any]:
         unread = 0
         if current_user.is_authenticated:
-            from docflow.notify.services import unread_count
-
             unread = unread_count(db_session(), user=current_user)
         return {
             "registered_nav": lambda more=False: _visible_nav(app, more=more),
@@ -195,10 +169,6 @@ def _register_template_globals(app: Flask) -> None:
 
 # The labels are Russian message ids: marked with N_ for extraction, translated
 # when the page is drawn (`_(label)` in base.html).
-
-
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark only"
-    return message
 
 
 # Sections of the top navigation, added by each module's blueprint:
@@ -236,8 +206,6 @@ NAV: list[tuple[str, str, str, bool]] = [
 def _visible_nav(app: Flask, *, more: bool = False) -> list[tuple[str, str]]:
     """The sections the current user may open: on the bar, or with ``more``
     under «Ещё»."""
-    from docflow.access.web import current_is_staff
-
     items = []
     for endpoint, label, audience, under_more in NAV:
         if under_more != more or endpoint.split(".")[0] not in app.blueprints:

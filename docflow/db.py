@@ -18,10 +18,11 @@ from typing import Annotated, Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Enum,
+    Integer,
     MetaData,
-    String,
     create_engine,
     event,
     func,
@@ -73,8 +74,9 @@ created_at = Annotated[
     dt.datetime,
     mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now()),
 ]
-str40 = Annotated[str, mapped_column(String(40))]
-str255 = Annotated[str, mapped_column(String(255))]
+#: An auto-incrementing 64-bit key (events, the audit log): BIGINT on
+#: PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.
+BigIntPK = BigInteger().with_variant(Integer, "sqlite")
 
 
 class TimestampMixin:

@@ -69,9 +69,6 @@ class PayloadTooLargeError(DocflowError):
     code = "payload_too_large"
 
 
-class RateLimitedError(DocflowError):
-    status = 429
-    code = "rate_limited"
 
 
 # Stable codes and Russian messages for plain HTTP errors.

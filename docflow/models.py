@@ -2,7 +2,7 @@
 the schema test)."""
 
 from docflow.accounts.models import AccountToken, User
-from docflow.api.models import ApiKey, Webhook
+from docflow.api.models import ApiKey
 from docflow.appeals.models import Appeal, AppealCounter, AppealHistory, AppealTopic
 from docflow.audit.models import AuditHead, AuditRecord
 from docflow.certificates.models import (
@@ -25,6 +25,7 @@ from docflow.contracts.models import (
     Payment,
     RestrictionEntry,
 )
+from docflow.dashboard.models import WidgetLayout
 from docflow.db import Base
 from docflow.documents.models import (
     Document,
@@ -33,13 +34,13 @@ from docflow.documents.models import (
     Signature,
     SigningSession,
 )
-from docflow.main.models import WidgetLayout
-from docflow.notify.models import (
+from docflow.outbox.models import (
     DeliveredMessage,
     Event,
     Notification,
     OutboxMessage,
     Subscription,
+    Webhook,
 )
 from docflow.payments.models import FakeAcquiringPayment, OnlinePayment
 from docflow.powers.models import PowerOfAttorney, PowerRule

@@ -21,6 +21,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font
+
 from docflow.errors import ValidationError
 
 Progress = Callable[[int, int], None]
@@ -236,8 +239,6 @@ def read_form_sheet(
     :raises WorkbookRefused: too big, not an .xlsx, damaged, inflating, no
         such sheet, too many rows; each in a Russian sentence.
     """
-    from openpyxl import load_workbook
-
     if len(data) > max_bytes:
         raise WorkbookRefused(too_big)
     if not data.startswith(b"PK"):
@@ -299,8 +300,6 @@ def _unreadable(exc: Exception) -> ImportFailed:
 
 
 def _read_xlsx(data: bytes) -> Table:
-    from openpyxl import load_workbook
-
     try:
         check_xlsx_archive(data)
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -424,9 +423,6 @@ def xml_safe(text: str) -> str:
 
 def template_xlsx(columns: Sequence[Column], example: Sequence[Sequence[Any]]) -> bytes:
     """An .xlsx with the expected header and example rows, for the admin page."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
     wb = Workbook()
     ws = wb.active
     assert ws is not None

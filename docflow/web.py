@@ -9,9 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app, g
+from flask import current_app, g, request
+from flask_login import current_user
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+from docflow.access import Actor
+from docflow.audit import RequestInfo
+from docflow.certificates.services import trust_store
+from docflow.certificates.tsa import open_timestamper, trust_embedded_root
+from docflow.powers.registry import open_registry
+from storage import open_store
 
 if TYPE_CHECKING:
     from docflow.config import Settings
@@ -53,12 +61,8 @@ def close_db_session(_exc: BaseException | None = None) -> None:
         session.close()
 
 
-def request_info() -> Any:
+def request_info() -> RequestInfo:
     """Who is asking, for the audit log: the client address and user agent."""
-    from flask import request
-
-    from docflow.audit import RequestInfo
-
     return RequestInfo(
         ip=request.remote_addr,
         user_agent=request.headers.get("User-Agent"),
@@ -68,8 +72,6 @@ def request_info() -> Any:
 
 def blob_store() -> Any:
     """The blob store named by ``STORAGE_URL``, opened once per process."""
-    from storage import open_store
-
     st = state()
     return st.backend("storage", lambda: open_store(st.settings.storage_url))
 
@@ -77,8 +79,6 @@ def blob_store() -> Any:
 def timestamper() -> Any:
     """The RFC 3161 time-stamp source (``TSA_URL``, else the embedded one,
     whose root production trusts in the database as it opens it)."""
-    from docflow.certificates.tsa import open_timestamper, trust_embedded_root
-
     st = state()
 
     def _open() -> Any:
@@ -92,20 +92,18 @@ def timestamper() -> Any:
 
 def mchd_registry() -> Any:
     """The registry of powers of attorney (``MCHD_REGISTRY_URL``), or ``None``."""
-    from docflow.powers.registry import open_registry
-
     st = state()
     return st.backend(
         "mchd_registry",
-        lambda: open_registry(st.settings.mchd_registry_url, var_dir=st.settings.var_dir),
+        lambda: open_registry(
+            st.settings.mchd_registry_url, var_dir=st.settings.var_dir
+        ),
     )
 
 
 def trust() -> Any:
     """The trust store, as the database holds it now (one read of the trust
     version; the files of ``TRUST_STORE`` are imported first)."""
-    from docflow.certificates.services import trust_store
-
     st = state()
     # The embedded time-stamping authority's root is trusted when it is made
     # (through TRUST_STORE, or the database in production): make it first, so
@@ -114,10 +112,6 @@ def trust() -> Any:
     return trust_store(db_session(), st.settings.trust_store, st._cache)
 
 
-def current_actor() -> Any:
+def current_actor() -> Actor:
     """The signed-in user as an :class:`docflow.access.Actor`."""
-    from flask_login import current_user
-
-    from docflow.access import Actor
-
     return Actor.for_user(current_user._get_current_object(), request_info())

@@ -24,6 +24,7 @@ from celery.schedules import crontab
 from flask import Flask, has_app_context
 
 from docflow.cluster import BeatLock
+from docflow.outbox.config import OutboxPolicy
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +46,14 @@ BEAT_SCHEDULE = {
         "schedule": crontab(hour=9, minute=0),
     },
     # ППП: on the deadline morning, remind of requests not filed for D (08:00 MSK).
-    "planned-remind": {"task": "docflow.planned_remind", "schedule": crontab(hour=8, minute=0)},
+    "planned-remind": {
+        "task": "docflow.planned_remind",
+        "schedule": crontab(hour=8, minute=0),
+    },
 }
 
 TASK_MODULES = [
-    "docflow.notify.tasks",
+    "docflow.outbox.tasks",
     "docflow.documents.tasks",
     "docflow.readings.tasks",
     "docflow.readings.planned_tasks",  # ППП
@@ -59,8 +63,6 @@ TASK_MODULES = [
 def beat_schedule(app: Flask) -> dict[str, dict[str, Any]]:
     """:data:`BEAT_SCHEDULE` with the sweep's period from ``OUTBOX_SWEEP_INTERVAL_SECONDS``
     (read here, at start-up, so that a malformed value fails fast)."""
-    from docflow.notify.config import OutboxPolicy
-
     policy = OutboxPolicy.from_settings(app.extensions["docflow"].settings)
     schedule = {name: dict(entry) for name, entry in BEAT_SCHEDULE.items()}
     schedule["sweep-outbox"]["schedule"] = policy.sweep_interval

@@ -5,6 +5,8 @@ report values (:mod:`signing.reports`); exceptions (:mod:`signing.errors`) are
 for input that cannot be used at all.
 """
 
+import importlib
+
 from signing.certificates import (
     CertificateInfo,
     QualifiedStatus,
@@ -71,13 +73,15 @@ __all__ = [
 # Imported on first use: pyHanko's signing modules take about a second to
 # import, which a process that only validates certificates should not pay.
 _LAZY_SIGNATURE_NAMES = {
-    "ExternalSigner": "signing.signers",
+    "ExternalSigner": "signing.external",
     "GostSigner": "signing.signers",
-    "Pkcs11Signer": "signing.signers",
+    "Pkcs11Signer": "signing.pkcs11",
     "Pkcs12Signer": "signing.signers",
     "PreparedSignature": "signing.signers",
     "Signer": "signing.signers",
     "cms_signer_certificates": "signing.cms",
+    "signature_der": "signing.cms",
+    "signer_digest_algorithm": "signing.cms",
     "sign_cms": "signing.cms",
     "sign_cms_digest": "signing.cms",
     "verify_cms": "signing.cms",
@@ -100,8 +104,6 @@ def __getattr__(name: str) -> object:
     module_name = _LAZY_SIGNATURE_NAMES.get(name)
     if module_name is None:
         raise AttributeError(f"module 'signing' has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(module_name), name)
     globals()[name] = value
     return value

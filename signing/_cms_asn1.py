@@ -22,8 +22,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from asn1crypto import algos as asn1_algos
 from asn1crypto import cms as asn1_cms
 from asn1crypto import core as asn1_core
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
@@ -582,12 +584,10 @@ def _verify_rsa_pss(key, oid_, params, digest, signature, data, prehashed):  # t
 def _parse_pss_params(
     params: asn1_core.Asn1Value | None,
 ) -> tuple[DigestSpec, DigestSpec, int]:
-    from asn1crypto import algos
-
     if params is None or isinstance(params, asn1_core.Void):
         # RFC 4055 defaults: SHA-1, MGF1-SHA-1, salt 20.
         return DIGESTS["sha1"], DIGESTS["sha1"], 20
-    parsed = algos.RSASSAPSSParams.load(params.dump())
+    parsed = asn1_algos.RSASSAPSSParams.load(params.dump())
     hash_oid = parsed["hash_algorithm"]["algorithm"].dotted
     mgf = parsed["mask_gen_algorithm"]
     if mgf["algorithm"].dotted != OID_MGF1:
@@ -717,8 +717,6 @@ def verify_signature(
 
 def _tbs_fields(certificate_der: bytes) -> tuple[bytes, bytes]:
     """The issuer Name and serialNumber INTEGER encodings, byte for byte."""
-    from asn1crypto import x509 as asn1_x509
-
     tbs = asn1_x509.Certificate.load(certificate_der)["tbs_certificate"]
     return tbs["issuer"].dump(), tbs["serial_number"].dump()
 

@@ -36,6 +36,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from asn1crypto import core as asn1_core
 from cryptography import x509
@@ -327,6 +328,13 @@ def _parse(sig: bytes) -> _SignedData:
 
     :raises SignatureFormatError: not a SignedData with exactly one SignerInfo.
     """
+    return _parse_bytes(bytes(sig))
+
+
+# Sealing reads the same signature several times (to stamp it, to list its
+# validation data, to verify it): the split is immutable, kept for the next.
+@lru_cache(maxsize=128)
+def _parse_bytes(sig: bytes) -> _SignedData:
     data = der.decode_signature_bytes(sig)
     try:
         size = len(data)

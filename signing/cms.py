@@ -74,6 +74,8 @@ _CLOCK_SKEW = dt.timedelta(minutes=5)
 
 __all__ = [
     "cms_signer_certificates",
+    "signature_der",
+    "signer_digest_algorithm",
     "sign_cms",
     "sign_cms_digest",
     "verify_cms",
@@ -102,7 +104,7 @@ def sign_cms(
     :param content: the document bytes.
     :param signer: the key and certificate (:class:`~signing.signers.Pkcs12Signer`,
         :class:`~signing.signers.GostSigner`,
-        :class:`~signing.signers.Pkcs11Signer`...).
+        :class:`~signing.pkcs11.Pkcs11Signer`...).
     :param digest: ``sha256``, ``sha384`` or ``sha512``; ``streebog256`` or
         ``streebog512`` for a GOST R 34.10-2012 key (the one of its size).
         Default: the signer's (:attr:`~signing.signers.Signer.default_digest`).
@@ -111,7 +113,7 @@ def sign_cms(
     :raises SigningError: the key cannot sign (unsupported algorithm, a digest
         its key does not sign with, token error).
     """
-    template = signer._template(digest or signer.default_digest)
+    template = signer.template_for(digest or signer.default_digest)
     message_digest = template.mechanism.digest.digest(content)
     return _sign_digest(template, signer, message_digest, signing_time)
 
@@ -125,7 +127,7 @@ def sign_cms_digest(
 ) -> bytes:
     """Like :func:`sign_cms`, from the content's digest (for content too large
     to hold: the caller streams the hash)."""
-    template = signer._template(digest_algorithm)
+    template = signer.template_for(digest_algorithm)
     _check_digest_length(content_digest, template.mechanism.digest)
     return _sign_digest(template, signer, content_digest, signing_time)
 
@@ -157,7 +159,7 @@ def prepare_cms(
     signing_time: dt.datetime | None = None,
 ) -> PreparedSignature:
     """Phase one of a two-phase CMS signature (see
-    :class:`~signing.signers.ExternalSigner`)."""
+    :class:`~signing.external.ExternalSigner`)."""
     spec = der.digest_spec(digest)
     return prepare_cms_digest(
         spec.digest(content),
@@ -174,7 +176,7 @@ def prepare_cms_digest(
     *,
     signing_time: dt.datetime | None = None,
 ) -> PreparedSignature:
-    template = signer._template(digest_algorithm)
+    template = signer.template_for(digest_algorithm)
     _check_digest_length(content_digest, template.mechanism.digest)
     der.check_aware(signing_time)
     attrs = template.signed_attributes(content_digest, signing_time or _now())
@@ -199,7 +201,7 @@ def complete_cms(prepared: PreparedSignature, signature_value: bytes) -> bytes:
     :raises SigningError: the value does not verify over the prepared attributes.
     """
     signer = state_signer(prepared)
-    template = signer._template(prepared.digest_algorithm)
+    template = signer.template_for(prepared.digest_algorithm)
     value = accept_signature_value(
         signer, prepared.digest_algorithm, prepared.to_be_signed, signature_value
     )
@@ -242,7 +244,9 @@ def _cert(cert_der: bytes) -> _Cert:
 
 
 @lru_cache(maxsize=1024)
-def _cert_info(cert_der: bytes) -> CertificateInfo:
+def certificate_info(cert_der: bytes) -> CertificateInfo:
+    """What a certificate says (owner, serial, validity), parsed once per
+    process: the same certificate comes back with every signature."""
     return info_from_asn1(_cert(cert_der).asn1)
 
 
@@ -396,7 +400,7 @@ def verify_timestamp_token(
             "изменены после штампа",
         )
     extra = embedded or LongTermData()
-    report = _verify_signer_info(
+    report = verify_signer_info(
         signed_data,
         tsa_info,
         content_digest=lambda s: s.digest(content),
@@ -586,7 +590,7 @@ def _claimed_time_reason(
     )
 
 
-def _verify_signer_info(
+def verify_signer_info(
     signed_data: asn1_cms.SignedData,
     signer_info: asn1_cms.SignerInfo,
     *,
@@ -605,6 +609,21 @@ def _verify_signer_info(
     later_stamps: Sequence[Stamp] = (),
     poe_override: dt.datetime | None = None,
 ) -> SignerReport:
+    """Verify one ``SignerInfo`` of a SignedData: the digest, the signature
+    value, the signing-certificate attribute, the time-stamps and the signer's
+    certificate at the signature's proof of existence. A CMS file, a PDF
+    signature and a time-stamp token are each checked through here.
+
+    :param content_digest: the digest of the signed content with a given
+        algorithm (None if it cannot be computed).
+    :param certs: the certificates to find the signer's among (DER).
+    :param usage: what the certificate must be fit for (``timestamping`` for a
+        time-stamping authority).
+    :param later_stamps: time-stamps added after the signature (archive or
+        document time-stamps), each a proof of existence.
+    :param poe_override: validate the certificate at this moment, whatever the
+        time-stamps say (a time-stamp token's own signature).
+    """
     reasons: list[Reason] = []
     weak: list[str] = []
 
@@ -1068,7 +1087,7 @@ def _verify_all(
                 "the CMS structure has no signers (a certificate bundle?)"
             )
         for signer_info in signed_data["signer_infos"]:
-            report = _verify_signer_info(
+            report = verify_signer_info(
                 signed_data,
                 signer_info,
                 content_digest=digest_of,
@@ -1104,7 +1123,31 @@ def cms_signer_certificates(sig: bytes) -> list[CertificateInfo]:
         for signer_info in signed_data["signer_infos"]:
             cert = _find_signer_cert(signer_info["sid"], certs)
             if cert is not None and all(c.der != cert.der for c in found):
-                found.append(_cert_info(cert.der))
+                found.append(certificate_info(cert.der))
     except (ValueError, TypeError, KeyError, IndexError) as exc:
         raise SignatureFormatError(f"damaged CMS signature: {exc}") from None
     return found
+
+
+def signature_der(data: bytes) -> bytes:
+    """A signature file as the DER it holds: PEM and base64 decoded, the zero
+    padding of a PDF's /Contents dropped (what follows the first value must
+    be zeros).
+
+    :raises SignatureFormatError: not one DER value.
+    """
+    return der.first_tlv(der.decode_signature_bytes(data))
+
+
+def signer_digest_algorithm(sig: bytes) -> str | None:
+    """The digest algorithm (``"sha256"``, ``"streebog256"``...) of a
+    one-signer CMS, or None: several signers, an unknown hash, or not a CMS
+    at all (a verification says which)."""
+    try:
+        infos = der.load_signed_data(sig)["signer_infos"]
+        if len(infos) != 1:
+            return None
+        spec = der.DIGESTS_BY_OID.get(infos[0]["digest_algorithm"]["algorithm"].dotted)
+    except (SignatureFormatError, ValueError, TypeError, KeyError, IndexError):
+        return None
+    return spec.name if spec else None

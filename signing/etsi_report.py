@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from pyhanko.generated.etsi import ts_119612, ts_11910202, xades
 from pyhanko.generated.w3c import xmldsig_core
+from xsdata.formats.dataclass.context import XmlContext
 from xsdata.formats.dataclass.serializers import XmlSerializer
 from xsdata.formats.dataclass.serializers.config import SerializerConfig
 from xsdata.models.datatype import XmlDateTime
@@ -90,6 +91,11 @@ SUB_INDICATION: Mapping[str, str] = {
     # already looked for, and the main indication keeps our verdict.
     "expired": "OUT_OF_BOUNDS_NO_POE",
 }
+
+
+#: One serialiser for the process: its context keeps the bindings' metadata,
+#: which a new one would build again for every report (most of the cost).
+_SERIALIZER = XmlSerializer(context=XmlContext(), config=SerializerConfig(indent="  "))
 
 
 def _utc(moment: dt.datetime) -> XmlDateTime:
@@ -497,5 +503,4 @@ def validation_report_xml(
         signature_validation_objects=objects.as_list(),
         signature_validator=_validator(validator_name),
     )
-    serializer = XmlSerializer(config=SerializerConfig(indent="  "))
-    return serializer.render(report, ns_map=dict(NAMESPACES)).encode()
+    return _SERIALIZER.render(report, ns_map=dict(NAMESPACES)).encode()

@@ -29,7 +29,7 @@ loaded for signing.
 
 Scalar multiplication is not constant-time (Python integers are not): keys
 held in memory here are for tests, demos and server-side seals; keys of real
-people stay on their tokens (:class:`signing.signers.Pkcs11Signer`).
+people stay on their tokens (:class:`signing.pkcs11.Pkcs11Signer`).
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ from functools import lru_cache
 
 from asn1crypto import algos as asn1_algos
 from asn1crypto import core as asn1_core
+from asn1crypto import keys as asn1_keys
 from asn1crypto import pkcs12 as asn1_pkcs12
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 __all__ = [
     "CURVES",
@@ -377,7 +379,10 @@ def _gost28147_encrypt(tables: _Gost28147Tables, key: int, block: int) -> int:
     n1, n2 = block & _M32, block >> 32
     for k in words * 3 + words[::-1]:
         x = (n1 + k) & _M32
-        n1, n2 = n2 ^ t0[x & 255] ^ t1[x >> 8 & 255] ^ t2[x >> 16 & 255] ^ t3[x >> 24], n1
+        n1, n2 = (
+            n2 ^ t0[x & 255] ^ t1[x >> 8 & 255] ^ t2[x >> 16 & 255] ^ t3[x >> 24],
+            n1,
+        )
     return n1 << 32 | n2
 
 
@@ -389,7 +394,9 @@ def _a94(y: int) -> int:
 def _p94(y: int) -> int:
     """P: byte i + 1 + 4(k - 1) of the result is byte 8i + k of y."""
     b = y.to_bytes(32, "little")
-    return int.from_bytes(bytes(b[8 * i + k] for k in range(8) for i in range(4)), "little")
+    return int.from_bytes(
+        bytes(b[8 * i + k] for k in range(8) for i in range(4)), "little"
+    )
 
 
 def _psi94(y: int, times: int) -> int:
@@ -1219,8 +1226,6 @@ def _decrypt_pbes2(
     algorithm: asn1_algos.EncryptionAlgorithm, data: bytes, password: bytes
 ) -> bytes:
     """PKCS#5 PBES2 (RFC 8018 §6.2): PBKDF2 with HMAC-SHA-x, AES-CBC."""
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
     scheme = algorithm["algorithm"].native
     kdf = algorithm.kdf if scheme == "pbes2" else None
     if kdf != "pbkdf2":
@@ -1319,8 +1324,6 @@ def load_private_key(
             raise GostKeyError("no PRIVATE KEY block in the PEM file")
         kind, raw = blocks[0]
     if kind == "ENCRYPTED PRIVATE KEY" or _looks_encrypted(raw):
-        from asn1crypto import keys as asn1_keys
-
         try:
             info = asn1_keys.EncryptedPrivateKeyInfo.load(raw)
             algorithm = info["encryption_algorithm"]

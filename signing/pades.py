@@ -51,6 +51,7 @@ import re
 import secrets
 from collections.abc import Sequence
 
+from asn1crypto import algos
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import tsp as asn1_tsp
@@ -82,7 +83,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing import _cms_asn1 as der
 from signing import gost, pdf_structure
-from signing.cms import Stamp, _cert_info, _verify_signer_info, embedded_data
+from signing.cms import Stamp, certificate_info, embedded_data, verify_signer_info
 from signing.errors import DocumentFormatError, SignatureFormatError, SigningError
 from signing.pdf_diff import DocumentDiffs, FastDiffPolicy
 from signing.reports import LongTermData, Reason, Verdict, worst_verdict
@@ -163,7 +164,7 @@ def _stamp_info(
     if stamp is False:
         return None
     info = stamp if isinstance(stamp, StampInfo) else StampInfo()
-    cert = _cert_info(template.certificate_der)
+    cert = certificate_info(template.certificate_der)
     defaults: dict[str, object] = {
         "serial": cert.serial_hex,
         "owner": cert.owner or cert.subject_cn,
@@ -226,7 +227,7 @@ def _prepare(
     digest: str | None,
     signing_time: dt.datetime | None,
 ) -> _Prepared:
-    template = signer._template(digest or signer.default_digest)
+    template = signer.template_for(digest or signer.default_digest)
     der.check_aware(signing_time)
     moment = signing_time or _now()
     writer = _open_writer(pdf)
@@ -337,13 +338,11 @@ class _HankoShim(HankoExternalSigner):
 
 
 def _display_name(template: der.SignerTemplate) -> str | None:
-    info = _cert_info(template.certificate_der)
+    info = certificate_info(template.certificate_der)
     return info.subject_cn or info.owner
 
 
 def _sda(template: der.SignerTemplate) -> object:
-    from asn1crypto import algos
-
     return algos.SignedDigestAlgorithm.load(template.mechanism.algorithm_identifier)
 
 
@@ -447,7 +446,7 @@ def prepare_pdf(
     signing_time: dt.datetime | None = None,
 ) -> PreparedSignature:
     """Phase one of a two-phase PAdES signature (see
-    :meth:`signing.signers.ExternalSigner.prepare_pdf`). With a time-stamp
+    :meth:`signing.external.ExternalSigner.prepare_pdf`). With a time-stamp
     source, room for its token is reserved; pass the same source to
     :func:`complete_pdf` (``tsa_url`` is kept in the state by itself)."""
     prepared = _prepare(
@@ -491,7 +490,7 @@ def complete_pdf(
         no longer matches the digest it was prepared with.
     """
     signer = state_signer(prepared)
-    template = signer._template(prepared.digest_algorithm)
+    template = signer.template_for(prepared.digest_algorithm)
     start, end = prepared.reserved_region
     document = prepared.document
     if not 0 < start < end <= len(document):
@@ -883,7 +882,7 @@ def _verify_embedded(
         return _range_digest(emb, spec)
 
     embedded = embedded_data(emb.signed_data) + dss
-    signer = _verify_signer_info(
+    signer = verify_signer_info(
         emb.signed_data,
         emb.signer_info,
         content_digest=digest_of,

@@ -6,11 +6,14 @@ A :class:`Signer` holds a certificate, the chain to embed beside it, and makes
 raw signatures (``sign_raw``) over the DER of the signed attributes. The CMS and
 PAdES code above it is the same for every signer.
 
-Two-phase signing (:class:`ExternalSigner`): ``prepare_*`` returns a
-:class:`PreparedSignature` whose ``to_be_signed`` bytes the client signs (for
-example with WebCrypto); :meth:`ExternalSigner.complete` embeds the raw
-signature value and returns the finished ``.sig`` or PDF. The prepared state
-serialises to JSON, so a web application can keep it between two requests.
+Two-phase signing (:class:`signing.external.ExternalSigner`): ``prepare_*``
+returns a :class:`PreparedSignature` whose ``to_be_signed`` bytes the client
+signs (for example with WebCrypto); ``complete`` embeds the raw signature value
+and returns the finished ``.sig`` or PDF. The prepared state serialises to
+JSON, so a web application can keep it between two requests. This module holds
+the state and the certificate-only signer; the CMS and PAdES code builds on
+them, and :mod:`signing.external` on that. A key on a token is
+:class:`signing.pkcs11.Pkcs11Signer`.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ import logging
 import threading
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
+from asn1crypto import algos
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, pkcs12
@@ -38,18 +42,10 @@ from signing.errors import (
     SigningError,
 )
 
-if TYPE_CHECKING:
-    import datetime as dt
-
-    from signing.pades import Rect, StampInfo
-    from signing.tsa import Timestamper
-
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "ExternalSigner",
     "GostSigner",
-    "Pkcs11Signer",
     "Pkcs12Signer",
     "PreparedSignature",
     "Signer",
@@ -80,8 +76,13 @@ class Signer(abc.ABC):
         self.rsa_pss = rsa_pss
         self._templates: dict[str, der.SignerTemplate] = {}
 
-    def _template(self, digest_algorithm: str) -> der.SignerTemplate:
-        """Per-digest precomputed SignedData parts; raises on weak algorithms."""
+    def template_for(self, digest_algorithm: str) -> der.SignerTemplate:
+        """The SignedData parts that depend on the signer and the digest only,
+        computed once per digest (the CMS, PAdES and time-stamping code build
+        every signature from them).
+
+        :raises WeakAlgorithmError: MD5/SHA-1 or a key that is too short.
+        """
         template = self._templates.get(digest_algorithm)
         if template is None:
             mechanism = der.mechanism_for(
@@ -91,8 +92,9 @@ class Signer(abc.ABC):
             self._templates[digest_algorithm] = template
         return template
 
-    def _mechanism(self, digest_algorithm: str) -> der.Mechanism:
-        return self._template(digest_algorithm).mechanism
+    def mechanism_for(self, digest_algorithm: str) -> der.Mechanism:
+        """How this key signs with ``digest_algorithm`` (:meth:`template_for`)."""
+        return self.template_for(digest_algorithm).mechanism
 
     @property
     def default_digest(self) -> str:
@@ -112,15 +114,6 @@ class Signer(abc.ABC):
         """Asynchronous :meth:`sign_raw` (a thread, so a slow token does not
         block the event loop)."""
         return await asyncio.to_thread(self.sign_raw, data, digest_algorithm)
-
-
-def _is_ca(cert: x509.Certificate) -> bool:
-    try:
-        return bool(
-            cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-        )
-    except (x509.ExtensionNotFound, ValueError):
-        return False
 
 
 def _same_public_key(key: object, certificate: x509.Certificate) -> bool:
@@ -183,7 +176,7 @@ class Pkcs12Signer(Signer):
         return cls(key, cert, list(extra), rsa_pss=rsa_pss)
 
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
-        return der.sign_with_key(self._key, self._mechanism(digest_algorithm), data)
+        return der.sign_with_key(self._key, self.mechanism_for(digest_algorithm), data)
 
     async def async_sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
         # In-memory signing is fast; a thread would cost more than it saves.
@@ -264,7 +257,7 @@ class GostSigner(Signer):
         )
 
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
-        return der.sign_with_key(self._key, self._mechanism(digest_algorithm), data)
+        return der.sign_with_key(self._key, self.mechanism_for(digest_algorithm), data)
 
     def sign_digest(self, digest: bytes) -> bytes:
         """Sign a Streebog digest computed elsewhere (GOST R 34.10-2012 signs a
@@ -281,193 +274,6 @@ class GostSigner(Signer):
                 f"{self._key.curve.size}-byte Streebog digest, got {len(digest)} bytes"
             )
         return self._key.sign_digest(digest)
-
-
-#: TK 26 PKCS#11 extensions (vendor-defined, NSSCK_VENDOR_PKCS11_RU_TEAM):
-#: hash with GOST R 34.11-2012, then sign with GOST R 34.10-2012, on the token.
-CKM_GOSTR3410_WITH_GOSTR3411_12_256 = 0xD4321008
-CKM_GOSTR3410_WITH_GOSTR3411_12_512 = 0xD4321009
-
-
-class Pkcs11Signer(Signer):
-    """A key on a PKCS#11 token (a smart card, an HSM, SoftHSM2 in tests).
-
-    The session is opened through pyHanko's PKCS#11 support (python-pkcs11) and
-    kept open; close it with :meth:`close` or use the signer as a context
-    manager. The certificate is read from the token (by ``cert_label`` or
-    ``cert_id``, which default to the key's); the CA certificates on the token,
-    and ``chain``, are embedded beside it.
-
-    :param lib_path: the PKCS#11 module (``/usr/lib/softhsm/libsofthsm2.so``).
-    :param token_label: the token's label.
-    :param pin: the user PIN.
-    :param key_label: the private key's ``CKA_LABEL``.
-    :param key_id: or its ``CKA_ID``.
-    :raises KeyLoadError: no such module, token, key or certificate; wrong PIN.
-    """
-
-    def __init__(
-        self,
-        lib_path: str,
-        token_label: str,
-        pin: str | None,
-        *,
-        key_label: str | None = None,
-        key_id: bytes | None = None,
-        cert_label: str | None = None,
-        cert_id: bytes | None = None,
-        chain: Sequence[x509.Certificate] = (),
-        rsa_pss: bool = False,
-    ) -> None:
-        if key_label is None and key_id is None:
-            raise KeyLoadError("give the key's label (key_label) or id (key_id)")
-        from pkcs11 import Attribute, ObjectClass
-        from pkcs11 import exceptions as p11_errors
-        from pyhanko.config.pkcs11 import TokenCriteria
-        from pyhanko.sign.pkcs11 import open_pkcs11_session
-
-        self._lock = threading.Lock()
-        try:
-            self._session = open_pkcs11_session(
-                lib_path, token_criteria=TokenCriteria(label=token_label), user_pin=pin
-            )
-        except p11_errors.PinIncorrect as exc:
-            raise KeyLoadError(f"wrong PIN for the token {token_label!r}") from exc
-        except (p11_errors.PKCS11Error, OSError, RuntimeError) as exc:
-            raise KeyLoadError(
-                f"cannot open the token {token_label!r} with {lib_path}: "
-                f"{type(exc).__name__} {exc}".rstrip()
-            ) from exc
-        try:
-            key_query: dict[Attribute, object] = {
-                Attribute.CLASS: ObjectClass.PRIVATE_KEY,
-                Attribute.SIGN: True,
-            }
-            if key_label is not None:
-                key_query[Attribute.LABEL] = key_label
-            if key_id is not None:
-                key_query[Attribute.ID] = key_id
-            keys = list(self._session.get_objects(key_query))
-            if len(keys) != 1:
-                what = "not found" if not keys else "more than one found"
-                raise KeyLoadError(
-                    f"private key {key_label or (key_id or b'').hex()} on the token "
-                    f"{token_label!r}: {what}"
-                )
-            self._key: Any = keys[0]  # a python-pkcs11 PrivateKey (SignMixin)
-            cert_query: dict[Attribute, object] = {
-                Attribute.CLASS: ObjectClass.CERTIFICATE
-            }
-            all_certs = [
-                (obj[Attribute.LABEL], obj[Attribute.ID], bytes(obj[Attribute.VALUE]))
-                for obj in self._session.get_objects(cert_query)
-            ]
-        except p11_errors.PKCS11Error as exc:
-            self._session.close()
-            raise KeyLoadError(f"token error: {type(exc).__name__} {exc}") from exc
-        except KeyLoadError:
-            self._session.close()
-            raise
-
-        want_label = cert_label if cert_label is not None else key_label
-        want_id = cert_id if cert_id is not None else key_id
-        mine = [
-            value
-            for label, id_, value in all_certs
-            if (want_label is None or label == want_label)
-            and (want_id is None or id_ == want_id)
-        ]
-        if len(mine) != 1:
-            self._session.close()
-            raise KeyLoadError(
-                f"no certificate {want_label or (want_id or b'').hex()} on the token "
-                f"{token_label!r}"
-            )
-        try:
-            certificate = x509.load_der_x509_certificate(mine[0])
-            # Only CA certificates: other people's certificates on the same
-            # token have no place in this signer's signatures.
-            others = [
-                cert
-                for cert in (
-                    x509.load_der_x509_certificate(value)
-                    for _, _, value in all_certs
-                    if value != mine[0]
-                )
-                if _is_ca(cert)
-            ]
-        except ValueError as exc:
-            self._session.close()
-            raise KeyLoadError(f"a damaged certificate on the token: {exc}") from exc
-        super().__init__(certificate, [*others, *chain], rsa_pss=rsa_pss)
-
-    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
-        from asn1crypto import algos
-        from pkcs11 import exceptions as p11_errors
-        from pyhanko.sign.pkcs11 import select_pkcs11_signing_params
-
-        mechanism = self._mechanism(digest_algorithm)
-        if mechanism.family == "gost2012":
-            return self._sign_gost(data, mechanism)
-        spec = select_pkcs11_signing_params(
-            algos.SignedDigestAlgorithm.load(mechanism.algorithm_identifier),
-            mechanism.digest.name,
-            # Tokens (SoftHSM2 among them) often lack CKM_ECDSA_SHA256: hash
-            # here and use plain CKM_ECDSA.
-            use_raw_mechanism=mechanism.family == "ecdsa",
-            sign_kwargs={},
-        )
-        payload = spec.pre_sign_transform(data) if spec.pre_sign_transform else data
-        try:
-            with self._lock:
-                signature = self._key.sign(payload, **spec.sign_kwargs)
-        except p11_errors.PKCS11Error as exc:
-            raise SigningError(
-                f"the token refused to sign: {type(exc).__name__} {exc}"
-            ) from exc
-        if spec.post_sign_transform is not None:
-            signature = spec.post_sign_transform(signature)
-        return bytes(signature)
-
-    def _sign_gost(self, data: bytes, mechanism: der.Mechanism) -> bytes:
-        from pkcs11 import exceptions as p11_errors
-
-        ckm = (
-            CKM_GOSTR3410_WITH_GOSTR3411_12_256
-            if mechanism.key_size == 256
-            else CKM_GOSTR3410_WITH_GOSTR3411_12_512
-        )
-        try:
-            with self._lock:
-                value = bytes(self._key.sign(data, mechanism=ckm))
-        except p11_errors.PKCS11Error as exc:
-            raise SigningError(
-                "the token refused to sign with GOST R 34.10-2012 "
-                f"(CKM 0x{ckm:X}): {type(exc).__name__} {exc}"
-            ) from exc
-        # PKCS#11 gives s || r, as RFC 4491 §2.2.2 does; a token that returns
-        # r || s is caught here: keep the order that verifies.
-        public = der.public_key_of(self.certificate)
-        digest = mechanism.digest.digest(data)
-        half = len(value) // 2
-        if isinstance(public, gost.GostPublicKey):
-            for candidate in (value, value[half:] + value[:half]):
-                if public.verify_digest(digest, candidate):
-                    return candidate
-        raise SigningError(
-            "the token's GOST R 34.10-2012 signature does not verify with the "
-            "certificate's key"
-        )
-
-    def close(self) -> None:
-        """Close the PKCS#11 session."""
-        self._session.close()
-
-    def __enter__(self) -> Pkcs11Signer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 # --------------------------------------------------------------------------
@@ -608,142 +414,28 @@ class _StateSigner(Signer):
         raise SigningError("the key is external: the client signs, then complete()")
 
 
-class ExternalSigner:
-    """Two-phase signing for keys that never reach the server.
+def certificate_signer(
+    certificate: x509.Certificate | bytes,
+    chain: Sequence[x509.Certificate | bytes] = (),
+    *,
+    rsa_pss: bool = False,
+) -> Signer:
+    """A signer with a certificate and no key: what two-phase signing knows
+    about the signer (:class:`signing.external.ExternalSigner`).
 
     :param certificate: the signer's certificate (object, DER or PEM).
     :param chain: certificates to embed beside it.
-    :param rsa_pss: the client will sign with RSA-PSS (salt = digest length).
+    :raises CertificateFormatError: a certificate that cannot be read.
     """
-
-    def __init__(
-        self,
-        certificate: x509.Certificate | bytes,
-        chain: Sequence[x509.Certificate | bytes] = (),
-        *,
-        rsa_pss: bool = False,
-    ) -> None:
-        self.signer: Signer = _StateSigner(
-            _load_cert(certificate), [_load_cert(c) for c in chain], rsa_pss=rsa_pss
-        )
-
-    @property
-    def certificate(self) -> x509.Certificate:
-        return self.signer.certificate
-
-    def prepare_cms(
-        self,
-        content: bytes,
-        *,
-        digest: str | None = None,
-        signing_time: dt.datetime | None = None,
-    ) -> PreparedSignature:
-        """Phase one of a detached CAdES-BES signature of ``content``.
-
-        :param digest: by default the certificate's own: SHA-256, or for a GOST
-            R 34.10-2012 key the Streebog of its size (RFC 9215 §3), as
-            :meth:`prepare_pdf` does.
-        """
-        from signing import cms
-
-        return cms.prepare_cms(
-            content,
-            self.signer,
-            digest=digest or self.signer.default_digest,
-            signing_time=signing_time,
-        )
-
-    def prepare_cms_digest(
-        self,
-        content_digest: bytes,
-        digest_algorithm: str = "sha256",
-        *,
-        signing_time: dt.datetime | None = None,
-    ) -> PreparedSignature:
-        """Phase one, from the content's digest (the caller streamed the hash)."""
-        from signing import cms
-
-        return cms.prepare_cms_digest(
-            content_digest, digest_algorithm, self.signer, signing_time=signing_time
-        )
-
-    def prepare_pdf(
-        self,
-        pdf: bytes,
-        *,
-        stamp: StampInfo | bool = True,
-        field_name: str | None = None,
-        reason: str | None = None,
-        location: str | None = None,
-        tsa_url: str | None = None,
-        timestamper: Timestamper | None = None,
-        page: int = -1,
-        box: Rect | None = None,
-        digest: str | None = None,
-        signing_time: dt.datetime | None = None,
-    ) -> PreparedSignature:
-        """Phase one of a PAdES signature: the signature field, the visible stamp
-        and the placeholder are written as an incremental update (kept in the
-        state); the client signs the signed attributes."""
-        from signing import pades
-
-        return pades.prepare_pdf(
-            pdf,
-            self.signer,
-            stamp=stamp,
-            field_name=field_name,
-            reason=reason,
-            location=location,
-            tsa_url=tsa_url,
-            timestamper=timestamper,
-            page=page,
-            box=box,
-            digest=digest,
-            signing_time=signing_time,
-        )
-
-    @staticmethod
-    def complete(
-        state: PreparedSignature | str | bytes,
-        signature_value: bytes,
-        *,
-        timestamper: Timestamper | None = None,
-    ) -> bytes:
-        """Phase two: embed the raw signature value.
-
-        :param state: what ``prepare_*`` returned (or its JSON).
-        :param timestamper: for a PDF prepared with a time-stamp source, the
-            same source (the signature gets its time-stamp, PAdES B-T).
-        :param signature_value: RSA PKCS#1 v1.5 / PSS, or ECDSA as DER or as
-            WebCrypto's raw ``r || s``.
-        :return: the DER ``.sig`` (CMS) or the signed PDF.
-        :raises SigningError: the value does not verify with the certificate
-            over the prepared attributes (wrong key, wrong data, garbage).
-        """
-        prepared = (
-            state
-            if isinstance(state, PreparedSignature)
-            else PreparedSignature.from_json(state)
-        )
-        if prepared.kind == "cms":
-            from signing import cms
-
-            return cms.complete_cms(prepared, signature_value)
-        if prepared.kind == "pdf":
-            from signing import pades
-
-            return pades.complete_pdf(
-                prepared, signature_value, timestamper=timestamper
-            )
-        raise SignatureFormatError(f"unknown kind of signing state: {prepared.kind!r}")
+    return _StateSigner(
+        _load_cert(certificate), [_load_cert(c) for c in chain], rsa_pss=rsa_pss
+    )
 
 
 def state_signer(prepared: PreparedSignature) -> Signer:
     """The certificate-only signer a prepared state describes."""
-    return _StateSigner(
-        _load_cert(prepared.certificate),
-        [_load_cert(c) for c in prepared.chain],
-        rsa_pss=prepared.rsa_pss,
+    return certificate_signer(
+        prepared.certificate, prepared.chain, rsa_pss=prepared.rsa_pss
     )
 
 
@@ -754,9 +446,7 @@ def accept_signature_value(
 
     :raises SigningError: it does not verify over ``to_be_signed``.
     """
-    from asn1crypto import algos
-
-    mechanism = signer._mechanism(digest_algorithm)
+    mechanism = signer.mechanism_for(digest_algorithm)
     algorithm = algos.SignedDigestAlgorithm.load(mechanism.algorithm_identifier)
     key = der.public_key_of(signer.certificate)
     for candidate in der.normalise_signature_value(mechanism, value):

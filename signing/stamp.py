@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from fontTools import subset, ttLib
 from pyhanko.pdf_utils import generic, layout
 from pyhanko.pdf_utils.content import ResourceType
 from pyhanko.pdf_utils.generic import pdf_name
@@ -215,8 +216,6 @@ def _to_unicode_cmap(pairs: Iterable[tuple[int, int]]) -> bytes:
 @lru_cache(maxsize=4)
 def stamp_font(path: str = str(FONT_PATH)) -> _StampFont:
     """Cut ``path`` to the stamp repertoire (once per process)."""
-    from fontTools import subset, ttLib
-
     options = subset.Options()
     options.layout_features = []
     options.hinting = False

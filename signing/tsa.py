@@ -26,8 +26,10 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Protocol
 
+import httpx
 from asn1crypto import algos as asn1_algos
 from asn1crypto import cms as asn1_cms
 from asn1crypto import core as asn1_core
@@ -138,6 +140,13 @@ def read_token(token: bytes) -> TimestampInfo:
 
     :raises SignatureFormatError: not a time-stamp token.
     """
+    return _read_token(bytes(token))
+
+
+# Sealing a signature reads each of its tokens several times (the signature's
+# and the archive's, at every verification): the facts are immutable.
+@lru_cache(maxsize=512)
+def _read_token(token: bytes) -> TimestampInfo:
     signed_data = der.load_signed_data(token)
     try:
         eci = signed_data["encap_content_info"]
@@ -295,7 +304,7 @@ class TimeStampAuthority:
         if nonce is not None:
             fields["nonce"] = nonce
         tst_der = asn1_tsp.TSTInfo(fields).dump()
-        template = self.signer._template(self.digest)
+        template = self.signer.template_for(self.digest)
         spec = template.mechanism.digest
         attrs = der.der_set(
             [
@@ -440,8 +449,6 @@ class HttpTimestamper:
 
         :raises SigningError: the server is unreachable or answers badly.
         """
-        import httpx
-
         try:
             with httpx.Client(timeout=self.timeout, follow_redirects=False) as client:
                 with client.stream(

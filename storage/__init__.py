@@ -11,7 +11,7 @@ store from its ``STORAGE_URL`` and uses it through :class:`BlobStorage`::
             ...
 """
 
-from .base import BlobInfo, BlobReader, BlobStorage, PutStream, Readable, open_store
+from .base import BlobInfo, BlobReader, BlobStorage, PutStream, Readable
 from .errors import (
     BlobNotFound,
     BlobNotFoundError,
@@ -26,6 +26,7 @@ from .errors import (
     TooLarge,
     TooLargeError,
 )
+from .factory import open_store
 from .filesystem import FilesystemBlobStorage
 from .s3 import S3BlobStorage
 

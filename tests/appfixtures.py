@@ -1,7 +1,9 @@
 """Building the application against a real database for tests.
 
 PostgreSQL: one database per xdist worker, migrated once with Alembic, emptied
-after every test. SQLite: a file in the test's temporary directory.
+after every test. SQLite: a file in the test's temporary directory. (The unit
+tests of services use an in-memory SQLite database without the application:
+``tests/unit/docflow/conftest.py``.)
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask
 from sqlalchemy import create_engine, text
@@ -20,6 +21,8 @@ from sqlalchemy.engine import make_url
 
 from docflow.app import create_app
 from docflow.config import Settings
+from docflow.migrate import upgrade
+from docflow.models import Base
 
 TEST_SECRET = "test-secret-key-not-for-production"
 
@@ -66,8 +69,6 @@ def postgres_database(admin_url: str, name: str) -> Iterator[str]:
 
 def empty_tables(app: Flask) -> None:
     """Delete every row (PostgreSQL: one TRUNCATE; SQLite: DELETE per table)."""
-    from docflow.models import Base
-
     engine = app.extensions["docflow"].engine
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as conn:
@@ -84,14 +85,7 @@ def empty_tables(app: Flask) -> None:
                 conn.execute(text(f'DELETE FROM "{t}"'))
 
 
-def with_password(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts)
-
-
 def build_app(settings: Settings) -> Flask:
-    from docflow.migrate import upgrade
-
     upgrade(settings.database_url)
     app = create_app(settings)
     app.config["WTF_CSRF_ENABLED"] = False

@@ -8,9 +8,11 @@ is a broken machine, not an excuse.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -70,9 +72,7 @@ def require_rabbitmq() -> str:
 
 def require_command(name: str) -> str:
     """The path of a system tool the tests drive (chromium, pdfsig, softhsm2-util)."""
-    from shutil import which
-
-    path = which(name)
+    path = shutil.which(name)
     if path is None:
         unavailable(
             name, "not installed (make test installs it: scripts/bootstrap-system.sh)"
@@ -109,10 +109,10 @@ def background_process(
     The server's stderr goes to a temporary file, not a pipe: a chatty server
     would block once a pipe nobody reads is full.
     """
-    import tempfile
-
     with tempfile.TemporaryFile() as errfile:
-        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=errfile)
+        proc = subprocess.Popen(
+            args, env=env, stdout=subprocess.DEVNULL, stderr=errfile
+        )
         try:
             try:
                 wait_for_port("127.0.0.1", port, timeout)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -22,8 +22,16 @@ from docflow.accounts.models import Role, User
 from docflow.audit import RequestInfo
 from docflow.contracts.models import Contract, ContractAccess, Organisation
 
-if TYPE_CHECKING:
-    from docflow.api.models import ApiKey
+
+class KeyLike(Protocol):
+    """What an actor needs of an API key (``docflow.api.models.ApiKey``): the
+    core knows keys by their shape, not by the API's model."""
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID | None
+    prefix: str
+    name: str
+    scopes: str
 
 
 class Right(enum.StrEnum):
@@ -83,7 +91,7 @@ class Actor:
         )
 
     @classmethod
-    def for_api_key(cls, key: ApiKey, request_info: RequestInfo | None = None) -> Actor:
+    def for_api_key(cls, key: KeyLike, request_info: RequestInfo | None = None) -> Actor:
         """An integration: a key of a customer organisation, or of the supplier
         (a key bound to no organisation)."""
         return cls(

@@ -424,8 +424,6 @@ def service_order_contract_ids(actor: Actor, *, ordering: bool = False) -> Any:
     if ordering:
         if actor.is_supplier:
             return select(Contract.id).where(false())
-        from docflow.access.actor import registrable_contract_ids
-
         return registrable_contract_ids(actor)
     if actor.api_key_id is not None and "read" not in actor.scopes:
         return select(Contract.id).where(false())

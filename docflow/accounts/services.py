@@ -15,12 +15,23 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from blinker import Namespace
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from docflow.accounts.models import AccountToken, Role, TokenPurpose, User
 from docflow.db import utcnow
 from docflow.errors import NotFoundError, ValidationError
+
+_signals = Namespace()
+
+#: An account e-mail is due (confirmation, recovery, a registration attempt):
+#: sent with the session as sender and ``kind``, ``user``, ``email`` and
+#: ``context``. The outbox receives it (``create_app`` connects
+#: :func:`docflow.outbox.services.send_account_message`) and writes the message
+#: in the caller's transaction: accounts sit below the outbox and do not
+#: import it.
+account_message = _signals.signal("account-message")
 
 TOKEN_TTL = dt.timedelta(hours=72)
 _hasher = PasswordHasher()
@@ -30,6 +41,21 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 PASSWORD_RULE = "Пароль должен быть не короче 8 символов и содержать буквы и цифры."
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _send_account_message(
+    session: Session,
+    *,
+    kind: str,
+    user: User | None,
+    email: str,
+    context: dict[str, Any],
+) -> None:
+    """Hand an account e-mail to the outbox (see :data:`account_message`)."""
+    if not account_message.receivers:
+        # A silently dropped confirmation or recovery link would be a bug.
+        raise RuntimeError("no outbox receives account e-mails: create_app connects it")
+    account_message.send(session, kind=kind, user=user, email=email, context=context)
 
 
 def normalize_email(email: str) -> str:
@@ -263,10 +289,8 @@ def register_customer(
         )
         send_confirmation(session, user=user, base_url=base_url)
         return email
-    from docflow.notify.services import send_account_message
-
     hash_password(password)  # the same cost as a registration: no timing oracle
-    send_account_message(
+    _send_account_message(
         session,
         kind="account.registration_attempt",
         user=existing,
@@ -280,11 +304,9 @@ def register_customer(
 
 
 def send_confirmation(session: Session, *, user: User, base_url: str) -> str:
-    from docflow.notify.services import send_account_message
-
     raw = create_token(session, purpose=TokenPurpose.CONFIRM_EMAIL, user=user)
     link = f"{base_url}/account/confirm/{raw}"
-    send_account_message(
+    _send_account_message(
         session,
         kind="account.confirm_email",
         user=user,
@@ -333,12 +355,10 @@ def request_password_reset(session: Session, *, email: str, base_url: str) -> No
     user = get_user_by_email(session, email)
     if user is None or not user.is_active:
         return
-    from docflow.notify.services import send_account_message
-
     # Only the newest link works: an older e-mail left in a mailbox is no key.
     revoke_tokens(session, user=user, purpose=TokenPurpose.RESET_PASSWORD)
     raw = create_token(session, purpose=TokenPurpose.RESET_PASSWORD, user=user)
-    send_account_message(
+    _send_account_message(
         session,
         kind="account.password_reset",
         user=user,
@@ -427,15 +447,13 @@ def update_profile(
             raise ValidationError(
                 "Этот адрес электронной почты уже занят.", details={"field": "email"}
             )
-        from docflow.notify.services import send_account_message
-
         raw = create_token(
             session,
             purpose=TokenPurpose.CHANGE_EMAIL,
             user=user,
             payload={"email": new_email},
         )
-        send_account_message(
+        _send_account_message(
             session,
             kind="account.confirm_email",
             user=user,

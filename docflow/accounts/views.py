@@ -36,7 +36,7 @@ from docflow.errors import ValidationError
 from docflow.extensions import limiter
 from docflow.web import db_session, settings
 
-bp = Blueprint("accounts", __name__, url_prefix="/account")
+bp = Blueprint("accounts", __name__, template_folder="templates", url_prefix="/account")
 
 # Failed logins: per account, against guessing one password from many addresses;
 # per address, against trying many accounts from one.
@@ -72,14 +72,14 @@ def _captcha_passed() -> bool:
 
 
 def _safe_next(target: str | None) -> str:
-    return safe_redirect_target(target, default=url_for("main.index"))
+    return safe_redirect_target(target, default=url_for("dashboard.index"))
 
 
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit("20 per hour", methods=["POST"])
 def register() -> Any:
     if current_user.is_authenticated:
-        return redirect(url_for("main.index"))
+        return redirect(url_for("dashboard.index"))
     form = RegistrationForm()
     captcha_error = None
     if request.method == "POST":
@@ -189,7 +189,7 @@ def _account_key() -> str:
 )
 def login() -> Any:
     if current_user.is_authenticated:
-        return redirect(url_for("main.index"))
+        return redirect(url_for("dashboard.index"))
     form = LoginForm()
     if form.validate_on_submit():
         s = db_session()

@@ -11,33 +11,36 @@ from flask import jsonify, request, send_file, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from docflow.api.blueprint import api_actor, bp, scope
+from docflow.api.base import (
+    BINARY,
+    BODY_ERRORS,
+    JSON,
+    MULTIPART,
+    Answer,
+    Body,
+    Inline,
+    api_actor,
+    json_answer,
+    operation,
+)
 from docflow.api.errors import (
     UnsupportedMediaTypeError,
-    date_value,
-    multipart_meta,
-    string_field,
-    uuid_field,
+    read_meta,
+    read_query,
+    validated,
 )
+from docflow.api.schemas import appeals as out
 from docflow.api.serialize import file_json, iso
 from docflow.appeals import services as svc
-from docflow.appeals.models import Appeal, AppealStatus
+from docflow.appeals.models import Appeal
+from docflow.contracts.common import normalize_contract_number
 from docflow.contracts.models import Contract
 from docflow.db import transaction
 from docflow.documents.services import Upload
 from docflow.errors import ConflictError, NotFoundError, ValidationError
 from docflow.web import blob_store, db_session, settings
 
-META_FIELDS = frozenset(
-    {
-        "topic_id",
-        "contract_id",
-        "contract_number",
-        "text",
-        "contact_name",
-        "contact_phone",
-    }
-)
+APPEALS = "Обращения"
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")
 
 
@@ -54,7 +57,7 @@ def topic_json(topic: Any) -> dict[str, Any]:
 def appeal_json(
     session: Session, appeal: Appeal, *, full: bool = False
 ) -> dict[str, Any]:
-    out: dict[str, Any] = {
+    out_: dict[str, Any] = {
         "id": str(appeal.id),
         "number": appeal.number,
         "status": appeal.status.value,
@@ -77,12 +80,12 @@ def appeal_json(
     }
     if full:
         doc, answer = svc.documents_of(session, appeal)
-        out["text"] = appeal.text
-        out["contact"] = {"name": appeal.contact_name, "phone": appeal.contact_phone}
-        out["files"] = [
+        out_["text"] = appeal.text
+        out_["contact"] = {"name": appeal.contact_name, "phone": appeal.contact_phone}
+        out_["files"] = [
             file_json(f) for f in ([doc.main_file, *doc.attachments] if doc else [])
         ]
-        out["answer"] = (
+        out_["answer"] = (
             None
             if answer is None
             else {
@@ -93,7 +96,7 @@ def appeal_json(
                 ],
             }
         )
-        out["history"] = [
+        out_["history"] = [
             {
                 "status": h.status.value,
                 "at": iso(h.created_at),
@@ -102,23 +105,16 @@ def appeal_json(
             }
             for h in appeal.history
         ]
-    return out
+    return out_
 
 
-def _meta() -> dict[str, Any]:
-    return multipart_meta(
-        META_FIELDS, hint="JSON с тематикой, договором, текстом и контактами"
-    )
-
-
-def _contract(meta: dict[str, Any]) -> uuid.UUID:
-    from docflow.contracts.services import normalize_contract_number
-
-    if meta.get("contract_id") is not None:
-        return uuid_field(meta, "contract_id")
-    number = string_field(meta, "contract_number", max_length=50)
+def _contract(meta: out.AppealRequest) -> uuid.UUID:
+    if meta.contract_id is not None:
+        return meta.contract_id  # type: ignore[no-any-return]
     contract = db_session().scalar(
-        select(Contract).where(Contract.number == normalize_contract_number(number))
+        select(Contract).where(
+            Contract.number == normalize_contract_number(meta.contract_number)
+        )
     )
     if contract is None:
         raise NotFoundError("Договор не найден.", details={"field": "contract_number"})
@@ -132,32 +128,79 @@ def _created(appeal: Appeal, status: int) -> Any:
     return response
 
 
-@bp.get("/appeals/topics")
-@scope("read")
+@operation(
+    "GET",
+    "/appeals/topics",
+    id="listAppealTopics",
+    summary="Тематики обращений (срок ответа, юридическая значимость)",
+    tag=APPEALS,
+    scopes=("read",),
+    answers={200: json_answer(out.AppealTopicList, "Доступные тематики.")},
+)
 def list_appeal_topics() -> Any:
     return jsonify({"items": [topic_json(t) for t in svc.list_topics(db_session())]})
 
 
-@bp.post("/appeals")
-@scope("write")
+@operation(
+    "GET",
+    "/appeals",
+    id="listAppeals",
+    summary="Обращения по видимым договорам (новые первыми)",
+    tag=APPEALS,
+    scopes=("read",),
+    answers={200: json_answer(out.AppealList, "Обращения.")},
+    errors=("Unprocessable",),
+    query=out.AppealFilters,
+)
+def list_appeals() -> Any:
+    filters = _filters()
+    s = db_session()
+    with transaction(s):
+        page = svc.search_appeals(s, actor=api_actor(), filters=filters, per_page=100)
+        items = [appeal_json(s, a) for a in page.items]
+    return jsonify(
+        {"items": items, "total": page.total, "page": page.page, "pages": page.pages}
+    )
+
+
+@operation(
+    "POST",
+    "/appeals",
+    id="createAppeal",
+    summary="Подать обращение: номер, PDF обращения и приложения в документообороте",
+    tag=APPEALS,
+    scopes=("write",),
+    answers={
+        201: json_answer(out.Appeal, "Обращение подано."),
+        200: json_answer(out.Appeal, "Обращение с тем же Idempotency-Key уже подано."),
+    },
+    errors=("NotFound", "Conflict", *BODY_ERRORS),
+    body=Body(
+        {MULTIPART: Inline(out.AppealUpload)},
+        encoding={MULTIPART: {"meta": {"contentType": JSON}}},
+    ),
+    description="Обращение по юридически значимой тематике регистрируется "
+    "после подписи клиента: документ `document_id` подписывается через "
+    "`POST /documents/{document_id}/signatures` (нужно право подписи). "
+    "Заголовок `Idempotency-Key` (до 64 символов) защищает от повтора.",
+)
 def create_appeal() -> Any:
-    if request.mimetype != "multipart/form-data":
+    if request.mimetype != MULTIPART:
         raise UnsupportedMediaTypeError(
             "Обращение передаётся как multipart/form-data: часть meta и "
             "(необязательно) attachments.",
             details={"content_type": request.mimetype or None},
         )
-    meta = _meta()
+    raw = read_meta(
+        out.AppealRequest, hint="JSON с тематикой, договором, текстом и контактами"
+    )
     files = request.files.getlist("attachments")
     if any(not f.filename for f in files):
         raise ValidationError(
             "У каждого приложения должно быть имя файла.",
             details={"field": "attachments"},
         )
-    topic_id = uuid_field(meta, "topic_id")
-    text = string_field(meta, "text", max_length=svc.MAX_TEXT)
-    contact_name = string_field(meta, "contact_name", max_length=300)
-    contact_phone = string_field(meta, "contact_phone", max_length=30)
+    meta = validated(out.AppealRequest, raw)
     contract_id = _contract(meta)
     key = request.headers.get("Idempotency-Key")
     if key is not None and not _IDEMPOTENCY_KEY.match(key):
@@ -172,11 +215,11 @@ def create_appeal() -> Any:
                 s,
                 actor=api_actor(),
                 storage=blob_store(),
-                topic_id=topic_id,
+                topic_id=meta.topic_id,
                 contract_id=contract_id,
-                text=text,
-                contact_name=contact_name,
-                contact_phone=contact_phone,
+                text=meta.text,
+                contact_name=meta.contact_name,
+                contact_phone=meta.contact_phone,
                 attachments=[
                     Upload(f.filename or "", f.stream, f.mimetype) for f in files
                 ],
@@ -197,55 +240,35 @@ def create_appeal() -> Any:
 
 
 def _filters() -> svc.AppealFilters:
-    """The web's filters, but a malformed value is refused, not forgiven."""
-    args = request.args
-    status = args.get("status")
-    if status is not None and status not in {s.value for s in AppealStatus}:
-        raise ValidationError(
-            "Параметр «status»: одно из "
-            + ", ".join(s.value for s in AppealStatus)
-            + ".",
-            details={"field": "status"},
-        )
-    for name in ("date_from", "date_to"):
-        if args.get(name) is not None:
-            date_value(args[name], name)
-    overdue = args.get("overdue")
-    if overdue is not None and overdue not in ("true", "false"):
-        raise ValidationError(
-            "Параметр «overdue»: true или false.", details={"field": "overdue"}
-        )
-    filters = svc.AppealFilters.from_args(args)
+    """The web's filters, but a malformed value is refused, not forgiven: the
+    model's checks first, then what the search's own reading found wrong."""
+    query = read_query(out.AppealFilters)
+    filters = svc.AppealFilters.from_args(request.args)
     if filters.problems:
         name = filters.problems[0]
         raise ValidationError(
             f"Параметр «{name}» указан неверно.",
             details={"field": name, "invalid": filters.problems},
         )
-    page = args.get("page")
+    page = query.page
     if page is not None and not (page.isdigit() and 0 < int(page) < 100000):
         raise ValidationError(
             "Параметр «page»: номер страницы от 1.", details={"field": "page"}
         )
-    filters.overdue = overdue == "true"
+    filters.overdue = query.overdue == "true"
     return filters
 
 
-@bp.get("/appeals")
-@scope("read")
-def list_appeals() -> Any:
-    filters = _filters()
-    s = db_session()
-    with transaction(s):
-        page = svc.search_appeals(s, actor=api_actor(), filters=filters, per_page=100)
-        items = [appeal_json(s, a) for a in page.items]
-    return jsonify(
-        {"items": items, "total": page.total, "page": page.page, "pages": page.pages}
-    )
-
-
-@bp.get("/appeals/<uuid:appeal_id>")
-@scope("read")
+@operation(
+    "GET",
+    "/appeals/<uuid:appeal_id>",
+    id="getAppeal",
+    summary="Обращение: текст, файлы, история статусов и ответ",
+    tag=APPEALS,
+    scopes=("read",),
+    answers={200: json_answer(out.Appeal, "Обращение.")},
+    errors=("NotFound",),
+)
 def get_appeal(appeal_id: uuid.UUID) -> Any:
     s = db_session()
     with transaction(s):
@@ -254,8 +277,17 @@ def get_appeal(appeal_id: uuid.UUID) -> Any:
     return jsonify(appeal_json(s, appeal, full=True))
 
 
-@bp.get("/appeals/<uuid:appeal_id>/answer/files/<uuid:file_id>")
-@scope("read")
+@operation(
+    "GET",
+    "/appeals/<uuid:appeal_id>/answer/files/<uuid:file_id>",
+    id="getAppealAnswerFile",
+    summary="Файл ответа на обращение (PDF ответа или приложение)",
+    tag=APPEALS,
+    scopes=("read",),
+    answers={200: Answer("Файл (потоком).", {"*/*": BINARY})},
+    errors=("NotFound",),
+    path={"file_id": "Идентификатор файла ответа."},
+)
 def get_appeal_answer_file(appeal_id: uuid.UUID, file_id: uuid.UUID) -> Any:
     row = svc.appeal_file(
         db_session(),

@@ -1,58 +1,40 @@
-"""The ``api`` blueprint at ``/api/v1``: authentication by API key, scopes, the
-rate limit per key, and the registration of its routes.
+"""The registration of the ``api`` blueprint at ``/api/v1``: authentication by
+API key, the refusal of unknown query parameters, the rate limit per key, and
+its route modules.
 
 A request carries ``Authorization: Bearer dfk_<prefix>_<secret>``; the key
 becomes an :class:`~docflow.access.Actor` (the key's organisation, or the
 supplier) with the key's scopes, and every route calls the same services as the
-web pages with it.
+web pages with it. The blueprint itself, the actor and the scope check are in
+:mod:`docflow.api.base`, which the route modules import; this module imports
+the route modules.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
-from flask import Blueprint, Flask, current_app, g, request
+from flask import Flask, current_app, g, request
 from flask_limiter.util import get_remote_address
+from limits import parse_many
 
-from docflow.access import Actor, require_scopes
+# The route modules attach themselves to ``bp`` when imported.
+from docflow.api import docs, routes  # noqa: F401 - importing registers the routes
+from docflow.api.base import OPERATIONS, PUBLIC_ENDPOINTS, bp
 from docflow.api.errors import UnauthorizedError
+from docflow.api.keys_views import bp as keys_bp
+from docflow.api.services import actor_for_key, authenticate, mark_used, needs_mark
+from docflow.config import ConfigError
 from docflow.db import transaction
 from docflow.errors import ValidationError
+from docflow.extensions import csrf, limiter
 from docflow.web import db_session, request_info, state
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="templates")
-
-# Reached without a key: the description of the API and its documentation page.
-PUBLIC_ENDPOINTS = frozenset({"api.openapi_json", "api.docs"})
 DEFAULT_RATE_LIMIT = "1200/minute"
 # Guessing keys: an address whose requests were refused 401 this often waits.
 DEFAULT_AUTH_FAILURE_LIMIT = "120/minute"
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def api_actor() -> Actor:
-    return g.api_actor  # type: ignore[no-any-return]
-
-
-def scope(*names: str) -> Callable[[F], F]:
-    """The route needs the key to hold every scope of ``names`` (403 ``forbidden``
-    naming the first one missing)."""
-
-    def decorate(fn: F) -> F:
-        @wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            require_scopes(api_actor(), *names)
-            return fn(*args, **kwargs)
-
-        wrapper.required_scopes = names  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
-
-    return decorate
 
 
 @bp.before_request
@@ -64,8 +46,6 @@ def _authenticate() -> None:
     key's row locked until its end."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return
-    from docflow.api.services import actor_for_key, authenticate, mark_used, needs_mark
-
     scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
     raw = raw.strip()
     if scheme.lower() != "bearer" or not raw:
@@ -86,16 +66,15 @@ def _authenticate() -> None:
 @bp.before_request
 def _refuse_unknown_parameters() -> None:
     """A misspelt filter (``?stauts=signed``) must not silently widen a search:
-    query parameters the description does not name are refused."""
-    from docflow.api.openapi import query_parameters
-
+    query parameters the operation's query model does not name are refused."""
     if (
         request.url_rule is None
         or not request.args
         or request.endpoint in PUBLIC_ENDPOINTS
     ):
         return
-    allowed = query_parameters().get((request.url_rule.rule, request.method), set())
+    declared = OPERATIONS.get(request.endpoint or "")
+    allowed = declared.query_names if declared is not None else frozenset()
     unknown = sorted(set(request.args) - allowed)
     if unknown:
         raise ValidationError(
@@ -140,8 +119,6 @@ def _failed_auth(response: Any) -> bool:
 def _env_bool(name: str, default: bool) -> bool:
     # The API's two switches are read here, where the API is set up; a
     # malformed value stops the start like any other setting.
-    from docflow.config import ConfigError
-
     raw = os.environ.get(name, "").strip().lower()
     if not raw:
         return default
@@ -154,11 +131,6 @@ def _env_bool(name: str, default: bool) -> bool:
 
 def register_api(app: Flask) -> None:
     """Register the blueprint, its rate limit and the key-management page."""
-    from limits import parse_many
-
-    from docflow.config import ConfigError
-    from docflow.extensions import csrf, limiter
-
     settings = app.extensions["docflow"].settings
     app.config.setdefault(
         "ALLOW_PRIVATE_WEBHOOKS",
@@ -190,23 +162,6 @@ def register_api(app: Flask) -> None:
         ) from None
     app.config.setdefault("API_AUTH_FAILURE_LIMIT", failures)
 
-    # Import the route modules: they attach themselves to ``bp``.
-    from docflow.api import (  # noqa: F401
-        appeals,
-        certificates,
-        docs,
-        documents,
-        events,
-        hourly,  # hourly volumes (docflow.readings.hourly_*)
-        payments,  # online payment (docflow.payments)
-        planned,  # ППП (docflow.readings.planned_*)
-        powers,
-        readings,
-        service_orders,
-        signatures,
-        verify,
-    )
-
     csrf.exempt(bp)  # token-authenticated: no cookies, nothing to forge
     if not getattr(bp, "_docflow_limited", False):
         # The limiter and the blueprint are module-level (one per process); a
@@ -221,7 +176,4 @@ def register_api(app: Flask) -> None:
         bp._docflow_limited = True  # type: ignore[attr-defined]
     if "api" not in app.blueprints:
         app.register_blueprint(bp)
-
-    from docflow.api.keys_views import bp as keys_bp
-
     app.register_blueprint(keys_bp)

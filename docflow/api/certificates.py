@@ -9,14 +9,25 @@ from typing import Any
 
 from flask import jsonify, request
 
-from docflow.api.blueprint import api_actor, bp, scope
+from docflow.api.base import (
+    BINARY,
+    BODY_ERRORS,
+    MULTIPART,
+    Body,
+    Inline,
+    api_actor,
+    json_answer,
+    operation,
+)
 from docflow.api.errors import UnsupportedMediaTypeError, read_body
+from docflow.api.schemas import certificates as out
 from docflow.api.serialize import certificate_json
 from docflow.certificates import services as certs
 from docflow.db import transaction, utcnow
 from docflow.errors import PayloadTooLargeError, ValidationError
 from docflow.web import db_session, settings, trust
 
+CERTIFICATES = "Сертификаты"
 MAX_CERTIFICATE_BYTES = 64 * 1024
 CERTIFICATE_TYPES = frozenset(
     {
@@ -32,7 +43,7 @@ CERTIFICATE_TYPES = frozenset(
 
 
 def _certificate_bytes() -> bytes:
-    if request.mimetype == "multipart/form-data":
+    if request.mimetype == MULTIPART:
         upload = request.files.get("file")
         if upload is None:
             raise ValidationError(
@@ -61,8 +72,47 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-@bp.post("/certificates")
-@scope("sign")
+@operation(
+    "GET",
+    "/certificates",
+    id="listCertificates",
+    summary="Сертификаты организации ключа",
+    tag=CERTIFICATES,
+    scopes=("read",),
+    answers={200: json_answer(out.CertificateList, "Сертификаты.")},
+)
+def list_certificates() -> Any:
+    items = certs.list_certificates(db_session(), actor=api_actor())
+    return jsonify({"items": [certificate_json(c) for c in items]})
+
+
+@operation(
+    "POST",
+    "/certificates",
+    id="registerCertificate",
+    summary="Регистрация сертификата (DER, PEM или multipart file)",
+    tag=CERTIFICATES,
+    scopes=("sign",),
+    answers={
+        201: json_answer(out.CertificateRegistration, "Зарегистрирован."),
+        200: json_answer(out.CertificateRegistration, "Уже был зарегистрирован."),
+    },
+    errors=(*BODY_ERRORS, "Unavailable"),
+    body=Body(
+        {
+            "application/pkix-cert": BINARY,
+            "application/x-pem-file": {"type": "string"},
+            MULTIPART: Inline(out.CertificateFile),
+        }
+    ),
+    description="422 `certificate_invalid` (не сертификат, цепочка, срок, "
+    "отзыв) или `certificate_refused` (ИНН не организации ключа) — с "
+    "причинами в `details.problems`. Личный сертификат сотрудника (без "
+    "ИНН организации) регистрируется, только когда загружена МЧД, "
+    "называющая его владельца представителем: иначе "
+    "`power_of_attorney_required`, `power_of_attorney_representative` "
+    "или `power_of_attorney_principal`.",
+)
 def register_certificate() -> Any:
     data = _certificate_bytes()
     s = db_session()
@@ -98,15 +148,16 @@ def register_certificate() -> Any:
     return response
 
 
-@bp.get("/certificates")
-@scope("read")
-def list_certificates() -> Any:
-    items = certs.list_certificates(db_session(), actor=api_actor())
-    return jsonify({"items": [certificate_json(c) for c in items]})
-
-
-@bp.get("/certificates/<uuid:certificate_id>")
-@scope("read")
+@operation(
+    "GET",
+    "/certificates/<uuid:certificate_id>",
+    id="getCertificate",
+    summary="Сертификат",
+    tag=CERTIFICATES,
+    scopes=("read",),
+    answers={200: json_answer(out.Certificate, "Сертификат.")},
+    errors=("NotFound",),
+)
 def get_certificate(certificate_id: uuid.UUID) -> Any:
     cert = certs.get_certificate(
         db_session(), actor=api_actor(), certificate_id=certificate_id
@@ -114,8 +165,16 @@ def get_certificate(certificate_id: uuid.UUID) -> Any:
     return jsonify(certificate_json(cert))
 
 
-@bp.delete("/certificates/<uuid:certificate_id>")
-@scope("sign")
+@operation(
+    "DELETE",
+    "/certificates/<uuid:certificate_id>",
+    id="revokeCertificate",
+    summary="Отзыв регистрации сертификата",
+    tag=CERTIFICATES,
+    scopes=("sign",),
+    answers={200: json_answer(out.Certificate, "Регистрация отозвана.")},
+    errors=("NotFound",),
+)
 def revoke_certificate(certificate_id: uuid.UUID) -> Any:
     s = db_session()
     with transaction(s):

@@ -6,6 +6,19 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from docflow.access import supplier_organisation
+from docflow.api.services import (
+    create_api_key,
+    find_api_key,
+    list_api_keys,
+    revoke_api_key,
+)
+from docflow.audit import RequestInfo
+from docflow.contracts.models import Organisation
+from docflow.db import transaction
+from docflow.errors import DocflowError
+from docflow.web import db_session
+
 
 @click.group("api-key", help="API keys of integrations.")
 def api_key_group() -> None:
@@ -13,10 +26,6 @@ def api_key_group() -> None:
 
 
 def _organisation(inn: str | None, supplier: bool) -> object:
-    from docflow.access import supplier_organisation
-    from docflow.contracts.models import Organisation
-    from docflow.web import db_session
-
     s = db_session()
     if supplier == bool(inn):
         raise click.UsageError("Give either --org <ИНН> or --supplier.")
@@ -45,12 +54,6 @@ def _organisation(inn: str | None, supplier: bool) -> object:
 )
 @with_appcontext
 def create(inn: str | None, supplier: bool, scopes: str, name: str) -> None:
-    from docflow.api.services import create_api_key
-    from docflow.audit import RequestInfo
-    from docflow.db import transaction
-    from docflow.errors import DocflowError
-    from docflow.web import db_session
-
     org = _organisation(inn, supplier)
     s = db_session()
     try:
@@ -66,7 +69,11 @@ def create(inn: str | None, supplier: bool, scopes: str, name: str) -> None:
     except DocflowError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(made.secret)
-    who = "supplier" if made.key.organisation_id is None else f"{org.name} (ИНН {org.inn})"  # type: ignore[attr-defined]
+    who = (
+        "supplier"
+        if made.key.organisation_id is None
+        else f"{org.name} (ИНН {org.inn})"  # type: ignore[attr-defined]
+    )
     click.echo(
         f"key {made.key.display} for {who}, scopes: "
         f"{','.join(sorted(made.key.scope_set))}. Store it now: it is shown once.",
@@ -78,12 +85,6 @@ def create(inn: str | None, supplier: bool, scopes: str, name: str) -> None:
 @click.argument("reference")
 @with_appcontext
 def revoke(reference: str) -> None:
-    from docflow.api.services import find_api_key, revoke_api_key
-    from docflow.audit import RequestInfo
-    from docflow.db import transaction
-    from docflow.errors import DocflowError
-    from docflow.web import db_session
-
     s = db_session()
     try:
         with transaction(s):
@@ -103,9 +104,6 @@ def revoke(reference: str) -> None:
 @click.option("--supplier", is_flag=True, help="Only the supplier's keys.")
 @with_appcontext
 def list_keys(inn: str | None, supplier: bool) -> None:
-    from docflow.api.services import list_api_keys
-    from docflow.web import db_session
-
     org = _organisation(inn, supplier) if inn or supplier else None
     for key in list_api_keys(db_session(), user=None, organisation=org):  # type: ignore[arg-type]
         owner = key.organisation.inn if key.organisation else "supplier"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, render_template
+from flask import Response, render_template
 
-from docflow.api.blueprint import bp
+from docflow.api.base import bp
+from docflow.api.openapi import openapi_json as generated_document
+from docflow.api.readings import readings_available
 
 # The docs page is the one place that needs more than the app's strict policy:
 # Swagger UI sets inline styles. Scripts stay same-origin only.
@@ -19,11 +21,10 @@ DOCS_CSP = (
 
 @bp.get("/openapi.json")
 def openapi_json() -> Any:
-    from docflow.api.openapi import openapi_spec
-    from docflow.api.readings import readings_available
-
-    response = jsonify(
-        openapi_spec(server_url="/api/v1", readings=readings_available())
+    # Generated once per process from the routes and their models.
+    response = Response(
+        generated_document(server_url="/api/v1", readings=readings_available()),
+        mimetype="application/json",
     )
     response.headers["Cache-Control"] = "public, max-age=300"
     return response

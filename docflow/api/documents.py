@@ -15,74 +15,68 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from docflow.access import contract_rights
-from docflow.api.blueprint import api_actor, bp, scope
+from docflow.api.base import (
+    BINARY,
+    BODY_ERRORS,
+    JSON,
+    MULTIPART,
+    Answer,
+    Body,
+    Inline,
+    api_actor,
+    json_answer,
+    json_request,
+    operation,
+)
 from docflow.api.errors import (
     UnsupportedMediaTypeError,
-    date_value,
-    int_arg,
-    json_body,
-    multipart_meta,
-    string_field,
+    read_json,
+    read_meta,
+    read_query,
+    validated,
 )
+from docflow.api.schemas import documents as out
 from docflow.api.serialize import document_json, file_json
+from docflow.contracts.common import normalize_contract_number
 from docflow.contracts.models import Contract
 from docflow.db import transaction
 from docflow.documents import services as svc
-from docflow.documents.models import DocStatus, DocType, Document
+from docflow.documents.models import Document
+from docflow.documents.package import write_package
+from docflow.documents.search import SearchFilters, iter_documents_after
 from docflow.errors import NotFoundError, ValidationError
 from docflow.web import blob_store, db_session, settings
 
-META_FIELDS = frozenset(
-    {
-        "type",
-        "number",
-        "date",
-        "contract_number",
-        "contract_id",
-        "title",
-        "comment",
-        "route",
-    }
-)
+DOCUMENTS = "Документы"
+SIGNING = "Подписание"
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
-
-def _meta() -> dict[str, Any]:
-    return multipart_meta(
-        META_FIELDS, hint="JSON с типом, номером, датой, договором и названием"
-    )
-
-
-def _route(meta: dict[str, Any]) -> list[str]:
-    route = meta.get("route", ["customer", "supplier"])
-    if isinstance(route, str):
-        route = [p.strip() for p in route.split(",")]
-    if not isinstance(route, list) or not all(isinstance(p, str) for p in route):
-        raise ValidationError(
-            'Поле «route»: список сторон, например ["customer", "supplier"].',
-            details={"field": "route"},
-        )
-    return route
+#: A stored file, streamed as it was registered.
+STORED_FILE = Answer(
+    "Файл (потоком).",
+    {"*/*": BINARY},
+    headers={"X-Content-SHA256": "SHA-256 файла, записанный при регистрации."},
+)
+DOCUMENT = {200: json_answer(out.Document, "Документ.")}
+TRANSITION_ERRORS = ("NotFound", "Conflict", *BODY_ERRORS)
+IDEMPOTENCY_HEADER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 200},
+    "description": "Повтор запроса с тем же ключом вернёт тот же документ.",
+}
 
 
-def _contract(meta: dict[str, Any]) -> Contract:
-    from docflow.contracts.services import normalize_contract_number
-
+def _contract(meta: out.DocumentMeta) -> Contract:
     s = db_session()
     # With its organisation: the document's answer names it.
     found = select(Contract).options(joinedload(Contract.organisation))
-    if meta.get("contract_id") is not None:
-        try:
-            contract_id = uuid.UUID(str(meta["contract_id"]))
-        except ValueError:
-            raise ValidationError(
-                "Поле «contract_id» должно быть идентификатором (UUID).",
-                details={"field": "contract_id"},
-            ) from None
-        found = found.where(Contract.id == contract_id)
+    if meta.contract_id is not None:
+        found = found.where(Contract.id == meta.contract_id)
     else:
-        number = string_field(meta, "contract_number", max_length=50)
-        found = found.where(Contract.number == normalize_contract_number(number))
+        number = normalize_contract_number(meta.contract_number)
+        found = found.where(Contract.number == number)
     contract = s.scalar(found)
     if contract is None or not contract_rights(s, api_actor(), contract.id).view:
         raise NotFoundError("Договор не найден.", details={"field": "contract_number"})
@@ -121,16 +115,64 @@ def _created(doc: Document, status: int) -> Any:
     return response
 
 
-@bp.post("/documents")
-@scope("write")
+@operation(
+    "GET",
+    "/documents",
+    id="listDocuments",
+    summary="Поиск документов с постраничным курсором",
+    tag=DOCUMENTS,
+    scopes=("read",),
+    answers={200: json_answer(out.DocumentList, "Страница документов.")},
+    errors=("Unprocessable",),
+    query=out.DocumentSearch,
+    description="Новые сверху. Фильтры — как на странице «Документы».",
+)
+def list_documents() -> Any:
+    # The web form forgives a malformed filter; an integration is told.
+    query = read_query(out.DocumentSearch)
+    filters = SearchFilters.from_args(request.args)
+    items, next_cursor = iter_documents_after(
+        db_session(),
+        actor=api_actor(),
+        filters=filters,
+        after=query.cursor or None,
+        limit=query.limit,
+    )
+    return jsonify(
+        {"items": [document_json(d) for d in items], "next_cursor": next_cursor}
+    )
+
+
+@operation(
+    "POST",
+    "/documents",
+    id="createDocument",
+    summary="Регистрация документа на подпись",
+    tag=DOCUMENTS,
+    scopes=("write",),
+    answers={
+        201: json_answer(out.Document, "Документ зарегистрирован."),
+        200: json_answer(
+            out.Document, "Повтор с тем же Idempotency-Key: прежний документ."
+        ),
+    },
+    errors=("NotFound", *BODY_ERRORS),
+    body=Body(
+        {MULTIPART: Inline(out.DocumentUpload)},
+        encoding={MULTIPART: {"meta": {"contentType": JSON}}},
+    ),
+    parameters=(IDEMPOTENCY_HEADER,),
+)
 def create_document() -> Any:
-    if request.mimetype != "multipart/form-data":
+    if request.mimetype != MULTIPART:
         raise UnsupportedMediaTypeError(
             "Документ передаётся как multipart/form-data: части file, meta и "
             "(необязательно) attachments.",
             details={"content_type": request.mimetype or None},
         )
-    meta = _meta()
+    raw = read_meta(
+        out.DocumentMeta, hint="JSON с типом, номером, датой, договором и названием"
+    )
     main = request.files.get("file")
     if main is None or not main.filename:
         raise ValidationError(
@@ -143,12 +185,7 @@ def create_document() -> Any:
             "У каждого приложения должно быть имя файла.",
             details={"field": "attachments"},
         )
-    doc_type = string_field(meta, "type", max_length=40)
-    number = string_field(meta, "number", max_length=100)
-    title = string_field(meta, "title", max_length=500)
-    comment = string_field(meta, "comment", required=False, max_length=5000)
-    doc_date = date_value(meta.get("date"), "date")
-    route = _route(meta)
+    meta = validated(out.DocumentMeta, raw)
     contract = _contract(meta)
     key = _idempotency_key()
     s = db_session()
@@ -163,12 +200,12 @@ def create_document() -> Any:
                 actor=actor,
                 storage=blob_store(),
                 contract_id=contract.id,
-                doc_type=doc_type,
-                number=number,
-                doc_date=doc_date,
-                title=title,
-                comment=comment,
-                route=route,
+                doc_type=meta.type,
+                number=meta.number,
+                doc_date=meta.date,
+                title=meta.title,
+                comment=meta.comment,
+                route=meta.route,
                 main_file=svc.Upload(main.filename, main.stream, main.mimetype),
                 attachments=[
                     svc.Upload(f.filename or "", f.stream, f.mimetype)
@@ -190,74 +227,24 @@ def create_document() -> Any:
     return response
 
 
-def _check_choice(name: str, allowed: set[str]) -> None:
-    value = request.args.get(name)
-    if value is not None and value not in allowed:
-        raise ValidationError(
-            f"Параметр «{name}»: одно из {', '.join(sorted(allowed))}.",
-            details={"field": name},
-        )
-
-
-def _check_search_args() -> None:
-    """The web form forgives a malformed filter; an integration is told."""
-    _check_choice("type", {t.value for t in DocType})
-    _check_choice("doc_type", {t.value for t in DocType})
-    _check_choice("status", {s.value for s in DocStatus})
-    _check_choice("awaiting_me", {"true", "false"})
-    value = request.args.get("contract_id")
-    if value is not None:
-        try:
-            uuid.UUID(value)
-        except ValueError:
-            raise ValidationError(
-                "Параметр «contract_id» должен быть UUID.",
-                details={"field": "contract_id"},
-            ) from None
-    for name in ("date_from", "date_to"):
-        value = request.args.get(name)
-        if value is not None:
-            date_value(value, name)
-    inn = request.args.get("counterparty_inn")
-    if inn is not None and not re.fullmatch(r"[0-9]{1,12}", inn):
-        raise ValidationError(
-            "Параметр «counterparty_inn»: от 1 до 12 цифр.",
-            details={"field": "counterparty_inn"},
-        )
-    for name, limit in (("q", 200), ("number", 100), ("signer", 300), ("cursor", 200)):
-        if len(request.args.get(name, "")) > limit:
-            raise ValidationError(
-                f"Параметр «{name}» длиннее {limit} символов.",
-                code="invalid_cursor" if name == "cursor" else "validation_error",
-                details={"field": name},
-            )
-
-
-@bp.get("/documents")
-@scope("read")
-def list_documents() -> Any:
-    from docflow.documents.search import SearchFilters, iter_documents_after
-
-    _check_search_args()
-    limit = int_arg("limit", 50, 1, 200)
-    cursor = request.args.get("cursor") or None
-    filters = SearchFilters.from_args(request.args)
-    items, next_cursor = iter_documents_after(
-        db_session(), actor=api_actor(), filters=filters, after=cursor, limit=limit
-    )
-    return jsonify(
-        {"items": [document_json(d) for d in items], "next_cursor": next_cursor}
-    )
-
-
-@bp.get("/documents/<uuid:document_id>")
-@scope("read")
+@operation(
+    "GET",
+    "/documents/<uuid:document_id>",
+    id="getDocument",
+    summary="Документ",
+    tag=DOCUMENTS,
+    scopes=("read",),
+    answers=DOCUMENT,
+    errors=("NotFound",),
+)
 def get_document(document_id: uuid.UUID) -> Any:
     doc = svc.get_document(db_session(), actor=api_actor(), document_id=document_id)
     return jsonify(document_json(doc))
 
 
-def _send_blob(f: Any) -> Any:
+def send_stored_file(f: Any) -> Any:
+    """A document's stored file (``DocumentFile``) as the answer: streamed, with
+    its SHA-256 recorded at registration as the ETag and ``X-Content-SHA256``."""
     reader = blob_store().open(f.blob_key)
     response = send_file(
         reader,
@@ -271,35 +258,65 @@ def _send_blob(f: Any) -> Any:
     return response
 
 
-@bp.get("/documents/<uuid:document_id>/content")
-@scope("read")
+@operation(
+    "GET",
+    "/documents/<uuid:document_id>/content",
+    id="getDocumentContent",
+    summary="Оригинал документа (байт в байт)",
+    tag=DOCUMENTS,
+    scopes=("read",),
+    answers={200: STORED_FILE},
+    errors=("NotFound",),
+)
 def document_content(document_id: uuid.UUID) -> Any:
     doc = svc.get_document(db_session(), actor=api_actor(), document_id=document_id)
-    return _send_blob(doc.main_file)
+    return send_stored_file(doc.main_file)
 
 
-@bp.get("/documents/<uuid:document_id>/files")
-@scope("read")
+@operation(
+    "GET",
+    "/documents/<uuid:document_id>/files",
+    id="listDocumentFiles",
+    summary="Файлы документа: оригинал, приложения, ревизии PDF, подписи",
+    tag=DOCUMENTS,
+    scopes=("read",),
+    answers={200: json_answer(out.FileList, "Файлы.")},
+    errors=("NotFound",),
+)
 def document_files(document_id: uuid.UUID) -> Any:
     doc = svc.get_document(db_session(), actor=api_actor(), document_id=document_id)
     return jsonify({"items": [file_json(f) for f in doc.files]})
 
 
-@bp.get("/documents/<uuid:document_id>/files/<uuid:file_id>")
-@scope("read")
+@operation(
+    "GET",
+    "/documents/<uuid:document_id>/files/<uuid:file_id>",
+    id="getDocumentFile",
+    summary="Один файл документа",
+    tag=DOCUMENTS,
+    scopes=("read",),
+    answers={200: STORED_FILE},
+    errors=("NotFound",),
+)
 def document_file(document_id: uuid.UUID, file_id: uuid.UUID) -> Any:
     doc = svc.get_document(db_session(), actor=api_actor(), document_id=document_id)
     f = next((f for f in doc.files if f.id == file_id), None)
     if f is None:
         raise NotFoundError("Файл не найден.")
-    return _send_blob(f)
+    return send_stored_file(f)
 
 
-@bp.get("/documents/<uuid:document_id>/package")
-@scope("read")
+@operation(
+    "GET",
+    "/documents/<uuid:document_id>/package",
+    id="getDocumentPackage",
+    summary="ZIP: документ, подписи, протокол проверки, печатная форма",
+    tag=DOCUMENTS,
+    scopes=("read",),
+    answers={200: Answer("Архив.", {"application/zip": BINARY})},
+    errors=("NotFound",),
+)
 def document_package(document_id: uuid.UUID) -> Any:
-    from docflow.documents.package import write_package
-
     s = db_session()
     doc = svc.get_document(s, actor=api_actor(), document_id=document_id)
     spool = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115
@@ -314,8 +331,16 @@ def document_package(document_id: uuid.UUID) -> Any:
     )
 
 
-@bp.delete("/documents/<uuid:document_id>")
-@scope("write")
+@operation(
+    "DELETE",
+    "/documents/<uuid:document_id>",
+    id="deleteDocument",
+    summary="Удаление документа, который никто не подписал",
+    tag=DOCUMENTS,
+    scopes=("write",),
+    answers={204: Answer("Удалён.")},
+    errors=("NotFound", "Conflict"),
+)
 def delete_document(document_id: uuid.UUID) -> Any:
     s = db_session()
     with transaction(s):
@@ -323,19 +348,11 @@ def delete_document(document_id: uuid.UUID) -> Any:
     return "", 204
 
 
-def _reason() -> str:
-    return string_field(json_body(), "reason", max_length=2000)
-
-
-def _answer(doc: Document) -> Any:
-    return jsonify(document_json(doc))
-
-
 def _answer_with_reason(
     document_id: uuid.UUID, transition: Callable[..., Document]
 ) -> Any:
     """Refusal and a request to revoke: the same body («reason»), the same answer."""
-    reason = _reason()
+    reason = read_json(out.Reason).reason
     s = db_session()
     with transaction(s):
         doc = transition(
@@ -345,18 +362,36 @@ def _answer_with_reason(
             reason=reason,
             base_url=settings().base_url,
         )
-        body = _answer(doc)
+        body = jsonify(document_json(doc))
     return body
 
 
-@bp.post("/documents/<uuid:document_id>/refuse")
-@scope("sign")
+@operation(
+    "POST",
+    "/documents/<uuid:document_id>/refuse",
+    id="refuseDocument",
+    summary="Отказ в подписании",
+    tag=SIGNING,
+    scopes=("sign",),
+    answers=DOCUMENT,
+    errors=TRANSITION_ERRORS,
+    body=json_request(out.Reason),
+)
 def refuse_document(document_id: uuid.UUID) -> Any:
     return _answer_with_reason(document_id, svc.refuse)
 
 
-@bp.post("/documents/<uuid:document_id>/revocation")
-@scope("sign")
+@operation(
+    "POST",
+    "/documents/<uuid:document_id>/revocation",
+    id="requestRevocation",
+    summary="Предложить аннулировать подписанный документ",
+    tag=SIGNING,
+    scopes=("sign",),
+    answers=DOCUMENT,
+    errors=TRANSITION_ERRORS,
+    body=json_request(out.Reason),
+)
 def request_revocation(document_id: uuid.UUID) -> Any:
     return _answer_with_reason(document_id, svc.request_revocation)
 
@@ -371,17 +406,33 @@ def _answer_revocation(document_id: uuid.UUID, accept: bool) -> Any:
             accept=accept,
             base_url=settings().base_url,
         )
-        body = _answer(doc)
+        body = jsonify(document_json(doc))
     return body
 
 
-@bp.post("/documents/<uuid:document_id>/revocation/accept")
-@scope("sign")
+@operation(
+    "POST",
+    "/documents/<uuid:document_id>/revocation/accept",
+    id="acceptRevocation",
+    summary="Согласиться с аннулированием",
+    tag=SIGNING,
+    scopes=("sign",),
+    answers=DOCUMENT,
+    errors=("NotFound", "Conflict"),
+)
 def accept_revocation(document_id: uuid.UUID) -> Any:
     return _answer_revocation(document_id, True)
 
 
-@bp.post("/documents/<uuid:document_id>/revocation/decline")
-@scope("sign")
+@operation(
+    "POST",
+    "/documents/<uuid:document_id>/revocation/decline",
+    id="declineRevocation",
+    summary="Отклонить аннулирование",
+    tag=SIGNING,
+    scopes=("sign",),
+    answers=DOCUMENT,
+    errors=("NotFound", "Conflict"),
+)
 def decline_revocation(document_id: uuid.UUID) -> Any:
     return _answer_revocation(document_id, False)

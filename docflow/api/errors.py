@@ -1,22 +1,35 @@
-"""The API's own errors and the parsing of request bodies and parameters.
+"""The API's own errors, and the reading of request bodies and query
+parameters into their models (:mod:`docflow.api.schemas`).
 
 Every failure becomes a :class:`~docflow.errors.DocflowError`, which the
 application's handler turns into ``{"error": {"code", "message", "details"}}``
-under ``/api/``: malformed input is a 4xx with a stable code, never a 500.
+under ``/api/``: malformed input is a 4xx with a stable code, never a 500. A
+body that is not the media type the route takes is a 415, a body too large a
+413, one that is not strict JSON a 400 (``invalid_json``, ``json_too_deep``:
+:func:`docflow.inputs.parse_json`), and a value the model refuses a 422 with
+the first mistake, in the words of the field's check
+(:mod:`docflow.api.schemas.fields`).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import datetime as dt
 import json
-import uuid
-from typing import Any
+from typing import Any, TypeVar
 
+import pydantic
 from flask import request
 
+from docflow.api.base import OPERATIONS
+from docflow.api.schemas.fields import (
+    FALLBACK_MESSAGE,
+    REFUSAL,
+    STANDARD_MESSAGES,
+    RequestModel,
+)
 from docflow.errors import DocflowError, PayloadTooLargeError, ValidationError
+from docflow.inputs import parse_json
+
+M = TypeVar("M", bound=RequestModel)
 
 
 class BadRequestError(DocflowError):
@@ -34,32 +47,36 @@ class UnsupportedMediaTypeError(DocflowError):
     code = "unsupported_media_type"
 
 
-def json_body(*, max_bytes: int = 1024 * 1024) -> dict[str, Any]:
-    """The request's JSON object.
+def validated(model: type[M], data: Any) -> M:
+    """``data`` as ``model``; the first mistake refused as the API words it.
 
-    :raises UnsupportedMediaTypeError: not ``application/json``.
-    :raises PayloadTooLargeError: over ``max_bytes``.
-    :raises DocflowError: not strict JSON (code ``invalid_json``), or nested too
-        deep (``json_too_deep``): :func:`docflow.inputs.parse_json`, the checks
-        the edge made already.
-    :raises ValidationError: JSON, but not an object.
+    :raises ValidationError: (or the error the field's check names) with
+        ``details.field``.
     """
-    from docflow.inputs import parse_json
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
+        rank = {name: i for i, name in enumerate(model.check_order)}
+        first = min(
+            errors,
+            key=lambda e: rank.get(str(e["loc"][0]) if e["loc"] else "", len(rank)),
+        )
+        raise _refusal(model, first) from None
 
-    if request.mimetype != "application/json":
-        raise UnsupportedMediaTypeError(
-            "Ожидается тело application/json.",
-            details={"content_type": request.mimetype or None},
-        )
-    data = read_body(max_bytes)
-    if not data:
-        raise BadRequestError(
-            "Тело запроса пусто: ожидается JSON.", code="invalid_json"
-        )
-    payload = parse_json(data)
-    if not isinstance(payload, dict):
-        raise ValidationError("Тело запроса должно быть объектом JSON.")
-    return payload
+
+def _refusal(model: type[RequestModel], error: Any) -> DocflowError:
+    name = ".".join(str(part) for part in error["loc"])
+    context = dict(error.get("ctx") or {})
+    if error["type"] == REFUSAL:
+        kind: type[DocflowError] = context["error"]
+        details = {"field": name, **context["details"]}
+        message = error["msg"].replace("{field}", name)
+        return kind(message, code=context["code"], details=details)
+    # A mistake pydantic itself found (a length, a bound): the API's words.
+    template = STANDARD_MESSAGES.get(error["type"], FALLBACK_MESSAGE)
+    message = template.format_map({**context, "noun": model.noun, "field": name})
+    return ValidationError(message, details={"field": name})
 
 
 def read_body(max_bytes: int) -> bytes:
@@ -73,9 +90,51 @@ def read_body(max_bytes: int) -> bytes:
     return data
 
 
-def multipart_meta(allowed: frozenset[str], *, hint: str) -> dict[str, Any]:
+def _too_large(max_bytes: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(
+        f"Тело запроса больше допустимых {max_bytes} байт.",
+        details={"max_bytes": max_bytes},
+    )
+
+
+def read_json(model: type[M], *, max_bytes: int = 1024 * 1024) -> M:
+    """The request's JSON object, as ``model``.
+
+    :raises UnsupportedMediaTypeError: not ``application/json``.
+    :raises PayloadTooLargeError: over ``max_bytes``.
+    :raises DocflowError: empty or not strict JSON (code ``invalid_json``), or
+        nested too deep (``json_too_deep``): the checks the edge made already.
+    :raises ValidationError: JSON, but not an object, or refused by ``model``.
+    """
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaTypeError(
+            "Ожидается тело application/json.",
+            details={"content_type": request.mimetype or None},
+        )
+    data = read_body(max_bytes)
+    if not data:
+        raise BadRequestError(
+            "Тело запроса пусто: ожидается JSON.", code="invalid_json"
+        )
+    payload = parse_json(data)
+    if not isinstance(payload, dict):
+        raise ValidationError("Тело запроса должно быть объектом JSON.")
+    return validated(model, payload)
+
+
+def read_query(model: type[M]) -> M:
+    """The query parameters of the request, as ``model`` (the one the
+    operation declares; a parameter it does not name was refused already)."""
+    declared = OPERATIONS.get(request.endpoint or "")
+    if declared is None or declared.query is not model:
+        raise RuntimeError(f"{request.endpoint} does not declare the query {model}")
+    return validated(model, request.args.to_dict())
+
+
+def read_meta(model: type[RequestModel], *, hint: str) -> dict[str, Any]:
     """The JSON object in the multipart part ``meta`` (a form field or a file
-    part of at most 64 KiB), with no field outside ``allowed``.
+    part of at most 64 KiB), with no field ``model`` does not name; the route
+    validates it as ``model`` where its other parts have been looked at.
 
     :param hint: what the object holds, for the message when it is missing
         («JSON с типом, номером, датой…»).
@@ -95,6 +154,7 @@ def multipart_meta(allowed: frozenset[str], *, hint: str) -> dict[str, Any]:
         raise ValidationError(
             "Часть «meta» должна быть объектом JSON.", details={"field": "meta"}
         )
+    allowed = {f.alias or name for name, f in model.model_fields.items()}
     unknown = sorted(set(meta) - allowed)
     if unknown:
         raise ValidationError(
@@ -102,105 +162,3 @@ def multipart_meta(allowed: frozenset[str], *, hint: str) -> dict[str, Any]:
             details={"field": "meta", "unknown": unknown},
         )
     return meta
-
-
-def _too_large(max_bytes: int) -> PayloadTooLargeError:
-    return PayloadTooLargeError(
-        f"Тело запроса больше допустимых {max_bytes} байт.",
-        details={"max_bytes": max_bytes},
-    )
-
-
-def string_field(
-    payload: dict[str, Any],
-    name: str,
-    *,
-    required: bool = True,
-    max_length: int = 2000,
-    default: str = "",
-) -> str:
-    value = payload.get(name)
-    if value is None:
-        if required:
-            raise ValidationError(
-                f"Поле «{name}» обязательно.", details={"field": name}
-            )
-        return default
-    if not isinstance(value, str):
-        raise ValidationError(
-            f"Поле «{name}» должно быть строкой.", details={"field": name}
-        )
-    if len(value) > max_length:
-        raise ValidationError(
-            f"Поле «{name}» длиннее {max_length} символов.", details={"field": name}
-        )
-    return value
-
-
-def uuid_field(payload: dict[str, Any], name: str) -> uuid.UUID:
-    value = payload.get(name)
-    try:
-        return uuid.UUID(str(value)) if isinstance(value, str) else _no_uuid(name)
-    except ValueError:
-        return _no_uuid(name)
-
-
-def _no_uuid(name: str) -> uuid.UUID:
-    raise ValidationError(
-        f"Поле «{name}» должно быть идентификатором (UUID).", details={"field": name}
-    )
-
-
-def base64_value(value: Any, name: str) -> bytes:
-    if not isinstance(value, str) or not value:
-        raise ValidationError(
-            f"Поле «{name}» должно быть строкой base64.", details={"field": name}
-        )
-    try:
-        return base64.b64decode("".join(value.split()), validate=True)
-    except (binascii.Error, ValueError):
-        raise ValidationError(
-            f"Поле «{name}» не является корректным base64.", details={"field": name}
-        ) from None
-
-
-def date_value(value: Any, name: str) -> dt.date:
-    if isinstance(value, str) and len(value.strip()) == 10:
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise ValidationError(
-        f"Поле «{name}» должно быть датой ГГГГ-ММ-ДД.", details={"field": name}
-    )
-
-
-def int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = (
-            int(raw) if raw.isascii() and raw.strip().lstrip("-").isdigit() else None
-        )
-    except ValueError:
-        value = None
-    if value is None or not low <= value <= high:
-        raise ValidationError(
-            f"Параметр «{name}»: целое число от {low} до {high}.",
-            details={"field": name},
-        )
-    return value
-
-
-def bool_arg(name: str, default: bool) -> bool:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if raw.lower() in {"true", "1", "yes"}:
-        return True
-    if raw.lower() in {"false", "0", "no"}:
-        return False
-    raise ValidationError(
-        f"Параметр «{name}»: true или false.", details={"field": name}
-    )

@@ -10,65 +10,91 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify
 from sqlalchemy import select
 
 from docflow.access import acts_for_supplier
-from docflow.api.blueprint import api_actor, bp, scope
-from docflow.api.errors import int_arg, json_body, string_field
+from docflow.api.base import (
+    BODY_ERRORS,
+    Answer,
+    api_actor,
+    json_answer,
+    json_request,
+    operation,
+)
+from docflow.api.errors import read_json, read_query
+from docflow.api.schemas import events as out
 from docflow.api.serialize import event_json, webhook_json
-from docflow.api.services import create_webhook, delete_webhook, list_webhooks
 from docflow.db import transaction
-from docflow.errors import ValidationError
-from docflow.notify.models import Event
-from docflow.notify.webhooks import allow_private_webhooks
+from docflow.outbox.models import Event
+from docflow.outbox.webhooks import (
+    allow_private_webhooks,
+    create_webhook,
+    delete_webhook,
+    list_webhooks,
+)
 from docflow.web import db_session, settings
 
-
-@bp.post("/webhooks")
-@scope("write")
-def post_webhook() -> Any:
-    payload = json_body()
-    url = string_field(payload, "url", max_length=1000)
-    events = payload.get("events", [])
-    if not isinstance(events, list) or not all(isinstance(k, str) for k in events):
-        raise ValidationError(
-            "Поле «events»: список типов событий (пустой — все события).",
-            details={"field": "events"},
-        )
-    secret = payload.get("secret")
-    if secret is not None and not isinstance(secret, str):
-        raise ValidationError(
-            "Поле «secret» должно быть строкой.", details={"field": "secret"}
-        )
-    description = string_field(payload, "description", required=False, max_length=200)
-    s = db_session()
-    with transaction(s):
-        created = create_webhook(
-            s,
-            actor=api_actor(),
-            url=url,
-            kinds=events,
-            secret=secret,
-            description=description,
-            secret_key=settings().secret_key,
-            allow_private=allow_private_webhooks(),
-        )
-        body = webhook_json(created.webhook, secret=created.secret)
-    response = jsonify(body)
-    response.status_code = 201
-    return response
+EVENTS = "События"
 
 
-@bp.get("/webhooks")
-@scope("read")
+@operation(
+    "GET",
+    "/webhooks",
+    id="listWebhooks",
+    summary="Вебхуки организации",
+    tag=EVENTS,
+    scopes=("read",),
+    answers={200: json_answer(out.WebhookList, "Вебхуки.")},
+)
 def get_webhooks() -> Any:
     hooks = list_webhooks(db_session(), actor=api_actor())
     return jsonify({"items": [webhook_json(h) for h in hooks]})
 
 
-@bp.delete("/webhooks/<uuid:webhook_id>")
-@scope("write")
+@operation(
+    "POST",
+    "/webhooks",
+    id="createWebhook",
+    summary="Регистрация вебхука",
+    tag=EVENTS,
+    scopes=("write",),
+    answers={201: json_answer(out.WebhookCreated, "Вебхук и его секрет.")},
+    errors=BODY_ERRORS,
+    body=json_request(out.WebhookRequest),
+    description="Только http(s); адреса внутренних сетей и локального "
+    "узла отклоняются (`webhook_url_forbidden`).",
+)
+def post_webhook() -> Any:
+    body = read_json(out.WebhookRequest)
+    s = db_session()
+    with transaction(s):
+        created = create_webhook(
+            s,
+            actor=api_actor(),
+            url=body.url,
+            kinds=body.events,
+            secret=body.secret,
+            description=body.description,
+            secret_key=settings().secret_key,
+            allow_private=allow_private_webhooks(),
+        )
+        answer = webhook_json(created.webhook, secret=created.secret)
+    response = jsonify(answer)
+    response.status_code = 201
+    return response
+
+
+@operation(
+    "DELETE",
+    "/webhooks/<uuid:webhook_id>",
+    id="deleteWebhook",
+    summary="Удаление вебхука",
+    tag=EVENTS,
+    scopes=("write",),
+    answers={204: Answer("Удалён.")},
+    errors=("NotFound",),
+)
 def remove_webhook(webhook_id: uuid.UUID) -> Any:
     s = db_session()
     with transaction(s):
@@ -76,21 +102,23 @@ def remove_webhook(webhook_id: uuid.UUID) -> Any:
     return "", 204
 
 
-@bp.get("/events")
-@scope("read")
+@operation(
+    "GET",
+    "/events",
+    id="listEvents",
+    summary="Лента событий по порядку",
+    tag=EVENTS,
+    scopes=("read",),
+    answers={200: json_answer(out.EventList, "События после курсора.")},
+    errors=("Unprocessable",),
+    query=out.EventFeed,
+)
 def list_events() -> Any:
     """Events after the cursor, oldest first. ``next_cursor`` is the id of the
     last event returned (or the given cursor when there is none): pass it as
     ``after`` next time."""
-    raw = request.args.get("after", "0")
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise ValidationError(
-            "Параметр «after»: курсор из прошлого ответа (next_cursor).",
-            code="invalid_cursor",
-            details={"field": "after"},
-        )
-    after = int(raw)
-    limit = int_arg("limit", 100, 1, 500)
+    query = read_query(out.EventFeed)
+    after, limit = query.after, query.limit
     actor = api_actor()
     stmt = select(Event).where(Event.id > after).order_by(Event.id).limit(limit + 1)
     if not acts_for_supplier(actor):

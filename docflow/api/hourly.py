@@ -13,19 +13,33 @@ from flask import jsonify, request, send_file
 from sqlalchemy import select
 
 from docflow.access import hourly_rights, require_hourly_upload
-from docflow.api.blueprint import api_actor, bp, scope
-from docflow.api.errors import UnsupportedMediaTypeError
+from docflow.api.base import (
+    BINARY,
+    BODY_ERRORS,
+    MULTIPART,
+    Answer,
+    Body,
+    Inline,
+    api_actor,
+    json_answer,
+    operation,
+)
+from docflow.api.errors import UnsupportedMediaTypeError, read_query
+from docflow.api.schemas import hourly as out
+from docflow.contracts.common import normalize_contract_number
 from docflow.contracts.models import Contract
 from docflow.db import transaction
 from docflow.errors import NotFoundError, ValidationError
+from docflow.readings import hourly_formats as fmt
+from docflow.readings import hourly_services as hs
+from docflow.readings.hourly_models import Channel, HourlyPoint
 from docflow.web import blob_store, db_session
 
+READINGS = "Показания"
 MAX_DAYS = 93  # a read-back of at most a quarter: 2 232 hours
 
 
 def _contract(number: str) -> Contract:
-    from docflow.contracts.services import normalize_contract_number
-
     contract = db_session().scalar(
         select(Contract).where(
             Contract.number == normalize_contract_number(number[:50])
@@ -56,17 +70,27 @@ def _upload_json(upload: Any) -> dict[str, Any]:
     }
 
 
-@bp.post("/contracts/<number>/hourly")
-@scope("readings")
+@operation(
+    "POST",
+    "/contracts/<number>/hourly",
+    id="uploadHourly",
+    summary="Загрузка почасовых объёмов (80020, Excel или CSV)",
+    tag=READINGS,
+    scopes=("readings",),
+    answers={201: json_answer(out.HourlyUpload, "Файл принят.")},
+    errors=("NotFound", *BODY_ERRORS),
+    body=Body({MULTIPART: Inline(out.HourlyFile)}),
+    description="Файл принимается целиком или не принимается совсем: при "
+    "ошибках — 422 с кодом `hourly_file_refused` и ошибками по файлу, "
+    "строке и точке в `details.errors`. Повторная загрузка периода "
+    "сохраняется как новая версия значений.",
+)
 def upload_hourly(number: str) -> Any:
-    from docflow.readings import hourly_formats as fmt
-    from docflow.readings import hourly_services as hs
-
     contract = _contract(number)
     s = db_session()
     actor = api_actor()
     require_hourly_upload(s, actor, contract.id)
-    if request.mimetype != "multipart/form-data":
+    if request.mimetype != MULTIPART:
         raise UnsupportedMediaTypeError(
             "Файл передаётся как multipart/form-data с частью «file».",
             details={"content_type": request.mimetype or None},
@@ -111,17 +135,25 @@ def _day(raw: str | None, field: str) -> dt.date:
         ) from None
 
 
-@bp.get("/contracts/<number>/hourly")
-@scope("readings")
+@operation(
+    "GET",
+    "/contracts/<number>/hourly",
+    id="readHourly",
+    summary="Почасовые значения точки измерений за период (или список точек)",
+    tag=READINGS,
+    scopes=("readings",),
+    answers={200: json_answer(out.HourlyValues, "Значения (последние версии).")},
+    errors=("NotFound", "Unprocessable"),
+    query=out.HourlyQuery,
+    description="Без параметра `point` — список точек измерений договора. "
+    "Период — не больше 93 дней.",
+)
 def read_hourly(number: str) -> Any:
-    from docflow.readings import hourly_formats as fmt
-    from docflow.readings import hourly_services as hs
-    from docflow.readings.hourly_models import Channel, HourlyPoint
-
+    query = read_query(out.HourlyQuery)
     contract = _contract(number)
     s = db_session()
     hourly_rights(s, api_actor(), contract.id)
-    code = (request.args.get("point") or "").strip()[:30]
+    code = query.point.strip()[:30]
     if not code:
         points = hs.contract_points(s, contract.id)
         return jsonify(
@@ -140,7 +172,7 @@ def read_hourly(number: str) -> Any:
     )
     if point is None:
         raise NotFoundError("Точка измерений не найдена.", details={"point": code})
-    channel = fmt.channel_of(request.args.get("channel") or "A+")
+    channel = fmt.channel_of(query.channel or "A+")
     if channel is None:
         raise ValidationError(
             "Параметр «channel»: A+, A-, R+ или R-.", details={"field": "channel"}
@@ -174,11 +206,19 @@ def read_hourly(number: str) -> Any:
     )
 
 
-@bp.get("/contracts/<number>/hourly/uploads")
-@scope("readings")
+@operation(
+    "GET",
+    "/contracts/<number>/hourly/uploads",
+    id="listHourlyUploads",
+    summary="Загрузки почасовых объёмов по договору (последние 100)",
+    tag=READINGS,
+    scopes=("readings",),
+    answers={200: json_answer(out.HourlyUploadList, "Загрузки, новые первыми.")},
+    errors=("NotFound",),
+    description="Принятые и не принятые файлы с их ошибками; "
+    "`file_kept` — сохранён ли сам файл.",
+)
 def list_hourly_uploads(number: str) -> Any:
-    from docflow.readings import hourly_services as hs
-
     contract = _contract(number)
     s = db_session()
     hourly_rights(s, api_actor(), contract.id)
@@ -187,11 +227,23 @@ def list_hourly_uploads(number: str) -> Any:
     )
 
 
-@bp.get("/contracts/<number>/hourly/uploads/<uuid:upload_id>/file")
-@scope("readings")
+@operation(
+    "GET",
+    "/contracts/<number>/hourly/uploads/<uuid:upload_id>/file",
+    id="getHourlyUploadFile",
+    summary="Файл загрузки почасовых объёмов — как он был отправлен",
+    tag=READINGS,
+    scopes=("readings",),
+    answers={
+        200: Answer(
+            "Файл (потоком).",
+            {"*/*": BINARY},
+            headers={"X-Content-SHA256": "SHA-256 файла, записанный при загрузке."},
+        )
+    },
+    errors=("NotFound",),
+)
 def get_hourly_upload_file(number: str, upload_id: uuid.UUID) -> Any:
-    from docflow.readings import hourly_services as hs
-
     contract = _contract(number)
     s = db_session()
     hourly_rights(s, api_actor(), contract.id)

@@ -56,7 +56,8 @@ def _form(orgs: list[Any]) -> KeyForm:
     form.organisation.choices = [
         (
             str(o.id),
-            f"{o.name} (ИНН {o.inn})" + (" — поставщик" if is_supplier_organisation(o) else ""),
+            f"{o.name} (ИНН {o.inn})"
+            + (" — поставщик" if is_supplier_organisation(o) else ""),
         )
         for o in orgs
     ]

@@ -1,4 +1,5 @@
-"""API keys of integrations and the webhook endpoints they register."""
+"""API keys of integrations (their webhook endpoints are the outbox's:
+:class:`docflow.outbox.models.Webhook`)."""
 
 from __future__ import annotations
 
@@ -58,31 +59,3 @@ class ApiKey(Base):
     def display(self) -> str:
         """How the key is shown: ``dfk_ab12cd34_…``."""
         return f"dfk_{self.prefix}_…"
-
-
-class Webhook(Base):
-    """An endpoint that receives the events of an organisation (all events,
-    for the supplier's) as signed POSTs through the outbox."""
-
-    __tablename__ = "webhooks"
-    __table_args__ = (Index("ix_webhooks_organisation_id", "organisation_id"),)
-
-    id: Mapped[uuid_pk]
-    organisation_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("organisations.id", ondelete="CASCADE")
-    )
-    api_key_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("api_keys.id", ondelete="SET NULL")
-    )
-    url: Mapped[str] = mapped_column(String(1000))
-    # The HMAC secret, encrypted with a key derived from SECRET_KEY: it must be
-    # readable to sign deliveries, and a database dump alone must not let
-    # anyone forge them.
-    secret: Mapped[str] = mapped_column(String(500))
-    kinds: Mapped[str] = mapped_column(String(1000), default="")  # "" = every kind
-    description: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[created_at]
-
-    @property
-    def kind_list(self) -> list[str]:
-        return [k for k in self.kinds.split(",") if k]

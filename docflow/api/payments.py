@@ -6,13 +6,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify
 
-from docflow.api.blueprint import api_actor, bp, scope
-from docflow.api.errors import date_value, int_arg
+from docflow.api.base import api_actor, json_answer, operation
+from docflow.api.errors import read_query
+from docflow.api.schemas import payments as out
 from docflow.api.serialize import iso
-from docflow.errors import ValidationError
+from docflow.payments import services as svc
+from docflow.payments.models import OnlinePaymentStatus
 from docflow.web import db_session
+
+PAYMENTS = "Оплата онлайн"
 
 
 def _as_json(payment: Any) -> dict[str, Any]:
@@ -33,44 +37,44 @@ def _as_json(payment: Any) -> dict[str, Any]:
     }
 
 
-@bp.get("/payments")
-@scope("read")
+@operation(
+    "GET",
+    "/payments",
+    id="listOnlinePayments",
+    summary="Онлайн-платежи по видимым договорам (новые первыми)",
+    tag=PAYMENTS,
+    scopes=("read",),
+    answers={200: json_answer(out.OnlinePaymentList, "Платежи.")},
+    errors=("Unprocessable",),
+    query=out.PaymentFilters,
+    description="Платежи, которые представители потребителя внесли "
+    "через эквайера; оплаченные (`paid`) добавлены в историю платежей "
+    "договора. Оплата вносится в кабинете, не через API.",
+)
 def list_online_payments() -> Any:
-    from docflow.payments import services as svc
-    from docflow.payments.models import OnlinePaymentStatus
-
-    status = request.args.get("status")
-    if status is not None and status not in OnlinePaymentStatus._value2member_map_:
-        raise ValidationError(
-            "Параметр «status»: "
-            + ", ".join(s.value for s in OnlinePaymentStatus)
-            + ".",
-            details={"field": "status"},
-        )
-    contract = request.args.get("contract")
-    if contract is not None and not 0 < len(contract) <= 50:
-        raise ValidationError(
-            "Параметр «contract»: номер договора до 50 символов.",
-            details={"field": "contract"},
-        )
+    query = read_query(out.PaymentFilters)
     items = svc.list_payments(
         db_session(),
         actor=api_actor(),
-        status=OnlinePaymentStatus(status) if status else None,
-        contract_number=contract,
-        date_from=date_value(request.args["from"], "from")
-        if "from" in request.args
-        else None,
-        date_to=date_value(request.args["to"], "to") if "to" in request.args else None,
-        limit=int_arg("limit", 50, 1, 200),
+        status=OnlinePaymentStatus(query.status) if query.status else None,
+        contract_number=query.contract or None,
+        date_from=query.from_,
+        date_to=query.to,
+        limit=query.limit,
     )
     return jsonify({"items": [_as_json(p) for p in items]})
 
 
-@bp.get("/payments/<uuid:payment_id>")
-@scope("read")
+@operation(
+    "GET",
+    "/payments/<uuid:payment_id>",
+    id="getOnlinePayment",
+    summary="Онлайн-платёж",
+    tag=PAYMENTS,
+    scopes=("read",),
+    answers={200: json_answer(out.OnlinePayment, "Платёж.")},
+    errors=("NotFound",),
+)
 def get_online_payment(payment_id: uuid.UUID) -> Any:
-    from docflow.payments import services as svc
-
     payment = svc.get_payment(db_session(), actor=api_actor(), payment_id=payment_id)
     return jsonify(_as_json(payment))

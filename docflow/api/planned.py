@@ -7,23 +7,33 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import current_app, jsonify, request
+from flask import current_app, jsonify
 from sqlalchemy import select
 
 from docflow.access import planned_rights, require_planned_filing
-from docflow.api.blueprint import api_actor, bp, scope
-from docflow.api.errors import json_body
+from docflow.api.base import (
+    BODY_ERRORS,
+    Inline,
+    api_actor,
+    json_answer,
+    json_request,
+    operation,
+)
+from docflow.api.errors import read_json, read_query
+from docflow.api.schemas import planned as out
+from docflow.contracts.common import normalize_contract_number
 from docflow.contracts.models import Contract
 from docflow.db import transaction
 from docflow.errors import NotFoundError, ValidationError
+from docflow.readings import planned_services as ps
+from docflow.readings.planned_models import PlannedRequest
 from docflow.web import db_session, settings
 
+READINGS = "Показания"
 MAX_DAYS = 366
 
 
 def _contract(number: str) -> Contract:
-    from docflow.contracts.services import normalize_contract_number
-
     contract = db_session().scalar(
         select(Contract).where(
             Contract.number == normalize_contract_number(number[:50])
@@ -43,9 +53,7 @@ def _day(raw: str | None, field: str) -> dt.date:
         ) from None
 
 
-def _clock() -> tuple[Any, dt.datetime]:
-    from docflow.readings import planned_services as ps
-
+def _clock() -> tuple[ps.Deadline, dt.datetime]:
     st = settings()
     fixed = current_app.config.get("PLANNED_NOW")
     now = (fixed() if callable(fixed) else fixed) or ps.utcnow()
@@ -53,8 +61,6 @@ def _clock() -> tuple[Any, dt.datetime]:
 
 
 def _request_json(req: Any, key: str, deadline: Any) -> dict[str, Any]:
-    from docflow.readings import planned_services as ps
-
     return {
         "day": req.day.isoformat(),
         "status": key,
@@ -68,54 +74,74 @@ def _request_json(req: Any, key: str, deadline: Any) -> dict[str, Any]:
     }
 
 
-@bp.put("/contracts/<number>/planned/<date>")
-@scope("readings")
+@operation(
+    "PUT",
+    "/contracts/<number>/planned/<date>",
+    id="submitPlanned",
+    summary="Подача заявки на плановое почасовое потребление (ППП) на дату",
+    tag=READINGS,
+    scopes=("readings",),
+    answers={
+        200: json_answer(out.PlannedRequest, "Те же значения уже поданы."),
+        201: json_answer(out.PlannedRequest, "Подана новая версия заявки."),
+    },
+    errors=("NotFound", "Conflict", *BODY_ERRORS),
+    body=json_request(Inline(out.PlannedHours)),
+    description="Заявка на дату D принимается до 12:00 МСК за двое суток "
+    "до D (PPP_DEADLINE_HOUR, PPP_DAYS_AHEAD); позже — 422 с кодом "
+    "`planned_deadline_passed`. Повторная подача до срока заменяет "
+    "значения, прежние сохраняются как версия. Принятую поставщиком "
+    "заявку изменить нельзя (409, `planned_accepted`).",
+)
 def submit_planned(number: str, date: str) -> Any:
-    from docflow.readings import planned_services as ps
-
     contract = _contract(number)
     s = db_session()
     actor = api_actor()
     require_planned_filing(s, actor, contract.id)
     the_day = _day(date, "date")
-    body = json_body(max_bytes=64 * 1024)
+    body = read_json(out.PlannedHours, max_bytes=64 * 1024)
     deadline, now = _clock()
     with transaction(s):
         req, made = ps.submit(
             s,
             contract,
             the_day,
-            body.get("hours"),
+            body.hours,
             user=actor.user,
             deadline=deadline,
             now=now,
             source="api",
         )
-        out = _request_json(req, ps.status_key(req, the_day, deadline, now), deadline)
-    return jsonify({**out, "contract": contract.number, "created_version": made}), (
+        answer = _request_json(
+            req, ps.status_key(req, the_day, deadline, now), deadline
+        )
+    return jsonify({**answer, "contract": contract.number, "created_version": made}), (
         201 if made else 200
     )
 
 
-@bp.get("/contracts/<number>/planned")
-@scope("readings")
+@operation(
+    "GET",
+    "/contracts/<number>/planned",
+    id="listPlanned",
+    summary="Заявки ППП договора за период",
+    tag=READINGS,
+    scopes=("readings",),
+    answers={200: json_answer(out.PlannedRequestList, "Заявки по датам.")},
+    errors=("NotFound", "Unprocessable"),
+    query=out.PlannedPeriod,
+    description="По умолчанию — с сегодняшнего дня на 31 день; период "
+    "не больше 366 дней.",
+)
 def list_planned(number: str) -> Any:
-    from docflow.readings import planned_services as ps
-    from docflow.readings.planned_models import PlannedRequest
-
+    query = read_query(out.PlannedPeriod)
     contract = _contract(number)
     s = db_session()
     planned_rights(s, api_actor(), contract.id)
     deadline, now = _clock()
     today = now.astimezone(ps.MSK).date()
-    first = (
-        _day(request.args.get("from"), "from") if request.args.get("from") else today
-    )
-    last = (
-        _day(request.args.get("to"), "to")
-        if request.args.get("to")
-        else first + dt.timedelta(days=31)
-    )
+    first = _day(query.from_, "from") if query.from_ else today
+    last = _day(query.to, "to") if query.to else first + dt.timedelta(days=31)
     if last < first or (last - first).days > MAX_DAYS:
         raise ValidationError(
             f"Период: «to» не раньше «from» и не больше {MAX_DAYS} дней.",

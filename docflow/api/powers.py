@@ -10,68 +10,68 @@ the format: the XML up to 1 MiB, its signature up to 256 KiB.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
 from flask import Response, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
-from docflow.api.blueprint import api_actor, bp, scope
+from docflow.api.base import (
+    BINARY,
+    BODY_ERRORS,
+    JSON,
+    MULTIPART,
+    Answer,
+    Body,
+    Inline,
+    api_actor,
+    json_answer,
+    operation,
+)
 from docflow.api.errors import (
     UnsupportedMediaTypeError,
-    base64_value,
-    json_body,
     read_body,
-    string_field,
-    uuid_field,
+    read_json,
+    validated,
 )
+from docflow.api.schemas import powers as out
 from docflow.api.serialize import power_json
 from docflow.certificates import services as certs
 from docflow.certificates.models import CertificateStatus
 from docflow.db import transaction
 from docflow.errors import NotFoundError, PayloadTooLargeError, ValidationError
-from docflow.inputs import CONTROL_CHARACTERS, LARGER_BODIES
+from docflow.inputs import LARGER_BODIES
 from docflow.powers import services as powers
 from docflow.web import db_session, mchd_registry, settings, trust
 
-MAX_XML_BYTES = 1024 * 1024
-MAX_SIGNATURE_BYTES = powers.MAX_SIGNATURE_BYTES  # 256 KiB
+POWERS = "Доверенности (МЧД)"
 #: The JSON form carries both files in base64 (4/3 of their size) and a key.
 MAX_JSON_BYTES = 2 * 1024 * 1024
 #: A multipart body: both parts, a certificate id and the boundaries.
-MAX_MULTIPART_BYTES = MAX_XML_BYTES + MAX_SIGNATURE_BYTES + 64 * 1024
+MAX_MULTIPART_BYTES = out.MAX_XML_BYTES + out.MAX_SIGNATURE_BYTES + 64 * 1024
 MAX_REASON_BODY = 16 * 1024
-MAX_REASON_LENGTH = 500
 
 # The JSON edge (docflow.inputs) caps bodies at 1 MiB unless a route takes more.
 LARGER_BODIES.setdefault("api.upload_power_of_attorney", MAX_JSON_BYTES)
 
-_PARTS = {
-    "file": ("Файл МЧД (XML)", MAX_XML_BYTES),
-    "signature": ("Файл подписи МЧД (.sig)", MAX_SIGNATURE_BYTES),
-}
-
 
 def _too_large(name: str) -> PayloadTooLargeError:
-    label, limit = _PARTS[name]
+    label, limit = out.PARTS[name]
     return PayloadTooLargeError(
         f"{label} больше {limit // 1024} КБ.",
         details={"field": name, "max_bytes": limit},
     )
 
 
-def _missing(name: str, json_name: str | None = None) -> ValidationError:
-    label, _ = _PARTS[name]
-    field = json_name or name
-    where = f"поле «{field}» (base64)" if json_name else f"часть «{field}»"
+def _missing(name: str) -> ValidationError:
+    label, _ = out.PARTS[name]
     return ValidationError(
-        f"{label}: приложите его, {where}.", details={"field": field}
+        f"{label}: приложите его, часть «{name}».", details={"field": name}
     )
 
 
 def _part(name: str) -> bytes:
     """A part of the multipart body: a file, or a plain field (PEM, base64)."""
-    _, limit = _PARTS[name]
+    _, limit = out.PARTS[name]
     upload = request.files.get(name)
     if upload is not None:
         data = upload.stream.read(limit + 1)
@@ -87,29 +87,9 @@ def _part(name: str) -> bytes:
     return data
 
 
-def _decoded(payload: dict[str, Any], name: str, json_name: str) -> bytes:
-    _, limit = _PARTS[name]
-    value = payload.get(json_name)
-    if value is None or value == "":
-        raise _missing(name, json_name)
-    data = base64_value(value, json_name)
-    if len(data) > limit:
-        raise _too_large(name)
-    if not data.strip():
-        raise _missing(name, json_name)
-    return data
-
-
-def _optional_uuid(payload: Mapping[str, Any], name: str) -> uuid.UUID | None:
-    value = payload.get(name)
-    if value is None or value == "":
-        return None
-    return uuid_field({name: value}, name)
-
-
 def _posted_power() -> tuple[bytes, bytes, uuid.UUID | None]:
     """(XML, signature, certificate id) from multipart or JSON."""
-    if request.mimetype == "multipart/form-data":
+    if request.mimetype == MULTIPART:
         length = request.content_length
         if length is not None and length > MAX_MULTIPART_BYTES:
             raise PayloadTooLargeError(
@@ -118,12 +98,14 @@ def _posted_power() -> tuple[bytes, bytes, uuid.UUID | None]:
             )
         xml = _part("file")
         sig = _part("signature")
-        return xml, sig, _optional_uuid(request.form, "certificate_id")
-    if request.mimetype == "application/json":
-        payload = json_body(max_bytes=MAX_JSON_BYTES)
-        xml = _decoded(payload, "file", "xml")
-        sig = _decoded(payload, "signature", "signature")
-        return xml, sig, _optional_uuid(payload, "certificate_id")
+        choice = validated(
+            out.CertificateChoice,
+            {"certificate_id": request.form.get("certificate_id")},
+        )
+        return xml, sig, choice.certificate_id
+    if request.mimetype == JSON:
+        body = read_json(out.PowerOfAttorneyUpload, max_bytes=MAX_JSON_BYTES)
+        return body.xml, body.signature, body.certificate_id
     raise UnsupportedMediaTypeError(
         "МЧД передаётся как multipart/form-data (части «file» — XML и «signature» "
         '— .sig) или JSON {"xml": "<base64>", "signature": "<base64>"}.',
@@ -183,8 +165,47 @@ def _upload(
         return attempt()
 
 
-@bp.post("/powers-of-attorney")
-@scope("sign")
+@operation(
+    "GET",
+    "/powers-of-attorney",
+    id="listPowersOfAttorney",
+    summary="МЧД организации ключа",
+    tag=POWERS,
+    scopes=("read",),
+    answers={200: json_answer(out.PowerOfAttorneyList, "МЧД, новые сверху.")},
+)
+def list_powers_of_attorney() -> Any:
+    items = powers.list_powers(db_session(), actor=api_actor())
+    return jsonify({"items": [power_json(p) for p in items]})
+
+
+@operation(
+    "POST",
+    "/powers-of-attorney",
+    id="uploadPowerOfAttorney",
+    summary="Загрузка МЧД (XML и откреплённая подпись руководителя)",
+    tag=POWERS,
+    scopes=("sign",),
+    answers={
+        201: json_answer(out.PowerOfAttorney, "МЧД проверена и принята."),
+        200: json_answer(out.PowerOfAttorney, "Тот же файл уже загружен: он."),
+    },
+    errors=(*BODY_ERRORS, "PowerConflict", "Unavailable"),
+    body=Body(
+        {MULTIPART: Inline(out.PowerOfAttorneyParts), JSON: out.PowerOfAttorneyUpload}
+    ),
+    description="МЧД в едином формате ФНС, подписанная руководителем "
+    "организации-доверителя (ИНН ЮЛ в его сертификате; лицо без "
+    "доверенности, названное в МЧД). Проверяются формат и схема, "
+    "подпись, доверитель (организация ключа), срок и статус в реестре "
+    "ФНС. Отказ — 422 с кодом `power_of_attorney_format`, "
+    "`_signature`, `_signer`, `_principal`, `_representative` (при "
+    "`certificate_id`), `_expired`, `_revoked`, `_not_registered`; "
+    "409 `power_of_attorney_duplicate`; 503 "
+    "`power_of_attorney_registry_unavailable`. Нет части — 422 "
+    "`validation_error` с `details.field`; `certificate_id` не "
+    "зарегистрирован — 422 `certificate_not_registered`.",
+)
 def upload_power_of_attorney() -> Any:
     xml, sig, certificate_id = _posted_power()
     body, created = _upload(xml, sig, certificate_id)
@@ -193,20 +214,10 @@ def upload_power_of_attorney() -> Any:
     return response
 
 
-@bp.get("/powers-of-attorney")
-@scope("read")
-def list_powers_of_attorney() -> Any:
-    items = powers.list_powers(db_session(), actor=api_actor())
-    return jsonify({"items": [power_json(p) for p in items]})
-
-
 def _wants_xml() -> bool:
     accept = request.accept_mimetypes
-    best = accept.best_match(["application/json", "application/xml", "text/xml"])
-    return (
-        best in ("application/xml", "text/xml")
-        and accept[best] > accept["application/json"]
-    )
+    best = accept.best_match([JSON, "application/xml", "text/xml"])
+    return best in ("application/xml", "text/xml") and accept[best] > accept[JSON]
 
 
 def _file(data: bytes, mimetype: str, filename: str, sha256: str | None) -> Response:
@@ -217,8 +228,22 @@ def _file(data: bytes, mimetype: str, filename: str, sha256: str | None) -> Resp
     return response
 
 
-@bp.get("/powers-of-attorney/<uuid:power_id>")
-@scope("read")
+@operation(
+    "GET",
+    "/powers-of-attorney/<uuid:power_id>",
+    id="getPowerOfAttorney",
+    summary="МЧД (или её XML для Accept: application/xml)",
+    tag=POWERS,
+    scopes=("read",),
+    answers={
+        200: Answer(
+            "МЧД.",
+            {JSON: out.PowerOfAttorney, "application/xml": BINARY},
+            headers={"X-Content-SHA256": "SHA-256 файла XML (для XML)."},
+        )
+    },
+    errors=("PowerNotFound",),
+)
 def get_power_of_attorney(power_id: uuid.UUID) -> Any:
     """The МЧД as JSON; the XML file itself for ``Accept: application/xml``."""
     power = powers.get_power(db_session(), actor=api_actor(), power_id=power_id)
@@ -229,8 +254,20 @@ def get_power_of_attorney(power_id: uuid.UUID) -> Any:
     return jsonify(power_json(power))
 
 
-@bp.get("/powers-of-attorney/<uuid:power_id>/signature")
-@scope("read")
+@operation(
+    "GET",
+    "/powers-of-attorney/<uuid:power_id>/signature",
+    id="getPowerOfAttorneySignature",
+    summary="Откреплённая подпись МЧД (.sig)",
+    tag=POWERS,
+    scopes=("read",),
+    answers={
+        200: Answer(
+            "Подпись CMS, как загружена.", {"application/pkcs7-signature": BINARY}
+        )
+    },
+    errors=("PowerNotFound",),
+)
 def get_power_of_attorney_signature(power_id: uuid.UUID) -> Any:
     power = powers.get_power(db_session(), actor=api_actor(), power_id=power_id)
     return _file(
@@ -243,17 +280,8 @@ def get_power_of_attorney_signature(power_id: uuid.UUID) -> Any:
 
 def _revocation_reason() -> str:
     """The optional ``{"reason": "..."}``; no body at all is no reason."""
-    if request.mimetype == "application/json":
-        payload = json_body(max_bytes=MAX_REASON_BODY)
-        reason = string_field(
-            payload, "reason", required=False, max_length=MAX_REASON_LENGTH
-        )
-        if found := CONTROL_CHARACTERS.search(reason):
-            raise ValidationError(
-                f"Поле «reason» содержит управляющий символ U+{ord(found.group()):04X}.",
-                details={"field": "reason"},
-            )
-        return reason
+    if request.mimetype == JSON:
+        return read_json(out.PowerRevocation, max_bytes=MAX_REASON_BODY).reason
     if read_body(MAX_REASON_BODY).strip():
         raise UnsupportedMediaTypeError(
             'Причина отзыва передаётся телом application/json {"reason": "..."}.',
@@ -262,8 +290,21 @@ def _revocation_reason() -> str:
     return ""
 
 
-@bp.delete("/powers-of-attorney/<uuid:power_id>")
-@scope("sign")
+@operation(
+    "DELETE",
+    "/powers-of-attorney/<uuid:power_id>",
+    id="revokePowerOfAttorney",
+    summary="Отзыв МЧД в кабинете",
+    tag=POWERS,
+    scopes=("sign",),
+    answers={200: json_answer(out.PowerOfAttorney, "МЧД отозвана.")},
+    errors=("PowerNotFound", *BODY_ERRORS),
+    body=Body({JSON: out.PowerRevocation}, required=False),
+    description="Подписи по отозванной МЧД больше не принимаются "
+    "(`power_of_attorney_revoked`); принятые раньше остаются. Отозвать "
+    "может ключ организации-доверителя; доверитель отзывает МЧД и в "
+    "реестре ФНС.",
+)
 def revoke_power_of_attorney(power_id: uuid.UUID) -> Any:
     reason = _revocation_reason()
     s = db_session()

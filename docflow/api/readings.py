@@ -4,49 +4,58 @@ per-row errors, the ПРОМ10 act as a file, and sending the act to be signed."
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import io
 from typing import Any
 
 from flask import current_app, jsonify, request, send_file
 from sqlalchemy import select
 
-from docflow.api.blueprint import api_actor, bp, scope
-from docflow.api.errors import bool_arg, json_body
+from docflow.api.base import (
+    BINARY,
+    BODY_ERRORS,
+    Answer,
+    api_actor,
+    json_answer,
+    json_request,
+    operation,
+)
+from docflow.api.errors import read_json, read_query
+from docflow.api.schemas import readings as out
+from docflow.api.schemas.documents import Document as DocumentOut
 from docflow.api.serialize import document_json
+from docflow.contracts.common import normalize_contract_number
 from docflow.contracts.models import Contract
 from docflow.db import transaction
 from docflow.errors import NotFoundError, ValidationError
+from docflow.readings import calc
+from docflow.readings import services as rsvc
+from docflow.readings.models import ReadingKind
 from docflow.web import blob_store, db_session, settings
 
-MAX_ROWS = 1000
+READINGS = "Показания"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def readings_available() -> bool:
     """The readings module ships with the cabinet; the check keeps the API's
     description honest should it be left out of a build."""
-    try:
-        from docflow.readings import services  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("docflow.readings.services") is not None
 
 
 def _now() -> dt.datetime | None:
     # The readings pages' clock (tests fix it to a day inside the window).
     fixed = current_app.config.get("READINGS_NOW")
-    return fixed() if callable(fixed) else fixed  # type: ignore[no-any-return]
+    return fixed() if callable(fixed) else fixed
 
 
-def _days() -> Any:
-    from docflow.readings.services import WindowDays
-
+def _days() -> rsvc.WindowDays:
     st = settings()
-    return WindowDays(st.readings_window_start, st.readings_window_end)
+    return rsvc.WindowDays(st.readings_window_start, st.readings_window_end)
 
 
 def _contract(number: str) -> Contract:
-    from docflow.contracts.services import normalize_contract_number
-
     contract = db_session().scalar(
         select(Contract).where(Contract.number == normalize_contract_number(number))
     )
@@ -56,8 +65,7 @@ def _contract(number: str) -> Contract:
 
 
 def _period(raw: Any, *, required: bool = False) -> dt.date | None:
-    from docflow.readings import calc
-
+    """``ГГГГ-ММ`` (of the body or the query), read once the contract is known."""
     if raw is None:
         if required:
             raise ValidationError(
@@ -77,11 +85,20 @@ def _key(period: dt.date) -> str:
     return f"{period.year:04d}-{period.month:02d}"
 
 
-@bp.get("/contracts/<number>/meters")
-@scope("readings")
+@operation(
+    "GET",
+    "/contracts/<number>/meters",
+    id="listMeters",
+    summary="Счётчики договора с прошлыми и текущими показаниями",
+    tag=READINGS,
+    scopes=("readings",),
+    answers={200: json_answer(out.MeterSheet, "Счётчики.")},
+    errors=("NotFound", "Unprocessable"),
+    query=out.Period,
+    optional="readings",
+)
 def list_meters(number: str) -> Any:
-    from docflow.readings import services as rsvc
-
+    read_query(out.Period)
     contract = _contract(number)
     sheet = rsvc.list_meters(
         db_session(),
@@ -120,55 +137,28 @@ def list_meters(number: str) -> Any:
     )
 
 
-def _rows(payload: dict[str, Any]) -> list[Any]:
-    from docflow.readings.models import ReadingKind
-    from docflow.readings.services import ReadingRow
-
-    raw = payload.get("rows")
-    if not isinstance(raw, list) or not raw or len(raw) > MAX_ROWS:
-        raise ValidationError(
-            f"Поле «rows»: от 1 до {MAX_ROWS} строк "
-            '{"meter": "<номер>", "value": <показание>}.',
-            details={"field": "rows"},
-        )
-    rows = []
-    for index, item in enumerate(raw):
-        if (
-            not isinstance(item, dict)
-            or not isinstance(item.get("meter"), str)
-            or not isinstance(item.get("value"), str | int)
-            or isinstance(item.get("value"), bool)
-            or item.get("kind", "end") not in ("end", "start")
-        ):
-            raise ValidationError(
-                f"Строка {index + 1}: ожидается "
-                '{"meter": "<номер>", "value": <показание>, "kind": "end"|"start"}.',
-                details={"field": "rows", "index": index},
-            )
-        rows.append(
-            ReadingRow(
-                item["value"],
-                meter_number=item["meter"][:50],
-                kind=ReadingKind(item.get("kind", "end")),
-            )
-        )
-    return rows
-
-
-@bp.post("/contracts/<number>/readings")
-@scope("readings")
+@operation(
+    "POST",
+    "/contracts/<number>/readings",
+    id="submitReadings",
+    summary="Передача показаний (построчные ошибки)",
+    tag=READINGS,
+    scopes=("readings",),
+    answers={200: json_answer(out.ReadingsResult, "Итог по строкам.")},
+    errors=("NotFound", *BODY_ERRORS),
+    body=json_request(out.ReadingsRequest),
+    optional="readings",
+)
 def submit_readings(number: str) -> Any:
-    from docflow.readings import services as rsvc
-
-    payload = json_body()
-    rows = _rows(payload)
-    send = payload.get("send", False)
-    if not isinstance(send, bool):
-        raise ValidationError(
-            "Поле «send» должно быть true или false.", details={"field": "send"}
+    body = read_json(out.ReadingsRequest)
+    rows = [
+        rsvc.ReadingRow(
+            row.value, meter_number=row.meter[:50], kind=ReadingKind(row.kind)
         )
+        for row in body.rows
+    ]
     contract = _contract(number)
-    period = _period(payload.get("period")) or rsvc.window_for(_now(), _days()).period
+    period = _period(body.period) or rsvc.window_for(_now(), _days()).period
     s = db_session()
     actor = api_actor()
     with transaction(s):
@@ -183,7 +173,7 @@ def submit_readings(number: str) -> Any:
             source="api",
         )
         sent = 0
-        if send and not result.errors:
+        if body.send and not result.errors:
             sent = rsvc.send_readings(
                 s,
                 actor=actor,
@@ -192,7 +182,7 @@ def submit_readings(number: str) -> Any:
                 now=_now(),
                 window_days=_days(),
             )
-        body = {
+        answer = {
             "period": _key(period),
             "saved": len([r for r in result.results if r.ok and r.reading is not None]),
             "sent": sent,
@@ -207,20 +197,25 @@ def submit_readings(number: str) -> Any:
                 for index, r in enumerate(result.results)
             ],
         }
-    return jsonify(body)
+    return jsonify(answer)
 
 
-@bp.get("/contracts/<number>/prom10")
-@scope("readings")
+@operation(
+    "GET",
+    "/contracts/<number>/prom10",
+    id="renderProm10",
+    summary="Акт ПРОМ10 (PDF, DOCX или XLSX; бланк или заполненный)",
+    tag=READINGS,
+    scopes=("readings",),
+    answers={
+        200: Answer("Акт.", {"application/pdf": BINARY, DOCX: BINARY, XLSX: BINARY})
+    },
+    errors=("NotFound", "Unprocessable"),
+    query=out.Prom10Query,
+    optional="readings",
+)
 def render_prom10(number: str) -> Any:
-    from docflow.readings import services as rsvc
-
-    fmt = request.args.get("format", "pdf")
-    if fmt not in rsvc.ACT_FORMATS:
-        raise ValidationError(
-            "Параметр «format»: pdf, docx или xlsx.", details={"field": "format"}
-        )
-    filled = bool_arg("filled", True)
+    query = read_query(out.Prom10Query)
     period = _period(request.args.get("period"), required=True)
     contract = _contract(number)
     rendered = rsvc.render_act(
@@ -228,8 +223,8 @@ def render_prom10(number: str) -> Any:
         actor=api_actor(),
         contract_id=contract.id,
         period=period,  # type: ignore[arg-type]
-        fmt=fmt,
-        filled=filled,
+        fmt=query.format,
+        filled=query.filled,
         now=_now(),
         supplier_name=settings().supplier_name,
     )
@@ -242,11 +237,21 @@ def render_prom10(number: str) -> Any:
     )
 
 
-@bp.post("/contracts/<number>/prom10/send")
-@scope("readings", "write")
+@operation(
+    "POST",
+    "/contracts/<number>/prom10/send",
+    id="sendProm10",
+    summary="Передать акт ПРОМ10 в документооборот (на подпись)",
+    tag=READINGS,
+    scopes=("readings", "write"),
+    answers={201: json_answer(DocumentOut, "Акт зарегистрирован как документ.")},
+    errors=("NotFound", "Conflict", "Unprocessable"),
+    query=out.RequiredPeriod,
+    description="Нужны области доступа `readings` и `write` (регистрация документа).",
+    optional="readings",
+)
 def send_prom10(number: str) -> Any:
-    from docflow.readings import services as rsvc
-
+    read_query(out.RequiredPeriod)
     period = _period(request.args.get("period"), required=True)
     contract = _contract(number)
     s = db_session()

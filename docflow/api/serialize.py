@@ -1,17 +1,20 @@
 """The API's JSON shapes of documents, signatures, certificates, powers of
-attorney, webhooks and events. Field names are part of the public contract
-(``openapi.py``)."""
+attorney, webhooks and events, built as plain dicts (the GET path is hot: no
+model is validated per answer). Field names are part of the public contract:
+the models of :mod:`docflow.api.schemas` describe these shapes in the
+generated document, and the tests hold real answers against it."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from docflow.api.models import ApiKey, Webhook
 from docflow.certificates.models import Certificate
 from docflow.documents.models import Document, DocumentFile, Signature
-from docflow.notify.models import Event
+from docflow.documents.services import status_label
+from docflow.outbox.models import Event, Webhook
 from docflow.powers.models import PowerOfAttorney
+from docflow.powers.services import status_of
 
 
 def iso(moment: dt.datetime | None) -> str | None:
@@ -99,8 +102,6 @@ def signature_power(report: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def document_json(doc: Document) -> dict[str, Any]:
-    from docflow.documents.services import status_label
-
     return {
         "id": str(doc.id),
         "type": doc.doc_type.value,
@@ -174,8 +175,6 @@ def _person_json(person: dict[str, Any]) -> dict[str, Any]:
 
 def power_json(power: PowerOfAttorney) -> dict[str, Any]:
     """An МЧД on file: what was read from its XML, who signed it, its status."""
-    from docflow.powers.services import status_of
-
     principal = power.principal or {}
     return {
         "id": str(power.id),
@@ -243,14 +242,3 @@ def event_json(event: Event) -> dict[str, Any]:
     }
 
 
-def api_key_json(key: ApiKey) -> dict[str, Any]:
-    return {
-        "id": str(key.id),
-        "prefix": key.prefix,
-        "name": key.name,
-        "scopes": sorted(key.scope_set),
-        "organisation_id": str(key.organisation_id) if key.organisation_id else None,
-        "created_at": iso(key.created_at),
-        "last_used_at": iso(key.last_used_at),
-        "revoked_at": iso(key.revoked_at),
-    }

@@ -1,4 +1,5 @@
-"""API keys and webhook endpoints: creating, finding, revoking.
+"""API keys: creating, finding, revoking (webhook endpoints are the outbox's:
+:mod:`docflow.outbox.webhooks`).
 
 A key is ``dfk_<prefix>_<secret>``: 8 hex characters that identify it in lists
 and logs, then 256 random bits. Only its SHA-256 is stored; the key itself is
@@ -7,16 +8,12 @@ shown once, when it is made.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
-import ipaddress
 import secrets
-import socket
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -24,13 +21,12 @@ from sqlalchemy.orm import Session
 from docflow.access import (
     ALL_SCOPES,
     Actor,
-    acts_for_supplier,
     is_admin,
     is_supplier_organisation,
     supplier_organisation,
 )
 from docflow.accounts.models import User
-from docflow.api.models import ApiKey, Webhook
+from docflow.api.models import ApiKey
 from docflow.audit import record
 from docflow.contracts.models import Contract, ContractAccess, Organisation
 from docflow.db import utcnow
@@ -321,211 +317,3 @@ def mark_used(
 
 def actor_for_key(key: ApiKey, request_info: Any) -> Actor:
     return Actor.for_api_key(key, request_info)
-
-
-# -- webhooks -------------------------------------------------------------------
-
-
-def _fernet(secret_key: str) -> Any:
-    from cryptography.fernet import Fernet
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-    derived = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"docflow webhook secrets"
-    ).derive(secret_key.encode())
-    return Fernet(base64.urlsafe_b64encode(derived))
-
-
-def seal_secret(secret: str, secret_key: str) -> str:
-    return str(_fernet(secret_key).encrypt(secret.encode()).decode())
-
-
-def open_secret(sealed: str, secret_key: str) -> str | None:
-    """The webhook secret, or None when SECRET_KEY changed since it was sealed."""
-    from cryptography.fernet import InvalidToken
-
-    try:
-        return str(_fernet(secret_key).decrypt(sealed.encode()).decode())
-    except InvalidToken:
-        return None
-
-
-def is_public_address(address: str) -> bool:
-    """Whether ``address`` is on the public Internet, also after unwrapping an
-    IPv4 address embedded in IPv6 (mapped, NAT64, 6to4, Teredo): see
-    :func:`notifications.netguard.forbidden_reason`."""
-    from netguard import forbidden_reason
-
-    return forbidden_reason(address) is None
-
-
-def resolve_host(host: str) -> list[str]:
-    """Every address ``host`` resolves to (an IP literal is itself)."""
-    try:
-        return [str(ipaddress.ip_address(host.strip("[]")))]
-    except ValueError:
-        pass
-    infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    return sorted({str(info[4][0]).split("%")[0] for info in infos})
-
-
-def check_webhook_url(url: str, *, allow_private: bool) -> str:
-    """A webhook URL fit to be called: ``http(s)://host[:port]/…`` without
-    credentials, and (unless ``allow_private``) not pointing into the
-    supplier's own network, loopback or link-local (metadata services), nor
-    at an IPv6 address that wraps one of those (NAT64, 6to4, Teredo,
-    IPv4-mapped). The delivery checks again, on the address it connects to.
-
-    :raises ValidationError: codes ``validation_error`` or ``webhook_url_forbidden``.
-    """
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-        _ = parts.port  # a malformed port raises here
-    except ValueError:
-        parts = None
-    if (
-        parts is None
-        or parts.scheme not in {"http", "https"}
-        or not parts.hostname
-        or len(url) > 1000
-        or any(c.isspace() or ord(c) < 32 for c in url)
-    ):
-        raise ValidationError(
-            "Адрес вебхука должен быть URL вида https://host/путь (до 1000 символов).",
-            details={"field": "url"},
-        )
-    if parts.username or parts.password:
-        raise ValidationError(
-            "Адрес вебхука не должен содержать имя пользователя и пароль: "
-            "подлинность запросов подтверждает подпись X-Signature.",
-            details={"field": "url"},
-        )
-    if allow_private:
-        return url
-    host = parts.hostname
-    if host in {"localhost", "localhost.localdomain"} or host.endswith(".localhost"):
-        addresses = ["127.0.0.1"]
-    else:
-        try:
-            addresses = resolve_host(host)
-        except (OSError, UnicodeError):
-            # Not resolvable now: the delivery checks again before each call.
-            addresses = []
-    private = [a for a in addresses if not is_public_address(a)]
-    if private:
-        raise ValidationError(
-            "Адрес вебхука указывает во внутреннюю сеть или на локальный узел "
-            f"({', '.join(private)}): такие адреса не разрешены.",
-            code="webhook_url_forbidden",
-            details={"field": "url"},
-        )
-    return url
-
-
-def _check_kinds(kinds: list[str]) -> list[str]:
-    from notifications import EventKind
-
-    allowed = {k.value for k in EventKind if not k.is_mandatory}
-    unknown = sorted(set(kinds) - allowed)
-    if unknown:
-        raise ValidationError(
-            "Неизвестные типы событий: "
-            + ", ".join(unknown)
-            + ". Допустимы: "
-            + ", ".join(sorted(allowed))
-            + ".",
-            details={"field": "events"},
-        )
-    return sorted(set(kinds))
-
-
-def webhook_event_kinds() -> list[str]:
-    from notifications import EventKind
-
-    return [k.value for k in EventKind if not k.is_mandatory]
-
-
-@dataclass(frozen=True)
-class NewWebhook:
-    webhook: Webhook
-    secret: str
-
-
-def create_webhook(
-    session: Session,
-    *,
-    actor: Actor,
-    url: str,
-    kinds: list[str],
-    secret: str | None,
-    description: str,
-    secret_key: str,
-    allow_private: bool,
-) -> NewWebhook:
-    """Register an endpoint for the actor's organisation (every organisation,
-    for the supplier). A secret is generated when none is given.
-
-    :raises ValidationError: a bad URL, unknown kinds, a short secret.
-    """
-    url = check_webhook_url(url, allow_private=allow_private)
-    kinds = _check_kinds(kinds)
-    if secret is None:
-        secret = secrets.token_urlsafe(32)
-    elif not 16 <= len(secret) <= 200 or not secret.isprintable():
-        raise ValidationError(
-            "Секрет вебхука: от 16 до 200 печатных символов.",
-            details={"field": "secret"},
-        )
-    description = " ".join(description.split())[:200]
-    hook = Webhook(
-        organisation_id=actor.organisation_id,
-        api_key_id=actor.api_key_id,
-        url=url,
-        secret=seal_secret(secret, secret_key),
-        kinds=",".join(kinds),
-        description=description,
-    )
-    session.add(hook)
-    session.flush()
-    record(
-        session,
-        actor=actor.user,
-        action="webhook.create",
-        object_type="webhook",
-        object_id=hook.id,
-        details={"url": url.split("?", 1)[0], "events": kinds},
-        request_info=actor.request_info,
-        actor_label=actor.label,
-    )
-    return NewWebhook(hook, secret)
-
-
-def _visible_webhooks(actor: Actor) -> Any:
-    stmt = select(Webhook)
-    if acts_for_supplier(actor):
-        return stmt.where(Webhook.organisation_id.is_(None))
-    return stmt.where(Webhook.organisation_id == actor.organisation_id)
-
-
-def list_webhooks(session: Session, *, actor: Actor) -> list[Webhook]:
-    return list(session.scalars(_visible_webhooks(actor).order_by(Webhook.created_at)))
-
-
-def delete_webhook(session: Session, *, actor: Actor, webhook_id: uuid.UUID) -> None:
-    hook = session.scalar(_visible_webhooks(actor).where(Webhook.id == webhook_id))
-    if hook is None:
-        raise NotFoundError("Вебхук не найден.")
-    record(
-        session,
-        actor=actor.user,
-        action="webhook.delete",
-        object_type="webhook",
-        object_id=hook.id,
-        details={"url": hook.url.split("?", 1)[0]},
-        request_info=actor.request_info,
-        actor_label=actor.label,
-    )
-    session.delete(hook)
-    session.flush()

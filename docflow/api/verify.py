@@ -7,10 +7,18 @@ from typing import Any
 from flask import jsonify, request
 
 import signing
-from docflow.api.blueprint import bp, scope
+from docflow.api.base import (
+    BODY_ERRORS,
+    MULTIPART,
+    Body,
+    Inline,
+    json_answer,
+    operation,
+)
 from docflow.api.errors import UnsupportedMediaTypeError
+from docflow.api.schemas import signatures as out
 from docflow.db import utcnow
-from docflow.errors import ValidationError
+from docflow.errors import PayloadTooLargeError, ValidationError
 from docflow.web import settings, trust
 
 MAX_SIGNATURE_BYTES = 1024 * 1024
@@ -22,21 +30,31 @@ def _part(name: str, limit: int | None = None) -> bytes | None:
         return None
     data = upload.stream.read() if limit is None else upload.stream.read(limit + 1)
     if limit is not None and len(data) > limit:
-        from docflow.errors import PayloadTooLargeError
-
         raise PayloadTooLargeError(
             f"Часть «{name}» больше {limit} байт.", details={"max_bytes": limit}
         )
     return data
 
 
-@bp.post("/verify")
-@scope("read")
+@operation(
+    "POST",
+    "/verify",
+    id="verify",
+    summary="Проверка подписи без сохранения",
+    tag="Проверка",
+    scopes=("read",),
+    answers={200: json_answer(out.VerifyResult, "Протокол проверки.")},
+    errors=BODY_ERRORS,
+    body=Body({MULTIPART: Inline(out.VerifyParts)}),
+    description="`file` + `signature` — откреплённая подпись; `file` — PDF со "
+    "встроенными подписями; `signature` — присоединённая подпись. "
+    "Недействительная подпись — тоже 200, с verdict.",
+)
 def verify() -> Any:
     """``file`` + ``signature``: a detached CMS over the file; ``file`` alone: a
     signed PDF; ``signature`` alone: an attached CMS. Answers 200 with the
     report whatever the verdict: an invalid signature is a result, not an error."""
-    if request.mimetype != "multipart/form-data":
+    if request.mimetype != MULTIPART:
         raise UnsupportedMediaTypeError(
             "Ожидается multipart/form-data с частями file и/или signature.",
             details={"content_type": request.mimetype or None},
@@ -52,7 +70,7 @@ def verify() -> Any:
         if sig:
             report = signing.verify_cms(
                 content, sig, store, received_at=received, revocation=mode
-            )  # type: ignore[attr-defined,operator]
+            )  # type: ignore[operator]
             kind = "cms"
         elif content:
             if not content.startswith(b"%PDF-"):
@@ -63,7 +81,7 @@ def verify() -> Any:
                 )
             report = signing.verify_pdf(
                 content, store, received_at=received, revocation=mode
-            )  # type: ignore[attr-defined,operator]
+            )  # type: ignore[operator]
             kind = "pdf"
         else:
             raise ValidationError(

@@ -13,7 +13,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from docflow.access import Actor
+from docflow.accounts.models import User
+from docflow.appeals import services as svc
 from docflow.appeals.models import Appeal, AppealTopic
+from docflow.contracts.models import Contract, Organisation
+from docflow.web import blob_store
 
 # (title, description, legally significant, hours)
 TOPICS: list[tuple[str, str, bool, int]] = [
@@ -71,11 +76,6 @@ def seed_demo(session: Session, world: dict[str, Any]) -> None:
 
 
 def _sample_appeal(session: Session, world: dict[str, Any], topic: AppealTopic) -> None:
-    from docflow.access import Actor
-    from docflow.accounts.models import User
-    from docflow.appeals import services as svc
-    from docflow.contracts.models import Contract, Organisation
-    from docflow.web import blob_store
 
     customer = next(
         (u for u in world.get("users", []) if u.get("role") == "customer"), None

@@ -9,7 +9,6 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
@@ -22,11 +21,10 @@ from reportlab.platypus import (
     Paragraph,
     SimpleDocTemplate,
     Spacer,
-    Table,
-    TableStyle,
 )
 
-from docflow.pdfkit import FONT, FONT_BOLD, numbered_canvas, register_fonts
+from docflow import paper
+from docflow.paper import FONT, FONT_BOLD, numbered_canvas, register_fonts
 
 # The signature stamp's place at the bottom of the last page (5 cm).
 STAMP_RESERVE_PT = 142.0
@@ -107,23 +105,16 @@ def _render(
     )
 
     def p(value: str, style: ParagraphStyle = base) -> Paragraph:
-        return Paragraph(escape(value).replace("\n", "<br/>"), style)
+        return paper.text(value, style)
 
     story: list[Any] = [p(title, head), p(subtitle, sub), Spacer(1, 5 * mm)]
-    table = Table(
-        [[p(k, bold), p(v)] for k, v in rows],
-        colWidths=[52 * mm, page_w - 2 * margin - 52 * mm],
-    )
-    table.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9aa3ad")),
-                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eef1f5")),
-                ("TOPPADDING", (0, 0), (-1, -1), 3),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-            ]
-        )
+    table = paper.facts_table(
+        rows,
+        label=bold,
+        value=base,
+        label_width=52 * mm,
+        width=page_w - 2 * margin,
+        grid=True,
     )
     story += [table, Spacer(1, 6 * mm), p(heading, bold), Spacer(1, 2 * mm)]
     # One paragraph per line of the text: a long text breaks across pages.

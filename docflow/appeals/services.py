@@ -33,18 +33,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from docflow.access import (
+    Action,
     Actor,
     Right,
     appeal_contract_filter,
     contract_rights,
     handles_appeals,
     manages_appeal_topics,
+    may,
     may_see_appeal,
     require_appeal_filing,
     supplier_organisation,
     users_with_right,
     visible_contract_ids,
 )
+from docflow.appeals import pdf
 from docflow.appeals.models import (
     APPEAL_STATUS_TITLES,
     Appeal,
@@ -55,9 +58,14 @@ from docflow.appeals.models import (
 )
 from docflow.audit import record
 from docflow.contracts.models import Contract, Organisation
-from docflow.db import utcnow
+from docflow.db import blobs_of_transaction, utcnow
 from docflow.documents.models import DocStatus, Document, DocumentFile, FileRole
-from docflow.documents.services import Upload, clean_filename, register_document
+from docflow.documents.services import (
+    Upload,
+    clean_filename,
+    delete_document,
+    register_document,
+)
 from docflow.errors import (
     ConflictError,
     InvalidTransitionError,
@@ -66,6 +74,8 @@ from docflow.errors import (
     ValidationError,
 )
 from docflow.inputs import CONTROL_CHARACTERS
+from docflow.outbox.services import publish
+from docflow.outbox.webhooks import webhook_targets
 
 MAX_TEXT = 5000
 MIN_TEXT = 10
@@ -320,9 +330,6 @@ def _publish(
 ) -> None:
     """The event through the outbox: to ``users`` (only the answer notifies
     people) and to the webhooks subscribed to the kind."""
-    from docflow.notify.services import publish
-    from docflow.notify.webhooks import webhook_targets
-
     context = _context(appeal, base_url, **extra)
     publish(
         session,
@@ -438,7 +445,6 @@ def file_appeal(
     supplier_name = supplier.name if supplier is not None else "Гарантирующий поставщик"
     organisation = session.get(Organisation, contract.organisation_id)
     assert organisation is not None
-    from docflow.appeals import pdf
 
     sheet = pdf.AppealSheet(
         number=number,
@@ -507,8 +513,6 @@ def file_appeal(
     session.add(appeal)
     # Should anything below fail, the transaction's rollback removes the
     # files just stored: no blob is left without its row.
-    from docflow.db import blobs_of_transaction
-
     for row in doc.files:
         blobs_of_transaction(session, storage, row.blob_key)
     session.flush()
@@ -928,7 +932,6 @@ def answer_appeal(
     now = now or utcnow()
     supplier = supplier_organisation(session)
     supplier_name = supplier.name if supplier is not None else "Гарантирующий поставщик"
-    from docflow.appeals import pdf
 
     sheet = pdf.AnswerSheet(
         appeal_number=appeal.number,
@@ -1043,9 +1046,6 @@ def withdraw_appeal(
     )
     if appeal.status == AppealStatus.AWAITING_SIGNATURE and appeal.document_id:
         # The unsigned appeal is not to be signed any more.
-        from docflow.access import Action, may
-        from docflow.documents.services import delete_document
-
         doc = session.get(Document, appeal.document_id)
         if doc is not None and may(session, actor, Action.DELETE, doc):
             delete_document(session, actor=actor, document_id=doc.id)

@@ -25,8 +25,11 @@ from docflow.appeals.forms import AnswerForm, AppealForm, TopicForm, WithdrawFor
 from docflow.appeals.models import APPEAL_STATUS_TITLES
 from docflow.db import transaction
 from docflow.documents.services import Upload, status_label
+from docflow.documents.tasks import countersign_document
 from docflow.errors import ConflictError, DocflowError, PermissionDeniedError
+from docflow.profile.services import declare_sent_kinds
 from docflow.web import blob_store, current_actor, db_session, settings
+from notifications import EventKind
 
 bp = Blueprint("appeals", __name__, url_prefix="/appeals", template_folder="templates")
 
@@ -270,8 +273,6 @@ def _transition(appeal_id: uuid.UUID, action: str) -> Any:
         return redirect(url_for("appeals.card", appeal_id=appeal_id))
     flash(message, "success")
     if receipt is not None and _supplier_key_configured():
-        from docflow.documents.tasks import countersign_document
-
         # The appeal's document waits for the supplier: its signature, made
         # by the same task that countersigns documents, acknowledges receipt.
         countersign_document.delay(str(receipt), str(current_user.id))
@@ -329,8 +330,6 @@ def answer(appeal_id: uuid.UUID) -> Any:
         return redirect(url_for("appeals.card", appeal_id=appeal_id))
     flash("Ответ направлен клиенту.", "success")
     if _supplier_key_configured():
-        from docflow.documents.tasks import countersign_document
-
         # The answer's route is the supplier's signature: the same task that
         # countersigns documents signs it with the supplier's key.
         result = countersign_document.delay(str(answer_doc), str(current_user.id))
@@ -394,3 +393,9 @@ def topic(topic_id: uuid.UUID | None = None) -> Any:
         return redirect(url_for("appeals.topics"))
     status = 200 if request.method == "GET" else 422
     return render_template("appeals/topic_form.html", form=form, topic=current), status
+
+
+@bp.record_once
+def _on_register(_state: object) -> None:
+    # This module answers appeals: the switch for that message is offered.
+    declare_sent_kinds(EventKind.APPEAL_ANSWERED)

@@ -7,8 +7,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from docflow.db import Base, utcnow
-from docflow.notify.models import BigIntPK
+from docflow.db import Base, BigIntPK, utcnow
 
 
 class AuditRecord(Base):

@@ -13,7 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import requests
 from cryptography import x509
+from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -51,6 +53,7 @@ from docflow.documents.models import Party
 from docflow.errors import NotFoundError, ValidationError
 from docflow.powers.models import PowerOfAttorney, PowerStatus
 from docflow.powers.services import Holder, moscow_date
+from signing.certificates import plural_days_ru
 from signing.tsl import AccreditedList
 
 EXPIRING_DAYS = 30
@@ -69,8 +72,6 @@ def trust_store(
         # ALLOW_PRIVATE_FETCH (Settings.allow_private_fetch): downloads named
         # by certificates may reach internal addresses. Every caller runs in an
         # application context (request, task, CLI); outside one, the safe default.
-        from flask import current_app, has_app_context
-
         allow_private_fetch = has_app_context() and bool(
             current_app.extensions["docflow"].settings.allow_private_fetch
         )
@@ -174,8 +175,6 @@ def check_revocation_endpoints(
     """Fetch each CRL named by the trust store's CAs and probe each OCSP responder:
     what an administrator wants to know before customers' signatures start
     failing as «revocation_unavailable»."""
-    import requests
-
     results: list[EndpointStatus] = []
     seen: set[str] = set()
     for anchor in anchors:
@@ -227,8 +226,6 @@ def check_revocation_endpoints(
 
 def _unreachable(exc: Exception) -> str:
     """Why an endpoint did not answer, in words (not an exception's class)."""
-    import requests
-
     if isinstance(exc, requests.Timeout):
         return "недоступен: не ответил вовремя"
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
@@ -691,8 +688,6 @@ def status_of(cert: Certificate, now: dt.datetime | None = None) -> tuple[str, s
         return "warn", "ещё не действует"
     days = (not_after - now).days
     if days < EXPIRING_DAYS:
-        from signing.certificates import plural_days_ru
-
         return "warn", f"истекает через {plural_days_ru(days)}"
     return "ok", "действителен"
 

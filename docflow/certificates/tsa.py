@@ -8,7 +8,8 @@ issued by a root of its own which becomes a trust anchor (so its tokens verify
 like any other): in the embedded mode through the ``TRUST_STORE`` directory,
 in production straight into the database (:func:`trust_embedded_root`), where
 every node finds it. The same authority answers RFC 3161 requests over HTTP at
-``/tsa`` (``application/timestamp-query``), so ``openssl ts`` can ask it too.
+``/tsa`` (``application/timestamp-query``, :mod:`docflow.certificates.tsa_views`),
+so ``openssl ts`` can ask it too.
 """
 
 from __future__ import annotations
@@ -21,24 +22,14 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
-from flask import Blueprint, Response, abort, request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from docflow.certificates.truststore import ensure_trust_anchor
 from docflow.config import Settings
-from docflow.extensions import csrf, limiter
-from docflow.web import settings, state
 from signing import pki
 from signing.signers import Pkcs12Signer
-from signing.tsa import (
-    MAX_REQUEST_SIZE,
-    QUERY_MIME,
-    REPLY_MIME,
-    HttpTimestamper,
-    TimeStampAuthority,
-    Timestamper,
-)
+from signing.tsa import HttpTimestamper, TimeStampAuthority, Timestamper
 
 #: The embedded authority's policy: an OID under the UUID arc (ITU-T X.667),
 #: which needs no registration and collides with nobody's.
@@ -109,6 +100,11 @@ def open_timestamper(settings: Settings) -> Timestamper:
                 pair.encode()
             ).decode("ascii")
         return HttpTimestamper(settings.tsa_url, headers=headers)
+    return embedded_authority_for(settings)
+
+
+def embedded_authority_for(settings: Settings) -> TimeStampAuthority:
+    """The embedded authority, its root left where the settings want it."""
     return embedded_authority(settings.var_dir, _trust_dir(settings))
 
 
@@ -139,40 +135,3 @@ def root_certificate_pem(settings: Settings) -> bytes | None:
     """The embedded authority's root (PEM), for people who verify offline."""
     path = settings.var_dir / "tsa" / "tsa-root.crt"
     return path.read_bytes() if path.exists() else None
-
-
-# -- the embedded authority over HTTP (RFC 3161 §3.4) -----------------------------
-
-tsa_bp = Blueprint("tsa", __name__)
-
-
-@tsa_bp.post("/tsa")
-@csrf.exempt
-@limiter.limit("120 per minute")
-def answer_time_stamp_request() -> Response:
-    """Answer ``application/timestamp-query`` with ``application/timestamp-reply``
-    (only in the embedded mode: production's authority is another service)."""
-    st = state()
-    if st.settings.tsa_url:
-        abort(404)
-    if request.mimetype != QUERY_MIME:
-        abort(415)
-    if (request.content_length or 0) > MAX_REQUEST_SIZE:
-        abort(413)
-    body = request.stream.read(MAX_REQUEST_SIZE + 1)
-    authority = st.backend(
-        "embedded_tsa",
-        lambda: embedded_authority(st.settings.var_dir, _trust_dir(st.settings)),
-    )
-    return Response(
-        authority.respond(body[: MAX_REQUEST_SIZE + 1]), mimetype=REPLY_MIME
-    )
-
-
-@tsa_bp.get("/tsa/root.crt")
-def embedded_root() -> Response:
-    """The embedded authority's root certificate (``openssl ts -verify -CAfile``)."""
-    pem = root_certificate_pem(settings())
-    if pem is None or settings().tsa_url:
-        abort(404)
-    return Response(pem, mimetype="application/x-pem-file")

@@ -19,11 +19,15 @@ from docflow.content.forms import (
     NewsForm,
 )
 from docflow.content.markup import preview, render_text
+from docflow.contracts.details import contacts_of
+from docflow.contracts.lookup import list_user_contracts
+from docflow.dashboard.widgets import register_widget
 from docflow.db import transaction
 from docflow.errors import ValidationError
+from docflow.extensions import N_
 from docflow.web import db_session, request_info, settings
 
-bp = Blueprint("content", __name__)
+bp = Blueprint("content", __name__, template_folder="templates")
 
 
 @bp.app_template_filter("richtext")
@@ -189,11 +193,9 @@ def contacts() -> Any:
     general = svc.general_contacts(s, supplier_name=settings().supplier_name)
     per_contract: list[tuple[Any, Any]] = []
     if current_user.is_authenticated and not current_is_staff():
-        from docflow.contracts import services as contracts
-
         per_contract = [
-            (a.contract, contracts.contacts_of(s, a.contract_id))
-            for a in contracts.list_user_contracts(s, user=current_user)
+            (a.contract, contacts_of(s, a.contract_id))
+            for a in list_user_contracts(s, user=current_user)
         ]
     return render_template(
         "content/contacts.html",
@@ -223,11 +225,9 @@ def edit_contacts() -> Any:
 
 def register_widgets() -> None:
     """The main page's «Новости» widget."""
-    from docflow.main.widgets import register_widget
-
     register_widget(
         "news",
-        "Новости",
+        N_("Новости"),
         "content/_news_widget.html",
         lambda s, user: {"news": svc.list_news(s, limit=3)},
         order=80,

@@ -10,6 +10,12 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from docflow import spreadsheets
+from docflow.audit import RequestInfo
+from docflow.contracts import importer
+from docflow.db import transaction
+from docflow.web import db_session
+
 
 @click.group("contracts", help="The supplier's contracts and payments.")
 def contracts_group() -> None:
@@ -17,12 +23,6 @@ def contracts_group() -> None:
 
 
 def _run(kind: str, path: Path) -> None:
-    from docflow import spreadsheets
-    from docflow.audit import RequestInfo
-    from docflow.contracts import importer
-    from docflow.db import transaction
-    from docflow.web import db_session
-
     run: Callable[..., object] = (
         importer.import_contracts if kind == "contracts" else importer.import_payments
     )

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from docflow.accounts.models import User
 from docflow.audit import RequestInfo, record
+from docflow.contracts.details import CONTACT_FIELDS
 from docflow.contracts.models import Contract, ContractContacts, Organisation, Payment
-from docflow.contracts.services import CONTACT_FIELDS
 from docflow.spreadsheets import (
     Column,
     ImportFailed,

@@ -8,11 +8,9 @@ a contract that does not exist — so nobody learns which contracts exist.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import importlib.util
-import logging
+import io
 import uuid
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,14 +27,23 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user
-from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from docflow import spreadsheets
 from docflow.access import is_staff
 from docflow.access.web import admin_required, current_is_staff, staff_required
-from docflow.contracts import importer
-from docflow.contracts import services as svc
+from docflow.accounts.services import PASSWORD_RULE
+from docflow.contracts import (
+    access_requests,
+    binding,
+    common,
+    details,
+    importer,
+    invitations,
+    lookup,
+    rights,
+)
+from docflow.contracts import registry as supplier_registry
 from docflow.contracts.forms import (
     BindForm,
     ConfirmForm,
@@ -48,14 +55,22 @@ from docflow.contracts.forms import (
     RightsForm,
 )
 from docflow.contracts.models import RIGHTS, Contract
+from docflow.contracts.sections import (
+    ContractSection,
+    fill_sections,
+    register_section,
+)
+from docflow.dashboard.widgets import register_widget
 from docflow.db import transaction
+from docflow.documents.models import Document
+from docflow.documents.services import list_documents_for_contract, status_label
 from docflow.errors import DocflowError, ValidationError
-from docflow.extensions import limiter
+from docflow.extensions import N_, limiter
 from docflow.web import db_session, request_info, settings
 
-log = logging.getLogger(__name__)
-
-bp = Blueprint("contracts", __name__, url_prefix="/contracts")
+bp = Blueprint(
+    "contracts", __name__, url_prefix="/contracts", template_folder="templates"
+)
 admin_bp = Blueprint("contracts_admin", __name__, url_prefix="/supplier/contracts")
 
 BIND_LIMIT_PER_USER = "5 per 15 minutes"
@@ -78,28 +93,8 @@ def _form_error(form: Any, exc: DocflowError) -> None:
         flash(exc.message, "error")
 
 
-def _optional_hook(module: str, name: str) -> Callable[..., Any] | None:
-    """A function another module provides, if that module is installed yet."""
-    try:
-        if importlib.util.find_spec(module) is None:
-            return None
-        fn = getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
-    return fn if callable(fn) else None
-
-
-def _endpoint_url(endpoint: str, arg: str) -> Callable[[Any], str | None]:
-    """A link builder for another module's page, or None-returning when that
-    module is not installed."""
-
-    def build(obj: Any) -> str | None:
-        try:
-            return url_for(endpoint, **{arg: obj.id})
-        except BuildError:
-            return None
-
-    return build
+def _document_url(document: Document) -> str:
+    return url_for("documents.card", document_id=document.id)
 
 
 def payment_link(contract: Contract) -> str | None:
@@ -131,9 +126,9 @@ def _contract_globals() -> dict[str, Any]:
     def profile_contracts() -> list[Any]:
         if not current_user.is_authenticated or current_is_staff():
             return []
-        return svc.list_user_contracts(db_session(), user=current_user)
+        return lookup.list_user_contracts(db_session(), user=current_user)
 
-    return {"profile_contracts": profile_contracts, "right_labels": svc.right_labels}
+    return {"profile_contracts": profile_contracts, "right_labels": common.right_labels}
 
 
 # -- the user's contracts ------------------------------------------------------------
@@ -144,7 +139,7 @@ def _contract_globals() -> dict[str, Any]:
 def index() -> Any:
     if current_is_staff():
         return redirect(url_for("contracts_admin.registry"))
-    accesses = svc.list_user_contracts(db_session(), user=current_user)
+    accesses = lookup.list_user_contracts(db_session(), user=current_user)
     return render_template("contracts/index.html", accesses=accesses)
 
 
@@ -173,7 +168,7 @@ def bind() -> Any:
         more = bool(form.more.data)
         try:
             with transaction(s):
-                result = svc.bind_contract(
+                result = binding.bind_contract(
                     s,
                     user=_user(),
                     email=form.email.data or "",
@@ -187,13 +182,13 @@ def bind() -> Any:
             status = 422
         else:
             number = result.contract.number
-            if result.outcome == svc.BindOutcome.BOUND:
+            if result.outcome == binding.BindOutcome.BOUND:
                 flash(
                     f"Договор № {number} привязан. Вы — его администратор: вы можете "
                     "предоставлять доступ к нему другим пользователям.",
                     "success",
                 )
-            elif result.outcome == svc.BindOutcome.ALREADY_BOUND:
+            elif result.outcome == binding.BindOutcome.ALREADY_BOUND:
                 flash(
                     f"Договор № {number} уже привязан к вашей учётной записи.", "info"
                 )
@@ -215,7 +210,7 @@ def bind() -> Any:
 
 
 def _contract(contract_id: uuid.UUID, right: str = "can_view") -> tuple[Any, Any]:
-    return svc.get_contract_for(
+    return lookup.get_contract_for(
         db_session(), contract_id=contract_id, user=current_user, right=right
     )
 
@@ -225,43 +220,24 @@ def _contract(contract_id: uuid.UUID, right: str = "can_view") -> tuple[Any, Any
 def card(contract_id: uuid.UUID) -> Any:
     s = db_session()
     contract, access = _contract(contract_id)
-    sections: dict[str, Any] = {}
-    hooks = {
-        "documents": (
-            "docflow.documents.services",
-            "list_documents_for_contract",
-            {"limit": 10},
-        ),
-        "orders": (
-            "docflow.service_orders.services",
-            "list_orders_for_contract",
-            {"limit": 10},
-        ),
-        "objects": ("docflow.readings.services", "list_objects_for_contract", {}),
-    }
-    for key, (module, name, extra) in hooks.items():
-        fn = _optional_hook(module, name)
-        if fn is None:
-            continue
-        try:
-            sections[key] = fn(s, contract_id=contract.id, user=current_user, **extra)
-        except Exception:  # noqa: BLE001 - another module's section must not take the card down
-            log.exception("contract card section %s failed for %s", key, contract.id)
-            s.rollback()
-            sections[key] = None
+    # Each registered section's rows go to the template under its key as well.
+    sections = fill_sections(s, contract_id=contract.id, user=current_user)
     today = dt.date.today()
     return render_template(
         "contracts/card.html",
+        **{filled.section.key: filled.rows for filled in sections},
         contract=contract,
         access=access,
-        document_url=_endpoint_url("documents.card", "document_id"),
-        document_status=_optional_hook("docflow.documents.services", "status_label"),
-        contacts=svc.contacts_of(s, contract.id),
-        payments=svc.list_payments(s, contract_id=contract.id, limit=5),
-        paid_this_year=svc.payments_total(s, contract_id=contract.id, year=today.year),
-        restrictions=svc.list_restrictions(s, contract_id=contract.id, from_date=today)[
-            :3
-        ],
+        document_url=_document_url,
+        document_status=status_label,
+        contacts=details.contacts_of(s, contract.id),
+        payments=details.list_payments(s, contract_id=contract.id, limit=5),
+        paid_this_year=details.payments_total(
+            s, contract_id=contract.id, year=today.year
+        ),
+        restrictions=details.list_restrictions(
+            s, contract_id=contract.id, from_date=today
+        )[:3],
         payment_url=payment_link(contract),
         sections=sections,
         year=today.year,
@@ -272,7 +248,7 @@ def card(contract_id: uuid.UUID) -> Any:
 @login_required
 def payments(contract_id: uuid.UUID) -> Any:
     contract, access = _contract(contract_id)
-    items = svc.list_payments(db_session(), contract_id=contract.id)
+    items = details.list_payments(db_session(), contract_id=contract.id)
     return render_template(
         "contracts/payments.html",
         contract=contract,
@@ -286,7 +262,7 @@ def payments(contract_id: uuid.UUID) -> Any:
 @login_required
 def schedule(contract_id: uuid.UUID) -> Any:
     contract, access = _contract(contract_id)
-    entries = svc.list_restrictions(db_session(), contract_id=contract.id)
+    entries = details.list_restrictions(db_session(), contract_id=contract.id)
     return render_template(
         "contracts/schedule.html",
         contract=contract,
@@ -302,7 +278,7 @@ def schedule(contract_id: uuid.UUID) -> Any:
 def _render_access(
     contract: Any, access: Any, invite_form: InviteForm | None = None, status: int = 200
 ) -> Any:
-    overview = svc.access_overview(db_session(), contract=contract)
+    overview = rights.access_overview(db_session(), contract=contract)
     forms = {}
     for a in overview.accesses:
         f = RightsForm(prefix=f"a{a.id.hex[:8]}", formdata=None, obj=a)
@@ -337,7 +313,7 @@ def invite(contract_id: uuid.UUID) -> Any:
     s = db_session()
     try:
         with transaction(s):
-            inv = svc.invite(
+            inv = invitations.invite(
                 s,
                 contract=contract,
                 actor=_user(),
@@ -365,7 +341,7 @@ def update_access(contract_id: uuid.UUID, access_id: uuid.UUID) -> Any:
     s = db_session()
     try:
         with transaction(s):
-            changed = svc.set_rights(
+            changed = rights.set_rights(
                 s,
                 contract=contract,
                 actor=_user(),
@@ -399,7 +375,7 @@ def revoke_access(contract_id: uuid.UUID, access_id: uuid.UUID) -> Any:
     s = db_session()
     try:
         with transaction(s):
-            svc.revoke_access(
+            rights.revoke_access(
                 s,
                 contract=contract,
                 actor=_user(),
@@ -422,7 +398,7 @@ def cancel_invitation(contract_id: uuid.UUID, invitation_id: uuid.UUID) -> Any:
         abort(400)
     s = db_session()
     with transaction(s):
-        svc.cancel_invitation(
+        invitations.cancel_invitation(
             s,
             contract=contract,
             actor=_user(),
@@ -443,7 +419,7 @@ def decide_request(contract_id: uuid.UUID, request_id: uuid.UUID, decision: str)
         abort(400)
     s = db_session()
     with transaction(s):
-        svc.decide_request(
+        access_requests.decide_request(
             s,
             contract=contract,
             actor=_user(),
@@ -473,7 +449,7 @@ def unbind(contract_id: uuid.UUID) -> Any:
         s = db_session()
         try:
             with transaction(s):
-                svc.unbind_contract(
+                binding.unbind_contract(
                     s, contract=contract, user=_user(), request_info=request_info()
                 )
         except ValidationError as exc:
@@ -503,7 +479,7 @@ def _token_problem(exc: ValidationError) -> Any:
 def invitation(token: str) -> Any:
     g.no_store = True
     try:
-        view = svc.open_invitation(db_session(), token)
+        view = invitations.open_invitation(db_session(), token)
     except ValidationError as exc:
         return _token_problem(exc)
     return render_template(
@@ -523,7 +499,7 @@ def accept_invitation(token: str) -> Any:
     s = db_session()
     try:
         with transaction(s):
-            contract = svc.accept_invitation(
+            contract = invitations.accept_invitation(
                 s,
                 raw=token,
                 user=_user(),
@@ -545,7 +521,7 @@ def register_invited(token: str) -> Any:
     g.no_store = True
     s = db_session()
     try:
-        view = svc.open_invitation(s, token)
+        view = invitations.open_invitation(s, token)
     except ValidationError as exc:
         return _token_problem(exc)
     if current_user.is_authenticated or view.has_account:
@@ -554,7 +530,7 @@ def register_invited(token: str) -> Any:
     if form.validate_on_submit():
         try:
             with transaction(s):
-                user, contract = svc.register_through_invitation(
+                user, contract = invitations.register_through_invitation(
                     s,
                     raw=token,
                     password=form.password.data or "",
@@ -577,8 +553,6 @@ def register_invited(token: str) -> Any:
                 "success",
             )
             return redirect(url_for("contracts.card", contract_id=contract.id))
-    from docflow.accounts.services import PASSWORD_RULE
-
     return render_template(
         "contracts/invitation_register.html",
         view=view,
@@ -595,7 +569,7 @@ def register_invited(token: str) -> Any:
 @staff_required
 def registry() -> Any:
     q = request.args.get("q", "")
-    rows = svc.search_registry(db_session(), query=q)
+    rows = supplier_registry.search_registry(db_session(), query=q)
     return render_template("contracts/admin/registry.html", rows=rows, q=q)
 
 
@@ -607,16 +581,16 @@ def _render_admin_contract(
     status: int = 200,
 ) -> Any:
     s = db_session()
-    contract = svc.get_registry_contract(s, contract_id)
-    contacts = svc.contacts_of(s, contract.id)
+    contract = supplier_registry.get_registry_contract(s, contract_id)
+    contacts = details.contacts_of(s, contract.id)
     return render_template(
         "contracts/admin/contract.html",
         contract=contract,
-        users=svc.registry_users(s, contract.id),
+        users=supplier_registry.registry_users(s, contract.id),
         contacts_form=contacts_form or ContactsForm(formdata=None, obj=contacts),
         restriction_form=restriction_form or RestrictionForm(formdata=None),
-        restrictions=svc.list_restrictions(s, contract_id=contract.id),
-        payments=svc.list_payments(s, contract_id=contract.id, limit=50),
+        restrictions=details.list_restrictions(s, contract_id=contract.id),
+        payments=details.list_payments(s, contract_id=contract.id, limit=50),
         confirm=ConfirmForm(),
     ), status
 
@@ -635,8 +609,8 @@ def save_contacts(contract_id: uuid.UUID) -> Any:
         return _render_admin_contract(contract_id, contacts_form=form, status=422)
     s = db_session()
     with transaction(s):
-        contract = svc.get_registry_contract(s, contract_id)
-        svc.save_contacts(
+        contract = supplier_registry.get_registry_contract(s, contract_id)
+        details.save_contacts(
             s,
             contract=contract,
             actor=_user(),
@@ -662,8 +636,8 @@ def add_restriction(contract_id: uuid.UUID) -> Any:
     s = db_session()
     try:
         with transaction(s):
-            contract = svc.get_registry_contract(s, contract_id)
-            svc.add_restriction(
+            contract = supplier_registry.get_registry_contract(s, contract_id)
+            details.add_restriction(
                 s,
                 contract=contract,
                 actor=_user(),
@@ -691,8 +665,8 @@ def delete_restriction(contract_id: uuid.UUID, entry_id: uuid.UUID) -> Any:
         abort(400)
     s = db_session()
     with transaction(s):
-        contract = svc.get_registry_contract(s, contract_id)
-        svc.delete_restriction(
+        contract = supplier_registry.get_registry_contract(s, contract_id)
+        details.delete_restriction(
             s,
             contract=contract,
             actor=_user(),
@@ -767,8 +741,6 @@ def import_page() -> Any:
 @admin_required
 def import_template(kind: str) -> Any:
     _title, columns, example, _run = IMPORT_KINDS[kind]
-    import io
-
     data = spreadsheets.template_xlsx(columns, example)
     return send_file(
         io.BytesIO(data),
@@ -780,14 +752,13 @@ def import_template(kind: str) -> Any:
 
 def register_widgets() -> None:
     """The main page's «Договоры» widget."""
-    from docflow.main.widgets import register_widget
 
     def data(s: Any, user: Any) -> dict[str, Any]:
-        return {"accesses": svc.list_user_contracts(s, user=user)}
+        return {"accesses": lookup.list_user_contracts(s, user=user)}
 
     register_widget(
         "contracts",
-        "Договоры",
+        N_("Договоры"),
         "contracts/_widget.html",
         data,
         order=10,
@@ -795,6 +766,21 @@ def register_widgets() -> None:
     )
 
 
+def register_sections() -> None:
+    """The card's «Документы по договору». Documents are the core, which knows
+    nothing of contract cards: the contracts module draws them itself."""
+    register_section(
+        ContractSection(
+            key="documents",
+            title=N_("Документы по договору"),
+            template="contracts/_documents.html",
+            rows=partial(list_documents_for_contract, limit=10),
+            order=10,
+        )
+    )
+
+
 @bp.record_once
 def _on_register(_state: object) -> None:
     register_widgets()
+    register_sections()

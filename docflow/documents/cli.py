@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 from pathlib import Path
 
@@ -10,9 +11,21 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from docflow.audit.services import verify_chain
+from docflow.blobrefs import referenced_blob_keys
+from docflow.certificates.services import (
+    add_trust_anchor,
+    import_accredited_centres,
+    list_trust_anchors,
+    remove_trust_anchor,
+)
 from docflow.db import transaction
+from docflow.documents.archive import archive_status, renew_due
+from docflow.documents.models import DocumentFile
 from docflow.errors import DocflowError
-from docflow.web import blob_store, db_session, trust
+from docflow.web import blob_store, db_session, settings, timestamper, trust
+from signing.errors import TslFormatError
+from signing.tsl import read_tsl
 
 
 @click.group("trust", help="The trust store: trusted root and intermediate CAs.")
@@ -24,8 +37,6 @@ def trust_group() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
 def trust_add(path: Path) -> None:
-    from docflow.certificates.services import add_trust_anchor
-
     s = db_session()
     try:
         with transaction(s):
@@ -38,8 +49,6 @@ def trust_add(path: Path) -> None:
 @trust_group.command("list", help="List the trusted CAs (files and database).")
 @with_appcontext
 def trust_list() -> None:
-    from docflow.certificates.services import list_trust_anchors
-
     for a in list_trust_anchors(db_session(), trust()):
         click.echo(
             f"{a.kind}\t{a.sha1}\t{a.not_after:%Y-%m-%d}\t{a.source}\t{a.subject}"
@@ -50,8 +59,6 @@ def trust_list() -> None:
 @click.argument("thumbprint")
 @with_appcontext
 def trust_remove(thumbprint: str) -> None:
-    from docflow.certificates.services import remove_trust_anchor
-
     s = db_session()
     try:
         with transaction(s):
@@ -70,10 +77,6 @@ def trust_remove(thumbprint: str) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
 def trust_import_tsl(path: Path) -> None:
-    from docflow.certificates.services import import_accredited_centres
-    from signing.errors import TslFormatError
-    from signing.tsl import read_tsl
-
     try:
         tsl = read_tsl(path)
     except TslFormatError as exc:
@@ -109,8 +112,6 @@ def audit_group() -> None:
 @audit_group.command("verify", help="Recompute every hash of the audit chain.")
 @with_appcontext
 def audit_verify() -> None:
-    from docflow.audit.services import verify_chain
-
     count, problems = verify_chain(db_session())
     for p in problems:
         click.echo(f"entry {p.record_id}: {p.problem}", err=True)
@@ -131,8 +132,6 @@ def audit_verify() -> None:
 @click.option("--delete-orphans", is_flag=True, help="Remove blobs no row points to.")
 @with_appcontext
 def fsck(delete_orphans: bool) -> None:
-    from docflow.documents.models import DocumentFile
-
     s = db_session()
     store = blob_store()
     total = s.scalar(select(func.count()).select_from(DocumentFile)) or 0
@@ -179,8 +178,6 @@ def fsck(delete_orphans: bool) -> None:
 
 def _referenced_elsewhere(session: object) -> list[str]:
     """Blob keys held by other modules (uploaded Excel forms, appeals...)."""
-    from docflow.blobrefs import referenced_blob_keys
-
     return referenced_blob_keys(session)  # type: ignore[arg-type]
 
 
@@ -193,10 +190,6 @@ def archive_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @with_appcontext
 def archive_status_command(as_json: bool) -> None:
-    import json
-
-    from docflow.documents.archive import archive_status
-    from docflow.web import settings
 
     status = archive_status(db_session(), horizon_days=settings().archive_horizon_days)
     if as_json:
@@ -222,9 +215,6 @@ def archive_status_command(as_json: bool) -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True)
 @with_appcontext
 def archive_renew_command(horizon_days: int | None, limit: int) -> None:
-    from docflow.documents.archive import renew_due
-    from docflow.web import settings, timestamper
-
     horizon = horizon_days or settings().archive_horizon_days
 
     def progress(done: int, total: int) -> None:

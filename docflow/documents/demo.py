@@ -7,15 +7,20 @@ import io
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfgen import canvas
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from docflow.access import Actor
 from docflow.accounts.models import User
 from docflow.audit import RequestInfo
+from docflow.certificates.services import register_certificate
 from docflow.contracts.models import Contract
 from docflow.documents.models import Document
 from docflow.documents.services import Upload, register_document
+from docflow.paper import FONT, FONT_BOLD, register_fonts
 from docflow.web import blob_store, settings, trust
 
 DEMO_DOCUMENTS = [
@@ -49,12 +54,6 @@ DEMO_DOCUMENTS = [
 
 
 def _pdf(title: str, number: str, contract: Contract, lines: list[str]) -> bytes:
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.utils import simpleSplit
-    from reportlab.pdfgen import canvas
-
-    from docflow.pdfkit import FONT, FONT_BOLD, register_fonts
-
     register_fonts()
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4)
@@ -86,8 +85,6 @@ def _pdf(title: str, number: str, contract: Contract, lines: list[str]) -> bytes
 
 
 def _register_supplier_certificate(s: Session, world: dict[str, Any]) -> None:
-    from docflow.certificates.services import register_certificate
-
     clerk_key = next(k for k in world["keys"] if "поставщик" in k["owner"])
     clerk = s.scalar(select(User).where(User.email == clerk_key["email"]))
     if clerk is None:
@@ -141,63 +138,4 @@ def create_demo_documents(s: Session, world: dict[str, Any]) -> list[dict[str, s
                 "url": f"{settings().base_url}/documents/{doc.id}",
             }
         )
-    act = _demo_act(s)
-    if act is not None:
-        made.append(act)
     return made
-
-
-def _demo_act(s: Session) -> dict[str, str] | None:
-    """A ПРОМ10 act awaiting the customer's signature: the demo readings' last
-    month, sent into the document flow («Передать в ЮЗДО») by Ромашка's
-    employee, who may then sign it at once under her МЧД. Made once: when the
-    contract has any act already, the first one is the demo's."""
-    from docflow.demo import CUSTOMERS, EMPLOYEE
-    from docflow.readings.demo import CONTRACT
-    from docflow.readings.models import Reading, ReadingAct, ReadingKind, ReadingStatus
-    from docflow.readings.services import send_act_to_docflow
-
-    contract = s.scalar(select(Contract).where(Contract.number == CONTRACT))
-    if contract is None:
-        return None
-    act = s.scalar(
-        select(ReadingAct)
-        .where(ReadingAct.contract_id == contract.id)
-        .order_by(ReadingAct.created_at, ReadingAct.version)
-        .limit(1)
-    )
-    if act is not None:
-        doc = s.get(Document, act.document_id)
-    else:
-        period = s.scalar(
-            select(func.max(Reading.period)).where(
-                Reading.contract_id == contract.id,
-                Reading.kind == ReadingKind.END,
-                Reading.status == ReadingStatus.ACCEPTED,
-            )
-        )
-        head = next(c for c in CUSTOMERS if c["key"] == EMPLOYEE["organisation"])
-        sender = s.scalar(
-            select(User).where(User.email == EMPLOYEE["email"])
-        ) or s.scalar(select(User).where(User.email == head["signatory"]["email"]))
-        if period is None or sender is None:
-            return None
-        doc = send_act_to_docflow(
-            s,
-            actor=Actor.for_user(sender, RequestInfo(via="cli")),
-            storage=blob_store(),
-            contract_id=contract.id,
-            period=period,
-            base_url=settings().base_url,
-            supplier_name=settings().supplier_name,
-        )
-    if doc is None:
-        return None
-    return {
-        "id": str(doc.id),
-        "number": doc.number,
-        "title": doc.title,
-        "type": "prom10",
-        "contract": contract.number,
-        "url": f"{settings().base_url}/documents/{doc.id}",
-    }

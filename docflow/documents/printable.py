@@ -29,6 +29,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from pypdf import PageObject, PdfReader, PdfWriter, Transformation, apply_configuration
+from pypdf.errors import LimitReachedError
+from pypdf.generic import (
+    ArrayObject,
+    ContentStream,
+    DictionaryObject,
+    NameObject,
+    StreamObject,
+)
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
@@ -47,6 +56,7 @@ from reportlab.platypus import (
 )
 from sqlalchemy.orm import Session
 
+from docflow.access import supplier_organisation
 from docflow.db import utcnow
 from docflow.documents.models import (
     PARTY_TITLES,
@@ -56,7 +66,8 @@ from docflow.documents.models import (
     StepStatus,
     Verdict,
 )
-from docflow.pdfkit import FONT, FONT_BOLD, numbered_canvas, register_fonts
+from docflow.documents.services import status_label
+from docflow.paper import FONT, FONT_BOLD, numbered_canvas, register_fonts
 
 log = logging.getLogger(__name__)
 
@@ -394,9 +405,6 @@ def _details(
     printed: DocumentFile | None,
     styles: dict[str, ParagraphStyle],
 ) -> Table:
-    from docflow.access import supplier_organisation
-    from docflow.documents.services import status_label
-
     contract = doc.contract
     org = doc.organisation
     contract_text = f"№ {_esc(contract.number)}"
@@ -587,8 +595,6 @@ _HIDDEN_FLAGS = 2 | 32  # Hidden, NoView (ISO 32000-1, 12.5.3)
 
 
 def _appearance(annot: Any) -> Any | None:
-    from pypdf.generic import DictionaryObject, StreamObject
-
     ap = annot.get("/AP")
     normal = ap.get_object().get("/N") if ap is not None else None
     normal = normal.get_object() if normal is not None else None
@@ -603,14 +609,6 @@ def flatten_widgets(page: Any) -> None:
     """Paint each printable widget's normal appearance into the page content
     (ISO 32000-1, 12.5.5: BBox through Matrix, fitted to Rect) and drop the
     widgets. Other annotations (links) stay."""
-    from pypdf import PageObject
-    from pypdf.generic import (
-        ArrayObject,
-        ContentStream,
-        DictionaryObject,
-        NameObject,
-    )
-
     annots = page.get("/Annots")
     if annots is None:
         return
@@ -687,8 +685,6 @@ class _Unprintable(Exception):  # noqa: N818 - a reason, not a failure
 @contextmanager
 def _pdf_limits() -> Iterator[None]:
     """pypdf's decoders stop at :data:`MAX_STREAM_BYTES` (LimitReachedError)."""
-    from pypdf import apply_configuration
-
     with apply_configuration(
         zlib_maximum_output_length=MAX_STREAM_BYTES,
         lzw_maximum_output_length=MAX_STREAM_BYTES,
@@ -702,8 +698,6 @@ def _pdf_limits() -> Iterator[None]:
 
 
 def _content_streams(page: Any) -> list[Any]:
-    from pypdf.generic import ArrayObject, StreamObject
-
     contents = page.get("/Contents")
     found = contents.get_object() if contents is not None else None
     parts = (
@@ -720,9 +714,6 @@ def _pdf_pages(data: bytes) -> Any:
     :raises _Unprintable: past :data:`MAX_PRINT_PAGES` or the decoded sizes.
     :raises Exception: whatever pypdf raises for a broken file.
     """
-    from pypdf import PdfReader
-    from pypdf.errors import LimitReachedError
-
     reader = PdfReader(io.BytesIO(data))
     if reader.is_encrypted:
         reader.decrypt("")
@@ -818,8 +809,6 @@ def _with_pages(
     reader: Any, sheet: bytes, doc: Document, generated_at: dt.datetime, total: int
 ) -> bytes:
     """The original's pages, flattened and numbered, then the sheet."""
-    from pypdf import PdfReader, PdfWriter, Transformation
-
     writer = PdfWriter()
     sizes = []
     for source in reader.pages:

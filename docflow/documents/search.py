@@ -36,6 +36,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -75,7 +79,9 @@ from docflow.documents.models import (
     Signature,
     StepStatus,
 )
+from docflow.documents.services import status_label
 from docflow.errors import ValidationError
+from docflow.spreadsheets import xml_safe
 
 MAX_PER_PAGE = 200
 DEFAULT_PER_PAGE = 25
@@ -1025,13 +1031,6 @@ def export_xlsx(session: Session, *, actor: Actor, filters: SearchFilters) -> by
     worksheet cannot carry (a control character stored before the edge refused
     them) is written as U+FFFD, so one such record never fails the export.
     """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    from docflow.documents.services import status_label
-    from docflow.spreadsheets import xml_safe
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("Документы")

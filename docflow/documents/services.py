@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-import mimetypes
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlalchemy import Select, inspect, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import flag_modified
@@ -30,7 +31,6 @@ from docflow.access import (
     party_of,
     require,
     require_visible,
-    visible_contract_ids,
 )
 from docflow.access.policy import can_see, require_register
 from docflow.audit import record
@@ -53,7 +53,13 @@ from docflow.errors import (
     PayloadTooLargeError,
     ValidationError,
 )
-from docflow.notify.services import Announcement, Audience, announce
+from docflow.outbox.services import (
+    Announcement,
+    Audience,
+    announce,
+    has_notification_linking,
+)
+from storage import TooLargeError
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +179,6 @@ def _store(
     :param keep: collects the bytes as they pass, for a check that needs the
         whole file (a PDF's structure) without reading it back from the store.
     """
-    from storage import TooLargeError
-
     filename, content_type, chunks = _check_type(upload)
     if keep is not None:
         chunks = _tee(chunks, keep)
@@ -205,8 +209,6 @@ def check_pdf(data: bytes, filename: str) -> None:
 
     :raises ValidationError: ``document_format``.
     """
-    from pyhanko.pdf_utils.misc import PdfError
-    from pyhanko.pdf_utils.reader import PdfFileReader
 
     def refuse(why: str) -> ValidationError:
         return ValidationError(
@@ -327,7 +329,7 @@ def _event(
 
 def _publish(session: Session, *events: Announcement) -> None:
     """The events of one state change, in one write; their notifications are
-    made by the outbox relay after the commit (``notify.services.announce``)."""
+    made by the outbox relay after the commit (``outbox.services.announce``)."""
     announce(session, events)
 
 
@@ -623,7 +625,6 @@ def unavailable_reason(
     doc = session.get(Document, document_id)
     if doc is None or actor.user_id is None:
         return None
-    from docflow.notify.services import has_notification_linking
 
     notified = has_notification_linking(
         session, user_id=actor.user_id, link=f"/documents/{doc.id}"
@@ -644,23 +645,6 @@ def unavailable_reason(
     return UnavailableDocument("unavailable") if notified else None
 
 
-def awaiting_my_signature(
-    session: Session, *, actor: Actor, limit: int = 20
-) -> list[Document]:
-    party = party_of(actor)
-    stmt = (
-        select(Document)
-        .join(RouteStep, RouteStep.document_id == Document.id)
-        .where(
-            RouteStep.status == StepStatus.CURRENT,
-            RouteStep.party == party,
-            Document.status.in_([DocStatus.AWAITING, DocStatus.PARTLY_SIGNED]),
-        )
-        .where(Document.contract_id.in_(visible_contract_ids(actor, Right.SIGN)))
-        .order_by(Document.created_at.desc())
-        .limit(limit)
-    )
-    return list(session.scalars(stmt))
 
 
 def list_documents_for_contract(
@@ -693,7 +677,8 @@ def _require_sign_right(session: Session, actor: Actor, doc: Document) -> None:
     require(session, actor, Action.SIGN, doc)
 
 
-def _require_turn(session: Session, actor: Actor, doc: Document) -> RouteStep:
+def require_turn(session: Session, actor: Actor, doc: Document) -> RouteStep:
+    """The route's current step, when it is ``actor``'s party's turn and they may sign."""
     if doc.status not in (DocStatus.AWAITING, DocStatus.PARTLY_SIGNED):
         raise InvalidTransitionError(
             f"Документ в состоянии «{status_title(doc.status)}»: "
@@ -826,7 +811,7 @@ def refuse(
     if len(reason) < 3:
         raise ValidationError("Укажите причину отказа.", details={"field": "reason"})
     doc = get_document(session, actor=actor, document_id=document_id, lock=True)
-    step = _require_turn(session, actor, doc)
+    step = require_turn(session, actor, doc)
     step.status = StepStatus.REFUSED
     step.completed_at = utcnow()
     doc.status = DocStatus.REFUSED
@@ -980,8 +965,3 @@ def status_label(doc: Document) -> str:
     return STATUS_TITLES[doc.status]
 
 
-def guess_content_type(filename: str) -> str:
-    ext = ("." + filename.rsplit(".", 1)[-1].lower()) if "." in filename else ""
-    if ext in ALLOWED_TYPES:
-        return ALLOWED_TYPES[ext][0]
-    return mimetypes.guess_type(filename)[0] or "application/octet-stream"

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -60,14 +61,13 @@ from docflow.documents.models import (
     Verdict,
 )
 from docflow.documents.services import (
-    _require_turn,
     get_document,
     record_signature,
+    require_turn,
 )
 from docflow.errors import DocflowError, NotFoundError, ValidationError
 from docflow.powers.registry import Registry
 from docflow.powers.services import Authority, authorise
-from signing import _cms_asn1 as der
 from signing import cades
 from signing.tsa import Timestamper
 from signing.verification import reason_verdict
@@ -122,7 +122,8 @@ def _refuse_report(report: Any, what: str) -> SignatureRejectedError:
     )
 
 
-def _party_organisation_id(session: Session, doc: Document, party: Party) -> uuid.UUID:
+def party_organisation_id(session: Session, doc: Document, party: Party) -> uuid.UUID:
+    """The organisation that signs for ``party``: the customer's or the supplier's."""
     if party == Party.CUSTOMER:
         return doc.organisation_id
     supplier = supplier_organisation(session)
@@ -166,7 +167,7 @@ def _authority(
     """The power of attorney a personal certificate signs under, valid at
     ``moment`` (the proof of existence of the signature); ``None`` for a
     certificate of the organisation itself."""
-    org = session.get(Organisation, _party_organisation_id(session, doc, step.party))
+    org = session.get(Organisation, party_organisation_id(session, doc, step.party))
     assert org is not None
     return authorise(
         session,
@@ -187,22 +188,9 @@ def _signed_content(storage: Any, doc: Document, sig: bytes) -> bytes | ContentD
     SHA-256 recorded at registration when the signer hashed with SHA-256 (the
     blob is not read back), else the original itself (a GOST signature hashes
     with Streebog)."""
-    if doc.main_file.sha256 and _signer_digest(sig) == "sha256":
+    if doc.main_file.sha256 and signing.signer_digest_algorithm(sig) == "sha256":
         return ContentDigest("sha256", bytes.fromhex(doc.main_file.sha256))
     return _original(storage, doc)
-
-
-def _signer_digest(sig: bytes) -> str | None:
-    """The digest algorithm of a one-signer CMS, or None (several signers, an
-    unknown hash, or not a CMS at all: the verification says which)."""
-    try:
-        infos = der.load_signed_data(sig)["signer_infos"]
-    except signing.SignatureFormatError:
-        return None
-    if len(infos) != 1:
-        return None
-    spec = der.DIGESTS_BY_OID.get(infos[0]["digest_algorithm"]["algorithm"].dotted)
-    return spec.name if spec else None
 
 
 #: Unsigned attributes a party may send: its own signature time-stamp (a
@@ -225,9 +213,7 @@ def _verify_cms(content: bytes | ContentDigest, sig: bytes, verifier: Verifier) 
             "Подпись должна содержать ровно одного подписанта.", code="signature_format"
         )
     try:
-        present = cades.unsigned_attribute_types(
-            der.first_tlv(der.decode_signature_bytes(sig))
-        )
+        present = cades.unsigned_attribute_types(signing.signature_der(sig))
     except signing.SignatureFormatError:
         raise ValidationError(
             "Файл подписи повреждён: структура CMS не читается.",
@@ -400,7 +386,7 @@ def accept_cms_signature(
     """
     received_at = utcnow()
     doc = get_document(session, actor=actor, document_id=document_id, lock=True)
-    step = _require_turn(session, actor, doc)
+    step = require_turn(session, actor, doc)
     verifier = _verifier(doc, trust, revocation, received_at)
     content = _signed_content(storage, doc, signature)
     report = _verify_cms(content, signature, verifier)
@@ -409,7 +395,7 @@ def accept_cms_signature(
     cert = _registered(
         session,
         actor=actor,
-        organisation_id=_party_organisation_id(session, doc, step.party),
+        organisation_id=party_organisation_id(session, doc, step.party),
         sha256=report.signers[0].certificate.sha256,
     )
     authority = _authority(
@@ -418,7 +404,7 @@ def accept_cms_signature(
     )  # fmt: skip
     sealed, sealed_report, _, _ = _seal(
         # DER as read (PEM and base64 decoded, /Contents padding dropped).
-        sig=der.first_tlv(der.decode_signature_bytes(signature)),
+        sig=signing.signature_der(signature),
         content=content,
         pdf=None,
         timestamper=timestamper,
@@ -488,9 +474,9 @@ def prepare_signing(
 ) -> PreparedItems:
     """Phase one: the bytes the signer's key must sign (CMS, and PAdES for a PDF)."""
     doc = get_document(session, actor=actor, document_id=document_id, lock=True)
-    step = _require_turn(session, actor, doc)
+    step = require_turn(session, actor, doc)
     cert = session.get(Certificate, certificate_id)
-    org_id = _party_organisation_id(session, doc, step.party)
+    org_id = party_organisation_id(session, doc, step.party)
     if (
         cert is None
         or cert.organisation_id != org_id
@@ -554,7 +540,6 @@ def prepare_signing(
         raise ValidationError(
             f"Не удалось подготовить подпись: {exc}", code="signing_failed"
         ) from None
-    import json
 
     signing_session = SigningSession(
         document_id=doc.id,
@@ -585,7 +570,6 @@ def complete_signing(
 ) -> Signature:
     """Phase two: assemble, verify, seal and record the signature(s)."""
     received_at = utcnow()
-    import json
 
     prepared = session.get(SigningSession, session_id, with_for_update=True)
     if (
@@ -613,7 +597,7 @@ def complete_signing(
     doc = get_document(
         session, actor=actor, document_id=prepared.document_id, lock=True
     )
-    step = _require_turn(session, actor, doc)
+    step = require_turn(session, actor, doc)
     cert = session.get(Certificate, prepared.certificate_id)
     assert cert is not None
     missing = [k for k in state if not signatures.get(k)]
@@ -690,7 +674,7 @@ def countersign(
     both sealed like a customer's."""
     received_at = utcnow()
     doc = get_document(session, actor=actor, document_id=document_id, lock=True)
-    step = _require_turn(session, actor, doc)
+    step = require_turn(session, actor, doc)
     if step.party != Party.SUPPLIER:
         raise ValidationError("Сейчас очередь подписи клиента.")
     verifier = _verifier(doc, trust, revocation, received_at)
@@ -702,7 +686,7 @@ def countersign(
     cert = _registered(
         session,
         actor=actor,
-        organisation_id=_party_organisation_id(session, doc, step.party),
+        organisation_id=party_organisation_id(session, doc, step.party),
         sha256=report.signers[0].certificate.sha256,
     )
     authority = _authority(

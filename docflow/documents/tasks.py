@@ -8,17 +8,28 @@ from pathlib import Path
 from typing import Any
 
 from celery import shared_task
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+import signing
+from docflow.access import Actor, is_staff
+from docflow.accounts.models import User
+from docflow.audit import RequestInfo
+from docflow.certificates.services import trust_store
 from docflow.db import transaction
+from docflow.documents import signing_flow
+from docflow.documents.archive import renew_due
+from docflow.errors import InvalidTransitionError
+from docflow.web import blob_store, mchd_registry, settings, state, timestamper
+from signing import gost
+from signing.errors import KeyLoadError
 
 log = logging.getLogger(__name__)
 
 
 def supplier_signer() -> Any:
     """The supplier's key: a PKCS#11 token or a PKCS#12 file named in the settings."""
-    import signing
-    from docflow.web import settings
-
     st = settings()
     if st.supplier_pkcs11_lib:
         return signing.Pkcs11Signer(
@@ -28,7 +39,7 @@ def supplier_signer() -> Any:
             key_label=st.supplier_pkcs11_key,
         )
     if st.supplier_signer_key and st.supplier_signer_cert:
-        return _key_file_signer(
+        return key_file_signer(
             Path(st.supplier_signer_key).read_bytes(),
             Path(st.supplier_signer_cert).read_bytes(),
             st.supplier_signer_password,
@@ -44,17 +55,10 @@ def supplier_signer() -> Any:
     )
 
 
-def _key_file_signer(key: bytes, certs_pem: bytes, password: str | None) -> Any:
+def key_file_signer(key: bytes, certs_pem: bytes, password: str | None) -> Any:
     """A signer from a PEM key file and the PEM of its certificate, then its
     chain: a GOST R 34.10-2012 key (PKCS#8 as OpenSSL-gost writes it) by the
     GOST signer, any other by the PKCS#12 one, chosen by the certificate's key."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives.asymmetric import ec, rsa
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
-    import signing
-    from signing import gost
-    from signing.errors import KeyLoadError
 
     try:
         cert, *chain = x509.load_pem_x509_certificates(certs_pem)
@@ -77,18 +81,9 @@ def _key_file_signer(key: bytes, certs_pem: bytes, password: str | None) -> Any:
 def countersign_document(document_id: str, user_id: str | None = None) -> str:
     """Sign a document for the supplier. Idempotent: a document that is no longer
     waiting for the supplier is left as it is."""
-    from docflow.access import Actor
-    from docflow.accounts.models import User
-    from docflow.certificates.services import trust_store
-    from docflow.documents import signing_flow
-    from docflow.errors import InvalidTransitionError
-    from docflow.web import blob_store, mchd_registry, settings, state, timestamper
-
     session = state().sessionmaker()
     try:
         user = session.get(User, uuid.UUID(user_id)) if user_id else None
-        from docflow.access import is_staff
-        from docflow.audit import RequestInfo
 
         actor = (
             Actor.for_user(user, RequestInfo(via="task"))
@@ -122,8 +117,6 @@ def countersign_document(document_id: str, user_id: str | None = None) -> str:
 def storage_gc() -> int:
     """Remove leftovers of interrupted uploads (temporary files, unfinished
     multipart uploads) older than a day."""
-    from docflow.web import blob_store
-
     removed = blob_store().gc()
     if removed:
         log.info("storage gc removed %d leftovers", len(removed))
@@ -133,10 +126,6 @@ def storage_gc() -> int:
 @shared_task(name="docflow.archive_renew", acks_late=True, ignore_result=True)
 def archive_renew() -> int:
     """Add archive time-stamps to the signatures whose newest one nears its end."""
-    from docflow.certificates.services import trust_store
-    from docflow.documents.archive import renew_due
-    from docflow.web import blob_store, settings, state, timestamper
-
     session = state().sessionmaker()
     stamper = timestamper()  # first: the embedded one adds its root to the store
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import pool
 
+from docflow.config import Settings
 from docflow.db import make_engine
 from docflow.migrate import include_in_schema_compare
 from docflow.models import Base
@@ -18,8 +19,6 @@ def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from docflow.config import Settings
-
     return Settings.from_env().database_url
 
 

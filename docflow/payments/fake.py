@@ -10,8 +10,10 @@ with no bank behind it.
   or ``FailURL``.
 
 Server to server, in-process: the cabinet's Init/GetState calls go to
-:func:`init` / :func:`get_state` through :func:`in_process_transport` (the
-same request bodies as over HTTP), and the notification is handed to
+:func:`~docflow.payments.fake_acquirer.init` /
+:func:`~docflow.payments.fake_acquirer.get_state` through
+:func:`~docflow.payments.fake_acquirer.in_process_transport` (the same request
+bodies as over HTTP), and the notification is handed to
 :func:`docflow.payments.services.handle_notification` — the function the
 ``/payments/notify/tbank`` endpoint calls — in a transaction of its own.
 That works under the test client and under ``make run`` alike (one gunicorn
@@ -27,8 +29,6 @@ without ``PAYMENT_FAKE=1``.
 from __future__ import annotations
 
 import logging
-import secrets
-from collections.abc import Mapping
 from typing import Any
 
 from flask import (
@@ -45,9 +45,10 @@ from docflow.db import transaction, utcnow
 from docflow.errors import NotFoundError
 from docflow.extensions import csrf
 from docflow.inputs import json_route
+from docflow.payments.fake_acquirer import FINAL, get_state, init, notification
 from docflow.payments.gateway import active_provider, credentials
 from docflow.payments.models import FakeAcquiringPayment
-from docflow.payments.tbank import Transport, signed, verify_token
+from docflow.payments.views import accept_notification
 from docflow.web import db_session, settings
 
 log = logging.getLogger(__name__)
@@ -58,136 +59,6 @@ bp = Blueprint(
     url_prefix="/_fake-acquiring",
     template_folder="templates",
 )
-
-FINAL = {"CONFIRMED", "REJECTED", "CANCELED"}
-
-
-def _error(code: str, message: str) -> dict[str, Any]:
-    return {"Success": False, "ErrorCode": code, "Message": message, "Details": ""}
-
-
-def _terminal(
-    body: Mapping[str, Any], key: str, password: str
-) -> dict[str, Any] | None:
-    if body.get("TerminalKey") != key:
-        return _error("202", "Терминал не найден")
-    if not verify_token(body, password):
-        return _error("204", "Неверный токен. Проверьте пару TerminalKey/SecretKey.")
-    return None
-
-
-def init(
-    session: Session, body: Mapping[str, Any], *, key: str, password: str, base_url: str
-) -> dict[str, Any]:
-    """The fake's ``Init``."""
-    refused = _terminal(body, key, password)
-    if refused:
-        return refused
-    amount = body.get("Amount")
-    order_id = body.get("OrderId")
-    urls = [body.get(n) for n in ("SuccessURL", "FailURL", "NotificationURL")]
-    if (
-        not isinstance(amount, int)
-        or isinstance(amount, bool)
-        or amount <= 0
-        or amount > 10**12
-    ):
-        return _error("9999", "Неверная сумма")
-    if not isinstance(order_id, str) or not order_id or len(order_id) > 36:
-        return _error("9999", "Неверный OrderId")
-    if not all(isinstance(u, str) and 0 < len(u) <= 1000 for u in urls):
-        return _error("9999", "Неверные адреса возврата")
-    description = body.get("Description")
-    row = FakeAcquiringPayment(
-        page_token=secrets.token_urlsafe(18),
-        terminal_key=key,
-        order_id=order_id,
-        amount_kopecks=amount,
-        description=str(description or "")[:250],
-        success_url=str(urls[0]),
-        fail_url=str(urls[1]),
-        notification_url=str(urls[2]),
-        status="NEW",
-    )
-    session.add(row)
-    session.flush()
-    return {
-        "Success": True,
-        "ErrorCode": "0",
-        "TerminalKey": key,
-        "Status": "NEW",
-        "PaymentId": str(row.id),
-        "OrderId": order_id,
-        "Amount": amount,
-        "PaymentURL": f"{base_url}/_fake-acquiring/pay/{row.page_token}",
-    }
-
-
-def _find(session: Session, payment_id: Any) -> FakeAcquiringPayment | None:
-    try:
-        number = int(str(payment_id))
-    except ValueError:
-        return None
-    if not 0 < number < 2**31:
-        return None
-    return session.get(FakeAcquiringPayment, number)
-
-
-def get_state(
-    session: Session, body: Mapping[str, Any], *, key: str, password: str
-) -> dict[str, Any]:
-    """The fake's ``GetState``."""
-    refused = _terminal(body, key, password)
-    if refused:
-        return refused
-    row = _find(session, body.get("PaymentId"))
-    if row is None:
-        return _error("7", "Платёж не найден")
-    return {
-        "Success": True,
-        "ErrorCode": "0",
-        "TerminalKey": key,
-        "Status": row.status,
-        "PaymentId": str(row.id),
-        "OrderId": row.order_id,
-        "Amount": row.amount_kopecks,
-    }
-
-
-def notification(row: FakeAcquiringPayment, password: str) -> dict[str, Any]:
-    """The signed notification T-Bank sends for ``row``'s status."""
-    confirmed = row.status == "CONFIRMED"
-    return signed(
-        {
-            "TerminalKey": row.terminal_key,
-            "OrderId": row.order_id,
-            "Success": confirmed,
-            "Status": row.status,
-            "PaymentId": row.id,
-            "ErrorCode": "0" if confirmed else "1051",
-            "Amount": row.amount_kopecks,
-            "CardId": 1_000_000 + row.id,
-            "Pan": "430000******0777",
-            "ExpDate": "1230",
-        },
-        password,
-    )
-
-
-def in_process_transport(session: Session, base_url: str) -> Transport:
-    """The cabinet's calls to the fake, without HTTP, in the caller's session."""
-    st = settings()
-    key, password = credentials(st, "fake")
-
-    def send(path: str, body: dict[str, Any]) -> Mapping[str, Any]:
-        if path == "/v2/Init":
-            return init(session, body, key=key, password=password, base_url=base_url)
-        if path == "/v2/GetState":
-            return get_state(session, body, key=key, password=password)
-        return _error("9999", "Неизвестный метод")
-
-    return send
-
 
 # -- the fake's HTTP face ----------------------------------------------------------------
 
@@ -279,8 +150,6 @@ def decide(form_id: str) -> Any:
 def deliver_notification(body: dict[str, Any]) -> bool:
     """Hand the notification to the cabinet's handler, as the endpoint would;
     whether it was accepted ("OK")."""
-    from docflow.payments.views import accept_notification
-
     try:
         accept_notification(body)
     except Exception:  # noqa: BLE001 - a bank logs a refused notification and retries

@@ -3,7 +3,7 @@
 * ``PAYMENT_PROVIDER=tbank`` (or a T-Bank terminal key given): T-Bank over
   HTTP at ``TBANK_API_URL``;
 * ``PAYMENT_PROVIDER=fake``, or nothing configured in the embedded mode: the
-  fake acquirer of :mod:`docflow.payments.fake`, spoken to in-process through
+  fake acquirer (:mod:`docflow.payments.fake_acquirer`), spoken to in-process through
   the same protocol code (requests signed, answers parsed);
 * nothing configured in production (PostgreSQL) — or only the old external
   ``PAYMENT_URL`` link — no online payment by the cabinet: the page keeps the
@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from docflow.payments.fake_acquirer import in_process_transport
 from docflow.payments.tbank import TBankClient, Transport, http_transport
 
 if TYPE_CHECKING:
@@ -80,9 +81,9 @@ def open_gateway(
         if provider == "tbank":
             transport = http_transport(settings.tbank_api_url)
         else:
-            from docflow.payments.fake import in_process_transport
-
-            transport = in_process_transport(session, settings.base_url)
+            transport = in_process_transport(
+                session, key=key, password=password, base_url=settings.base_url
+            )
     return Gateway(
         provider,
         key,

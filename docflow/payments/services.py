@@ -42,6 +42,7 @@ from docflow.access import (
     require_pay_online,
     visible_contract_ids,
 )
+from docflow.accounts.models import User
 from docflow.audit import record
 from docflow.contracts.models import Contract, Payment
 from docflow.db import utcnow
@@ -51,7 +52,8 @@ from docflow.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from docflow.payments.gateway import Gateway
+from docflow.outbox.services import publish
+from docflow.payments.gateway import Gateway, open_gateway
 from docflow.payments.models import OnlinePayment, OnlinePaymentStatus
 from docflow.payments.tbank import (
     FAILED_STATUSES,
@@ -60,6 +62,7 @@ from docflow.payments.tbank import (
     TBankError,
     parse_notification,
 )
+from docflow.web import settings
 
 log = logging.getLogger(__name__)
 MSK = ZoneInfo("Europe/Moscow")
@@ -103,8 +106,6 @@ def register_amount_resolver(kind: str, resolver: AmountResolver) -> None:
     _AMOUNT_RESOLVERS[kind] = resolver
 
 
-def known_kind(kind: str) -> bool:
-    return kind in _AMOUNT_RESOLVERS
 
 
 def resolve_amount(
@@ -437,9 +438,6 @@ def start_payment(
         online payment is off.
     """
     if gateway is None:
-        from docflow.payments.gateway import open_gateway
-        from docflow.web import settings
-
         gateway = open_gateway(settings(), session)
         if gateway is None:
             raise ValidationError("Оплата онлайн не подключена.")
@@ -598,9 +596,6 @@ def _send_receipt(
     session: Session, payment: OnlinePayment, contract: Contract | None, base_url: str
 ) -> None:
     """The receipt to the payer (in the cabinet, and by e-mail through the outbox)."""
-    from docflow.accounts.models import User
-    from docflow.notify.services import publish
-
     payer = session.get(User, payment.user_id) if payment.user_id else None
     if payer is None or contract is None:
         return

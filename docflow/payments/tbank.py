@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-DEFAULT_API_URL = "https://securepay.tinkoff.ru"
+import httpx
 
 #: Payment statuses (``Status``) that end the payment one way or the other.
 PAID_STATUSES = frozenset({"CONFIRMED"})
@@ -236,8 +236,6 @@ def http_transport(base_url: str, *, timeout: float = 20.0) -> Transport:
     """POST JSON to the acquirer with httpx."""
 
     def send(path: str, body: dict[str, Any]) -> Mapping[str, Any]:
-        import httpx
-
         try:
             resp = httpx.post(base_url.rstrip("/") + path, json=body, timeout=timeout)
             resp.raise_for_status()

@@ -25,6 +25,8 @@ from flask import (
 from flask_login import current_user, login_required
 
 from docflow.access import (
+    Actor,
+    is_staff,
     may_pay_online,
     require_pay_online,
     sees_all_online_payments,
@@ -32,6 +34,7 @@ from docflow.access import (
 from docflow.access.policy import PAY_REFUSED
 from docflow.access.web import staff_required
 from docflow.contracts.models import Contract
+from docflow.dashboard.widgets import register_widget
 from docflow.db import transaction
 from docflow.errors import (
     DocflowError,
@@ -39,7 +42,7 @@ from docflow.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from docflow.extensions import csrf
+from docflow.extensions import N_, csrf
 from docflow.inputs import json_route
 from docflow.payments import services as svc
 from docflow.payments.forms import PaymentForm
@@ -307,9 +310,6 @@ def notify_tbank() -> Any:
 
 
 def register_widgets() -> None:
-    from docflow.access import Actor, is_staff
-    from docflow.main.widgets import register_widget
-
     def data(s: Any, user: Any) -> dict[str, Any]:
         actor = Actor.for_user(user)
         return {
@@ -320,7 +320,7 @@ def register_widgets() -> None:
 
     register_widget(
         "payments",
-        "Оплата",
+        N_("Оплата"),
         "payments/_widget.html",
         data,
         order=25,

@@ -24,8 +24,16 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+import signing
+from docflow.access import Actor
+from docflow.accounts.models import Role, User
+from docflow.audit import RequestInfo
 from docflow.db import transaction
 from docflow.errors import DocflowError
+from docflow.powers.models import PowerOfAttorney, PowerStatus
+from docflow.powers.registry import FileRegistry, RegistryState
+from docflow.powers.services import MOSCOW, revoke_power, status_of
+from docflow.web import db_session, mchd_registry, settings
 
 _GUID = re.compile(r"[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}")
 _INN = re.compile(r"\d{10}|\d{12}")
@@ -47,10 +55,6 @@ def _period(power: Any) -> str:
 )
 @with_appcontext
 def mchd_list() -> None:
-    from docflow.powers.models import PowerOfAttorney
-    from docflow.powers.services import status_of
-    from docflow.web import db_session
-
     powers = list(
         db_session().scalars(
             select(PowerOfAttorney).order_by(PowerOfAttorney.created_at)
@@ -74,8 +78,6 @@ def mchd_list() -> None:
 
 def _find(session: Any, ident: str) -> Any:
     """The МЧД by its id in the cabinet or by its number (``НомДовер``)."""
-    from docflow.powers.models import PowerOfAttorney
-
     text = ident.strip().lower()
     try:
         as_uuid = uuid.UUID(text)
@@ -101,8 +103,6 @@ def _find(session: Any, ident: str) -> Any:
 
 
 def _admin(session: Any, email: str | None) -> Any:
-    from docflow.accounts.models import Role, User
-
     stmt = select(User).where(User.role == Role.ADMIN, User.is_active_account)
     if email:
         stmt = stmt.where(User.email == email.strip().lower())
@@ -133,12 +133,6 @@ def _admin(session: Any, email: str | None) -> Any:
 )
 @with_appcontext
 def mchd_revoke(ident: str, reason: str, admin_email: str | None) -> None:
-    from docflow.access import Actor
-    from docflow.audit import RequestInfo
-    from docflow.powers.models import PowerStatus
-    from docflow.powers.services import revoke_power
-    from docflow.web import db_session
-
     s = db_session()
     power = _find(s, ident)
     if power.status == PowerStatus.REVOKED:
@@ -168,8 +162,6 @@ def mchd_revoke(ident: str, reason: str, admin_email: str | None) -> None:
 
 
 def _moscow(moment: dt.datetime) -> dt.datetime:
-    from docflow.powers.services import MOSCOW
-
     aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
     return aware.astimezone(MOSCOW)
 
@@ -188,9 +180,6 @@ def registry_group() -> None:
 
 
 def _double() -> Any:
-    from docflow.powers.registry import FileRegistry
-    from docflow.web import mchd_registry, settings
-
     registry = mchd_registry()
     if isinstance(registry, FileRegistry):
         return registry
@@ -221,9 +210,6 @@ def _guid(value: str) -> str:
 
 def _inn(number: str, inn: str | None) -> str:
     """The principal's ИНН: given, else the one of the МЧД on file."""
-    from docflow.powers.models import PowerOfAttorney
-    from docflow.web import db_session
-
     if inn:
         inn = inn.strip()
         if not _INN.fullmatch(inn):
@@ -255,8 +241,6 @@ def _inn(number: str, inn: str | None) -> str:
 @click.option("--inn", help="The principal's ИНН (read from the file when given one).")
 @with_appcontext
 def registry_publish(source: str, inn: str | None) -> None:
-    import signing
-
     registry = _double()
     path = Path(source)
     if path.suffix.lower() == ".xml" or path.is_file():
@@ -288,8 +272,6 @@ def registry_publish(source: str, inn: str | None) -> None:
 @click.argument("number", metavar="GUID")
 @with_appcontext
 def registry_revoke(number: str) -> None:
-    from docflow.powers.services import MOSCOW
-
     registry = _double()
     number = _guid(number)
     now = dt.datetime.now(dt.UTC)
@@ -309,9 +291,6 @@ def registry_revoke(number: str) -> None:
 @click.option("--inn", help="The principal's ИНН (default: the МЧД on file's).")
 @with_appcontext
 def registry_status(number: str, inn: str | None) -> None:
-    from docflow.powers.registry import RegistryState
-    from docflow.powers.services import MOSCOW
-
     registry = _double()
     number = _guid(number)
     inn = _inn(number, inn)

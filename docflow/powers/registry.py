@@ -33,7 +33,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 import httpx
 
@@ -200,8 +200,6 @@ def double_app(registry: FileRegistry) -> Any:
     """A WSGI app serving ``registry`` in the HTTP contract (module text)."""
 
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        from urllib.parse import parse_qs
-
         path = environ.get("PATH_INFO", "")
         query = parse_qs(environ.get("QUERY_STRING", ""))
         inn = (query.get("principal_inn") or [""])[0]

@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from importlib.util import find_spec
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,7 +21,7 @@ from docflow.accounts.services import create_token
 from docflow.audit import RequestInfo, record
 from docflow.db import utcnow
 from docflow.errors import ValidationError
-from docflow.notify.services import send_sms_message, set_subscription, subscription_for
+from docflow.outbox.services import send_sms_message, set_subscription, subscription_for
 from notifications import EventKind, InvalidPhoneNumberError, normalize_phone
 
 CODE_TTL = dt.timedelta(minutes=10)
@@ -37,10 +36,17 @@ class SubscriptionRow:
     sms: bool
 
 
-#: Kinds that only a cabinet module sends: offered while that module is there.
+#: Kinds that only a cabinet module sends: offered once that module declares
+#: it sends them (:func:`declare_sent_kinds`, when its blueprint is registered).
 #: A list of switches for messages nothing sends would promise a service the
-#: cabinet does not have (appeals are not part of it yet).
-SENDING_MODULE = {EventKind.APPEAL_ANSWERED: "docflow.appeals"}
+#: cabinet does not have.
+MODULE_KINDS = frozenset({EventKind.APPEAL_ANSWERED})
+_DECLARED: set[EventKind] = set()
+
+
+def declare_sent_kinds(*kinds: EventKind) -> None:
+    """A cabinet module sends these kinds: their switches are offered."""
+    _DECLARED.update(kinds)
 
 
 def offered_kinds() -> tuple[EventKind, ...]:
@@ -48,7 +54,7 @@ def offered_kinds() -> tuple[EventKind, ...]:
     return tuple(
         kind
         for kind in EventKind.subscribable()
-        if kind not in SENDING_MODULE or find_spec(SENDING_MODULE[kind]) is not None
+        if kind not in MODULE_KINDS or kind in _DECLARED
     )
 
 

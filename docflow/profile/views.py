@@ -15,7 +15,7 @@ from docflow.profile import services as svc
 from docflow.profile.forms import PhoneCodeForm, PhoneForm, SubscriptionsForm
 from docflow.web import db_session, request_info
 
-bp = Blueprint("profile", __name__, url_prefix="/profile")
+bp = Blueprint("profile", __name__, template_folder="templates", url_prefix="/profile")
 
 
 def _user() -> Any:

@@ -59,9 +59,6 @@ def period_title(period: dt.date) -> str:
     return f"{MONTHS[period.month - 1]} {period.year} г."
 
 
-def period_short(period: dt.date) -> str:
-    """«ноя 2026»: an axis label."""
-    return f"{MONTHS_SHORT[period.month - 1]} {period.year}"
 
 
 def period_key(period: dt.date) -> str:

@@ -15,6 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -46,8 +50,18 @@ from docflow.spreadsheets import (
 SHEET = "Показания"
 COL_METER = "№ счётчика"
 COL_VALUE = "Показание"
-FORM_HEADERS = ("№ п/п", "Объект", "Адрес", COL_METER, "Тип счётчика", "Значность",
-                "Ктт × Ктн", "Предыдущее показание", COL_VALUE, "Примечание")
+FORM_HEADERS = (
+    "№ п/п",
+    "Объект",
+    "Адрес",
+    COL_METER,
+    "Тип счётчика",
+    "Значность",
+    "Ктт × Ктн",
+    "Предыдущее показание",
+    COL_VALUE,
+    "Примечание",
+)
 HEADER_ROW = 5
 MAX_FORM_BYTES = 5 * 1024 * 1024
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -62,12 +76,18 @@ class RowProblem:
     def __str__(self) -> str:
         if not self.row:
             return self.message[0].upper() + self.message[1:]
-        where = f"Строка {self.row}" + (f", столбец «{self.column}»" if self.column else "")
+        where = f"Строка {self.row}" + (
+            f", столбец «{self.column}»" if self.column else ""
+        )
         return f"{where}: {self.message}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "message": self.message,
-                "text": str(self)}
+        return {
+            "row": self.row,
+            "column": self.column,
+            "message": self.message,
+            "text": str(self),
+        }
 
 
 class FormError(Exception):
@@ -79,6 +99,7 @@ class FormError(Exception):
 
 
 # -- the template ------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class FormLine:
@@ -93,27 +114,28 @@ class FormLine:
     blocked: str  # why no value is taken
 
 
-def build_form(*, contract_number: str, period: dt.date, lines: Sequence[FormLine]) -> bytes:
+def build_form(
+    *, contract_number: str, period: dt.date, lines: Sequence[FormLine]
+) -> bytes:
     """An .xlsx with the contract's meters: every column is protected but
     «Показание», which takes whole numbers of at most the meter's digits."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
-
     wb = Workbook()
     ws = wb.active
     assert ws is not None
     ws.title = SHEET
-    ws["A1"] = (f"Показания приборов учёта по договору № {contract_number} за "
-                f"{calc.period_title(period)}")
+    ws["A1"] = (
+        f"Показания приборов учёта по договору № {contract_number} за "
+        f"{calc.period_title(period)}"
+    )
     ws["A1"].font = Font(bold=True, size=13)
     ws["A2"], ws["B2"] = "Договор", contract_number
     ws["A3"], ws["B3"] = "Период", f"{period:%m.%Y}"
     for cell in (ws["A2"], ws["A3"]):
         cell.font = Font(bold=True)
-    ws["D2"] = ("Заполните столбец «Показание» (целое число, не больше значности счётчика) "
-                "и загрузите файл в личном кабинете. Остальные столбцы защищены.")
+    ws["D2"] = (
+        "Заполните столбец «Показание» (целое число, не больше значности счётчика) "
+        "и загрузите файл в личном кабинете. Остальные столбцы защищены."
+    )
     ws["D2"].alignment = Alignment(wrap_text=True, vertical="top")
     ws.merge_cells("D2:J3")
     thin = Side(style="thin", color="8A96A8")
@@ -125,14 +147,26 @@ def build_form(*, contract_number: str, period: dt.date, lines: Sequence[FormLin
         cell.font = Font(bold=True)
         cell.fill = head_fill
         cell.border = border
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.alignment = Alignment(
+            horizontal="center", vertical="center", wrap_text=True
+        )
     value_col = FORM_HEADERS.index(COL_VALUE) + 1
     validations: dict[int, DataValidation] = {}
     for i, line in enumerate(lines, start=1):
         r = HEADER_ROW + i
         current = int(line.value) if line.value and not line.blocked else None
-        values = [i, line.object_name, line.address, line.meter_number, line.meter_type,
-                  line.digits, line.ratio, line.previous, current, line.blocked]
+        values = [
+            i,
+            line.object_name,
+            line.address,
+            line.meter_number,
+            line.meter_type,
+            line.digits,
+            line.ratio,
+            line.previous,
+            current,
+            line.blocked,
+        ]
         for col, value in enumerate(values, start=1):
             cell = ws.cell(row=r, column=col, value=value)
             cell.border = border
@@ -145,12 +179,18 @@ def build_form(*, contract_number: str, period: dt.date, lines: Sequence[FormLin
             dv = validations.get(line.digits)
             if dv is None:
                 dv = DataValidation(
-                    type="whole", operator="between", formula1="0",
-                    formula2=str(10 ** line.digits - 1), allow_blank=True,
-                    showErrorMessage=True, errorTitle="Показание",
+                    type="whole",
+                    operator="between",
+                    formula1="0",
+                    formula2=str(10**line.digits - 1),
+                    allow_blank=True,
+                    showErrorMessage=True,
+                    errorTitle="Показание",
                     error=f"Целое число, не больше {line.digits} цифр.",
-                    showInputMessage=True, promptTitle="Показание",
-                    prompt=f"Целое число, до {line.digits} цифр.")
+                    showInputMessage=True,
+                    promptTitle="Показание",
+                    prompt=f"Целое число, до {line.digits} цифр.",
+                )
                 validations[line.digits] = dv
                 ws.add_data_validation(dv)
             dv.add(cell)
@@ -166,6 +206,7 @@ def build_form(*, contract_number: str, period: dt.date, lines: Sequence[FormLin
 
 
 # -- reading an uploaded form ---------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class FormRow:
@@ -200,17 +241,21 @@ def parse_form(filename: str, data: bytes) -> ParsedForm:
     :raises FormError: not an .xlsx, no sheet «Показания», or no header row with
         «№ счётчика» and «Показание».
     """
-    from openpyxl import load_workbook
-
     name = filename.lower()
     if name.endswith(".xls") or data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise FormError("Формат .xls (Excel 97–2003) не поддерживается: сохраните файл как "
-                        "книгу Excel (.xlsx) или скачайте шаблон заново.")
+        raise FormError(
+            "Формат .xls (Excel 97–2003) не поддерживается: сохраните файл как "
+            "книгу Excel (.xlsx) или скачайте шаблон заново."
+        )
     if not data.startswith(b"PK"):
-        raise FormError(f"Файл «{filename}» не является книгой Excel (.xlsx): загрузите "
-                        "шаблон, скачанный по кнопке «Скачать шаблон», с заполненными "
-                        "показаниями.")
-    broken = FormError(f"Файл «{filename}» повреждён или не является книгой Excel (.xlsx).")
+        raise FormError(
+            f"Файл «{filename}» не является книгой Excel (.xlsx): загрузите "
+            "шаблон, скачанный по кнопке «Скачать шаблон», с заполненными "
+            "показаниями."
+        )
+    broken = FormError(
+        f"Файл «{filename}» повреждён или не является книгой Excel (.xlsx)."
+    )
     try:
         check_xlsx_archive(data)
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -220,8 +265,10 @@ def parse_form(filename: str, data: bytes) -> ParsedForm:
         raise broken from None
     try:
         if SHEET not in wb.sheetnames:
-            raise FormError(f"В файле нет листа «{SHEET}»: загрузите шаблон, скачанный по "
-                            "кнопке «Скачать шаблон», не переименовывая лист.")
+            raise FormError(
+                f"В файле нет листа «{SHEET}»: загрузите шаблон, скачанный по "
+                "кнопке «Скачать шаблон», не переименовывая лист."
+            )
         numbered = sheet_rows(wb[SHEET], first_rows=HEADER_ROW)
     except WorkbookRefused as exc:
         raise FormError(exc.message) from None
@@ -241,13 +288,18 @@ def parse_form(filename: str, data: bytes) -> ParsedForm:
         canon = [_canon(_text(c)) for c in cells]
         if _canon(COL_METER) in canon and _canon(COL_VALUE) in canon:
             header_at = number
-            meter_col, value_col = canon.index(_canon(COL_METER)), canon.index(_canon(COL_VALUE))
+            meter_col, value_col = (
+                canon.index(_canon(COL_METER)),
+                canon.index(_canon(COL_VALUE)),
+            )
             break
     if not header_at:
-        raise FormError(f"На листе «{SHEET}» не найдены заголовки столбцов «{COL_METER}» и "
-                        f"«{COL_VALUE}»: скачайте шаблон заново.")
+        raise FormError(
+            f"На листе «{SHEET}» не найдены заголовки столбцов «{COL_METER}» и "
+            f"«{COL_VALUE}»: скачайте шаблон заново."
+        )
     contract_number, period = "", None
-    for cells in rows[:header_at - 1]:
+    for cells in rows[: header_at - 1]:
         label = _canon(_text(cells[0] if cells else ""))
         value = _text(cells[1]) if len(cells) > 1 else ""
         if label == "договор":
@@ -261,7 +313,9 @@ def parse_form(filename: str, data: bytes) -> ParsedForm:
         if value is None or not _text(value):
             continue  # a meter without a value: nothing to take from this row
         if not meter:
-            parsed.problems.append(RowProblem(number, COL_METER, "не указан номер счётчика"))
+            parsed.problems.append(
+                RowProblem(number, COL_METER, "не указан номер счётчика")
+            )
             continue
         parsed.rows.append(FormRow(number, meter, value))
     return parsed
@@ -272,43 +326,83 @@ def parse_form(filename: str, data: bytes) -> ParsedForm:
 METER_COLUMNS: tuple[Column, ...] = (
     Column("contract", "Номер договора", ("договор", "договора"), required=True),
     Column("object_code", "Код объекта", ("код", "объект код"), required=True),
-    Column("object_name", "Объект", ("наименование объекта", "название объекта"),
-           required=True),
+    Column(
+        "object_name",
+        "Объект",
+        ("наименование объекта", "название объекта"),
+        required=True,
+    ),
     Column("address", "Адрес объекта", ("адрес",)),
-    Column("voltage", "Уровень напряжения", ("напряжение", "уровень напряжения вн сн 1 сн 2 нн",
-                                             "уровень"), required=True),
-    Column("meter", "№ счётчика", ("номер счетчика", "номер пу", "№ пу", "заводской номер",
-                                   "счетчик"), required=True),
+    Column(
+        "voltage",
+        "Уровень напряжения",
+        ("напряжение", "уровень напряжения вн сн 1 сн 2 нн", "уровень"),
+        required=True,
+    ),
+    Column(
+        "meter",
+        "№ счётчика",
+        ("номер счетчика", "номер пу", "№ пу", "заводской номер", "счетчик"),
+        required=True,
+    ),
     Column("meter_type", "Тип счётчика", ("тип пу", "тип", "модель"), required=True),
     Column("digits", "Значность", ("разрядность", "число разрядов"), required=True),
-    Column("ratio", "Коэффициент трансформации", ("ктт ктн", "коэффициент", "расчетный "
-                                                  "коэффициент", "ктт х ктн")),
+    Column(
+        "ratio",
+        "Коэффициент трансформации",
+        ("ктт ктн", "коэффициент", "расчетный коэффициент", "ктт х ктн"),
+    ),
     Column("status", "Статус", ("состояние", "статус пу")),
-    Column("calibration", "Дата следующей поверки", ("следующая поверка", "дата поверки",
-                                                      "поверка до", "очередная поверка")),
+    Column(
+        "calibration",
+        "Дата следующей поверки",
+        ("следующая поверка", "дата поверки", "поверка до", "очередная поверка"),
+    ),
 )
 
 TRANSIT_COLUMNS: tuple[Column, ...] = (
     Column("contract", "Номер договора", ("договор", "договора"), required=True),
     Column("object_code", "Код объекта", ("код",), required=True),
     Column("period", "Период", ("месяц", "расчетный период"), required=True),
-    Column("consumer", "Транзитный потребитель", ("потребитель", "субабонент"),
-           required=True),
-    Column("kwh", "Объём, кВт·ч", ("объем", "объем квт ч", "объем квтч", "расход"),
-           required=True),
+    Column(
+        "consumer",
+        "Транзитный потребитель",
+        ("потребитель", "субабонент"),
+        required=True,
+    ),
+    Column(
+        "kwh",
+        "Объём, кВт·ч",
+        ("объем", "объем квт ч", "объем квтч", "расход"),
+        required=True,
+    ),
 )
 
-_VOLTAGES = {"вн": VoltageLevel.VN, "сн 1": VoltageLevel.SN1, "сн1": VoltageLevel.SN1,
-             "сн i": VoltageLevel.SN1, "сн 2": VoltageLevel.SN2, "сн2": VoltageLevel.SN2,
-             "сн ii": VoltageLevel.SN2, "нн": VoltageLevel.NN}
-_STATUSES = {"": MeterStatus.WORKING, "исправен": MeterStatus.WORKING,
-             "работает": MeterStatus.WORKING, "рабочий": MeterStatus.WORKING,
-             "не исправен": MeterStatus.FAULTY, "неисправен": MeterStatus.FAULTY,
-             "истек срок мпи": MeterStatus.CALIBRATION_EXPIRED,
-             "истек мпи": MeterStatus.CALIBRATION_EXPIRED}
+_VOLTAGES = {
+    "вн": VoltageLevel.VN,
+    "сн 1": VoltageLevel.SN1,
+    "сн1": VoltageLevel.SN1,
+    "сн i": VoltageLevel.SN1,
+    "сн 2": VoltageLevel.SN2,
+    "сн2": VoltageLevel.SN2,
+    "сн ii": VoltageLevel.SN2,
+    "нн": VoltageLevel.NN,
+}
+_STATUSES = {
+    "": MeterStatus.WORKING,
+    "исправен": MeterStatus.WORKING,
+    "работает": MeterStatus.WORKING,
+    "рабочий": MeterStatus.WORKING,
+    "не исправен": MeterStatus.FAULTY,
+    "неисправен": MeterStatus.FAULTY,
+    "истек срок мпи": MeterStatus.CALIBRATION_EXPIRED,
+    "истек мпи": MeterStatus.CALIBRATION_EXPIRED,
+}
 
 
-def _map(table: Table, columns: Sequence[Column]) -> tuple[dict[str, int], list[ImportProblem]]:
+def _map(
+    table: Table, columns: Sequence[Column]
+) -> tuple[dict[str, int], list[ImportProblem]]:
     canon = [_canon(h) for h in table.header]
     index: dict[str, int] = {}
     for column in columns:
@@ -317,15 +411,29 @@ def _map(table: Table, columns: Sequence[Column]) -> tuple[dict[str, int], list[
             if head and head in wanted and i not in index.values():
                 index[column.key] = i
                 break
-    missing = [ImportProblem(1, c.title, "в файле нет такого столбца")
-               for c in columns if c.required and c.key not in index]
+    missing = [
+        ImportProblem(1, c.title, "в файле нет такого столбца")
+        for c in columns
+        if c.required and c.key not in index
+    ]
     return index, missing
 
 
 class _Cells:
-    def __init__(self, number: int, cells: list[Any], index: dict[str, int],
-                 columns: Sequence[Column], problems: list[ImportProblem]) -> None:
-        self.number, self._cells, self._index, self._problems = number, cells, index, problems
+    def __init__(
+        self,
+        number: int,
+        cells: list[Any],
+        index: dict[str, int],
+        columns: Sequence[Column],
+        problems: list[ImportProblem],
+    ) -> None:
+        self.number, self._cells, self._index, self._problems = (
+            number,
+            cells,
+            index,
+            problems,
+        )
         self._titles = {c.key: c.title for c in columns}
 
     def raw(self, key: str) -> Any:
@@ -346,12 +454,16 @@ class _Cells:
             self.problem(key, f"не длиннее {max_len} символов")
         return value[:max_len]
 
-    def integer(self, key: str, low: int, high: int, default: int | None = None) -> int | None:
+    def integer(
+        self, key: str, low: int, high: int, default: int | None = None
+    ) -> int | None:
         text = re.sub(r"\s", "", self.text(key))
         if not text and default is not None:
             return default
         if not re.fullmatch(r"\d+", text) or not low <= int(text) <= high:
-            self.problem(key, f"ожидается целое число от {low} до {high}, а не «{text}»")
+            self.problem(
+                key, f"ожидается целое число от {low} до {high}, а не «{text}»"
+            )
             return None
         return int(text)
 
@@ -373,8 +485,9 @@ class _Cells:
         return None
 
 
-def _rows(table: Table, columns: Sequence[Column], problems: list[ImportProblem]
-          ) -> list[_Cells]:
+def _rows(
+    table: Table, columns: Sequence[Column], problems: list[ImportProblem]
+) -> list[_Cells]:
     index, missing = _map(table, columns)
     problems.extend(missing)
     if missing:
@@ -391,19 +504,29 @@ class MetersImportSummary:
     meters_updated: int
 
     def __str__(self) -> str:
-        return (f"строк: {self.rows}; объектов добавлено: {self.objects_created}, "
-                f"обновлено: {self.objects_updated}; счётчиков добавлено: "
-                f"{self.meters_created}, обновлено: {self.meters_updated}")
+        return (
+            f"строк: {self.rows}; объектов добавлено: {self.objects_created}, "
+            f"обновлено: {self.objects_updated}; счётчиков добавлено: "
+            f"{self.meters_created}, обновлено: {self.meters_updated}"
+        )
 
 
 def _contracts(session: Session, numbers: set[str]) -> dict[str, Contract]:
-    return {c.number.upper(): c for c in session.scalars(
-        select(Contract).where(Contract.number.in_(numbers)))}
+    return {
+        c.number.upper(): c
+        for c in session.scalars(select(Contract).where(Contract.number.in_(numbers)))
+    }
 
 
-def import_meters(session: Session, *, filename: str, data: bytes, actor: Any,
-                  progress: Progress | None = None,
-                  request_info: RequestInfo | None = None) -> MetersImportSummary:
+def import_meters(
+    session: Session,
+    *,
+    filename: str,
+    data: bytes,
+    actor: Any,
+    progress: Progress | None = None,
+    request_info: RequestInfo | None = None,
+) -> MetersImportSummary:
     """Create or update objects (by contract and object code) and meters (by
     contract and meter number) from the supplier's file.
 
@@ -428,11 +551,17 @@ def import_meters(session: Session, *, filename: str, data: bytes, actor: Any,
         }
         voltage = _VOLTAGES.get(_canon(row.text("voltage")).replace("-", " "))
         if voltage is None:
-            row.problem("voltage", f"ожидается ВН, СН-1, СН-2 или НН, а не «{row.text('voltage')}»")
+            row.problem(
+                "voltage",
+                f"ожидается ВН, СН-1, СН-2 или НН, а не «{row.text('voltage')}»",
+            )
         status = _STATUSES.get(_canon(row.text("status")))
         if status is None:
-            row.problem("status", "ожидается «Исправен», «Не исправен» или «Истёк срок МПИ», "
-                        f"а не «{row.text('status')}»")
+            row.problem(
+                "status",
+                "ожидается «Исправен», «Не исправен» или «Истёк срок МПИ», "
+                f"а не «{row.text('status')}»",
+            )
         item.update(voltage=voltage, status=status)
         if len(problems) == before:
             parsed.append(item)
@@ -442,37 +571,64 @@ def import_meters(session: Session, *, filename: str, data: bytes, actor: Any,
     for item in parsed:
         key = (item["contract"].upper(), item["meter"].upper())
         if item["contract"].upper() not in contracts:
-            problems.append(ImportProblem(item["row"], "Номер договора",
-                                          f"договора «{item['contract']}» нет в базе"))
+            problems.append(
+                ImportProblem(
+                    item["row"],
+                    "Номер договора",
+                    f"договора «{item['contract']}» нет в базе",
+                )
+            )
         if key in seen:
-            problems.append(ImportProblem(item["row"], "№ счётчика",
-                                          f"счётчик «{item['meter']}» уже есть в строке "
-                                          f"{seen[key]}"))
+            problems.append(
+                ImportProblem(
+                    item["row"],
+                    "№ счётчика",
+                    f"счётчик «{item['meter']}» уже есть в строке {seen[key]}",
+                )
+            )
         seen.setdefault(key, item["row"])
         first = objects_seen.setdefault((item["contract"].upper(), item["code"]), item)
         for attr, title in (("name", "Объект"), ("voltage", "Уровень напряжения")):
             if first[attr] != item[attr]:
-                problems.append(ImportProblem(
-                    item["row"], title, f"у объекта с кодом «{item['code']}» в строке "
-                    f"{first['row']} указано другое значение"))
+                problems.append(
+                    ImportProblem(
+                        item["row"],
+                        title,
+                        f"у объекта с кодом «{item['code']}» в строке "
+                        f"{first['row']} указано другое значение",
+                    )
+                )
     if problems:
         raise ImportFailed(sorted(problems, key=lambda p: p.row))
 
     ids = [c.id for c in contracts.values()]
-    objects = {(o.contract_id, o.code): o for o in session.scalars(
-        select(SupplyObject).where(SupplyObject.contract_id.in_(ids)))}
-    meters = {(m.contract_id, m.number.upper()): m for m in session.scalars(
-        select(Meter).where(Meter.contract_id.in_(ids)))}
+    objects = {
+        (o.contract_id, o.code): o
+        for o in session.scalars(
+            select(SupplyObject).where(SupplyObject.contract_id.in_(ids))
+        )
+    }
+    meters = {
+        (m.contract_id, m.number.upper()): m
+        for m in session.scalars(select(Meter).where(Meter.contract_id.in_(ids)))
+    }
     counts = {"oc": 0, "ou": 0, "mc": 0, "mu": 0}
     touched: set[Any] = set()
     for done, item in enumerate(parsed, start=1):
         contract = contracts[item["contract"].upper()]
         obj = objects.get((contract.id, item["code"]))
-        fields = {"name": item["name"], "address": item["address"], "voltage": item["voltage"]}
+        fields = {
+            "name": item["name"],
+            "address": item["address"],
+            "voltage": item["voltage"],
+        }
         if obj is None:
-            obj = SupplyObject(contract_id=contract.id, code=item["code"],
-                               position=len([o for o in objects if o[0] == contract.id]),
-                               **fields)
+            obj = SupplyObject(
+                contract_id=contract.id,
+                code=item["code"],
+                position=len([o for o in objects if o[0] == contract.id]),
+                **fields,
+            )
             session.add(obj)
             session.flush()
             objects[(contract.id, item["code"])] = obj
@@ -485,12 +641,18 @@ def import_meters(session: Session, *, filename: str, data: bytes, actor: Any,
                 counts["ou"] += 1
                 touched.add(obj.id)
         meter = meters.get((contract.id, item["meter"].upper()))
-        mfields = {"object_id": obj.id, "meter_type": item["meter_type"],
-                   "digits": item["digits"], "ratio": item["ratio"], "status": item["status"],
-                   "next_calibration": item["calibration"]}
+        mfields = {
+            "object_id": obj.id,
+            "meter_type": item["meter_type"],
+            "digits": item["digits"],
+            "ratio": item["ratio"],
+            "status": item["status"],
+            "next_calibration": item["calibration"],
+        }
         if meter is None:
-            meter = Meter(contract_id=contract.id, number=item["meter"], position=done,
-                          **mfields)
+            meter = Meter(
+                contract_id=contract.id, number=item["meter"], position=done, **mfields
+            )
             session.add(meter)
             meters[(contract.id, item["meter"].upper())] = meter
             counts["mc"] += 1
@@ -501,12 +663,18 @@ def import_meters(session: Session, *, filename: str, data: bytes, actor: Any,
         if progress is not None:
             progress(done, len(parsed))
     session.flush()
-    summary = MetersImportSummary(len(parsed), counts["oc"], counts["ou"], counts["mc"],
-                                  counts["mu"])
-    record(session, actor=actor, action="readings.meters_imported", object_type="import",
-           object_id=filename[:64] or "-",
-           details={"filename": filename, "rows": len(parsed), "summary": str(summary)},
-           request_info=request_info)
+    summary = MetersImportSummary(
+        len(parsed), counts["oc"], counts["ou"], counts["mc"], counts["mu"]
+    )
+    record(
+        session,
+        actor=actor,
+        action="readings.meters_imported",
+        object_type="import",
+        object_id=filename[:64] or "-",
+        details={"filename": filename, "rows": len(parsed), "summary": str(summary)},
+        request_info=request_info,
+    )
     return summary
 
 
@@ -517,13 +685,21 @@ class TransitImportSummary:
     updated: int
 
     def __str__(self) -> str:
-        return (f"строк: {self.rows}; транзитных объёмов добавлено: {self.created}, "
-                f"обновлено: {self.updated}")
+        return (
+            f"строк: {self.rows}; транзитных объёмов добавлено: {self.created}, "
+            f"обновлено: {self.updated}"
+        )
 
 
-def import_transit(session: Session, *, filename: str, data: bytes, actor: Any,
-                   progress: Progress | None = None,
-                   request_info: RequestInfo | None = None) -> TransitImportSummary:
+def import_transit(
+    session: Session,
+    *,
+    filename: str,
+    data: bytes,
+    actor: Any,
+    progress: Progress | None = None,
+    request_info: RequestInfo | None = None,
+) -> TransitImportSummary:
     """Transit volumes per object and period, subtracted from its consumption.
 
     :raises ImportFailed: any problem; nothing of the file is written then.
@@ -534,42 +710,76 @@ def import_transit(session: Session, *, filename: str, data: bytes, actor: Any,
     for row in _rows(table, TRANSIT_COLUMNS, problems):
         before = len(problems)
         raw_period = row.raw("period")
-        period = (calc.period_of(raw_period.date() if isinstance(raw_period, dt.datetime)
-                                 else raw_period)
-                  if isinstance(raw_period, dt.date) else calc.parse_period(row.text("period")))
+        period = (
+            calc.period_of(
+                raw_period.date() if isinstance(raw_period, dt.datetime) else raw_period
+            )
+            if isinstance(raw_period, dt.date)
+            else calc.parse_period(row.text("period"))
+        )
         if period is None:
-            row.problem("period", f"период «{row.text('period')}» не распознан: укажите "
-                        "его как ММ.ГГГГ")
-        item = {"row": row.number, "contract": row.required("contract", "номер договора", 50),
-                "code": row.required("object_code", "код объекта", 50), "period": period,
-                "consumer": row.required("consumer", "транзитного потребителя", 300),
-                "kwh": row.integer("kwh", 0, 10 ** 12)}
+            row.problem(
+                "period",
+                f"период «{row.text('period')}» не распознан: укажите его как ММ.ГГГГ",
+            )
+        item = {
+            "row": row.number,
+            "contract": row.required("contract", "номер договора", 50),
+            "code": row.required("object_code", "код объекта", 50),
+            "period": period,
+            "consumer": row.required("consumer", "транзитного потребителя", 300),
+            "kwh": row.integer("kwh", 0, 10**12),
+        }
         if len(problems) == before:
             parsed.append(item)
     contracts = _contracts(session, {p["contract"] for p in parsed})
-    objects = {(o.contract_id, o.code): o for o in session.scalars(
-        select(SupplyObject).where(SupplyObject.contract_id.in_(
-            [c.id for c in contracts.values()])))}
+    objects = {
+        (o.contract_id, o.code): o
+        for o in session.scalars(
+            select(SupplyObject).where(
+                SupplyObject.contract_id.in_([c.id for c in contracts.values()])
+            )
+        )
+    }
     for item in parsed:
         contract = contracts.get(item["contract"].upper())
         if contract is None:
-            problems.append(ImportProblem(item["row"], "Номер договора",
-                                          f"договора «{item['contract']}» нет в базе"))
+            problems.append(
+                ImportProblem(
+                    item["row"],
+                    "Номер договора",
+                    f"договора «{item['contract']}» нет в базе",
+                )
+            )
         elif (contract.id, item["code"]) not in objects:
-            problems.append(ImportProblem(item["row"], "Код объекта",
-                                          f"объекта «{item['code']}» нет в договоре "
-                                          f"№ {contract.number}"))
+            problems.append(
+                ImportProblem(
+                    item["row"],
+                    "Код объекта",
+                    f"объекта «{item['code']}» нет в договоре № {contract.number}",
+                )
+            )
     if problems:
         raise ImportFailed(sorted(problems, key=lambda p: p.row))
     created = updated = 0
     for done, item in enumerate(parsed, start=1):
         obj = objects[(contracts[item["contract"].upper()].id, item["code"])]
-        existing = session.scalar(select(TransitVolume).where(
-            TransitVolume.object_id == obj.id, TransitVolume.period == item["period"],
-            TransitVolume.consumer == item["consumer"]))
+        existing = session.scalar(
+            select(TransitVolume).where(
+                TransitVolume.object_id == obj.id,
+                TransitVolume.period == item["period"],
+                TransitVolume.consumer == item["consumer"],
+            )
+        )
         if existing is None:
-            session.add(TransitVolume(object_id=obj.id, period=item["period"],
-                                      consumer=item["consumer"], kwh=item["kwh"]))
+            session.add(
+                TransitVolume(
+                    object_id=obj.id,
+                    period=item["period"],
+                    consumer=item["consumer"],
+                    kwh=item["kwh"],
+                )
+            )
             created += 1
         elif existing.kwh != item["kwh"]:
             existing.kwh = item["kwh"]
@@ -578,27 +788,56 @@ def import_transit(session: Session, *, filename: str, data: bytes, actor: Any,
             progress(done, len(parsed))
     session.flush()
     summary = TransitImportSummary(len(parsed), created, updated)
-    record(session, actor=actor, action="readings.transit_imported", object_type="import",
-           object_id=filename[:64] or "-",
-           details={"filename": filename, "rows": len(parsed), "summary": str(summary)},
-           request_info=request_info)
+    record(
+        session,
+        actor=actor,
+        action="readings.transit_imported",
+        object_type="import",
+        object_id=filename[:64] or "-",
+        details={"filename": filename, "rows": len(parsed), "summary": str(summary)},
+        request_info=request_info,
+    )
     return summary
 
 
 def meters_template() -> bytes:
     """The supplier's file layout with example rows (the admin page's link)."""
     example = [
-        ("77-0001-ЮЛ", "ОБ-1", "Административный корпус", "г. Москва, ул. Энергетиков, д. 7",
-         "СН-2", "01234567", "Меркурий 230 ART-03", 8, 40, "Исправен", "01.03.2031"),
-        ("77-0001-ЮЛ", "ОБ-1", "Административный корпус", "г. Москва, ул. Энергетиков, д. 7",
-         "СН-2", "01234568", "Меркурий 230 ART-03", 8, 40, "Не исправен", ""),
+        (
+            "77-0001-ЮЛ",
+            "ОБ-1",
+            "Административный корпус",
+            "г. Москва, ул. Энергетиков, д. 7",
+            "СН-2",
+            "01234567",
+            "Меркурий 230 ART-03",
+            8,
+            40,
+            "Исправен",
+            "01.03.2031",
+        ),
+        (
+            "77-0001-ЮЛ",
+            "ОБ-1",
+            "Административный корпус",
+            "г. Москва, ул. Энергетиков, д. 7",
+            "СН-2",
+            "01234568",
+            "Меркурий 230 ART-03",
+            8,
+            40,
+            "Не исправен",
+            "",
+        ),
     ]
     return template_xlsx(METER_COLUMNS, example)
 
 
 def transit_template() -> bytes:
-    return template_xlsx(TRANSIT_COLUMNS,
-                         [("77-0001-ЮЛ", "ОБ-1", "10.2026", "ИП Сидоров (магазин)", 1250)])
+    return template_xlsx(
+        TRANSIT_COLUMNS,
+        [("77-0001-ЮЛ", "ОБ-1", "10.2026", "ИП Сидоров (магазин)", 1250)],
+    )
 
 
 def status_title(status: MeterStatus) -> str:

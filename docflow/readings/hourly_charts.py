@@ -40,8 +40,6 @@ WEEKEND = "#b42318"
 PEAK = "#1c2430"
 
 
-def _attr(value: str) -> str:
-    return escape(value, {'"': "&quot;"})
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
 from lxml import etree
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill
 
 from docflow.readings.hourly_models import CHANNEL_CODES, CHANNEL_TITLES, Channel
+from docflow.spreadsheets import WorkbookRefused, check_xlsx_archive, sheet_rows
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ERRORS = 200
@@ -719,9 +722,6 @@ def write_xlsx(
 ) -> bytes:
     """The Excel form: a sheet per (point code, point name, channel), a row
     per day of ``month`` and a column per hour; ``values`` fill it in."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-
     values = values or {}
     book = Workbook()
     book.remove(book.active)
@@ -759,9 +759,6 @@ def write_xlsx(
 
 
 def parse_xlsx(filename: str, data: bytes) -> Parsed:
-    from openpyxl import load_workbook
-
-    from docflow.spreadsheets import WorkbookRefused, check_xlsx_archive, sheet_rows
 
     parsed = Parsed("xlsx")
     try:

@@ -12,6 +12,10 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.worksheet.datavalidation import DataValidation
+
 from docflow.readings.planned_services import HOURS, MSK, STATUS_TITLES, hour_title
 from docflow.spreadsheets import WorkbookRefused, read_form_sheet
 
@@ -32,8 +36,6 @@ class PlannedFileError(Exception):
 
 
 def _styles() -> dict[str, Any]:
-    from openpyxl.styles import Border, PatternFill, Side
-
     thin = Side(style="thin", color="8A96A8")
     return {
         "border": Border(left=thin, right=thin, top=thin, bottom=thin),
@@ -47,10 +49,6 @@ def build_template(
 ) -> bytes:
     """A sheet «ППП»: the contract, the date and 24 rows «Час | Интервал |
     Объём, кВт·ч»; only the volume column is unprotected."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, Protection
-    from openpyxl.worksheet.datavalidation import DataValidation
-
     st = _styles()
     wb = Workbook()
     ws = wb.active
@@ -201,9 +199,6 @@ def parse_template(
 
 def export_requests(rows: Sequence[tuple[Any, str]]) -> bytes:
     """The supplier's list: one row per request, its 24 hours and the total."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-
     st = _styles()
     wb = Workbook()
     ws = wb.active

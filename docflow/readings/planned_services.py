@@ -21,9 +21,11 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from docflow.access import Right, users_with_right
 from docflow.audit import record
 from docflow.contracts.models import Contract
 from docflow.errors import ConflictError, NotFoundError, ValidationError
+from docflow.outbox.services import publish
 from docflow.readings.planned_models import (
     PlannedReminder,
     PlannedRequest,
@@ -425,9 +427,6 @@ def send_reminders(
     """On the deadline morning of day D (before the deadline), tell the users
     who may submit readings of each active contract that has filed nothing
     for D. Once per contract and day; returns how many contracts."""
-    from docflow.access import Right, users_with_right
-    from docflow.notify.services import publish
-
     day = now.astimezone(MSK).date() + dt.timedelta(days=deadline.days_ahead)
     if not deadline.is_open(day, now):
         return 0

@@ -7,6 +7,8 @@ import logging
 from celery import shared_task
 
 from docflow.db import transaction
+from docflow.readings import planned_services as ps
+from docflow.web import settings, state
 
 log = logging.getLogger(__name__)
 
@@ -15,9 +17,6 @@ log = logging.getLogger(__name__)
 def remind() -> int:
     """«Не подана заявка ППП»: run on the deadline morning (beat); once per
     contract and day."""
-    from docflow.readings import planned_services as ps
-    from docflow.web import settings, state
-
     st = settings()
     session = state().sessionmaker()
     try:

@@ -1,5 +1,6 @@
-"""The ПРОМ10 act: its data (rendered by :mod:`docflow.readings.acts`), the
-printable forms, and «Передать в ЮЗДО» — a document in the flow.
+"""The ПРОМ10 act: its data (:class:`docflow.readings.acts.ActData`, which
+:mod:`docflow.readings.acts` renders), the printable forms, and «Передать в
+ЮЗДО» — a document in the flow.
 
 Flask-free; functions take the :class:`~docflow.access.Actor` and check its
 rights on the contract (see :func:`docflow.readings.meters.get_contract`).
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -23,12 +24,15 @@ from docflow.access import (
 )
 from docflow.audit import record
 from docflow.contracts.models import Contract, Organisation
+from docflow.documents.models import DocStatus, Document
+from docflow.documents.services import Upload, register_document
 from docflow.errors import (
     ConflictError,
     InvalidTransitionError,
     ValidationError,
 )
-from docflow.readings import calc
+from docflow.readings import acts, calc
+from docflow.readings.acts import ActData, ActObject, ActRow, PartyDetails
 from docflow.readings.ledger import SUBMITTED, Ledger
 from docflow.readings.meters import (
     effective_status,
@@ -44,87 +48,6 @@ from docflow.readings.models import (
 )
 
 # -- the ПРОМ10 act ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PartyDetails:
-    name: str
-    inn: str = ""
-    kpp: str = ""
-    address: str = ""
-
-
-@dataclass(frozen=True)
-class ActRow:
-    number: int
-    object_name: str
-    address: str
-    voltage: str
-    meter_number: str
-    meter_type: str
-    digits: int
-    ratio: int
-    previous: str  # padded, "" when unknown
-    current: str  # padded, "" on a blank form or when not sent
-    difference: str
-    consumption: Decimal | None
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class ActObject:
-    name: str
-    address: str
-    voltage: str
-    rows: list[ActRow]
-    meters_total: Decimal
-    transit: Decimal
-    total: Decimal
-
-
-@dataclass(frozen=True)
-class ActData:
-    """Everything printed on a ПРОМ10 act (see :mod:`docflow.readings.acts`)."""
-
-    supplier: PartyDetails
-    customer: PartyDetails
-    contract_number: str
-    contract_date: dt.date | None
-    period: dt.date
-    act_number: str
-    act_date: dt.date
-    filled: bool
-    objects: list[ActObject]
-    total: Decimal
-    esign_note: str
-    readings_count: int  # values sent into the calculation (0 on a blank form)
-
-    @property
-    def period_title(self) -> str:
-        return calc.period_title(self.period)
-
-    @property
-    def previous_date(self) -> dt.date:
-        return self.period
-
-    @property
-    def current_date(self) -> dt.date:
-        return calc.last_day(self.period)
-
-    @property
-    def rows(self) -> list[ActRow]:
-        return [r for o in self.objects for r in o.rows]
-
-    @property
-    def warning(self) -> str:
-        """Why the «ИТОГО» of a filled act is not the period's consumption."""
-        if self.filled and self.readings_count == 0:
-            return (
-                f"За {self.period_title} в расчёт не передано ни одного показания: "
-                "графа «Текущие показания» пуста, итог 0 кВт·ч не является расходом "
-                "за период."
-            )
-        return ""
 
 
 def act_number(contract: Contract, period: dt.date) -> str:
@@ -273,8 +196,6 @@ def _instrumental(ref: str) -> str:
 
 
 def _with_result(row: ActRow, result: calc.MeterResult) -> ActRow:
-    from dataclasses import replace
-
     return replace(
         row,
         difference="" if result.difference is None else str(result.difference),
@@ -311,8 +232,6 @@ def render_act(
 
     :raises ValidationError: an unknown format.
     """
-    from docflow.readings import acts
-
     if fmt not in ACT_FORMATS:
         raise ValidationError(
             "Выберите формат: PDF, Word или Excel.", details={"field": "format"}
@@ -365,9 +284,6 @@ def send_act_to_docflow(
         calculation.
     :raises InvalidTransitionError: the previous act is signed already.
     """
-    from docflow.documents.models import DocStatus, Document
-    from docflow.documents.services import Upload, register_document
-
     contract = get_contract(session, actor=actor, contract_id=contract_id)
     data = act_data(
         session,
@@ -407,8 +323,6 @@ def send_act_to_docflow(
             DocStatus.REVOKED,
         ):
             replaces = prev_doc
-    from docflow.readings import acts
-
     pdf = acts.render_pdf(data, numbered=False)  # the printable form numbers pages
     doc = register_document(
         session,
@@ -469,8 +383,6 @@ def acts_of_contract(
     session: Session, *, actor: Actor, contract_id: uuid.UUID
 ) -> list[tuple[ReadingAct, Any]]:
     """The acts sent to the document flow, newest first, with their documents."""
-    from docflow.documents.models import Document
-
     contract = get_contract(session, actor=actor, contract_id=contract_id)
     rows = session.execute(
         select(ReadingAct, Document)

@@ -19,6 +19,7 @@ new code may import from the module that does the job.
 
 from __future__ import annotations
 
+from docflow.readings.acts import ActData, ActObject, ActRow, PartyDetails
 from docflow.readings.analysis import (
     ConsumptionChart,
     Series,
@@ -50,10 +51,6 @@ from docflow.readings.overview import (
 )
 from docflow.readings.prom10 import (
     ACT_FORMATS,
-    ActData,
-    ActObject,
-    ActRow,
-    PartyDetails,
     RenderedAct,
     act_data,
     act_number,

@@ -7,24 +7,28 @@ import logging
 from celery import shared_task
 
 from docflow.db import transaction
+from docflow.readings import services as svc
+from docflow.web import settings, state
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="docflow.readings_announce_window", acks_late=True, ignore_result=True)
+@shared_task(
+    name="docflow.readings_announce_window", acks_late=True, ignore_result=True
+)
 def announce_window() -> int:
     """«Открыт приём показаний»: run daily (beat); each window is announced once."""
-    from docflow.readings import services as svc
-    from docflow.web import settings, state
-
     st = settings()
     session = state().sessionmaker()
     try:
         with transaction(session):
             count = svc.announce_window(
-                session, window_days=svc.WindowDays(st.readings_window_start,
-                                                    st.readings_window_end),
-                base_url=st.base_url)
+                session,
+                window_days=svc.WindowDays(
+                    st.readings_window_start, st.readings_window_end
+                ),
+                base_url=st.base_url,
+            )
     finally:
         session.close()
     if count:

@@ -20,16 +20,18 @@ from docflow.access import (
 )
 from docflow.audit import record
 from docflow.blobrefs import register_blob_source
+from docflow.documents.services import clean_filename
 from docflow.errors import (
     NotFoundError,
     ValidationError,
 )
-from docflow.readings import calc
+from docflow.readings import calc, excel
 from docflow.readings.meters import (
     get_contract,
 )
 from docflow.readings.models import (
     ReadingStatus,
+    ReadingUpload,
 )
 from docflow.readings.prom10 import (
     RenderedAct,
@@ -50,8 +52,6 @@ from docflow.readings.window import (
 
 def _upload_blob_keys(session: Session) -> Iterable[str]:
     """The uploaded Excel forms' blobs, for ``docflow fsck`` (not orphans)."""
-    from docflow.readings.models import ReadingUpload
-
     return session.scalars(select(ReadingUpload.blob_key))
 
 
@@ -71,8 +71,6 @@ def form_template(
     window_days: WindowDays = DEFAULT_WINDOW_DAYS,
 ) -> RenderedAct:
     """«Скачать шаблон»: the contract's meters with their previous values."""
-    from docflow.readings import excel
-
     sheet = list_meters(
         session,
         actor=actor,
@@ -126,10 +124,6 @@ def upload_form(
 
     :raises ValidationError: an empty or over-large file (not kept).
     """
-    from docflow.documents.services import clean_filename
-    from docflow.readings import excel
-    from docflow.readings.models import ReadingUpload
-
     contract = get_contract(session, actor=actor, contract_id=contract_id)
     # The window first: outside it nothing is read or kept (a file that
     # inflates must not cost a worker anything).
@@ -277,8 +271,6 @@ def list_uploads(
     session: Session, *, actor: Actor, contract_id: uuid.UUID, limit: int = 50
 ) -> list[Any]:
     """«История загруженных файлов», newest first."""
-    from docflow.readings.models import ReadingUpload
-
     contract = get_contract(session, actor=actor, contract_id=contract_id)
     return list(
         session.scalars(
@@ -293,8 +285,6 @@ def list_uploads(
 def get_upload(
     session: Session, *, actor: Actor, contract_id: uuid.UUID, upload_id: uuid.UUID
 ) -> Any:
-    from docflow.readings.models import ReadingUpload
-
     contract = get_contract(session, actor=actor, contract_id=contract_id)
     upload = session.get(ReadingUpload, upload_id)
     if upload is None or upload.contract_id != contract.id:

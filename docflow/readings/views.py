@@ -26,25 +26,44 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
-from docflow.access import acts_for_supplier, is_staff
+from docflow.access import (
+    Actor,
+    Right,
+    acts_for_supplier,
+    is_staff,
+    visible_contract_ids,
+)
 from docflow.access.web import staff_required
+from docflow.contracts.models import Contract
+from docflow.contracts.sections import ContractSection, register_section
+from docflow.dashboard.widgets import register_widget
 from docflow.db import transaction
+from docflow.documents.services import status_label
 from docflow.errors import (
     DocflowError,
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
 )
+from docflow.extensions import N_
 from docflow.inputs import json_route
-from docflow.readings import calc
+from docflow.readings import (
+    calc,
+    excel,
+    tasks,  # noqa: F401 - every app knows the task (beat: worker.BEAT_SCHEDULE)
+)
 from docflow.readings import services as svc
 from docflow.readings.chart import render_svg
 from docflow.readings.forms import CsrfForm, DecideForm, FormUploadForm, ImportForm
-from docflow.readings.models import ReadingKind
+from docflow.readings.models import Meter, ReadingKind
+from docflow.spreadsheets import ImportFailed
 from docflow.web import blob_store, current_actor, db_session, settings
 
-bp = Blueprint("readings", __name__, url_prefix="/readings", template_folder="templates")
+bp = Blueprint(
+    "readings", __name__, url_prefix="/readings", template_folder="templates"
+)
 
 
 def _now() -> dt.datetime | None:
@@ -63,8 +82,9 @@ def _period_arg(source: Any = None) -> dt.date | None:
         return None
     period = calc.parse_period(raw)
     if period is None:
-        raise ValidationError("Период указан неверно: ожидается ГГГГ-ММ.",
-                              details={"field": "period"})
+        raise ValidationError(
+            "Период указан неверно: ожидается ГГГГ-ММ.", details={"field": "period"}
+        )
     return period
 
 
@@ -80,7 +100,9 @@ def _required_period(source: Any = None) -> dt.date:
     return period
 
 
-def _sheet_url(contract_id: uuid.UUID, period: dt.date | None = None, **extra: Any) -> str:
+def _sheet_url(
+    contract_id: uuid.UUID, period: dt.date | None = None, **extra: Any
+) -> str:
     args = {"period": calc.period_key(period)} if period else {}
     return url_for("readings.sheet", contract_id=contract_id, **args, **extra)
 
@@ -101,7 +123,9 @@ def _period_key(value: dt.date) -> str:
 
 
 @bp.app_template_global("render_consumption_chart")
-def _render_consumption_chart(chart: svc.ConsumptionChart, element_id: str = "chart") -> Any:
+def _render_consumption_chart(
+    chart: svc.ConsumptionChart, element_id: str = "chart"
+) -> Any:
     return render_svg(chart, element_id=element_id)
 
 
@@ -121,12 +145,19 @@ def index() -> Any:
     if not contracts and not acts_for_supplier(actor):
         raise PermissionDeniedError(
             "Нет договоров, по которым вам разрешена передача показаний. Привяжите договор "
-            "или попросите его администратора дать право «передача показаний».")
+            "или попросите его администратора дать право «передача показаний»."
+        )
     if len(contracts) == 1 and not acts_for_supplier(actor):
         return redirect(_sheet_url(contracts[0].id))
-    window, overview = svc.readings_overview(s, actor=actor, now=_now(), window_days=_days())
-    return render_template("readings/index.html", contracts=contracts, window=window,
-                           overview={o.contract.id: o for o in overview})
+    window, overview = svc.readings_overview(
+        s, actor=actor, now=_now(), window_days=_days()
+    )
+    return render_template(
+        "readings/index.html",
+        contracts=contracts,
+        window=window,
+        overview={o.contract.id: o for o in overview},
+    )
 
 
 def _contracts_menu() -> list[Any]:
@@ -138,27 +169,46 @@ def _contracts_menu() -> list[Any]:
 def sheet(contract_id: uuid.UUID) -> Any:
     s = db_session()
     actor = current_actor()
-    sheet = svc.list_meters(s, actor=actor, contract_id=contract_id, period=_period_arg(),
-                            now=_now(), window_days=_days())
+    sheet = svc.list_meters(
+        s,
+        actor=actor,
+        contract_id=contract_id,
+        period=_period_arg(),
+        now=_now(),
+        window_days=_days(),
+    )
     return _render_sheet(sheet)
 
 
-def _render_sheet(sheet: svc.Sheet, errors: dict[str, str] | None = None,
-                  typed: dict[str, str] | None = None, status: int = 200) -> Any:
+def _render_sheet(
+    sheet: svc.Sheet,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
+    status: int = 200,
+) -> Any:
     s = db_session()
     actor = current_actor()
-    acts = [(a, d) for a, d in svc.acts_of_contract(s, actor=actor, contract_id=sheet.contract.id)
-            if a.period == sheet.period]
-    from docflow.documents.services import status_label
+    acts = [
+        (a, d)
+        for a, d in svc.acts_of_contract(s, actor=actor, contract_id=sheet.contract.id)
+        if a.period == sheet.period
+    ]
 
     uploads = svc.list_uploads(s, actor=actor, contract_id=sheet.contract.id, limit=10)
     return render_template(
-        "readings/sheet.html", sheet=sheet, contracts=_contracts_menu(),
+        "readings/sheet.html",
+        sheet=sheet,
+        contracts=_contracts_menu(),
         show_calc=request.args.get("calc") == "1" or request.form.get("calc") == "1",
         show_start=request.args.get("start") == "1" or request.form.get("start") == "1",
-        errors=errors or {}, typed=typed or {}, form=CsrfForm(), upload_form=FormUploadForm(),
-        uploads=uploads, upload_result=_upload_result(uploads),
-        acts=acts, doc_status=status_label,
+        errors=errors or {},
+        typed=typed or {},
+        form=CsrfForm(),
+        upload_form=FormUploadForm(),
+        uploads=uploads,
+        upload_result=_upload_result(uploads),
+        acts=acts,
+        doc_status=status_label,
         chart=svc.consumption_by_month(s, contract_ids=[sheet.contract.id], now=_now()),
         render_chart=render_svg,
     ), status
@@ -190,23 +240,48 @@ def save_all(contract_id: uuid.UUID) -> Any:
         except ValueError:
             continue
         typed[key] = value
-        rows.append(svc.ReadingRow(value, meter_id=meter_id,
-                                   kind=ReadingKind.END if prefix == "v" else ReadingKind.START))
+        rows.append(
+            svc.ReadingRow(
+                value,
+                meter_id=meter_id,
+                kind=ReadingKind.END if prefix == "v" else ReadingKind.START,
+            )
+        )
     errors: dict[str, str] = {}
     sent = 0
     try:
         with transaction(s):
-            result = svc.submit_readings(s, actor=actor, contract_id=contract_id, period=period,
-                                         rows=rows, now=_now(), window_days=_days())
+            result = svc.submit_readings(
+                s,
+                actor=actor,
+                contract_id=contract_id,
+                period=period,
+                rows=rows,
+                now=_now(),
+                window_days=_days(),
+            )
             for r in result.errors:
                 prefix = "v" if r.row.kind == ReadingKind.END else "s"
-                errors[f"{prefix}-{r.row.meter_id}"] = r.error[0].upper() + r.error[1:] + "."
+                errors[f"{prefix}-{r.row.meter_id}"] = (
+                    r.error[0].upper() + r.error[1:] + "."
+                )
             notes = [r.note for r in result.results if r.note]
-            saved = len([r for r in result.results if r.reading is not None and r.ok
-                         and not r.cleared])
+            saved = len(
+                [
+                    r
+                    for r in result.results
+                    if r.reading is not None and r.ok and not r.cleared
+                ]
+            )
             if request.form.get("action") == "send" and not errors:
-                sent = svc.send_readings(s, actor=actor, contract_id=contract_id,
-                                         period=period, now=_now(), window_days=_days())
+                sent = svc.send_readings(
+                    s,
+                    actor=actor,
+                    contract_id=contract_id,
+                    period=period,
+                    now=_now(),
+                    window_days=_days(),
+                )
     except ValidationError as exc:
         if exc.code not in ("nothing_to_send", "window_closed"):
             raise
@@ -216,14 +291,23 @@ def save_all(contract_id: uuid.UUID) -> Any:
         flash(note, "warning")
     if errors:
         flash("Не все показания сохранены: исправьте отмеченные значения.", "error")
-        sheet = svc.list_meters(s, actor=actor, contract_id=contract_id, period=period,
-                                now=_now(), window_days=_days())
+        sheet = svc.list_meters(
+            s,
+            actor=actor,
+            contract_id=contract_id,
+            period=period,
+            now=_now(),
+            window_days=_days(),
+        )
         return _render_sheet(sheet, errors=errors, typed=typed, status=422)
     if sent:
         flash(f"Показания переданы в расчёт: {sent}. Статус — «Передано».", "success")
     elif saved:
-        flash(f"Показания сохранены: {saved}. Статус — «Готово к передаче»; не забудьте "
-              "нажать «Передать показания в расчёт».", "info")
+        flash(
+            f"Показания сохранены: {saved}. Статус — «Готово к передаче»; не забудьте "
+            "нажать «Передать показания в расчёт».",
+            "info",
+        )
     return redirect(_sheet_url(contract_id, period))
 
 
@@ -247,23 +331,43 @@ def save_value(contract_id: uuid.UUID) -> Any:
     s = db_session()
     actor = current_actor()
     with transaction(s):
-        row = svc.save_reading(s, actor=actor, contract_id=contract_id, meter_id=meter_id,
-                               period=period, value=payload.get("value"), kind=kind,
-                               now=_now(), window_days=_days())
+        row = svc.save_reading(
+            s,
+            actor=actor,
+            contract_id=contract_id,
+            meter_id=meter_id,
+            period=period,
+            value=payload.get("value"),
+            kind=kind,
+            now=_now(),
+            window_days=_days(),
+        )
         reading = row.reading
         body = {
             "ok": True,
             "meter_id": str(meter_id),
             "kind": kind.value,
-            "status": reading.status.value if reading is not None and not row.cleared else "",
-            "status_title": (reading.status_title if reading is not None and not row.cleared
-                             else ""),
-            "padded": (calc.pad(reading.value, reading.meter.digits)
-                       if reading is not None and not row.cleared else ""),
+            "status": reading.status.value
+            if reading is not None and not row.cleared
+            else "",
+            "status_title": (
+                reading.status_title if reading is not None and not row.cleared else ""
+            ),
+            "padded": (
+                calc.pad(reading.value, reading.meter.digits)
+                if reading is not None and not row.cleared
+                else ""
+            ),
             "note": row.note,
         }
-    sheet = svc.list_meters(s, actor=actor, contract_id=contract_id, period=period,
-                            now=_now(), window_days=_days())
+    sheet = svc.list_meters(
+        s,
+        actor=actor,
+        contract_id=contract_id,
+        period=period,
+        now=_now(),
+        window_days=_days(),
+    )
     body["unsent"] = sheet.unsent
     return jsonify(body)
 
@@ -276,8 +380,14 @@ def send(contract_id: uuid.UUID) -> Any:
     s = db_session()
     try:
         with transaction(s):
-            sent = svc.send_readings(s, actor=current_actor(), contract_id=contract_id,
-                                     period=period, now=_now(), window_days=_days())
+            sent = svc.send_readings(
+                s,
+                actor=current_actor(),
+                contract_id=contract_id,
+                period=period,
+                now=_now(),
+                window_days=_days(),
+            )
     except ValidationError as exc:
         flash(exc.message, "error")
     else:
@@ -291,10 +401,16 @@ def history(contract_id: uuid.UUID) -> Any:
     s = db_session()
     actor = current_actor()
     contract = svc.get_contract(s, actor=actor, contract_id=contract_id)
-    periods = svc.reading_history(s, actor=actor, contract_id=contract.id,
-                                  period=_period_arg())
-    return render_template("readings/history.html", contract=contract, periods=periods,
-                           contracts=_contracts_menu(), selected=_period_arg())
+    periods = svc.reading_history(
+        s, actor=actor, contract_id=contract.id, period=_period_arg()
+    )
+    return render_template(
+        "readings/history.html",
+        contract=contract,
+        periods=periods,
+        contracts=_contracts_menu(),
+        selected=_period_arg(),
+    )
 
 
 @bp.get("/<uuid:contract_id>/analysis")
@@ -304,21 +420,37 @@ def analysis(contract_id: uuid.UUID) -> Any:
     actor = current_actor()
     contract = svc.get_contract(s, actor=actor, contract_id=contract_id)
     chart = svc.consumption_by_month(s, contract_ids=[contract.id], now=_now())
-    return render_template("readings/analysis.html", contract=contract, chart=chart,
-                           svg=render_svg(chart), contracts=_contracts_menu())
+    return render_template(
+        "readings/analysis.html",
+        contract=contract,
+        chart=chart,
+        svg=render_svg(chart),
+        contracts=_contracts_menu(),
+    )
 
 
 @bp.get("/<uuid:contract_id>/form.xlsx")
 @login_required
 def form_template(contract_id: uuid.UUID) -> Any:
-    rendered = svc.form_template(db_session(), actor=current_actor(), contract_id=contract_id,
-                                 period=_period_arg(), now=_now(), window_days=_days())
+    rendered = svc.form_template(
+        db_session(),
+        actor=current_actor(),
+        contract_id=contract_id,
+        period=_period_arg(),
+        now=_now(),
+        window_days=_days(),
+    )
     return _download(rendered)
 
 
 def _download(rendered: svc.RenderedAct, inline: bool = False) -> Any:
-    return send_file(io.BytesIO(rendered.data), mimetype=rendered.content_type,
-                     as_attachment=not inline, download_name=rendered.filename, max_age=0)
+    return send_file(
+        io.BytesIO(rendered.data),
+        mimetype=rendered.content_type,
+        as_attachment=not inline,
+        download_name=rendered.filename,
+        max_age=0,
+    )
 
 
 @bp.post("/<uuid:contract_id>/form")
@@ -336,10 +468,17 @@ def upload_form(contract_id: uuid.UUID) -> Any:
     s = db_session()
     try:
         with transaction(s):
-            upload = svc.upload_form(s, actor=current_actor(), storage=blob_store(),
-                                     contract_id=contract_id, period=period,
-                                     filename=file.filename or "", data=file.read(),
-                                     now=_now(), window_days=_days())
+            upload = svc.upload_form(
+                s,
+                actor=current_actor(),
+                storage=blob_store(),
+                contract_id=contract_id,
+                period=period,
+                filename=file.filename or "",
+                data=file.read(),
+                now=_now(),
+                window_days=_days(),
+            )
     except ValidationError as exc:
         # Nothing kept: the message is shown at the top of the page, where it opens.
         flash(exc.message, "error")
@@ -353,11 +492,20 @@ def upload_form(contract_id: uuid.UUID) -> Any:
 @bp.get("/<uuid:contract_id>/form/<uuid:upload_id>")
 @login_required
 def download_upload(contract_id: uuid.UUID, upload_id: uuid.UUID) -> Any:
-    upload = svc.get_upload(db_session(), actor=current_actor(), contract_id=contract_id,
-                            upload_id=upload_id)
+    upload = svc.get_upload(
+        db_session(),
+        actor=current_actor(),
+        contract_id=contract_id,
+        upload_id=upload_id,
+    )
     reader = blob_store().open(upload.blob_key)
-    return send_file(reader, mimetype=reader.info.content_type or "application/octet-stream",
-                     as_attachment=True, download_name=upload.filename, max_age=0)
+    return send_file(
+        reader,
+        mimetype=reader.info.content_type or "application/octet-stream",
+        as_attachment=True,
+        download_name=upload.filename,
+        max_age=0,
+    )
 
 
 @bp.get("/<uuid:contract_id>/act")
@@ -365,10 +513,16 @@ def download_upload(contract_id: uuid.UUID, upload_id: uuid.UUID) -> Any:
 def act(contract_id: uuid.UUID) -> Any:
     """«Печатать ведомость»: ``format`` pdf | docx | xlsx, ``filled`` 0 | 1."""
     period = _required_period()
-    rendered = svc.render_act(db_session(), actor=current_actor(), contract_id=contract_id,
-                              period=period, fmt=request.args.get("format", "pdf"),
-                              filled=request.args.get("filled", "1") != "0", now=_now(),
-                              supplier_name=settings().supplier_name)
+    rendered = svc.render_act(
+        db_session(),
+        actor=current_actor(),
+        contract_id=contract_id,
+        period=period,
+        fmt=request.args.get("format", "pdf"),
+        filled=request.args.get("filled", "1") != "0",
+        now=_now(),
+        supplier_name=settings().supplier_name,
+    )
     return _download(rendered)
 
 
@@ -381,62 +535,81 @@ def send_act(contract_id: uuid.UUID) -> Any:
     try:
         with transaction(s):
             doc = svc.send_act_to_docflow(
-                s, actor=current_actor(), storage=blob_store(), contract_id=contract_id,
-                period=period, now=_now(), base_url=settings().base_url,
-                supplier_name=settings().supplier_name)
+                s,
+                actor=current_actor(),
+                storage=blob_store(),
+                contract_id=contract_id,
+                period=period,
+                now=_now(),
+                base_url=settings().base_url,
+                supplier_name=settings().supplier_name,
+            )
             doc_id, number, replaced = doc.id, doc.number, doc.supersedes_id
     except DocflowError as exc:
         if exc.status not in (409, 422):
             raise
         flash(exc.message, "error")
         return redirect(_sheet_url(contract_id, period))
-    flash(f"Акт ПРОМ10 за {calc.period_title(period)} передан в ЮЗДО: документ № {number} "
-          "ожидает подписи клиента." + (" Предыдущая неподписанная версия заменена."
-                                        if replaced else ""), "success")
+    flash(
+        f"Акт ПРОМ10 за {calc.period_title(period)} передан в ЮЗДО: документ № {number} "
+        "ожидает подписи клиента."
+        + (" Предыдущая неподписанная версия заменена." if replaced else ""),
+        "success",
+    )
     return redirect(url_for("documents.card", document_id=doc_id))
 
 
 # -- the supplier's pages ------------------------------------------------------------
 
+
 @bp.get("/admin")
 @staff_required
 def admin() -> Any:
     s = db_session()
-    return render_template("readings/admin.html", import_form=ImportForm(),
-                           decide_form=DecideForm(),
-                           groups=svc.pending_decisions(s, actor=current_actor()),
-                           meter_columns=_columns("meters"), transit_columns=_columns("transit"))
+    return render_template(
+        "readings/admin.html",
+        import_form=ImportForm(),
+        decide_form=DecideForm(),
+        groups=svc.pending_decisions(s, actor=current_actor()),
+        meter_columns=_columns("meters"),
+        transit_columns=_columns("transit"),
+    )
 
 
 def _columns(kind: str) -> list[Any]:
-    from docflow.readings import excel
-
     return list(excel.METER_COLUMNS if kind == "meters" else excel.TRANSIT_COLUMNS)
 
 
 @bp.post("/admin/import")
 @staff_required
 def admin_import() -> Any:
-    from docflow.readings import excel
-    from docflow.spreadsheets import ImportFailed
-
     form = ImportForm()
     s = db_session()
     if form.validate_on_submit():
         file = form.file.data
-        run = excel.import_meters if form.kind.data == "meters" else excel.import_transit
+        run = (
+            excel.import_meters if form.kind.data == "meters" else excel.import_transit
+        )
         try:
             with transaction(s):
-                summary = run(s, filename=file.filename or "", data=file.read(),
-                              actor=current_user._get_current_object(),
-                              request_info=current_actor().request_info)
+                summary = run(
+                    s,
+                    filename=file.filename or "",
+                    data=file.read(),
+                    actor=current_user._get_current_object(),
+                    request_info=current_actor().request_info,
+                )
         except ImportFailed as exc:
             flash(exc.message, "error")
-            return render_template("readings/admin.html", import_form=form,
-                                   decide_form=DecideForm(), problems=exc.problems,
-                                   groups=svc.pending_decisions(s, actor=current_actor()),
-                                   meter_columns=_columns("meters"),
-                                   transit_columns=_columns("transit")), 422
+            return render_template(
+                "readings/admin.html",
+                import_form=form,
+                decide_form=DecideForm(),
+                problems=exc.problems,
+                groups=svc.pending_decisions(s, actor=current_actor()),
+                meter_columns=_columns("meters"),
+                transit_columns=_columns("transit"),
+            ), 422
         flash(f"Файл загружен: {summary}.", "success")
     else:
         for errors in form.errors.values():
@@ -448,8 +621,6 @@ def admin_import() -> Any:
 @bp.get("/admin/template/<any(meters, transit):kind>.xlsx")
 @staff_required
 def admin_template(kind: str) -> Any:
-    from docflow.readings import excel
-
     data = excel.meters_template() if kind == "meters" else excel.transit_template()
     name = "Приборы-учёта.xlsx" if kind == "meters" else "Транзит.xlsx"
     return _download(svc.RenderedAct(name, excel.XLSX_TYPE, data))
@@ -474,8 +645,13 @@ def admin_decide() -> Any:
     s = db_session()
     try:
         with transaction(s):
-            count = svc.decide_readings(s, actor=current_actor(), reading_ids=ids,
-                                        accept=accept, reason=form.reason.data or "")
+            count = svc.decide_readings(
+                s,
+                actor=current_actor(),
+                reading_ids=ids,
+                accept=accept,
+                reason=form.reason.data or "",
+            )
     except ValidationError as exc:
         flash(exc.message, "error")
         return redirect(url_for("readings.admin"))
@@ -485,49 +661,74 @@ def admin_decide() -> Any:
 
 # -- the main page's widgets -----------------------------------------------------------
 
-def register_widgets() -> None:
-    try:
-        from docflow.main.widgets import register_widget
-    except ImportError:  # the main page's registry is not there: no widgets
-        return
-    from docflow.access import Actor
 
+def register_widgets() -> None:
     def readings_data(s: Any, user: Any) -> dict[str, Any]:
-        window, overview = svc.readings_overview(s, actor=Actor.for_user(user), now=_now(),
-                                                 window_days=_days())
+        window, overview = svc.readings_overview(
+            s, actor=Actor.for_user(user), now=_now(), window_days=_days()
+        )
         return {"window": window, "overview": overview}
 
     def consumption_data(s: Any, user: Any) -> dict[str, Any]:
-        from sqlalchemy import select
-
-        from docflow.access import Right, visible_contract_ids
-        from docflow.contracts.models import Contract
-        from docflow.readings.models import Meter
 
         actor = Actor.for_user(user)
-        contracts = list(s.scalars(
-            select(Contract).where(Contract.id.in_(visible_contract_ids(actor,
-                                                                       Right.SUBMIT_READINGS)),
-                                   Contract.id.in_(select(Meter.contract_id)))
-            .order_by(Contract.number).limit(20)))
+        contracts = list(
+            s.scalars(
+                select(Contract)
+                .where(
+                    Contract.id.in_(visible_contract_ids(actor, Right.SUBMIT_READINGS)),
+                    Contract.id.in_(select(Meter.contract_id)),
+                )
+                .order_by(Contract.number)
+                .limit(20)
+            )
+        )
         if not contracts:
             return {"contract": None, "contracts": []}
         # Half a year: readable in a narrow widget; the page shows twelve months.
-        chart = svc.consumption_by_month(s, contract_ids=[contracts[0].id], now=_now(),
-                                         months=6)
-        return {"contract": contracts[0], "contracts": contracts, "chart": chart,
-                "svg": render_svg(chart, width=400, height=250, font_size=13,
-                                  element_id="widget-consumption")}
+        chart = svc.consumption_by_month(
+            s, contract_ids=[contracts[0].id], now=_now(), months=6
+        )
+        return {
+            "contract": contracts[0],
+            "contracts": contracts,
+            "chart": chart,
+            "svg": render_svg(
+                chart,
+                width=400,
+                height=250,
+                font_size=13,
+                element_id="widget-consumption",
+            ),
+        }
 
-    register_widget("readings", "Показания", "readings/_widget.html", readings_data,
-                    order=20, visible_for=lambda user: not is_staff(user))
-    register_widget("consumption", "Анализ расходов", "readings/_consumption_widget.html",
-                    consumption_data, order=30, visible_for=lambda user: not is_staff(user))
+    register_widget(
+        "readings",
+        N_("Показания"),
+        "readings/_widget.html",
+        readings_data,
+        order=20,
+        visible_for=lambda user: not is_staff(user),
+    )
+    register_widget(
+        "consumption",
+        N_("Анализ расходов"),
+        "readings/_consumption_widget.html",
+        consumption_data,
+        order=30,
+        visible_for=lambda user: not is_staff(user),
+    )
 
 
 @bp.record_once
 def _on_register(_state: object) -> None:
     register_widgets()
-    # The task is known to every worker that builds the app; its daily beat
-    # entry belongs in docflow.worker.BEAT_SCHEDULE.
-    from docflow.readings import tasks  # noqa: F401
+    register_section(
+        ContractSection(
+            key="objects",
+            title=N_("Объекты и приборы учёта"),
+            template="readings/_contract_objects.html",
+            rows=svc.list_objects_for_contract,
+            order=30,
+        )
+    )

@@ -15,15 +15,18 @@ from sqlalchemy.orm import Session
 
 from docflow.access import (
     Right,
+    users_with_right,
 )
 from docflow.contracts.models import Contract
 from docflow.errors import (
     ValidationError,
 )
+from docflow.outbox.services import publish
 from docflow.readings import calc
 from docflow.readings.calc import Window
 from docflow.readings.models import (
     Meter,
+    WindowNotice,
 )
 
 
@@ -64,10 +67,6 @@ def announce_window(
     """While the window is open, tell the users who may submit readings for each
     contract with meters (once per contract and period). Returns how many
     contracts were announced; idempotent."""
-    from docflow.access import users_with_right
-    from docflow.notify.services import publish
-    from docflow.readings.models import WindowNotice
-
     window = window_for(now, window_days)
     if not window.is_open:
         return 0

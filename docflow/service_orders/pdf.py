@@ -10,7 +10,6 @@ import datetime as dt
 import io
 from dataclasses import dataclass, field
 from typing import Any
-from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
@@ -27,7 +26,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from docflow.pdfkit import FONT, FONT_BOLD, numbered_canvas, register_fonts
+from docflow import paper
+from docflow.paper import FONT, FONT_BOLD, numbered_canvas, register_fonts
 
 STAMP_RESERVE_PT = 142.0
 
@@ -130,21 +130,11 @@ def _build(
     )
 
     def para(text: str, style: ParagraphStyle = base) -> Paragraph:
-        return Paragraph(escape(text).replace("\n", "<br/>"), style)
+        return paper.text(text, style)
 
     story: list[Any] = [para(title, heading), para(subtitle, sub), Spacer(1, 4 * mm)]
-    table = Table(
-        [[para(k, bold), para(v)] for k, v in lines],
-        colWidths=[48 * mm, width - 48 * mm],
-    )
-    table.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
-            ]
-        )
+    table = paper.facts_table(
+        lines, label=bold, value=base, label_width=48 * mm, width=width, padding=1.5
     )
     story += [table, Spacer(1, 4 * mm)]
 

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from docflow.access import (
@@ -49,12 +51,14 @@ from docflow.audit import record
 from docflow.contracts.models import Contract
 from docflow.db import blobs_of_transaction, utcnow
 from docflow.documents.models import DocStatus, DocType, Document
+from docflow.documents.services import Upload, delete_document, register_document
 from docflow.errors import (
     InvalidTransitionError,
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
 )
+from docflow.outbox.services import publish
 from docflow.service_orders import fields as fieldspec
 from docflow.service_orders import pdf
 from docflow.service_orders.models import (
@@ -317,8 +321,6 @@ def _lock_counter(session: Session, year: int) -> ServiceOrderCounter:
     """The year's counter row, locked until the transaction ends (created at
     the first order of the year)."""
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
         session.execute(
             pg_insert(ServiceOrderCounter)
             .values(year=year, last=0)
@@ -330,7 +332,6 @@ def _lock_counter(session: Session, year: int) -> ServiceOrderCounter:
             .with_for_update()
             .execution_options(populate_existing=True)
         ).scalar_one()
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     # SQLite has no row locks: a write takes the database's write lock for
     # the transaction, so two orders at once run one after the other.
@@ -467,7 +468,6 @@ def place_order(
     )
     session.add(order)
     session.flush()
-    from docflow.documents.services import Upload, register_document
 
     body = pdf.render_offer(
         _paper(session, order, supplier_name=supplier_name, date=now.date())
@@ -644,8 +644,6 @@ def _change(
     **details: Any,
 ) -> None:
     """Set the status, add the history line, audit, publish."""
-    from docflow.notify.services import publish
-
     order.status = status
     session.add(
         ServiceOrderEvent(
@@ -710,8 +708,6 @@ def cancel_order(
         else None
     )
     if offer is not None and offer.status not in (DocStatus.DELETED, DocStatus.REFUSED):
-        from docflow.documents.services import delete_document
-
         delete_document(session, actor=actor, document_id=offer.id)
     order.cancelled_at = utcnow()
     _change(
@@ -740,7 +736,6 @@ def issue_invoice(
     «ожидает оплаты». Idempotent: an order that has its invoice is left alone."""
     if order.invoice_document_id is not None or order.status != OrderStatus.ORDERED:
         return None
-    from docflow.documents.services import Upload, register_document
 
     system = Actor.system("система (заказ услуг)")
     now = now or utcnow()

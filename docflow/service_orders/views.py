@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from functools import partial
 from typing import Any
 
 from flask import (
@@ -26,16 +27,26 @@ from flask import (
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import SQLAlchemyError
 
 from docflow.access import (
     Actor,
     contract_rights,
+    is_staff,
     may_edit_service_catalogue,
     may_process_service_orders,
+    require_service_order,
 )
 from docflow.access.web import admin_required, staff_required
-from docflow.db import transaction
+from docflow.contracts.sections import ContractSection, register_section
+from docflow.dashboard.widgets import register_widget
+from docflow.db import enqueue_after_commit, transaction
+from docflow.documents.models import DocStatus, DocType, Party
+from docflow.documents.services import on_signature, status_label
+from docflow.documents.tasks import countersign_document
 from docflow.errors import DocflowError, NotFoundError, ValidationError
+from docflow.extensions import N_
+from docflow.payments import services as payments
 from docflow.service_orders import fields as fieldspec
 from docflow.service_orders import services as svc
 from docflow.service_orders.models import ORDER_STATUS_TITLES, OrderStatus, vat_of
@@ -154,7 +165,6 @@ def order(service_id: uuid.UUID) -> Any:
             wanted = uuid.UUID(request.values["contract"].strip())
         except ValueError:
             raise NotFoundError("Договор не найден.") from None
-        from docflow.access import require_service_order
 
         require_service_order(s, actor, wanted, ordering=True)
         raise NotFoundError("Договор не найден.")
@@ -259,7 +269,6 @@ def order_card(order_id: uuid.UUID) -> Any:
     s = db_session()
     actor = current_actor()
     found = svc.get_order(s, actor=actor, order_id=order_id)
-    from docflow.documents.services import status_label
 
     documents = svc.order_documents(s, found)
     may_process = may_process_service_orders(actor)
@@ -462,8 +471,6 @@ def _supplier_key_configured() -> bool:
 def _countersign_later(session: Any, document_id: uuid.UUID) -> None:
     """The supplier's key signs the offer once the customer's signature is
     committed (the flow's Celery task: eager in the embedded mode)."""
-    from docflow.db import enqueue_after_commit
-    from docflow.documents.tasks import countersign_document
 
     def send() -> None:
         try:
@@ -476,8 +483,6 @@ def _countersign_later(session: Any, document_id: uuid.UUID) -> None:
 
 def offer_signed(session: Any, doc: Any, step: Any, base_url: str) -> None:
     """The document core's hook after a signature of an offer (or an invoice)."""
-    from docflow.documents.models import DocStatus, Party
-
     current = doc.current_step
     if (
         doc.status == DocStatus.PARTLY_SIGNED
@@ -488,7 +493,6 @@ def offer_signed(session: Any, doc: Any, step: Any, base_url: str) -> None:
     ):
         _countersign_later(session, doc.id)
         return
-    from sqlalchemy.exc import SQLAlchemyError
 
     try:
         order = svc.on_offer_signature(
@@ -514,20 +518,11 @@ def offer_signed(session: Any, doc: Any, step: Any, base_url: str) -> None:
 
 
 def _register_payment_handler() -> None:
-    try:
-        from docflow.payments import services as payments
-    except ImportError:
-        return  # the payments module is not installed: a clerk marks payments
     payments.register_paid_handler(svc.PAYMENT_KIND, svc.on_payment)
-    resolver = getattr(payments, "register_amount_resolver", None)
-    if resolver is not None:
-        resolver(svc.PAYMENT_KIND, svc.payment_amount)
+    payments.register_amount_resolver(svc.PAYMENT_KIND, svc.payment_amount)
 
 
 def _register_widget() -> None:
-    from docflow.access import is_staff
-    from docflow.main.widgets import register_widget
-
     def data(session: Any, user: Any) -> dict[str, Any]:
         actor = Actor.for_user(user)
         return {
@@ -537,7 +532,7 @@ def _register_widget() -> None:
 
     register_widget(
         "services",
-        "Услуги",
+        N_("Услуги"),
         "service_orders/_widget.html",
         data,
         order=45,
@@ -547,9 +542,15 @@ def _register_widget() -> None:
 
 @bp.record_once
 def _on_register(_state: object) -> None:
-    from docflow.documents.models import DocType
-    from docflow.documents.services import on_signature
-
     on_signature(DocType.SERVICE_OFFER, offer_signed)
     _register_payment_handler()
     _register_widget()
+    register_section(
+        ContractSection(
+            key="orders",
+            title=N_("Заказанные услуги"),
+            template="service_orders/_contract_orders.html",
+            rows=partial(svc.list_orders_for_contract, limit=10),
+            order=20,
+        )
+    )

@@ -12,6 +12,11 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
 from docflow.spreadsheets import xml_safe
 from docflow.surveys.models import QuestionKind
 from docflow.surveys.services import Results, answer_text, response_answers
@@ -20,11 +25,6 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def results_xlsx(res: Results) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="DCE6F1")

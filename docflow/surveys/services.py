@@ -52,6 +52,7 @@ from docflow.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from docflow.outbox.services import publish
 from docflow.surveys.models import (
     QuestionKind,
     Survey,
@@ -511,8 +512,6 @@ def publish_survey(
 def notify_published(session: Session, survey: Survey, *, base_url: str) -> None:
     """Tell the users of the targeted contracts (view right) that the survey
     is published: in the cabinet, and by e-mail and SMS as each subscribed."""
-    from docflow.notify.services import publish
-
     users = list(
         session.scalars(
             select(User)

@@ -29,8 +29,9 @@ from flask_babel import gettext
 from flask_login import login_required
 from flask_wtf import FlaskForm
 
-from docflow.access import manages_surveys, reads_survey_results
+from docflow.access import Actor, answers_surveys, manages_surveys, reads_survey_results
 from docflow.access.web import staff_required
+from docflow.dashboard.widgets import register_widget
 from docflow.db import transaction
 from docflow.errors import (
     ConflictError,
@@ -38,6 +39,7 @@ from docflow.errors import (
     NotFoundError,
     ValidationError,
 )
+from docflow.extensions import N_
 from docflow.surveys import services as svc
 from docflow.surveys.chart import render_bars
 from docflow.surveys.excel import XLSX_TYPE, results_xlsx
@@ -402,12 +404,6 @@ def results_export(survey_id: uuid.UUID) -> Any:
 
 
 def register_widgets() -> None:
-    try:
-        from docflow.main.widgets import register_widget
-    except ImportError:  # the main page's registry is not there: no widget
-        return
-    from docflow.access import Actor, answers_surveys
-
     def surveys_data(s: Any, user: Any) -> dict[str, Any]:
         items = svc.invitations(s, actor=Actor.for_user(user), now=_now())
         shown = [i for i in items if svc.is_open(i.survey, _now())][:5]
@@ -415,7 +411,7 @@ def register_widgets() -> None:
 
     register_widget(
         "surveys",
-        "Анкеты",
+        N_("Анкеты"),
         "surveys/_widget.html",
         surveys_data,
         order=55,

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark only"
-    return message
+from docflow.extensions import N_
 
 
 @dataclass(frozen=True)
@@ -233,7 +231,7 @@ TOURS: dict[str, tuple[Step, ...]] = {
 
 #: The page (endpoint) → the tour it shows.
 ENDPOINTS: dict[str, str] = {
-    "main.index": "main",
+    "dashboard.index": "main",
     "documents.index": "documents",
     "documents.card": "document",
     "documents.sign_page": "sign",
@@ -243,10 +241,3 @@ ENDPOINTS: dict[str, str] = {
     "contracts.index": "contracts",
     "contracts.card": "contract",
 }
-
-#: Page keys are short ASCII names; the column holds this many characters.
-MAX_KEY_LENGTH = 40
-
-
-def tour_for(key: str) -> tuple[Step, ...] | None:
-    return TOURS.get(key)

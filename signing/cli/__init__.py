@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from signing.cli import cert_commands, sign_commands
 from signing.errors import SigningError
 
 EXIT_VALID = 0
@@ -26,8 +27,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from signing.cli import cert_commands, sign_commands
-
     parser = _Parser(prog="python -m signing", description=__doc__)
     # The subcommands' parsers are _Parser too (exit status 3 on a usage error);
     # typed as the base class, which is all the register() functions use.

@@ -10,17 +10,27 @@ import json
 import sys
 from pathlib import Path
 
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from signing.certificates import load_certificates
 from signing.cli.cert_commands import (
     EXIT_FOR_VERDICT,
     add_trust_arguments,
     trust_from_args,
 )
+from signing.cms import certificate_info, sign_cms, verify_cms
 from signing.errors import KeyLoadError
 from signing.reports import Reason, Verdict
-from signing.signers import GostSigner, Pkcs11Signer, Pkcs12Signer, Signer
+from signing.signers import GostSigner, Pkcs12Signer, Signer
 from signing.verification import CmsReport, PdfReport, SignerReport
 
 __all__ = ["register"]
+
+# pyHanko's signing modules (behind signing.pades and signing.pkcs11) take up
+# to a second to import and print a cryptography deprecation warning: the PDF
+# and token code paths import them when they run, so that `inspect`,
+# `validate-cert` and the CMS commands start without them, as `import signing`
+# does (signing/__init__.py).
 
 _VERDICT_RU = {
     Verdict.VALID: "подпись действительна",
@@ -207,8 +217,6 @@ def _load_p12(data: bytes, args: argparse.Namespace) -> Signer:
 def _load_key(args: argparse.Namespace) -> Signer:
     if args.cert is None:
         raise KeyLoadError("--key needs --cert FILE (the key's certificate)")
-    from signing.certificates import load_certificates
-
     certs = [c.dump() for c in load_certificates(_read(args.cert))]
     return GostSigner.load(
         _read(args.key), certs[0], certs[1:], password=_password(args)
@@ -238,6 +246,8 @@ def _signer_from_args(args: argparse.Namespace) -> Signer:
             key_id = bytes.fromhex(args.key_id) if args.key_id else None
         except ValueError:
             raise KeyLoadError(f"--key-id {args.key_id!r} is not hexadecimal") from None
+        from signing.pkcs11 import Pkcs11Signer  # noqa: PLC0415 - pyHanko: see the note at the top
+
         return Pkcs11Signer(
             args.pkcs11_lib,
             args.token,
@@ -258,11 +268,7 @@ def _print_json(data: object) -> None:
 
 
 def _signed(args: argparse.Namespace, signer: Signer, size: int) -> int:
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    from signing.cms import _cert_info
-
-    info = _cert_info(signer.certificate.public_bytes(Encoding.DER))
+    info = certificate_info(signer.certificate.public_bytes(Encoding.DER))
     if args.json:
         _print_json(
             {"output": str(args.output), "size": size, "signer": info.to_json()}
@@ -274,22 +280,26 @@ def _signed(args: argparse.Namespace, signer: Signer, size: int) -> int:
     return 0
 
 
-def _sign_cms(args: argparse.Namespace) -> int:
-    from signing.cms import sign_cms
+def _release(signer: Signer) -> None:
+    """Close a token's session (a key held in memory has none)."""
+    close = getattr(signer, "close", None)
+    if callable(close):
+        close()
 
+
+def _sign_cms(args: argparse.Namespace) -> int:
     content = _read(args.file)
     signer = _signer_from_args(args)
     try:
         sig = sign_cms(content, signer, digest=args.digest)
     finally:
-        if isinstance(signer, Pkcs11Signer):
-            signer.close()
+        _release(signer)
     _write(args.output, sig)
     return _signed(args, signer, len(sig))
 
 
 def _sign_pdf(args: argparse.Namespace) -> int:
-    from signing.pades import sign_pdf
+    from signing.pades import sign_pdf  # noqa: PLC0415 - pyHanko: see the note at the top
 
     pdf = _read(args.file)
     signer = _signer_from_args(args)
@@ -306,8 +316,7 @@ def _sign_pdf(args: argparse.Namespace) -> int:
             digest=args.digest,  # None: the key's own (Streebog for GOST)
         )
     finally:
-        if isinstance(signer, Pkcs11Signer):
-            signer.close()
+        _release(signer)
     _write(args.output, signed)
     return _signed(args, signer, len(signed))
 
@@ -341,13 +350,9 @@ def _print_stamps(signer: SignerReport, indent: str) -> None:
 
 
 def _verify_cms(args: argparse.Namespace) -> int:
-    from signing.cms import verify_cms
-
     content = _read(args.file)
     sig = _read(args.sig)
     store, at, revocation = trust_from_args(args)
-    from signing.certificates import load_certificates
-
     signer_certs = [
         c for path in args.signer_cert for c in load_certificates(_read(path))
     ]
@@ -370,7 +375,7 @@ def _verify_cms(args: argparse.Namespace) -> int:
 
 
 def _verify_pdf(args: argparse.Namespace) -> int:
-    from signing.pades import verify_pdf
+    from signing.pades import verify_pdf  # noqa: PLC0415 - pyHanko: see the note at the top
 
     pdf = _read(args.file)
     store, at, revocation = trust_from_args(args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from flask import Flask
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
+from docflow.demo import create_demo_world
 from docflow.extensions import limiter
 from tests.appfixtures import (
     build_app,
@@ -128,9 +130,6 @@ def demo_server(
     """A live server on its own PostgreSQL database with the demo world (the
     newcomer's `make run`), CSRF on; ``supplier_key`` countersigns with the
     demo supplier's key; ``configure`` adjusts the app before it starts."""
-    from dataclasses import replace
-
-    from docflow.demo import create_demo_world
 
     admin = require_postgres()
     var = tmp_path_factory.mktemp(f"var-e2e-{name}")

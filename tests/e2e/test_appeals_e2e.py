@@ -12,7 +12,11 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
+from reportlab.pdfgen import canvas
 
+from docflow.appeals.demo import seed_demo
+from docflow.db import transaction
+from docflow.web import db_session
 from tests.e2e.conftest import LiveServer, demo_server, login, screenshot
 
 pytestmark = pytest.mark.e2e
@@ -25,10 +29,6 @@ def demo(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[LiveServer, dict[str, Any]]]:
     with demo_server(tmp_path_factory, "appeals") as (server, world):
-        from docflow.appeals.demo import seed_demo
-        from docflow.db import transaction
-        from docflow.web import db_session
-
         with server.app.test_request_context():
             s = db_session()
             with transaction(s):
@@ -43,8 +43,6 @@ def shot(page: Page, name: str) -> None:
 
 
 def attachment(tmp: Path) -> Path:
-    from reportlab.pdfgen import canvas
-
     path = tmp / "акт-сверки.pdf"
     c = canvas.Canvas(str(path))
     c.drawString(72, 760, "Act of reconciliation")

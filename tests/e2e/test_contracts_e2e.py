@@ -4,6 +4,8 @@ survives logging out and in again."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -162,7 +164,6 @@ def test_profile_subscriptions_page(live_server: LiveServer, page: Page) -> None
     text = "".join(
         p.read_text(encoding="utf-8", errors="replace") for p in sms if p.is_file()
     )
-    import re
 
     code = re.search(r"Код подтверждения: (\d{6})", text)
     assert code, text

@@ -28,6 +28,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, Route, expect
 
+from docflow.demo import create_demo_world
 from docflow.extensions import limiter
 from signing import gost
 from signing.signers import GostSigner
@@ -179,8 +180,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         )
         app.config["WTF_CSRF_ENABLED"] = True
         with app.app_context():
-            from docflow.demo import create_demo_world
-
             data = create_demo_world()
         limiter.reset()
         server = LiveServer(app, port)

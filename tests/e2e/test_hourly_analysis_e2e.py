@@ -17,6 +17,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from docflow.readings.hourly_formats import write_80020
+from docflow.readings.hourly_models import Channel
+from docflow.readings.planned_services import MSK, utcnow
 from tests.e2e.conftest import LiveServer, demo_server, login, screenshot
 
 pytestmark = pytest.mark.e2e
@@ -41,10 +44,6 @@ def shot(page: Page, name: str) -> None:
 def test_upload_file_a_plan_and_see_the_deviation(
     demo: tuple[LiveServer, dict[str, Any]], page: Page, tmp_path: Path
 ) -> None:
-    from docflow.readings.hourly_formats import write_80020
-    from docflow.readings.hourly_models import Channel
-    from docflow.readings.planned_services import MSK, utcnow
-
     server, world = demo
     contract_id = world["hourly_analysis"]["contract_id"]
     errors: list[str] = []

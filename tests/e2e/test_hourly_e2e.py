@@ -15,7 +15,14 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
+from docflow.contracts.models import Contract
+from docflow.db import transaction
+from docflow.readings.hourly_demo import UNMAPPED_CODE, seed_demo
+from docflow.readings.hourly_formats import write_80020
+from docflow.readings.hourly_models import Channel
+from docflow.web import db_session
 from tests.e2e.conftest import LiveServer, demo_server, login, screenshot
 
 pytestmark = pytest.mark.e2e
@@ -28,10 +35,6 @@ def demo(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[LiveServer, dict[str, Any]]]:
     with demo_server(tmp_path_factory, "hourly") as (server, world):
-        from docflow.db import transaction
-        from docflow.readings.hourly_demo import seed_demo
-        from docflow.web import db_session
-
         with server.app.test_request_context():
             s = db_session()
             with transaction(s):
@@ -48,9 +51,6 @@ def shot(page: Page, name: str) -> None:
 def test_upload_80020_and_see_the_month(
     demo: tuple[LiveServer, dict[str, Any]], page: Page, tmp_path: Path
 ) -> None:
-    from docflow.readings.hourly_formats import write_80020
-    from docflow.readings.hourly_models import Channel
-
     server, _world = demo
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -105,12 +105,6 @@ def test_upload_80020_and_see_the_month(
 def test_the_clerk_maps_the_new_point(
     demo: tuple[LiveServer, dict[str, Any]], page: Page
 ) -> None:
-    from sqlalchemy import select
-
-    from docflow.contracts.models import Contract
-    from docflow.readings.hourly_demo import UNMAPPED_CODE
-    from docflow.web import db_session
-
     server, _world = demo
     with server.app.test_request_context():
         contract_id = db_session().scalar(

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from docflow.powers.registry import FileRegistry
 from tests.e2e.conftest import LiveServer, demo_server, login, screenshot
 
 pytestmark = pytest.mark.e2e
@@ -68,7 +69,6 @@ def test_after_a_revocation_in_the_registry_double_the_page_says_why(
 ) -> None:
     """``docflow mchd registry revoke …`` (the principal revoking it in the ФНС
     registry): her next signature is refused, and the page says why."""
-    from docflow.powers.registry import FileRegistry
 
     server, world = demo
     key = next(k for k in world["keys"] if k["email"] == EMPLOYEE)

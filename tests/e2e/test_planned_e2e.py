@@ -13,6 +13,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from docflow.db import transaction
+from docflow.readings import planned_excel as px
+from docflow.readings.planned_demo import seed_demo
+from docflow.readings.planned_services import MSK, utcnow
+from docflow.web import db_session
 from tests.e2e.conftest import LiveServer, demo_server, login, screenshot
 
 pytestmark = pytest.mark.e2e
@@ -25,10 +30,6 @@ def demo(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[LiveServer, dict[str, Any]]]:
     with demo_server(tmp_path_factory, "planned") as (server, world):
-        from docflow.db import transaction
-        from docflow.readings.planned_demo import seed_demo
-        from docflow.web import db_session
-
         with server.app.test_request_context():
             s = db_session()
             with transaction(s):
@@ -45,9 +46,6 @@ def shot(page: Page, name: str) -> None:
 def test_file_a_planned_request_and_accept_it(
     demo: tuple[LiveServer, dict[str, Any]], page: Page, tmp_path: Path
 ) -> None:
-    from docflow.readings import planned_excel as px
-    from docflow.readings.planned_services import MSK, utcnow
-
     server, _world = demo
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -6,6 +6,7 @@ to the document flow and signs it in the page with the demo PKCS#12 key."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import subprocess
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from openpyxl import load_workbook
 from playwright.sync_api import Dialog, Page, expect
 
 from docflow.readings import calc
@@ -190,9 +192,6 @@ def form_uploads_back_the_error_is_in_view_and_closed_window_is_read_only(
     sent; a bad file's errors are where the user looks; outside the window
     the sheet is shown read-only. Run at the end of the test that sent the
     values (a test of its own could get a fresh demo world without them)."""
-    import io
-
-    from openpyxl import load_workbook
 
     page.click("nav.mainnav >> text=Показания")
     page.click("text=№ 77-0001-ЮЛ")

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from docflow.db import transaction
+from docflow.service_orders.demo import seed_demo
 from tests.e2e.conftest import LiveServer, demo_server, screenshot
 
 pytestmark = pytest.mark.e2e
@@ -24,8 +26,6 @@ def demo(
 ) -> Iterator[tuple[LiveServer, dict[str, Any]]]:
     with demo_server(tmp_path_factory, "services", payment_fake=True) as running:
         server, world = running
-        from docflow.db import transaction
-        from docflow.service_orders.demo import seed_demo
 
         with server.app.app_context():
             s = server.app.extensions["docflow"].sessionmaker()

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from docflow.db import transaction
+from docflow.surveys.demo import seed_demo
 from tests.e2e.conftest import LiveServer, demo_server, login, screenshot
 
 pytestmark = pytest.mark.e2e
@@ -21,8 +22,6 @@ pytestmark = pytest.mark.e2e
 def demo(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[LiveServer, dict[str, Any]]]:
-    from docflow.surveys.demo import seed_demo
-
     with demo_server(tmp_path_factory, "surveys", supplier_key=False) as running:
         server, world = running
         # The integrator wires seed_demo into create_demo_world; until then

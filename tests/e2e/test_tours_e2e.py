@@ -13,6 +13,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from docflow.db import transaction
+from docflow.tours.demo import seed_demo
+from docflow.web import db_session
 from tests.e2e.conftest import SCREENSHOTS, LiveServer, demo_server, login, screenshot
 
 pytestmark = pytest.mark.e2e
@@ -28,10 +31,6 @@ def demo(
     with demo_server(
         tmp_path_factory, "tours", tours_autostart=True, grid_cabinet_url=GRID
     ) as (server, world):
-        from docflow.db import transaction
-        from docflow.tours.demo import seed_demo
-        from docflow.web import db_session
-
         with server.app.app_context():
             s = db_session()
             with transaction(s):

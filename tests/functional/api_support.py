@@ -13,7 +13,10 @@ from flask.testing import FlaskClient
 
 from docflow.contracts.models import Organisation
 from docflow.db import transaction
-from tests.functional.world import World, act_pdf
+from signing import cms
+from signing.signers import Pkcs12Signer
+from tests.factories import act_pdf, make_api_key
+from tests.functional.world import World
 
 
 def make_key(
@@ -22,16 +25,13 @@ def make_key(
     scopes: str = "read,write,sign",
     name: str = "тестовая интеграция",
 ) -> str:
-    """A new API key (``organisation`` None: the supplier's)."""
-    from docflow.api.services import create_api_key
-
+    """The secret of a new API key, committed (``organisation`` None: the
+    supplier's)."""
     with app.app_context():
         s = app.extensions["docflow"].sessionmaker()
         with transaction(s):
             org = s.merge(organisation) if organisation is not None else None
-            made = create_api_key(
-                s, user=None, organisation=org, name=name, scopes=scopes
-            )
+            made = make_api_key(s, organisation=org, scopes=scopes, name=name)
         s.close()
     return made.secret
 
@@ -110,10 +110,9 @@ def api_for(
 
 
 def sign_cms(issued: Any, content: bytes) -> bytes:
-    import signing
-
-    signer = signing.Pkcs12Signer.load(issued.pkcs12("pw"), "pw")  # type: ignore[attr-defined]
-    return signing.sign_cms(content, signer)  # type: ignore[attr-defined, no-any-return]
+    """A detached CMS signature of ``content`` with ``issued``'s key."""
+    signer = Pkcs12Signer.load(issued.pkcs12("pw"), "pw")
+    return cms.sign_cms(content, signer)
 
 
 def error_code(resp: Any) -> str:

@@ -5,10 +5,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from altcha import Challenge, Payload, solve_challenge
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from docflow.extensions import limiter
+from docflow.outbox.models import OutboxMessage
 from tests.appfixtures import (
     build_app,
     empty_tables,
@@ -58,9 +61,6 @@ def client(app: Flask) -> FlaskClient:
 
 def outbox_links(app: Flask, kind: str | None = None) -> list[str]:
     """Links sent in e-mails, newest last, read from the outbox rows."""
-    from sqlalchemy import select
-
-    from docflow.notify.models import OutboxMessage
 
     with app.app_context():
         sm = app.extensions["docflow"].sessionmaker
@@ -75,7 +75,6 @@ def solve_captcha(client: FlaskClient) -> str:
     """Do what the ALTCHA widget does in the browser: fetch a challenge, solve the
     proof of work (with the ``altcha`` package's solver), return the payload the
     widget posts as the ``altcha`` field."""
-    from altcha import Challenge, Payload, solve_challenge
 
     resp = client.get("/account/captcha")
     assert resp.status_code == 200

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from flask import Flask
@@ -15,17 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from docflow.accounts.models import Role, User
-from docflow.contracts.models import Contract, ContractAccess, Organisation
-
-PASSWORD = "secret123"
-
-
-@cache
-def _password_hash() -> str:
-    # One argon2 hash for every test user: hashing is slow on purpose.
-    from docflow.accounts.services import hash_password
-
-    return hash_password(PASSWORD)
+from docflow.audit.models import AuditRecord
+from docflow.contracts.models import Contract, ContractAccess
+from tests import factories
+from tests.factories import PASSWORD as PASSWORD
 
 
 @dataclass(frozen=True)
@@ -49,41 +41,37 @@ def make_user(
     last_name: str = "Сидоров",
     first_name: str = "Пётр",
 ) -> uuid.UUID:
+    """A confirmed user (password :data:`PASSWORD`), committed; their id."""
     with session(app) as s:
-        user = User(
-            email=email,
-            password_hash=_password_hash(),
-            last_name=last_name,
-            first_name=first_name,
-            middle_name="",
-            role=role,
-            email_confirmed_at=dt.datetime.now(dt.UTC),
+        user = factories.make_user(
+            s, email=email, role=role, last_name=last_name, first_name=first_name
         )
-        s.add(user)
         s.commit()
         return user.id
 
 
 def build_world(app: Flask) -> World:
     with session(app) as s:
-        rom = Organisation(
+        rom = factories.make_organisation(
+            s,
             name="ООО «Ромашка»",
             inn="7701234567",
             kpp="770101001",
             email="office@romashka.example",
             address="г. Москва",
         )
-        vas = Organisation(
-            name="АО «Василёк»", inn="5003012345", email="office@vasilek.example"
+        vas = factories.make_organisation(
+            s, name="АО «Василёк»", inn="5003012345", email="office@vasilek.example"
         )
-        s.add_all([rom, vas])
-        s.flush()
-        c1 = Contract(
-            number="77-0001-ЮЛ", organisation_id=rom.id, signed_on=dt.date(2024, 1, 15)
+        c1 = factories.make_contract(
+            s, organisation=rom, number="77-0001-ЮЛ", signed_on=dt.date(2024, 1, 15)
         )
-        c2 = Contract(number="77-0002-ЮЛ", organisation_id=rom.id)
-        c3 = Contract(number="50-0100-ЮЛ", organisation_id=vas.id)
-        s.add_all([c1, c2, c3])
+        c2 = factories.make_contract(
+            s, organisation=rom, number="77-0002-ЮЛ", signed_on=None
+        )
+        c3 = factories.make_contract(
+            s, organisation=vas, number="50-0100-ЮЛ", signed_on=None
+        )
         s.commit()
         return World(rom.id, vas.id, c1.id, c2.id, c3.id)
 
@@ -91,11 +79,13 @@ def build_world(app: Flask) -> World:
 def grant(
     app: Flask, user_id: uuid.UUID, contract_id: uuid.UUID, **rights: bool
 ) -> None:
+    """The view right on the contract, and ``rights`` (``can_manage=True``…)."""
     with session(app) as s:
-        s.add(
-            ContractAccess(
-                user_id=user_id, contract_id=contract_id, can_view=True, **rights
-            )
+        factories.grant(
+            s,
+            user=s.get_one(User, user_id),
+            contract=s.get_one(Contract, contract_id),
+            **rights,
         )
         s.commit()
 
@@ -115,8 +105,6 @@ def login(client: FlaskClient, email: str, password: str = PASSWORD) -> None:
 
 
 def audit_actions(app: Flask) -> list[tuple[str, dict[str, Any]]]:
-    from docflow.audit.models import AuditRecord
-
     with session(app) as s:
         return [
             (r.action, r.details)

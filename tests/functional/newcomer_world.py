@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from flask import Flask
 from flask.testing import FlaskClient
 
+from docflow.demo import create_demo_world
 from tests.functional.contract_world import login
 
 DEMO_PASSWORD = "demo12345"
@@ -91,8 +92,6 @@ class Demo:
 @pytest.fixture()
 def demo(app: Flask) -> Iterator[Demo]:
     with app.app_context():
-        from docflow.demo import create_demo_world
-
         world = create_demo_world()
     state = app.extensions["docflow"]
     saved = state.settings

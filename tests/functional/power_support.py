@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import signing
+from docflow.powers.registry import FileRegistry, open_registry
 from signing import pki
 from signing.mchd import (
     FormatVersion,
@@ -21,6 +22,7 @@ from signing.mchd import (
     PowerOfAttorney,
     Redelegation,
 )
+from tests.functional.api_support import sign_cms as sign_detached
 from tests.functional.world import Keys, World
 
 EMPLOYEE_SNILS = "12345678964"
@@ -93,16 +95,9 @@ def power_xml(
     )
 
 
-def sign_detached(issued: pki.Issued, content: bytes) -> bytes:
-    signer = signing.Pkcs12Signer.load(issued.pkcs12("pw"), "pw")  # type: ignore[attr-defined]
-    return signing.sign_cms(content, signer)  # type: ignore[attr-defined, no-any-return]
-
-
 def publish(world: World, number: str, principal_inn: str = "7701234567") -> None:
     """Register the МЧД in the app's registry (the double), as its principal
     does before anyone relies on it."""
-    from docflow.powers.registry import FileRegistry, open_registry
-
     settings = world.app.extensions["docflow"].settings
     registry = open_registry(settings.mchd_registry_url, var_dir=settings.var_dir)
     if isinstance(registry, FileRegistry):

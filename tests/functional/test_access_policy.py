@@ -12,7 +12,9 @@ tester found inside an organisation, each closed.
 from __future__ import annotations
 
 import io
+import pathlib
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import select
@@ -20,9 +22,15 @@ from sqlalchemy import select
 import signing
 from docflow.access import Action, Actor, contract_rights, may
 from docflow.documents.models import DocStatus, Document
-from docflow.documents.services import Upload, register_document
+from docflow.documents.services import (
+    Upload,
+    check_pdf,
+    delete_document,
+    register_document,
+    status_label,
+)
 from docflow.errors import NotFoundError, PermissionDeniedError, ValidationError
-from tests.functional.api_support import api_for, error_code
+from tests.functional.api_support import api_for, error_code, sign_cms
 from tests.functional.test_document_access import client_for
 from tests.functional.test_document_flow import load
 from tests.functional.world import World, act_pdf, keys, new_document, world
@@ -122,7 +130,6 @@ def test_another_organisation_gets_404_not_403(world: World) -> None:
     with world.app.app_context():
         s = world.session()
         outsider = Actor.for_user(s.merge(world.signer_b))
-        from docflow.documents.services import delete_document
 
         with pytest.raises(NotFoundError):
             delete_document(s, actor=outsider, document_id=doc_id)
@@ -131,9 +138,6 @@ def test_another_organisation_gets_404_not_403(world: World) -> None:
 
 
 def test_a_signed_customer_only_route_is_not_signed_by_both(world: World) -> None:
-    from docflow.documents.services import status_label
-    from tests.functional.api_support import sign_cms
-
     api = api_for(world, world.org_a)
     assert api.register_certificate(world.keys.signer_a.der).status_code in (200, 201)
     pdf = act_pdf()
@@ -196,15 +200,12 @@ def test_an_unparseable_pdf_is_refused_at_registration(
 
 def _blob_count(world: World) -> int:
     root = world.app.extensions["docflow"].settings.storage_url.removeprefix("file://")
-    import pathlib
 
     # A blob is a directory holding its bytes and meta.json.
     return sum(1 for p in pathlib.Path(root).rglob("meta.json"))
 
 
 def test_validation_error_is_the_document_format_code(world: World) -> None:
-    from docflow.documents.services import check_pdf
-
     with pytest.raises(ValidationError) as caught:
         check_pdf(b"%PDF-1.4\ngarbage", "a.pdf")
     assert caught.value.code == "document_format"
@@ -213,10 +214,6 @@ def test_validation_error_is_the_document_format_code(world: World) -> None:
 def test_identical_signatures_posted_at_once_give_one_and_no_orphans(
     world: World,
 ) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
-    from tests.functional.api_support import sign_cms
-
     api = api_for(world, world.org_a)
     assert api.register_certificate(world.keys.signer_a.der).status_code in (200, 201)
     pdf = act_pdf()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
+import threading
 from typing import Any
 
 import pytest
@@ -23,10 +24,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
 from docflow.accounts import captcha
+from docflow.accounts import services as accounts
 from docflow.accounts.models import TokenPurpose, UsedCaptchaChallenge, User
 from docflow.accounts.redirects import safe_redirect_target
 from docflow.accounts.services import create_token, register_user
-from docflow.notify.models import OutboxMessage
+from docflow.outbox.models import OutboxMessage
+from notifications.render import render
 from tests.appfixtures import TEST_SECRET
 from tests.functional.conftest import outbox_links, register, solve_captcha
 
@@ -533,8 +536,6 @@ def test_registering_a_known_email_answers_exactly_like_a_new_one(
 
 
 def test_registration_attempt_notice_renders_in_russian() -> None:
-    from notifications.render import render
-
     rendered = render(
         "account.registration_attempt", {"url": "https://lk.example.ru/account/forgot"}
     )
@@ -549,9 +550,6 @@ def test_two_registrations_of_one_new_address_at_once_give_one_account(
 ) -> None:
     """Both requests pass the «address free» check; the second finds it taken
     at commit and is answered as for a known address — the same page, no 500."""
-    import threading
-
-    from docflow.accounts import services as accounts
 
     if not app.extensions["docflow"].settings.database_url.startswith("postgresql"):
         pytest.skip("SQLite runs one writing transaction at a time: no race")

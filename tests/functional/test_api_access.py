@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from docflow.api.openapi import openapi_spec
+from docflow.readings.hourly_formats import write_80020
+from docflow.readings.hourly_models import Channel
 from signing.mchd import Organisation as Principal
 from tests.functional.api_support import api_for, error_code, make_key, sign_cms
 from tests.functional.power_support import signed_power
@@ -116,8 +118,6 @@ def b_objects(world: World) -> dict[str, str]:
 
 def b_hourly_upload_id(world: World) -> str:
     """A file of hourly values АО «Василёк» sent (its new point code is taken)."""
-    from docflow.readings.hourly_formats import write_80020
-    from docflow.readings.hourly_models import Channel
 
     data = write_80020(
         dt.date(2026, 11, 3), [("500100000000000001", "Ввод", {Channel.AP: [1] * 48})]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from docflow.notify.models import Channel, OutboxMessage, OutboxStatus
+from docflow.outbox.models import Channel, OutboxMessage, OutboxStatus
 from notifications import verify_webhook
 from tests.functional.api_support import api_for, error_code
 from tests.functional.world import World, keys, world

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from docflow.accounts.models import Role
 from docflow.api.models import ApiKey
 from docflow.db import transaction
-from tests.functional.world import PASSWORD, World, _user, keys, world
+from tests.factories import make_user
+from tests.functional.world import PASSWORD, World, keys, world
 
 __all__ = ["keys", "world"]
 
@@ -82,7 +83,13 @@ def test_who_may_make_keys(world: World) -> None:
     with world.app.app_context():
         s = world.session()
         with transaction(s):
-            _user(s, "admin@energosbyt.example", "Кузнецов", "Алексей", Role.ADMIN)
+            make_user(
+                s,
+                email="admin@energosbyt.example",
+                last_name="Кузнецов",
+                first_name="Алексей",
+                role=Role.ADMIN,
+            )
         s.close()
     admin = world.app.test_client()
     _login(admin, "admin@energosbyt.example")

@@ -11,8 +11,10 @@ import uuid
 from typing import Any
 
 import pytest
+import schemathesis
 from sqlalchemy import func, select
 
+from docflow.api.openapi import openapi_spec
 from docflow.powers import services as powers_services
 from docflow.powers.models import PowerOfAttorney
 from signing.mchd import Organisation as Principal
@@ -33,9 +35,6 @@ PATH = "/powers-of-attorney"
 
 def _conforms(path: str, method: str, resp: Any) -> None:
     """The answer is the one the OpenAPI description promises."""
-    import schemathesis
-
-    from docflow.api.openapi import openapi_spec
 
     schema = schemathesis.openapi.from_dict(openapi_spec())
     schema[path][method].validate_response(resp)

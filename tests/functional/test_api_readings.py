@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import schemathesis
+
+from docflow.api.openapi import openapi_spec
 from docflow.readings import calc
 from tests.functional.api_support import api_for, error_code
 from tests.functional.test_readings_world import PERIOD_KEY, Readings, readings
@@ -17,9 +20,6 @@ CONTRACT = "/contracts/77-0001-ЮЛ"
 
 def _conforms(path: str, method: str, resp: object) -> None:
     """The answer is the one the OpenAPI description promises."""
-    import schemathesis
-
-    from docflow.api.openapi import openapi_spec
 
     schema = schemathesis.openapi.from_dict(openapi_spec())
     schema[path][method].validate_response(resp)

@@ -9,6 +9,7 @@ import io
 import re
 import threading
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -19,10 +20,16 @@ from docflow.access import Actor
 from docflow.accounts.models import Role
 from docflow.accounts.services import register_user
 from docflow.appeals import services as svc
+from docflow.appeals.demo import TOPICS, seed_demo
 from docflow.appeals.models import Appeal, AppealStatus, AppealTopic
 from docflow.db import transaction, utcnow
+from docflow.demo import create_demo_world
 from docflow.documents.models import DocStatus, DocType, Document, DocumentFile, Party
+from docflow.documents.signing_flow import accept_cms_signature
 from docflow.errors import PayloadTooLargeError, ValidationError
+from docflow.outbox.models import Notification, OutboxMessage
+from docflow.web import db_session
+from tests.functional.api_support import sign_cms
 from tests.functional.world import PASSWORD, World, act_pdf, keys, register_cert, world
 
 __all__ = ["keys", "world"]
@@ -180,9 +187,6 @@ def test_significant_appeal_waits_for_the_signature_then_registers(
     assert resp.headers["Location"].endswith(f"/documents/{appeal.document_id}/sign")
     assert appeal.due_at is None
     # The customer signs the appeal's document (a detached CMS, as the page does).
-    from docflow.documents.signing_flow import accept_cms_signature
-    from tests.functional.api_support import sign_cms
-
     register_cert(world, world.signer_a, world.keys.signer_a)
     with world.app.app_context():
         s = world.session()
@@ -240,8 +244,6 @@ def test_withdrawing_an_unsigned_appeal_deletes_its_document(world: World) -> No
 def test_taking_a_plain_appeal_acknowledges_it_with_the_supplier_key(
     world: World, tmp_path: Any
 ) -> None:
-    from dataclasses import replace
-
     t = make_topics(world)
     appeal = file_direct(world, world.signer_a, t["bill"])
     register_cert(world, world.clerk, world.keys.supplier)
@@ -279,8 +281,6 @@ def test_taking_a_plain_appeal_acknowledges_it_with_the_supplier_key(
 def test_clerk_takes_answers_and_closes_and_the_customer_is_notified(
     world: World,
 ) -> None:
-    from docflow.notify.models import Notification, OutboxMessage
-
     t = make_topics(world)
     appeal = file_direct(world, world.signer_a, t["bill"])
     clerk = login(world.app.test_client(), world.clerk.email)
@@ -591,10 +591,6 @@ def test_two_appeals_at_once_get_two_numbers(world: World) -> None:
 
 
 def test_demo_seed_is_idempotent(app: Any) -> None:
-    from docflow.appeals.demo import TOPICS, seed_demo
-    from docflow.demo import create_demo_world
-    from docflow.web import db_session
-
     with app.test_request_context():
         world_info = create_demo_world()
         s = db_session()

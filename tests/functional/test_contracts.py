@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from docflow.accounts.models import AccountToken, Role, TokenPurpose
+from docflow.contracts.binding import BIND_FAILED
 from docflow.contracts.models import (
     Contract,
     ContractAccess,
@@ -20,8 +21,7 @@ from docflow.contracts.models import (
     Payment,
     RestrictionEntry,
 )
-from docflow.contracts.services import BIND_FAILED
-from docflow.notify.models import Notification, OutboxMessage
+from docflow.outbox.models import Notification, OutboxMessage
 from tests.functional.conftest import outbox_links
 from tests.functional.contract_world import (
     access_of,

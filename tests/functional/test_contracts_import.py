@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -243,8 +244,6 @@ def test_payments_load_once_and_show_on_the_card(
 def test_cli_import_shows_progress_and_refuses_bad_files(
     app: Flask, tmp_path: object
 ) -> None:
-    from pathlib import Path
-
     folder = Path(str(tmp_path))
     good, bad = folder / "good.xlsx", folder / "bad.csv"
     good.write_bytes(_xlsx(GOOD_ROWS))

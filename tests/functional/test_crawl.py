@@ -28,11 +28,12 @@ import re
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
+from asn1crypto import tsp
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, Phase, given, settings
@@ -42,12 +43,27 @@ from werkzeug.routing import Rule
 
 from docflow.access import Actor
 from docflow.accounts.models import Role, TokenPurpose, User
+from docflow.accounts.services import create_token
+from docflow.api.services import create_api_key
+from docflow.certificates.services import add_trust_anchor
+from docflow.content import services as content_services
+from docflow.contracts.details import add_restriction
+from docflow.contracts.invitations import invite
 from docflow.contracts.models import ContractAccess, ContractAccessRequest
 from docflow.db import transaction
 from docflow.extensions import limiter
+from docflow.outbox.services import notify_in_app
+from docflow.payments.models import FakeAcquiringPayment, OnlinePayment
+from docflow.powers.registry import open_registry
+from docflow.powers.services import upload_power
+from docflow.readings import services as rsvc
 from signing import pki
+from tests.factories import grant, make_user
 from tests.functional.power_support import signed_power
+from tests.functional.test_appeals import crawl_appeals
 from tests.functional.test_document_flow import load
+from tests.functional.test_hourly_points import crawl_hourly
+from tests.functional.test_planned import crawl_planned
 from tests.functional.test_readings_world import (
     NOW,
     PERIOD,
@@ -58,10 +74,11 @@ from tests.functional.test_readings_world import (
     world,
     xlsx_bytes,
 )
+from tests.functional.test_service_orders import crawl_service_orders
+from tests.functional.test_surveys import crawl_surveys
 from tests.functional.world import (
     PASSWORD,
     World,
-    _user,
     act_pdf,
     new_document,
     register_cert,
@@ -106,8 +123,6 @@ class Site:
 
 
 def _token(site: Site, purpose: TokenPurpose, who: str | None, **payload: Any) -> str:
-    from docflow.accounts.services import create_token
-
     with site.app.app_context():
         s = site.w.session()
         with transaction(s):
@@ -124,26 +139,31 @@ def site(readings: Readings) -> Site:
     a restriction, invitations, an API key, a trust anchor, a notification,
     an uploaded readings form, a signing session and an МЧД of A uploaded by
     its signatory."""
-    from docflow.api.services import create_api_key
-    from docflow.certificates.services import add_trust_anchor
-    from docflow.content import services as content
-    from docflow.contracts import services as contracts
-    from docflow.notify.services import notify_in_app
-    from docflow.powers.registry import open_registry
-    from docflow.powers.services import upload_power
-    from docflow.readings import services as rsvc
 
     w = readings.w
     with w.app.app_context():
         s = w.session()
         with transaction(s):
-            admin = _user(
-                s, "admin@energosbyt.example", "Кузнецов", "Андрей", Role.ADMIN
+            admin = make_user(
+                s,
+                email="admin@energosbyt.example",
+                last_name="Кузнецов",
+                first_name="Андрей",
+                role=Role.ADMIN,
             )
-            spare = _user(s, "spare@romashka.example", "Орлова", "Ольга")
-            requester = _user(s, "requester@romashka.example", "Орлов", "Олег")
-            s.flush()
-            s.add(ContractAccess(user_id=spare.id, contract_id=w.contract_a.id))
+            spare = make_user(
+                s,
+                email="spare@romashka.example",
+                last_name="Орлова",
+                first_name="Ольга",
+            )
+            requester = make_user(
+                s,
+                email="requester@romashka.example",
+                last_name="Орлов",
+                first_name="Олег",
+            )
+            grant(s, user=spare, contract=w.contract_a)
         s.expunge_all()
         s.close()
     users = {
@@ -173,7 +193,7 @@ def site(readings: Readings) -> Site:
             admin = s.merge(admin)
             signer_a = s.merge(w.signer_a)
             contract = s.merge(w.contract_a)
-            news = content.save_news(
+            news = content_services.save_news(
                 s,
                 actor=admin,
                 news_id=None,
@@ -182,7 +202,7 @@ def site(readings: Readings) -> Site:
                 published_on=dt.date(2026, 11, 1),
                 is_published=True,
             )
-            faq = content.save_faq(
+            faq = content_services.save_faq(
                 s,
                 actor=admin,
                 entry_id=None,
@@ -191,7 +211,7 @@ def site(readings: Readings) -> Site:
                 position=1,
                 is_published=True,
             )
-            restriction = contracts.add_restriction(
+            restriction = add_restriction(
                 s,
                 contract=contract,
                 actor=admin,
@@ -203,7 +223,7 @@ def site(readings: Readings) -> Site:
                 reason="Ремонт подстанции",
             )
             invitations = {
-                email: contracts.invite(
+                email: invite(
                     s,
                     contract=contract,
                     actor=signer_a,
@@ -274,25 +294,15 @@ def site(readings: Readings) -> Site:
     assert prepared.status_code == 200, prepared.get_data(as_text=True)
     ids["session_id"] = prepared.json["session_id"]
     # surveys (docflow.surveys): one published to A's contract, a draft
-    from tests.functional.test_surveys import crawl_surveys
-
     ids.update(crawl_surveys(w, admin))
     ids.update(_online_payment(site))  # online payment (docflow.payments)
     # appeals (docflow.appeals): topics and an appeal of A's signatory
-    from tests.functional.test_appeals import crawl_appeals
-
     ids.update(crawl_appeals(w))
     # service orders (docflow.service_orders): a service, an order of A's signatory
-    from tests.functional.test_service_orders import crawl_service_orders
-
     ids.update(crawl_service_orders(w))
     # ППП (docflow.readings.planned_*): a request of A's contract, submitted
-    from tests.functional.test_planned import crawl_planned
-
     ids.update(crawl_planned(w))
     # hourly volumes (docflow.readings.hourly_*): a kept upload, an unmapped point
-    from tests.functional.test_hourly_points import crawl_hourly
-
     ids.update(crawl_hourly(w))
     site.ids = ids
     site.power_files = (power_xml, power_sig)
@@ -323,7 +333,6 @@ def site(readings: Readings) -> Site:
 @pytest.fixture(autouse=True)
 def _fake_acquirer(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     """The fake acquirer on PostgreSQL too (there it needs PAYMENT_FAKE=1)."""
-    from dataclasses import replace
 
     state = app.extensions["docflow"]
     monkeypatch.setattr(
@@ -334,7 +343,6 @@ def _fake_acquirer(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
 def _online_payment(site: Site) -> dict[str, Any]:
     """A payment of A's signatory sent to the fake acquirer: its id and the
     fake's page."""
-    from docflow.payments.models import FakeAcquiringPayment, OnlinePayment
 
     client = site.client("signer_a")
     page = client.get(f"/payments/new?contract={site.w.contract_a.id}")
@@ -442,10 +450,10 @@ BAD_TOKEN = (400,) * 6  # a link with an unknown token
 # fmt: off
 GET_TABLE: dict[str, tuple[int | str, ...]] = {
     # endpoint                           anonymous signer_a viewer_a signer_b clerk admin
-    "main.index":                        (LOGIN, 200, 200, 200, 200, 200),
-    "main.healthz":                      (200, 200, 200, 200, 200, 200),
-    "main.set_language":                 (HOME, HOME, HOME, HOME, HOME, HOME),
-    "main.notifications":                (LOGIN, 200, 200, 200, 200, 200),
+    "dashboard.index":                        (LOGIN, 200, 200, 200, 200, 200),
+    "dashboard.healthz":                      (200, 200, 200, 200, 200, 200),
+    "dashboard.set_language":                 (HOME, HOME, HOME, HOME, HOME, HOME),
+    "dashboard.notifications":                (LOGIN, 200, 200, 200, 200, 200),
     "accounts.captcha_challenge":        (200, 200, 200, 200, 200, 200),
     "accounts.login":                    (200, HOME, HOME, HOME, HOME, HOME),
     "accounts.register":                 (200, HOME, HOME, HOME, HOME, HOME),
@@ -575,7 +583,7 @@ GET_TABLE: dict[str, tuple[int | str, ...]] = {
 
 # The routes with arguments, given a random UUID (an unknown token, language).
 RANDOM_TABLE: dict[str, tuple[int | str, ...]] = {
-    "main.set_language":                 (HOME, HOME, HOME, HOME, HOME, HOME),
+    "dashboard.set_language":                 (HOME, HOME, HOME, HOME, HOME, HOME),
     "accounts.reset_password":           BAD_TOKEN,
     "accounts.confirm":                  BAD_TOKEN,
     "accounts.confirm_email_change":     BAD_TOKEN,
@@ -810,11 +818,11 @@ POST_TABLE: dict[str, Post] = {
     "documents.delete":             Post("signer_a", args={"document_id": "doc:signer_a"}),
     "documents.countersign":        Post("clerk", args=DOC),
     "documents.reverify":           Post("signer_a", args=DOC),
-    "main.change_widget":           Post("signer_a", ("op",), answers_json=True),
-    "main.reorder_widgets":         Post("signer_a", ("order",), json=True, answers_json=True),
-    "main.reset_widgets":           Post("signer_a"),
-    "main.mark_read":               Post("signer_a", ("id", "next")),
-    "main.delete_notifications":    Post("signer_a", ("id",)),
+    "dashboard.change_widget":           Post("signer_a", ("op",), answers_json=True),
+    "dashboard.reorder_widgets":         Post("signer_a", ("order",), json=True, answers_json=True),
+    "dashboard.reset_widgets":           Post("signer_a"),
+    "dashboard.mark_read":               Post("signer_a", ("id", "next")),
+    "dashboard.delete_notifications":    Post("signer_a", ("id",)),
     "notify_admin.retry":           Post("admin", ("id",)),
     "powers.upload":                Post("signer_a", files=("xml", "signature")),
     "powers.revoke":                Post("signer_a", ("reason",)),
@@ -1001,7 +1009,6 @@ def dumps(value: Any) -> bytes:
 def sample_files(w: World) -> list[bytes]:
     """Files to upload: empty, real (PDF, .xlsx, certificates, an RFC 3161
     request), truncated, a CSV in cp1251, 100 kB of 0xFF."""
-    from asn1crypto import tsp
 
     request = tsp.TimeStampReq(
         {

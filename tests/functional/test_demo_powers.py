@@ -7,6 +7,7 @@ registry double or in the cabinet survives it."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import io
 import json
@@ -15,17 +16,21 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
 from flask import Flask
 from sqlalchemy import func, select
 
 from docflow.access import Actor
 from docflow.accounts.models import User
 from docflow.certificates.models import Certificate, CertificateStatus
-from docflow.cli import render_demo_text
+from docflow.commands import render_demo_text
 from docflow.contracts.models import Contract, ContractAccess, Organisation
 from docflow.db import transaction
 from docflow.demo import EMPLOYEE, EMPLOYEE_POWER, create_demo_world
 from docflow.documents.models import DocStatus, Document
+from docflow.models import Base
 from docflow.powers.models import PowerOfAttorney, PowerStatus
 from docflow.powers.registry import FileRegistry, RegistryState, open_registry
 from docflow.powers.services import authorise, revoke_power
@@ -156,8 +161,6 @@ def test_the_demo_world_has_an_employee_with_a_power_of_attorney(
 
 
 def _counts(app: Flask) -> dict[str, int]:
-    from docflow.models import Base
-
     with session(app) as s:
         return {
             t.name: s.scalar(select(func.count()).select_from(t)) or 0
@@ -245,11 +248,6 @@ def test_the_employee_signs_the_act_under_her_power_of_attorney(demo: Demo) -> N
 
 def _try_to_sign(demo: Demo, email: str, doc_id: str) -> Any:
     """The signing page's steps with the key file; the first refusal, if any."""
-    import base64
-
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding, rsa
-    from cryptography.hazmat.primitives.serialization import pkcs12
 
     client = demo.client(email)
     with session(demo.app) as s:

@@ -9,6 +9,7 @@ import uuid
 import pytest
 from flask.testing import FlaskClient
 
+from docflow.certificates.models import Certificate, CertificateStatus
 from docflow.documents.models import DocStatus
 from tests.functional.test_document_flow import load
 from tests.functional.world import (
@@ -126,7 +127,6 @@ def test_certificate_routes_are_private_to_their_owner(world: World) -> None:
     assert remove.status_code == 403
     with world.app.app_context():
         s = world.session()
-        from docflow.certificates.models import Certificate, CertificateStatus
 
         assert s.get(Certificate, cert.id).status == CertificateStatus.ACTIVE
         s.close()

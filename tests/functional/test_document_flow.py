@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import threading
 import uuid
 from typing import Any
@@ -16,6 +17,7 @@ import signing
 from docflow.access import Actor
 from docflow.audit.models import AuditRecord
 from docflow.audit.services import verify_chain
+from docflow.certificates.services import register_certificate
 from docflow.db import transaction
 from docflow.documents import services as svc
 from docflow.documents import signing_flow as flow
@@ -157,8 +159,6 @@ def test_certificate_registration_refusals_say_why(
 
 
 def test_garbage_certificate_is_a_clear_validation_error(world: World) -> None:
-    from docflow.certificates.services import register_certificate
-
     with world.app.app_context():
         s = world.session()
         with pytest.raises(ValidationError, match="не является сертификатом"):
@@ -175,8 +175,6 @@ def test_garbage_certificate_is_a_clear_validation_error(world: World) -> None:
 
 
 def test_registration_keeps_the_original_bytes_and_their_digest(world: World) -> None:
-    import hashlib
-
     pdf = act_pdf()
     doc_id = new_document(world, pdf=pdf)
     doc = load(world, doc_id)

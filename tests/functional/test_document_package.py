@@ -19,23 +19,28 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
+from pypdf import PdfReader
 
-from docflow.accounts.models import Role
+from docflow.accounts.models import Role, User
+from docflow.contracts.models import Contract
 from docflow.documents.models import DocType, Document, Party
 from docflow.documents.package import PackageIntegrityError, safe_name, write_package
 from docflow.documents.printable import printable_pdf
+from docflow.errors import ValidationError
 from tests.appfixtures import empty_tables
+from tests.factories import (
+    grant,
+    make_contract,
+    make_document,
+    make_organisation,
+    make_pdf,
+    make_user,
+)
 from tests.functional.documents_support import (
     actor,
     blob_store,
     countersign_as_supplier,
     db,
-    grant,
-    make_contract,
-    make_organisation,
-    make_pdf,
-    make_user,
-    register,
     shared_pki,
     sign_as_customer,
 )
@@ -79,6 +84,7 @@ def signed(request: pytest.FixtureRequest) -> Iterator[Signed]:
             email="clerk@energosbyt.example",
             last_name="Кузнецова",
             first_name="Анна",
+            middle_name="Ильич",
             role=Role.CLERK,
         )
         alice = make_user(
@@ -88,10 +94,10 @@ def signed(request: pytest.FixtureRequest) -> Iterator[Signed]:
             first_name="Иван",
             middle_name="Иванович",
         )
-        grant(s, user=alice, contract=contract, sign=True)
-        act = register(
+        grant(s, user=alice, contract=contract, can_sign=True)
+        act = make_document(
             s,
-            by=actor(clerk),
+            actor=actor(clerk),
             storage=store,
             contract=contract,
             number="77-0001/2026",
@@ -102,9 +108,9 @@ def signed(request: pytest.FixtureRequest) -> Iterator[Signed]:
         )
         sign_as_customer(s, doc=act, user=alice, storage=store, pki=pki)
         countersign_as_supplier(s, doc=act, clerk=clerk, storage=store, pki=pki)
-        letter = register(
+        letter = make_document(
             s,
-            by=actor(clerk),
+            actor=actor(clerk),
             storage=store,
             contract=contract,
             number="П/9",
@@ -133,8 +139,6 @@ def pdf_text(data: bytes, tmp_path: Path) -> str:
 
 
 def page_count(data: bytes) -> int:
-    from pypdf import PdfReader
-
     return len(PdfReader(io.BytesIO(data)).pages)
 
 
@@ -217,18 +221,14 @@ def test_a_broken_pdf_is_refused_before_it_can_be_printed(
     # A «PDF» that does not parse no longer reaches the store (it could never
     # be signed); the printable form of a stored PDF that cannot be rendered
     # is covered by test_input_limits (the signing sheet with a note).
-    from docflow.errors import ValidationError
-
     store = blob_store(signed.app)
     with db(signed.app) as s:
         clerk = s.get(Document, signed.act_id).created_by_id  # type: ignore[union-attr]
-        from docflow.accounts.models import User
-        from docflow.contracts.models import Contract
 
         with pytest.raises(ValidationError) as refused:
-            register(
+            make_document(
                 s,
-                by=actor(s.get(User, clerk)),
+                actor=actor(s.get(User, clerk)),
                 storage=store,
                 contract=s.get(Contract, signed.contract_id),
                 number="Б-1",
@@ -333,12 +333,10 @@ def test_package_refuses_a_blob_changed_in_storage(signed: Signed) -> None:
     store = blob_store(signed.app)
     with db(signed.app) as s:
         clerk = s.get(Document, signed.act_id).created_by_id  # type: ignore[union-attr]
-        from docflow.accounts.models import User
-        from docflow.contracts.models import Contract
 
-        doc = register(
+        doc = make_document(
             s,
-            by=actor(s.get(User, clerk)),
+            actor=actor(s.get(User, clerk)),
             storage=store,
             contract=s.get(Contract, signed.contract_id),
             number="Т-1",

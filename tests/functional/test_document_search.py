@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import pytest
 from flask import Flask
+from openpyxl import load_workbook
+from sqlalchemy import text as sql
 
 from docflow.access import Actor
 from docflow.accounts.models import Role, User
+from docflow.accounts.services import hash_password
 from docflow.contracts.models import Contract
 from docflow.documents import search as search_module
 from docflow.documents import views as views_module
@@ -29,17 +33,15 @@ from docflow.documents.search import (
 from docflow.documents.services import delete_document, status_label
 from docflow.errors import ValidationError
 from tests.appfixtures import empty_tables
-from tests.functional.documents_support import (
-    actor,
-    add_signature_record,
-    blob_store,
-    db,
+from tests.factories import (
     grant,
     make_contract,
+    make_document,
     make_organisation,
+    make_signature,
     make_user,
-    register,
 )
+from tests.functional.documents_support import actor, blob_store, db
 
 
 @dataclass
@@ -86,6 +88,7 @@ def build_world(app: Flask) -> World:
             email="clerk@energosbyt.example",
             last_name="Кузнецова",
             first_name="Анна",
+            middle_name="Ильич",
             role=Role.CLERK,
         )
         alice = make_user(
@@ -95,9 +98,11 @@ def build_world(app: Flask) -> World:
             first_name="Иван",
             middle_name="Иванович",
         )
-        boris = make_user(s, email="boris@vasilek.example", last_name="Борисов")
-        grant(s, user=alice, contract=a1, sign=True)
-        grant(s, user=boris, contract=b1, sign=True)
+        boris = make_user(
+            s, email="boris@vasilek.example", last_name="Борисов", middle_name="Ильич"
+        )
+        grant(s, user=alice, contract=a1, can_sign=True)
+        grant(s, user=boris, contract=b1, can_sign=True)
         staff = actor(clerk)
 
         def doc(
@@ -108,9 +113,9 @@ def build_world(app: Flask) -> World:
             date: dt.date,
             comment: str = "",
         ) -> Document:
-            return register(
+            return make_document(
                 s,
-                by=staff,
+                actor=staff,
                 storage=store,
                 contract=contract,
                 number=number,
@@ -167,10 +172,10 @@ def build_world(app: Flask) -> World:
             ),
         ]
         # Alice signs the act; the supplier has not countersigned yet.
-        add_signature_record(
+        make_signature(
             s,
             doc=docs[0],
-            by=actor(alice),
+            actor=actor(alice),
             signer_name="Иванов Иван Иванович",
             organisation="ООО «Ромашка»",
         )
@@ -462,8 +467,6 @@ def test_filters_from_args_are_lenient() -> None:
 
 
 def test_export_xlsx_has_headers_rows_and_real_dates(world: World) -> None:
-    from openpyxl import load_workbook
-
     s = world.app.extensions["docflow"].sessionmaker()
     try:  # the title change is rolled back: the data set is shared
         d = s.merge(world.docs["ДС-3"])
@@ -517,8 +520,6 @@ def test_export_xlsx_has_headers_rows_and_real_dates(world: World) -> None:
 
 
 def test_export_xlsx_is_scoped(world: World) -> None:
-    from openpyxl import load_workbook
-
     with db(world.app) as s:
         data = export_xlsx(
             s, actor=actor(s.merge(world.boris)), filters=SearchFilters()
@@ -623,8 +624,6 @@ def test_a_count_that_takes_too_long_gives_way_to_the_rows_shown(
 def test_the_counts_budget_cancels_the_count_and_keeps_the_transaction(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sqlalchemy import text as sql
-
     monkeypatch.setattr(search_module, "COUNT_BUDGET_MS", 1)
     with db(world.app) as s:
         if s.get_bind().dialect.name != "postgresql":
@@ -655,11 +654,8 @@ def test_search_by_contract_number_or_its_beginning(world: World) -> None:
 def test_the_search_page_links_pages_by_cursor_and_counts_modestly(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import re
-
     monkeypatch.setattr(search_module, "COUNT_LIMIT", 3)
     monkeypatch.setattr(views_module, "CONTRACT_LIST_LIMIT", 1)
-    from docflow.accounts.services import hash_password
 
     with db(world.app) as s:  # the factory's users have no password to sign in
         s.merge(world.clerk).password_hash = hash_password("password-123")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from flask import Flask, abort
+from flask import Flask, abort, request
 
 from docflow.app import create_app
 from docflow.config import ConfigError, Settings
@@ -44,8 +45,6 @@ def error_app(tmp_path: Path) -> Flask:
 
     @app.route("/upload", methods=["POST"])
     def upload() -> str:
-        from flask import request
-
         return str(len(request.get_data()))
 
     return app
@@ -75,7 +74,6 @@ def test_500_shows_an_error_id_that_is_in_the_log(
     error_app: Flask, caplog: pytest.LogCaptureFixture
 ) -> None:
     body = error_app.test_client().get("/boom").get_data(as_text=True)
-    import re
 
     m = re.search(r"Код ошибки: ([0-9a-f]{12})", body)
     assert m

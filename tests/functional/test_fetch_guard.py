@@ -30,7 +30,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 from sqlalchemy import select
 
 import netguard
-from docflow.notify.models import Channel, OutboxMessage, OutboxStatus
+from docflow.outbox.models import Channel, OutboxMessage, OutboxStatus
 from signing import TrustStore, Verdict, pki, validate_certificate
 from signing.cli import main as cli_main
 from tests.functional.api_support import api_for, error_code, sign_cms

@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 import signing
 from docflow.certificates.services import add_trust_anchor
+from docflow.config import ConfigError, Settings
 from docflow.db import transaction
 from docflow.documents.models import DocStatus, Document
+from docflow.documents.tasks import countersign_document, key_file_signer
 from signing import cades, gost
 from signing.signers import GostSigner
 from tests.functional.api_support import Api, api_for, error_code
@@ -216,8 +219,6 @@ def test_supplier_countersigns_with_a_gost_key_file(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from docflow.documents.tasks import countersign_document
-
     api = _customer(gost_world)
     _register_customer_key(api, gost_keys)
     pdf = act_pdf()
@@ -270,8 +271,6 @@ def test_supplier_countersigns_with_a_gost_key_file(
 def test_supplier_key_file_settings_go_together(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from docflow.config import ConfigError, Settings
-
     monkeypatch.setenv("SUPPLIER_SIGNER_KEY", str(tmp_path / "supplier.key"))
     with pytest.raises(ConfigError, match="SUPPLIER_SIGNER_CERT"):
         Settings.from_env(var_dir=tmp_path)
@@ -283,18 +282,15 @@ def test_supplier_key_file_settings_go_together(
 
 
 def test_supplier_key_file_may_hold_an_rsa_key(keys: Keys, gost_keys: GostKeys) -> None:
-    from cryptography.hazmat.primitives import serialization
-
-    from docflow.documents.tasks import _key_file_signer
 
     rsa_key = keys.supplier.key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.BestAvailableEncryption(b"pw"),
     )
-    rsa = _key_file_signer(rsa_key, keys.supplier.pem + keys.root.pem, "pw")
+    rsa = key_file_signer(rsa_key, keys.supplier.pem + keys.root.pem, "pw")
     issued = gost_keys.supplier
-    gost_signer = _key_file_signer(issued.key.pem(), issued.pem, None)
+    gost_signer = key_file_signer(issued.key.pem(), issued.pem, None)
 
     assert isinstance(rsa, signing.Pkcs12Signer)  # type: ignore[attr-defined]
     assert len(rsa.chain) == 1

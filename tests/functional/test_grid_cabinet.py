@@ -20,8 +20,13 @@ from sqlalchemy import func, select
 
 from docflow.audit.models import AuditRecord
 from docflow.config import ConfigError, Settings
+from docflow.contracts.models import Contract
+from docflow.db import transaction
+from docflow.demo import create_demo_world
+from docflow.tours.demo import ACCOUNT, CONTRACT, seed_demo
 from docflow.tours.grid import cabinet_link, clean_account
 from docflow.tours.models import GridAccount
+from docflow.web import db_session
 from tests.functional.world import PASSWORD, World, keys, world
 
 __all__ = ["keys", "world"]
@@ -343,11 +348,6 @@ def test_the_setting_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) ->
 
 
 def test_demo_seed_stores_one_account_and_is_idempotent(app: Flask) -> None:
-    from docflow.db import transaction
-    from docflow.demo import create_demo_world
-    from docflow.tours.demo import ACCOUNT, CONTRACT, seed_demo
-    from docflow.web import db_session
-
     with app.test_request_context():
         world = create_demo_world()
         s = db_session()
@@ -356,7 +356,6 @@ def test_demo_seed_stores_one_account_and_is_idempotent(app: Flask) -> None:
                 seed_demo(s, world)
         rows = list(s.scalars(select(GridAccount)))
         assert [r.account for r in rows] == [ACCOUNT]
-        from docflow.contracts.models import Contract
 
         assert s.get(Contract, rows[0].contract_id).number == CONTRACT
 

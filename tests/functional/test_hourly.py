@@ -18,16 +18,21 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
+from docflow.contracts.models import Contract
 from docflow.db import transaction
+from docflow.demo import create_demo_world
 from docflow.readings import hourly_formats as fmt
 from docflow.readings import hourly_services as hs
+from docflow.readings.hourly_demo import seed_demo
 from docflow.readings.hourly_models import (
     Channel,
     HourlyPoint,
     HourlyUpload,
     HourlyValue,
 )
+from tests.functional.api_support import api_for, error_code
 from tests.functional.test_readings_world import Readings, keys, readings, world
 from tests.unit.readings import hourly_80020_reference as old
 
@@ -101,8 +106,6 @@ def add_point(r: Readings, code: str = CODE, meter: str = "0001") -> uuid.UUID:
 def take(
     r: Readings, name: str, data: bytes, contract_id: uuid.UUID | None = None
 ) -> HourlyUpload:
-    from docflow.contracts.models import Contract
-
     with r.app.app_context():
         s = r.w.session()
         with transaction(s):
@@ -457,8 +460,6 @@ def test_hostile_inputs_never_500(readings: Readings, client: Any) -> None:
 
 
 def test_api_upload_and_read_back(readings: Readings) -> None:
-    from tests.functional.api_support import api_for, error_code
-
     add_point(readings)
     a = api_for(readings.w, readings.w.org_a, "readings")
     number = "77-0001-ЮЛ"
@@ -581,10 +582,6 @@ class Ghost:
 
 
 def test_no_orphan_blob_when_the_database_write_fails(readings: Readings) -> None:
-    from sqlalchemy.exc import IntegrityError
-
-    from docflow.contracts.models import Contract
-
     add_point(readings)
     store = readings.w.storage
     before = set(store.iter_keys())
@@ -759,8 +756,6 @@ def test_files_parsed_but_never_loaded_leave_no_blob(
 
 
 def test_api_lists_uploads_and_gives_their_files(readings: Readings) -> None:
-    from tests.functional.api_support import api_for, error_code
-
     add_point(readings)
     a = api_for(readings.w, readings.w.org_a, "readings")
     number = "77-0001-ЮЛ"
@@ -792,9 +787,6 @@ def test_api_lists_uploads_and_gives_their_files(readings: Readings) -> None:
 
 
 def test_demo_seed_is_idempotent(app: Any) -> None:
-    from docflow.demo import create_demo_world
-    from docflow.readings.hourly_demo import seed_demo
-
     with app.app_context():
         world_ = create_demo_world()
         s = app.extensions["docflow"].sessionmaker()

@@ -22,8 +22,10 @@ from sqlalchemy import func, select
 from docflow.access import Actor
 from docflow.accounts.models import User
 from docflow.db import transaction
+from docflow.demo import create_demo_world
 from docflow.readings import hourly_analysis as ha
 from docflow.readings import hourly_analysis_excel as hx
+from docflow.readings.hourly_analysis_demo import seed_demo
 from docflow.readings.hourly_analysis_models import (
     ControlMeasurement,
     ControlValue,
@@ -725,9 +727,6 @@ def test_other_organisations_contract_is_not_found(
 
 
 def test_demo_seed_is_idempotent(app: Any) -> None:
-    from docflow.demo import create_demo_world
-    from docflow.readings.hourly_analysis_demo import seed_demo
-
     with app.app_context():
         world_ = create_demo_world()  # runs every module's seed, this one too
         s = app.extensions["docflow"].sessionmaker()

@@ -15,9 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from docflow.audit.models import AuditRecord
+from docflow.contracts.models import Contract
 from docflow.db import transaction
 from docflow.readings import hourly_services as hs
 from docflow.readings.hourly_models import HourlyPoint
+from docflow.readings.models import Meter, SupplyObject, VoltageLevel
 from tests.functional.test_hourly import (
     CODE,
     DAY,
@@ -58,7 +60,6 @@ def save(client: Any, r: Readings, point_id: uuid.UUID, **form: str) -> Any:
 def crawl_hourly(w: World) -> dict[str, Any]:
     """For the crawl: a kept upload of A's contract whose new code made an
     unmapped point."""
-    from docflow.contracts.models import Contract
 
     with w.app.app_context():
         s = w.session()
@@ -195,8 +196,6 @@ def test_mapping_refuses_what_is_not_the_contracts(
 
 
 def test_a_meter_of_another_contract_is_refused(loaded: Readings, client: Any) -> None:
-    from docflow.readings.models import Meter, SupplyObject, VoltageLevel
-
     w = loaded.w
     with loaded.app.app_context():
         s = w.session()

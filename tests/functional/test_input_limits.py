@@ -20,16 +20,22 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from openpyxl import Workbook, load_workbook
+from pypdf import PdfReader
 from sqlalchemy import func, select, update
 
 from docflow import spreadsheets as sheets
 from docflow.accounts.models import Role
 from docflow.contracts.models import Contract, Organisation, Payment
 from docflow.db import transaction
-from docflow.documents.models import Document
+from docflow.documents.models import Document, DocumentFile, FileRole
+from docflow.documents.package import write_package
+from docflow.documents.printable import MAX_PRINT_PAGES, printable_pdf
+from docflow.inputs import MAX_JSON_BYTES
 from docflow.readings.models import Meter, SupplyObject, TransitVolume
+from tests.factories import make_pdf
 from tests.functional.api_support import api_for, error_code
 from tests.functional.contract_world import make_user
+from tests.functional.test_document_access import client_for
 from tests.functional.test_readings_world import (
     NOW,
     PERIOD,
@@ -315,11 +321,6 @@ def test_printable_and_package_survive_line_breaks_in_the_number(
 ) -> None:
     # The routes' download name (Content-Disposition) is documents/views.py's:
     # here the PDF and the archive themselves, as the routes build them.
-    from pypdf import PdfReader
-
-    from docflow.documents.package import write_package
-    from docflow.documents.printable import printable_pdf
-
     doc_id = new_document(world, by=world.signer_a)
     number = "П-1\r\nX-Injected: 1\r\n\t" + hostile_text(world)
     set_text(world, doc_id, number=number, title="Акт\r\nвторая строка")
@@ -353,8 +354,6 @@ def test_the_routes_answer_a_number_with_line_breaks(world: World) -> None:
     # The download name (Content-Disposition) of the printable form and the
     # package: a number with CR/LF answered 500 («Header values must not
     # contain newline characters»).
-    from tests.functional.test_document_access import client_for
-
     doc_id = new_document(world, by=world.signer_a)
     set_text(world, doc_id, number="П-1\r\nX-Injected: 1")
     client = client_for(world, "signer_a")
@@ -379,7 +378,6 @@ def test_printable_and_package_survive_a_pdf_that_inflates(world: World) -> None
     resp = client.get(f"/documents/{doc_id}/printable.pdf")
     assert resp.status_code == 200, resp.status_code
     assert time.monotonic() - started < FAST
-    from pypdf import PdfReader
 
     reader = PdfReader(io.BytesIO(resp.data))
     text = " ".join(p.extract_text() for p in reader.pages)
@@ -399,10 +397,6 @@ def test_printable_of_a_broken_stored_pdf_is_the_sheet_with_a_note(
     world: World,
 ) -> None:
     # Registration refuses such a file now; one stored before it did is printed.
-    from pypdf import PdfReader
-
-    from docflow.documents.models import DocumentFile, FileRole
-
     doc_id = new_document(world, by=world.signer_a)
     info = world.storage.put_bytes(
         b"%PDF-1.7\nnot really a pdf\n", content_type="application/pdf"
@@ -432,11 +426,6 @@ def test_printable_of_a_broken_stored_pdf_is_the_sheet_with_a_note(
 def test_printable_of_a_pdf_over_the_page_cap_is_the_sheet_with_a_note(
     world: World,
 ) -> None:
-    from pypdf import PdfReader
-
-    from docflow.documents.printable import MAX_PRINT_PAGES
-    from tests.functional.documents_support import make_pdf
-
     pdf = make_pdf(MAX_PRINT_PAGES + 1)
     doc_id = new_document(world, by=world.signer_a, pdf=pdf)
     client = login(world.app.test_client(), world.signer_a.email)
@@ -576,8 +565,6 @@ def test_hostile_json_is_refused_at_the_edge_on_every_json_route(
 
 
 def test_the_json_size_cap_is_a_megabyte_but_for_signatures(world: World) -> None:
-    from docflow.inputs import MAX_JSON_BYTES
-
     doc_id = new_document(world, by=world.signer_a)
     api = api_for(world, world.org_a)
     refused = api.post(

@@ -24,11 +24,14 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from pypdf import PdfReader
 from sqlalchemy import delete, select
 
+from docflow.accounts.models import User
 from docflow.config import ConfigError, Settings
 from docflow.contracts.models import Contract, ContractAccess
 from docflow.documents.models import DocStatus, Document
+from docflow.documents.tasks import countersign_document
 from tests.functional.conftest import register, solve_captcha
 from tests.functional.contract_world import build_world, login, make_user, session
 from tests.functional.newcomer_world import (
@@ -122,7 +125,6 @@ def test_countersignature_asks_first_and_says_the_document_is_signed(
 def test_queued_countersignature_says_the_status_will_change(demo: Demo) -> None:
     doc = demo.document()["id"]
     demo.sign_as_customer(demo.client(SIGNER), SIGNER, doc)
-    from docflow.documents.tasks import countersign_document
 
     # The task's Celery app (the current one: with several Flask apps in one
     # process, the last made), now with a broker in memory and no worker.
@@ -175,7 +177,6 @@ def test_notification_of_a_document_no_longer_visible_says_so(demo: Demo) -> Non
     with session(demo.app) as s:
         contract = s.scalar(select(Contract).where(Contract.number == doc["contract"]))
         assert contract is not None
-        from docflow.accounts.models import User
 
         user = s.scalar(select(User).where(User.email == SIGNER))
         assert user is not None
@@ -342,8 +343,6 @@ def test_the_cabinet_has_the_appeals_and_services_it_offers(demo: Demo) -> None:
 def test_printable_act_has_one_numbering(
     readings: Readings, client: FlaskClient
 ) -> None:
-    from pypdf import PdfReader
-
     send_two(readings, client)
     sent = client.post(readings.url("/act/send"), data={"period": PERIOD_KEY})
     printable = client.get(sent.headers["Location"] + "/printable.pdf")

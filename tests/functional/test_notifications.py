@@ -18,8 +18,9 @@ from docflow.accounts.models import Role, User
 from docflow.audit.models import AuditRecord
 from docflow.config import ConfigError
 from docflow.db import transaction
-from docflow.notify.config import OutboxPolicy
-from docflow.notify.models import Notification, OutboxMessage, OutboxStatus
+from docflow.outbox.config import OutboxPolicy
+from docflow.outbox.models import Notification, OutboxMessage, OutboxStatus
+from docflow.outbox.services import publish
 from docflow.worker import beat_schedule
 from tests.functional.contract_world import login, make_user, session
 
@@ -29,8 +30,6 @@ CONTEXT = {"document_title": "Акт сверки", "document_number": "А-1",
 
 
 def publish_to(app: Flask, user_id: uuid.UUID, title: str) -> None:
-    from docflow.notify.services import publish
-
     with app.app_context(), session(app) as s, transaction(s):
         publish(s, kind="document.signed", users=[s.get(User, user_id)], context=CONTEXT,
                 title=title, link="/documents/1")

@@ -12,22 +12,28 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from docflow.access import Actor
+from docflow.api.openapi import openapi_spec
 from docflow.audit.models import AuditRecord
 from docflow.contracts.models import Payment
-from docflow.errors import ValidationError
-from docflow.notify.models import Notification
+from docflow.db import transaction
+from docflow.errors import NotFoundError, ValidationError
+from docflow.outbox.models import Notification
 from docflow.payments import fake, services
-from docflow.payments.gateway import FAKE_PASSWORD, FAKE_TERMINAL_KEY
+from docflow.payments.demo import seed_demo
+from docflow.payments.gateway import FAKE_PASSWORD, FAKE_TERMINAL_KEY, open_gateway
 from docflow.payments.models import (
     FakeAcquiringPayment,
     OnlinePayment,
     OnlinePaymentStatus,
 )
 from docflow.payments.tbank import signed
+from tests.functional.api_support import api_for, error_code
 from tests.functional.contract_world import login
 from tests.functional.world import World, keys, world
 
@@ -458,8 +464,6 @@ def test_orders_of_other_modules_pay_the_amount_they_name(
 
     def resolve(_s: Any, _actor: Any, reference: str) -> tuple[uuid.UUID, int, str]:
         if reference != "42":
-            from docflow.errors import NotFoundError
-
             raise NotFoundError("Заказ не найден.")
         return contract_a, 123_456, "Заказ № 42: поверка счётчика"
 
@@ -493,10 +497,6 @@ def test_orders_of_other_modules_pay_the_amount_they_name(
 def test_start_payment_for_other_modules_returns_the_payment_page(
     app: Flask, world: World
 ) -> None:
-    from docflow.access import Actor
-    from docflow.db import transaction
-    from docflow.payments.gateway import open_gateway
-
     with app.test_request_context():
         s = _session(app)
         gateway = open_gateway(app.extensions["docflow"].settings, s)
@@ -582,15 +582,10 @@ def test_fake_acquirer_api_speaks_the_protocol(app: Flask, client: FlaskClient) 
 def test_api_lists_the_payments_of_visible_contracts(
     app: Flask, client: FlaskClient, world: World
 ) -> None:
-    from tests.functional.api_support import api_for, error_code
-
     login(client, world.signer_a.email)
     _pay(client, _fake_id(_submit(client, world)))
     [payment] = _payments(app)
     own = api_for(world, world.org_a, "read")
-    import schemathesis
-
-    from docflow.api.openapi import openapi_spec
 
     schema = schemathesis.openapi.from_dict(openapi_spec())
     listed = own.get("/payments")
@@ -615,8 +610,6 @@ def test_api_lists_the_payments_of_visible_contracts(
 
 
 def test_demo_seed_adds_nothing_and_may_run_twice(app: Flask, world: World) -> None:
-    from docflow.payments.demo import seed_demo
-
     with _session(app) as s:
         seed_demo(s, {"contracts": []})
         seed_demo(s, {"contracts": []})

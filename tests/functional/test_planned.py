@@ -8,17 +8,25 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
 from typing import Any
 
 import pytest
+import schemathesis
 from flask.testing import FlaskClient
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from docflow.api.openapi import openapi_spec
+from docflow.config import ConfigError, Settings
 from docflow.db import transaction
-from docflow.notify.models import Notification
+from docflow.demo import create_demo_world
+from docflow.outbox.models import Notification
 from docflow.readings import planned_excel as px
 from docflow.readings import planned_services as ps
+from docflow.readings.planned_demo import seed_demo
 from docflow.readings.planned_models import PlannedRequest, PlannedVersion
+from docflow.web import db_session
 from tests.functional.api_support import api_for, error_code
 from tests.functional.world import PASSWORD, World, keys, world
 
@@ -110,8 +118,6 @@ def test_the_deadline_is_noon_moscow_two_days_before_without_dst() -> None:
 def test_the_deadline_settings_come_from_the_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
-    from docflow.config import ConfigError, Settings
-
     settings = Settings.from_env(var_dir=tmp_path, secret_key="x" * 32)
     assert (settings.ppp_deadline_hour, settings.ppp_days_ahead) == (12, 2)
     monkeypatch.setenv("PPP_DEADLINE_HOUR", "10")
@@ -260,8 +266,6 @@ def test_parse_hours_rejects_wrong_shapes() -> None:
 
 
 def test_two_identical_submissions_at_once_make_one_version(world: World) -> None:
-    import threading
-
     results: list[Any] = []
     barrier = threading.Barrier(2)
 
@@ -353,8 +357,6 @@ def test_template_round_trip_and_upload(world: World, clock: Any) -> None:
 def test_a_template_with_bad_values_is_refused_per_hour(
     world: World, clock: Any
 ) -> None:
-    from openpyxl import load_workbook
-
     c = user_client(world, world.signer_a)
     wb = load_workbook(
         io.BytesIO(px.build_template(contract_number="77-0001-ЮЛ", day=DAY))
@@ -467,10 +469,6 @@ def test_access_matrix_of_the_api(world: World, clock: Any) -> None:
     wide = a.get("/contracts/77-0001-ЮЛ/planned?from=2026-01-01&to=2027-12-31")
     assert wide.status_code == 422
     # The answers are as the OpenAPI description says.
-    import schemathesis
-
-    from docflow.api.openapi import openapi_spec
-
     schema = schemathesis.openapi.from_dict(openapi_spec())
     put_op = schema["/contracts/{number}/planned/{date}"]["PUT"]
     for resp in (made, same, bad, nf):
@@ -535,10 +533,6 @@ def test_the_reminder_on_the_deadline_morning(world: World) -> None:
 
 
 def test_demo_seed_is_idempotent(app: Any) -> None:
-    from docflow.demo import create_demo_world
-    from docflow.readings.planned_demo import seed_demo
-    from docflow.web import db_session
-
     with app.test_request_context():
         info = create_demo_world()
         s = db_session()

@@ -14,23 +14,31 @@ import io
 import json
 import uuid
 import zipfile
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+import signing
 from docflow.access import Actor
+from docflow.audit.models import AuditRecord
+from docflow.certificates.services import add_trust_anchor
 from docflow.db import transaction
 from docflow.documents.models import Document, FileRole
 from docflow.errors import DocflowError
 from docflow.powers import services as powers
 from docflow.powers.models import PowerOfAttorney, PowerStatus
 from docflow.powers.registry import FileRegistry, open_registry
+from signing import cades, pki
 from signing.mchd import Organisation as Principal
+from signing.signers import Pkcs12Signer
+from signing.tsa import TimeStampAuthority
 from tests.functional.api_support import Api, api_for, error_code
 from tests.functional.power_support import (
     PowerKeys,
     power_keys,
+    power_xml,
     sign_detached,
     signed_power,
 )
@@ -227,8 +235,6 @@ def test_a_power_revoked_in_the_registry_is_refused(
 
 
 def test_a_power_unknown_to_the_registry_is_refused(world: World) -> None:
-    from tests.functional.power_support import power_xml
-
     _, xml = power_xml()  # never published
     sig = sign_detached(world.keys.signer_a, xml)
     assert _refused_upload(world, xml, sig).code == "power_of_attorney_not_registered"
@@ -303,7 +309,6 @@ def test_the_package_and_the_audit_carry_the_power(
         report_name = next(n for n in names if n.endswith("report.json"))
         report = json.loads(zf.read(report_name))
     assert report["signatures"][0]["report"]["power_of_attorney"]["number"] == number
-    from docflow.audit.models import AuditRecord
 
     with world.app.app_context():
         s = world.session()
@@ -318,10 +323,6 @@ def test_the_power_is_judged_at_the_proven_moment_never_the_claim(
 ) -> None:
     """A signature time-stamped while the МЧД was in force stands after it
     ends; one that only *claims* that moment is judged at receipt."""
-    from docflow.certificates.services import add_trust_anchor
-    from signing import cades, pki
-    from signing.signers import Pkcs12Signer
-    from signing.tsa import TimeStampAuthority
 
     now = dt.datetime.now(dt.UTC)
     old_root = pki.make_root_ca("УЦ с историей", not_before=now - dt.timedelta(days=60))
@@ -381,8 +382,6 @@ def test_the_power_is_judged_at_the_proven_moment_never_the_claim(
 
 
 def sign_detached_at(issued: Any, content: bytes, moment: dt.datetime) -> bytes:
-    import signing
-
     signer = signing.Pkcs12Signer.load(issued.pkcs12("pw"), "pw")  # type: ignore[attr-defined]
     return signing.sign_cms(content, signer, signing_time=moment)  # type: ignore[attr-defined, no-any-return]
 
@@ -390,7 +389,6 @@ def sign_detached_at(issued: Any, content: bytes, moment: dt.datetime) -> bytes:
 def test_an_organisation_certificate_of_the_old_kind_needs_no_power() -> None:
     """Before 2021 a certificate carried the ИНН ЮЛ in the INN attribute (10
     digits): it signs for its organisation without an МЧД, as it registers."""
-    from types import SimpleNamespace
 
     org = SimpleNamespace(inn="7701234567")
     old_kind = SimpleNamespace(inn_le=None, inn="7701234567")

@@ -4,12 +4,14 @@ one form, and the МЧД named on the document's card and printable stamp."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import subprocess
 import uuid
 from html import unescape
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -18,8 +20,12 @@ from sqlalchemy import select
 from docflow.accounts.models import Role
 from docflow.certificates.models import Certificate
 from docflow.db import transaction
+from docflow.documents.models import Document, Party
+from docflow.documents.printable import StampText
 from docflow.powers.models import PowerOfAttorney, PowerRule, PowerStatus
+from signing import Verdict, pki
 from signing.mchd import Organisation as Principal
+from tests.factories import make_user
 from tests.functional.api_support import api_for
 from tests.functional.power_support import (
     PowerKeys,
@@ -29,7 +35,7 @@ from tests.functional.power_support import (
     signed_power,
 )
 from tests.functional.test_russian_pages import english_words
-from tests.functional.world import PASSWORD, World, _user, act_pdf, keys, world
+from tests.functional.world import PASSWORD, World, act_pdf, keys, world
 
 __all__ = ["keys", "power_keys", "world"]
 
@@ -45,7 +51,13 @@ def _admin(world: World) -> str:
     with world.app.app_context():
         s = world.session()
         with transaction(s):
-            _user(s, "admin@energosbyt.example", "Кузнецов", "Андрей", Role.ADMIN)
+            make_user(
+                s,
+                email="admin@energosbyt.example",
+                last_name="Кузнецов",
+                first_name="Андрей",
+                role=Role.ADMIN,
+            )
         s.close()
     return "admin@energosbyt.example"
 
@@ -389,8 +401,6 @@ def test_a_refused_certificate_rolls_its_power_back(
 ) -> None:
     # An МЧД that names the employee, but the employee's certificate comes
     # from an untrusted CA: the registration is refused after the МЧД passed.
-    from signing import pki
-
     untrusted = pki.make_signer(
         world.keys.foreign_root, surname="Сидорова", given_name="Анна Павловна",
         organization=None, title=None, inn="500301234560", inn_le=None, ogrn=None,
@@ -417,7 +427,6 @@ def _signed_by_the_employee(world: World, power_keys: PowerKeys) -> tuple[str, s
     created = api.post_document(pdf=act_pdf())
     assert created.status_code == 201, created.get_json()
     doc_id = str(created.get_json()["id"])
-    from docflow.documents.models import Document
 
     with world.app.app_context():
         s = world.session()
@@ -472,13 +481,6 @@ def test_the_document_card_and_the_printable_name_the_power(
 
 
 def test_the_stamp_lines_name_the_power() -> None:
-    import datetime as dt
-    from types import SimpleNamespace
-
-    from docflow.documents.models import Party
-    from docflow.documents.printable import StampText
-    from signing import Verdict
-
     now = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
     sig = SimpleNamespace(
         certificate_serial="0A1B", signer_name="Сидорова Анна Павловна",

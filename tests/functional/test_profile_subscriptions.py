@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from docflow.accounts.models import AccountToken, TokenPurpose, User
-from docflow.notify.models import Channel, OutboxMessage, Subscription
+from docflow.outbox.models import Channel, OutboxMessage, Subscription
 from docflow.profile.services import offered_kinds
 from notifications import EventKind
 from tests.functional.contract_world import audit_actions, login, make_user, session

@@ -11,8 +11,12 @@ from decimal import Decimal
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from docflow.access import Actor
+from docflow.db import transaction
+from docflow.outbox.models import Notification
 from docflow.readings import calc
-from docflow.readings.models import ReadingKind, ReadingStatus
+from docflow.readings import services as svc
+from docflow.readings.models import Reading, ReadingKind, ReadingStatus
 from tests.functional.test_readings_world import (
     NOW,
     PERIOD,
@@ -182,8 +186,6 @@ def test_window_closed_says_when_it_opens_and_takes_nothing(
 
 def test_supplier_accepts_and_refuses_and_the_customer_sees_it(
         readings: Readings, client: FlaskClient) -> None:
-    from docflow.readings.models import Reading
-
     readings.login(client, readings.w.signer_a)
     readings.save(client, "0001", "124000")
     readings.save(client, "0002", "999950")
@@ -226,9 +228,6 @@ def test_supplier_accepts_and_refuses_and_the_customer_sees_it(
 
 
 def test_consumption_chart_by_voltage_level(readings: Readings, client: FlaskClient) -> None:
-    from docflow.access import Actor
-    from docflow.readings import services as svc
-
     readings.login(client, readings.w.signer_a)
     with readings.app.app_context():
         s = readings.w.session()
@@ -256,10 +255,6 @@ def test_consumption_chart_by_voltage_level(readings: Readings, client: FlaskCli
 
 
 def test_window_open_is_announced_once_per_contract_and_period(readings: Readings) -> None:
-    from docflow.db import transaction
-    from docflow.notify.models import Notification
-    from docflow.readings import services as svc
-
     with readings.app.app_context():
         s = readings.w.session()
         with transaction(s):

@@ -11,11 +11,16 @@ import subprocess
 from typing import Any
 
 import pytest
+from docx import Document as Docx
 from flask.testing import FlaskClient
+from openpyxl import load_workbook
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from docflow.documents.models import DocStatus, DocType, Document
+from docflow.outbox.models import Notification
 from docflow.readings.models import ReadingAct
+from tests.functional.test_document_flow import sign_in_browser
 from tests.functional.test_readings_world import (
     PERIOD,
     PERIOD_KEY,
@@ -38,14 +43,11 @@ def pdf_text(data: bytes) -> str:
         out = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data,  # noqa: S607
                              capture_output=True, check=True)
         return normal(out.stdout.decode())
-    from pypdf import PdfReader
 
     return normal(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages))
 
 
 def docx_text(data: bytes) -> str:
-    from docx import Document as Docx
-
     doc = Docx(io.BytesIO(data))
     parts = [p.text for p in doc.paragraphs]
     for table in doc.tables:
@@ -55,8 +57,6 @@ def docx_text(data: bytes) -> str:
 
 
 def xlsx_text(data: bytes) -> str:
-    from openpyxl import load_workbook
-
     ws = load_workbook(io.BytesIO(data))["ПРОМ10"]
     return normal(" ".join(str(c) for row in ws.iter_rows(values_only=True) for c in row
                            if c is not None))
@@ -112,8 +112,6 @@ def test_filled_and_blank_acts_read_back_with_cyrillic_and_numbers(
 
 def test_pdf_act_is_landscape_with_room_for_the_signature_stamps(
         readings: Readings, client: FlaskClient) -> None:
-    from pypdf import PdfReader
-
     send_two(readings, client)
     reader = PdfReader(io.BytesIO(act(client, readings, "pdf", filled=True).data))
     page = reader.pages[-1]
@@ -151,8 +149,6 @@ def documents(readings: Readings) -> list[Document]:
 
 def test_act_goes_to_the_document_flow_and_is_replaced_until_signed(
         readings: Readings, client: FlaskClient) -> None:
-    from docflow.notify.models import Notification
-
     readings.login(client, readings.w.signer_a)
     # Nothing sent yet: a clear refusal, no document.
     resp = client.post(readings.url("/act/send"), data={"period": PERIOD_KEY},
@@ -195,8 +191,6 @@ def test_act_goes_to_the_document_flow_and_is_replaced_until_signed(
     assert f"/documents/{second.id}" in sheet
 
     # The customer signs it; now a resend is refused, clearly.
-    from tests.functional.test_document_flow import sign_in_browser
-
     cert = register_cert(readings.w, readings.w.signer_a, readings.w.keys.signer_a)
     sign_in_browser(readings.w, readings.w.signer_a, second.id, readings.w.keys.signer_a,
                     cert.certificate.id)

@@ -11,7 +11,8 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from docflow.readings.models import Meter, ReadingStatus, SupplyObject
+from docflow.blobrefs import referenced_blob_keys
+from docflow.readings.models import Meter, ReadingStatus, ReadingUpload, SupplyObject
 from tests.functional.test_readings_world import (
     PERIOD,
     PERIOD_KEY,
@@ -88,9 +89,6 @@ def test_template_round_trip(readings: Readings, client: FlaskClient) -> None:
     assert link and "Принят" in sheet
     assert client.get(link.group(1)).data == data
     # ``docflow fsck`` counts the kept form as referenced, not as an orphan.
-    from docflow.blobrefs import referenced_blob_keys
-    from docflow.readings.models import ReadingUpload
-
     with readings.app.app_context():
         s = readings.w.session()
         keys_ = set(referenced_blob_keys(s))

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from openpyxl import Workbook
 from sqlalchemy import select
 
 from docflow.db import transaction
@@ -151,8 +152,6 @@ def readings(world: World) -> Iterator[Readings]:
 
 
 def xlsx_bytes(rows: list[list[Any]], sheet: str = "Показания") -> bytes:
-    from openpyxl import Workbook
-
     wb = Workbook()
     ws = wb.active
     assert ws is not None

@@ -5,15 +5,18 @@ payment and completion, access, hostile input and repeated submissions."""
 
 from __future__ import annotations
 
+import io
 import threading
 import uuid
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from docflow.access import Actor
+from docflow.accounts.models import Role
 from docflow.audit.models import AuditRecord
 from docflow.db import transaction
 from docflow.documents.models import DocStatus, DocType, Document
@@ -23,8 +26,10 @@ from docflow.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from docflow.notify.models import Notification
+from docflow.outbox.models import Notification
 from docflow.service_orders import services as svc
+from docflow.service_orders.demo import SERVICES, seed_demo
+from docflow.service_orders.fields import parse_spec, spec_text
 from docflow.service_orders.models import (
     OrderStatus,
     Service,
@@ -218,8 +223,6 @@ def test_catalogue_page_shows_active_services_with_vat(world: World) -> None:
 
 
 def test_admin_edits_catalogue_clerk_only_reads(world: World) -> None:
-    from docflow.accounts.models import Role
-
     with world.app.app_context():
         s = world.session()
         with transaction(s):
@@ -395,9 +398,6 @@ def test_order_offer_signatures_invoice_payment_done(world: World) -> None:
     # The offer PDF names the parties, the contract, the fields and the price.
     pdf = world.storage.read_bytes(offer.files[0].blob_key)
     assert pdf.startswith(b"%PDF-")
-    import io
-
-    from pypdf import PdfReader
 
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
     for needle in (
@@ -762,8 +762,6 @@ def test_history_events_and_audit_for_a_cancel(world: World) -> None:
 
 
 def test_demo_catalogue_is_idempotent(world: World) -> None:
-    from docflow.service_orders.demo import SERVICES, seed_demo
-
     for _ in range(2):
         with world.app.app_context():
             s = world.session()
@@ -775,8 +773,6 @@ def test_demo_catalogue_is_idempotent(world: World) -> None:
         services = list(s.scalars(select(Service)))
         assert len(services) == len(SERVICES)
         for service in services:  # every demo field list reads as the admin writes it
-            from docflow.service_orders.fields import parse_spec, spec_text
-
             assert [f["type"] for f in parse_spec(spec_text(service.fields))] == [
                 f["type"] for f in service.fields
             ]

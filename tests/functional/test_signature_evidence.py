@@ -299,7 +299,7 @@ def test_client_unsigned_attributes_are_refused_but_zero_padding_is_read(
     pdf = act_pdf()
     doc_id = _document(api, pdf)
     signer = _signer(world.keys.signer_a)
-    template = signer._template("sha256")
+    template = signer.template_for("sha256")
     attrs = template.signed_attributes(
         hashlib.sha256(pdf).digest(), dt.datetime.now(dt.UTC)
     )

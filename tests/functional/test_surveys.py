@@ -13,14 +13,17 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from docflow.access import Actor
 from docflow.accounts.models import Role, User
 from docflow.db import transaction
+from docflow.demo import create_demo_world
 from docflow.errors import ConflictError
-from docflow.notify.models import Notification, OutboxMessage
+from docflow.outbox.models import Notification, OutboxMessage
 from docflow.surveys import services as svc
+from docflow.surveys.demo import TITLE, seed_demo
 from docflow.surveys.models import (
     Survey,
     SurveyAnswer,
@@ -28,7 +31,8 @@ from docflow.surveys.models import (
     SurveyResponse,
     SurveyStatus,
 )
-from tests.functional.world import PASSWORD, World, _user, keys, world
+from tests.factories import make_user
+from tests.functional.world import PASSWORD, World, keys, world
 
 __all__ = ["keys", "world"]
 
@@ -54,8 +58,12 @@ def admin(world: World) -> User:
     with world.app.app_context():
         s = world.session()
         with transaction(s):
-            user = _user(
-                s, "admin@energosbyt.example", "Кузнецов", "Андрей", Role.ADMIN
+            user = make_user(
+                s,
+                email="admin@energosbyt.example",
+                last_name="Кузнецов",
+                first_name="Андрей",
+                role=Role.ADMIN,
             )
         s.expunge_all()
         s.close()
@@ -482,7 +490,6 @@ def test_results_count_and_export(world: World, admin: User) -> None:
     assert "7,50" in page
     resp = clerk.get(f"/surveys/manage/{survey_id}/results.xlsx")
     assert resp.status_code == 200
-    from openpyxl import load_workbook
 
     wb = load_workbook(io.BytesIO(resp.data))
     assert wb.sheetnames == ["Ответы", "Сводка"]
@@ -567,9 +574,6 @@ def test_access_matrix(world: World, admin: User) -> None:
 
 
 def test_demo_seed_is_idempotent(app: Flask) -> None:
-    from docflow.demo import create_demo_world
-    from docflow.surveys.demo import TITLE, seed_demo
-
     with app.app_context():
         world = create_demo_world()
         s = app.extensions["docflow"].sessionmaker()

@@ -8,12 +8,16 @@ from __future__ import annotations
 import html
 import json
 import re
+import threading
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+import docflow
 from docflow.tours.models import TourSeen
 from docflow.tours.steps import ENDPOINTS, TOURS
 from tests.functional.world import PASSWORD, World, keys, world
@@ -260,10 +264,6 @@ def test_vendored_files_are_served_with_their_type(
 
 
 def test_driverjs_is_vendored_with_its_licence_and_source() -> None:
-    from pathlib import Path
-
-    import docflow
-
     folder = Path(docflow.__file__).parent / "static" / "vendor" / "driverjs"
     assert "MIT License" in (folder / "LICENSE").read_text()
     note = (folder / "README.md").read_text()
@@ -273,8 +273,6 @@ def test_driverjs_is_vendored_with_its_licence_and_source() -> None:
 def test_autostart_is_off_in_the_test_harness_unless_asked(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dataclasses import replace
-
     c = login(world.app.test_client(), world.signer_a.email)
     assert body_attrs(c.get("/").get_data(as_text=True))["data-tours-autostart"] == (
         "off"
@@ -304,8 +302,6 @@ def test_the_route_is_csrf_protected_as_the_pages_json_routes(
 
 
 def test_two_identical_posts_at_once_keep_one_row(world: World) -> None:
-    import threading
-
     clients = [login(world.app.test_client(), world.signer_a.email) for _ in range(2)]
     results: list[int] = []
 

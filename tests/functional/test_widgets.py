@@ -8,7 +8,9 @@ import re
 from flask import Flask
 from flask.testing import FlaskClient
 
-from docflow.main.widgets import register_widget, registered_widgets
+from docflow.accounts.models import Role
+from docflow.dashboard import widgets
+from docflow.dashboard.widgets import register_widget, registered_widgets
 from tests.functional.contract_world import build_world, grant, login, make_user
 
 
@@ -98,14 +100,14 @@ def test_registered_widgets_render_and_a_failing_one_does_not_break_the_page(
     register_widget(
         "readings_test",
         "Показания",
-        "main/_notifications_widget.html",
+        "dashboard/_notifications_widget.html",
         lambda s, u: {"notifications": []},
         order=30,
     )
     register_widget(
         "broken_test",
         "Сломанный",
-        "main/_notifications_widget.html",
+        "dashboard/_notifications_widget.html",
         boom,
         order=40,
         visible_for=lambda user: user.email.endswith(".ru"),
@@ -122,15 +124,11 @@ def test_registered_widgets_render_and_a_failing_one_does_not_break_the_page(
         login(other, "user@example.com")
         assert "broken_test" not in _on_page(other.get("/").get_data(as_text=True))
     finally:
-        from docflow.main import widgets
-
         widgets._REGISTRY.clear()
         widgets._REGISTRY.update(before)
 
 
 def test_staff_see_no_contracts_widget(app: Flask, client: FlaskClient) -> None:
-    from docflow.accounts.models import Role
-
     make_user(app, "clerk@energosbyt.example", role=Role.CLERK)
     login(client, "clerk@energosbyt.example")
     assert "contracts" not in _on_page(client.get("/").get_data(as_text=True))

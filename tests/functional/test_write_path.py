@@ -8,22 +8,32 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from sqlalchemy import event, select
 
 from docflow.accounts.models import User
+from docflow.api.models import ApiKey
 from docflow.db import count_statements, transaction
-from docflow.notify import services as notify
-from docflow.notify import tasks
-from docflow.notify.models import (
+from docflow.outbox import dispatch, tasks
+from docflow.outbox import services as notify
+from docflow.outbox.models import (
     Channel,
     Event,
     Notification,
     OutboxMessage,
     OutboxStatus,
 )
+from docflow.outbox.services import (
+    Announcement,
+    Audience,
+    announce,
+    publish,
+    set_subscription,
+)
+from storage import FilesystemBlobStorage
 from tests.functional.api_support import Api, api_for, sign_cms
 from tests.functional.test_api_events import Receiver
 from tests.functional.world import World, act_pdf, keys, world
@@ -50,7 +60,7 @@ def relays(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         queued.append(1)
         return True
 
-    monkeypatch.setattr(tasks, "enqueue_relay", record)
+    monkeypatch.setattr(dispatch, "enqueue_relay", record)
     return queued
 
 
@@ -196,7 +206,7 @@ def test_a_relay_that_was_never_queued_is_made_up_for_by_the_next(
     """The broker down for one write: its events wait, and the next write's
     relay (or a worker's start) delivers them too, without beat."""
     api = api_for(world, world.org_a)
-    monkeypatch.setattr(tasks, "enqueue_relay", lambda: False)
+    monkeypatch.setattr(dispatch, "enqueue_relay", lambda: False)
     lost = _post(api, act_pdf())
     with world.session() as s:
         assert s.scalar(select(Event.id).where(Event.fanout.is_not(None))) is not None
@@ -221,8 +231,6 @@ def test_a_relay_that_was_never_queued_is_made_up_for_by_the_next(
 def test_a_rolled_back_change_announces_nothing(
     world: World, relays: list[int]
 ) -> None:
-    from docflow.notify.services import Announcement, Audience, announce
-
     with world.app.app_context(), world.session() as s:
         announce(
             s,
@@ -258,8 +266,6 @@ def checkouts(world: World) -> Iterator[list[object]]:
 def test_a_request_takes_one_connection_and_marks_its_key_once_a_minute(
     world: World, checkouts: list[object], relays: list[int]
 ) -> None:
-    from docflow.api.models import ApiKey
-
     api = api_for(world, world.org_a)
     doc_id = _post(api, act_pdf())
     prefix = api.key.split("_")[1]
@@ -308,8 +314,6 @@ def test_the_route_of_a_signed_document_is_written_in_one_statement(
 def test_a_pdf_is_checked_without_reading_it_back(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from storage import FilesystemBlobStorage
-
     def refuse(*_args: Any, **_kwargs: Any) -> bytes:
         raise AssertionError("the original was read back from the store")
 
@@ -348,7 +352,6 @@ def test_announced_events_reach_only_their_audience(
 def test_publish_looks_subscriptions_up_once(world: World) -> None:
     """The eager path other modules use: one query for every recipient's
     subscriptions, whatever their number."""
-    from docflow.notify.services import publish, set_subscription
 
     with world.app.app_context(), world.session() as s, transaction(s):
         users = [s.merge(u) for u in (world.signer_a, world.viewer_a, world.clerk)]
@@ -371,10 +374,8 @@ def test_publish_looks_subscriptions_up_once(world: World) -> None:
 def test_events_left_by_a_lost_relay_go_out_on_a_worker_start_or_the_sweep(
     world: World, monkeypatch: pytest.MonkeyPatch, trigger: str
 ) -> None:
-    from types import SimpleNamespace
-
     api = api_for(world, world.org_a)
-    monkeypatch.setattr(tasks, "enqueue_relay", lambda: False)  # the broker is down
+    monkeypatch.setattr(dispatch, "enqueue_relay", lambda: False)  # the broker is down
     lost = _post(api, act_pdf())
     monkeypatch.undo()
     with world.app.app_context():
@@ -392,8 +393,6 @@ def test_events_left_by_a_lost_relay_go_out_on_a_worker_start_or_the_sweep(
 def test_a_signature_is_checked_against_the_recorded_digest_without_reading_back(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from storage import FilesystemBlobStorage
-
     api = _signing_customer(world)
     pdf = act_pdf()
     doc_id = _post(api, pdf)

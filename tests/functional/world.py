@@ -4,7 +4,6 @@ rights, a test PKI trusted by the app, and documents made with the services."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +15,22 @@ from sqlalchemy.orm import Session
 
 from docflow.access import Actor
 from docflow.accounts.models import Role, User
-from docflow.accounts.services import register_user
-from docflow.contracts.models import Contract, ContractAccess, Organisation
+from docflow.certificates.services import trust_store
+from docflow.certificates.tsa import open_timestamper
+from docflow.contracts.models import Contract, Organisation
 from docflow.db import transaction
 from signing import pki
-
-PASSWORD = "secret123"
+from storage import open_store
+from tests.factories import PASSWORD as PASSWORD
+from tests.factories import act_pdf as act_pdf
+from tests.factories import (
+    grant,
+    make_certificate,
+    make_contract,
+    make_document,
+    make_organisation,
+    make_user,
+)
 
 
 @dataclass(frozen=True)
@@ -95,8 +104,6 @@ class World:
 
     @property
     def storage(self) -> Any:
-        from storage import open_store
-
         return open_store(self.app.extensions["docflow"].settings.storage_url)
 
     def session(self) -> Session:
@@ -106,32 +113,14 @@ class World:
         return Actor.for_user(user)
 
     def trust(self, session: Session) -> Any:
-        from docflow.certificates.services import trust_store
-
         self.timestamper()  # its root must be in the trust store first
         state = self.app.extensions["docflow"]
         return trust_store(session, state.settings.trust_store, state._cache)
 
     def timestamper(self) -> Any:
         """The embedded time-stamping authority, as the app itself uses it."""
-        from docflow.certificates.tsa import open_timestamper
-
         state = self.app.extensions["docflow"]
         return state.backend("timestamper", lambda: open_timestamper(state.settings))
-
-
-def _user(
-    s: Session, email: str, last: str, first: str, role: Role = Role.CUSTOMER
-) -> User:
-    return register_user(
-        s,
-        email=email,
-        password=PASSWORD,
-        last_name=last,
-        first_name=first,
-        role=role,
-        confirmed=True,
-    )
 
 
 @pytest.fixture()
@@ -142,45 +131,52 @@ def world(app: Flask, keys: Keys) -> World:
     with app.app_context():
         s = app.extensions["docflow"].sessionmaker()
         with transaction(s):
-            supplier = Organisation(
-                name="АО «Энергосбыт»", inn="7736520080", is_supplier=True
+            supplier = make_organisation(
+                s, name="АО «Энергосбыт»", inn="7736520080", is_supplier=True
             )
-            org_a = Organisation(name="ООО «Ромашка»", inn="7701234567")
-            org_b = Organisation(name="АО «Василёк»", inn="5003012345")
-            s.add_all([supplier, org_a, org_b])
-            s.flush()
-            contract_a = Contract(number="77-0001-ЮЛ", organisation_id=org_a.id)
-            contract_b = Contract(number="50-0100-ЮЛ", organisation_id=org_b.id)
-            s.add_all([contract_a, contract_b])
-            signer_a = _user(s, "signer@romashka.example", "Иванов", "Иван")
-            viewer_a = _user(s, "viewer@romashka.example", "Сидоров", "Семён")
-            signer_b = _user(s, "signer@vasilek.example", "Петрова", "Мария")
-            clerk = _user(
-                s, "clerk@energosbyt.example", "Смирнова", "Ольга", Role.CLERK
+            org_a = make_organisation(s, name="ООО «Ромашка»", inn="7701234567")
+            org_b = make_organisation(s, name="АО «Василёк»", inn="5003012345")
+            contract_a = make_contract(
+                s, organisation=org_a, number="77-0001-ЮЛ", signed_on=None
             )
-            s.flush()
-            s.add_all(
-                [
-                    ContractAccess(
-                        user_id=signer_a.id,
-                        contract_id=contract_a.id,
-                        can_view=True,
-                        can_sign=True,
-                        can_submit_readings=True,
-                        can_manage=True,
-                    ),
-                    ContractAccess(
-                        user_id=viewer_a.id, contract_id=contract_a.id, can_view=True
-                    ),
-                    ContractAccess(
-                        user_id=signer_b.id,
-                        contract_id=contract_b.id,
-                        can_view=True,
-                        can_sign=True,
-                        can_manage=True,
-                    ),
-                ]
+            contract_b = make_contract(
+                s, organisation=org_b, number="50-0100-ЮЛ", signed_on=None
             )
+            signer_a = make_user(
+                s,
+                email="signer@romashka.example",
+                last_name="Иванов",
+                first_name="Иван",
+            )
+            viewer_a = make_user(
+                s,
+                email="viewer@romashka.example",
+                last_name="Сидоров",
+                first_name="Семён",
+            )
+            signer_b = make_user(
+                s,
+                email="signer@vasilek.example",
+                last_name="Петрова",
+                first_name="Мария",
+            )
+            clerk = make_user(
+                s,
+                email="clerk@energosbyt.example",
+                last_name="Смирнова",
+                first_name="Ольга",
+                role=Role.CLERK,
+            )
+            grant(
+                s,
+                user=signer_a,
+                contract=contract_a,
+                can_sign=True,
+                can_submit_readings=True,
+                can_manage=True,
+            )
+            grant(s, user=viewer_a, contract=contract_a)
+            grant(s, user=signer_b, contract=contract_b, can_sign=True, can_manage=True)
         s.close()
     return World(
         app,
@@ -197,36 +193,13 @@ def world(app: Flask, keys: Keys) -> World:
     )
 
 
-def act_pdf(text: str = "Акт снятия показаний расчётных приборов учёта") -> bytes:
-    """A one-page PDF with Cyrillic text, made with reportlab."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen import canvas
-
-    from docflow.pdfkit import FONT, register_fonts
-
-    register_fonts()
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf, pagesize=A4)
-    c.setFont(FONT, 14)
-    c.drawString(72, 760, text)
-    c.setFont(FONT, 11)
-    c.drawString(72, 730, f"Документ № {uuid.uuid4().hex[:6]}")
-    c.showPage()
-    c.save()
-    return buf.getvalue()
-
-
 def register_cert(world: World, user: User, issued: pki.Issued) -> Any:
-    from docflow.certificates.services import register_certificate
-
+    """``user`` registers ``issued``'s certificate, trusted by the world's PKI."""
     with world.app.app_context():
         s = world.session()
         with transaction(s):
-            result = register_certificate(
-                s,
-                actor=Actor.for_user(s.merge(user)),
-                data=issued.der,
-                trust=world.trust(s),
+            result = make_certificate(
+                s, user=s.merge(user), der=issued.der, trust=world.trust(s)
             )
         s.close()
     return result
@@ -242,24 +215,22 @@ def new_document(
     route: tuple[str, ...] = ("customer", "supplier"),
     **meta: Any,
 ) -> uuid.UUID:
-    from docflow.documents.services import Upload, register_document
-
+    """A ПРОМ10 act registered by ``by`` (the clerk) on ``contract`` (Ромашка's)."""
     with world.app.app_context():
         s = world.session()
         user = s.merge(by or world.clerk)
         with transaction(s):
-            doc = register_document(
+            doc = make_document(
                 s,
                 actor=Actor.for_user(user),
                 storage=world.storage,
-                contract_id=(contract or world.contract_a).id,
+                contract=contract or world.contract_a,
                 doc_type=meta.pop("doc_type", "prom10"),
                 number=meta.pop("number", "П-1"),
                 doc_date=meta.pop("doc_date", dt.date(2026, 10, 31)),
                 title=meta.pop("title", "Акт ПРОМ10 за октябрь 2026"),
-                main_file=Upload.from_bytes(
-                    filename, pdf if pdf is not None else act_pdf()
-                ),
+                filename=filename,
+                data=pdf if pdf is not None else act_pdf(),
                 route=route,
                 **meta,
             )

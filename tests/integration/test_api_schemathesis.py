@@ -21,9 +21,11 @@ import pytest
 import requests
 import schemathesis
 from flask import Flask
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import GenerationMode, checks
 
 from tests.functional.api_support import make_key, sign_cms
+from tests.functional.test_document_flow import sign_tbs
 from tests.functional.world import act_pdf, keys
 from tests.integration.api_live import live_api
 
@@ -116,9 +118,6 @@ def test_every_operation_answers_within_its_description(
     # Operations are driven one by one with hypothesis rather than through
     # schemathesis' pytest plugin (``schema.parametrize``), whose node-id
     # handling does not work with pytest 9.
-    from hypothesis import given
-    from schemathesis import GenerationMode, checks
-
     failures: list[str] = []
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 26
@@ -157,8 +156,6 @@ def test_every_operation_answers_within_its_description(
 def test_the_success_answers_match_the_description(
     live: Live, api_schema: Any, keys: Any
 ) -> None:
-    from tests.functional.test_document_flow import sign_tbs
-
     auth = {"Authorization": f"Bearer {live.key}"}
 
     def call(method: str, template: str, status: int, **kw: Any) -> Any:

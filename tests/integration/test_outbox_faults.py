@@ -12,7 +12,7 @@ each event is acknowledged (2xx) exactly once. Loopback is a private address,
 so the worker runs with ``ALLOW_PRIVATE_WEBHOOKS``.
 
 Back-off, grace and the sweep period are shrunk through the ``OUTBOX_*``
-settings (``docflow/notify/config.py``), so the module runs in well under a
+settings (``docflow/outbox/config.py``), so the module runs in well under a
 minute on two cores; most of it is the two worker starts.
 """
 
@@ -37,21 +37,29 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+import redis
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from celery import _state
 from flask import Flask
 from sqlalchemy import select, text
 
 from docflow.accounts.models import User
 from docflow.app import create_app
 from docflow.db import transaction
-from docflow.notify.config import OutboxPolicy
-from docflow.notify.models import (
+from docflow.outbox.config import OutboxPolicy
+from docflow.outbox.models import (
     DeliveredMessage,
     Event,
     Notification,
     OutboxMessage,
     OutboxStatus,
+    Webhook,
 )
+from docflow.outbox.sealing import seal_secret
+from docflow.outbox.services import publish, relay_message
+from docflow.outbox.tasks import channel_for, outbox_policy
+from docflow.outbox.webhooks import webhook_targets
+from notifications import WebhookVerificationError, verify_webhook
 from tests.appfixtures import (
     TEST_SECRET,
     build_app,
@@ -292,7 +300,6 @@ def _env(app: Flask, smtp: Smtp) -> dict[str, str]:
 def _forget_queue(broker_url: str, queue: str) -> None:
     """Drop what kombu keeps in Redis for ``queue``: the list, and the messages a
     killed worker left unacknowledged (they would come back in an hour)."""
-    import redis
 
     client = redis.Redis.from_url(broker_url)
     try:
@@ -311,8 +318,6 @@ def _forget_queue(broker_url: str, queue: str) -> None:
 
 @pytest.fixture(scope="module")
 def rig(smtp: Smtp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
-    from celery import _state
-
     broker = require_redis()
     admin = require_postgres()
     previous_default = _state.default_app
@@ -356,8 +361,6 @@ def fresh(rig: Rig) -> Iterator[Rig]:
 def publish_emails(app: Flask, count: int, *, webhooks: bool = False) -> list[uuid.UUID]:
     """One event for ``count`` new users, each subscribed to e-mail by default:
     the event, the in-app notifications and the outbox rows in one transaction."""
-    from docflow.notify.services import publish
-    from docflow.notify.webhooks import webhook_targets
 
     with app.app_context():
         s = app.extensions["docflow"].sessionmaker()
@@ -456,8 +459,6 @@ class Receiver:
 
 @pytest.fixture()
 def receiver() -> Iterator[Receiver]:
-    from notifications import WebhookVerificationError, verify_webhook
-
     box = Receiver()
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -491,8 +492,6 @@ def receiver() -> Iterator[Receiver]:
 
 def register_webhook(app: Flask, url: str) -> None:
     """What ``POST /api/v1/webhooks`` stores for the supplier: every event."""
-    from docflow.api.models import Webhook
-    from docflow.api.services import seal_secret
 
     secret_key = app.extensions["docflow"].settings.secret_key
     with app.extensions["docflow"].sessionmaker() as s, transaction(s):
@@ -559,9 +558,6 @@ def eager_app(fresh: Rig) -> Iterator[Flask]:
 
 
 def test_attempts_run_out_then_an_administrator_retries(fresh: Rig, eager_app: Flask) -> None:
-    from docflow.notify.services import relay_message
-    from docflow.notify.tasks import channel_for, outbox_policy
-
     fresh.smtp.stop()
     [mid] = publish_emails(eager_app, 1)  # attempt 1, inline after the commit
     later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
@@ -587,9 +583,6 @@ def test_attempts_run_out_then_an_administrator_retries(fresh: Rig, eager_app: F
 def test_relay_skips_a_locked_row_and_bounds_a_message_that_kills_workers(
     fresh: Rig, eager_app: Flask,
 ) -> None:
-    from docflow.notify.services import relay_message
-    from docflow.notify.tasks import channel_for
-
     fresh.smtp.stop()  # anything that gets through would be retried, not sent
     policy = OutboxPolicy(max_attempts=2)
     with eager_app.app_context():

@@ -15,8 +15,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from docflow.accounts import services as svc
 from docflow.db import transaction
-from docflow.notify.models import OutboxMessage, OutboxStatus
+from docflow.outbox.models import OutboxMessage, OutboxStatus
 from tests.appfixtures import (
     TEST_SECRET,
     build_app,
@@ -124,8 +125,6 @@ def wait_for_status(
 
 
 def test_real_worker_relays_a_confirmation_email(broker_app: Flask) -> None:
-    from docflow.accounts import services as svc
-
     worker = start_worker(broker_app)
     try:
         with broker_app.app_context():

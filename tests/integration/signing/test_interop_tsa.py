@@ -22,9 +22,10 @@ from pyhanko.sign.validation import validate_pdf_signature
 
 from signing import pki
 from signing.errors import SigningError
+from signing.external import ExternalSigner
 from signing.pades import sign_pdf, verify_pdf
 from signing.reports import Verdict
-from signing.signers import ExternalSigner, Pkcs12Signer
+from signing.signers import Pkcs12Signer
 from signing.trust import TrustStore
 from tests.services import free_port
 from tests.unit.signing.test_pades import build_act_pdf

@@ -118,7 +118,7 @@ from pathlib import Path
 from signing.cms import sign_cms
 from signing.errors import SigningError
 from signing.pades import sign_pdf
-from signing.signers import Pkcs11Signer
+from signing.pkcs11 import Pkcs11Signer
 
 module, pin, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
 content = (out / "content.bin").read_bytes()

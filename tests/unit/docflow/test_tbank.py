@@ -3,11 +3,16 @@ the provider's documented example."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from typing import Any
+from unittest import mock
 
 import pytest
 
+from docflow.config import ConfigError, Settings
 from docflow.payments import tbank
+from docflow.payments.gateway import active_provider
 
 # The worked example of the provider's documentation (developer.tbank.ru,
 # «Токен»): Amount, Description, OrderId, Password, TerminalKey sorted by key,
@@ -38,8 +43,6 @@ def test_token_leaves_out_nested_objects_arrays_and_the_token_itself() -> None:
 
 
 def test_token_writes_booleans_as_json_does() -> None:
-    import hashlib
-
     params = {"Success": True, "Status": "CONFIRMED", "Amount": 100}
     expected = hashlib.sha256(b"100pwCONFIRMEDtrue").hexdigest()
     assert tbank.make_token(params, "pw") == expected
@@ -188,11 +191,6 @@ def test_parse_notification_refuses_forgeries_and_other_terminals() -> None:
 
 
 def _settings(**env: str) -> Any:
-    import os
-    from unittest import mock
-
-    from docflow.config import Settings
-
     clean = {
         k: v for k, v in os.environ.items() if not k.startswith(("PAYMENT", "TBANK"))
     }
@@ -204,8 +202,6 @@ PG = "postgresql://u@localhost/db"
 
 
 def test_the_fake_is_the_embedded_default_and_off_in_production() -> None:
-    from docflow.payments.gateway import active_provider
-
     assert active_provider(_settings()) == "fake"
     production = _settings(DATABASE_URL=PG, RATELIMIT_STORAGE_URL="redis://r:6379/1")
     assert active_provider(production) is None
@@ -218,8 +214,6 @@ def test_the_fake_is_the_embedded_default_and_off_in_production() -> None:
 
 
 def test_tbank_is_chosen_by_its_key_or_by_name() -> None:
-    from docflow.payments.gateway import active_provider
-
     given = {"TBANK_TERMINAL_KEY": "T", "TBANK_PASSWORD": "p"}
     assert active_provider(_settings(**given)) == "tbank"
     named = _settings(PAYMENT_PROVIDER="tbank", **given)
@@ -245,7 +239,5 @@ def test_tbank_is_chosen_by_its_key_or_by_name() -> None:
     ],
 )
 def test_bad_payment_settings_fail_fast(env: dict[str, str], message: str) -> None:
-    from docflow.config import ConfigError
-
     with pytest.raises(ConfigError, match=message):
         _settings(**env)

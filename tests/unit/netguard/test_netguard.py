@@ -15,6 +15,7 @@ from asn1crypto import crl
 from pyhanko_certvalidator.fetchers.api import CRLFetcher
 
 import netguard
+import signing.trust
 from signing import TrustStore, Verdict, pki, revocation, validate_certificate
 
 GUARDS = [netguard]
@@ -235,8 +236,6 @@ def test_revocation_off_builds_no_fetchers(
     monkeypatch: pytest.MonkeyPatch,
     allow_private_fetch: bool,
 ) -> None:
-    import signing.trust
-
     built: list[object] = []
     real: Callable[..., object] = signing.trust.build_fetchers
 

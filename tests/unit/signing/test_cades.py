@@ -7,6 +7,7 @@ signature and the tokens from the outside.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 import hashlib
@@ -830,8 +831,6 @@ def test_ber_indefinite_lengths_are_accepted(
 
 
 def test_pem_input_is_accepted(stages: Stages) -> None:
-    import base64
-
     pem = (
         b"-----BEGIN CMS-----\n"
         + base64.encodebytes(stages.lt)

@@ -10,6 +10,8 @@ import pytest
 
 from signing import pki
 from signing.cli import main
+from signing.cms import sign_cms
+from signing.signers import Pkcs12Signer
 from tests.unit.signing.test_pades import build_act_pdf
 
 
@@ -198,9 +200,6 @@ def test_verify_cms_refuses_a_revoked_key_that_claims_an_earlier_time(
 ) -> None:
     # Revoked a day ago (key compromise); the signature claims 10 days back:
     # the claim is not a proof, the certificate is checked for now.
-    from signing.cms import sign_cms
-    from signing.signers import Pkcs12Signer
-
     sig = tmp_path / "backdated.sig"
     sig.write_bytes(
         sign_cms(

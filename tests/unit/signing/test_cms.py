@@ -13,6 +13,7 @@ import pytest
 from asn1crypto import cms as asn1_cms
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
+from pyhanko.sign import signers
 
 from signing import _cms_asn1 as der
 from signing import pki
@@ -202,8 +203,8 @@ def test_signing_certificate_v2_mismatch_is_invalid(
     signer_rsa: pki.Issued, signer_ec: pki.Issued, trust_store: TrustStore
 ) -> None:
     signer = _signer(signer_rsa)
-    template = signer._template("sha256")
-    foreign = _signer(signer_ec)._template("sha256").signing_certificate_v2
+    template = signer.template_for("sha256")
+    foreign = _signer(signer_ec).template_for("sha256").signing_certificate_v2
     forged = dataclasses.replace(template, signing_certificate_v2=foreign)
     attrs = forged.signed_attributes(
         hashlib.sha256(CONTENT).digest(), dt.datetime.now(dt.UTC)
@@ -315,8 +316,6 @@ def test_signer_certificates_are_listed(rsa_sig: bytes, signer_rsa: pki.Issued) 
 def test_attached_signature_made_by_pyhanko_verifies(
     signer_ec: pki.Issued, trust_store: TrustStore
 ) -> None:
-    from pyhanko.sign import signers
-
     hanko = signers.SimpleSigner.load_pkcs12_data(
         signer_ec.pkcs12("pw"), other_certs=[], passphrase=b"pw"
     )

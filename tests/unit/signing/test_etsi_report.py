@@ -51,7 +51,7 @@ def _stamped(
     """A CAdES-T: a CAdES-BES with a signature-time-stamp over its value (or,
     with ``token_for``, over other bytes)."""
     signer = _signer(issued)
-    template = signer._template("sha256")
+    template = signer.template_for("sha256")
     attrs = template.signed_attributes(hashlib.sha256(CONTENT).digest(), signing_time)
     value = signer.sign_raw(attrs, "sha256")
     token = authority.timestamp(token_for if token_for is not None else value)

@@ -21,8 +21,10 @@ from cryptography.hazmat.primitives.serialization import (
     NoEncryption,
     PrivateFormat,
 )
+from gostcrypto import gostsignature
 
-from signing import gost
+from signing import gost, pki
+from signing._asn1 import load_certificate
 
 DATA = Path(__file__).parent / "data" / "gost"
 OPENSSL = DATA / "openssl"
@@ -46,8 +48,6 @@ def _curve_of(example: dict[str, object]) -> gost.GostCurve:
 
 
 def _cert(path: Path) -> asn1_x509.Certificate:
-    from signing._asn1 import load_certificate
-
     return load_certificate(path.read_bytes())
 
 
@@ -162,8 +162,6 @@ _GOSTCRYPTO_NAMES = {
 
 
 def _gostcrypto(curve: gost.GostCurve) -> object:
-    from gostcrypto import gostsignature
-
     mode = gostsignature.MODE_256 if curve.bits == 256 else gostsignature.MODE_512
     return gostsignature.new(
         mode, gostsignature.CURVES_R_1323565_1_024_2019[_GOSTCRYPTO_NAMES[curve.oid]]
@@ -278,7 +276,6 @@ def test_openssl_keys_load_in_every_container(bits: int) -> None:
     pem = (OPENSSL / f"key{bits}.pem").read_bytes()
     key = gost.load_private_key(pem)
     cert = (OPENSSL / f"cert{bits}.pem").read_bytes()
-    from signing._asn1 import load_certificate
 
     cert_der = load_certificate(cert).dump()
 
@@ -497,8 +494,6 @@ def test_pkcs12_files_that_cannot_sign(name: str, message: str) -> None:
 
 
 def test_certificate_helpers_on_other_input() -> None:
-    from signing import pki
-
     rsa = pki.make_root_ca("RSA").der
 
     assert gost.certificate_spki(rsa) is not None

@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from asn1crypto import pem, x509
 
 from signing import TrustStore, Verdict, gost, validate_certificate, verify_cms
 
@@ -47,8 +48,6 @@ def test_gostr341194_known_answers(params: str, message: bytes, expected: str) -
 
 
 def test_gost2001_key_is_read_from_an_openssl_certificate() -> None:
-    from asn1crypto import pem, x509
-
     cert = x509.Certificate.load(pem.unarmor((DATA / "cert2001.pem").read_bytes())[2])
     spki = cert["tbs_certificate"]["subject_public_key_info"].dump()
     key = gost.GostPublicKey.from_spki(spki)

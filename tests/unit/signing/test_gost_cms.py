@@ -6,19 +6,30 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from pathlib import Path
 
 import pytest
 from asn1crypto import cms as asn1_cms
 from asn1crypto import tsp as asn1_tsp
+from cryptography import x509
+from pkcs11 import exceptions as p11_errors
 
 from signing import TrustStore, gost
+from signing import _cms_asn1 as der
 from signing.cli import main
 from signing.cms import sign_cms, sign_cms_digest, verify_cms, verify_cms_digest
 from signing.errors import KeyLoadError, SigningError
+from signing.external import ExternalSigner
+from signing.pkcs11 import (
+    CKM_GOSTR3410_WITH_GOSTR3411_12_256,
+    CKM_GOSTR3410_WITH_GOSTR3411_12_512,
+    Pkcs11Signer,
+)
 from signing.reports import Verdict
-from signing.signers import ExternalSigner, GostSigner
+from signing.signers import GostSigner, Signer
 from tests.unit.signing import gost_pki
+from tests.unit.signing.test_certificates import _gost_certificate
 
 DATA = Path(__file__).parent / "data" / "gost"
 OPENSSL = DATA / "openssl"
@@ -406,8 +417,6 @@ class _FakeToken:
         self.mechanisms: list[int] = []
 
     def sign(self, data: bytes, *, mechanism: int) -> bytes:
-        from pkcs11 import exceptions as p11_errors
-
         self.mechanisms.append(mechanism)
         if self.key is None:
             raise p11_errors.MechanismInvalid()
@@ -417,10 +426,6 @@ class _FakeToken:
 
 
 def _token_signer(issued: gost_pki.GostIssued, token: _FakeToken) -> object:
-    import threading
-
-    from signing.signers import Pkcs11Signer, Signer
-
     # Pkcs11Signer.__init__ opens a real session; SoftHSM2 has no GOST
     # mechanisms (tests/integration/signing/test_gost_interop.py), so the
     # token is stood in for and only the signing path runs.
@@ -436,11 +441,6 @@ def _token_signer(issued: gost_pki.GostIssued, token: _FakeToken) -> object:
 def test_pkcs11_gost_mechanism(
     bits: int, swap: bool, gpki: gost_pki.GostPki, store: TrustStore
 ) -> None:
-    from signing.signers import (
-        CKM_GOSTR3410_WITH_GOSTR3411_12_256,
-        CKM_GOSTR3410_WITH_GOSTR3411_12_512,
-    )
-
     issued = getattr(gpki, f"signer_{bits}")
     token = _FakeToken(issued.key, swap=swap)
     sig = sign_cms(CONTENT, _token_signer(issued, token))  # type: ignore[arg-type]
@@ -467,8 +467,6 @@ def test_pkcs11_gost_errors(gpki: gost_pki.GostPki) -> None:
 def test_gost2001_signer_info_with_a_2012_key_is_invalid_and_obsolete(
     gpki: gost_pki.GostPki, store: TrustStore
 ) -> None:
-    from signing import _cms_asn1 as der
-
     legacy = der.Mechanism(
         "gost2001",
         der.DIGESTS["gostr341194"],
@@ -499,8 +497,6 @@ def test_gost2001_signer_info_with_a_2012_key_is_invalid_and_obsolete(
 def test_gost_signature_with_the_wrong_hash_or_size_is_invalid(
     digest: str, signature_oid: str, gpki: gost_pki.GostPki, store: TrustStore
 ) -> None:
-    from signing import _cms_asn1 as der
-
     mechanism = der.Mechanism(
         "gost2012", der.DIGESTS[digest], der.seq(der.oid(signature_oid)), 256
     )
@@ -516,11 +512,6 @@ def test_gost_signature_with_the_wrong_hash_or_size_is_invalid(
 
 
 def test_a_gost_key_off_its_curve_is_no_key() -> None:
-    from cryptography import x509
-
-    from signing import _cms_asn1 as der
-    from tests.unit.signing.test_certificates import _gost_certificate
-
     cert = x509.load_der_x509_certificate(_gost_certificate())
 
     assert der.public_key_of(cert) is None

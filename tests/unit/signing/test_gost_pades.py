@@ -13,9 +13,10 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from signing import gost
 from signing.errors import SigningError
+from signing.external import ExternalSigner
 from signing.pades import add_long_term_data, sign_pdf, verify_pdf
 from signing.reports import Verdict
-from signing.signers import ExternalSigner, GostSigner
+from signing.signers import GostSigner
 from signing.trust import TrustStore
 from signing.tsa import TimeStampAuthority
 from tests.unit.signing import gost_pki

@@ -14,6 +14,12 @@ from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import PageObject
+from pypdf import PdfReader
+from pypdf.generic import ContentStream
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
 
 from signing import pki
 from signing.errors import DocumentFormatError, SigningError
@@ -41,10 +47,6 @@ ACT_LINES = [
 def build_act_pdf(pages: int = 1) -> bytes:
     """A one-page A4 act in Russian (reportlab, DejaVu Sans); the bottom third
     of the page is left free, as the cabinet's templates do for stamps."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-    from reportlab.pdfgen import canvas
 
     if "DejaVuSans" not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(TTFont("DejaVuSans", str(FONTS / "DejaVuSans.ttf")))
@@ -87,8 +89,6 @@ def _widget_rects(pdf: bytes) -> list[tuple[float, float, float, float]]:
 
 def _appearance_text(pdf: bytes) -> list[str]:
     """The stamps' text, decoded through their ToUnicode maps (pypdf)."""
-    from pypdf import PdfReader
-    from pypdf.generic import ContentStream
 
     reader = PdfReader(io.BytesIO(pdf))
     out = []

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from signing import TrustStore, Verdict, validate_certificate
+from signing.cli import main
 from tests.services import unavailable
 
 CORPUS = (
@@ -166,8 +167,6 @@ def _cli_args(case: Case, *, as_files: bool = True) -> list[str]:
 def test_pkits_case_through_the_cli(
     case: Case | None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from signing.cli import main
-
     case = _require_corpus(case)
 
     code = main(_cli_args(case))

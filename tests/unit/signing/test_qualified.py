@@ -7,6 +7,9 @@ import datetime as dt
 
 import pytest
 from asn1crypto import core
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from signing import TrustStore, inspect_certificate, pki, validate_certificate
 from signing.certificates import QualifiedStatus
@@ -84,8 +87,6 @@ def test_malformed_sign_tools_count_as_absent(
 def test_subject_sign_tool_of_the_wrong_type_counts_as_absent(
     pki_intermediate: pki.Issued,
 ) -> None:
-    from cryptography import x509
-
     # A PrintableString where the profile says UTF8String.
     signer = pki.make_signer(pki_intermediate, issuer_sign_tool=pki.ISSUER_SIGN_TOOL)
     builder = (
@@ -103,8 +104,6 @@ def test_subject_sign_tool_of_the_wrong_type_counts_as_absent(
             critical=False,
         )
     )
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.serialization import Encoding
 
     cert = builder.sign(pki_intermediate.key, hashes.SHA256())  # type: ignore[arg-type]
     assert (

@@ -41,7 +41,7 @@ def _stamped(
     """A CAdES-T: a CAdES-BES with a signature-time-stamp over its value
     (or, with ``token_for``, over other bytes: a token that does not bind)."""
     signer = _signer(issued)
-    template = signer._template("sha256")
+    template = signer.template_for("sha256")
     attrs = template.signed_attributes(
         hashlib.sha256(content).digest(), signing_time or dt.datetime.now(dt.UTC)
     )

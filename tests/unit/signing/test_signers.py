@@ -20,9 +20,10 @@ from signing.errors import (
     SigningError,
     WeakAlgorithmError,
 )
+from signing.external import ExternalSigner
 from signing.pades import sign_pdf, verify_pdf
 from signing.reports import Verdict
-from signing.signers import ExternalSigner, Pkcs12Signer, PreparedSignature
+from signing.signers import Pkcs12Signer, PreparedSignature
 from signing.trust import TrustStore
 from tests.unit.signing.test_pades import build_act_pdf
 

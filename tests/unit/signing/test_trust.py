@@ -9,9 +9,12 @@ import json
 from pathlib import Path
 
 import pytest
+from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import RevokedError
 
 from signing import (
     CertificateFormatError,
@@ -19,6 +22,7 @@ from signing import (
     TrustStoreError,
     Verdict,
     async_validate_certificate,
+    load_certificate,
     pki,
     validate_certificate,
 )
@@ -43,8 +47,6 @@ def _resigned_with_sha1(cert_der: bytes, issuer: pki.Issued) -> bytes:
     cryptography no longer signs certificates with SHA-1, so the TBS is signed
     with the primitive and the certificate reassembled with asn1crypto.
     """
-    from asn1crypto import x509 as asn1_x509
-    from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
     assert isinstance(issuer.key, rsa.RSAPrivateKey)
     cert = asn1_x509.Certificate.load(cert_der)
@@ -100,8 +102,6 @@ def test_valid_chain_is_valid(
 def test_accepts_cryptography_and_asn1crypto_certificates(
     signer_rsa: pki.Issued, trust_store: TrustStore, pki_now: dt.datetime
 ) -> None:
-    from signing import load_certificate
-
     for cert in (signer_rsa.cert, load_certificate(signer_rsa.pem), signer_rsa.pem):
         assert (
             validate_certificate(cert, trust_store, at=pki_now).verdict is Verdict.VALID
@@ -730,10 +730,6 @@ def test_validation_context_drives_pyhanko(
     trust_store: TrustStore,
     pki_now: dt.datetime,
 ) -> None:
-    from pyhanko_certvalidator.errors import RevokedError
-
-    from signing import load_certificate
-
     context = trust_store.validation_context(at=pki_now, revocation="hard")
     assert isinstance(context, ValidationContext)
     path = asyncio.run(

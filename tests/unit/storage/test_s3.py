@@ -7,6 +7,8 @@ is in tests/integration/storage/.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -180,8 +182,6 @@ def test_a_retained_blob_is_locked_by_the_put_that_writes_it(
 ) -> None:
     """One PutObject with the lock headers and the Content-MD5 S3 demands of
     them; no PutObjectRetention after it (issue #18)."""
-    import base64
-    import hashlib
 
     store = offline_store()
     sent: list[tuple[str, bytes, dict[str, str]]] = []

@@ -16,6 +16,7 @@ from notifications import (
     channel_from_url,
     compose_message,
 )
+from tests.services import free_port
 
 from ..conftest import HttpReceiver
 
@@ -94,8 +95,6 @@ def test_400_is_permanent(http_receiver: HttpReceiver) -> None:
 
 
 def test_gateway_down_is_transient(http_receiver: HttpReceiver) -> None:
-    from tests.services import free_port
-
     channel = channel_from_url(f"http://127.0.0.1:{free_port()}/send", kind="sms")
     with pytest.raises(TransientDeliveryError, match="ConnectError"):
         channel.send(_message())

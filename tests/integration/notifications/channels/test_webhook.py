@@ -20,6 +20,7 @@ from notifications import (
     compose_message,
     verify_webhook,
 )
+from tests.services import free_port
 
 from ..conftest import HttpReceiver, RecordedRequest
 
@@ -113,8 +114,6 @@ def test_400_is_permanent(http_receiver: HttpReceiver) -> None:
 
 
 def test_unreachable_endpoint_is_transient() -> None:
-    from tests.services import free_port
-
     channel = WebhookChannel(SECRET, timeout=5, allow_private=True)
     with pytest.raises(TransientDeliveryError, match="ConnectError"):
         channel.send(_message(recipient=f"http://127.0.0.1:{free_port()}/h"))
