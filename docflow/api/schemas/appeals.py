@@ -20,8 +20,9 @@ from docflow.api.schemas.fields import (
     Uuid,
     choice_param,
     component,
+    contract_id_value,
     day_param,
-    refusal,
+    require_contract_number,
 )
 from docflow.appeals.models import AppealStatus
 from docflow.appeals.services import MAX_TEXT
@@ -96,17 +97,6 @@ class AppealList(ResponseModel):
     pages: int
 
 
-def _contract_uuid(value: Any) -> uuid.UUID:
-    if isinstance(value, str):
-        try:
-            return uuid.UUID(value)
-        except ValueError:
-            pass
-    raise refusal(
-        "Поле «contract_id» должно быть идентификатором (UUID).", field="contract_id"
-    )
-
-
 @component
 class AppealRequest(RequestModel):
     """The ``meta`` part of ``POST /appeals``, checked in this order, the
@@ -124,21 +114,9 @@ class AppealRequest(RequestModel):
     @model_validator(mode="after")
     def _one_contract(self) -> AppealRequest:
         if self.contract_id is not None:
-            self.contract_id = _contract_uuid(self.contract_id)
+            self.contract_id = contract_id_value(self.contract_id)
             return self
-        number = self.contract_number
-        if number is None:
-            raise refusal(
-                "Поле «contract_number» обязательно.", field="contract_number"
-            )
-        if not isinstance(number, str):
-            raise refusal(
-                "Поле «contract_number» должно быть строкой.", field="contract_number"
-            )
-        if len(number) > 50:
-            raise refusal(
-                "Поле «contract_number» длиннее 50 символов.", field="contract_number"
-            )
+        require_contract_number(self.contract_number)
         return self
 
 

@@ -23,9 +23,11 @@ from docflow.api.schemas.fields import (
     Text,
     choice_param,
     component,
+    contract_id_value,
     day_param,
     int_param,
     refusal,
+    require_contract_number,
 )
 from docflow.api.schemas.signatures import Signature, SignatureWithReport
 from docflow.documents.models import DocStatus, DocType
@@ -92,16 +94,6 @@ def _route(value: Any) -> list[str]:
     return value
 
 
-def _contract_id(value: Any) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise refusal(
-            "Поле «contract_id» должно быть идентификатором (UUID).",
-            field="contract_id",
-        ) from None
-
-
 @component
 class DocumentMeta(RequestModel):
     """The ``meta`` part of ``POST /documents``: what the document is. Fields
@@ -146,21 +138,9 @@ class DocumentMeta(RequestModel):
     @model_validator(mode="after")
     def _one_contract(self) -> DocumentMeta:
         if self.contract_id is not None:
-            self.contract_id = _contract_id(self.contract_id)
+            self.contract_id = contract_id_value(self.contract_id)
             return self
-        number = self.contract_number
-        if number is None:
-            raise refusal(
-                "Поле «contract_number» обязательно.", field="contract_number"
-            )
-        if not isinstance(number, str):
-            raise refusal(
-                "Поле «contract_number» должно быть строкой.", field="contract_number"
-            )
-        if len(number) > 50:
-            raise refusal(
-                "Поле «contract_number» длиннее 50 символов.", field="contract_number"
-            )
+        require_contract_number(self.contract_number)
         return self
 
 

@@ -289,3 +289,30 @@ def choice_param(allowed: Any, message: str | None = None) -> BeforeValidator:
 def day_param(raw: Any) -> dt.date:
     """A day ``ГГГГ-ММ-ДД`` in a query parameter (the same words as a field)."""
     return _date(raw)
+
+
+def contract_id_value(value: Any) -> uuid.UUID:
+    """A body's ``contract_id``: a UUID string, else 422 naming the field."""
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
+    raise refusal(
+        "Поле «contract_id» должно быть идентификатором (UUID).", field="contract_id"
+    )
+
+
+def require_contract_number(number: Any) -> None:
+    """A body without ``contract_id`` names its contract by number: present, a
+    string, at most 50 characters — else 422 naming the field."""
+    if number is None:
+        raise refusal("Поле «contract_number» обязательно.", field="contract_number")
+    if not isinstance(number, str):
+        raise refusal(
+            "Поле «contract_number» должно быть строкой.", field="contract_number"
+        )
+    if len(number) > 50:
+        raise refusal(
+            "Поле «contract_number» длиннее 50 символов.", field="contract_number"
+        )
