@@ -7,10 +7,12 @@ Celery eager, e-mail and SMS written to ``var/outbox/``).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import socket
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,6 +20,7 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
+from limits import parse_many
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -226,6 +229,103 @@ def _check_payments(settings: Settings) -> None:
         )
 
 
+# -- the outbox relay's retries: the OUTBOX_* variables -----------------------------
+#
+# ====================================  =========  ==================================
+# ``OUTBOX_MAX_ATTEMPTS``               8          attempts before a row is failed
+# ``OUTBOX_BACKOFF_SECONDS``            30         first retry delay, doubled each time
+# ``OUTBOX_MAX_BACKOFF_SECONDS``        7200       cap of the delay
+# ``OUTBOX_SWEEP_GRACE_SECONDS``        120        how late a relay may be before the
+#                                                  sweep re-queues it
+# ``OUTBOX_SWEEP_INTERVAL_SECONDS``     60         the Celery beat period of the sweep
+# ====================================  =========  ==================================
+
+# A retry further away than this is not handed to the broker as a countdown:
+# Redis redelivers an unacknowledged ETA task after its visibility timeout (one
+# hour by default) and a worker keeps every ETA task in memory. The sweep picks
+# such rows up when they are due.
+MAX_COUNTDOWN = dt.timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class OutboxPolicy:
+    """Retry and sweep parameters of the outbox relay."""
+
+    max_attempts: int = 8
+    backoff: dt.timedelta = dt.timedelta(seconds=30)
+    max_backoff: dt.timedelta = dt.timedelta(hours=2)
+    sweep_grace: dt.timedelta = dt.timedelta(minutes=2)
+    sweep_interval: dt.timedelta = dt.timedelta(seconds=60)
+
+    def delay(self, attempts: int) -> dt.timedelta:
+        """Exponential back-off after the ``attempts``-th failure: 30 s, 1 min,
+        2 min, ... capped at :attr:`max_backoff`."""
+        # The exponent is capped: timedelta overflows long before 2**64.
+        return min(
+            self.backoff * (1 << min(max(attempts - 1, 0), 32)), self.max_backoff
+        )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> OutboxPolicy:
+        """Read the ``OUTBOX_*`` variables (of ``environ``, else the process's).
+
+        :raises ConfigError: a value that is not a positive number.
+        """
+        env = os.environ if environ is None else environ
+
+        def raw(name: str) -> str | None:
+            value = env.get(name)
+            return None if value is None or value == "" else str(value)
+
+        def seconds(name: str, default: dt.timedelta) -> dt.timedelta:
+            value = raw(name)
+            if value is None:
+                return default
+            try:
+                number = float(value)
+            except ValueError:
+                raise ConfigError(f"{name}={value!r}: expected seconds") from None
+            if not number > 0:
+                raise ConfigError(f"{name}={value!r}: must be positive")
+            return dt.timedelta(seconds=number)
+
+        attempts = raw("OUTBOX_MAX_ATTEMPTS")
+        if attempts is not None and not (attempts.isdigit() and int(attempts) >= 1):
+            raise ConfigError(
+                f"OUTBOX_MAX_ATTEMPTS={attempts!r}: expected a positive integer"
+            )
+        policy = cls(
+            max_attempts=int(attempts) if attempts else cls.max_attempts,
+            backoff=seconds("OUTBOX_BACKOFF_SECONDS", cls.backoff),
+            max_backoff=seconds("OUTBOX_MAX_BACKOFF_SECONDS", cls.max_backoff),
+            sweep_grace=seconds("OUTBOX_SWEEP_GRACE_SECONDS", cls.sweep_grace),
+            sweep_interval=seconds("OUTBOX_SWEEP_INTERVAL_SECONDS", cls.sweep_interval),
+        )
+        if policy.max_backoff < policy.backoff:
+            raise ConfigError(
+                "OUTBOX_MAX_BACKOFF_SECONDS must not be below OUTBOX_BACKOFF_SECONDS"
+            )
+        return policy
+
+DEFAULT_POLICY = OutboxPolicy()
+
+#: The REST API's limits per key and per address (API_RATE_LIMIT,
+#: API_AUTH_FAILURE_LIMIT): guessing keys, an address refused 401 this often waits.
+DEFAULT_RATE_LIMIT = "1200/minute"
+DEFAULT_AUTH_FAILURE_LIMIT = "120/minute"
+
+
+def _limit(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip() or default
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(
+            f"{name}={value!r}: expected a limit such as {default}"
+        ) from None
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """The cabinet's configuration. Build with :meth:`from_env`."""
@@ -349,7 +449,14 @@ class Settings:
     # by default); the processes of one node share its disk (docflow.cluster).
     node_name: str = ""
     testing: bool = False
-    extra: dict[str, object] = field(default_factory=dict)
+    # The outbox relay's attempts, back-off and sweep (OUTBOX_*).
+    outbox: OutboxPolicy = OutboxPolicy()
+    # The REST API: requests per key, 401s per address (API_RATE_LIMIT,
+    # API_AUTH_FAILURE_LIMIT), and webhooks to private addresses
+    # (ALLOW_PRIVATE_WEBHOOKS: a test bench or an integration inside the network).
+    api_rate_limit: str = DEFAULT_RATE_LIMIT
+    api_auth_failure_limit: str = DEFAULT_AUTH_FAILURE_LIMIT
+    allow_private_webhooks: bool = False
 
     @property
     def celery_eager(self) -> bool:
@@ -411,6 +518,12 @@ class Settings:
                 {"memory", "redis", "rediss", "valkey", "valkeys", "memcached"},
             ),
             ratelimit_key_prefix=os.environ.get("RATELIMIT_KEY_PREFIX", ""),
+            outbox=OutboxPolicy.from_env(),
+            api_rate_limit=_limit("API_RATE_LIMIT", DEFAULT_RATE_LIMIT),
+            api_auth_failure_limit=_limit(
+                "API_AUTH_FAILURE_LIMIT", DEFAULT_AUTH_FAILURE_LIMIT
+            ),
+            allow_private_webhooks=_bool("ALLOW_PRIVATE_WEBHOOKS", False),
             trusted_proxies=_int("TRUSTED_PROXIES", cls.trusted_proxies),
             trust_store=os.environ.get("TRUST_STORE", str(var_dir / "trust")),
             revocation_mode=_choice(

@@ -24,7 +24,6 @@ from celery.schedules import crontab
 from flask import Flask, has_app_context
 
 from docflow.cluster import BeatLock
-from docflow.outbox.config import OutboxPolicy
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +62,7 @@ TASK_MODULES = [
 def beat_schedule(app: Flask) -> dict[str, dict[str, Any]]:
     """:data:`BEAT_SCHEDULE` with the sweep's period from ``OUTBOX_SWEEP_INTERVAL_SECONDS``
     (read here, at start-up, so that a malformed value fails fast)."""
-    policy = OutboxPolicy.from_settings(app.extensions["docflow"].settings)
+    policy = app.extensions["docflow"].settings.outbox
     schedule = {name: dict(entry) for name, entry in BEAT_SCHEDULE.items()}
     schedule["sweep-outbox"]["schedule"] = policy.sweep_interval
     return schedule

@@ -13,12 +13,10 @@ the route modules.
 from __future__ import annotations
 
 import hashlib
-import os
 from typing import Any
 
 from flask import Flask, current_app, g, request
 from flask_limiter.util import get_remote_address
-from limits import parse_many
 
 # The route modules attach themselves to ``bp`` when imported.
 from docflow.api import docs, routes  # noqa: F401 - importing registers the routes
@@ -26,15 +24,10 @@ from docflow.api.base import OPERATIONS, PUBLIC_ENDPOINTS, bp
 from docflow.api.errors import UnauthorizedError
 from docflow.api.keys_views import bp as keys_bp
 from docflow.api.services import actor_for_key, authenticate, mark_used, needs_mark
-from docflow.config import ConfigError
 from docflow.db import transaction
 from docflow.errors import ValidationError
 from docflow.extensions import csrf, limiter
 from docflow.web import db_session, request_info, state
-
-DEFAULT_RATE_LIMIT = "1200/minute"
-# Guessing keys: an address whose requests were refused 401 this often waits.
-DEFAULT_AUTH_FAILURE_LIMIT = "120/minute"
 
 
 @bp.before_request
@@ -116,51 +109,13 @@ def _failed_auth(response: Any) -> bool:
     return bool(response.status_code == 401)
 
 
-def _env_bool(name: str, default: bool) -> bool:
-    # The API's two switches are read here, where the API is set up; a
-    # malformed value stops the start like any other setting.
-    raw = os.environ.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise ConfigError(f"{name}={raw!r}: expected true or false")
-
-
 def register_api(app: Flask) -> None:
     """Register the blueprint, its rate limit and the key-management page."""
+    # The settings seed the live switches, which tests may turn per app.
     settings = app.extensions["docflow"].settings
-    app.config.setdefault(
-        "ALLOW_PRIVATE_WEBHOOKS",
-        bool(settings.extra.get("allow_private_webhooks"))
-        or _env_bool("ALLOW_PRIVATE_WEBHOOKS", False),
-    )
-    rate = str(
-        settings.extra.get("api_rate_limit")
-        or os.environ.get("API_RATE_LIMIT")
-        or DEFAULT_RATE_LIMIT
-    )
-    try:
-        parse_many(rate)
-    except ValueError:
-        raise ConfigError(
-            f"API_RATE_LIMIT={rate!r}: expected a limit such as 1200/minute"
-        ) from None
-    app.config.setdefault("API_RATE_LIMIT", rate)
-    failures = str(
-        settings.extra.get("api_auth_failure_limit")
-        or os.environ.get("API_AUTH_FAILURE_LIMIT")
-        or DEFAULT_AUTH_FAILURE_LIMIT
-    )
-    try:
-        parse_many(failures)
-    except ValueError:
-        raise ConfigError(
-            f"API_AUTH_FAILURE_LIMIT={failures!r}: expected a limit such as 120/minute"
-        ) from None
-    app.config.setdefault("API_AUTH_FAILURE_LIMIT", failures)
+    app.config.setdefault("ALLOW_PRIVATE_WEBHOOKS", settings.allow_private_webhooks)
+    app.config.setdefault("API_RATE_LIMIT", settings.api_rate_limit)
+    app.config.setdefault("API_AUTH_FAILURE_LIMIT", settings.api_auth_failure_limit)
 
     csrf.exempt(bp)  # token-authenticated: no cookies, nothing to forge
     if not getattr(bp, "_docflow_limited", False):

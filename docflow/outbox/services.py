@@ -35,9 +35,9 @@ from docflow.access import Right, supplier_staff, users_with_right
 from docflow.accounts.models import User
 from docflow.accounts.services import account_message
 from docflow.audit import RequestInfo, record
+from docflow.config import DEFAULT_POLICY, OutboxPolicy
 from docflow.db import enqueue_after_commit, is_postgres, utcnow
 from docflow.outbox import dispatch
-from docflow.outbox.config import DEFAULT_POLICY, OutboxPolicy
 from docflow.outbox.dispatch import RELAY_TASK
 from docflow.outbox.models import (
     Channel,

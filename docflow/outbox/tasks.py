@@ -29,8 +29,8 @@ from typing import Any
 from celery import shared_task
 from celery.signals import worker_ready
 
+from docflow.config import MAX_COUNTDOWN, OutboxPolicy
 from docflow.db import transaction
-from docflow.outbox.config import MAX_COUNTDOWN, OutboxPolicy
 from docflow.outbox.dispatch import RELAY_TASK
 from docflow.outbox.models import Channel, OutboxMessage
 from docflow.outbox.services import (
@@ -52,11 +52,8 @@ MAX_BATCHES = 20
 
 
 def outbox_policy() -> OutboxPolicy:
-    """The retry policy of the current application, read once."""
-    app_state = state()
-    return app_state.backend(  # type: ignore[no-any-return]
-        "outbox-policy", lambda: OutboxPolicy.from_settings(app_state.settings)
-    )
+    """The retry policy of the current application (``OUTBOX_*``)."""
+    return state().settings.outbox
 
 
 def channel_for(row: OutboxMessage) -> Any:

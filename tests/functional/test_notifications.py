@@ -16,9 +16,8 @@ from sqlalchemy import select
 
 from docflow.accounts.models import Role, User
 from docflow.audit.models import AuditRecord
-from docflow.config import ConfigError
+from docflow.config import ConfigError, OutboxPolicy
 from docflow.db import transaction
-from docflow.outbox.config import OutboxPolicy
 from docflow.outbox.models import Notification, OutboxMessage, OutboxStatus
 from docflow.outbox.services import publish
 from docflow.worker import beat_schedule
@@ -193,8 +192,8 @@ def test_outbox_cli_status_retry_and_sweep(app: Flask) -> None:
 
 
 def test_outbox_policy_from_settings_and_beat_schedule(app: Flask) -> None:
-    policy = OutboxPolicy.from_env({}, {"OUTBOX_BACKOFF_SECONDS": "0.5",
-                                        "OUTBOX_MAX_ATTEMPTS": "3"})
+    policy = OutboxPolicy.from_env({"OUTBOX_BACKOFF_SECONDS": "0.5",
+                                    "OUTBOX_MAX_ATTEMPTS": "3"})
     assert policy.max_attempts == 3
     assert [policy.delay(n).total_seconds() for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
     assert OutboxPolicy.from_env({}).delay(99) == dt.timedelta(hours=2)
@@ -208,5 +207,6 @@ def test_outbox_policy_from_settings_and_beat_schedule(app: Flask) -> None:
     settings = app.extensions["docflow"].settings
     fast = Flask("fast")
     fast.extensions["docflow"] = SimpleNamespace(
-        settings=replace(settings, extra={"OUTBOX_SWEEP_INTERVAL_SECONDS": "5"}))
+        settings=replace(settings, outbox=OutboxPolicy.from_env(
+            {"OUTBOX_SWEEP_INTERVAL_SECONDS": "5"})))
     assert beat_schedule(fast)["sweep-outbox"]["schedule"] == dt.timedelta(seconds=5)

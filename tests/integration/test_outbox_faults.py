@@ -12,7 +12,7 @@ each event is acknowledged (2xx) exactly once. Loopback is a private address,
 so the worker runs with ``ALLOW_PRIVATE_WEBHOOKS``.
 
 Back-off, grace and the sweep period are shrunk through the ``OUTBOX_*``
-settings (``docflow/outbox/config.py``), so the module runs in well under a
+settings (``OutboxPolicy`` in ``docflow/config.py``), so the module runs in well under a
 minute on two cores; most of it is the two worker starts.
 """
 
@@ -45,8 +45,8 @@ from sqlalchemy import select, text
 
 from docflow.accounts.models import User
 from docflow.app import create_app
+from docflow.config import OutboxPolicy
 from docflow.db import transaction
-from docflow.outbox.config import OutboxPolicy
 from docflow.outbox.models import (
     DeliveredMessage,
     Event,
@@ -325,7 +325,7 @@ def rig(smtp: Smtp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     queue = f"docflow-outbox-faults-{uuid.uuid4().hex[:8]}"
     with postgres_database(admin, f"{worker_database_name()}_outbox") as url:
         settings = replace(make_settings(tmp, url, smtp_url=smtp.url), celery_broker_url=broker,
-                           celery_queue=queue, extra=dict(POLICY))
+                           celery_queue=queue, outbox=OutboxPolicy.from_env(POLICY))
         app = build_app(settings)
         env = _env(app, smtp)
         worker = Process(
@@ -551,8 +551,8 @@ def eager_app(fresh: Rig) -> Iterator[Flask]:
     """The same database, Celery eager (no broker, as in the embedded mode),
     and only two attempts: the rows never reach the worker."""
     settings = fresh.app.extensions["docflow"].settings
-    extra = {**POLICY, "OUTBOX_MAX_ATTEMPTS": "2"}
-    app = create_app(replace(settings, celery_broker_url="memory://", extra=extra))
+    policy = OutboxPolicy.from_env({**POLICY, "OUTBOX_MAX_ATTEMPTS": "2"})
+    app = create_app(replace(settings, celery_broker_url="memory://", outbox=policy))
     yield app
     app.extensions["docflow"].engine.dispose()
 
