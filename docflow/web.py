@@ -14,12 +14,14 @@ from flask_login import current_user
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+import signing
 from docflow.access import Actor
 from docflow.audit import RequestInfo
-from docflow.certificates.services import trust_store
+from docflow.certificates.truststore import TrustStoreCache
 from docflow.certificates.tsa import open_timestamper, trust_embedded_root
-from docflow.powers.registry import open_registry
-from storage import open_store
+from docflow.powers.registry import Registry, open_registry
+from signing.tsa import Timestamper
+from storage import BlobStorage, open_store
 
 if TYPE_CHECKING:
     from docflow.config import Settings
@@ -70,46 +72,65 @@ def request_info() -> RequestInfo:
     )
 
 
-def blob_store() -> Any:
+def blob_store() -> BlobStorage:
     """The blob store named by ``STORAGE_URL``, opened once per process."""
     st = state()
-    return st.backend("storage", lambda: open_store(st.settings.storage_url))
+    store: BlobStorage = st.backend(
+        "storage", lambda: open_store(st.settings.storage_url)
+    )
+    return store
 
 
-def timestamper() -> Any:
+def timestamper() -> Timestamper:
     """The RFC 3161 time-stamp source (``TSA_URL``, else the embedded one,
     whose root production trusts in the database as it opens it)."""
     st = state()
 
-    def _open() -> Any:
+    def _open() -> Timestamper:
         source = open_timestamper(st.settings)
         if st.settings.production:
             trust_embedded_root(st.sessionmaker, st.settings)
         return source
 
-    return st.backend("timestamper", _open)
+    source: Timestamper = st.backend("timestamper", _open)
+    return source
 
 
-def mchd_registry() -> Any:
+def mchd_registry() -> Registry | None:
     """The registry of powers of attorney (``MCHD_REGISTRY_URL``), or ``None``."""
     st = state()
-    return st.backend(
+    registry: Registry | None = st.backend(
         "mchd_registry",
         lambda: open_registry(
             st.settings.mchd_registry_url, var_dir=st.settings.var_dir
         ),
     )
+    return registry
 
 
-def trust() -> Any:
-    """The trust store, as the database holds it now (one read of the trust
-    version; the files of ``TRUST_STORE`` are imported first)."""
+def trust_for(session: Session) -> signing.TrustStore:
+    """The trust store as the database holds it now, read in ``session`` (one
+    read of the trust version; the files of ``TRUST_STORE`` are imported
+    first). Downloads named by certificates reach internal addresses only with
+    ``ALLOW_PRIVATE_FETCH``."""
     st = state()
     # The embedded time-stamping authority's root is trusted when it is made
     # (through TRUST_STORE, or the database in production): make it first, so
     # the store read next trusts its tokens.
     timestamper()
-    return trust_store(db_session(), st.settings.trust_store, st._cache)
+    holder: TrustStoreCache = st.backend(
+        "trust_store",
+        lambda: TrustStoreCache(
+            st.settings.trust_store,
+            allow_private_fetch=st.settings.allow_private_fetch,
+        ),
+    )
+    return holder.get(session)
+
+
+def trust() -> signing.TrustStore:
+    """The trust store, read in the request's session (:func:`trust_for`)."""
+    return trust_for(db_session())
 
 
 def current_actor() -> Actor:

@@ -15,7 +15,6 @@ from typing import Any
 
 import requests
 from cryptography import x509
-from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -37,12 +36,11 @@ from docflow.certificates.models import (
     CertificateStatus,
     TrustAnchor,
 )
-from docflow.certificates.truststore import (
-    TrustStoreCache,
-    bump_trust_version,
-)
 from docflow.certificates.truststore import (  # the services' names for them
     add_trust_anchor as add_trust_anchor,
+)
+from docflow.certificates.truststore import (
+    bump_trust_version,
 )
 from docflow.certificates.truststore import (
     remove_trust_anchor as remove_trust_anchor,
@@ -60,26 +58,6 @@ EXPIRING_DAYS = 30
 
 
 # -- the trust store (kept in the database: docflow.certificates.truststore) -------
-
-
-def trust_store(
-    session: Session, directory: str, cache: dict[str, Any]
-) -> signing.TrustStore:
-    """This process's trust store, current with the database (one read of the
-    trust version), after importing what lies in ``directory``."""
-    holder = cache.get("trust_store")
-    if holder is None:
-        # ALLOW_PRIVATE_FETCH (Settings.allow_private_fetch): downloads named
-        # by certificates may reach internal addresses. Every caller runs in an
-        # application context (request, task, CLI); outside one, the safe default.
-        allow_private_fetch = has_app_context() and bool(
-            current_app.extensions["docflow"].settings.allow_private_fetch
-        )
-        holder = cache.setdefault(
-            "trust_store",
-            TrustStoreCache(directory, allow_private_fetch=allow_private_fetch),
-        )
-    return holder.get(session)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,18 @@ import signing
 from docflow.access import Actor, is_staff
 from docflow.accounts.models import User
 from docflow.audit import RequestInfo
-from docflow.certificates.services import trust_store
 from docflow.db import transaction
 from docflow.documents import signing_flow
 from docflow.documents.archive import renew_due
 from docflow.errors import InvalidTransitionError
-from docflow.web import blob_store, mchd_registry, settings, state, timestamper
+from docflow.web import (
+    blob_store,
+    mchd_registry,
+    settings,
+    state,
+    timestamper,
+    trust_for,
+)
 from signing import gost
 from signing.errors import KeyLoadError
 
@@ -91,7 +97,7 @@ def countersign_document(document_id: str, user_id: str | None = None) -> str:
             else Actor.system()
         )
         stamper = timestamper()  # first: the embedded one adds its root to the store
-        trust = trust_store(session, settings().trust_store, state()._cache)
+        trust = trust_for(session)
         with transaction(session):
             signing_flow.countersign(
                 session,
@@ -132,7 +138,7 @@ def archive_renew() -> int:
         return renew_due(
             session,
             storage=blob_store(),
-            trust=trust_store(session, settings().trust_store, state()._cache),
+            trust=trust_for(session),
             timestamper=stamper,
             revocation=settings().revocation_mode,
             horizon_days=settings().archive_horizon_days,

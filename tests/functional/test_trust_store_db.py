@@ -37,9 +37,9 @@ from docflow.certificates.models import (
     TrustAnchor,
     TrustState,
 )
-from docflow.certificates.services import trust_store
 from docflow.certificates.truststore import add_trust_anchor, read_stamp
 from docflow.db import transaction
+from docflow.web import trust_for
 from signing import Verdict, pki
 from tests.appfixtures import build_app, empty_tables, make_settings
 from tests.functional.test_document_access import client_for
@@ -72,7 +72,7 @@ def node_trust(app: Flask) -> signing.TrustStore:
         state = app.extensions["docflow"]
         session = state.sessionmaker()
         try:
-            return trust_store(session, state.settings.trust_store, state._cache)
+            return trust_for(session)
         finally:
             session.close()
 
@@ -531,7 +531,7 @@ def test_a_file_found_mid_transaction_on_sqlite_joins_it_and_survives_its_rollba
             session.flush()  # the caller now holds SQLite's write lock
             trust_dir.mkdir(parents=True, exist_ok=True)
             (trust_dir / "mid.crt").write_bytes(root.pem)
-            store = trust_store(session, state.settings.trust_store, state._cache)
+            store = trust_for(session)
             assert (
                 signing.validate_certificate(leaf.der, store).verdict is Verdict.VALID
             )

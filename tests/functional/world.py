@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from docflow.access import Actor
 from docflow.accounts.models import Role, User
-from docflow.certificates.services import trust_store
 from docflow.certificates.tsa import open_timestamper
 from docflow.contracts.models import Contract, Organisation
 from docflow.db import transaction
+from docflow.web import trust_for
 from signing import pki
 from storage import open_store
 from tests.factories import PASSWORD as PASSWORD
@@ -113,9 +113,9 @@ class World:
         return Actor.for_user(user)
 
     def trust(self, session: Session) -> Any:
-        self.timestamper()  # its root must be in the trust store first
-        state = self.app.extensions["docflow"]
-        return trust_store(session, state.settings.trust_store, state._cache)
+        # trust_for makes the timestamper first: its root must be in the store.
+        with self.app.app_context():
+            return trust_for(session)
 
     def timestamper(self) -> Any:
         """The embedded time-stamping authority, as the app itself uses it."""
