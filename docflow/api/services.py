@@ -182,7 +182,7 @@ def create_api_key(
     session.flush()
     record(
         session,
-        actor=user,
+        user=user,
         action="api_key.create",
         object_type="api_key",
         object_id=key.id,
@@ -242,7 +242,7 @@ def revoke_api_key(
         session.flush()
         record(
             session,
-            actor=user,
+            user=user,
             action="api_key.revoke",
             object_type="api_key",
             object_id=key.id,

@@ -226,7 +226,7 @@ def save_topic(
         ) from None
     record(
         session,
-        actor=actor.user,
+        user=actor.user,
         action="appeal_topic.save",
         object_type="appeal_topic",
         object_id=topic.id,
@@ -350,7 +350,7 @@ def _audit(
 ) -> None:
     record(
         session,
-        actor=actor.user,
+        user=actor.user,
         action=action,
         object_type="appeal",
         object_id=appeal.id,

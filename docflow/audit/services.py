@@ -114,7 +114,7 @@ def _lock_head(session: Session, count: int) -> tuple[int, str]:
 def record(
     session: Session,
     *,
-    actor: User | None,
+    user: User | None,
     action: str,
     object_type: str,
     object_id: str | uuid.UUID,
@@ -128,12 +128,12 @@ def record(
     docstring); until then it has no ``id`` or ``hash`` and no query finds it.
     """
     label = actor_label or (
-        f"{actor.full_name} <{actor.email}>" if actor else "система"
+        f"{user.full_name} <{user.email}>" if user else "система"
     )
     info = request_info or RequestInfo(via="system")
     rec = AuditRecord(
         at=utcnow(),
-        actor_id=actor.id if actor else None,
+        actor_id=user.id if user else None,
         actor_label=label[:300],
         action=action,
         object_type=object_type,

@@ -349,7 +349,7 @@ def import_accredited_centres(
     )
     record(
         session,
-        actor=actor.user if actor else None,
+        user=actor.user if actor else None,
         action="trust.import_tsl",
         object_type="accredited_centres",
         object_id=tsl.version or "—",
@@ -583,7 +583,7 @@ def register_certificate(
     session.flush()
     record(
         session,
-        actor=actor.user,
+        user=actor.user,
         action="certificate.register",
         object_type="certificate",
         object_id=cert.id,
@@ -633,7 +633,7 @@ def revoke_certificate(
     cert.revoked_at = utcnow()
     record(
         session,
-        actor=actor.user,
+        user=actor.user,
         action="certificate.revoke",
         object_type="certificate",
         object_id=cert.id,

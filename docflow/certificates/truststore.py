@@ -104,7 +104,7 @@ DIRECTORY_IMPORT = "импорт из каталога TRUST_STORE"
 
 def _actor_fields(actor: Actor | None, label: str) -> dict[str, Any]:
     return {
-        "actor": actor.user if actor else None,
+        "user": actor.user if actor else None,
         "request_info": actor.request_info if actor else None,
         "actor_label": actor.label if actor else label,
     }

@@ -66,7 +66,7 @@ def get_news(
 def save_news(
     session: Session,
     *,
-    actor: User,
+    user: User,
     news_id: uuid.UUID | None,
     title: str,
     body: str,
@@ -85,7 +85,7 @@ def save_news(
     session.flush()
     record(
         session,
-        actor=actor,
+        user=user,
         action="news.created" if news_id is None else "news.changed",
         object_type="news",
         object_id=item.id,
@@ -98,7 +98,7 @@ def save_news(
 def delete_news(
     session: Session,
     *,
-    actor: User,
+    user: User,
     news_id: uuid.UUID,
     request_info: RequestInfo | None = None,
 ) -> None:
@@ -107,7 +107,7 @@ def delete_news(
     session.flush()
     record(
         session,
-        actor=actor,
+        user=user,
         action="news.deleted",
         object_type="news",
         object_id=news_id,
@@ -136,7 +136,7 @@ def get_faq(session: Session, entry_id: uuid.UUID) -> FaqEntry:
 def save_faq(
     session: Session,
     *,
-    actor: User,
+    user: User,
     entry_id: uuid.UUID | None,
     question: str,
     answer: str,
@@ -154,7 +154,7 @@ def save_faq(
     session.flush()
     record(
         session,
-        actor=actor,
+        user=user,
         action="faq.created" if entry_id is None else "faq.changed",
         object_type="faq",
         object_id=entry.id,
@@ -167,7 +167,7 @@ def save_faq(
 def delete_faq(
     session: Session,
     *,
-    actor: User,
+    user: User,
     entry_id: uuid.UUID,
     request_info: RequestInfo | None = None,
 ) -> None:
@@ -176,7 +176,7 @@ def delete_faq(
     session.flush()
     record(
         session,
-        actor=actor,
+        user=user,
         action="faq.deleted",
         object_type="faq",
         object_id=entry_id,
@@ -199,7 +199,7 @@ def general_contacts(session: Session, *, supplier_name: str = "") -> dict[str, 
 def save_general_contacts(
     session: Session,
     *,
-    actor: User,
+    user: User,
     values: dict[str, Any],
     request_info: RequestInfo | None = None,
 ) -> dict[str, str]:
@@ -208,11 +208,11 @@ def save_general_contacts(
     if row is None:
         row = SiteSetting(key=GENERAL_CONTACTS)
         session.add(row)
-    row.value, row.updated_by_id = clean, actor.id
+    row.value, row.updated_by_id = clean, user.id
     session.flush()
     record(
         session,
-        actor=actor,
+        user=user,
         action="contacts.general_changed",
         object_type="setting",
         object_id=GENERAL_CONTACTS,

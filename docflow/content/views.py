@@ -86,7 +86,7 @@ def news_item(news_id: uuid.UUID) -> Any:
 @bp.route("/news/<uuid:news_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_news(news_id: uuid.UUID | None) -> Any:
-    actor = _admin()
+    user = _admin()
     s = db_session()
     item = svc.get_news(s, news_id, include_hidden=True) if news_id else None
     form = NewsForm(obj=item)
@@ -95,7 +95,7 @@ def edit_news(news_id: uuid.UUID | None) -> Any:
             with transaction(s):
                 saved = svc.save_news(
                     s,
-                    actor=actor,
+                    user=user,
                     news_id=news_id,
                     title=form.title.data or "",
                     body=form.body.data or "",
@@ -116,12 +116,12 @@ def edit_news(news_id: uuid.UUID | None) -> Any:
 @bp.post("/news/<uuid:news_id>/delete")
 @login_required
 def delete_news(news_id: uuid.UUID) -> Any:
-    actor = _admin()
+    user = _admin()
     if not DeleteForm().validate_on_submit():
         abort(400)
     s = db_session()
     with transaction(s):
-        svc.delete_news(s, actor=actor, news_id=news_id, request_info=request_info())
+        svc.delete_news(s, user=user, news_id=news_id, request_info=request_info())
     flash("Новость удалена.", "info")
     return redirect(url_for("content.news"))
 
@@ -144,7 +144,7 @@ def faq() -> Any:
 @bp.route("/faq/<uuid:entry_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_faq(entry_id: uuid.UUID | None) -> Any:
-    actor = _admin()
+    user = _admin()
     s = db_session()
     entry = svc.get_faq(s, entry_id) if entry_id else None
     form = FaqForm(obj=entry)
@@ -153,7 +153,7 @@ def edit_faq(entry_id: uuid.UUID | None) -> Any:
             with transaction(s):
                 svc.save_faq(
                     s,
-                    actor=actor,
+                    user=user,
                     entry_id=entry_id,
                     question=form.question.data or "",
                     answer=form.answer.data or "",
@@ -174,12 +174,12 @@ def edit_faq(entry_id: uuid.UUID | None) -> Any:
 @bp.post("/faq/<uuid:entry_id>/delete")
 @login_required
 def delete_faq(entry_id: uuid.UUID) -> Any:
-    actor = _admin()
+    user = _admin()
     if not DeleteForm().validate_on_submit():
         abort(400)
     s = db_session()
     with transaction(s):
-        svc.delete_faq(s, actor=actor, entry_id=entry_id, request_info=request_info())
+        svc.delete_faq(s, user=user, entry_id=entry_id, request_info=request_info())
     flash("Вопрос удалён.", "info")
     return redirect(url_for("content.faq"))
 
@@ -208,7 +208,7 @@ def contacts() -> Any:
 @bp.route("/contacts/edit", methods=["GET", "POST"])
 @login_required
 def edit_contacts() -> Any:
-    actor = _admin()
+    user = _admin()
     s = db_session()
     form = GeneralContactsForm(
         data=svc.general_contacts(s, supplier_name=settings().supplier_name)
@@ -216,7 +216,7 @@ def edit_contacts() -> Any:
     if form.validate_on_submit():
         with transaction(s):
             svc.save_general_contacts(
-                s, actor=actor, values=form.data, request_info=request_info()
+                s, user=user, values=form.data, request_info=request_info()
             )
         flash("Общие контакты сохранены.", "success")
         return redirect(url_for("content.contacts"))

@@ -41,7 +41,7 @@ def decide_request(
     session: Session,
     *,
     contract: Contract,
-    actor: User,
+    user: User,
     request_id: uuid.UUID,
     approve: bool,
     base_url: str,
@@ -53,7 +53,7 @@ def decide_request(
     req.status = (
         AccessRequestStatus.APPROVED if approve else AccessRequestStatus.DECLINED
     )
-    req.decided_at, req.decided_by_id = utcnow(), actor.id
+    req.decided_at, req.decided_by_id = utcnow(), user.id
     access = None
     if approve:
         access, _before = grant_rights(
@@ -62,7 +62,7 @@ def decide_request(
     session.flush()
     record(
         session,
-        actor=actor,
+        user=user,
         action="contract.access_request_approved"
         if approve
         else "contract.access_request_declined",
@@ -79,7 +79,7 @@ def decide_request(
         session,
         contract=contract,
         target=requester,
-        actor=actor,
+        user=user,
         access=access,
         base_url=base_url,
     )

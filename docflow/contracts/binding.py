@@ -136,7 +136,7 @@ def bind_contract(
         session.flush()
         record(
             session,
-            actor=user,
+            user=user,
             action="contract.access_requested",
             object_type="contract",
             object_id=contract.id,
@@ -161,7 +161,7 @@ def bind_contract(
     session.flush()
     record(
         session,
-        actor=user,
+        user=user,
         action="contract.bound",
         object_type="contract",
         object_id=contract.id,
@@ -210,10 +210,10 @@ def unbind_contract(
     session.delete(access)
     session.flush()
     if not others:
-        _close_pending(session, contract.id, actor=user)
+        _close_pending(session, contract.id, user=user)
     record(
         session,
-        actor=user,
+        user=user,
         action="contract.unbound",
         object_type="contract",
         object_id=contract.id,
@@ -222,7 +222,7 @@ def unbind_contract(
     )
 
 
-def _close_pending(session: Session, contract_id: uuid.UUID, *, actor: User) -> None:
+def _close_pending(session: Session, contract_id: uuid.UUID, *, user: User) -> None:
     """Nobody is left on the contract: its invitations and requests lapse."""
     now = utcnow()
     for inv in session.scalars(
@@ -241,7 +241,7 @@ def _close_pending(session: Session, contract_id: uuid.UUID, *, actor: User) -> 
         req.status, req.decided_at, req.decided_by_id = (
             AccessRequestStatus.DECLINED,
             now,
-            actor.id,
+            user.id,
         )
     session.flush()
 

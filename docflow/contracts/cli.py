@@ -48,7 +48,7 @@ def _run(kind: str, path: Path) -> None:
                 s,
                 filename=path.name,
                 data=data,
-                actor=None,
+                user=None,
                 progress=progress,
                 request_info=RequestInfo(via="cli"),
             )

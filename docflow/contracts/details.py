@@ -43,7 +43,7 @@ def save_contacts(
     session: Session,
     *,
     contract: Contract,
-    actor: User | None,
+    user: User | None,
     values: Mapping[str, Any],
     request_info: RequestInfo | None = None,
 ) -> ContractContacts:
@@ -57,7 +57,7 @@ def save_contacts(
     session.flush()
     record(
         session,
-        actor=actor,
+        user=user,
         action="contract.contacts_changed",
         object_type="contract",
         object_id=contract.id,
@@ -117,7 +117,7 @@ def add_restriction(
     session: Session,
     *,
     contract: Contract,
-    actor: User,
+    user: User,
     date_from: dt.date,
     date_to: dt.date,
     time_from: str | None,
@@ -156,7 +156,7 @@ def add_restriction(
     session.flush()
     record(
         session,
-        actor=actor,
+        user=user,
         action="contract.restriction_added",
         object_type="contract",
         object_id=contract.id,
@@ -179,7 +179,7 @@ def delete_restriction(
     session: Session,
     *,
     contract: Contract,
-    actor: User,
+    user: User,
     entry_id: uuid.UUID,
     request_info: RequestInfo | None = None,
 ) -> None:
@@ -194,7 +194,7 @@ def delete_restriction(
     session.flush()
     record(
         session,
-        actor=actor,
+        user=user,
         action="contract.restriction_deleted",
         object_type="contract",
         object_id=contract.id,

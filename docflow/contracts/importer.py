@@ -401,7 +401,7 @@ def import_contracts(
     *,
     filename: str,
     data: bytes,
-    actor: User | None,
+    user: User | None,
     progress: Progress | None = None,
     request_info: RequestInfo | None = None,
 ) -> ContractsImportSummary:
@@ -495,7 +495,7 @@ def import_contracts(
     )
     record(
         session,
-        actor=actor,
+        user=user,
         action="contracts.imported",
         object_type="import",
         object_id=filename[:64] or "-",
@@ -526,7 +526,7 @@ def import_payments(
     *,
     filename: str,
     data: bytes,
-    actor: User | None,
+    user: User | None,
     progress: Progress | None = None,
     request_info: RequestInfo | None = None,
 ) -> PaymentsImportSummary:
@@ -610,7 +610,7 @@ def import_payments(
     summary = PaymentsImportSummary(total, created, skipped)
     record(
         session,
-        actor=actor,
+        user=user,
         action="payments.imported",
         object_type="import",
         object_id=filename[:64] or "-",

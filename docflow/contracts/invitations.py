@@ -49,7 +49,7 @@ def invite(
     session: Session,
     *,
     contract: Contract,
-    actor: User,
+    user: User,
     email: str,
     rights: Mapping[str, bool],
     base_url: str,
@@ -89,7 +89,7 @@ def invite(
     inv = ContractInvitation(
         contract_id=contract.id,
         email=email,
-        invited_by_id=actor.id,
+        invited_by_id=user.id,
         expires_at=utcnow() + TOKEN_TTL,
         **granted,
     )
@@ -110,7 +110,7 @@ def invite(
         context={
             "contract_number": contract.number,
             "organization_name": contract.organisation.name,
-            "invited_by": f"{actor.full_name} ({actor.email})",
+            "invited_by": f"{user.full_name} ({user.email})",
             "url": f"{base_url}/contracts/invitation/{raw}",
             "access": labels,
             "valid_hours": 72,
@@ -119,7 +119,7 @@ def invite(
     )
     record(
         session,
-        actor=actor,
+        user=user,
         action="contract.invitation_sent",
         object_type="contract",
         object_id=contract.id,
@@ -138,7 +138,7 @@ def cancel_invitation(
     session: Session,
     *,
     contract: Contract,
-    actor: User,
+    user: User,
     invitation_id: uuid.UUID,
     request_info: RequestInfo | None = None,
 ) -> None:
@@ -155,7 +155,7 @@ def cancel_invitation(
     session.flush()
     record(
         session,
-        actor=actor,
+        user=user,
         action="contract.invitation_cancelled",
         object_type="contract",
         object_id=contract.id,
@@ -237,7 +237,7 @@ def accept_invitation(
     )
     record(
         session,
-        actor=user,
+        user=user,
         action="contract.invitation_accepted",
         object_type="contract",
         object_id=view.contract.id,
@@ -255,7 +255,7 @@ def accept_invitation(
         session,
         contract=view.contract,
         target=user,
-        actor=inviter,
+        user=inviter,
         access=access,
         base_url=base_url,
     )

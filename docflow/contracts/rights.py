@@ -99,7 +99,7 @@ def notify_access_changed(
     *,
     contract: Contract,
     target: User,
-    actor: User,
+    user: User,
     access: ContractAccess | None,
     base_url: str,
 ) -> None:
@@ -121,7 +121,7 @@ def notify_access_changed(
             "organization_name": contract.organisation.name,
             "access": labels,
             "url": _contract_url(base_url, contract),
-            "changed_by": actor.full_name,
+            "changed_by": user.full_name,
             "user_name": target.full_name,
             "subscriptions_url": f"{base_url}/profile/subscriptions",
         },
@@ -168,7 +168,7 @@ def set_rights(
     session: Session,
     *,
     contract: Contract,
-    actor: User,
+    user: User,
     access_id: uuid.UUID,
     rights: Mapping[str, bool],
     base_url: str,
@@ -190,7 +190,7 @@ def set_rights(
         return access
     record(
         session,
-        actor=actor,
+        user=user,
         action="contract.access_changed",
         object_type="contract",
         object_id=contract.id,
@@ -206,7 +206,7 @@ def set_rights(
         session,
         contract=contract,
         target=access.user,
-        actor=actor,
+        user=user,
         access=access,
         base_url=base_url,
     )
@@ -217,7 +217,7 @@ def revoke_access(
     session: Session,
     *,
     contract: Contract,
-    actor: User,
+    user: User,
     access_id: uuid.UUID,
     base_url: str,
     request_info: RequestInfo | None = None,
@@ -233,7 +233,7 @@ def revoke_access(
     session.flush()
     record(
         session,
-        actor=actor,
+        user=user,
         action="contract.access_revoked",
         object_type="contract",
         object_id=contract.id,
@@ -248,7 +248,7 @@ def revoke_access(
         session,
         contract=contract,
         target=target,
-        actor=actor,
+        user=user,
         access=None,
         base_url=base_url,
     )

@@ -316,7 +316,7 @@ def invite(contract_id: uuid.UUID) -> Any:
             inv = invitations.invite(
                 s,
                 contract=contract,
-                actor=_user(),
+                user=_user(),
                 email=form.email.data or "",
                 rights=form.rights(),
                 base_url=_base_url(),
@@ -344,7 +344,7 @@ def update_access(contract_id: uuid.UUID, access_id: uuid.UUID) -> Any:
             changed = rights.set_rights(
                 s,
                 contract=contract,
-                actor=_user(),
+                user=_user(),
                 access_id=access_id,
                 rights=form.rights(),
                 base_url=_base_url(),
@@ -378,7 +378,7 @@ def revoke_access(contract_id: uuid.UUID, access_id: uuid.UUID) -> Any:
             rights.revoke_access(
                 s,
                 contract=contract,
-                actor=_user(),
+                user=_user(),
                 access_id=access_id,
                 base_url=_base_url(),
                 request_info=request_info(),
@@ -401,7 +401,7 @@ def cancel_invitation(contract_id: uuid.UUID, invitation_id: uuid.UUID) -> Any:
         invitations.cancel_invitation(
             s,
             contract=contract,
-            actor=_user(),
+            user=_user(),
             invitation_id=invitation_id,
             request_info=request_info(),
         )
@@ -422,7 +422,7 @@ def decide_request(contract_id: uuid.UUID, request_id: uuid.UUID, decision: str)
         access_requests.decide_request(
             s,
             contract=contract,
-            actor=_user(),
+            user=_user(),
             request_id=request_id,
             approve=decision == "approve",
             base_url=_base_url(),
@@ -613,7 +613,7 @@ def save_contacts(contract_id: uuid.UUID) -> Any:
         details.save_contacts(
             s,
             contract=contract,
-            actor=_user(),
+            user=_user(),
             values=form.data,
             request_info=request_info(),
         )
@@ -640,7 +640,7 @@ def add_restriction(contract_id: uuid.UUID) -> Any:
             details.add_restriction(
                 s,
                 contract=contract,
-                actor=_user(),
+                user=_user(),
                 date_from=form.date_from.data,
                 date_to=form.date_to.data,
                 time_from=_hhmm(form.time_from.data),
@@ -669,7 +669,7 @@ def delete_restriction(contract_id: uuid.UUID, entry_id: uuid.UUID) -> Any:
         details.delete_restriction(
             s,
             contract=contract,
-            actor=_user(),
+            user=_user(),
             entry_id=entry_id,
             request_info=request_info(),
         )
@@ -717,7 +717,7 @@ def import_page() -> Any:
                         s,
                         filename=upload.filename or "",
                         data=upload.read(),
-                        actor=_user(),
+                        user=_user(),
                         request_info=request_info(),
                     )
             except spreadsheets.ImportFailed as exc:

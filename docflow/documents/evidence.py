@@ -529,7 +529,7 @@ def reverify_signatures(
     )
     record(
         session,
-        actor=actor.user,
+        user=actor.user,
         action=RECHECK_ACTION,
         object_type="document",
         object_id=doc.id,

@@ -338,7 +338,7 @@ def _audit(
 ) -> None:
     record(
         session,
-        actor=actor.user,
+        user=actor.user,
         action=action,
         object_type="document",
         object_id=doc.id,

@@ -944,7 +944,7 @@ def overdue_messages(
 def retry_failed(
     session: Session,
     *,
-    actor: User | None,
+    user: User | None,
     message_ids: Iterable[uuid.UUID] | None = None,
     actor_label: str | None = None,
     request_info: RequestInfo | None = None,
@@ -971,7 +971,7 @@ def retry_failed(
     for row in rows:
         record(
             session,
-            actor=actor,
+            user=user,
             action="outbox.retry",
             object_type="outbox_message",
             object_id=row.id,

@@ -109,7 +109,7 @@ def retry() -> Any:
     s = db_session()
     with transaction(s):
         done = svc.retry_failed(
-            s, actor=current_user, message_ids=ids, request_info=request_info()
+            s, user=current_user, message_ids=ids, request_info=request_info()
         )
     if ids is not None and not done:
         flash("Это сообщение уже не в списке недоставленных.", "warning")
@@ -171,7 +171,7 @@ def retry_failed_command(ids: tuple[uuid.UUID, ...]) -> None:
     with transaction(s):
         done = svc.retry_failed(
             s,
-            actor=None,
+            user=None,
             message_ids=list(ids) if ids else None,
             actor_label="командная строка (docflow outbox retry-failed)",
         )

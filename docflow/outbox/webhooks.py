@@ -180,7 +180,7 @@ def create_webhook(
     session.flush()
     record(
         session,
-        actor=actor.user,
+        user=actor.user,
         action="webhook.create",
         object_type="webhook",
         object_id=hook.id,
@@ -208,7 +208,7 @@ def delete_webhook(session: Session, *, actor: Actor, webhook_id: uuid.UUID) -> 
         raise NotFoundError("Вебхук не найден.")
     record(
         session,
-        actor=actor.user,
+        user=actor.user,
         action="webhook.delete",
         object_type="webhook",
         object_id=hook.id,

@@ -257,7 +257,7 @@ def _audit(
 ) -> None:
     record(
         session,
-        actor=actor.user if actor else None,
+        user=actor.user if actor else None,
         action=action,
         object_type="online_payment",
         object_id=payment.id,

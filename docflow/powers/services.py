@@ -368,7 +368,7 @@ def upload_power(
     session.flush()
     record(
         session,
-        actor=actor.user,
+        user=actor.user,
         action="power_of_attorney.upload",
         object_type="power_of_attorney",
         object_id=power.id,
@@ -457,7 +457,7 @@ def revoke_power(
     power.revocation_reason = reason.strip()[:500] or None
     record(
         session,
-        actor=actor.user,
+        user=actor.user,
         action="power_of_attorney.revoke",
         object_type="power_of_attorney",
         object_id=power.id,
@@ -516,7 +516,7 @@ def set_power_codes(
         session.add(PowerRule(doc_type=doc_type, code=code))
     record(
         session,
-        actor=actor.user,
+        user=actor.user,
         action="power_of_attorney.rules",
         object_type="power_rules",
         object_id=doc_type,

@@ -92,7 +92,7 @@ def save_subscriptions(
     if changed:
         record(
             session,
-            actor=user,
+            user=user,
             action="profile.subscriptions_changed",
             object_type="user",
             object_id=user.id,
@@ -240,7 +240,7 @@ def confirm_phone(
     session.flush()
     record(
         session,
-        actor=user,
+        user=user,
         action="profile.phone_confirmed",
         object_type="user",
         object_id=user.id,

@@ -668,7 +668,7 @@ def import_meters(
     )
     record(
         session,
-        actor=actor,
+        user=actor,
         action="readings.meters_imported",
         object_type="import",
         object_id=filename[:64] or "-",
@@ -790,7 +790,7 @@ def import_transit(
     summary = TransitImportSummary(len(parsed), created, updated)
     record(
         session,
-        actor=actor,
+        user=actor,
         action="readings.transit_imported",
         object_type="import",
         object_id=filename[:64] or "-",

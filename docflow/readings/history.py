@@ -184,7 +184,7 @@ def decide_readings(
         mine = [r for r in readings if r.contract_id == contract_id]
         record(
             session,
-            actor=actor.user,
+            user=actor.user,
             action="readings.accepted" if accept else "readings.rejected",
             object_type="contract",
             object_id=contract_id,

@@ -818,7 +818,7 @@ def set_peak_hours(
     session.flush()
     record(
         session,
-        actor=actor.user,
+        user=actor.user,
         action="hourly.peak_hours_set",
         object_type="month",
         object_id=first.isoformat(),
@@ -933,7 +933,7 @@ def set_control_day(
     chosen = day or third_wednesday(month)
     record(
         session,
-        actor=actor.user,
+        user=actor.user,
         action="hourly.control_day_set",
         object_type="month",
         object_id=month.isoformat(),
@@ -1130,7 +1130,7 @@ def submit_control(
     session.flush()
     record(
         session,
-        actor=actor.user,
+        user=actor.user,
         action="hourly.control_submitted",
         object_type="contract",
         object_id=contract_id,

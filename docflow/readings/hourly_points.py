@@ -205,7 +205,7 @@ def map_point(
     if before != after:
         record(
             session,
-            actor=actor.user,
+            user=actor.user,
             action="hourly.point_mapped",
             object_type="contract",
             object_id=contract_id,

@@ -331,7 +331,7 @@ def _finish(
     session.flush()
     record(
         session,
-        actor=user,
+        user=user,
         action="hourly.upload",
         object_type="contract",
         object_id=upload.contract_id,

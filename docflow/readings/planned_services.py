@@ -333,7 +333,7 @@ def submit(
         ) from None
     record(
         session,
-        actor=user if user_id else None,
+        user=user if user_id else None,
         action="planned.submitted",
         object_type="planned_request",
         object_id=req.id,
@@ -366,7 +366,7 @@ def accept(
     session.flush()
     record(
         session,
-        actor=user,
+        user=user,
         action="planned.accepted",
         object_type="planned_request",
         object_id=req.id,

@@ -363,7 +363,7 @@ def send_act_to_docflow(
         ) from None
     record(
         session,
-        actor=actor.user,
+        user=actor.user,
         action="readings.act_sent",
         object_type="contract",
         object_id=contract.id,

@@ -283,7 +283,7 @@ def submit_readings(
     if saved:
         record(
             session,
-            actor=actor.user,
+            user=actor.user,
             action="readings.saved",
             object_type="contract",
             object_id=contract.id,
@@ -373,7 +373,7 @@ def send_readings(
     session.flush()
     record(
         session,
-        actor=actor.user,
+        user=actor.user,
         action="readings.sent",
         object_type="contract",
         object_id=contract.id,

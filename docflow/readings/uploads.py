@@ -234,7 +234,7 @@ def upload_form(
     session.flush()
     record(
         session,
-        actor=actor.user,
+        user=actor.user,
         action="readings.form_uploaded",
         object_type="contract",
         object_id=contract.id,

@@ -209,7 +209,7 @@ def save_service(
     session.flush()
     record(
         session,
-        actor=actor.user,
+        user=actor.user,
         action=action,
         object_type="service",
         object_id=service.id,
@@ -656,7 +656,7 @@ def _change(
     session.flush()
     record(
         session,
-        actor=actor.user,
+        user=actor.user,
         action=action,
         object_type="service_order",
         object_id=order.id,

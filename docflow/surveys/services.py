@@ -582,7 +582,7 @@ def _audit(
 ) -> None:
     record(
         session,
-        actor=actor.user,
+        user=actor.user,
         action=action,
         object_type="survey",
         object_id=survey.id,

@@ -103,7 +103,7 @@ def set_account(
     session.flush()
     record(
         session,
-        actor=actor.user,
+        user=actor.user,
         action="contract.grid_account_set"
         if value
         else "contract.grid_account_cleared",

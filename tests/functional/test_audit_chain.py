@@ -35,7 +35,7 @@ def test_the_first_entries_of_a_new_database_race_safely(app: Flask) -> None:
                 start.wait(timeout=10)
                 with transaction(s):
                     record(
-                        s, actor=None, action="test.race", object_type="test",
+                        s, user=None, action="test.race", object_type="test",
                         object_id=str(n),
                     )  # fmt: skip
             except BaseException as exc:  # noqa: BLE001 - reported below
@@ -72,24 +72,24 @@ def test_entries_are_chained_at_commit_and_dropped_with_what_rolls_back(
     with app.app_context():
         s = make()
         try:
-            kept = record(s, actor=None, action="kept", object_type="t", object_id="1")
+            kept = record(s, user=None, action="kept", object_type="t", object_id="1")
             assert kept.id is None and kept.hash == ""
             with pytest.raises(RuntimeError), s.begin_nested():
                 record(
-                    s, actor=None, action="savepoint", object_type="t", object_id="2"
+                    s, user=None, action="savepoint", object_type="t", object_id="2"
                 )
                 raise RuntimeError("the savepoint rolls back")
             s.commit()
             assert kept.id is not None and len(kept.hash) == 64
 
-            record(s, actor=None, action="rolled-back", object_type="t", object_id="3")
+            record(s, user=None, action="rolled-back", object_type="t", object_id="3")
             s.rollback()
-            record(s, actor=None, action="closed", object_type="t", object_id="4")
+            record(s, user=None, action="closed", object_type="t", object_id="4")
         finally:
             s.close()
         s = make()
         with transaction(s):
-            record(s, actor=None, action="later", object_type="t", object_id="5")
+            record(s, user=None, action="later", object_type="t", object_id="5")
         s.close()
     assert _actions(app) == ["kept", "later"]
     with app.extensions["docflow"].sessionmaker() as s:
@@ -103,7 +103,7 @@ def test_an_edited_entry_is_found(app: Flask) -> None:
         with transaction(s):
             for n in range(3):
                 record(
-                    s, actor=None, action="test.edit", object_type="t", object_id=str(n)
+                    s, user=None, action="test.edit", object_type="t", object_id=str(n)
                 )
         with transaction(s):
             s.execute(

@@ -195,7 +195,7 @@ def site(readings: Readings) -> Site:
             contract = s.merge(w.contract_a)
             news = content_services.save_news(
                 s,
-                actor=admin,
+                user=admin,
                 news_id=None,
                 title="Плановые работы",
                 body="Текст",
@@ -204,7 +204,7 @@ def site(readings: Readings) -> Site:
             )
             faq = content_services.save_faq(
                 s,
-                actor=admin,
+                user=admin,
                 entry_id=None,
                 question="Как подписать?",
                 answer="Сертификатом.",
@@ -214,7 +214,7 @@ def site(readings: Readings) -> Site:
             restriction = add_restriction(
                 s,
                 contract=contract,
-                actor=admin,
+                user=admin,
                 date_from=dt.date(2026, 12, 1),
                 date_to=dt.date(2026, 12, 2),
                 time_from="09:00",
@@ -226,7 +226,7 @@ def site(readings: Readings) -> Site:
                 email: invite(
                     s,
                     contract=contract,
-                    actor=signer_a,
+                    user=signer_a,
                     email=email,
                     rights={"can_view": True},
                     base_url="http://localhost",

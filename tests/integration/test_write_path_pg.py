@@ -57,7 +57,7 @@ def sessions(pg: Flask) -> Iterator[Callable[[], Session]]:
 
 def _entry(s: Session, n: int, who: str) -> None:
     record(
-        s, actor=None, action="test.write", object_type="test", object_id=f"{who}-{n}"
+        s, user=None, action="test.write", object_type="test", object_id=f"{who}-{n}"
     )
 
 

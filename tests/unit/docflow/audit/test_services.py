@@ -45,7 +45,7 @@ def _add(session: Session, n: int) -> list[AuditRecord]:
     return [
         record(
             session,
-            actor=None,
+            user=None,
             action="test.step",
             object_type="test",
             object_id="chain",
@@ -119,14 +119,14 @@ def test_record_names_the_actor_and_the_channel(session: Session) -> None:
     user = factories.make_user(session, last_name="Иванов", first_name="Иван")
     by_user = record(
         session,
-        actor=user,
+        user=user,
         action="x",
         object_type="test",
         object_id="1",
         request_info=RequestInfo(ip="192.0.2.7", user_agent="UA", via="api"),
     )
     by_system = record(
-        session, actor=None, action="x", object_type="test", object_id="2"
+        session, user=None, action="x", object_type="test", object_id="2"
     )
     assert by_user.actor_label == f"Иванов Иван <{user.email}>"
     assert (by_user.ip, by_user.details["via"]) == ("192.0.2.7", "api")

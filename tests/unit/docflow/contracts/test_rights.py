@@ -31,7 +31,7 @@ def test_set_rights_replaces_them_and_always_keeps_viewing(
     set_rights(
         session,
         contract=cast.contract,
-        actor=cast.signer,
+        user=cast.signer,
         access_id=viewer.id,
         rights={"can_view": False, "can_submit_readings": True},
         base_url="http://docflow.test",
@@ -47,7 +47,7 @@ def test_the_last_administrator_keeps_the_right_to_manage(
         set_rights(
             session,
             contract=cast.contract,
-            actor=cast.signer,
+            user=cast.signer,
             access_id=signer.id,
             rights={"can_sign": True},
             base_url="http://docflow.test",
@@ -57,7 +57,7 @@ def test_the_last_administrator_keeps_the_right_to_manage(
         revoke_access(
             session,
             contract=cast.contract,
-            actor=cast.signer,
+            user=cast.signer,
             access_id=signer.id,
             base_url="http://docflow.test",
         )
@@ -71,7 +71,7 @@ def test_a_second_administrator_lets_the_first_go(session: Session, cast: Cast) 
     revoke_access(
         session,
         contract=cast.contract,
-        actor=cast.viewer,
+        user=cast.viewer,
         access_id=_access(session, cast, "signer").id,
         base_url="http://docflow.test",
     )
@@ -90,7 +90,7 @@ def test_rights_of_another_contract_are_not_found(session: Session, cast: Cast) 
         revoke_access(
             session,
             contract=cast.contract,
-            actor=cast.signer,
+            user=cast.signer,
             access_id=stranger.id,
             base_url="http://docflow.test",
         )
