@@ -54,7 +54,7 @@ def _run_import(kind: str, path: Path) -> None:
                     s,
                     filename=path.name,
                     data=data,
-                    actor=None,
+                    user=None,
                     progress=progress,
                     request_info=RequestInfo(via="cli"),
                 )

@@ -22,6 +22,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from docflow.accounts.models import User
 from docflow.audit import RequestInfo, record
 from docflow.contracts.models import Contract
 from docflow.readings import calc
@@ -523,7 +524,7 @@ def import_meters(
     *,
     filename: str,
     data: bytes,
-    actor: Any,
+    user: User | None,
     progress: Progress | None = None,
     request_info: RequestInfo | None = None,
 ) -> MetersImportSummary:
@@ -668,7 +669,7 @@ def import_meters(
     )
     record(
         session,
-        user=actor,
+        user=user,
         action="readings.meters_imported",
         object_type="import",
         object_id=filename[:64] or "-",
@@ -696,7 +697,7 @@ def import_transit(
     *,
     filename: str,
     data: bytes,
-    actor: Any,
+    user: User | None,
     progress: Progress | None = None,
     request_info: RequestInfo | None = None,
 ) -> TransitImportSummary:
@@ -790,7 +791,7 @@ def import_transit(
     summary = TransitImportSummary(len(parsed), created, updated)
     record(
         session,
-        user=actor,
+        user=user,
         action="readings.transit_imported",
         object_type="import",
         object_id=filename[:64] or "-",

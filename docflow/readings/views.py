@@ -596,7 +596,7 @@ def admin_import() -> Any:
                     s,
                     filename=file.filename or "",
                     data=file.read(),
-                    actor=current_user._get_current_object(),
+                    user=current_user._get_current_object(),
                     request_info=current_actor().request_info,
                 )
         except ImportFailed as exc:
