@@ -88,10 +88,22 @@ def send_account_message(
 ) -> OutboxMessage:
     """A transactional e-mail (confirmation, recovery, invitation): always sent,
     whatever the subscriptions say."""
+    return _transactional(session, Channel.EMAIL, kind, user, email, context)
+
+
+def _transactional(
+    session: Session,
+    channel: Channel,
+    kind: str,
+    user: User | None,
+    recipient: str,
+    context: dict[str, Any],
+) -> OutboxMessage:
+    """One message past the subscriptions, relayed after the commit."""
     msg = OutboxMessage(
         kind=kind,
-        channel=Channel.EMAIL,
-        recipient=email,
+        channel=channel,
+        recipient=recipient,
         user_id=user.id if user else None,
         context=context,
     )
@@ -1036,17 +1048,7 @@ def send_sms_message(
 ) -> OutboxMessage:
     """A transactional SMS (a phone confirmation code): always sent, whatever
     the subscriptions say, to the number given (it is not confirmed yet)."""
-    msg = OutboxMessage(
-        kind=kind,
-        channel=Channel.SMS,
-        recipient=phone,
-        user_id=user.id if user else None,
-        context=context,
-    )
-    session.add(msg)
-    session.flush()
-    _enqueue_relay(session)
-    return msg
+    return _transactional(session, Channel.SMS, kind, user, phone, context)
 
 
 def notify_in_app(
