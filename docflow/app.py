@@ -21,6 +21,7 @@ from docflow.cluster import check_blob_directory_shared
 from docflow.commands import register_commands
 from docflow.config import Settings, check_production
 from docflow.content.views import bp as content_bp
+from docflow.context import DocflowState, close_db_session, db_session
 from docflow.contracts.views import admin_bp as contracts_admin_bp
 from docflow.contracts.views import bp as contracts_bp
 from docflow.dashboard import bp as dashboard_bp
@@ -50,7 +51,6 @@ from docflow.readings.views import bp as readings_bp
 from docflow.service_orders.views import bp as service_orders_bp
 from docflow.surveys.views import bp as surveys_bp
 from docflow.tours import bp as tours_bp
-from docflow.web import DocflowState, close_db_session, db_session
 from docflow.worker import make_celery
 
 log = logging.getLogger(__name__)
@@ -63,29 +63,29 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,
-        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024 + 1024 * 1024,
+        MAX_CONTENT_LENGTH=settings.web.max_upload_mb * 1024 * 1024 + 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        SESSION_COOKIE_SECURE=settings.web.session_cookie_secure,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
-        REMEMBER_COOKIE_SECURE=settings.session_cookie_secure,
+        REMEMBER_COOKIE_SECURE=settings.web.session_cookie_secure,
         WTF_CSRF_TIME_LIMIT=None,
         BABEL_DEFAULT_LOCALE="ru",
         BABEL_DEFAULT_TIMEZONE="Europe/Moscow",
         BABEL_TRANSLATION_DIRECTORIES="translations",
-        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_url,
-        RATELIMIT_KEY_PREFIX=settings.ratelimit_key_prefix,
+        RATELIMIT_STORAGE_URI=settings.web.ratelimit_storage_url,
+        RATELIMIT_KEY_PREFIX=settings.web.ratelimit_key_prefix,
         RATELIMIT_ENABLED=True,
         TESTING=settings.testing,
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    if settings.trusted_proxies:
+    if settings.web.trusted_proxies:
         # Only as many hops as there are proxies (TRUSTED_PROXIES): the limiter's
         # keys and the audit log then see the client, not the proxy, and a client
         # cannot pass itself off as someone else by sending X-Forwarded-For.
-        hops = settings.trusted_proxies
+        hops = settings.web.trusted_proxies
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops
         )
@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         check_blob_directory_shared(settings)
     engine = make_engine(settings.database_url)
     app.extensions["docflow"] = DocflowState(
-        settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine)
+        settings, engine, make_sessionmaker(engine)
     )
     app.teardown_appcontext(close_db_session)
 
@@ -160,7 +160,7 @@ def _register_template_globals(app: Flask) -> None:
             unread = unread_count(db_session(), user=current_user)
         return {
             "registered_nav": lambda more=False: _visible_nav(app, more=more),
-            "supplier_name": app.extensions["docflow"].settings.supplier_name,
+            "supplier_name": app.extensions["docflow"].settings.supplier.name,
             "unread_notifications": unread,
             "locales": LOCALES,
             "current_locale": select_locale(),

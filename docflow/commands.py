@@ -19,6 +19,7 @@ from docflow.certificates.cli import (
     trust_import,
     trust_refresh_crls,
 )
+from docflow.context import db_session, settings
 from docflow.contracts.cli import contracts_group
 from docflow.db import transaction
 from docflow.demo import create_demo_world
@@ -27,7 +28,6 @@ from docflow.errors import DocflowError
 from docflow.migrate import upgrade
 from docflow.powers.cli import mchd_group
 from docflow.readings.cli import readings_group
-from docflow.web import db_session, settings
 
 
 def register_commands(app: Flask) -> None:

@@ -29,6 +29,7 @@ from docflow.certificates.services import register_certificate
 from docflow.config import DEMO_CA_NAME
 from docflow.content.models import FaqEntry, NewsItem, SiteSetting
 from docflow.content.services import GENERAL_CONTACTS as CONTACTS_KEY
+from docflow.context import current_runtime, db_session, settings
 from docflow.contracts.models import (
     Contract,
     ContractAccess,
@@ -56,7 +57,6 @@ from docflow.readings.services import send_act_to_docflow
 from docflow.service_orders.demo import seed_demo as service_orders
 from docflow.surveys.demo import seed_demo as surveys
 from docflow.tours.demo import seed_demo as tours
-from docflow.web import blob_store, db_session, mchd_registry, settings, trust
 from signing import mchd, pki
 
 DEMO_PASSWORD = "demo12345"
@@ -189,7 +189,7 @@ def _load_or_make_pki(directory: Path) -> dict[str, Any]:
         root_key_path.write_bytes(root.key_pem)
         root_key_path.chmod(0o600)
         root_cert_path.write_bytes(root.pem)
-    trust_dir = Path(settings().trust_store)
+    trust_dir = Path(settings().signatures.trust_store)
     trust_dir.mkdir(parents=True, exist_ok=True)
     (trust_dir / "demo-root.crt").write_bytes(root.pem)
     # The demo CA's CRL, as a CA publishes one: the validation relies on it,
@@ -411,7 +411,7 @@ def create_demo_world() -> dict[str, Any]:
     pki_info["power"] = _load_or_make_power(demo_dir())
     # The demo CA and its CRL, just put into TRUST_STORE, go into the database
     # (where every node reads the trust store from) before anything is written.
-    trust()
+    current_runtime().trust(db_session())
     world: dict[str, Any] = {
         "users": [],
         "organisations": [],
@@ -590,11 +590,11 @@ def _demo_act(s: Session) -> dict[str, str] | None:
         doc = send_act_to_docflow(
             s,
             actor=Actor.for_user(sender, RequestInfo(via="cli")),
-            storage=blob_store(),
+            storage=current_runtime().storage,
             contract_id=contract.id,
             period=period,
             base_url=settings().base_url,
-            supplier_name=settings().supplier_name,
+            supplier_name=settings().supplier.name,
         )
     if doc is None:
         return None
@@ -659,7 +659,7 @@ def _employee(s: Session, world: dict[str, Any], pki_info: dict[str, Any]) -> No
 
     files = pki_info["power"]
     number = files["number"]
-    registry = mchd_registry()
+    registry = current_runtime().registry
     power = s.scalar(
         select(PowerOfAttorney).where(
             PowerOfAttorney.organisation_id == org.id, PowerOfAttorney.number == number
@@ -714,7 +714,7 @@ def _employee(s: Session, world: dict[str, Any], pki_info: dict[str, Any]) -> No
                 actor=Actor.for_user(head, RequestInfo(via="cli")),
                 xml=Path(files["xml"]).read_bytes(),
                 signature=Path(files["signature"]).read_bytes(),
-                trust=trust(),
+                trust=current_runtime().trust(db_session()),
                 registry=registry,
                 revocation="soft",
             )
@@ -741,7 +741,7 @@ def _employee(s: Session, world: dict[str, Any], pki_info: dict[str, Any]) -> No
             s,
             actor=Actor.for_user(user, RequestInfo(via="cli")),
             data=cert_data,
-            trust=trust(),
+            trust=current_runtime().trust(db_session()),
             revocation="soft",
         )
         if registration.certificate is None:

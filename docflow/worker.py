@@ -125,12 +125,12 @@ def make_celery(app: Flask) -> Celery:
                 return self.run(*args, **kwargs)
 
     celery = Celery(app.import_name, task_cls=FlaskTask)
-    eager = settings.celery_eager
+    eager = settings.celery.eager
     celery.conf.update(
-        broker_url="memory://" if eager else settings.celery_broker_url,
-        result_backend=settings.celery_result_backend,
+        broker_url="memory://" if eager else settings.celery.broker_url,
+        result_backend=settings.celery.result_backend,
         task_always_eager=eager,
-        task_default_queue=settings.celery_queue,
+        task_default_queue=settings.celery.queue,
         task_eager_propagates=False,
         task_ignore_result=True,
         task_acks_late=True,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,7 @@ def make_settings(var_dir: Path, database_url: str, **overrides: Any) -> Setting
         "testing": True,
     }
     values.update(overrides)
-    return replace(base, **values)
+    return base.replace(**values)
 
 
 def worker_database_name() -> str:

@@ -15,7 +15,7 @@ from flask import Flask, abort
 from flask_login import current_user, login_required
 
 from docflow.access.policy import Action, is_admin, is_staff, may
-from docflow.web import current_actor, db_session
+from docflow.context import current_actor, db_session
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 

@@ -31,10 +31,10 @@ from docflow.accounts.forms import (
     ResetPasswordForm,
 )
 from docflow.accounts.redirects import safe_redirect_target
+from docflow.context import db_session, settings
 from docflow.db import transaction
 from docflow.errors import ValidationError
 from docflow.extensions import limiter
-from docflow.web import db_session, settings
 
 bp = Blueprint("accounts", __name__, template_folder="templates", url_prefix="/account")
 

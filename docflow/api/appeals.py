@@ -33,12 +33,12 @@ from docflow.api.schemas import appeals as out
 from docflow.api.serialize import file_json, iso
 from docflow.appeals import services as svc
 from docflow.appeals.models import Appeal
+from docflow.context import current_runtime, db_session, settings
 from docflow.contracts.common import normalize_contract_number
 from docflow.contracts.models import Contract
 from docflow.db import transaction
 from docflow.documents.services import Upload
 from docflow.errors import ConflictError, NotFoundError, ValidationError
-from docflow.web import blob_store, db_session, settings
 
 APPEALS = "Обращения"
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")
@@ -214,7 +214,7 @@ def create_appeal() -> Any:
             appeal = svc.file_appeal(
                 s,
                 actor=api_actor(),
-                storage=blob_store(),
+                storage=current_runtime().storage,
                 topic_id=meta.topic_id,
                 contract_id=contract_id,
                 text=meta.text,
@@ -223,7 +223,7 @@ def create_appeal() -> Any:
                 attachments=[
                     Upload(f.filename or "", f.stream, f.mimetype) for f in files
                 ],
-                max_bytes=settings().max_upload_mb * 1024 * 1024,
+                max_bytes=settings().web.max_upload_mb * 1024 * 1024,
                 source="api",
                 submission_key=f"api:{key}" if key else None,
                 base_url=settings().base_url,
@@ -297,7 +297,7 @@ def get_appeal_answer_file(appeal_id: uuid.UUID, file_id: uuid.UUID) -> Any:
         answer_only=True,
     )
     return send_file(
-        blob_store().open(row.blob_key),
+        current_runtime().storage.open(row.blob_key),
         mimetype=row.content_type,
         as_attachment=True,
         download_name=row.filename,

@@ -24,10 +24,10 @@ from docflow.api.base import OPERATIONS, PUBLIC_ENDPOINTS, bp
 from docflow.api.errors import UnauthorizedError
 from docflow.api.keys_views import bp as keys_bp
 from docflow.api.services import actor_for_key, authenticate, mark_used, needs_mark
+from docflow.context import db_session, request_info, state
 from docflow.db import transaction
 from docflow.errors import ValidationError
 from docflow.extensions import csrf, limiter
-from docflow.web import db_session, request_info, state
 
 
 @bp.before_request
@@ -113,9 +113,9 @@ def register_api(app: Flask) -> None:
     """Register the blueprint, its rate limit and the key-management page."""
     # The settings seed the live switches, which tests may turn per app.
     settings = app.extensions["docflow"].settings
-    app.config.setdefault("ALLOW_PRIVATE_WEBHOOKS", settings.allow_private_webhooks)
-    app.config.setdefault("API_RATE_LIMIT", settings.api_rate_limit)
-    app.config.setdefault("API_AUTH_FAILURE_LIMIT", settings.api_auth_failure_limit)
+    app.config.setdefault("ALLOW_PRIVATE_WEBHOOKS", settings.api.allow_private_webhooks)
+    app.config.setdefault("API_RATE_LIMIT", settings.api.rate_limit)
+    app.config.setdefault("API_AUTH_FAILURE_LIMIT", settings.api.auth_failure_limit)
 
     csrf.exempt(bp)  # token-authenticated: no cookies, nothing to forge
     if not getattr(bp, "_docflow_limited", False):

@@ -23,9 +23,9 @@ from docflow.api.errors import UnsupportedMediaTypeError, read_body
 from docflow.api.schemas import certificates as out
 from docflow.api.serialize import certificate_json
 from docflow.certificates import services as certs
+from docflow.context import current_runtime, db_session, settings
 from docflow.db import transaction, utcnow
 from docflow.errors import PayloadTooLargeError, ValidationError
-from docflow.web import db_session, settings, trust
 
 CERTIFICATES = "Сертификаты"
 MAX_CERTIFICATE_BYTES = 64 * 1024
@@ -122,8 +122,8 @@ def register_certificate() -> Any:
             s,
             actor=api_actor(),
             data=data,
-            trust=trust(),
-            revocation=settings().revocation_mode,
+            trust=current_runtime().trust(db_session()),
+            revocation=settings().signatures.revocation_mode,
         )
         if result.certificate is not None:
             created = _aware(result.certificate.registered_at) >= started

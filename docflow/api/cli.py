@@ -14,10 +14,10 @@ from docflow.api.services import (
     revoke_api_key,
 )
 from docflow.audit import RequestInfo
+from docflow.context import db_session
 from docflow.contracts.models import Organisation
 from docflow.db import transaction
 from docflow.errors import DocflowError
-from docflow.web import db_session
 
 
 @click.group("api-key", help="API keys of integrations.")

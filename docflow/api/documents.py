@@ -37,6 +37,7 @@ from docflow.api.errors import (
 )
 from docflow.api.schemas import documents as out
 from docflow.api.serialize import document_json, file_json
+from docflow.context import current_runtime, db_session, settings
 from docflow.contracts.common import normalize_contract_number
 from docflow.contracts.models import Contract
 from docflow.db import transaction
@@ -45,7 +46,6 @@ from docflow.documents.models import Document
 from docflow.documents.package import write_package
 from docflow.documents.search import SearchFilters, iter_documents_after
 from docflow.errors import NotFoundError, ValidationError
-from docflow.web import blob_store, db_session, settings
 
 DOCUMENTS = "Документы"
 SIGNING = "Подписание"
@@ -198,7 +198,7 @@ def create_document() -> Any:
             doc = svc.register_document(
                 s,
                 actor=actor,
-                storage=blob_store(),
+                storage=current_runtime().storage,
                 contract_id=contract.id,
                 doc_type=meta.type,
                 number=meta.number,
@@ -213,7 +213,7 @@ def create_document() -> Any:
                 ],
                 source="api",
                 idempotency_key=key,
-                max_bytes=settings().max_upload_mb * 1024 * 1024,
+                max_bytes=settings().web.max_upload_mb * 1024 * 1024,
                 base_url=settings().base_url,
             )
             response = _created(doc, 201)
@@ -245,7 +245,7 @@ def get_document(document_id: uuid.UUID) -> Any:
 def send_stored_file(f: Any) -> Any:
     """A document's stored file (``DocumentFile``) as the answer: streamed, with
     its SHA-256 recorded at registration as the ETag and ``X-Content-SHA256``."""
-    reader = blob_store().open(f.blob_key)
+    reader = current_runtime().storage.open(f.blob_key)
     response = send_file(
         reader,
         mimetype=f.content_type,
@@ -320,7 +320,7 @@ def document_package(document_id: uuid.UUID) -> Any:
     s = db_session()
     doc = svc.get_document(s, actor=api_actor(), document_id=document_id)
     spool = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115
-    write_package(s, docs=[doc], storage=blob_store(), out=spool)
+    write_package(s, docs=[doc], storage=current_runtime().storage, out=spool)
     spool.seek(0)
     return send_file(
         spool,

@@ -25,6 +25,7 @@ from docflow.api.base import (
 from docflow.api.errors import read_json, read_query
 from docflow.api.schemas import events as out
 from docflow.api.serialize import event_json, webhook_json
+from docflow.context import db_session, settings
 from docflow.db import transaction
 from docflow.outbox.models import Event
 from docflow.outbox.webhooks import (
@@ -33,7 +34,6 @@ from docflow.outbox.webhooks import (
     delete_webhook,
     list_webhooks,
 )
-from docflow.web import db_session, settings
 
 EVENTS = "События"
 

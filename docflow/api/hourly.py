@@ -26,6 +26,7 @@ from docflow.api.base import (
 )
 from docflow.api.errors import UnsupportedMediaTypeError, read_query
 from docflow.api.schemas import hourly as out
+from docflow.context import current_runtime, db_session
 from docflow.contracts.common import normalize_contract_number
 from docflow.contracts.models import Contract
 from docflow.db import transaction
@@ -33,7 +34,6 @@ from docflow.errors import NotFoundError, ValidationError
 from docflow.readings import hourly_formats as fmt
 from docflow.readings import hourly_services as hs
 from docflow.readings.hourly_models import Channel, HourlyPoint
-from docflow.web import blob_store, db_session
 
 READINGS = "Показания"
 MAX_DAYS = 93  # a read-back of at most a quarter: 2 232 hours
@@ -107,7 +107,7 @@ def upload_hourly(number: str) -> Any:
             contract,
             file.filename or "",
             data,
-            storage=blob_store(),
+            storage=current_runtime().storage,
             user=actor.user,
             source="api",
             request_info=actor.request_info,
@@ -248,7 +248,7 @@ def get_hourly_upload_file(number: str, upload_id: uuid.UUID) -> Any:
     s = db_session()
     hourly_rights(s, api_actor(), contract.id)
     upload = hs.get_upload(s, contract.id, upload_id)
-    reader = blob_store().open(upload.blob_key)
+    reader = current_runtime().storage.open(upload.blob_key)
     response = send_file(
         reader,
         mimetype=reader.info.content_type or "application/octet-stream",

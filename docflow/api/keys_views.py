@@ -23,9 +23,9 @@ from docflow.api.services import (
     manageable_organisations,
     revoke_api_key,
 )
+from docflow.context import db_session, request_info
 from docflow.db import transaction
 from docflow.errors import DocflowError
-from docflow.web import db_session, request_info
 
 bp = Blueprint(
     "api_keys", __name__, url_prefix="/api-keys", template_folder="templates"

@@ -12,9 +12,9 @@ from docflow.api.base import api_actor, json_answer, operation
 from docflow.api.errors import read_query
 from docflow.api.schemas import payments as out
 from docflow.api.serialize import iso
+from docflow.context import db_session
 from docflow.payments import services as svc
 from docflow.payments.models import OnlinePaymentStatus
-from docflow.web import db_session
 
 PAYMENTS = "Оплата онлайн"
 

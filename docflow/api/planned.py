@@ -21,13 +21,13 @@ from docflow.api.base import (
 )
 from docflow.api.errors import read_json, read_query
 from docflow.api.schemas import planned as out
+from docflow.context import db_session, settings
 from docflow.contracts.common import normalize_contract_number
 from docflow.contracts.models import Contract
 from docflow.db import transaction
 from docflow.errors import NotFoundError, ValidationError
 from docflow.readings import planned_services as ps
 from docflow.readings.planned_models import PlannedRequest
-from docflow.web import db_session, settings
 
 READINGS = "Показания"
 MAX_DAYS = 366
@@ -57,7 +57,7 @@ def _clock() -> tuple[ps.Deadline, dt.datetime]:
     st = settings()
     fixed = current_app.config.get("PLANNED_NOW")
     now = (fixed() if callable(fixed) else fixed) or ps.utcnow()
-    return ps.Deadline(st.ppp_deadline_hour, st.ppp_days_ahead), now
+    return ps.Deadline(st.readings.ppp_deadline_hour, st.readings.ppp_days_ahead), now
 
 
 def _request_json(req: Any, key: str, deadline: Any) -> dict[str, Any]:

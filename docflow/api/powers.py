@@ -37,11 +37,11 @@ from docflow.api.schemas import powers as out
 from docflow.api.serialize import power_json
 from docflow.certificates import services as certs
 from docflow.certificates.models import CertificateStatus
+from docflow.context import current_runtime, db_session, settings
 from docflow.db import transaction
 from docflow.errors import NotFoundError, PayloadTooLargeError, ValidationError
 from docflow.inputs import LARGER_BODIES
 from docflow.powers import services as powers
-from docflow.web import db_session, mchd_registry, settings, trust
 
 POWERS = "Доверенности (МЧД)"
 #: The JSON form carries both files in base64 (4/3 of their size) and a key.
@@ -149,9 +149,9 @@ def _upload(
                 actor=api_actor(),
                 xml=xml,
                 signature=sig,
-                trust=trust(),
-                registry=mchd_registry(),
-                revocation=settings().revocation_mode,
+                trust=current_runtime().trust(db_session()),
+                registry=current_runtime().registry,
+                revocation=settings().signatures.revocation_mode,
                 certificate=_certificate(certificate_id),
             )
             return power_json(power), created

@@ -24,6 +24,7 @@ from docflow.api.errors import read_json, read_query
 from docflow.api.schemas import readings as out
 from docflow.api.schemas.documents import Document as DocumentOut
 from docflow.api.serialize import document_json
+from docflow.context import current_runtime, db_session, settings
 from docflow.contracts.common import normalize_contract_number
 from docflow.contracts.models import Contract
 from docflow.db import transaction
@@ -31,7 +32,6 @@ from docflow.errors import NotFoundError, ValidationError
 from docflow.readings import calc
 from docflow.readings import services as rsvc
 from docflow.readings.models import ReadingKind
-from docflow.web import blob_store, db_session, settings
 
 READINGS = "Показания"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -52,7 +52,7 @@ def _now() -> dt.datetime | None:
 
 def _days() -> rsvc.WindowDays:
     st = settings()
-    return rsvc.WindowDays(st.readings_window_start, st.readings_window_end)
+    return rsvc.WindowDays(st.readings.window_start, st.readings.window_end)
 
 
 def _contract(number: str) -> Contract:
@@ -226,7 +226,7 @@ def render_prom10(number: str) -> Any:
         fmt=query.format,
         filled=query.filled,
         now=_now(),
-        supplier_name=settings().supplier_name,
+        supplier_name=settings().supplier.name,
     )
     return send_file(
         io.BytesIO(rendered.data),
@@ -259,12 +259,12 @@ def send_prom10(number: str) -> Any:
         doc = rsvc.send_act_to_docflow(
             s,
             actor=api_actor(),
-            storage=blob_store(),
+            storage=current_runtime().storage,
             contract_id=contract.id,
             period=period,  # type: ignore[arg-type]
             now=_now(),
             base_url=settings().base_url,
-            supplier_name=settings().supplier_name,
+            supplier_name=settings().supplier.name,
         )
         response = jsonify(document_json(doc))
     response.status_code = 201

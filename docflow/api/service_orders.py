@@ -19,13 +19,13 @@ from docflow.api.base import (
 )
 from docflow.api.errors import read_json, read_query
 from docflow.api.schemas import service_orders as out
+from docflow.context import current_runtime, db_session, settings
 from docflow.contracts.common import normalize_contract_number
 from docflow.contracts.models import Contract
 from docflow.db import transaction
 from docflow.errors import NotFoundError
 from docflow.service_orders import services as svc
 from docflow.service_orders.models import OrderStatus
-from docflow.web import blob_store, db_session, settings
 
 SERVICES = "Услуги"
 
@@ -112,7 +112,7 @@ def create_order() -> Any:
         order, created = svc.place_order(
             s,
             actor=api_actor(),
-            storage=blob_store(),
+            storage=current_runtime().storage,
             service_id=body.service_id,
             contract_id=contract_id,
             data=svc.OrderInput(
@@ -124,7 +124,7 @@ def create_order() -> Any:
                 submit_token=body.idempotency_key or None,
             ),
             base_url=settings().base_url,
-            supplier_name=settings().supplier_name,
+            supplier_name=settings().supplier.name,
         )
         response = jsonify(svc.as_json(order, svc.order_documents(s, order)))
     response.status_code = 201 if created else 200

@@ -25,19 +25,12 @@ from docflow.api.schemas import documents as docs
 from docflow.api.schemas import signatures as out
 from docflow.api.schemas.powers import SIGNING_UNDER_POWER
 from docflow.api.serialize import document_json, iso, signature_json
+from docflow.context import current_runtime, db_session, settings
 from docflow.db import transaction
 from docflow.documents import services as svc
 from docflow.documents import signing_flow as flow
 from docflow.documents.models import SigningSession
 from docflow.errors import NotFoundError, ValidationError
-from docflow.web import (
-    blob_store,
-    db_session,
-    mchd_registry,
-    settings,
-    timestamper,
-    trust,
-)
 
 MAX_SIGNATURE_BYTES = 1024 * 1024
 PKCS7 = "application/pkcs7-signature"
@@ -119,11 +112,11 @@ def post_signature(document_id: uuid.UUID) -> Any:
             actor=api_actor(),
             document_id=document_id,
             signature=sig,
-            storage=blob_store(),
-            trust=trust(),
-            timestamper=timestamper(),
-            registry=mchd_registry(),
-            revocation=settings().revocation_mode,
+            storage=current_runtime().storage,
+            trust=current_runtime().trust(db_session()),
+            timestamper=current_runtime().timestamper,
+            registry=current_runtime().registry,
+            revocation=settings().signatures.revocation_mode,
             base_url=settings().base_url,
         )
         response = _signed(signature)
@@ -178,9 +171,9 @@ def prepare_pades(document_id: uuid.UUID) -> Any:
             actor=api_actor(),
             document_id=document_id,
             certificate_id=body.certificate_id,
-            storage=blob_store(),
-            timestamper=timestamper(),
-            registry=mchd_registry(),
+            storage=current_runtime().storage,
+            timestamper=current_runtime().timestamper,
+            registry=current_runtime().registry,
             pades=body.pades,
         )
         expires = s.get(SigningSession, prepared.session_id)
@@ -216,11 +209,11 @@ def complete_pades(document_id: uuid.UUID) -> Any:
             actor=api_actor(),
             session_id=body.session_id,
             signatures=body.signatures,
-            storage=blob_store(),
-            trust=trust(),
-            timestamper=timestamper(),
-            registry=mchd_registry(),
-            revocation=settings().revocation_mode,
+            storage=current_runtime().storage,
+            trust=current_runtime().trust(db_session()),
+            timestamper=current_runtime().timestamper,
+            registry=current_runtime().registry,
+            revocation=settings().signatures.revocation_mode,
             base_url=settings().base_url,
         )
         response = _signed(signature)

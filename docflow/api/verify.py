@@ -17,9 +17,9 @@ from docflow.api.base import (
 )
 from docflow.api.errors import UnsupportedMediaTypeError
 from docflow.api.schemas import signatures as out
+from docflow.context import current_runtime, db_session, settings
 from docflow.db import utcnow
 from docflow.errors import PayloadTooLargeError, ValidationError
-from docflow.web import settings, trust
 
 MAX_SIGNATURE_BYTES = 1024 * 1024
 
@@ -61,8 +61,8 @@ def verify() -> Any:
         )
     content = _part("file")
     sig = _part("signature", MAX_SIGNATURE_BYTES)
-    store = trust()
-    mode = settings().revocation_mode
+    store = current_runtime().trust(db_session())
+    mode = settings().signatures.revocation_mode
     # The service receives the signature now: that is its proof of existence
     # unless it carries a time-stamp (never its own claimed time).
     received = utcnow()

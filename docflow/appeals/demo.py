@@ -17,8 +17,8 @@ from docflow.access import Actor
 from docflow.accounts.models import User
 from docflow.appeals import services as svc
 from docflow.appeals.models import Appeal, AppealTopic
+from docflow.context import current_runtime
 from docflow.contracts.models import Contract, Organisation
-from docflow.web import blob_store
 
 # (title, description, legally significant, hours)
 TOPICS: list[tuple[str, str, bool, int]] = [
@@ -107,7 +107,7 @@ def _sample_appeal(session: Session, world: dict[str, Any], topic: AppealTopic) 
     )
     if contract is None:
         return
-    storage = blob_store()
+    storage = current_runtime().storage
     base_url = str(world.get("url", ""))
     appeal = svc.file_appeal(
         session,

@@ -23,19 +23,19 @@ from docflow.access.web import admin_required, staff_required
 from docflow.appeals import services as svc
 from docflow.appeals.forms import AnswerForm, AppealForm, TopicForm, WithdrawForm
 from docflow.appeals.models import APPEAL_STATUS_TITLES
+from docflow.context import current_actor, current_runtime, db_session, settings
 from docflow.db import transaction
 from docflow.documents.services import Upload, status_label
 from docflow.documents.tasks import countersign_document
 from docflow.errors import ConflictError, DocflowError, PermissionDeniedError
 from docflow.profile.services import declare_sent_kinds
-from docflow.web import blob_store, current_actor, db_session, settings
 from notifications import EventKind
 
 bp = Blueprint("appeals", __name__, url_prefix="/appeals", template_folder="templates")
 
 
 def _max_bytes() -> int:
-    return int(settings().max_upload_mb) * 1024 * 1024
+    return int(settings().web.max_upload_mb) * 1024 * 1024
 
 
 def _uploads(files: Any) -> list[Upload]:
@@ -49,7 +49,7 @@ def _uploads(files: Any) -> list[Upload]:
 def _supplier_key_configured() -> bool:
     st = settings()
     return bool(
-        st.supplier_signer_p12 or st.supplier_signer_key or st.supplier_pkcs11_lib
+        st.supplier.signer_p12 or st.supplier.signer_key or st.supplier.pkcs11_lib
     )
 
 
@@ -130,7 +130,7 @@ def new() -> Any:
             form=form,
             topics=topics,
             signable=signable,
-            max_mb=settings().max_upload_mb,
+            max_mb=settings().web.max_upload_mb,
             max_files=svc.MAX_FILES,
         ), status
 
@@ -151,7 +151,7 @@ def new() -> Any:
             appeal = svc.file_appeal(
                 s,
                 actor=actor,
-                storage=blob_store(),
+                storage=current_runtime().storage,
                 topic_id=topic_id,
                 contract_id=contract_id,
                 text=form.text.data or "",
@@ -213,7 +213,7 @@ def card(appeal_id: uuid.UUID) -> Any:
         doc_status=status_label,
         supplier_key=_supplier_key_configured(),
         max_files=svc.MAX_FILES,
-        max_mb=settings().max_upload_mb,
+        max_mb=settings().web.max_upload_mb,
     )
 
 
@@ -225,7 +225,7 @@ def download(appeal_id: uuid.UUID, appeal_file_id: uuid.UUID) -> Any:
         s, actor=current_actor(), appeal_id=appeal_id, file_id=appeal_file_id
     )
     return send_file(
-        blob_store().open(row.blob_key),
+        current_runtime().storage.open(row.blob_key),
         mimetype=row.content_type,
         as_attachment=True,
         download_name=row.filename,
@@ -315,7 +315,7 @@ def answer(appeal_id: uuid.UUID) -> Any:
             appeal = svc.answer_appeal(
                 s,
                 actor=actor,
-                storage=blob_store(),
+                storage=current_runtime().storage,
                 appeal_id=appeal_id,
                 text=form.text.data or "",
                 files=_uploads(form.files.data),

@@ -10,8 +10,8 @@ from flask.cli import with_appcontext
 
 from docflow.certificates import truststore
 from docflow.cluster import forget_node, list_nodes
+from docflow.context import db_session, settings
 from docflow.db import transaction
-from docflow.web import db_session, settings
 
 
 @click.command(
@@ -63,7 +63,7 @@ def trust_refresh_crls() -> None:
     s = db_session()
     with transaction(s):
         outcomes = truststore.refresh_downloaded_crls(
-            s, actor=None, allow_private_fetch=settings().allow_private_fetch
+            s, actor=None, allow_private_fetch=settings().signatures.allow_private_fetch
         )
     for outcome in outcomes:
         click.echo(

@@ -92,14 +92,14 @@ def embedded_authority(var_dir: Path, trust_dir: Path | None) -> TimeStampAuthor
 
 def open_timestamper(settings: Settings) -> Timestamper:
     """The time-stamp source the settings name (see the module docstring)."""
-    if settings.tsa_url:
+    if settings.signatures.tsa_url:
         headers = {}
-        if settings.tsa_username:
-            pair = f"{settings.tsa_username}:{settings.tsa_password or ''}"
+        if settings.signatures.tsa_username:
+            pair = f"{settings.signatures.tsa_username}:{settings.signatures.tsa_password or ''}"
             headers["Authorization"] = "Basic " + base64.b64encode(
                 pair.encode()
             ).decode("ascii")
-        return HttpTimestamper(settings.tsa_url, headers=headers)
+        return HttpTimestamper(settings.signatures.tsa_url, headers=headers)
     return embedded_authority_for(settings)
 
 
@@ -112,7 +112,7 @@ def _trust_dir(settings: Settings) -> Path | None:
     """Where the embedded authority leaves its root to be imported: the
     embedded mode's ``TRUST_STORE``; production has no such directory to rely
     on (see :func:`trust_embedded_root`)."""
-    return None if settings.production else Path(settings.trust_store)
+    return None if settings.production else Path(settings.signatures.trust_store)
 
 
 def trust_embedded_root(sessions: sessionmaker[Session], settings: Settings) -> None:
@@ -121,7 +121,7 @@ def trust_embedded_root(sessions: sessionmaker[Session], settings: Settings) -> 
     tokens it issues. Idempotent; its own transaction (called when the
     authority is first opened, whatever the caller is doing)."""
     root = settings.var_dir / "tsa" / "tsa-root.crt"
-    if settings.tsa_url or not root.exists():
+    if settings.signatures.tsa_url or not root.exists():
         return
     der = x509.load_pem_x509_certificate(root.read_bytes()).public_bytes(Encoding.DER)
     try:

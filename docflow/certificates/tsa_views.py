@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, request
 
-from docflow.certificates.tsa import embedded_authority_for, root_certificate_pem
+from docflow.certificates.tsa import root_certificate_pem
+from docflow.context import settings, state
 from docflow.extensions import csrf, limiter
-from docflow.web import settings, state
 from signing.tsa import MAX_REQUEST_SIZE, QUERY_MIME, REPLY_MIME
 
 bp = Blueprint("tsa", __name__)
@@ -22,16 +22,15 @@ def answer_time_stamp_request() -> Response:
     """Answer ``application/timestamp-query`` with ``application/timestamp-reply``
     (only in the embedded mode: production's authority is another service)."""
     st = state()
-    if st.settings.tsa_url:
+    if st.settings.signatures.tsa_url:
         abort(404)
     if request.mimetype != QUERY_MIME:
         abort(415)
     if (request.content_length or 0) > MAX_REQUEST_SIZE:
         abort(413)
     body = request.stream.read(MAX_REQUEST_SIZE + 1)
-    authority = st.backend("embedded_tsa", lambda: embedded_authority_for(st.settings))
     return Response(
-        authority.respond(body[: MAX_REQUEST_SIZE + 1]), mimetype=REPLY_MIME
+        st.runtime.timestamper.respond(body[: MAX_REQUEST_SIZE + 1]), mimetype=REPLY_MIME
     )
 
 
@@ -39,6 +38,6 @@ def answer_time_stamp_request() -> Response:
 def embedded_root() -> Response:
     """The embedded authority's root certificate (``openssl ts -verify -CAfile``)."""
     pem = root_certificate_pem(settings())
-    if pem is None or settings().tsa_url:
+    if pem is None or settings().signatures.tsa_url:
         abort(404)
     return Response(pem, mimetype="application/x-pem-file")

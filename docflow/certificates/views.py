@@ -20,6 +20,7 @@ from docflow.certificates.forms import (
     CrlUploadForm,
     TrustAnchorForm,
 )
+from docflow.context import current_actor, current_runtime, db_session, settings
 from docflow.db import transaction
 from docflow.errors import DocflowError
 from docflow.powers.forms import (
@@ -32,13 +33,6 @@ from docflow.powers.forms import (
 from docflow.powers.models import PowerOfAttorney
 from docflow.powers.services import Holder, upload_power
 from docflow.powers.services import status_of as power_status
-from docflow.web import (
-    current_actor,
-    db_session,
-    mchd_registry,
-    settings,
-    trust,
-)
 
 bp = Blueprint(
     "certificates", __name__, url_prefix="/certificates", template_folder="templates"
@@ -165,9 +159,9 @@ def register() -> Any:
                     actor=current_actor(),
                     xml=power_files[0],
                     signature=power_files[1],
-                    trust=trust(),
-                    registry=mchd_registry(),
-                    revocation=settings().revocation_mode,
+                    trust=current_runtime().trust(db_session()),
+                    registry=current_runtime().registry,
+                    revocation=settings().signatures.revocation_mode,
                     certificate=info,
                 )
                 power_step = False
@@ -175,8 +169,8 @@ def register() -> Any:
                 s,
                 actor=current_actor(),
                 data=data,
-                trust=trust(),
-                revocation=settings().revocation_mode,
+                trust=current_runtime().trust(db_session()),
+                revocation=settings().signatures.revocation_mode,
             )
             if not result.accepted:
                 raise _Refused(result)  # rolls the МЧД back as well
@@ -218,7 +212,7 @@ def card(certificate_id: uuid.UUID) -> Any:
         cert=cert,
         info=info,
         status=svc.status_of(cert),
-        qualified=svc.qualified_status(cert, trust=trust()),
+        qualified=svc.qualified_status(cert, trust=current_runtime().trust(db_session())),
         powers=_powers_of(cert),
         power_status=power_status,
     )
@@ -266,7 +260,7 @@ def _trust_page() -> Any:
     """The trust store; after «Проверить доступность» (a POST) with the state of
     each CRL and OCSP endpoint."""
     s = db_session()
-    anchors = svc.list_trust_anchors(s, trust())
+    anchors = svc.list_trust_anchors(s, current_runtime().trust(db_session()))
     endpoints = (
         svc.check_revocation_endpoints(anchors) if request.method == "POST" else None
     )
@@ -277,7 +271,7 @@ def _trust_page() -> Any:
         downloads=truststore.list_crl_downloads(s),
         form=TrustAnchorForm(),
         crl_form=CrlUploadForm(),
-        revocation_mode=settings().revocation_mode,
+        revocation_mode=settings().signatures.revocation_mode,
         endpoints=endpoints,
     )
 
@@ -370,7 +364,7 @@ def trust_refresh_crls() -> Any:
         outcomes = truststore.refresh_downloaded_crls(
             s,
             actor=current_actor(),
-            allow_private_fetch=settings().allow_private_fetch,
+            allow_private_fetch=settings().signatures.allow_private_fetch,
         )
     failed = [o for o in outcomes if not o.ok]
     for outcome in failed:

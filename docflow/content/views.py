@@ -19,13 +19,13 @@ from docflow.content.forms import (
     NewsForm,
 )
 from docflow.content.markup import preview, render_text
+from docflow.context import db_session, request_info, settings
 from docflow.contracts.details import contacts_of
 from docflow.contracts.lookup import list_user_contracts
 from docflow.dashboard.widgets import register_widget
 from docflow.db import transaction
 from docflow.errors import ValidationError
 from docflow.extensions import N_
-from docflow.web import db_session, request_info, settings
 
 bp = Blueprint("content", __name__, template_folder="templates")
 
@@ -190,7 +190,7 @@ def delete_faq(entry_id: uuid.UUID) -> Any:
 @bp.get("/contacts")
 def contacts() -> Any:
     s = db_session()
-    general = svc.general_contacts(s, supplier_name=settings().supplier_name)
+    general = svc.general_contacts(s, supplier_name=settings().supplier.name)
     per_contract: list[tuple[Any, Any]] = []
     if current_user.is_authenticated and not current_is_staff():
         per_contract = [
@@ -211,7 +211,7 @@ def edit_contacts() -> Any:
     user = _admin()
     s = db_session()
     form = GeneralContactsForm(
-        data=svc.general_contacts(s, supplier_name=settings().supplier_name)
+        data=svc.general_contacts(s, supplier_name=settings().supplier.name)
     )
     if form.validate_on_submit():
         with transaction(s):

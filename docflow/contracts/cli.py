@@ -12,9 +12,9 @@ from flask.cli import with_appcontext
 
 from docflow import spreadsheets
 from docflow.audit import RequestInfo
+from docflow.context import db_session
 from docflow.contracts import importer
 from docflow.db import transaction
-from docflow.web import db_session
 
 
 @click.group("contracts", help="The supplier's contracts and payments.")

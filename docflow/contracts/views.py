@@ -33,6 +33,7 @@ from docflow import spreadsheets
 from docflow.access import is_staff
 from docflow.access.web import admin_required, current_is_staff, staff_required
 from docflow.accounts.services import PASSWORD_RULE
+from docflow.context import db_session, request_info, settings
 from docflow.contracts import (
     access_requests,
     binding,
@@ -66,7 +67,6 @@ from docflow.documents.models import Document
 from docflow.documents.services import list_documents_for_contract, status_label
 from docflow.errors import DocflowError, ValidationError
 from docflow.extensions import N_, limiter
-from docflow.web import db_session, request_info, settings
 
 bp = Blueprint(
     "contracts", __name__, url_prefix="/contracts", template_folder="templates"
@@ -99,7 +99,7 @@ def _document_url(document: Document) -> str:
 
 def payment_link(contract: Contract) -> str | None:
     """The online payment page for the contract, when a provider is configured."""
-    base = settings().payment_url
+    base = settings().payments.url
     if not base:
         return None
     params = urlencode({"contract": contract.number, "inn": contract.organisation.inn})

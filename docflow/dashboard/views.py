@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from docflow.accounts.redirects import safe_redirect_target
+from docflow.context import db_session
 from docflow.dashboard.widgets import (
     WidgetState,
     arrange,
@@ -22,7 +23,6 @@ from docflow.db import transaction
 from docflow.extensions import LOCALES, N_
 from docflow.inputs import json_route
 from docflow.outbox import services as outbox
-from docflow.web import db_session
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
 

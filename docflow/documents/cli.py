@@ -19,11 +19,11 @@ from docflow.certificates.services import (
     list_trust_anchors,
     remove_trust_anchor,
 )
+from docflow.context import current_runtime, db_session, settings
 from docflow.db import transaction
 from docflow.documents.archive import archive_status, renew_due
 from docflow.documents.models import DocumentFile
 from docflow.errors import DocflowError
-from docflow.web import blob_store, db_session, settings, timestamper, trust
 from signing.errors import TslFormatError
 from signing.tsl import read_tsl
 
@@ -49,7 +49,7 @@ def trust_add(path: Path) -> None:
 @trust_group.command("list", help="List the trusted CAs (files and database).")
 @with_appcontext
 def trust_list() -> None:
-    for a in list_trust_anchors(db_session(), trust()):
+    for a in list_trust_anchors(db_session(), current_runtime().trust(db_session())):
         click.echo(
             f"{a.kind}\t{a.sha1}\t{a.not_after:%Y-%m-%d}\t{a.source}\t{a.subject}"
         )
@@ -133,7 +133,7 @@ def audit_verify() -> None:
 @with_appcontext
 def fsck(delete_orphans: bool) -> None:
     s = db_session()
-    store = blob_store()
+    store = current_runtime().storage
     total = s.scalar(select(func.count()).select_from(DocumentFile)) or 0
     known: set[str] = set()
     bad = 0
@@ -191,7 +191,7 @@ def archive_group() -> None:
 @with_appcontext
 def archive_status_command(as_json: bool) -> None:
 
-    status = archive_status(db_session(), horizon_days=settings().archive_horizon_days)
+    status = archive_status(db_session(), horizon_days=settings().signatures.archive_horizon_days)
     if as_json:
         click.echo(json.dumps(status.to_json(), ensure_ascii=False))
         return
@@ -215,7 +215,7 @@ def archive_status_command(as_json: bool) -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True)
 @with_appcontext
 def archive_renew_command(horizon_days: int | None, limit: int) -> None:
-    horizon = horizon_days or settings().archive_horizon_days
+    horizon = horizon_days or settings().signatures.archive_horizon_days
 
     def progress(done: int, total: int) -> None:
         click.echo(f"\r  {done}/{total}", nl=done == total, err=True)
@@ -223,10 +223,10 @@ def archive_renew_command(horizon_days: int | None, limit: int) -> None:
     try:
         renewed = renew_due(
             db_session(),
-            storage=blob_store(),
-            trust=trust(),
-            timestamper=timestamper(),
-            revocation=settings().revocation_mode,
+            storage=current_runtime().storage,
+            trust=current_runtime().trust(db_session()),
+            timestamper=current_runtime().timestamper,
+            revocation=settings().signatures.revocation_mode,
             horizon_days=horizon,
             limit=limit,
             progress=progress,

@@ -17,11 +17,11 @@ from docflow.access import Actor
 from docflow.accounts.models import User
 from docflow.audit import RequestInfo
 from docflow.certificates.services import register_certificate
+from docflow.context import current_runtime, db_session, settings
 from docflow.contracts.models import Contract
 from docflow.documents.models import Document
 from docflow.documents.services import Upload, register_document
 from docflow.paper import FONT, FONT_BOLD, register_fonts
-from docflow.web import blob_store, settings, trust
 
 DEMO_DOCUMENTS = [
     # (contract, number, title, kind, text lines)
@@ -68,7 +68,7 @@ def _pdf(title: str, number: str, contract: Contract, lines: list[str]) -> bytes
     c.drawString(60, height - 140, "г. Москва")
     c.drawRightString(width - 60, height - 140, f"{dt.date.today():%d.%m.%Y}")
     paragraphs = [
-        f"{settings().supplier_name}, именуемое в дальнейшем «Поставщик», и "
+        f"{settings().supplier.name}, именуемое в дальнейшем «Поставщик», и "
         f"{contract.organisation.name}, именуемое в дальнейшем «Потребитель», "
         "заключили настоящий документ о нижеследующем:",
         *lines,
@@ -93,7 +93,7 @@ def _register_supplier_certificate(s: Session, world: dict[str, Any]) -> None:
         s,
         actor=Actor.for_user(clerk, RequestInfo(via="cli")),
         data=Path(clerk_key["cert"]).read_bytes(),
-        trust=trust(),
+        trust=current_runtime().trust(db_session()),
         revocation="off",
     )
 
@@ -115,7 +115,7 @@ def create_demo_documents(s: Session, world: dict[str, Any]) -> list[dict[str, s
             doc = register_document(
                 s,
                 actor=Actor.for_user(clerk, RequestInfo(via="cli")),
-                storage=blob_store(),
+                storage=current_runtime().storage,
                 contract_id=contract.id,
                 doc_type=kind,
                 number=doc_number,

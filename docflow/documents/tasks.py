@@ -16,18 +16,11 @@ import signing
 from docflow.access import Actor, is_staff
 from docflow.accounts.models import User
 from docflow.audit import RequestInfo
+from docflow.context import current_runtime, settings, state
 from docflow.db import transaction
 from docflow.documents import signing_flow
 from docflow.documents.archive import renew_due
 from docflow.errors import InvalidTransitionError
-from docflow.web import (
-    blob_store,
-    mchd_registry,
-    settings,
-    state,
-    timestamper,
-    trust_for,
-)
 from signing import gost
 from signing.errors import KeyLoadError
 
@@ -37,22 +30,22 @@ log = logging.getLogger(__name__)
 def supplier_signer() -> Any:
     """The supplier's key: a PKCS#11 token or a PKCS#12 file named in the settings."""
     st = settings()
-    if st.supplier_pkcs11_lib:
+    if st.supplier.pkcs11_lib:
         return signing.Pkcs11Signer(
-            st.supplier_pkcs11_lib,
-            st.supplier_pkcs11_token or "",
-            st.supplier_pkcs11_pin or "",
-            key_label=st.supplier_pkcs11_key,
+            st.supplier.pkcs11_lib,
+            st.supplier.pkcs11_token or "",
+            st.supplier.pkcs11_pin or "",
+            key_label=st.supplier.pkcs11_key,
         )
-    if st.supplier_signer_key and st.supplier_signer_cert:
+    if st.supplier.signer_key and st.supplier.signer_cert:
         return key_file_signer(
-            Path(st.supplier_signer_key).read_bytes(),
-            Path(st.supplier_signer_cert).read_bytes(),
-            st.supplier_signer_password,
+            Path(st.supplier.signer_key).read_bytes(),
+            Path(st.supplier.signer_cert).read_bytes(),
+            st.supplier.signer_password,
         )
-    if st.supplier_signer_p12:
+    if st.supplier.signer_p12:
         return signing.Pkcs12Signer.load(
-            Path(st.supplier_signer_p12).read_bytes(), st.supplier_signer_password or ""
+            Path(st.supplier.signer_p12).read_bytes(), st.supplier.signer_password or ""
         )
     raise RuntimeError(
         "the supplier's signing key is not configured "
@@ -96,19 +89,19 @@ def countersign_document(document_id: str, user_id: str | None = None) -> str:
             if user is not None and is_staff(user)
             else Actor.system()
         )
-        stamper = timestamper()  # first: the embedded one adds its root to the store
-        trust = trust_for(session)
+        stamper = current_runtime().timestamper  # first: the embedded one adds its root to the store
+        trust = current_runtime().trust(session)
         with transaction(session):
             signing_flow.countersign(
                 session,
                 actor=actor,
                 document_id=uuid.UUID(document_id),
                 signer=supplier_signer(),
-                storage=blob_store(),
+                storage=current_runtime().storage,
                 trust=trust,
                 timestamper=stamper,
-                registry=mchd_registry(),
-                revocation=settings().revocation_mode,
+                registry=current_runtime().registry,
+                revocation=settings().signatures.revocation_mode,
                 base_url=settings().base_url,
             )
     except InvalidTransitionError as exc:
@@ -123,7 +116,7 @@ def countersign_document(document_id: str, user_id: str | None = None) -> str:
 def storage_gc() -> int:
     """Remove leftovers of interrupted uploads (temporary files, unfinished
     multipart uploads) older than a day."""
-    removed = blob_store().gc()
+    removed = current_runtime().storage.gc()
     if removed:
         log.info("storage gc removed %d leftovers", len(removed))
     return len(removed)
@@ -133,15 +126,15 @@ def storage_gc() -> int:
 def archive_renew() -> int:
     """Add archive time-stamps to the signatures whose newest one nears its end."""
     session = state().sessionmaker()
-    stamper = timestamper()  # first: the embedded one adds its root to the store
+    stamper = current_runtime().timestamper  # first: the embedded one adds its root to the store
     try:
         return renew_due(
             session,
-            storage=blob_store(),
-            trust=trust_for(session),
+            storage=current_runtime().storage,
+            trust=current_runtime().trust(session),
             timestamper=stamper,
-            revocation=settings().revocation_mode,
-            horizon_days=settings().archive_horizon_days,
+            revocation=settings().signatures.revocation_mode,
+            horizon_days=settings().signatures.archive_horizon_days,
         )
     finally:
         session.close()

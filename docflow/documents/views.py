@@ -37,6 +37,7 @@ from docflow.access import (
 from docflow.access.web import current_is_staff
 from docflow.audit.services import history
 from docflow.certificates.services import usable_certificates
+from docflow.context import current_actor, current_runtime, db_session, settings
 from docflow.contracts.models import Contract
 from docflow.db import transaction
 from docflow.documents import services as svc
@@ -60,15 +61,6 @@ from docflow.errors import (
     ValidationError,
 )
 from docflow.inputs import json_route
-from docflow.web import (
-    blob_store,
-    current_actor,
-    db_session,
-    mchd_registry,
-    settings,
-    timestamper,
-    trust,
-)
 
 bp = Blueprint(
     "documents", __name__, url_prefix="/documents", template_folder="templates"
@@ -191,7 +183,7 @@ def new() -> Any:
                 doc = svc.register_document(
                     s,
                     actor=current_actor(),
-                    storage=blob_store(),
+                    storage=current_runtime().storage,
                     contract_id=uuid.UUID(form.contract_id.data or ""),
                     doc_type=form.doc_type.data or "other",
                     number=form.number.data or "",
@@ -209,7 +201,7 @@ def new() -> Any:
                         for f in (form.attachments.data or [])
                         if f and f.filename
                     ],
-                    max_bytes=settings().max_upload_mb * 1024 * 1024,
+                    max_bytes=settings().web.max_upload_mb * 1024 * 1024,
                     base_url=_base_url(),
                 )
         except DocflowError as exc:
@@ -287,9 +279,9 @@ def reverify(document_id: uuid.UUID) -> Any:
                 s,
                 actor=current_actor(),
                 document_id=document_id,
-                storage=blob_store(),
-                trust=trust(),
-                revocation=settings().revocation_mode,
+                storage=current_runtime().storage,
+                trust=current_runtime().trust(db_session()),
+                revocation=settings().signatures.revocation_mode,
             )
     except (NotFoundError, PermissionDeniedError):
         raise
@@ -325,7 +317,7 @@ def sign_page(document_id: uuid.UUID) -> Any:
         doc=doc,
         certs=certs,
         reason_form=ReasonForm(),
-        cadesplugin_api_url=settings().cadesplugin_api_url,
+        cadesplugin_api_url=settings().web.cadesplugin_api_url,
     )
 
 
@@ -369,9 +361,9 @@ def sign_prepare(document_id: uuid.UUID) -> Any:
                 actor=current_actor(),
                 document_id=document_id,
                 certificate_id=certificate_id,
-                storage=blob_store(),
-                timestamper=timestamper(),
-                registry=mchd_registry(),
+                storage=current_runtime().storage,
+                timestamper=current_runtime().timestamper,
+                registry=current_runtime().registry,
             )
     except DocflowError as exc:
         return _json_error(exc)
@@ -401,11 +393,11 @@ def sign_complete(document_id: uuid.UUID) -> Any:
                 actor=current_actor(),
                 session_id=session_id,
                 signatures=values,
-                storage=blob_store(),
-                trust=trust(),
-                timestamper=timestamper(),
-                registry=mchd_registry(),
-                revocation=settings().revocation_mode,
+                storage=current_runtime().storage,
+                trust=current_runtime().trust(db_session()),
+                timestamper=current_runtime().timestamper,
+                registry=current_runtime().registry,
+                revocation=settings().signatures.revocation_mode,
                 base_url=_base_url(),
             )
             doc = signature.document
@@ -515,7 +507,7 @@ def delete(document_id: uuid.UUID) -> Any:
 def _supplier_key_configured() -> bool:
     st = settings()
     return bool(
-        st.supplier_signer_p12 or st.supplier_signer_key or st.supplier_pkcs11_lib
+        st.supplier.signer_p12 or st.supplier.signer_key or st.supplier.pkcs11_lib
     )
 
 
@@ -567,7 +559,7 @@ def download_file(document_id: uuid.UUID, file_id: uuid.UUID) -> Any:
     s = db_session()
     doc = svc.get_document(s, actor=current_actor(), document_id=document_id)
     f = _file(doc, file_id)
-    reader = blob_store().open(f.blob_key)
+    reader = current_runtime().storage.open(f.blob_key)
     return send_file(
         reader,
         mimetype=f.content_type,
@@ -585,7 +577,7 @@ def printable(document_id: uuid.UUID) -> Any:
 
     s = db_session()
     doc = svc.get_document(s, actor=current_actor(), document_id=document_id)
-    data = printable_pdf(s, doc=doc, storage=blob_store())
+    data = printable_pdf(s, doc=doc, storage=current_runtime().storage)
     return send_file(
         io.BytesIO(data),
         mimetype="application/pdf",
@@ -596,7 +588,7 @@ def printable(document_id: uuid.UUID) -> Any:
 
 def _package_response(docs: list[Any], name: str) -> Any:
     spool = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115
-    write_package(db_session(), docs=docs, storage=blob_store(), out=spool)
+    write_package(db_session(), docs=docs, storage=current_runtime().storage, out=spool)
     spool.seek(0)
     return send_file(
         spool,

@@ -30,6 +30,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 
 from docflow.config import MAX_COUNTDOWN, OutboxPolicy
+from docflow.context import state
 from docflow.db import transaction
 from docflow.outbox.dispatch import RELAY_TASK
 from docflow.outbox.models import Channel, OutboxMessage
@@ -41,7 +42,6 @@ from docflow.outbox.services import (
     requeue_overdue,
 )
 from docflow.outbox.webhooks import webhook_channel
-from docflow.web import state
 from notifications import channel_from_url
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def channel_for(row: OutboxMessage) -> Any:
     app_state = state()
     settings = app_state.settings
     url = (
-        settings.smtp_url if row.channel == Channel.EMAIL else settings.sms_gateway_url
+        settings.messages.smtp_url if row.channel == Channel.EMAIL else settings.messages.sms_gateway_url
     )
     return app_state.backend(
         f"channel:{row.channel}:{url}",

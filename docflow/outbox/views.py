@@ -17,11 +17,11 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from docflow.access.web import admin_required, current_is_admin, staff_required
+from docflow.context import db_session, request_info
 from docflow.db import transaction
 from docflow.outbox import services as svc
 from docflow.outbox.models import Channel, OutboxMessage
 from docflow.outbox.tasks import outbox_policy
-from docflow.web import db_session, request_info
 from notifications import EventKind
 
 bp = Blueprint(

@@ -41,6 +41,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from docflow.context import db_session, settings
 from docflow.db import transaction, utcnow
 from docflow.errors import NotFoundError
 from docflow.extensions import csrf
@@ -49,7 +50,6 @@ from docflow.payments.fake_acquirer import FINAL, get_state, init, notification
 from docflow.payments.gateway import active_provider, credentials
 from docflow.payments.models import FakeAcquiringPayment
 from docflow.payments.views import accept_notification
-from docflow.web import db_session, settings
 
 log = logging.getLogger(__name__)
 

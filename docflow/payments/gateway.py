@@ -34,21 +34,21 @@ def _production(settings: Settings) -> bool:
 
 def active_provider(settings: Settings) -> str | None:
     """``"tbank"``, ``"fake"`` or ``None`` (no online payment by the cabinet)."""
-    if settings.payment_provider == "tbank":
+    if settings.payments.provider == "tbank":
         return "tbank"
-    fake_allowed = not _production(settings) or settings.payment_fake
-    if settings.payment_provider == "fake":
+    fake_allowed = not _production(settings) or settings.payments.fake
+    if settings.payments.provider == "fake":
         return "fake" if fake_allowed else None
-    if settings.tbank_terminal_key and settings.tbank_password:
+    if settings.payments.tbank_terminal_key and settings.payments.tbank_password:
         return "tbank"
-    if settings.payment_url:
+    if settings.payments.url:
         return None  # the operator's external payment page stays
     return "fake" if fake_allowed else None
 
 
 def credentials(settings: Settings, provider: str) -> tuple[str, str]:
-    if settings.tbank_terminal_key and settings.tbank_password:
-        return settings.tbank_terminal_key, settings.tbank_password
+    if settings.payments.tbank_terminal_key and settings.payments.tbank_password:
+        return settings.payments.tbank_terminal_key, settings.payments.tbank_password
     if provider == "fake":
         return FAKE_TERMINAL_KEY, FAKE_PASSWORD
     raise RuntimeError("T-Bank terminal is not configured")
@@ -79,7 +79,7 @@ def open_gateway(
     key, password = credentials(settings, provider)
     if transport is None:
         if provider == "tbank":
-            transport = http_transport(settings.tbank_api_url)
+            transport = http_transport(settings.payments.tbank_api_url)
         else:
             transport = in_process_transport(
                 session, key=key, password=password, base_url=settings.base_url

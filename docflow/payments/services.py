@@ -44,6 +44,7 @@ from docflow.access import (
 )
 from docflow.accounts.models import User
 from docflow.audit import record
+from docflow.context import settings
 from docflow.contracts.models import Contract, Payment
 from docflow.db import utcnow
 from docflow.errors import (
@@ -62,7 +63,6 @@ from docflow.payments.tbank import (
     TBankError,
     parse_notification,
 )
-from docflow.web import settings
 
 log = logging.getLogger(__name__)
 MSK = ZoneInfo("Europe/Moscow")

@@ -33,6 +33,7 @@ from docflow.access import (
 )
 from docflow.access.policy import PAY_REFUSED
 from docflow.access.web import staff_required
+from docflow.context import current_actor, db_session, settings
 from docflow.contracts.models import Contract
 from docflow.dashboard.widgets import register_widget
 from docflow.db import transaction
@@ -48,7 +49,6 @@ from docflow.payments import services as svc
 from docflow.payments.forms import PaymentForm
 from docflow.payments.gateway import Gateway, active_provider, open_gateway
 from docflow.payments.models import STATUS_TITLES, OnlinePaymentStatus
-from docflow.web import current_actor, db_session, settings
 
 log = logging.getLogger(__name__)
 

@@ -28,12 +28,12 @@ import signing
 from docflow.access import Actor
 from docflow.accounts.models import Role, User
 from docflow.audit import RequestInfo
+from docflow.context import current_runtime, db_session, settings
 from docflow.db import transaction
 from docflow.errors import DocflowError
 from docflow.powers.models import PowerOfAttorney, PowerStatus
 from docflow.powers.registry import FileRegistry, RegistryState
 from docflow.powers.services import MOSCOW, revoke_power, status_of
-from docflow.web import db_session, mchd_registry, settings
 
 _GUID = re.compile(r"[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}")
 _INN = re.compile(r"\d{10}|\d{12}")
@@ -180,7 +180,7 @@ def registry_group() -> None:
 
 
 def _double() -> Any:
-    registry = mchd_registry()
+    registry = current_runtime().registry
     if isinstance(registry, FileRegistry):
         return registry
     if registry is None:
@@ -191,7 +191,7 @@ def _double() -> Any:
             "(MCHD_REGISTRY_URL=embedded)."
         )
     raise click.ClickException(
-        f"MCHD_REGISTRY_URL={settings().mchd_registry_url} — внешний реестр "
+        f"MCHD_REGISTRY_URL={settings().signatures.mchd_registry_url} — внешний реестр "
         "доверенностей: регистрирует и отзывает МЧД её доверитель (в реестре ФНС, "
         "m4d.nalog.gov.ru), а не кабинет. Команды «docflow mchd registry» работают "
         "только со встроенным двойником реестра (MCHD_REGISTRY_URL=embedded)."

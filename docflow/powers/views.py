@@ -32,6 +32,7 @@ from docflow.access import (
 from docflow.access.web import admin_required
 from docflow.accounts.models import User
 from docflow.certificates.models import Certificate
+from docflow.context import current_actor, current_runtime, db_session, settings
 from docflow.contracts.models import Contract, Organisation
 from docflow.db import transaction
 from docflow.documents.models import DOC_TYPE_TITLES
@@ -49,7 +50,6 @@ from docflow.powers.forms import (
     split_codes,
 )
 from docflow.powers.models import PowerOfAttorney
-from docflow.web import current_actor, db_session, mchd_registry, settings, trust
 
 bp = Blueprint(
     "powers", __name__, url_prefix="/powers-of-attorney", template_folder="templates"
@@ -186,9 +186,9 @@ def upload() -> Any:
                 actor=current_actor(),
                 xml=xml,
                 signature=sig,
-                trust=trust(),
-                registry=mchd_registry(),
-                revocation=settings().revocation_mode,
+                trust=current_runtime().trust(db_session()),
+                registry=current_runtime().registry,
+                revocation=settings().signatures.revocation_mode,
             )
             power_id = power.id
     except DocflowError as exc:

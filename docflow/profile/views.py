@@ -8,12 +8,12 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from docflow.context import db_session, request_info
 from docflow.db import transaction
 from docflow.errors import ValidationError
 from docflow.extensions import limiter
 from docflow.profile import services as svc
 from docflow.profile.forms import PhoneCodeForm, PhoneForm, SubscriptionsForm
-from docflow.web import db_session, request_info
 
 bp = Blueprint("profile", __name__, template_folder="templates", url_prefix="/profile")
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from docflow.access import Actor
 from docflow.audit import RequestInfo
+from docflow.context import current_runtime, db_session, settings
 from docflow.contracts.common import normalize_contract_number
 from docflow.contracts.models import Contract
 from docflow.db import transaction
@@ -25,7 +26,6 @@ from docflow.readings import hourly_services as hs
 from docflow.readings import services as svc
 from docflow.readings.models import Meter, Reading, ReadingStatus
 from docflow.spreadsheets import ImportFailed
-from docflow.web import blob_store, db_session, settings
 
 
 @click.group("readings", help="Meters, readings and the submission window.")
@@ -151,7 +151,7 @@ def announce_window_command() -> None:
         count = svc.announce_window(
             s,
             window_days=svc.WindowDays(
-                st.readings_window_start, st.readings_window_end
+                st.readings.window_start, st.readings.window_end
             ),
             base_url=st.base_url,
         )
@@ -225,7 +225,7 @@ def hourly_import_command(
     paths = _hourly_paths(files)
     if not paths:
         raise click.ClickException("no .xml, .xlsx, .csv or .txt files given")
-    store = blob_store()
+    store = current_runtime().storage
     count = (os.cpu_count() or 1) if workers is None else workers
     accepted = values = 0
     refused: list[tuple[str, list[str]]] = []

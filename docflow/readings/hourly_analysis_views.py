@@ -34,6 +34,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from docflow.access import hourly_contract_ids, require_hourly_upload
+from docflow.context import current_actor, db_session
 from docflow.contracts.models import Contract
 from docflow.db import transaction
 from docflow.errors import NotFoundError, ValidationError
@@ -43,7 +44,6 @@ from docflow.readings import hourly_charts as charts
 from docflow.readings.hourly_models import CHANNEL_TITLES, CHANNEL_UNITS, Channel
 from docflow.readings.models import VOLTAGE_TITLES, VoltageLevel
 from docflow.spreadsheets import ImportFailed
-from docflow.web import current_actor, db_session
 
 bp = Blueprint(
     "hourly_analysis",

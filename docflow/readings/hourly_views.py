@@ -30,6 +30,7 @@ from sqlalchemy import select
 
 from docflow.access import hourly_contract_ids, hourly_rights, require_hourly_upload
 from docflow.access.policy import maps_hourly_points, require_hourly_mapping
+from docflow.context import current_actor, current_runtime, db_session
 from docflow.contracts.models import Contract
 from docflow.db import transaction
 from docflow.errors import NotFoundError, ValidationError
@@ -43,7 +44,6 @@ from docflow.readings.hourly_models import (
     Channel,
 )
 from docflow.readings.models import SupplyObject
-from docflow.web import blob_store, current_actor, db_session
 
 bp = Blueprint(
     "hourly", __name__, url_prefix="/readings/hourly", template_folder="templates"
@@ -188,7 +188,7 @@ def upload(contract_id: uuid.UUID) -> Any:
             contract,
             file.filename or "",
             data,
-            storage=blob_store(),
+            storage=current_runtime().storage,
             user=actor.user,
             source="web",
             request_info=actor.request_info,
@@ -246,7 +246,7 @@ def download_upload(contract_id: uuid.UUID, hourly_upload_id: uuid.UUID) -> Any:
     s = db_session()
     hourly_rights(s, current_actor(), contract_id)
     upload = hs.get_upload(s, contract_id, hourly_upload_id)
-    reader = blob_store().open(upload.blob_key)
+    reader = current_runtime().storage.open(upload.blob_key)
     return send_file(
         reader,
         mimetype=reader.info.content_type or "application/octet-stream",

@@ -6,9 +6,9 @@ import logging
 
 from celery import shared_task
 
+from docflow.context import settings, state
 from docflow.db import transaction
 from docflow.readings import planned_services as ps
-from docflow.web import settings, state
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def remind() -> int:
         with transaction(session):
             count = ps.send_reminders(
                 session,
-                deadline=ps.Deadline(st.ppp_deadline_hour, st.ppp_days_ahead),
+                deadline=ps.Deadline(st.readings.ppp_deadline_hour, st.readings.ppp_days_ahead),
                 now=ps.utcnow(),
                 base_url=st.base_url,
             )

@@ -36,6 +36,7 @@ from docflow.access import (
     planned_rights,
     require_planned_filing,
 )
+from docflow.context import current_actor, db_session, settings
 from docflow.contracts.models import Contract
 from docflow.db import transaction
 from docflow.errors import (
@@ -46,7 +47,6 @@ from docflow.errors import (
 from docflow.readings import planned_excel as px
 from docflow.readings import planned_services as ps
 from docflow.readings.planned_models import PlannedRequest
-from docflow.web import current_actor, db_session, settings
 
 bp = Blueprint(
     "planned", __name__, url_prefix="/readings/planned", template_folder="templates"
@@ -65,7 +65,7 @@ def now() -> dt.datetime:
 
 def deadline() -> ps.Deadline:
     st = settings()
-    return ps.Deadline(st.ppp_deadline_hour, st.ppp_days_ahead)
+    return ps.Deadline(st.readings.ppp_deadline_hour, st.readings.ppp_days_ahead)
 
 
 def _uuid(raw: str | None) -> uuid.UUID | None:

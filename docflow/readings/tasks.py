@@ -6,9 +6,9 @@ import logging
 
 from celery import shared_task
 
+from docflow.context import settings, state
 from docflow.db import transaction
 from docflow.readings import services as svc
-from docflow.web import settings, state
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def announce_window() -> int:
             count = svc.announce_window(
                 session,
                 window_days=svc.WindowDays(
-                    st.readings_window_start, st.readings_window_end
+                    st.readings.window_start, st.readings.window_end
                 ),
                 base_url=st.base_url,
             )

@@ -36,6 +36,7 @@ from docflow.access import (
     visible_contract_ids,
 )
 from docflow.access.web import staff_required
+from docflow.context import current_actor, current_runtime, db_session, settings
 from docflow.contracts.models import Contract
 from docflow.contracts.sections import ContractSection, register_section
 from docflow.dashboard.widgets import register_widget
@@ -59,7 +60,6 @@ from docflow.readings.chart import render_svg
 from docflow.readings.forms import CsrfForm, DecideForm, FormUploadForm, ImportForm
 from docflow.readings.models import Meter, ReadingKind
 from docflow.spreadsheets import ImportFailed
-from docflow.web import blob_store, current_actor, db_session, settings
 
 bp = Blueprint(
     "readings", __name__, url_prefix="/readings", template_folder="templates"
@@ -73,7 +73,7 @@ def _now() -> dt.datetime | None:
 
 def _days() -> svc.WindowDays:
     st = settings()
-    return svc.WindowDays(st.readings_window_start, st.readings_window_end)
+    return svc.WindowDays(st.readings.window_start, st.readings.window_end)
 
 
 def _period_arg(source: Any = None) -> dt.date | None:
@@ -471,7 +471,7 @@ def upload_form(contract_id: uuid.UUID) -> Any:
             upload = svc.upload_form(
                 s,
                 actor=current_actor(),
-                storage=blob_store(),
+                storage=current_runtime().storage,
                 contract_id=contract_id,
                 period=period,
                 filename=file.filename or "",
@@ -498,7 +498,7 @@ def download_upload(contract_id: uuid.UUID, upload_id: uuid.UUID) -> Any:
         contract_id=contract_id,
         upload_id=upload_id,
     )
-    reader = blob_store().open(upload.blob_key)
+    reader = current_runtime().storage.open(upload.blob_key)
     return send_file(
         reader,
         mimetype=reader.info.content_type or "application/octet-stream",
@@ -521,7 +521,7 @@ def act(contract_id: uuid.UUID) -> Any:
         fmt=request.args.get("format", "pdf"),
         filled=request.args.get("filled", "1") != "0",
         now=_now(),
-        supplier_name=settings().supplier_name,
+        supplier_name=settings().supplier.name,
     )
     return _download(rendered)
 
@@ -537,12 +537,12 @@ def send_act(contract_id: uuid.UUID) -> Any:
             doc = svc.send_act_to_docflow(
                 s,
                 actor=current_actor(),
-                storage=blob_store(),
+                storage=current_runtime().storage,
                 contract_id=contract_id,
                 period=period,
                 now=_now(),
                 base_url=settings().base_url,
-                supplier_name=settings().supplier_name,
+                supplier_name=settings().supplier.name,
             )
             doc_id, number, replaced = doc.id, doc.number, doc.supersedes_id
     except DocflowError as exc:

@@ -38,6 +38,7 @@ from docflow.access import (
     require_service_order,
 )
 from docflow.access.web import admin_required, staff_required
+from docflow.context import current_actor, current_runtime, db_session, settings
 from docflow.contracts.sections import ContractSection, register_section
 from docflow.dashboard.widgets import register_widget
 from docflow.db import enqueue_after_commit, transaction
@@ -50,7 +51,6 @@ from docflow.payments import services as payments
 from docflow.service_orders import fields as fieldspec
 from docflow.service_orders import services as svc
 from docflow.service_orders.models import ORDER_STATUS_TITLES, OrderStatus, vat_of
-from docflow.web import blob_store, current_actor, db_session, settings
 
 log = logging.getLogger(__name__)
 
@@ -203,12 +203,12 @@ def order(service_id: uuid.UUID) -> Any:
                 placed, created = svc.place_order(
                     s,
                     actor=actor,
-                    storage=blob_store(),
+                    storage=current_runtime().storage,
                     service_id=service.id,
                     contract_id=contract.id,
                     data=data,
                     base_url=_base_url(),
-                    supplier_name=settings().supplier_name,
+                    supplier_name=settings().supplier.name,
                 )
                 order_id, number = placed.id, placed.number
         except svc.OrderFormError as exc:
@@ -322,9 +322,9 @@ def _transition(order_id: uuid.UUID, what: str) -> Any:
                     s,
                     actor=actor,
                     order_id=order_id,
-                    storage=blob_store(),
+                    storage=current_runtime().storage,
                     base_url=_base_url(),
-                    supplier_name=settings().supplier_name,
+                    supplier_name=settings().supplier.name,
                 )
     except NotFoundError:
         raise
@@ -464,7 +464,7 @@ def _edit(service_id: uuid.UUID | None) -> Any:
 def _supplier_key_configured() -> bool:
     st = settings()
     return bool(
-        st.supplier_signer_p12 or st.supplier_signer_key or st.supplier_pkcs11_lib
+        st.supplier.signer_p12 or st.supplier.signer_key or st.supplier.pkcs11_lib
     )
 
 
@@ -498,9 +498,9 @@ def offer_signed(session: Any, doc: Any, step: Any, base_url: str) -> None:
         order = svc.on_offer_signature(
             session,
             doc,
-            storage=blob_store(),
+            storage=current_runtime().storage,
             base_url=base_url,
-            supplier_name=settings().supplier_name,
+            supplier_name=settings().supplier.name,
         )
     except SQLAlchemyError:
         raise  # the transaction is broken: nothing to keep

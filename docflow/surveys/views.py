@@ -31,6 +31,7 @@ from flask_wtf import FlaskForm
 
 from docflow.access import Actor, answers_surveys, manages_surveys, reads_survey_results
 from docflow.access.web import staff_required
+from docflow.context import current_actor, db_session, settings
 from docflow.dashboard.widgets import register_widget
 from docflow.db import transaction
 from docflow.errors import (
@@ -48,7 +49,6 @@ from docflow.surveys.models import (
     QuestionKind,
     SurveyStatus,
 )
-from docflow.web import current_actor, db_session, settings
 
 bp = Blueprint("surveys", __name__, url_prefix="/surveys", template_folder="templates")
 

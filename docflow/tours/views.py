@@ -21,13 +21,13 @@ from docflow.access import (
     require_grid_account_manager,
     sees_grid_cabinet,
 )
+from docflow.context import current_actor, db_session, settings
 from docflow.db import transaction
 from docflow.errors import DocflowError, ValidationError
 from docflow.inputs import json_route
 from docflow.tours import grid
 from docflow.tours import services as svc
 from docflow.tours.steps import ENDPOINTS, TOURS
-from docflow.web import current_actor, db_session, settings
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def _body_attrs() -> Markup:
 
 
 def _autostart() -> bool:
-    given = settings().tours_autostart
+    given = settings().web.tours_autostart
     return (not settings().testing) if given is None else given
 
 
@@ -142,21 +142,21 @@ def save_grid_account(contract_id: uuid.UUID) -> Any:
 
 def _grid_nav() -> dict[str, str] | None:
     """The menu item: for a customer's people, when GRID_CABINET_URL is set."""
-    template = settings().grid_cabinet_url
+    template = settings().web.grid_cabinet_url
     if not template or not current_user.is_authenticated:
         return None
     if not sees_grid_cabinet(current_actor()):
         return None
     return {
         "url": grid.cabinet_link(template, None),
-        "title": settings().grid_cabinet_title,
+        "title": settings().web.grid_cabinet_title,
     }
 
 
 def _grid_for_contract(contract: Any) -> dict[str, Any] | None:
     """What the contract card shows: the link with the contract's account
     number, and the form when the user may change it."""
-    template = settings().grid_cabinet_url
+    template = settings().web.grid_cabinet_url
     if not template or not current_user.is_authenticated:
         return None
     actor = current_actor()
@@ -170,7 +170,7 @@ def _grid_for_contract(contract: Any) -> dict[str, Any] | None:
         return None
     return {
         "url": grid.cabinet_link(template, account),
-        "title": settings().grid_cabinet_title,
+        "title": settings().web.grid_cabinet_title,
         "account": account,
         "may_edit": may_set_grid_account(actor, rights),
         "form": GridAccountForm(formdata=None),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -145,9 +144,7 @@ def demo_server(
             world = create_demo_world()
         state = app.extensions["docflow"]
         if supplier_key:
-            state.settings = replace(
-                state.settings,
-                supplier_signer_p12=str(var / "demo" / "supplier-signer.p12"),
+            state.settings = state.settings.replace(supplier_signer_p12=str(var / "demo" / "supplier-signer.p12"),
                 supplier_signer_password="demo1234",
             )
         limiter.reset()

@@ -15,8 +15,8 @@ from playwright.sync_api import Page, expect
 from reportlab.pdfgen import canvas
 
 from docflow.appeals.demo import seed_demo
+from docflow.context import db_session
 from docflow.db import transaction
-from docflow.web import db_session
 from tests.e2e.conftest import LiveServer, demo_server, login, screenshot
 
 pytestmark = pytest.mark.e2e

@@ -17,12 +17,12 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from docflow.context import db_session
 from docflow.contracts.models import Contract
 from docflow.db import transaction
 from docflow.readings.hourly_demo import UNMAPPED_CODE, seed_demo
 from docflow.readings.hourly_formats import write_80020
 from docflow.readings.hourly_models import Channel
-from docflow.web import db_session
 from tests.e2e.conftest import LiveServer, demo_server, login, screenshot
 
 pytestmark = pytest.mark.e2e

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from docflow.context import db_session
 from docflow.db import transaction
 from docflow.readings import planned_excel as px
 from docflow.readings.planned_demo import seed_demo
 from docflow.readings.planned_services import MSK, utcnow
-from docflow.web import db_session
 from tests.e2e.conftest import LiveServer, demo_server, login, screenshot
 
 pytestmark = pytest.mark.e2e

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from docflow.context import db_session
 from docflow.db import transaction
 from docflow.tours.demo import seed_demo
-from docflow.web import db_session
 from tests.e2e.conftest import SCREENSHOTS, LiveServer, demo_server, login, screenshot
 
 pytestmark = pytest.mark.e2e

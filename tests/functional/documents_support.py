@@ -27,7 +27,6 @@ from signing import TrustStore, pki
 from signing.cms import sign_cms
 from signing.signers import Pkcs12Signer
 from signing.tsa import TimeStampAuthority
-from storage import open_store
 from tests.factories import make_certificate
 
 # -- plumbing --------------------------------------------------------------------
@@ -46,8 +45,7 @@ def db(app: Flask) -> Iterator[Session]:
 
 def blob_store(app: Flask) -> Any:
     """The application's blob store (``STORAGE_URL``), opened once per app."""
-    state = app.extensions["docflow"]
-    return state.backend("storage", lambda: open_store(state.settings.storage_url))
+    return app.extensions["docflow"].runtime.storage
 
 
 def actor(user: User) -> Actor:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -95,9 +95,7 @@ def demo(app: Flask) -> Iterator[Demo]:
         world = create_demo_world()
     state = app.extensions["docflow"]
     saved = state.settings
-    state.settings = replace(
-        saved,
-        supplier_signer_p12=str(
+    state.settings = saved.replace(supplier_signer_p12=str(
             Path(world["trust"]["root"]).parent / "supplier-signer.p12"
         ),
         supplier_signer_password="demo1234",

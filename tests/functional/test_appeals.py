@@ -9,7 +9,6 @@ import io
 import re
 import threading
 import uuid
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -22,13 +21,13 @@ from docflow.accounts.services import register_user
 from docflow.appeals import services as svc
 from docflow.appeals.demo import TOPICS, seed_demo
 from docflow.appeals.models import Appeal, AppealStatus, AppealTopic
+from docflow.context import db_session
 from docflow.db import transaction, utcnow
 from docflow.demo import create_demo_world
 from docflow.documents.models import DocStatus, DocType, Document, DocumentFile, Party
 from docflow.documents.signing_flow import accept_cms_signature
 from docflow.errors import PayloadTooLargeError, ValidationError
 from docflow.outbox.models import Notification, OutboxMessage
-from docflow.web import db_session
 from tests.functional.api_support import sign_cms
 from tests.functional.world import PASSWORD, World, act_pdf, keys, register_cert, world
 
@@ -251,8 +250,7 @@ def test_taking_a_plain_appeal_acknowledges_it_with_the_supplier_key(
     p12 = tmp_path / "supplier.p12"
     p12.write_bytes(world.keys.supplier.pkcs12("pw"))
     original = state.settings
-    state.settings = replace(
-        original, supplier_signer_p12=str(p12), supplier_signer_password="pw"
+    state.settings = original.replace(supplier_signer_p12=str(p12), supplier_signer_password="pw"
     )
     try:
         clerk = login(world.app.test_client(), world.clerk.email)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from dataclasses import replace
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -477,7 +476,7 @@ def test_card_shows_details_contacts_payments_and_schedule(
     assert 'data-testid="pay-online"' not in page  # no payment provider configured
     state = app.extensions["docflow"]
     original = state.settings
-    state.settings = replace(original, payment_url="https://pay.example/checkout")
+    state.settings = original.replace(payment_url="https://pay.example/checkout")
     try:
         page = client.get(f"/contracts/{c1}/payments").get_data(as_text=True)
     finally:

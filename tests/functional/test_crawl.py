@@ -28,7 +28,7 @@ import re
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -260,7 +260,7 @@ def site(readings: Readings) -> Site:
                 signature=power_sig,
                 trust=w.trust(s),
                 registry=open_registry(
-                    settings_.mchd_registry_url, var_dir=settings_.var_dir
+                    settings_.signatures.mchd_registry_url, var_dir=settings_.var_dir
                 ),
             )
             upload = rsvc.upload_form(
@@ -336,7 +336,7 @@ def _fake_acquirer(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
 
     state = app.extensions["docflow"]
     monkeypatch.setattr(
-        state, "settings", replace(state.settings, payment_fake=True, payment_url=None)
+        state, "settings", state.settings.replace(payment_fake=True, payment_url=None)
     )
 
 

@@ -16,7 +16,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -317,11 +317,10 @@ def configure(
     state = world.app.extensions["docflow"]
 
     def apply(**changes: object) -> None:
-        monkeypatch.setattr(state, "settings", replace(state.settings, **changes))
-        state._cache.pop("trust_store", None)
+        # A new setting drops the runtime: the trust store is built again.
+        monkeypatch.setattr(state, "settings", state.settings.replace(**changes))
 
     yield apply
-    state._cache.pop("trust_store", None)
 
 
 @dataclass(frozen=True)

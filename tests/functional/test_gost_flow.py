@@ -5,7 +5,6 @@ with a GOST key file (``SUPPLIER_SIGNER_KEY`` + ``SUPPLIER_SIGNER_CERT``)."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Iterator
@@ -86,7 +85,7 @@ def gost_keys() -> GostKeys:
 def gost_world(world: World, gost_keys: GostKeys) -> Iterator[World]:
     """The world, with the GOST root in the app's trust directory (as the RSA
     root), its CRLs beside it and its intermediate a registered anchor."""
-    trust_dir = Path(world.app.extensions["docflow"].settings.trust_store)
+    trust_dir = Path(world.app.extensions["docflow"].settings.signatures.trust_store)
     files = {
         trust_dir / "test-gost-root.crt": gost_keys.pki.root.pem,
         trust_dir / "test-gost-root.crl": gost_keys.pki.root_crl,
@@ -233,9 +232,7 @@ def test_supplier_countersigns_with_a_gost_key_file(
     monkeypatch.setattr(
         state,
         "settings",
-        dataclasses.replace(
-            state.settings,
-            supplier_signer_p12=None,
+        state.settings.replace(supplier_signer_p12=None,
             supplier_signer_key=str(key_file),
             supplier_signer_cert=str(cert_file),
         ),
@@ -277,8 +274,8 @@ def test_supplier_key_file_settings_go_together(
 
     monkeypatch.setenv("SUPPLIER_SIGNER_CERT", str(tmp_path / "supplier.pem"))
     settings = Settings.from_env(var_dir=tmp_path)
-    assert settings.supplier_signer_key == str(tmp_path / "supplier.key")
-    assert settings.supplier_signer_cert == str(tmp_path / "supplier.pem")
+    assert settings.supplier.signer_key == str(tmp_path / "supplier.key")
+    assert settings.supplier.signer_cert == str(tmp_path / "supplier.pem")
 
 
 def test_supplier_key_file_may_hold_an_rsa_key(keys: Keys, gost_keys: GostKeys) -> None:

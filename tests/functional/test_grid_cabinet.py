@@ -10,7 +10,6 @@ import html
 import re
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -20,13 +19,13 @@ from sqlalchemy import func, select
 
 from docflow.audit.models import AuditRecord
 from docflow.config import ConfigError, Settings
+from docflow.context import db_session
 from docflow.contracts.models import Contract
 from docflow.db import transaction
 from docflow.demo import create_demo_world
 from docflow.tours.demo import ACCOUNT, CONTRACT, seed_demo
 from docflow.tours.grid import cabinet_link, clean_account
 from docflow.tours.models import GridAccount
-from docflow.web import db_session
 from tests.functional.world import PASSWORD, World, keys, world
 
 __all__ = ["keys", "world"]
@@ -46,7 +45,7 @@ def configure(app: Flask, monkeypatch: pytest.MonkeyPatch, url: str | None) -> N
     monkeypatch.setattr(
         state,
         "settings",
-        replace(state.settings, grid_cabinet_url=url, grid_cabinet_title=TITLE),
+        state.settings.replace(grid_cabinet_url=url, grid_cabinet_title=TITLE),
     )
 
 
@@ -325,23 +324,23 @@ def test_the_setting_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) ->
     monkeypatch.delenv("GRID_CABINET_TITLE", raising=False)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite3'}")
     embedded = Settings.from_env(var_dir=tmp_path, secret_key="x" * 32)
-    assert embedded.grid_cabinet_url == "https://lk.rossetimr.ru/?account={account}"
-    assert embedded.grid_cabinet_title == TITLE
+    assert embedded.web.grid_cabinet_url == "https://lk.rossetimr.ru/?account={account}"
+    assert embedded.web.grid_cabinet_title == TITLE
     monkeypatch.setenv("GRID_CABINET_URL", "off")
     assert (
-        Settings.from_env(var_dir=tmp_path, secret_key="x" * 32).grid_cabinet_url
+        Settings.from_env(var_dir=tmp_path, secret_key="x" * 32).web.grid_cabinet_url
         is None
     )
     monkeypatch.setenv("GRID_CABINET_URL", TEMPLATE)
     monkeypatch.setenv("GRID_CABINET_TITLE", "ЛК сетевой компании")
     given = Settings.from_env(var_dir=tmp_path, secret_key="x" * 32)
-    assert given.grid_cabinet_url == TEMPLATE
-    assert given.grid_cabinet_title == "ЛК сетевой компании"
+    assert given.web.grid_cabinet_url == TEMPLATE
+    assert given.web.grid_cabinet_title == "ЛК сетевой компании"
     monkeypatch.delenv("GRID_CABINET_URL")
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@localhost/db")
     monkeypatch.setenv("RATELIMIT_STORAGE_URL", "redis://localhost:6379/0")
     production = Settings.from_env(var_dir=tmp_path, secret_key="x" * 32)
-    assert production.grid_cabinet_url is None
+    assert production.web.grid_cabinet_url is None
 
 
 # -- the demo ---------------------------------------------------------------------------

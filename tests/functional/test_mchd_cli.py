@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -37,7 +36,7 @@ def runner(app: Flask) -> FlaskCliRunner:
 
 def _registry(app: Flask) -> FileRegistry:
     settings = app.extensions["docflow"].settings
-    registry = open_registry(settings.mchd_registry_url, var_dir=settings.var_dir)
+    registry = open_registry(settings.signatures.mchd_registry_url, var_dir=settings.var_dir)
     assert isinstance(registry, FileRegistry)
     return registry
 
@@ -116,12 +115,10 @@ def registry_url(app: Flask) -> Iterator[Any]:
     saved = state.settings
 
     def set_url(url: str | None) -> None:
-        state.settings = replace(saved, mchd_registry_url=url)
-        state._cache.pop("mchd_registry", None)
+        state.settings = saved.replace(mchd_registry_url=url)  # a new runtime
 
     yield set_url
     state.settings = saved
-    state._cache.pop("mchd_registry", None)
 
 
 def test_a_remote_registry_or_none_is_refused(

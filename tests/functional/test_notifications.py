@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -207,6 +206,6 @@ def test_outbox_policy_from_settings_and_beat_schedule(app: Flask) -> None:
     settings = app.extensions["docflow"].settings
     fast = Flask("fast")
     fast.extensions["docflow"] = SimpleNamespace(
-        settings=replace(settings, outbox=OutboxPolicy.from_env(
+        settings=settings.replace(outbox=OutboxPolicy.from_env(
             {"OUTBOX_SWEEP_INTERVAL_SECONDS": "5"})))
     assert beat_schedule(fast)["sweep-outbox"]["schedule"] == dt.timedelta(seconds=5)

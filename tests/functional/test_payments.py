@@ -8,7 +8,6 @@ import re
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -49,8 +48,7 @@ def fake_acquirer(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     monkeypatch.setattr(
         state,
         "settings",
-        replace(
-            state.settings, payment_fake=True, payment_url=None, payment_provider=None
+        state.settings.replace(payment_fake=True, payment_url=None, payment_provider=None
         ),
     )
     _APP[:] = [app]
@@ -536,8 +534,7 @@ def test_fake_acquirer_is_off_in_production_and_with_a_real_provider(
     monkeypatch.setattr(
         state,
         "settings",
-        replace(
-            state.settings, database_url="postgresql+psycopg://x/y", payment_fake=False
+        state.settings.replace(database_url="postgresql+psycopg://x/y", payment_fake=False
         ),
     )
     login(client, world.signer_a.email)

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from docflow.api.openapi import openapi_spec
 from docflow.config import ConfigError, Settings
+from docflow.context import db_session
 from docflow.db import transaction
 from docflow.demo import create_demo_world
 from docflow.outbox.models import Notification
@@ -26,7 +27,6 @@ from docflow.readings import planned_excel as px
 from docflow.readings import planned_services as ps
 from docflow.readings.planned_demo import seed_demo
 from docflow.readings.planned_models import PlannedRequest, PlannedVersion
-from docflow.web import db_session
 from tests.functional.api_support import api_for, error_code
 from tests.functional.world import PASSWORD, World, keys, world
 
@@ -119,11 +119,11 @@ def test_the_deadline_settings_come_from_the_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
     settings = Settings.from_env(var_dir=tmp_path, secret_key="x" * 32)
-    assert (settings.ppp_deadline_hour, settings.ppp_days_ahead) == (12, 2)
+    assert (settings.readings.ppp_deadline_hour, settings.readings.ppp_days_ahead) == (12, 2)
     monkeypatch.setenv("PPP_DEADLINE_HOUR", "10")
     monkeypatch.setenv("PPP_DAYS_AHEAD", "1")
     settings = Settings.from_env(var_dir=tmp_path, secret_key="x" * 32)
-    assert (settings.ppp_deadline_hour, settings.ppp_days_ahead) == (10, 1)
+    assert (settings.readings.ppp_deadline_hour, settings.readings.ppp_days_ahead) == (10, 1)
     for name, value in (
         ("PPP_DEADLINE_HOUR", "24"),
         ("PPP_DAYS_AHEAD", "-1"),

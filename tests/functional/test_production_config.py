@@ -97,7 +97,7 @@ def test_embedded_mode_keeps_its_generated_secret_and_memory_limits(
     settings = Settings.from_env(var_dir=production)
     assert not settings.production
     assert settings.secret_key == (production / "secret_key").read_text()
-    assert settings.ratelimit_storage_url == "memory://"
+    assert settings.web.ratelimit_storage_url == "memory://"
     monkeypatch.setenv("DATABASE_URL", UNREACHED_PG)
     with pytest.raises(ConfigError, match="DOCFLOW_ENV=embedded"):
         Settings.from_env(var_dir=production)
@@ -127,7 +127,7 @@ def test_production_refuses_the_demo_supplier_key(
     demo = _demo_supplier(production)
     # The embedded fallback would pick it up by itself.
     settings = Settings.from_env(var_dir=production)
-    assert settings.supplier_signer_p12 == str(demo)
+    assert settings.supplier.signer_p12 == str(demo)
     with pytest.raises(ConfigError, match="SUPPLIER_SIGNER_P12: production would"):
         create_app(settings)
     # Named explicitly, copied elsewhere: still the demo's.

@@ -9,7 +9,6 @@ import html
 import json
 import re
 import threading
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -279,7 +278,7 @@ def test_autostart_is_off_in_the_test_harness_unless_asked(
     )
     state = world.app.extensions["docflow"]
     monkeypatch.setattr(
-        state, "settings", replace(state.settings, tours_autostart=True)
+        state, "settings", state.settings.replace(tours_autostart=True)
     )
     assert "data-tours-autostart" not in body_attrs(c.get("/").get_data(as_text=True))
 

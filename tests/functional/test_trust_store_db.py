@@ -38,8 +38,8 @@ from docflow.certificates.models import (
     TrustState,
 )
 from docflow.certificates.truststore import add_trust_anchor, read_stamp
+from docflow.context import current_runtime
 from docflow.db import transaction
-from docflow.web import trust_for
 from signing import Verdict, pki
 from tests.appfixtures import build_app, empty_tables, make_settings
 from tests.functional.test_document_access import client_for
@@ -72,7 +72,7 @@ def node_trust(app: Flask) -> signing.TrustStore:
         state = app.extensions["docflow"]
         session = state.sessionmaker()
         try:
-            return trust_for(session)
+            return current_runtime().trust(session)
         finally:
             session.close()
 
@@ -239,7 +239,7 @@ def test_files_in_one_nodes_trust_store_are_imported_for_every_node(
         if "Тестовый УЦ документооборота" in a.subject
     ]
     assert anchor.source == "file:test-root.crt"
-    assert not list(Path(node_b.extensions["docflow"].settings.trust_store).glob("*"))
+    assert not list(Path(node_b.extensions["docflow"].settings.signatures.trust_store).glob("*"))
     assert validate(node_b, world.keys.signer_a).verdict is Verdict.VALID
     listed = world.app.test_cli_runner().invoke(args=["trust", "list"]).output
     assert "Тестовый УЦ документооборота" in listed and "\tfile\t" in listed
@@ -254,10 +254,10 @@ def test_a_removed_anchor_stays_removed_though_its_file_remains(
     assert runner.invoke(args=["trust", "remove", thumbprint]).exit_code == 0
     assert validate(node_b, world.keys.signer_a).verdict is not Verdict.VALID
     # A new process of node A finds the file again, and leaves it alone.
-    world.app.extensions["docflow"]._cache.pop("trust_store", None)
+    world.app.extensions["docflow"].runtime = None
     assert validate(world.app, world.keys.signer_a).verdict is not Verdict.VALID
     # The operator's own import trusts it again, on every node.
-    trust_dir = world.app.extensions["docflow"].settings.trust_store
+    trust_dir = world.app.extensions["docflow"].settings.signatures.trust_store
     imported = runner.invoke(args=["trust", "import", trust_dir])
     assert imported.exit_code == 0, imported.output
     assert "новых сертификатов УЦ: 1" in imported.output
@@ -520,7 +520,7 @@ def test_a_file_found_mid_transaction_on_sqlite_joins_it_and_survives_its_rollba
     root = pki.make_root_ca("УЦ посреди транзакции")
     leaf = pki.make_signer(root)
     state = sqlite_app.extensions["docflow"]
-    trust_dir = Path(state.settings.trust_store)
+    trust_dir = Path(state.settings.signatures.trust_store)
     try:
         with sqlite_app.app_context():
             session = state.sessionmaker()
@@ -531,7 +531,7 @@ def test_a_file_found_mid_transaction_on_sqlite_joins_it_and_survives_its_rollba
             session.flush()  # the caller now holds SQLite's write lock
             trust_dir.mkdir(parents=True, exist_ok=True)
             (trust_dir / "mid.crt").write_bytes(root.pem)
-            store = trust_for(session)
+            store = current_runtime().trust(session)
             assert (
                 signing.validate_certificate(leaf.der, store).verdict is Verdict.VALID
             )

@@ -15,10 +15,9 @@ from sqlalchemy.orm import Session
 
 from docflow.access import Actor
 from docflow.accounts.models import Role, User
-from docflow.certificates.tsa import open_timestamper
+from docflow.context import current_runtime
 from docflow.contracts.models import Contract, Organisation
 from docflow.db import transaction
-from docflow.web import trust_for
 from signing import pki
 from storage import open_store
 from tests.factories import PASSWORD as PASSWORD
@@ -113,19 +112,18 @@ class World:
         return Actor.for_user(user)
 
     def trust(self, session: Session) -> Any:
-        # trust_for makes the timestamper first: its root must be in the store.
+        # The runtime opens the timestamper first: its root must be in the store.
         with self.app.app_context():
-            return trust_for(session)
+            return current_runtime().trust(session)
 
     def timestamper(self) -> Any:
         """The embedded time-stamping authority, as the app itself uses it."""
-        state = self.app.extensions["docflow"]
-        return state.backend("timestamper", lambda: open_timestamper(state.settings))
+        return self.app.extensions["docflow"].runtime.timestamper
 
 
 @pytest.fixture()
 def world(app: Flask, keys: Keys) -> World:
-    trust_dir = Path(app.extensions["docflow"].settings.trust_store)
+    trust_dir = Path(app.extensions["docflow"].settings.signatures.trust_store)
     trust_dir.mkdir(parents=True, exist_ok=True)
     (trust_dir / "test-root.crt").write_bytes(keys.root.pem)
     with app.app_context():

@@ -41,7 +41,7 @@ def live_api(var: Path, keys: Any, name: str) -> Iterator[LiveApi]:
         app = build_app(make_settings(var, db_url, base_url=url))
         app.config["API_RATE_LIMIT"] = "1000000/minute"
         app.config["API_AUTH_FAILURE_LIMIT"] = "1000000/minute"
-        trust = Path(app.extensions["docflow"].settings.trust_store)
+        trust = Path(app.extensions["docflow"].settings.signatures.trust_store)
         trust.mkdir(parents=True, exist_ok=True)
         (trust / "test-root.crt").write_bytes(keys.root.pem)
         with app.app_context():

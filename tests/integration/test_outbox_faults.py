@@ -31,7 +31,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -287,10 +287,10 @@ def _env(app: Flask, smtp: Smtp) -> dict[str, str]:
     s = app.extensions["docflow"].settings
     env = dict(os.environ)
     env.update({
-        "DATABASE_URL": s.database_url, "CELERY_BROKER_URL": s.celery_broker_url,
-        "CELERY_QUEUE": s.celery_queue, "DOCFLOW_VAR_DIR": str(s.var_dir),
-        "SECRET_KEY": TEST_SECRET, "SMTP_URL": smtp.url, "SMS_GATEWAY_URL": s.sms_gateway_url,
-        "STORAGE_URL": s.storage_url, "TRUST_STORE": s.trust_store, **POLICY,
+        "DATABASE_URL": s.database_url, "CELERY_BROKER_URL": s.celery.broker_url,
+        "CELERY_QUEUE": s.celery.queue, "DOCFLOW_VAR_DIR": str(s.var_dir),
+        "SECRET_KEY": TEST_SECRET, "SMTP_URL": smtp.url, "SMS_GATEWAY_URL": s.messages.sms_gateway_url,
+        "STORAGE_URL": s.storage_url, "TRUST_STORE": s.signatures.trust_store, **POLICY,
         "RATELIMIT_STORAGE_URL": REDIS_URL,  # production refuses memory://
         "ALLOW_PRIVATE_WEBHOOKS": "1",
     })
@@ -324,7 +324,7 @@ def rig(smtp: Smtp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     tmp = tmp_path_factory.mktemp("outbox-faults")
     queue = f"docflow-outbox-faults-{uuid.uuid4().hex[:8]}"
     with postgres_database(admin, f"{worker_database_name()}_outbox") as url:
-        settings = replace(make_settings(tmp, url, smtp_url=smtp.url), celery_broker_url=broker,
+        settings = make_settings(tmp, url, smtp_url=smtp.url).replace(celery_broker_url=broker,
                            celery_queue=queue, outbox=OutboxPolicy.from_env(POLICY))
         app = build_app(settings)
         env = _env(app, smtp)
@@ -525,7 +525,7 @@ def test_broker_down_when_the_event_is_written(fresh: Rig) -> None:
     rig = fresh
     settings = rig.app.extensions["docflow"].settings
     closed = f"redis://127.0.0.1:{free_port()}/0"
-    publisher = create_app(replace(settings, celery_broker_url=closed))
+    publisher = create_app(settings.replace(celery_broker_url=closed))
     try:
         started = time.monotonic()
         ids = publish_emails(publisher, 3)
@@ -552,7 +552,7 @@ def eager_app(fresh: Rig) -> Iterator[Flask]:
     and only two attempts: the rows never reach the worker."""
     settings = fresh.app.extensions["docflow"].settings
     policy = OutboxPolicy.from_env({**POLICY, "OUTBOX_MAX_ATTEMPTS": "2"})
-    app = create_app(replace(settings, celery_broker_url="memory://", outbox=policy))
+    app = create_app(settings.replace(celery_broker_url="memory://", outbox=policy))
     yield app
     app.extensions["docflow"].engine.dispose()
 

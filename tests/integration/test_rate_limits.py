@@ -28,8 +28,8 @@ from docflow.accounts.models import User
 from docflow.accounts.views import LOGIN_LIMIT_PER_ACCOUNT, LOGIN_LIMIT_PER_ADDRESS
 from docflow.app import create_app
 from docflow.config import ConfigError, Settings
+from docflow.context import request_info
 from docflow.db import transaction
-from docflow.web import request_info
 from tests.appfixtures import (
     TEST_SECRET,
     build_app,
@@ -87,7 +87,7 @@ def test_production_refuses_rate_limits_counted_in_one_process(
     with pytest.raises(ConfigError, match="^RATELIMIT_STORAGE_URL"):
         Settings.from_env(var_dir=tmp_path)
     monkeypatch.setenv("RATELIMIT_STORAGE_URL", "redis://redis:6379/1")
-    assert Settings.from_env(var_dir=tmp_path).ratelimit_storage_url == (
+    assert Settings.from_env(var_dir=tmp_path).web.ratelimit_storage_url == (
         "redis://redis:6379/1"
     )
 
@@ -99,8 +99,8 @@ def test_embedded_mode_counts_in_memory_of_its_single_process(
     monkeypatch.delenv("RATELIMIT_STORAGE_URL", raising=False)
     settings = Settings.from_env(var_dir=tmp_path)
     assert settings.database_url.startswith("sqlite")
-    assert settings.ratelimit_storage_url == "memory://"
-    assert settings.trusted_proxies == 0
+    assert settings.web.ratelimit_storage_url == "memory://"
+    assert settings.web.trusted_proxies == 0
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -45,14 +44,14 @@ def worker_env(app: Flask) -> dict[str, str]:
             # Production (PostgreSQL) refuses per-process rate limits; the worker
             # never counts any, so the URL is only named, not reached.
             "RATELIMIT_STORAGE_URL": REDIS_URL,
-            "CELERY_BROKER_URL": s.celery_broker_url,
-            "CELERY_QUEUE": s.celery_queue,
+            "CELERY_BROKER_URL": s.celery.broker_url,
+            "CELERY_QUEUE": s.celery.queue,
             "DOCFLOW_VAR_DIR": str(s.var_dir),
             "SECRET_KEY": TEST_SECRET,
-            "SMTP_URL": s.smtp_url,
-            "SMS_GATEWAY_URL": s.sms_gateway_url,
+            "SMTP_URL": s.messages.smtp_url,
+            "SMS_GATEWAY_URL": s.messages.sms_gateway_url,
             "STORAGE_URL": s.storage_url,
-            "TRUST_STORE": s.trust_store,
+            "TRUST_STORE": s.signatures.trust_store,
         }
     )
     return env
@@ -98,9 +97,7 @@ def broker_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask
     with postgres_database(
         admin, f"{worker_database_name()}_worker_{request.param}"
     ) as url:
-        settings = replace(
-            make_settings(tmp_path, url),
-            celery_broker_url=broker,
+        settings = make_settings(tmp_path, url).replace(celery_broker_url=broker,
             celery_queue=f"docflow-test-{uuid.uuid4().hex[:8]}",
         )
         app = build_app(settings)

@@ -14,7 +14,7 @@ def test_cadesplugin_api_url_is_off_by_default(
 ) -> None:
     monkeypatch.delenv("CADESPLUGIN_API_URL", raising=False)
     settings = Settings.from_env(var_dir=tmp_path, secret_key="x" * 32)
-    assert settings.cadesplugin_api_url is None
+    assert settings.web.cadesplugin_api_url is None
 
 
 def test_cadesplugin_api_url_takes_a_path_on_this_site(
@@ -23,7 +23,7 @@ def test_cadesplugin_api_url_takes_a_path_on_this_site(
     path = "/static/vendor/cadesplugin/cadesplugin_api.js"
     monkeypatch.setenv("CADESPLUGIN_API_URL", path)
     settings = Settings.from_env(var_dir=tmp_path, secret_key="x" * 32)
-    assert settings.cadesplugin_api_url == path
+    assert settings.web.cadesplugin_api_url == path
 
 
 @pytest.mark.parametrize(

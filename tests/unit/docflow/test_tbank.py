@@ -218,7 +218,7 @@ def test_tbank_is_chosen_by_its_key_or_by_name() -> None:
     assert active_provider(_settings(**given)) == "tbank"
     named = _settings(PAYMENT_PROVIDER="tbank", **given)
     assert active_provider(named) == "tbank"
-    assert named.tbank_api_url == "https://securepay.tinkoff.ru"
+    assert named.payments.tbank_api_url == "https://securepay.tinkoff.ru"
 
 
 @pytest.mark.parametrize(

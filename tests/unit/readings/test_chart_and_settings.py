@@ -49,11 +49,11 @@ def test_window_days_come_from_the_environment(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("READINGS_WINDOW_START", "1")
     monkeypatch.setenv("READINGS_WINDOW_END", "25")
     settings = Settings.from_env(var_dir=tmp_path, secret_key="x" * 32)
-    assert (settings.readings_window_start, settings.readings_window_end) == (1, 25)
+    assert (settings.readings.window_start, settings.readings.window_end) == (1, 25)
     monkeypatch.setenv("READINGS_WINDOW_START", "27")
     with pytest.raises(ConfigError, match="READINGS_WINDOW_START"):
         Settings.from_env(var_dir=tmp_path, secret_key="x" * 32)
     monkeypatch.delenv("READINGS_WINDOW_START")
     monkeypatch.delenv("READINGS_WINDOW_END")
     settings = Settings.from_env(var_dir=tmp_path, secret_key="x" * 32)
-    assert (settings.readings_window_start, settings.readings_window_end) == (15, 26)
+    assert (settings.readings.window_start, settings.readings.window_end) == (15, 26)
