@@ -590,10 +590,9 @@ def _demo_act(s: Session) -> dict[str, str] | None:
         doc = send_act_to_docflow(
             s,
             actor=Actor.for_user(sender, RequestInfo(via="cli")),
-            storage=current_runtime().storage,
+            runtime=current_runtime(),
             contract_id=contract.id,
             period=period,
-            base_url=settings().base_url,
             supplier_name=settings().supplier.name,
         )
     if doc is None:
@@ -714,9 +713,9 @@ def _employee(s: Session, world: dict[str, Any], pki_info: dict[str, Any]) -> No
                 actor=Actor.for_user(head, RequestInfo(via="cli")),
                 xml=Path(files["xml"]).read_bytes(),
                 signature=Path(files["signature"]).read_bytes(),
-                trust=current_runtime().trust(db_session()),
-                registry=registry,
-                revocation="soft",
+                # The demo's keys are checked for revocation, softly: the
+                # world stands even where the demo CA's lists cannot be read.
+                runtime=current_runtime().replace(revocation="soft"),
             )
         except DocflowError as exc:
             if isinstance(registry, FileRegistry) or registry is None:
@@ -741,8 +740,7 @@ def _employee(s: Session, world: dict[str, Any], pki_info: dict[str, Any]) -> No
             s,
             actor=Actor.for_user(user, RequestInfo(via="cli")),
             data=cert_data,
-            trust=current_runtime().trust(db_session()),
-            revocation="soft",
+            runtime=current_runtime().replace(revocation="soft"),
         )
         if registration.certificate is None:
             raise RuntimeError(

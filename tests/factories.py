@@ -47,6 +47,7 @@ from docflow.documents.models import (
 )
 from docflow.documents.services import Upload, record_signature, register_document
 from docflow.powers.models import PowerOfAttorney, PowerStatus
+from docflow.runtime import Runtime
 
 #: The password of every user the builders make.
 PASSWORD = "secret123"
@@ -174,10 +175,11 @@ def make_api_key(
 
 
 def make_certificate(
-    s: Session, *, user: User, der: bytes, trust: signing.TrustStore
+    s: Session, *, user: User, der: bytes, runtime: Runtime
 ) -> Registration:
-    """``user`` registers certificate ``der``; see ``.accepted`` and ``.problems``."""
-    return register_certificate(s, actor=Actor.for_user(user), data=der, trust=trust)
+    """``user`` registers certificate ``der``, checked against ``runtime``'s
+    trust store; see ``.accepted`` and ``.problems``."""
+    return register_certificate(s, actor=Actor.for_user(user), data=der, runtime=runtime)
 
 
 def make_power_of_attorney(
@@ -262,7 +264,7 @@ def make_document(
     s: Session,
     *,
     actor: Actor,
-    storage: Any,
+    runtime: Runtime,
     contract: Contract,
     number: str | None = None,
     title: str = "Тестовый документ",
@@ -279,7 +281,7 @@ def make_document(
     return register_document(
         s,
         actor=actor,
-        storage=storage,
+        runtime=runtime,
         contract_id=contract.id,
         doc_type=doc_type,
         number=number or f"Д-{_next()}",
@@ -298,6 +300,7 @@ def make_signature(
     *,
     doc: Document,
     actor: Actor,
+    runtime: Runtime,
     signer_name: str = "Иванов Иван Иванович",
     organisation: str | None = None,
     serial: str | None = None,
@@ -321,5 +324,7 @@ def make_signature(
         verdict=verdict,
         report={"cms": {"verdict": verdict.value, "summary": "recorded by a test"}},
     )
-    record_signature(s, actor=actor, doc=doc, step=step, signature=signature)
+    record_signature(
+        s, actor=actor, doc=doc, step=step, signature=signature, runtime=runtime
+    )
     return signature

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from docflow.accounts.models import AccountToken, Role, TokenPurpose, User
 from docflow.db import utcnow
 from docflow.errors import NotFoundError, ValidationError
+from docflow.runtime import Runtime
 
 _signals = Namespace()
 
@@ -260,7 +261,7 @@ def register_customer(
     last_name: str,
     first_name: str,
     middle_name: str = "",
-    base_url: str,
+    runtime: Runtime,
 ) -> str:
     """Self-registration that does not reveal which addresses have accounts.
 
@@ -287,7 +288,7 @@ def register_customer(
             first_name=first_name,
             middle_name=middle_name,
         )
-        send_confirmation(session, user=user, base_url=base_url)
+        send_confirmation(session, user=user, runtime=runtime)
         return email
     hash_password(password)  # the same cost as a registration: no timing oracle
     _send_account_message(
@@ -296,16 +297,16 @@ def register_customer(
         user=existing,
         email=existing.email,
         context={
-            "url": f"{base_url}/account/forgot",
+            "url": f"{runtime.base_url}/account/forgot",
             "user_name": existing.full_name,
         },
     )
     return email
 
 
-def send_confirmation(session: Session, *, user: User, base_url: str) -> str:
+def send_confirmation(session: Session, *, user: User, runtime: Runtime) -> str:
     raw = create_token(session, purpose=TokenPurpose.CONFIRM_EMAIL, user=user)
-    link = f"{base_url}/account/confirm/{raw}"
+    link = f"{runtime.base_url}/account/confirm/{raw}"
     _send_account_message(
         session,
         kind="account.confirm_email",
@@ -350,7 +351,7 @@ def record_login(session: Session, user: User) -> None:
     session.flush()
 
 
-def request_password_reset(session: Session, *, email: str, base_url: str) -> None:
+def request_password_reset(session: Session, *, email: str, runtime: Runtime) -> None:
     """Send a reset link if the account exists; say nothing either way."""
     user = get_user_by_email(session, email)
     if user is None or not user.is_active:
@@ -364,7 +365,7 @@ def request_password_reset(session: Session, *, email: str, base_url: str) -> No
         user=user,
         email=user.email,
         context={
-            "url": f"{base_url}/account/reset/{raw}",
+            "url": f"{runtime.base_url}/account/reset/{raw}",
             "user_name": user.full_name,
             "valid_hours": 72,
         },
@@ -420,7 +421,7 @@ def update_profile(
     middle_name: str,
     phone: str | None,
     email: str,
-    base_url: str,
+    runtime: Runtime,
 ) -> bool:
     """Save the profile. Returns True when a new e-mail awaits confirmation.
 
@@ -459,7 +460,7 @@ def update_profile(
             user=user,
             email=new_email,
             context={
-                "url": f"{base_url}/account/confirm-email/{raw}",
+                "url": f"{runtime.base_url}/account/confirm-email/{raw}",
                 "user_name": user.full_name,
                 "valid_hours": 72,
             },

@@ -31,7 +31,7 @@ from docflow.accounts.forms import (
     ResetPasswordForm,
 )
 from docflow.accounts.redirects import safe_redirect_target
-from docflow.context import db_session, settings
+from docflow.context import current_runtime, db_session, settings
 from docflow.db import transaction
 from docflow.errors import ValidationError
 from docflow.extensions import limiter
@@ -124,19 +124,13 @@ def _register(form: RegistrationForm) -> str:
                     last_name=form.last_name.data or "",
                     first_name=form.first_name.data or "",
                     middle_name=form.middle_name.data or "",
-                    base_url=_base_url(),
+                    runtime=current_runtime(),
                 )
         except IntegrityError:
             s.rollback()
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
-
-
-def _base_url() -> str:
-    # Links in e-mails point where the user came from when behind a proxy that
-    # sets the host; the configured BASE_URL otherwise.
-    return settings().base_url if settings().base_url else request.host_url.rstrip("/")
 
 
 @bp.get("/confirm/<token>")
@@ -160,7 +154,7 @@ def resend_confirmation() -> Any:
         with transaction(s):
             user = svc.get_user_by_email(s, form.email.data or "")
             if user is not None and not user.is_email_confirmed:
-                svc.send_confirmation(s, user=user, base_url=_base_url())
+                svc.send_confirmation(s, user=user, runtime=current_runtime())
         flash(
             "Если учётная запись существует и не подтверждена, мы отправили новую ссылку.",
             "info",
@@ -239,7 +233,7 @@ def forgot_password() -> Any:
         s = db_session()
         with transaction(s):
             svc.request_password_reset(
-                s, email=form.email.data or "", base_url=_base_url()
+                s, email=form.email.data or "", runtime=current_runtime()
             )
         # The same answer whether or not the address is known: no enumeration.
         flash(
@@ -291,7 +285,7 @@ def profile() -> Any:
                     middle_name=form.middle_name.data or "",
                     phone=form.phone.data,
                     email=form.email.data or "",
-                    base_url=_base_url(),
+                    runtime=current_runtime(),
                 )
         except ValidationError as exc:
             field = getattr(form, str(exc.details.get("field", "")), None)

@@ -214,7 +214,7 @@ def create_appeal() -> Any:
             appeal = svc.file_appeal(
                 s,
                 actor=api_actor(),
-                storage=current_runtime().storage,
+                runtime=current_runtime(),
                 topic_id=meta.topic_id,
                 contract_id=contract_id,
                 text=meta.text,
@@ -226,7 +226,6 @@ def create_appeal() -> Any:
                 max_bytes=settings().web.max_upload_mb * 1024 * 1024,
                 source="api",
                 submission_key=f"api:{key}" if key else None,
-                base_url=settings().base_url,
             )
             response = _created(appeal, 201)
     except ConflictError as exc:

@@ -23,7 +23,7 @@ from docflow.api.errors import UnsupportedMediaTypeError, read_body
 from docflow.api.schemas import certificates as out
 from docflow.api.serialize import certificate_json
 from docflow.certificates import services as certs
-from docflow.context import current_runtime, db_session, settings
+from docflow.context import current_runtime, db_session
 from docflow.db import transaction, utcnow
 from docflow.errors import PayloadTooLargeError, ValidationError
 
@@ -122,8 +122,7 @@ def register_certificate() -> Any:
             s,
             actor=api_actor(),
             data=data,
-            trust=current_runtime().trust(db_session()),
-            revocation=settings().signatures.revocation_mode,
+            runtime=current_runtime(),
         )
         if result.certificate is not None:
             created = _aware(result.certificate.registered_at) >= started

@@ -198,7 +198,7 @@ def create_document() -> Any:
             doc = svc.register_document(
                 s,
                 actor=actor,
-                storage=current_runtime().storage,
+                runtime=current_runtime(),
                 contract_id=contract.id,
                 doc_type=meta.type,
                 number=meta.number,
@@ -214,7 +214,6 @@ def create_document() -> Any:
                 source="api",
                 idempotency_key=key,
                 max_bytes=settings().web.max_upload_mb * 1024 * 1024,
-                base_url=settings().base_url,
             )
             response = _created(doc, 201)
     except IntegrityError:
@@ -360,7 +359,7 @@ def _answer_with_reason(
             actor=api_actor(),
             document_id=document_id,
             reason=reason,
-            base_url=settings().base_url,
+            runtime=current_runtime(),
         )
         body = jsonify(document_json(doc))
     return body
@@ -404,7 +403,7 @@ def _answer_revocation(document_id: uuid.UUID, accept: bool) -> Any:
             actor=api_actor(),
             document_id=document_id,
             accept=accept,
-            base_url=settings().base_url,
+            runtime=current_runtime(),
         )
         body = jsonify(document_json(doc))
     return body

@@ -37,7 +37,7 @@ from docflow.api.schemas import powers as out
 from docflow.api.serialize import power_json
 from docflow.certificates import services as certs
 from docflow.certificates.models import CertificateStatus
-from docflow.context import current_runtime, db_session, settings
+from docflow.context import current_runtime, db_session
 from docflow.db import transaction
 from docflow.errors import NotFoundError, PayloadTooLargeError, ValidationError
 from docflow.inputs import LARGER_BODIES
@@ -149,9 +149,7 @@ def _upload(
                 actor=api_actor(),
                 xml=xml,
                 signature=sig,
-                trust=current_runtime().trust(db_session()),
-                registry=current_runtime().registry,
-                revocation=settings().signatures.revocation_mode,
+                runtime=current_runtime(),
                 certificate=_certificate(certificate_id),
             )
             return power_json(power), created

@@ -259,11 +259,10 @@ def send_prom10(number: str) -> Any:
         doc = rsvc.send_act_to_docflow(
             s,
             actor=api_actor(),
-            storage=current_runtime().storage,
+            runtime=current_runtime(),
             contract_id=contract.id,
             period=period,  # type: ignore[arg-type]
             now=_now(),
-            base_url=settings().base_url,
             supplier_name=settings().supplier.name,
         )
         response = jsonify(document_json(doc))

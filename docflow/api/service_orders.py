@@ -112,7 +112,7 @@ def create_order() -> Any:
         order, created = svc.place_order(
             s,
             actor=api_actor(),
-            storage=current_runtime().storage,
+            runtime=current_runtime(),
             service_id=body.service_id,
             contract_id=contract_id,
             data=svc.OrderInput(
@@ -123,7 +123,6 @@ def create_order() -> Any:
                 contact_phone=body.contact_phone,
                 submit_token=body.idempotency_key or None,
             ),
-            base_url=settings().base_url,
             supplier_name=settings().supplier.name,
         )
         response = jsonify(svc.as_json(order, svc.order_documents(s, order)))

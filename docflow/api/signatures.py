@@ -25,7 +25,7 @@ from docflow.api.schemas import documents as docs
 from docflow.api.schemas import signatures as out
 from docflow.api.schemas.powers import SIGNING_UNDER_POWER
 from docflow.api.serialize import document_json, iso, signature_json
-from docflow.context import current_runtime, db_session, settings
+from docflow.context import current_runtime, db_session
 from docflow.db import transaction
 from docflow.documents import services as svc
 from docflow.documents import signing_flow as flow
@@ -112,12 +112,7 @@ def post_signature(document_id: uuid.UUID) -> Any:
             actor=api_actor(),
             document_id=document_id,
             signature=sig,
-            storage=current_runtime().storage,
-            trust=current_runtime().trust(db_session()),
-            timestamper=current_runtime().timestamper,
-            registry=current_runtime().registry,
-            revocation=settings().signatures.revocation_mode,
-            base_url=settings().base_url,
+            runtime=current_runtime(),
         )
         response = _signed(signature)
     return response
@@ -171,9 +166,7 @@ def prepare_pades(document_id: uuid.UUID) -> Any:
             actor=api_actor(),
             document_id=document_id,
             certificate_id=body.certificate_id,
-            storage=current_runtime().storage,
-            timestamper=current_runtime().timestamper,
-            registry=current_runtime().registry,
+            runtime=current_runtime(),
             pades=body.pades,
         )
         expires = s.get(SigningSession, prepared.session_id)
@@ -209,12 +202,7 @@ def complete_pades(document_id: uuid.UUID) -> Any:
             actor=api_actor(),
             session_id=body.session_id,
             signatures=body.signatures,
-            storage=current_runtime().storage,
-            trust=current_runtime().trust(db_session()),
-            timestamper=current_runtime().timestamper,
-            registry=current_runtime().registry,
-            revocation=settings().signatures.revocation_mode,
-            base_url=settings().base_url,
+            runtime=current_runtime(),
         )
         response = _signed(signature)
     return response

@@ -107,27 +107,25 @@ def _sample_appeal(session: Session, world: dict[str, Any], topic: AppealTopic) 
     )
     if contract is None:
         return
-    storage = current_runtime().storage
-    base_url = str(world.get("url", ""))
+    # The world's links point where its address says.
+    runtime = current_runtime().replace(base_url=str(world.get("url", "")))
     appeal = svc.file_appeal(
         session,
         actor=Actor.for_user(user),
-        storage=storage,
+        runtime=runtime,
         topic_id=topic.id,
         contract_id=contract.id,
         text=SAMPLE_TEXT,
         contact_name=user.full_name,
         contact_phone=user.phone or "+7 495 000-00-00",
         source="demo",
-        base_url=base_url,
     )
     staff = Actor.for_user(clerk)
-    svc.take_into_work(session, actor=staff, appeal_id=appeal.id, base_url=base_url)
+    svc.take_into_work(session, actor=staff, appeal_id=appeal.id, runtime=runtime)
     svc.answer_appeal(
         session,
         actor=staff,
-        storage=storage,
+        runtime=runtime,
         appeal_id=appeal.id,
         text=SAMPLE_ANSWER,
-        base_url=base_url,
     )

@@ -76,6 +76,7 @@ from docflow.errors import (
 from docflow.inputs import CONTROL_CHARACTERS
 from docflow.outbox.services import publish
 from docflow.outbox.webhooks import webhook_targets
+from docflow.runtime import Runtime
 
 MAX_TEXT = 5000
 MIN_TEXT = 10
@@ -364,7 +365,7 @@ def file_appeal(
     session: Session,
     *,
     actor: Actor,
-    storage: Any,
+    runtime: Runtime,
     topic_id: uuid.UUID,
     contract_id: uuid.UUID,
     text: str,
@@ -374,7 +375,6 @@ def file_appeal(
     max_bytes: int = 50 * 1024 * 1024,
     source: str = "web",
     submission_key: str | None = None,
-    base_url: str = "",
     now: dt.datetime | None = None,
 ) -> Appeal:
     """File an appeal: a number, the PDF with the attachments registered as a
@@ -472,7 +472,7 @@ def file_appeal(
     doc = register_document(
         session,
         actor=doc_actor,
-        storage=storage,
+        runtime=runtime,
         contract_id=contract.id,
         doc_type="appeal",
         number=number,
@@ -485,7 +485,6 @@ def file_appeal(
         route=("customer",) if topic.is_significant else ("supplier",),
         source="appeals",
         max_bytes=max_bytes,
-        base_url=base_url,
         comment=f"Тематика: {topic.title}. Контакт: {contact_name}, {phone}.",
     )
     appeal = Appeal(
@@ -514,7 +513,7 @@ def file_appeal(
     # Should anything below fail, the transaction's rollback removes the
     # files just stored: no blob is left without its row.
     for row in doc.files:
-        blobs_of_transaction(session, storage, row.blob_key)
+        blobs_of_transaction(session, runtime.storage, row.blob_key)
     session.flush()
     _history(
         session,
@@ -538,7 +537,7 @@ def file_appeal(
         session,
         appeal,
         "appeal.filed",
-        base_url=base_url,
+        base_url=runtime.base_url,
         title=f"Подано обращение № {number}",
     )
     session.flush()
@@ -867,7 +866,7 @@ def _require_handler(session: Session, actor: Actor, appeal_id: uuid.UUID) -> Ap
 
 
 def take_into_work(
-    session: Session, *, actor: Actor, appeal_id: uuid.UUID, base_url: str = ""
+    session: Session, *, actor: Actor, appeal_id: uuid.UUID, runtime: Runtime
 ) -> Appeal:
     """«Взять в работу» (a clerk)."""
     sync_signatures(session)
@@ -885,7 +884,7 @@ def take_into_work(
         session,
         appeal,
         "appeal.in_work",
-        base_url=base_url,
+        base_url=runtime.base_url,
         title=f"Обращение № {appeal.number} взято в работу",
     )
     return appeal
@@ -895,12 +894,11 @@ def answer_appeal(
     session: Session,
     *,
     actor: Actor,
-    storage: Any,
+    runtime: Runtime,
     appeal_id: uuid.UUID,
     text: str,
     files: Sequence[Upload] = (),
     max_bytes: int = 50 * 1024 * 1024,
-    base_url: str = "",
     now: dt.datetime | None = None,
 ) -> Appeal:
     """The supplier's answer: a document of type ``appeal_answer`` (the PDF
@@ -949,7 +947,7 @@ def answer_appeal(
     doc = register_document(
         session,
         actor=actor,
-        storage=storage,
+        runtime=runtime,
         contract_id=appeal.contract_id,
         doc_type="appeal_answer",
         number=f"{appeal.number}-О",
@@ -962,7 +960,6 @@ def answer_appeal(
         route=("supplier",),
         source="appeals",
         max_bytes=max_bytes,
-        base_url=base_url,
         comment=f"Ответ на обращение № {appeal.number} ({appeal.topic.title}).",
     )
     appeal.status = AppealStatus.ANSWERED
@@ -985,7 +982,7 @@ def answer_appeal(
         session,
         appeal,
         "appeal.answered",
-        base_url=base_url,
+        base_url=runtime.base_url,
         users=users_with_right(session, appeal.contract_id, Right.VIEW),
         title=f"Получен ответ на обращение № {appeal.number}",
         body=excerpt,
@@ -996,7 +993,7 @@ def answer_appeal(
 
 
 def close_appeal(
-    session: Session, *, actor: Actor, appeal_id: uuid.UUID, base_url: str = ""
+    session: Session, *, actor: Actor, appeal_id: uuid.UUID, runtime: Runtime
 ) -> Appeal:
     """«Закрыть» an answered appeal (a clerk)."""
     appeal = _require_handler(session, actor, appeal_id)
@@ -1013,7 +1010,7 @@ def close_appeal(
         session,
         appeal,
         "appeal.closed",
-        base_url=base_url,
+        base_url=runtime.base_url,
         title=f"Обращение № {appeal.number} закрыто",
     )
     return appeal
@@ -1025,7 +1022,7 @@ def withdraw_appeal(
     actor: Actor,
     appeal_id: uuid.UUID,
     reason: str = "",
-    base_url: str = "",
+    runtime: Runtime,
 ) -> Appeal:
     """«Отозвать» (the customer), while no answer is given."""
     sync_signatures(session)
@@ -1057,7 +1054,7 @@ def withdraw_appeal(
         session,
         appeal,
         "appeal.withdrawn",
-        base_url=base_url,
+        base_url=runtime.base_url,
         title=f"Обращение № {appeal.number} отозвано заявителем",
     )
     return appeal

@@ -151,7 +151,7 @@ def new() -> Any:
             appeal = svc.file_appeal(
                 s,
                 actor=actor,
-                storage=current_runtime().storage,
+                runtime=current_runtime(),
                 topic_id=topic_id,
                 contract_id=contract_id,
                 text=form.text.data or "",
@@ -160,7 +160,6 @@ def new() -> Any:
                 attachments=_uploads(form.attachments.data),
                 max_bytes=_max_bytes(),
                 submission_key=key,
-                base_url=settings().base_url,
             )
             appeal_id, number = appeal.id, appeal.number
             document_id, significant = appeal.document_id, appeal.is_significant
@@ -235,19 +234,19 @@ def download(appeal_id: uuid.UUID, appeal_file_id: uuid.UUID) -> Any:
 def _transition(appeal_id: uuid.UUID, action: str) -> Any:
     s = db_session()
     actor = current_actor()
-    base = settings().base_url
+    runtime = current_runtime()
     try:
         with transaction(s):
             receipt = None
             if action == "take":
                 taken = svc.take_into_work(
-                    s, actor=actor, appeal_id=appeal_id, base_url=base
+                    s, actor=actor, appeal_id=appeal_id, runtime=runtime
                 )
                 message = "Обращение взято в работу."
                 if not taken.is_significant:
                     receipt = taken.document_id
             elif action == "close":
-                svc.close_appeal(s, actor=actor, appeal_id=appeal_id, base_url=base)
+                svc.close_appeal(s, actor=actor, appeal_id=appeal_id, runtime=runtime)
                 message = "Обращение закрыто."
             else:
                 form = WithdrawForm()
@@ -263,7 +262,7 @@ def _transition(appeal_id: uuid.UUID, action: str) -> Any:
                     actor=actor,
                     appeal_id=appeal_id,
                     reason=form.reason.data or "",
-                    base_url=base,
+                    runtime=runtime,
                 )
                 message = "Обращение отозвано."
     except DocflowError as exc:
@@ -315,12 +314,11 @@ def answer(appeal_id: uuid.UUID) -> Any:
             appeal = svc.answer_appeal(
                 s,
                 actor=actor,
-                storage=current_runtime().storage,
+                runtime=current_runtime(),
                 appeal_id=appeal_id,
                 text=form.text.data or "",
                 files=_uploads(form.files.data),
                 max_bytes=_max_bytes(),
-                base_url=settings().base_url,
             )
             answer_doc = appeal.answer_document_id
     except DocflowError as exc:

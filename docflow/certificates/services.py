@@ -51,6 +51,7 @@ from docflow.documents.models import Party
 from docflow.errors import NotFoundError, ValidationError
 from docflow.powers.models import PowerOfAttorney, PowerStatus
 from docflow.powers.services import Holder, moscow_date
+from docflow.runtime import Runtime
 from signing.certificates import plural_days_ru
 from signing.tsl import AccreditedList
 
@@ -524,8 +525,7 @@ def register_certificate(
     *,
     actor: Actor,
     data: bytes,
-    trust: signing.TrustStore,
-    revocation: str = "soft",
+    runtime: Runtime,
     at: dt.datetime | None = None,
 ) -> Registration:
     """Validate a certificate and, when it is valid and names an organisation the
@@ -533,9 +533,9 @@ def register_certificate(
     info = inspect_upload(data)
     validation = signing.validate_certificate(
         info.der,
-        trust,
+        runtime.trust(session),
         at=at,
-        revocation=revocation,  # type: ignore[arg-type]
+        revocation=runtime.revocation,  # type: ignore[arg-type]
         usage="signing",
     )
     org, org_problem = _organisation_for(session, actor, info)

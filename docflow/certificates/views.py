@@ -159,9 +159,7 @@ def register() -> Any:
                     actor=current_actor(),
                     xml=power_files[0],
                     signature=power_files[1],
-                    trust=current_runtime().trust(db_session()),
-                    registry=current_runtime().registry,
-                    revocation=settings().signatures.revocation_mode,
+                    runtime=current_runtime(),
                     certificate=info,
                 )
                 power_step = False
@@ -169,8 +167,7 @@ def register() -> Any:
                 s,
                 actor=current_actor(),
                 data=data,
-                trust=current_runtime().trust(db_session()),
-                revocation=settings().signatures.revocation_mode,
+                runtime=current_runtime(),
             )
             if not result.accepted:
                 raise _Refused(result)  # rolls the МЧД back as well

@@ -20,6 +20,7 @@ from docflow.contracts.models import (
 from docflow.contracts.rights import grant_rights, notify_access_changed
 from docflow.db import utcnow
 from docflow.errors import NotFoundError
+from docflow.runtime import Runtime
 
 
 def _request_of(
@@ -44,7 +45,7 @@ def decide_request(
     user: User,
     request_id: uuid.UUID,
     approve: bool,
-    base_url: str,
+    runtime: Runtime,
     request_info: RequestInfo | None = None,
 ) -> ContractAccessRequest:
     """Approve (viewing only; the administrator widens it after) or decline."""
@@ -81,6 +82,6 @@ def decide_request(
         target=requester,
         user=user,
         access=access,
-        base_url=base_url,
+        runtime=runtime,
     )
     return req

@@ -41,6 +41,7 @@ from docflow.contracts.rights import grant_rights, notify_access_changed
 from docflow.db import utcnow
 from docflow.errors import NotFoundError, ValidationError
 from docflow.outbox.services import send_account_message
+from docflow.runtime import Runtime
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -52,7 +53,7 @@ def invite(
     user: User,
     email: str,
     rights: Mapping[str, bool],
-    base_url: str,
+    runtime: Runtime,
     request_info: RequestInfo | None = None,
 ) -> ContractInvitation:
     """Invite a person by e-mail: a link valid 72 hours. A registered user
@@ -111,7 +112,7 @@ def invite(
             "contract_number": contract.number,
             "organization_name": contract.organisation.name,
             "invited_by": f"{user.full_name} ({user.email})",
-            "url": f"{base_url}/contracts/invitation/{raw}",
+            "url": f"{runtime.base_url}/contracts/invitation/{raw}",
             "access": labels,
             "valid_hours": 72,
             "user_name": invitee.full_name if invitee else "",
@@ -208,7 +209,7 @@ def accept_invitation(
     *,
     raw: str,
     user: User,
-    base_url: str,
+    runtime: Runtime,
     request_info: RequestInfo | None = None,
 ) -> Contract:
     """Grant the invitation's rights to ``user`` (whose address it was sent to).
@@ -257,7 +258,7 @@ def accept_invitation(
         target=user,
         user=inviter,
         access=access,
-        base_url=base_url,
+        runtime=runtime,
     )
     return view.contract
 
@@ -270,7 +271,7 @@ def register_through_invitation(
     last_name: str,
     first_name: str,
     middle_name: str,
-    base_url: str,
+    runtime: Runtime,
     request_info: RequestInfo | None = None,
 ) -> tuple[User, Contract]:
     """Create the invitee's account and grant the rights in one step.
@@ -293,7 +294,7 @@ def register_through_invitation(
         confirmed=True,
     )
     contract = accept_invitation(
-        session, raw=raw, user=user, base_url=base_url, request_info=request_info
+        session, raw=raw, user=user, runtime=runtime, request_info=request_info
     )
     return user, contract
 

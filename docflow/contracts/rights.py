@@ -34,6 +34,7 @@ from docflow.contracts.models import (
 from docflow.db import utcnow
 from docflow.errors import NotFoundError, ValidationError
 from docflow.outbox.services import publish
+from docflow.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def notify_access_changed(
     target: User,
     user: User,
     access: ContractAccess | None,
-    base_url: str,
+    runtime: Runtime,
 ) -> None:
     """Tell ``target`` their rights on the contract changed (``access``, or
     ``None`` when access is closed): in the cabinet, by e-mail or SMS as they
@@ -120,10 +121,10 @@ def notify_access_changed(
             "contract_number": contract.number,
             "organization_name": contract.organisation.name,
             "access": labels,
-            "url": _contract_url(base_url, contract),
+            "url": _contract_url(runtime.base_url, contract),
             "changed_by": user.full_name,
             "user_name": target.full_name,
-            "subscriptions_url": f"{base_url}/profile/subscriptions",
+            "subscriptions_url": f"{runtime.base_url}/profile/subscriptions",
         },
         title=title,
         body=("Теперь вам доступно: " + ", ".join(labels) + ".")
@@ -171,7 +172,7 @@ def set_rights(
     user: User,
     access_id: uuid.UUID,
     rights: Mapping[str, bool],
-    base_url: str,
+    runtime: Runtime,
     request_info: RequestInfo | None = None,
 ) -> ContractAccess:
     """Change one user's rights on the contract (the actor manages it).
@@ -208,7 +209,7 @@ def set_rights(
         target=access.user,
         user=user,
         access=access,
-        base_url=base_url,
+        runtime=runtime,
     )
     return access
 
@@ -219,7 +220,7 @@ def revoke_access(
     contract: Contract,
     user: User,
     access_id: uuid.UUID,
-    base_url: str,
+    runtime: Runtime,
     request_info: RequestInfo | None = None,
 ) -> None:
     """Take all of a user's rights on the contract away.
@@ -250,7 +251,7 @@ def revoke_access(
         target=target,
         user=user,
         access=None,
-        base_url=base_url,
+        runtime=runtime,
     )
 
 

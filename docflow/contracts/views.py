@@ -33,7 +33,7 @@ from docflow import spreadsheets
 from docflow.access import is_staff
 from docflow.access.web import admin_required, current_is_staff, staff_required
 from docflow.accounts.services import PASSWORD_RULE
-from docflow.context import db_session, request_info, settings
+from docflow.context import current_runtime, db_session, request_info, settings
 from docflow.contracts import (
     access_requests,
     binding,
@@ -75,10 +75,6 @@ admin_bp = Blueprint("contracts_admin", __name__, url_prefix="/supplier/contract
 
 BIND_LIMIT_PER_USER = "5 per 15 minutes"
 BIND_LIMIT_PER_ADDRESS = "30 per hour"
-
-
-def _base_url() -> str:
-    return settings().base_url or request.host_url.rstrip("/")
 
 
 def _user() -> Any:
@@ -319,7 +315,7 @@ def invite(contract_id: uuid.UUID) -> Any:
                 user=_user(),
                 email=form.email.data or "",
                 rights=form.rights(),
-                base_url=_base_url(),
+                runtime=current_runtime(),
                 request_info=request_info(),
             )
     except ValidationError as exc:
@@ -347,7 +343,7 @@ def update_access(contract_id: uuid.UUID, access_id: uuid.UUID) -> Any:
                 user=_user(),
                 access_id=access_id,
                 rights=form.rights(),
-                base_url=_base_url(),
+                runtime=current_runtime(),
                 request_info=request_info(),
             )
     except ValidationError as exc:
@@ -380,7 +376,7 @@ def revoke_access(contract_id: uuid.UUID, access_id: uuid.UUID) -> Any:
                 contract=contract,
                 user=_user(),
                 access_id=access_id,
-                base_url=_base_url(),
+                runtime=current_runtime(),
                 request_info=request_info(),
             )
     except ValidationError as exc:
@@ -425,7 +421,7 @@ def decide_request(contract_id: uuid.UUID, request_id: uuid.UUID, decision: str)
             user=_user(),
             request_id=request_id,
             approve=decision == "approve",
-            base_url=_base_url(),
+            runtime=current_runtime(),
             request_info=request_info(),
         )
     flash(
@@ -503,7 +499,7 @@ def accept_invitation(token: str) -> Any:
                 s,
                 raw=token,
                 user=_user(),
-                base_url=_base_url(),
+                runtime=current_runtime(),
                 request_info=request_info(),
             )
     except ValidationError as exc:
@@ -537,7 +533,7 @@ def register_invited(token: str) -> Any:
                     last_name=form.last_name.data or "",
                     first_name=form.first_name.data or "",
                     middle_name=form.middle_name.data or "",
-                    base_url=_base_url(),
+                    runtime=current_runtime(),
                     request_info=request_info(),
                 )
         except ValidationError as exc:

@@ -39,12 +39,14 @@ from docflow.documents.models import (
     FileRole,
     Signature,
 )
+from docflow.runtime import Runtime
 from signing import cades
 from signing.errors import SigningError
 from signing.pades import add_long_term_data
 from signing.reports import LongTermData
 from signing.tsa import Timestamper
 from signing.verification import SignerReport
+from storage import BlobStorage
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +139,7 @@ def _newest_stamp_data(signer: SignerReport) -> LongTermData:
 
 def _put(
     session: Session,
-    storage: Any,
+    storage: BlobStorage,
     *,
     doc: Document,
     data: bytes,
@@ -163,10 +165,7 @@ def renew_signature(
     session: Session,
     *,
     signature_id: uuid.UUID,
-    storage: Any,
-    trust: signing.TrustStore,
-    timestamper: Timestamper,
-    revocation: str,
+    runtime: Runtime,
     horizon_days: int,
     now: dt.datetime | None = None,
 ) -> bool:
@@ -178,6 +177,29 @@ def renew_signature(
     :return: whether anything was renewed.
     :raises TimestampUnavailableError: the authority did not answer.
     """
+    return _renew_signature(
+        session,
+        signature_id=signature_id,
+        storage=runtime.storage,
+        trust=runtime.trust(session),
+        timestamper=runtime.timestamper,
+        revocation=runtime.revocation,
+        horizon_days=horizon_days,
+        now=now,
+    )
+
+
+def _renew_signature(
+    session: Session,
+    *,
+    signature_id: uuid.UUID,
+    storage: BlobStorage,
+    trust: signing.TrustStore,
+    timestamper: Timestamper,
+    revocation: str,
+    horizon_days: int,
+    now: dt.datetime | None = None,
+) -> bool:
     sig = session.get(Signature, signature_id, with_for_update=True)
     moment = now or utcnow()
     if sig is None or sig.archive_until is None:
@@ -267,10 +289,7 @@ def renew_signature(
 def renew_due(
     session: Session,
     *,
-    storage: Any,
-    trust: signing.TrustStore,
-    timestamper: Timestamper,
-    revocation: str,
+    runtime: Runtime,
     horizon_days: int,
     limit: int = 1000,
     progress: Callable[[int, int], None] | None = None,
@@ -278,17 +297,18 @@ def renew_due(
     """Renew every signature that is due, one transaction each; the number
     renewed. A failure of one (an unreachable authority) stops the run: the
     next one will pick up the rest."""
+    trust = runtime.trust(session)
     ids = due_signatures(session, horizon_days=horizon_days, limit=limit)
     renewed = 0
     for index, signature_id in enumerate(ids, 1):
         with transaction(session):
-            if renew_signature(
+            if _renew_signature(
                 session,
                 signature_id=signature_id,
-                storage=storage,
+                storage=runtime.storage,
                 trust=trust,
-                timestamper=timestamper,
-                revocation=revocation,
+                timestamper=runtime.timestamper,
+                revocation=runtime.revocation,
                 horizon_days=horizon_days,
             ):
                 renewed += 1

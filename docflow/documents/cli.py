@@ -223,10 +223,7 @@ def archive_renew_command(horizon_days: int | None, limit: int) -> None:
     try:
         renewed = renew_due(
             db_session(),
-            storage=current_runtime().storage,
-            trust=current_runtime().trust(db_session()),
-            timestamper=current_runtime().timestamper,
-            revocation=settings().signatures.revocation_mode,
+            runtime=current_runtime(),
             horizon_days=horizon,
             limit=limit,
             progress=progress,

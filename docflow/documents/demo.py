@@ -17,7 +17,7 @@ from docflow.access import Actor
 from docflow.accounts.models import User
 from docflow.audit import RequestInfo
 from docflow.certificates.services import register_certificate
-from docflow.context import current_runtime, db_session, settings
+from docflow.context import current_runtime, settings
 from docflow.contracts.models import Contract
 from docflow.documents.models import Document
 from docflow.documents.services import Upload, register_document
@@ -93,8 +93,7 @@ def _register_supplier_certificate(s: Session, world: dict[str, Any]) -> None:
         s,
         actor=Actor.for_user(clerk, RequestInfo(via="cli")),
         data=Path(clerk_key["cert"]).read_bytes(),
-        trust=current_runtime().trust(db_session()),
-        revocation="off",
+        runtime=current_runtime().replace(revocation="off"),
     )
 
 
@@ -115,7 +114,7 @@ def create_demo_documents(s: Session, world: dict[str, Any]) -> list[dict[str, s
             doc = register_document(
                 s,
                 actor=Actor.for_user(clerk, RequestInfo(via="cli")),
-                storage=current_runtime().storage,
+                runtime=current_runtime(),
                 contract_id=contract.id,
                 doc_type=kind,
                 number=doc_number,
@@ -126,7 +125,6 @@ def create_demo_documents(s: Session, world: dict[str, Any]) -> list[dict[str, s
                     io.BytesIO(_pdf(title, doc_number, contract, lines)),
                 ),
                 source="demo",
-                base_url=settings().base_url,
             )
         made.append(
             {

@@ -42,6 +42,7 @@ from docflow.db import blobs_of_transaction, utcnow
 from docflow.documents.models import Document, DocumentFile, FileRole, Signature
 from docflow.documents.services import RETENTION, file_row, get_document
 from docflow.errors import DocflowError, ValidationError
+from docflow.runtime import Runtime
 from signing import cades
 from signing.cms import verify_cms, verify_cms_digest
 from signing.errors import SigningError
@@ -52,7 +53,7 @@ from signing.reports import worst_verdict
 from signing.revocation import RevocationMode
 from signing.tsa import Timestamper
 from signing.verification import CmsReport, PdfReport, SignerReport
-from storage import BlobNotFoundError, IntegrityError
+from storage import BlobNotFoundError, BlobStorage, IntegrityError
 
 #: Digests whose time-stamps no longer prove anything after these dates
 #: (ETSI TS 119 312 retires algorithms; SHA-256 has no end date yet).
@@ -262,7 +263,7 @@ def etsi_xml(
 
 def store_retained(
     session: Session,
-    storage: Any,
+    storage: BlobStorage,
     *,
     doc: Document,
     data: bytes,
@@ -378,11 +379,11 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
 
 
-def _stored(storage: Any, f: DocumentFile) -> bytes | None:
+def _stored(storage: BlobStorage, f: DocumentFile) -> bytes | None:
     """A stored file's bytes, or None when the store has lost or altered them
     (its digest no longer matches the one recorded at registration)."""
     try:
-        return storage.read_bytes(f.blob_key)  # type: ignore[no-any-return]
+        return storage.read_bytes(f.blob_key)
     except (BlobNotFoundError, IntegrityError):
         return None
 
@@ -411,7 +412,7 @@ class _PdfCheck:
 
 
 def _check_pdf(
-    doc: Document, storage: Any, *, trust: signing.TrustStore, revocation: str
+    doc: Document, storage: BlobStorage, *, trust: signing.TrustStore, revocation: str
 ) -> _PdfCheck:
     latest = doc.latest_pdf
     in_pdf: Sequence[Signature] = [s for s in doc.signatures if s.pdf_file_id]
@@ -446,7 +447,7 @@ def _check_signature(
     sig: Signature,
     content: bytes | None,
     pdf: _PdfCheck,
-    storage: Any,
+    storage: BlobStorage,
     *,
     trust: signing.TrustStore,
     revocation: str,
@@ -491,9 +492,7 @@ def reverify_signatures(
     *,
     actor: Actor,
     document_id: uuid.UUID,
-    storage: Any,
-    trust: signing.TrustStore,
-    revocation: str,
+    runtime: Runtime,
 ) -> Recheck:
     """Verify a document's stored signatures again, now, and record the result.
 
@@ -515,6 +514,8 @@ def reverify_signatures(
     now = utcnow()
     if previous is not None and _aware(previous.checked_at) > now - RECHECK_COOLDOWN:
         return previous
+    storage, revocation = runtime.storage, runtime.revocation
+    trust = runtime.trust(session)
     content = _stored(storage, doc.main_file)
     pdf = _check_pdf(doc, storage, trust=trust, revocation=revocation)
     results = [

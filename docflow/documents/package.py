@@ -52,7 +52,7 @@ from docflow.documents.models import (
 )
 from docflow.documents.services import STATUS_TITLES, status_label
 from docflow.errors import DocflowError
-from storage import BlobNotFoundError, IntegrityError
+from storage import BlobNotFoundError, BlobStorage, IntegrityError
 
 GENERATOR = "docflow"
 FORMAT = "docflow-package/1"
@@ -171,7 +171,7 @@ def _integrity_error(
     )
 
 
-def _preflight(storage: Any, plans: Iterable[_Plan]) -> None:
+def _preflight(storage: BlobStorage, plans: Iterable[_Plan]) -> None:
     """Compare the store's record of every blob with the database's before a
     byte is written: a missing or re-recorded blob fails the package at once."""
     for plan in plans:
@@ -224,7 +224,9 @@ class _Writer:
             }
         )
 
-    def add_blob(self, path: str, storage: Any, doc: Document, f: DocumentFile) -> None:
+    def add_blob(
+        self, path: str, storage: BlobStorage, doc: Document, f: DocumentFile
+    ) -> None:
         digest, size = hashlib.sha256(), 0
         try:
             with (
@@ -376,7 +378,7 @@ def _json(value: Any) -> bytes:
 
 
 def write_package(
-    session: Session, *, docs: Sequence[Document], storage: Any, out: IO[bytes]
+    session: Session, *, docs: Sequence[Document], storage: BlobStorage, out: IO[bytes]
 ) -> None:
     """Write a ZIP of ``docs`` (already checked as visible to the caller) to ``out``.
 

@@ -68,6 +68,7 @@ from docflow.documents.models import (
 )
 from docflow.documents.services import status_label
 from docflow.paper import FONT, FONT_BOLD, numbered_canvas, register_fonts
+from storage import BlobStorage
 
 log = logging.getLogger(__name__)
 
@@ -747,7 +748,7 @@ def _unsafe_note(reason: str) -> str:
     )
 
 
-def printable_pdf(session: Session, *, doc: Document, storage: Any) -> bytes:
+def printable_pdf(session: Session, *, doc: Document, storage: BlobStorage) -> bytes:
     """The printable form of ``doc``: for a PDF its pages (the newest signed
     revision, flattened) and the signing sheet; otherwise the sheet alone. A
     PDF that cannot be drawn safely gets the sheet alone, with a note.

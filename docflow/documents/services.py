@@ -59,7 +59,8 @@ from docflow.outbox.services import (
     announce,
     has_notification_linking,
 )
-from storage import TooLargeError
+from docflow.runtime import Runtime
+from storage import BlobStorage, TooLargeError
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ def _check_type(upload: Upload) -> tuple[str, str, Iterator[bytes]]:
 
 
 def _store(
-    storage: Any,
+    storage: BlobStorage,
     upload: Upload,
     *,
     max_bytes: int,
@@ -352,7 +353,7 @@ def register_document(
     session: Session,
     *,
     actor: Actor,
-    storage: Any,
+    runtime: Runtime,
     contract_id: uuid.UUID,
     doc_type: DocType | str,
     number: str,
@@ -367,7 +368,6 @@ def register_document(
     idempotency_key: str | None = None,
     replaces: Document | None = None,
     max_bytes: int = 50 * 1024 * 1024,
-    base_url: str = "",
 ) -> Document:
     """Register a document with its files and signing route.
 
@@ -418,6 +418,7 @@ def register_document(
     if replaces is not None:
         _withdraw_for_replacement(session, actor=actor, doc=replaces)
 
+    storage = runtime.storage
     stored: list[str] = []
     try:
         # A PDF is checked from the bytes as they were stored, not re-read.
@@ -481,11 +482,11 @@ def register_document(
         source=source,
     )
     if not draft:
-        _publish(session, *_turn(doc, base_url))
+        _publish(session, *_turn(doc, runtime.base_url))
     return doc
 
 
-def _forget_blobs(storage: Any, keys: Iterable[str]) -> None:
+def _forget_blobs(storage: BlobStorage, keys: Iterable[str]) -> None:
     for key in keys:
         try:
             storage.delete(key)
@@ -692,7 +693,7 @@ def require_turn(session: Session, actor: Actor, doc: Document) -> RouteStep:
 
 
 def submit(
-    session: Session, *, actor: Actor, document_id: uuid.UUID, base_url: str = ""
+    session: Session, *, actor: Actor, document_id: uuid.UUID, runtime: Runtime
 ) -> Document:
     """Send a draft on its route."""
     doc = get_document(session, actor=actor, document_id=document_id, lock=True)
@@ -703,7 +704,7 @@ def submit(
     doc.steps[0].status = StepStatus.CURRENT
     session.flush()
     _audit(session, actor, "document.submit", doc)
-    _publish(session, *_turn(doc, base_url))
+    _publish(session, *_turn(doc, runtime.base_url))
     return doc
 
 
@@ -714,9 +715,10 @@ def record_signature(
     doc: Document,
     step: RouteStep,
     signature: Signature,
-    base_url: str = "",
+    runtime: Runtime,
 ) -> Document:
     """Advance the route after a verified signature (called by the signing flow)."""
+    base_url = runtime.base_url
     now = utcnow()
     step.status = StepStatus.SIGNED
     step.completed_at = now
@@ -766,12 +768,12 @@ def record_signature(
         _publish(session, signed, completed)
     else:
         _publish(session, signed, *_turn(doc, base_url))
-    _run_signature_hooks(session, doc, step, base_url)
+    _run_signature_hooks(session, doc, step, runtime)
     return doc
 
 
 # -- hooks of the modules that feed documents ------------------------------------
-#: ``hook(session, doc, step, base_url)``, called after each signature of a
+#: ``hook(session, doc, step, runtime)``, called after each signature of a
 #: document of the hook's type is recorded, in the signing transaction;
 #: ``doc.status`` is ``SIGNED`` once the route is complete. A feeding module
 #: (service orders: the invoice after the offer) registers its hook when its
@@ -779,7 +781,7 @@ def record_signature(
 #: the transaction and must not fail it: an exception it lets out rolls the
 #: signature back (no savepoint here: releasing one would run the work queued
 #: for after the commit, ``docflow.db.enqueue_after_commit``, too early).
-SignatureHook = Callable[[Session, Document, RouteStep, str], None]
+SignatureHook = Callable[[Session, Document, RouteStep, Runtime], None]
 _SIGNATURE_HOOKS: dict[DocType, list[SignatureHook]] = {}
 
 
@@ -792,10 +794,10 @@ def on_signature(doc_type: DocType | str, hook: SignatureHook) -> None:
 
 
 def _run_signature_hooks(
-    session: Session, doc: Document, step: RouteStep, base_url: str
+    session: Session, doc: Document, step: RouteStep, runtime: Runtime
 ) -> None:
     for hook in tuple(_SIGNATURE_HOOKS.get(doc.doc_type, ())):
-        hook(session, doc, step, base_url)
+        hook(session, doc, step, runtime)
 
 
 def refuse(
@@ -804,7 +806,7 @@ def refuse(
     actor: Actor,
     document_id: uuid.UUID,
     reason: str,
-    base_url: str = "",
+    runtime: Runtime,
 ) -> Document:
     """Refuse to sign (отказ в подписании), by the party whose turn it is."""
     reason = reason.strip()
@@ -824,7 +826,7 @@ def refuse(
         _event(
             doc,
             "document.refused",
-            base_url=base_url,
+            base_url=runtime.base_url,
             reason=reason,
             refused_by=step.party_title,
             title=f"Отказ в подписании: {doc.title} № {doc.number}",
@@ -840,7 +842,7 @@ def request_revocation(
     actor: Actor,
     document_id: uuid.UUID,
     reason: str,
-    base_url: str = "",
+    runtime: Runtime,
 ) -> Document:
     """Ask to annul a signed document; the other party must agree."""
     reason = reason.strip()
@@ -862,7 +864,7 @@ def request_revocation(
         _event(
             doc,
             "document.revocation_requested",
-            base_url=base_url,
+            base_url=runtime.base_url,
             reason=reason,
             requested_by="Клиент" if party_of(actor) == Party.CUSTOMER else "Поставщик",
             title=f"Предложено аннулировать документ: {doc.title} № {doc.number}",
@@ -878,7 +880,7 @@ def answer_revocation(
     actor: Actor,
     document_id: uuid.UUID,
     accept: bool,
-    base_url: str = "",
+    runtime: Runtime,
 ) -> Document:
     """The other party agrees (document revoked) or declines (back to signed)."""
     doc = get_document(session, actor=actor, document_id=document_id, lock=True)
@@ -896,7 +898,7 @@ def answer_revocation(
             _event(
                 doc,
                 "document.revoked",
-                base_url=base_url,
+                base_url=runtime.base_url,
                 title=f"Документ аннулирован: {doc.title} № {doc.number}",
             ),
         )

@@ -66,11 +66,12 @@ from docflow.documents.services import (
     require_turn,
 )
 from docflow.errors import DocflowError, NotFoundError, ValidationError
-from docflow.powers.registry import Registry
 from docflow.powers.services import Authority, authorise
+from docflow.runtime import Runtime
 from signing import cades
 from signing.tsa import Timestamper
 from signing.verification import reason_verdict
+from storage import BlobStorage
 
 SESSION_TTL = dt.timedelta(minutes=15)
 
@@ -162,7 +163,7 @@ def _authority(
     step: RouteStep,
     cert: Certificate,
     moment: dt.datetime,
-    registry: Registry | None,
+    runtime: Runtime,
 ) -> Authority | None:
     """The power of attorney a personal certificate signs under, valid at
     ``moment`` (the proof of existence of the signature); ``None`` for a
@@ -175,15 +176,17 @@ def _authority(
         certificate=cert,
         doc_type=doc.doc_type.value,
         moment=moment,
-        registry=registry,
+        runtime=runtime,
     )
 
 
-def _original(storage: Any, doc: Document) -> bytes:
-    return storage.read_bytes(doc.main_file.blob_key)  # type: ignore[no-any-return]
+def _original(storage: BlobStorage, doc: Document) -> bytes:
+    return storage.read_bytes(doc.main_file.blob_key)
 
 
-def _signed_content(storage: Any, doc: Document, sig: bytes) -> bytes | ContentDigest:
+def _signed_content(
+    storage: BlobStorage, doc: Document, sig: bytes
+) -> bytes | ContentDigest:
     """What a party's detached signature is checked against: the original's
     SHA-256 recorded at registration when the signer hashed with SHA-256 (the
     blob is not read back), else the original itself (a GOST signature hashes
@@ -270,7 +273,7 @@ def _record(
     session: Session,
     *,
     actor: Actor,
-    storage: Any,
+    runtime: Runtime,
     doc: Document,
     step: RouteStep,
     sig: bytes,
@@ -280,9 +283,9 @@ def _record(
     cert: Certificate,
     pdf: bytes | None,
     pdf_report: Any,
-    base_url: str,
     authority: Authority | None = None,
 ) -> Signature:
+    storage = runtime.storage
     signer = cms_report.signers[0]
     stem = doc.main_file.filename
     sig_type = "application/pkcs7-signature"
@@ -360,7 +363,7 @@ def _record(
         **stamp_facts(cms_report),
     )
     record_signature(
-        session, actor=actor, doc=doc, step=step, signature=signature, base_url=base_url
+        session, actor=actor, doc=doc, step=step, signature=signature, runtime=runtime
     )
     return signature
 
@@ -371,12 +374,7 @@ def accept_cms_signature(
     actor: Actor,
     document_id: uuid.UUID,
     signature: bytes,
-    storage: Any,
-    trust: signing.TrustStore,
-    timestamper: Timestamper,
-    revocation: str = "soft",
-    base_url: str = "",
-    registry: Registry | None = None,
+    runtime: Runtime,
 ) -> Signature:
     """Take a detached CMS over the original from the party whose turn it is.
 
@@ -384,11 +382,11 @@ def accept_cms_signature(
     signature's own time-stamp from a trusted authority), never at the time
     the signer claims.
     """
-    received_at = utcnow()
+    received_at = runtime.now()
     doc = get_document(session, actor=actor, document_id=document_id, lock=True)
     step = require_turn(session, actor, doc)
-    verifier = _verifier(doc, trust, revocation, received_at)
-    content = _signed_content(storage, doc, signature)
+    verifier = _verifier(doc, runtime.trust(session), runtime.revocation, received_at)
+    content = _signed_content(runtime.storage, doc, signature)
     report = _verify_cms(content, signature, verifier)
     if report.verdict != signing.Verdict.VALID:
         raise _refuse_report(report, "Подпись")
@@ -400,20 +398,20 @@ def accept_cms_signature(
     )
     authority = _authority(
         session, doc=doc, step=step, cert=cert,
-        moment=report.signers[0].validation_time, registry=registry,
+        moment=report.signers[0].validation_time, runtime=runtime,
     )  # fmt: skip
     sealed, sealed_report, _, _ = _seal(
         # DER as read (PEM and base64 decoded, /Contents padding dropped).
         sig=signing.signature_der(signature),
         content=content,
         pdf=None,
-        timestamper=timestamper,
+        timestamper=runtime.timestamper,
         verifier=verifier,
     )
     return _record(
         session,
         actor=actor,
-        storage=storage,
+        runtime=runtime,
         doc=doc,
         step=step,
         sig=sealed,
@@ -423,7 +421,6 @@ def accept_cms_signature(
         cert=cert,
         pdf=None,
         pdf_report=None,
-        base_url=base_url,
         authority=authority,
     )
 
@@ -467,10 +464,8 @@ def prepare_signing(
     actor: Actor,
     document_id: uuid.UUID,
     certificate_id: uuid.UUID,
-    storage: Any,
-    timestamper: Timestamper,
+    runtime: Runtime,
     pades: bool = True,
-    registry: Registry | None = None,
 ) -> PreparedItems:
     """Phase one: the bytes the signer's key must sign (CMS, and PAdES for a PDF)."""
     doc = get_document(session, actor=actor, document_id=document_id, lock=True)
@@ -491,7 +486,7 @@ def prepare_signing(
     # Refused now rather than after the signer has signed; checked again, at
     # the proven moment, when the signature arrives.
     authority = _authority(
-        session, doc=doc, step=step, cert=cert, moment=utcnow(), registry=registry
+        session, doc=doc, step=step, cert=cert, moment=utcnow(), runtime=runtime
     )
     stamp: Any = True
     if authority is not None:
@@ -499,6 +494,7 @@ def prepare_signing(
             extra_lines=(f"По доверенности {authority.power.label}",)
         )
     external = signing.ExternalSigner(cert.der)  # type: ignore[attr-defined]
+    storage = runtime.storage
     state: dict[str, str] = {}
     items: list[dict[str, Any]] = []
     try:
@@ -520,7 +516,7 @@ def prepare_signing(
                 stamp=stamp,
                 reason="Подписание документа",
                 # Room for the signature time-stamp added at completion.
-                timestamper=timestamper,
+                timestamper=runtime.timestamper,
             )
             state["pades"] = pdf_prepared.to_json()
             items.append(
@@ -561,15 +557,11 @@ def complete_signing(
     actor: Actor,
     session_id: uuid.UUID,
     signatures: dict[str, bytes],
-    storage: Any,
-    trust: signing.TrustStore,
-    timestamper: Timestamper,
-    revocation: str = "soft",
-    base_url: str = "",
-    registry: Registry | None = None,
+    runtime: Runtime,
 ) -> Signature:
     """Phase two: assemble, verify, seal and record the signature(s)."""
-    received_at = utcnow()
+    received_at = runtime.now()
+    timestamper = runtime.timestamper
 
     prepared = session.get(SigningSession, session_id, with_for_update=True)
     if (
@@ -622,8 +614,8 @@ def complete_signing(
             "Значение подписи не сходится с выбранным сертификатом: файл ключа не "
             "соответствует сертификату или данные повреждены."
         ) from None
-    verifier = _verifier(doc, trust, revocation, received_at)
-    content = _signed_content(storage, doc, sig)
+    verifier = _verifier(doc, runtime.trust(session), runtime.revocation, received_at)
+    content = _signed_content(runtime.storage, doc, sig)
     report = _verify_cms(content, sig, verifier)
     if report.verdict != signing.Verdict.VALID:
         raise _refuse_report(report, "Подпись")
@@ -633,7 +625,7 @@ def complete_signing(
         )
     authority = _authority(
         session, doc=doc, step=step, cert=cert,
-        moment=report.signers[0].validation_time, registry=registry,
+        moment=report.signers[0].validation_time, runtime=runtime,
     )  # fmt: skip
     sealed, sealed_report, pdf_sealed, pdf_report = _seal(
         sig=sig, content=content, pdf=pdf, timestamper=timestamper, verifier=verifier
@@ -641,7 +633,7 @@ def complete_signing(
     return _record(
         session,
         actor=actor,
-        storage=storage,
+        runtime=runtime,
         doc=doc,
         step=step,
         sig=sealed,
@@ -651,7 +643,6 @@ def complete_signing(
         cert=cert,
         pdf=pdf_sealed,
         pdf_report=pdf_report,
-        base_url=base_url,
         authority=authority,
     )
 
@@ -662,22 +653,18 @@ def countersign(
     actor: Actor,
     document_id: uuid.UUID,
     signer: Any,
-    storage: Any,
-    trust: signing.TrustStore,
-    timestamper: Timestamper,
-    revocation: str = "soft",
-    base_url: str = "",
-    registry: Registry | None = None,
+    runtime: Runtime,
 ) -> Signature:
     """Sign for the supplier with the supplier's own key (PKCS#12 or PKCS#11):
     a detached CMS over the original and, for a PDF, the next PAdES revision;
     both sealed like a customer's."""
-    received_at = utcnow()
+    received_at = runtime.now()
+    storage, timestamper = runtime.storage, runtime.timestamper
     doc = get_document(session, actor=actor, document_id=document_id, lock=True)
     step = require_turn(session, actor, doc)
     if step.party != Party.SUPPLIER:
         raise ValidationError("Сейчас очередь подписи клиента.")
-    verifier = _verifier(doc, trust, revocation, received_at)
+    verifier = _verifier(doc, runtime.trust(session), runtime.revocation, received_at)
     content = _original(storage, doc)
     sig = signing.sign_cms(content, signer)  # type: ignore[attr-defined]
     report = _verify_cms(content, sig, verifier)
@@ -691,7 +678,7 @@ def countersign(
     )
     authority = _authority(
         session, doc=doc, step=step, cert=cert,
-        moment=report.signers[0].validation_time, registry=registry,
+        moment=report.signers[0].validation_time, runtime=runtime,
     )  # fmt: skip
     pdf = None
     latest = doc.latest_pdf
@@ -708,7 +695,7 @@ def countersign(
     return _record(
         session,
         actor=actor,
-        storage=storage,
+        runtime=runtime,
         doc=doc,
         step=step,
         sig=sealed,
@@ -718,7 +705,6 @@ def countersign(
         cert=cert,
         pdf=pdf_sealed,
         pdf_report=pdf_report,
-        base_url=base_url,
         authority=authority,
     )
 

@@ -89,20 +89,13 @@ def countersign_document(document_id: str, user_id: str | None = None) -> str:
             if user is not None and is_staff(user)
             else Actor.system()
         )
-        stamper = current_runtime().timestamper  # first: the embedded one adds its root to the store
-        trust = current_runtime().trust(session)
         with transaction(session):
             signing_flow.countersign(
                 session,
                 actor=actor,
                 document_id=uuid.UUID(document_id),
                 signer=supplier_signer(),
-                storage=current_runtime().storage,
-                trust=trust,
-                timestamper=stamper,
-                registry=current_runtime().registry,
-                revocation=settings().signatures.revocation_mode,
-                base_url=settings().base_url,
+                runtime=current_runtime(),
             )
     except InvalidTransitionError as exc:
         log.info("countersign of %s skipped: %s", document_id, exc.message)
@@ -126,14 +119,10 @@ def storage_gc() -> int:
 def archive_renew() -> int:
     """Add archive time-stamps to the signatures whose newest one nears its end."""
     session = state().sessionmaker()
-    stamper = current_runtime().timestamper  # first: the embedded one adds its root to the store
     try:
         return renew_due(
             session,
-            storage=current_runtime().storage,
-            trust=current_runtime().trust(session),
-            timestamper=stamper,
-            revocation=settings().signatures.revocation_mode,
+            runtime=current_runtime(),
             horizon_days=settings().signatures.archive_horizon_days,
         )
     finally:

@@ -67,10 +67,6 @@ bp = Blueprint(
 )
 
 
-def _base_url() -> str:
-    return settings().base_url
-
-
 def _contract_choices(*, to_register: bool = False) -> list[tuple[str, str]]:
     """The contracts to choose from: those the actor sees (to filter by), or
     those it may register documents on (the view right alone is read-only)."""
@@ -183,7 +179,7 @@ def new() -> Any:
                 doc = svc.register_document(
                     s,
                     actor=current_actor(),
-                    storage=current_runtime().storage,
+                    runtime=current_runtime(),
                     contract_id=uuid.UUID(form.contract_id.data or ""),
                     doc_type=form.doc_type.data or "other",
                     number=form.number.data or "",
@@ -202,7 +198,6 @@ def new() -> Any:
                         if f and f.filename
                     ],
                     max_bytes=settings().web.max_upload_mb * 1024 * 1024,
-                    base_url=_base_url(),
                 )
         except DocflowError as exc:
             target = {
@@ -279,9 +274,7 @@ def reverify(document_id: uuid.UUID) -> Any:
                 s,
                 actor=current_actor(),
                 document_id=document_id,
-                storage=current_runtime().storage,
-                trust=current_runtime().trust(db_session()),
-                revocation=settings().signatures.revocation_mode,
+                runtime=current_runtime(),
             )
     except (NotFoundError, PermissionDeniedError):
         raise
@@ -361,9 +354,7 @@ def sign_prepare(document_id: uuid.UUID) -> Any:
                 actor=current_actor(),
                 document_id=document_id,
                 certificate_id=certificate_id,
-                storage=current_runtime().storage,
-                timestamper=current_runtime().timestamper,
-                registry=current_runtime().registry,
+                runtime=current_runtime(),
             )
     except DocflowError as exc:
         return _json_error(exc)
@@ -393,12 +384,7 @@ def sign_complete(document_id: uuid.UUID) -> Any:
                 actor=current_actor(),
                 session_id=session_id,
                 signatures=values,
-                storage=current_runtime().storage,
-                trust=current_runtime().trust(db_session()),
-                timestamper=current_runtime().timestamper,
-                registry=current_runtime().registry,
-                revocation=settings().signatures.revocation_mode,
-                base_url=_base_url(),
+                runtime=current_runtime(),
             )
             doc = signature.document
             label = svc.status_label(doc)
@@ -432,7 +418,7 @@ def _transition(document_id: uuid.UUID, action: str) -> Any:
                     actor=actor,
                     document_id=document_id,
                     reason=form.reason.data or "",
-                    base_url=_base_url(),
+                    runtime=current_runtime(),
                 )
                 message = "Вы отказались подписывать документ."
             elif action == "revocation":
@@ -443,7 +429,7 @@ def _transition(document_id: uuid.UUID, action: str) -> Any:
                     actor=actor,
                     document_id=document_id,
                     reason=form.reason.data or "",
-                    base_url=_base_url(),
+                    runtime=current_runtime(),
                 )
                 message = "Запрос на аннулирование направлен другой стороне."
             elif action in ("revocation-accept", "revocation-decline"):
@@ -453,7 +439,7 @@ def _transition(document_id: uuid.UUID, action: str) -> Any:
                     actor=actor,
                     document_id=document_id,
                     accept=accept,
-                    base_url=_base_url(),
+                    runtime=current_runtime(),
                 )
                 message = (
                     "Документ аннулирован." if accept else "Аннулирование отклонено."

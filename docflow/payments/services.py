@@ -63,6 +63,7 @@ from docflow.payments.tbank import (
     TBankError,
     parse_notification,
 )
+from docflow.runtime import Runtime
 
 log = logging.getLogger(__name__)
 MSK = ZoneInfo("Europe/Moscow")
@@ -469,7 +470,7 @@ def start_payment(
 
 
 def handle_notification(
-    session: Session, params: Mapping[str, Any], *, gateway: Gateway
+    session: Session, params: Mapping[str, Any], *, gateway: Gateway, runtime: Runtime
 ) -> OnlinePayment:
     """Apply the acquirer's notification (see the module docstring).
 
@@ -502,7 +503,7 @@ def handle_notification(
         note.status,
         note.payment_id,
         via="notification",
-        base_url=gateway.base_url,
+        runtime=runtime,
     )
     return payment
 
@@ -529,7 +530,7 @@ def apply_status(
     provider_payment_id: str | None,
     *,
     via: str,
-    base_url: str = "",
+    runtime: Runtime,
 ) -> None:
     """Move ``payment`` (locked) by the acquirer's ``status``; idempotent."""
     if payment.status == OnlinePaymentStatus.PAID:
@@ -538,7 +539,7 @@ def apply_status(
         payment.provider_payment_id = provider_payment_id[:50]
     payment.provider_status = status[:40]
     if status in PAID_STATUSES:
-        _confirm(session, payment, via=via, base_url=base_url)
+        _confirm(session, payment, via=via, base_url=runtime.base_url)
     elif status in FAILED_STATUSES and payment.status != OnlinePaymentStatus.REJECTED:
         payment.status = OnlinePaymentStatus.REJECTED
         _audit(
@@ -628,7 +629,7 @@ def _send_receipt(
 
 
 def refresh_state(
-    session: Session, *, payment_id: uuid.UUID, gateway: Gateway
+    session: Session, *, payment_id: uuid.UUID, gateway: Gateway, runtime: Runtime
 ) -> OnlinePayment | None:
     """Ask ``GetState`` for a payment still pending (the payer came back before
     the notification); the answer is applied like a notification, amount
@@ -658,6 +659,6 @@ def refresh_state(
         state.status,
         state.payment_id,
         via="get_state",
-        base_url=gateway.base_url,
+        runtime=runtime,
     )
     return payment

@@ -33,7 +33,7 @@ from docflow.access import (
 )
 from docflow.access.policy import PAY_REFUSED
 from docflow.access.web import staff_required
-from docflow.context import current_actor, db_session, settings
+from docflow.context import current_actor, current_runtime, db_session, settings
 from docflow.contracts.models import Contract
 from docflow.dashboard.widgets import register_widget
 from docflow.db import transaction
@@ -222,7 +222,9 @@ def show(payment_id: uuid.UUID) -> Any:
     gateway = _gateway()
     if payment.status == OnlinePaymentStatus.PENDING and gateway is not None:
         with transaction(s):
-            svc.refresh_state(s, payment_id=payment.id, gateway=gateway)
+            svc.refresh_state(
+                s, payment_id=payment.id, gateway=gateway, runtime=current_runtime()
+            )
         payment = svc.get_payment(s, actor=actor, payment_id=payment_id)
     g.no_store = True
     return render_template(
@@ -285,7 +287,7 @@ def accept_notification(body: Any) -> None:
         raise svc.NotificationRefused("Ожидается JSON-объект уведомления.")
     try:
         with transaction(s):
-            svc.handle_notification(s, body, gateway=gateway)
+            svc.handle_notification(s, body, gateway=gateway, runtime=current_runtime())
     except svc.AmountMismatch:
         # The refusal is audited: that entry is kept.
         with transaction(s):

@@ -47,6 +47,7 @@ from docflow.errors import (
 )
 from docflow.powers.models import PowerOfAttorney, PowerRule, PowerStatus
 from docflow.powers.registry import Registry, RegistryAnswer, RegistryState
+from docflow.runtime import Runtime
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 MAX_SIGNATURE_BYTES = 256 * 1024
@@ -236,10 +237,14 @@ def _qualified(signer: Any) -> bool:
     return bool(status is not None and status.is_qualified)
 
 
-def registry_status(
+def registry_status(power: PowerOfAttorney, *, runtime: Runtime) -> RegistryAnswer:
+    """The status of ``power``: the registry's answer, else the local one."""
+    return _registry_status(runtime.registry, power)
+
+
+def _registry_status(
     registry: Registry | None, power: PowerOfAttorney
 ) -> RegistryAnswer:
-    """The status of ``power``: the registry's answer, else the local one."""
     if registry is not None:
         return registry.status(power.number, power.principal.get("inn", ""))
     local = (
@@ -261,9 +266,7 @@ def upload_power(
     actor: Actor,
     xml: bytes,
     signature: bytes,
-    trust: signing.TrustStore,
-    registry: Registry | None,
-    revocation: str = "soft",
+    runtime: Runtime,
     certificate: Any = None,
 ) -> tuple[PowerOfAttorney, bool]:
     """Check and keep an МЧД with its signature; ``(row, created)``.
@@ -286,7 +289,12 @@ def upload_power(
             principal_inn=poa.principal.inn,
         )
     report, signer = _verify_signature(
-        xml, signature, poa, trust=trust, revocation=revocation, received_at=now
+        xml,
+        signature,
+        poa,
+        trust=runtime.trust(session),
+        revocation=runtime.revocation,
+        received_at=now,
     )
     people = [_person_json(p) for p in poa.representatives]
     if certificate is not None:
@@ -360,9 +368,9 @@ def upload_power(
         uploaded_by_id=actor.user_id,
         api_key_id=actor.api_key_id,
     )
-    answer = registry_status(registry, power)
+    answer = registry_status(power, runtime=runtime)
     _check_registry(power, answer, moment=now)
-    power.status_source = "registry" if registry is not None else "local"
+    power.status_source = "registry" if runtime.registry is not None else "local"
     power.status_checked_at = answer.checked_at
     session.add(power)
     session.flush()
@@ -569,7 +577,7 @@ def authorise(
     certificate: Any,
     doc_type: str,
     moment: dt.datetime,
-    registry: Registry | None,
+    runtime: Runtime,
 ) -> Authority | None:
     """May ``certificate`` sign a ``doc_type`` for ``organisation`` at
     ``moment`` (the proof of existence of the signature, never its claim)?
@@ -621,7 +629,7 @@ def authorise(
             f"быть «{organisation.name}» (ИНН {organisation.inn}).",
         )
     return _first_valid(
-        session, own, doc_type=doc_type, moment=moment, registry=registry
+        session, own, doc_type=doc_type, moment=moment, registry=runtime.registry
     )
 
 
@@ -677,7 +685,7 @@ def _first_valid(
                 number=power.number, required=list(allowed),
             ))  # fmt: skip
             continue
-        answer = registry_status(registry, power)
+        answer = _registry_status(registry, power)
         try:
             _check_registry(power, answer, moment=moment)
         except PowerOfAttorneyError as exc:

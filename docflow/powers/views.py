@@ -32,7 +32,7 @@ from docflow.access import (
 from docflow.access.web import admin_required
 from docflow.accounts.models import User
 from docflow.certificates.models import Certificate
-from docflow.context import current_actor, current_runtime, db_session, settings
+from docflow.context import current_actor, current_runtime, db_session
 from docflow.contracts.models import Contract, Organisation
 from docflow.db import transaction
 from docflow.documents.models import DOC_TYPE_TITLES
@@ -186,9 +186,7 @@ def upload() -> Any:
                 actor=current_actor(),
                 xml=xml,
                 signature=sig,
-                trust=current_runtime().trust(db_session()),
-                registry=current_runtime().registry,
-                revocation=settings().signatures.revocation_mode,
+                runtime=current_runtime(),
             )
             power_id = power.id
     except DocflowError as exc:

@@ -153,7 +153,7 @@ def announce_window_command() -> None:
             window_days=svc.WindowDays(
                 st.readings.window_start, st.readings.window_end
             ),
-            base_url=st.base_url,
+            runtime=current_runtime(),
         )
     click.echo(f"announced for {count} contracts")
 

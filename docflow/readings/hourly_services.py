@@ -75,7 +75,8 @@ from docflow.readings.hourly_models import (
     HourlyValue,
 )
 from docflow.readings.models import Meter, SupplyObject
-from storage import open_store
+from docflow.runtime import Runtime
+from storage import BlobStorage, open_store
 
 STAGING = "hourly_incoming"
 COLUMNS = "point_id, channel, day, hour, version, value, status, upload_id"
@@ -139,14 +140,20 @@ def _content_type(filename: str, data: bytes, parsed: Parsed | None) -> str:
         return "application/octet-stream"
 
 
-def receive(filename: str, data: bytes, *, storage: Any | None) -> Received:
-    """Parse a file and keep it in ``storage`` (if given): an empty file, or
+def receive(filename: str, data: bytes, *, runtime: Runtime) -> Received:
+    """Parse a file and keep it in the runtime's blob store: an empty file, or
     one over :data:`MAX_FILE_BYTES` (read only that far), is not kept.
 
     The blob is written after the parse, so that a parse that fails leaves
     none; the caller hands it to :func:`load_file` in a transaction, which
     deletes it should that transaction roll back.
     """
+    return _receive(filename, data, runtime.storage)
+
+
+def _receive(filename: str, data: bytes, storage: BlobStorage | None) -> Received:
+    """:func:`receive` into ``storage``, or keeping nothing if it is ``None``
+    (a worker of :func:`receive_files` has a store, not a runtime)."""
     filename = _clean_filename(filename)
     try:
         parsed: Parsed | None = parse_file(filename, data)
@@ -174,10 +181,10 @@ def read_upload_file(path: Path) -> bytes:
         raise OSError(exc.errno, exc.strerror, str(path)) from None
 
 
-_STORES: dict[str, Any] = {}
+_STORES: dict[str, BlobStorage] = {}
 
 
-def _store(storage_url: str) -> Any:
+def _store(storage_url: str) -> BlobStorage:
     """The blob store a URL names, opened once per process (a worker's too)."""
     store = _STORES.get(storage_url)
     if store is None:
@@ -189,7 +196,7 @@ def _receive_path(path: str, storage_url: str | None) -> Received:
     """A worker's job: one file of a batch."""
     file = Path(path)
     store = _store(storage_url) if storage_url else None
-    return receive(file.name, read_upload_file(file), storage=store)
+    return _receive(file.name, read_upload_file(file), store)
 
 
 def receive_files(
@@ -245,7 +252,7 @@ def take_file(
     filename: str,
     data: bytes,
     *,
-    storage: Any | None = None,
+    storage: BlobStorage | None = None,
     user: Any = None,
     source: str = "web",
     request_info: RequestInfo | None = None,
@@ -257,7 +264,7 @@ def take_file(
     of a file with errors is written. The caller commits, inside
     :func:`docflow.db.transaction` (whose rollback deletes the kept file).
     """
-    received = receive(filename, data, storage=storage)
+    received = _receive(filename, data, storage)
     return load_file(
         session,
         contract,
@@ -274,7 +281,7 @@ def load_file(
     contract: Contract,
     received: Received,
     *,
-    storage: Any | None,
+    storage: BlobStorage | None,
     user: Any = None,
     source: str = "web",
     request_info: RequestInfo | None = None,

@@ -32,6 +32,7 @@ from docflow.readings.planned_models import (
     PlannedStatus,
     PlannedVersion,
 )
+from docflow.runtime import Runtime
 
 MSK = dt.timezone(dt.timedelta(hours=3), "MSK")
 HOURS = 24
@@ -422,7 +423,7 @@ def list_requests(
 
 
 def send_reminders(
-    session: Session, *, deadline: Deadline, now: dt.datetime, base_url: str = ""
+    session: Session, *, deadline: Deadline, now: dt.datetime, runtime: Runtime
 ) -> int:
     """On the deadline morning of day D (before the deadline), tell the users
     who may submit readings of each active contract that has filed nothing
@@ -454,7 +455,8 @@ def send_reminders(
         if not users:
             continue
         url = (
-            f"{base_url}/readings/planned/?contract={contract.id}&day={day.isoformat()}"
+            f"{runtime.base_url}/readings/planned/"
+            f"?contract={contract.id}&day={day.isoformat()}"
         )
         publish(
             session,

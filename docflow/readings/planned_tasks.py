@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from docflow.context import settings, state
+from docflow.context import current_runtime, settings, state
 from docflow.db import transaction
 from docflow.readings import planned_services as ps
 
@@ -25,7 +25,7 @@ def remind() -> int:
                 session,
                 deadline=ps.Deadline(st.readings.ppp_deadline_hour, st.readings.ppp_days_ahead),
                 now=ps.utcnow(),
-                base_url=st.base_url,
+                runtime=current_runtime(),
             )
     finally:
         session.close()

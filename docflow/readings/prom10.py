@@ -46,6 +46,7 @@ from docflow.readings.models import (
     ReadingAct,
     ReadingKind,
 )
+from docflow.runtime import Runtime
 
 # -- the ПРОМ10 act ----------------------------------------------------------------------
 
@@ -267,11 +268,10 @@ def send_act_to_docflow(
     session: Session,
     *,
     actor: Actor,
-    storage: Any,
+    runtime: Runtime,
     contract_id: uuid.UUID,
     period: dt.date,
     now: dt.datetime | None = None,
-    base_url: str = "",
     supplier_name: str = "АО «Энергосбыт»",
 ) -> Any:
     """«Передать в ЮЗДО»: the filled PDF act becomes a ПРОМ10 document to be
@@ -327,7 +327,7 @@ def send_act_to_docflow(
     doc = register_document(
         session,
         actor=actor,
-        storage=storage,
+        runtime=runtime,
         contract_id=contract.id,
         doc_type="prom10",
         number=data.act_number,
@@ -337,7 +337,6 @@ def send_act_to_docflow(
         route=("customer", "supplier"),
         source="readings",
         replaces=replaces,
-        base_url=base_url,
         comment=(
             f"Показаний в акте: {data.readings_count}; расход за период "
             f"{calc.format_kwh(data.total)} кВт·ч."

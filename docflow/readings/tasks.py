@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from docflow.context import settings, state
+from docflow.context import current_runtime, settings, state
 from docflow.db import transaction
 from docflow.readings import services as svc
 
@@ -27,7 +27,7 @@ def announce_window() -> int:
                 window_days=svc.WindowDays(
                     st.readings.window_start, st.readings.window_end
                 ),
-                base_url=st.base_url,
+                runtime=current_runtime(),
             )
     finally:
         session.close()

@@ -48,6 +48,7 @@ from docflow.readings.window import (
     require_window,
     window_for,
 )
+from storage import BlobStorage
 
 
 def _upload_blob_keys(session: Session) -> Iterable[str]:
@@ -110,7 +111,7 @@ def upload_form(
     session: Session,
     *,
     actor: Actor,
-    storage: Any,
+    storage: BlobStorage,
     contract_id: uuid.UUID,
     period: dt.date,
     filename: str,

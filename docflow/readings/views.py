@@ -537,11 +537,10 @@ def send_act(contract_id: uuid.UUID) -> Any:
             doc = svc.send_act_to_docflow(
                 s,
                 actor=current_actor(),
-                storage=current_runtime().storage,
+                runtime=current_runtime(),
                 contract_id=contract_id,
                 period=period,
                 now=_now(),
-                base_url=settings().base_url,
                 supplier_name=settings().supplier.name,
             )
             doc_id, number, replaced = doc.id, doc.number, doc.supersedes_id

@@ -28,6 +28,7 @@ from docflow.readings.models import (
     Meter,
     WindowNotice,
 )
+from docflow.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,8 @@ def announce_window(
     session: Session,
     *,
     now: dt.datetime | None = None,
+    runtime: Runtime,
     window_days: WindowDays = DEFAULT_WINDOW_DAYS,
-    base_url: str = "",
 ) -> int:
     """While the window is open, tell the users who may submit readings for each
     contract with meters (once per contract and period). Returns how many
@@ -86,7 +87,7 @@ def announce_window(
     for contract in contracts:
         if contract.id in done:
             continue
-        url = f"{base_url}/readings/{contract.id}"
+        url = f"{runtime.base_url}/readings/{contract.id}"
         context = {
             "contract_number": contract.number,
             "period": calc.period_title(window.period),

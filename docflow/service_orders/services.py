@@ -59,6 +59,7 @@ from docflow.errors import (
     ValidationError,
 )
 from docflow.outbox.services import publish
+from docflow.runtime import Runtime
 from docflow.service_orders import fields as fieldspec
 from docflow.service_orders import pdf
 from docflow.service_orders.models import (
@@ -70,6 +71,7 @@ from docflow.service_orders.models import (
     ServiceOrderEvent,
     vat_of,
 )
+from storage import BlobStorage
 
 log = logging.getLogger(__name__)
 
@@ -391,7 +393,7 @@ def _paper(
     )
 
 
-def _remember_blobs(session: Session, storage: Any, doc: Document) -> None:
+def _remember_blobs(session: Session, storage: BlobStorage, doc: Document) -> None:
     # A rollback after the document was registered must not leave its files
     # behind as orphans.
     for f in doc.files:
@@ -402,11 +404,10 @@ def place_order(
     session: Session,
     *,
     actor: Actor,
-    storage: Any,
+    runtime: Runtime,
     service_id: uuid.UUID,
     contract_id: uuid.UUID,
     data: OrderInput,
-    base_url: str = "",
     supplier_name: str = "АО «Энергосбыт»",
     now: dt.datetime | None = None,
 ) -> tuple[ServiceOrder, bool]:
@@ -475,7 +476,7 @@ def place_order(
     doc = register_document(
         session,
         actor=actor,
-        storage=storage,
+        runtime=runtime,
         contract_id=contract.id,
         doc_type=DocType.SERVICE_OFFER,
         number=order.number,
@@ -486,11 +487,10 @@ def place_order(
         ),
         route=("customer", "supplier"),
         source="service_orders",
-        base_url=base_url,
         comment=f"Заказ услуги № {order.number}: {quantity} × {service.unit}, "
         f"{pdf.money(total)} ₽ с НДС.",
     )
-    _remember_blobs(session, storage, doc)
+    _remember_blobs(session, runtime.storage, doc)
     order.offer_document_id = doc.id
     _change(
         session,
@@ -499,7 +499,7 @@ def place_order(
         OrderStatus.ORDERED,
         "service_order.create",
         note="Заказ оформлен, оферта направлена на подпись.",
-        base_url=base_url,
+        base_url=runtime.base_url,
         notify_staff=True,
     )
     return order, True
@@ -687,7 +687,7 @@ def _change(
 
 
 def cancel_order(
-    session: Session, *, actor: Actor, order_id: uuid.UUID, base_url: str = ""
+    session: Session, *, actor: Actor, order_id: uuid.UUID, runtime: Runtime
 ) -> ServiceOrder:
     """The customer cancels an order whose offer nobody has signed; the unsigned
     offer is deleted from the flow.
@@ -717,7 +717,7 @@ def cancel_order(
         OrderStatus.CANCELLED,
         "service_order.cancel",
         note="Заказ отменён клиентом.",
-        base_url=base_url,
+        base_url=runtime.base_url,
         notify_staff=True,
     )
     return order
@@ -727,8 +727,7 @@ def issue_invoice(
     session: Session,
     *,
     order: ServiceOrder,
-    storage: Any,
-    base_url: str = "",
+    runtime: Runtime,
     supplier_name: str = "АО «Энергосбыт»",
     now: dt.datetime | None = None,
 ) -> Document | None:
@@ -747,7 +746,7 @@ def issue_invoice(
     doc = register_document(
         session,
         actor=system,
-        storage=storage,
+        runtime=runtime,
         contract_id=order.contract_id,
         doc_type=DocType.INVOICE,
         number=invoice_number,
@@ -758,10 +757,9 @@ def issue_invoice(
         ),
         route=("supplier",),
         source="service_orders",
-        base_url=base_url,
         comment=f"Заказ услуги № {order.number}; к оплате {pdf.money(order.total_kopecks)} ₽.",
     )
-    _remember_blobs(session, storage, doc)
+    _remember_blobs(session, runtime.storage, doc)
     order.invoice_document_id = doc.id
     _change(
         session,
@@ -770,7 +768,7 @@ def issue_invoice(
         OrderStatus.AWAITING_PAYMENT,
         "service_order.invoice",
         note=f"Оферта подписана обеими сторонами, выставлен счёт № {invoice_number}.",
-        base_url=base_url,
+        base_url=runtime.base_url,
         invoice=invoice_number,
     )
     return doc
@@ -786,8 +784,7 @@ def on_offer_signature(
     session: Session,
     doc: Document,
     *,
-    storage: Any,
-    base_url: str = "",
+    runtime: Runtime,
     supplier_name: str = "АО «Энергосбыт»",
 ) -> ServiceOrder | None:
     """After a signature of an offer: once the route is complete, the invoice."""
@@ -797,8 +794,7 @@ def on_offer_signature(
     issue_invoice(
         session,
         order=order,
-        storage=storage,
-        base_url=base_url,
+        runtime=runtime,
         supplier_name=supplier_name,
     )
     return order
@@ -817,7 +813,7 @@ def mark_paid(
     actor: Actor,
     order_id: uuid.UUID,
     reference: Any,
-    base_url: str = "",
+    runtime: Runtime,
 ) -> ServiceOrder:
     """A clerk marks the order paid, naming the payment order.
 
@@ -845,7 +841,7 @@ def mark_paid(
         OrderStatus.PAID,
         "service_order.paid",
         note=f"Оплата отмечена: платёжный документ № {ref}.",
-        base_url=base_url,
+        base_url=runtime.base_url,
         reference=ref,
     )
     return order
@@ -934,7 +930,7 @@ def payment_amount(
 
 
 def mark_done(
-    session: Session, *, actor: Actor, order_id: uuid.UUID, base_url: str = ""
+    session: Session, *, actor: Actor, order_id: uuid.UUID, runtime: Runtime
 ) -> ServiceOrder:
     """A clerk marks a paid order done."""
     order = get_order(session, actor=actor, order_id=order_id, lock=True)
@@ -956,7 +952,7 @@ def mark_done(
         OrderStatus.DONE,
         "service_order.done",
         note="Услуга оказана.",
-        base_url=base_url,
+        base_url=runtime.base_url,
     )
     return order
 
@@ -966,8 +962,7 @@ def retry_invoice(
     *,
     actor: Actor,
     order_id: uuid.UUID,
-    storage: Any,
-    base_url: str = "",
+    runtime: Runtime,
     supplier_name: str = "АО «Энергосбыт»",
 ) -> ServiceOrder:
     """A clerk issues the invoice of an order whose offer is signed by both when
@@ -988,8 +983,7 @@ def retry_invoice(
     issue_invoice(
         session,
         order=order,
-        storage=storage,
-        base_url=base_url,
+        runtime=runtime,
         supplier_name=supplier_name,
     )
     return order

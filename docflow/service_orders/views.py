@@ -28,6 +28,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from docflow.access import (
     Actor,
@@ -42,12 +43,13 @@ from docflow.context import current_actor, current_runtime, db_session, settings
 from docflow.contracts.sections import ContractSection, register_section
 from docflow.dashboard.widgets import register_widget
 from docflow.db import enqueue_after_commit, transaction
-from docflow.documents.models import DocStatus, DocType, Party
+from docflow.documents.models import DocStatus, DocType, Document, Party, RouteStep
 from docflow.documents.services import on_signature, status_label
 from docflow.documents.tasks import countersign_document
 from docflow.errors import DocflowError, NotFoundError, ValidationError
 from docflow.extensions import N_
 from docflow.payments import services as payments
+from docflow.runtime import Runtime
 from docflow.service_orders import fields as fieldspec
 from docflow.service_orders import services as svc
 from docflow.service_orders.models import ORDER_STATUS_TITLES, OrderStatus, vat_of
@@ -66,10 +68,6 @@ class CsrfForm(FlaskForm):
 def _check_csrf() -> None:
     if not CsrfForm().validate_on_submit():
         raise ValidationError("Страница устарела: обновите её и повторите.")
-
-
-def _base_url() -> str:
-    return settings().base_url
 
 
 @bp.app_template_filter("vat_of")
@@ -203,11 +201,10 @@ def order(service_id: uuid.UUID) -> Any:
                 placed, created = svc.place_order(
                     s,
                     actor=actor,
-                    storage=current_runtime().storage,
+                    runtime=current_runtime(),
                     service_id=service.id,
                     contract_id=contract.id,
                     data=data,
-                    base_url=_base_url(),
                     supplier_name=settings().supplier.name,
                 )
                 order_id, number = placed.id, placed.number
@@ -305,7 +302,7 @@ def _transition(order_id: uuid.UUID, what: str) -> Any:
         with transaction(s):
             if what == "cancel":
                 svc.cancel_order(
-                    s, actor=actor, order_id=order_id, base_url=_base_url()
+                    s, actor=actor, order_id=order_id, runtime=current_runtime()
                 )
             elif what == "paid":
                 svc.mark_paid(
@@ -313,17 +310,18 @@ def _transition(order_id: uuid.UUID, what: str) -> Any:
                     actor=actor,
                     order_id=order_id,
                     reference=request.form.get("reference", ""),
-                    base_url=_base_url(),
+                    runtime=current_runtime(),
                 )
             elif what == "done":
-                svc.mark_done(s, actor=actor, order_id=order_id, base_url=_base_url())
+                svc.mark_done(
+                    s, actor=actor, order_id=order_id, runtime=current_runtime()
+                )
             else:
                 svc.retry_invoice(
                     s,
                     actor=actor,
                     order_id=order_id,
-                    storage=current_runtime().storage,
-                    base_url=_base_url(),
+                    runtime=current_runtime(),
                     supplier_name=settings().supplier.name,
                 )
     except NotFoundError:
@@ -481,7 +479,9 @@ def _countersign_later(session: Any, document_id: uuid.UUID) -> None:
     enqueue_after_commit(session, send)
 
 
-def offer_signed(session: Any, doc: Any, step: Any, base_url: str) -> None:
+def offer_signed(
+    session: Session, doc: Document, step: RouteStep, runtime: Runtime
+) -> None:
     """The document core's hook after a signature of an offer (or an invoice)."""
     current = doc.current_step
     if (
@@ -498,8 +498,7 @@ def offer_signed(session: Any, doc: Any, step: Any, base_url: str) -> None:
         order = svc.on_offer_signature(
             session,
             doc,
-            storage=current_runtime().storage,
-            base_url=base_url,
+            runtime=runtime,
             supplier_name=settings().supplier.name,
         )
     except SQLAlchemyError:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from docflow.accounts.models import Role, User
+from docflow.context import current_runtime
 from docflow.db import utcnow
 from docflow.surveys.models import QuestionKind, Survey, SurveyQuestion, SurveyStatus
 from docflow.surveys.services import notify_published, today
@@ -82,5 +83,10 @@ def seed_demo(session: Session, world: dict[str, Any]) -> None:
     ]
     session.add(survey)
     session.flush()
-    notify_published(session, survey, base_url=str(world.get("url", "")))
+    # The world's links point where its address says.
+    notify_published(
+        session,
+        survey,
+        runtime=current_runtime().replace(base_url=str(world.get("url", ""))),
+    )
     world["surveys"] = {"title": TITLE}

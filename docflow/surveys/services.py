@@ -53,6 +53,7 @@ from docflow.errors import (
     ValidationError,
 )
 from docflow.outbox.services import publish
+from docflow.runtime import Runtime
 from docflow.surveys.models import (
     QuestionKind,
     Survey,
@@ -474,7 +475,7 @@ def publish_survey(
     *,
     actor: Actor,
     survey_id: uuid.UUID,
-    base_url: str = "",
+    runtime: Runtime,
     now: dt.datetime | None = None,
 ) -> Survey:
     """Publish a draft and tell the targeted customers (in the cabinet and by
@@ -505,11 +506,11 @@ def publish_survey(
     survey.published_at = utcnow()
     session.flush()
     _audit(session, actor, "survey.publish", survey)
-    notify_published(session, survey, base_url=base_url)
+    notify_published(session, survey, runtime=runtime)
     return survey
 
 
-def notify_published(session: Session, survey: Survey, *, base_url: str) -> None:
+def notify_published(session: Session, survey: Survey, *, runtime: Runtime) -> None:
     """Tell the users of the targeted contracts (view right) that the survey
     is published: in the cabinet, and by e-mail and SMS as each subscribed."""
     users = list(
@@ -531,7 +532,7 @@ def notify_published(session: Session, survey: Survey, *, base_url: str) -> None
         context={
             "survey_title": survey.title,
             "ends_on": f"{survey.ends_on:%d.%m.%Y}",
-            "url": base_url.rstrip("/") + link,
+            "url": runtime.base_url.rstrip("/") + link,
         },
         title=f"Новая анкета: «{survey.title}»",
         body=f"Ответы принимаются по {survey.ends_on:%d.%m.%Y}.",

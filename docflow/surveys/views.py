@@ -31,7 +31,7 @@ from flask_wtf import FlaskForm
 
 from docflow.access import Actor, answers_surveys, manages_surveys, reads_survey_results
 from docflow.access.web import staff_required
-from docflow.context import current_actor, db_session, settings
+from docflow.context import current_actor, current_runtime, db_session
 from docflow.dashboard.widgets import register_widget
 from docflow.db import transaction
 from docflow.errors import (
@@ -355,7 +355,7 @@ def change_state(survey_id: uuid.UUID, action: str) -> Any:
                     s,
                     actor=actor,
                     survey_id=survey_id,
-                    base_url=settings().base_url,
+                    runtime=current_runtime(),
                     now=_now(),
                 )
                 message = gettext("Анкета опубликована: клиенты получили уведомление.")

@@ -1,5 +1,5 @@
-"""Support for the document tests: the application's database session and
-blob store, and signatures made for real with a throw-away PKI. The rows
+"""Support for the document tests: the application's database session,
+runtime and blob store, and signatures made for real with a throw-away PKI. The rows
 themselves come from :mod:`tests.factories`.
 
 Use them inside ``with db(app) as s:`` — the session commits on leaving the
@@ -23,6 +23,7 @@ from docflow.accounts.models import User
 from docflow.db import transaction
 from docflow.documents.models import Document, Signature
 from docflow.documents.signing_flow import accept_cms_signature, countersign
+from docflow.runtime import Runtime
 from signing import TrustStore, pki
 from signing.cms import sign_cms
 from signing.signers import Pkcs12Signer
@@ -43,9 +44,14 @@ def db(app: Flask) -> Iterator[Session]:
         session.close()
 
 
+def app_runtime(app: Flask) -> Runtime:
+    """The application's runtime (its blob store, trust store, authority)."""
+    return app.extensions["docflow"].runtime  # type: ignore[no-any-return]
+
+
 def blob_store(app: Flask) -> Any:
     """The application's blob store (``STORAGE_URL``), opened once per app."""
-    return app.extensions["docflow"].runtime.storage
+    return app_runtime(app).storage
 
 
 def actor(user: User) -> Actor:
@@ -73,6 +79,14 @@ class Pki:
 
     def timestamper(self) -> TimeStampAuthority:
         return TimeStampAuthority(self.signer(self.tsa), policy="2.25.4")
+
+    def runtime(self, runtime: Runtime) -> Runtime:
+        """``runtime`` trusting this PKI's root (one store) and time-stamping
+        with its authority."""
+        trust = self.trust()
+        return runtime.replace(
+            trust_source=lambda _session: trust, timestamper=self.timestamper()
+        )
 
     def signer(self, who: pki.Issued) -> Pkcs12Signer:
         return Pkcs12Signer(who.key, who.cert, list(who.chain))
@@ -105,38 +119,38 @@ def shared_pki() -> Pki:
 
 
 def sign_as_customer(
-    s: Session, *, doc: Document, user: User, storage: Any, pki: Pki
+    s: Session, *, doc: Document, user: User, runtime: Runtime, pki: Pki
 ) -> Signature:
     """Register the customer's certificate for ``user`` and post a detached CMS
-    over the original, as an integration would."""
-    trust = pki.trust()
-    registration = make_certificate(s, user=user, der=pki.customer.der, trust=trust)
+    over the original, as an integration would (``runtime`` trusting ``pki``)."""
+    runtime = pki.runtime(runtime)
+    registration = make_certificate(
+        s, user=user, der=pki.customer.der, runtime=runtime
+    )
     assert registration.accepted, registration.problems
-    original = storage.read_bytes(doc.main_file.blob_key)
+    original = runtime.storage.read_bytes(doc.main_file.blob_key)
     return accept_cms_signature(
         s,
         actor=actor(user),
         document_id=doc.id,
         signature=sign_cms(original, pki.signer(pki.customer)),
-        storage=storage,
-        trust=trust,
-        timestamper=pki.timestamper(),
+        runtime=runtime,
     )
 
 
 def countersign_as_supplier(
-    s: Session, *, doc: Document, clerk: User, storage: Any, pki: Pki
+    s: Session, *, doc: Document, clerk: User, runtime: Runtime, pki: Pki
 ) -> Signature:
     """The supplier's countersignature: a CMS and, for a PDF, a PAdES revision."""
-    trust = pki.trust()
-    registration = make_certificate(s, user=clerk, der=pki.supplier.der, trust=trust)
+    runtime = pki.runtime(runtime)
+    registration = make_certificate(
+        s, user=clerk, der=pki.supplier.der, runtime=runtime
+    )
     assert registration.accepted, registration.problems
     return countersign(
         s,
         actor=actor(clerk),
         document_id=doc.id,
         signer=pki.signer(pki.supplier),
-        storage=storage,
-        trust=trust,
-        timestamper=pki.timestamper(),
+        runtime=runtime,
     )

@@ -56,7 +56,7 @@ def test_a_member_with_the_view_right_cannot_delete_or_register(world: World) ->
             register_document(
                 s,
                 actor=viewer,
-                storage=world.storage,
+                runtime=world.runtime,
                 contract_id=world.contract_a.id,
                 doc_type="letter",
                 number="В-1",

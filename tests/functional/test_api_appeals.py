@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from docflow.access import Actor
 from docflow.appeals import services as svc
 from docflow.appeals.models import Appeal, AppealTopic
+from docflow.context import current_runtime
 from docflow.db import transaction
 from tests.functional.api_support import Api, api_for, error_code
 from tests.functional.world import World, act_pdf, keys, world
@@ -79,7 +80,7 @@ def answer(w: World, appeal_id: str) -> None:
             svc.answer_appeal(
                 s,
                 actor=Actor.for_user(s.merge(w.clerk)),
-                storage=w.storage,
+                runtime=current_runtime(),
                 appeal_id=uuid.UUID(appeal_id),
                 text="Ответ: счёт верен, см. расчёт.",
                 files=[svc.Upload.from_bytes("расчёт.pdf", act_pdf("Расчёт"))],

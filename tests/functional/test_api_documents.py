@@ -305,6 +305,8 @@ def test_listing_pages_with_a_cursor_and_filters(world: World) -> None:
         "date_from=31.10.2026",
         "contract_id=xyz",
         "counterparty_inn=77a",
+        "contract_number=" + "7" * 51,  # the documented maxLength is 50
+        "signer=" + "я" * 301,
     ):
         resp = api.get(f"/documents?{bad}")
         assert resp.status_code == 422, bad

@@ -21,7 +21,7 @@ from docflow.accounts.services import register_user
 from docflow.appeals import services as svc
 from docflow.appeals.demo import TOPICS, seed_demo
 from docflow.appeals.models import Appeal, AppealStatus, AppealTopic
-from docflow.context import db_session
+from docflow.context import current_runtime, db_session
 from docflow.db import transaction, utcnow
 from docflow.demo import create_demo_world
 from docflow.documents.models import DocStatus, DocType, Document, DocumentFile, Party
@@ -115,7 +115,7 @@ def file_direct(w: World, user: Any, topic: uuid.UUID, **kw: Any) -> Appeal:
             appeal = svc.file_appeal(
                 s,
                 actor=Actor.for_user(s.merge(user)),
-                storage=w.storage,
+                runtime=current_runtime(),
                 topic_id=topic,
                 contract_id=kw.pop("contract", w.contract_a).id,
                 text=kw.pop("text", TEXT),
@@ -198,9 +198,7 @@ def test_significant_appeal_waits_for_the_signature_then_registers(
                 actor=Actor.for_user(s.merge(world.signer_a)),
                 document_id=doc.id,
                 signature=sign_cms(world.keys.signer_a, original),
-                storage=world.storage,
-                trust=world.trust(s),
-                timestamper=world.timestamper(),
+                runtime=current_runtime(),
             )
         s.close()
     body = text_of(client.get(f"/appeals/{appeal.id}"))

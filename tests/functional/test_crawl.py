@@ -47,6 +47,7 @@ from docflow.accounts.services import create_token
 from docflow.api.services import create_api_key
 from docflow.certificates.services import add_trust_anchor
 from docflow.content import services as content_services
+from docflow.context import current_runtime
 from docflow.contracts.details import add_restriction
 from docflow.contracts.invitations import invite
 from docflow.contracts.models import ContractAccess, ContractAccessRequest
@@ -54,7 +55,6 @@ from docflow.db import transaction
 from docflow.extensions import limiter
 from docflow.outbox.services import notify_in_app
 from docflow.payments.models import FakeAcquiringPayment, OnlinePayment
-from docflow.powers.registry import open_registry
 from docflow.powers.services import upload_power
 from docflow.readings import services as rsvc
 from signing import pki
@@ -229,7 +229,7 @@ def site(readings: Readings) -> Site:
                     user=signer_a,
                     email=email,
                     rights={"can_view": True},
-                    base_url="http://localhost",
+                    runtime=current_runtime().replace(base_url="http://localhost"),
                 ).id
                 for email in ("newcomer@romashka.example", requester.email)
             }
@@ -252,16 +252,12 @@ def site(readings: Readings) -> Site:
             )
             notify_in_app(s, users=[signer_a], kind="test", title="Проверка")
             _, power_xml, power_sig = signed_power(w)
-            settings_ = w.app.extensions["docflow"].settings
             power, _ = upload_power(
                 s,
                 actor=Actor.for_user(signer_a),
                 xml=power_xml,
                 signature=power_sig,
-                trust=w.trust(s),
-                registry=open_registry(
-                    settings_.signatures.mchd_registry_url, var_dir=settings_.var_dir
-                ),
+                runtime=current_runtime(),
             )
             upload = rsvc.upload_form(
                 s,

@@ -151,7 +151,9 @@ def test_the_demo_world_has_an_employee_with_a_power_of_attorney(
                 certificate=cert,
                 doc_type="prom10",
                 moment=dt.datetime.now(dt.UTC),
-                registry=_registry(app),
+                runtime=app.extensions["docflow"].runtime.replace(
+                    registry=_registry(app)
+                ),
             )
         assert authority is not None and authority.power.id == power.id
 

@@ -73,8 +73,7 @@ def sign_in_browser(
                 actor=actor,
                 document_id=doc_id,
                 certificate_id=cert_id,
-                storage=w.storage,
-                timestamper=w.timestamper(),
+                runtime=w.runtime,
             )
         values = {
             item["kind"]: sign_tbs(issued, base64.b64decode(item["tbs"]), item["hash"])
@@ -86,9 +85,7 @@ def sign_in_browser(
                 actor=actor,
                 session_id=prepared.session_id,
                 signatures=values,
-                storage=w.storage,
-                trust=w.trust(s),
-                timestamper=w.timestamper(),
+                runtime=w.runtime,
             )
         s.expunge_all()
         s.close()
@@ -118,9 +115,7 @@ def countersign(w: World, doc_id: uuid.UUID) -> Signature:
                 actor=Actor.for_user(s.merge(w.clerk)),
                 document_id=doc_id,
                 signer=signer,
-                storage=w.storage,
-                trust=w.trust(s),
-                timestamper=w.timestamper(),
+                runtime=w.runtime,
             )
         s.close()
     return sig
@@ -166,7 +161,7 @@ def test_garbage_certificate_is_a_clear_validation_error(world: World) -> None:
                 s,
                 actor=Actor.for_user(s.merge(world.signer_a)),
                 data=b"not a certificate",
-                trust=world.trust(s),
+                runtime=world.runtime,
             )
         s.close()
 
@@ -282,9 +277,7 @@ def test_detached_signature_of_another_document_is_refused(world: World) -> None
                 actor=Actor.for_user(s.merge(world.signer_a)),
                 document_id=doc_id,
                 signature=wrong,
-                storage=world.storage,
-                trust=world.trust(s),
-                timestamper=world.timestamper(),
+                runtime=world.runtime,
             )
         assert err.value.code == "signature_invalid"
         s.rollback()
@@ -304,9 +297,7 @@ def test_signature_by_an_unregistered_certificate_is_refused(world: World) -> No
                 actor=Actor.for_user(s.merge(world.signer_a)),
                 document_id=doc_id,
                 signature=signing.sign_cms(original, signer),
-                storage=world.storage,
-                trust=world.trust(s),
-                timestamper=world.timestamper(),
+                runtime=world.runtime,
             )
         assert err.value.code == "certificate_not_registered"
         s.close()
@@ -325,9 +316,7 @@ def test_detached_cms_from_an_integration_advances_the_route(world: World) -> No
                 actor=Actor.for_user(s.merge(world.signer_a)),
                 document_id=doc_id,
                 signature=signing.sign_cms(original, signer),
-                storage=world.storage,
-                trust=world.trust(s),
-                timestamper=world.timestamper(),
+                runtime=world.runtime,
             )
         s.close()
     doc = load(world, doc_id)
@@ -350,8 +339,7 @@ def test_not_my_turn_and_no_sign_right_are_refused(world: World) -> None:
                 actor=Actor.for_user(s.merge(world.signer_a)),
                 document_id=doc_id,
                 certificate_id=cert.id,
-                storage=world.storage,
-                timestamper=world.timestamper(),
+                runtime=world.runtime,
             )
         s.rollback()
         s.close()
@@ -364,6 +352,7 @@ def test_not_my_turn_and_no_sign_right_are_refused(world: World) -> None:
                 actor=Actor.for_user(s.merge(world.viewer_a)),
                 document_id=other,
                 reason="не согласен",
+                runtime=world.runtime,
             )
         s.close()
 
@@ -401,9 +390,17 @@ def test_refusal_needs_a_reason_and_ends_the_route(world: World) -> None:
         s = world.session()
         actor = Actor.for_user(s.merge(world.signer_a))
         with pytest.raises(ValidationError):
-            svc.refuse(s, actor=actor, document_id=doc_id, reason=" ")
+            svc.refuse(
+                s, actor=actor, document_id=doc_id, reason=" ", runtime=world.runtime
+            )
         with transaction(s):
-            svc.refuse(s, actor=actor, document_id=doc_id, reason="Неверные показания")
+            svc.refuse(
+                s,
+                actor=actor,
+                document_id=doc_id,
+                reason="Неверные показания",
+                runtime=world.runtime,
+            )
         s.close()
     doc = load(world, doc_id)
     assert (
@@ -430,13 +427,25 @@ def test_delete_only_before_any_signature_and_revocation_needs_both(
         s.rollback()
         with transaction(s):
             svc.request_revocation(
-                s, actor=customer, document_id=signed, reason="Ошибка в акте"
+                s,
+                actor=customer,
+                document_id=signed,
+                reason="Ошибка в акте",
+                runtime=world.runtime,
             )
         with pytest.raises(InvalidTransitionError, match="другая сторона"):
-            svc.answer_revocation(s, actor=customer, document_id=signed, accept=True)
+            svc.answer_revocation(
+                s,
+                actor=customer,
+                document_id=signed,
+                accept=True,
+                runtime=world.runtime,
+            )
         s.rollback()
         with transaction(s):
-            svc.answer_revocation(s, actor=clerk, document_id=signed, accept=True)
+            svc.answer_revocation(
+                s, actor=clerk, document_id=signed, accept=True, runtime=world.runtime
+            )
         # Deleted documents vanish for customers.
         with pytest.raises(NotFoundError):
             svc.get_document(s, actor=customer, document_id=unsigned)
@@ -455,7 +464,7 @@ def test_replacing_a_signed_version_is_refused(world: World) -> None:
             svc.register_document(
                 s,
                 actor=Actor.for_user(s.merge(world.clerk)),
-                storage=world.storage,
+                runtime=world.runtime,
                 contract_id=world.contract_a.id,
                 doc_type="prom10",
                 number="П-1",
@@ -481,6 +490,7 @@ def test_audit_chain_verifies_and_detects_tampering(world: World) -> None:
                 actor=Actor.for_user(s.merge(world.signer_a)),
                 document_id=doc_id,
                 reason="Не тот период",
+                runtime=world.runtime,
             )
         count, problems = verify_chain(s)
         assert count >= 3 and problems == []

@@ -38,6 +38,7 @@ from tests.factories import (
 )
 from tests.functional.documents_support import (
     actor,
+    app_runtime,
     blob_store,
     countersign_as_supplier,
     db,
@@ -72,7 +73,7 @@ def signed(request: pytest.FixtureRequest) -> Iterator[Signed]:
     )
     empty_tables(app)
     pki = shared_pki()
-    store = blob_store(app)
+    runtime = app_runtime(app)
     with db(app) as s:
         make_organisation(
             s, name="АО «Энергосбыт»", inn=pki.supplier_inn, is_supplier=True
@@ -98,7 +99,7 @@ def signed(request: pytest.FixtureRequest) -> Iterator[Signed]:
         act = make_document(
             s,
             actor=actor(clerk),
-            storage=store,
+            runtime=runtime,
             contract=contract,
             number="77-0001/2026",
             title="Акт снятия показаний за октябрь",
@@ -106,12 +107,12 @@ def signed(request: pytest.FixtureRequest) -> Iterator[Signed]:
             data=make_pdf(2, heading="Акт ПРОМ10"),
             attachments=[("расчёт.csv", "№;кВт·ч\n1;1500\n".encode())],
         )
-        sign_as_customer(s, doc=act, user=alice, storage=store, pki=pki)
-        countersign_as_supplier(s, doc=act, clerk=clerk, storage=store, pki=pki)
+        sign_as_customer(s, doc=act, user=alice, runtime=runtime, pki=pki)
+        countersign_as_supplier(s, doc=act, clerk=clerk, runtime=runtime, pki=pki)
         letter = make_document(
             s,
             actor=actor(clerk),
-            storage=store,
+            runtime=runtime,
             contract=contract,
             number="П/9",
             title="Письмо о смене реквизитов",
@@ -221,7 +222,7 @@ def test_a_broken_pdf_is_refused_before_it_can_be_printed(
     # A «PDF» that does not parse no longer reaches the store (it could never
     # be signed); the printable form of a stored PDF that cannot be rendered
     # is covered by test_input_limits (the signing sheet with a note).
-    store = blob_store(signed.app)
+    runtime = app_runtime(signed.app)
     with db(signed.app) as s:
         clerk = s.get(Document, signed.act_id).created_by_id  # type: ignore[union-attr]
 
@@ -229,7 +230,7 @@ def test_a_broken_pdf_is_refused_before_it_can_be_printed(
             make_document(
                 s,
                 actor=actor(s.get(User, clerk)),
-                storage=store,
+                runtime=runtime,
                 contract=s.get(Contract, signed.contract_id),
                 number="Б-1",
                 title="Битый файл",
@@ -337,7 +338,7 @@ def test_package_refuses_a_blob_changed_in_storage(signed: Signed) -> None:
         doc = make_document(
             s,
             actor=actor(s.get(User, clerk)),
-            storage=store,
+            runtime=app_runtime(signed.app),
             contract=s.get(Contract, signed.contract_id),
             number="Т-1",
             title="Подменённый файл",

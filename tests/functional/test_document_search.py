@@ -41,7 +41,7 @@ from tests.factories import (
     make_signature,
     make_user,
 )
-from tests.functional.documents_support import actor, blob_store, db
+from tests.functional.documents_support import actor, app_runtime, db
 
 
 @dataclass
@@ -72,7 +72,7 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
 
 
 def build_world(app: Flask) -> World:
-    store = blob_store(app)
+    runtime = app_runtime(app)
     with db(app) as s:
         supplier = make_organisation(
             s, name="АО «Энергосбыт»", inn="7705000001", is_supplier=True
@@ -116,7 +116,7 @@ def build_world(app: Flask) -> World:
             return make_document(
                 s,
                 actor=staff,
-                storage=store,
+                runtime=runtime,
                 contract=contract,
                 number=number,
                 title=title,
@@ -176,6 +176,7 @@ def build_world(app: Flask) -> World:
             s,
             doc=docs[0],
             actor=actor(alice),
+            runtime=runtime,
             signer_name="Иванов Иван Иванович",
             organisation="ООО «Ромашка»",
         )

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from docflow.context import current_runtime
 from docflow.contracts.models import Contract
 from docflow.db import transaction
 from docflow.demo import create_demo_world
@@ -590,7 +591,9 @@ def test_no_orphan_blob_when_the_database_write_fails(readings: Readings) -> Non
         s = readings.w.session()
         with pytest.raises(IntegrityError), transaction(s):  # noqa: PT012
             contract = s.get(Contract, readings.contract_id)
-            received = hs.receive("80020.xml", real_80020(), storage=store)
+            received = hs.receive(
+                "80020.xml", real_80020(), runtime=current_runtime().replace(storage=store)
+            )
             assert received.blob_key and store.exists(received.blob_key)
             written.append(received.blob_key)
             hs.load_file(s, contract, received, storage=store, user=Ghost())

@@ -111,7 +111,7 @@ def _upload(world: World, registry: Any) -> Any:
             with transaction(s):
                 power, _ = powers.upload_power(
                     s, actor=Actor.for_user(s.merge(world.signer_a)), xml=xml,
-                    signature=sig, trust=world.trust(s), registry=registry,
+                    signature=sig, runtime=world.runtime.replace(registry=registry),
                 )  # fmt: skip
                 return power.status_source
         finally:

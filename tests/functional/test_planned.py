@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from docflow.api.openapi import openapi_spec
 from docflow.config import ConfigError, Settings
-from docflow.context import db_session
+from docflow.context import current_runtime, db_session
 from docflow.db import transaction
 from docflow.demo import create_demo_world
 from docflow.outbox.models import Notification
@@ -489,7 +489,12 @@ def test_the_reminder_on_the_deadline_morning(world: World) -> None:
         with world.app.app_context():
             s = world.session()
             with transaction(s):
-                n = ps.send_reminders(s, deadline=dl, now=moment, base_url="https://lk")
+                n = ps.send_reminders(
+                    s,
+                    deadline=dl,
+                    now=moment,
+                    runtime=current_runtime().replace(base_url="https://lk"),
+                )
             s.close()
         return n
 

@@ -59,8 +59,7 @@ def _upload(
                 actor=actor,
                 xml=xml,
                 signature=sig,
-                trust=world.trust(s),
-                registry=_registry(world),
+                runtime=world.runtime.replace(registry=_registry(world)),
             )
             s.expunge(power)
         s.close()
@@ -268,8 +267,8 @@ def test_a_representative_mismatch_is_refused(
         _, xml2, sig2 = signed_power(world)
         with pytest.raises(DocflowError) as caught, transaction(s):
             powers.upload_power(
-                s, actor=actor, xml=xml2, signature=sig2, trust=world.trust(s),
-                registry=_registry(world),
+                s, actor=actor, xml=xml2, signature=sig2,
+                runtime=world.runtime.replace(registry=_registry(world)),
                 certificate=__import__("signing").inspect_certificate(power_keys.stranger.der),
             )  # fmt: skip
         s.close()

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from docflow.access import Actor
+from docflow.context import current_runtime
 from docflow.db import transaction
 from docflow.outbox.models import Notification
 from docflow.readings import calc
@@ -256,12 +257,15 @@ def test_consumption_chart_by_voltage_level(readings: Readings, client: FlaskCli
 
 def test_window_open_is_announced_once_per_contract_and_period(readings: Readings) -> None:
     with readings.app.app_context():
+        rt = current_runtime()
         s = readings.w.session()
         with transaction(s):
-            assert svc.announce_window(s, now=NOW) == 1
+            assert svc.announce_window(s, now=NOW, runtime=rt) == 1
         with transaction(s):
-            assert svc.announce_window(s, now=NOW) == 0
-            assert svc.announce_window(s, now=dt.datetime(2026, 11, 27, tzinfo=calc.MSK)) == 0
+            assert svc.announce_window(s, now=NOW, runtime=rt) == 0
+            assert svc.announce_window(
+                s, now=dt.datetime(2026, 11, 27, tzinfo=calc.MSK), runtime=rt
+            ) == 0
         notes = list(s.scalars(select(Notification).where(
             Notification.kind == "readings.window_open")))
         assert [n.user_id for n in notes] == [readings.w.signer_a.id]

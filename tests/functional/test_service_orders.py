@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from docflow.access import Actor
 from docflow.accounts.models import Role
 from docflow.audit.models import AuditRecord
+from docflow.context import current_runtime
 from docflow.db import transaction
 from docflow.documents.models import DocStatus, DocType, Document
 from docflow.errors import (
@@ -130,7 +131,7 @@ def place(
             order, _ = svc.place_order(
                 s,
                 actor=Actor.for_user(s.merge(user or w.signer_a)),
-                storage=w.storage,
+                runtime=current_runtime(),
                 service_id=service_id,
                 contract_id=(contract or w.contract_a).id,
                 data=svc.OrderInput(
@@ -434,6 +435,7 @@ def test_order_offer_signatures_invoice_payment_done(world: World) -> None:
             svc.cancel_order,
             actor=Actor.for_user(world.signer_a),
             order_id=order.id,
+            runtime=world.app.extensions["docflow"].runtime,
         )
     assert (
         client.post(
@@ -746,7 +748,11 @@ def test_history_events_and_audit_for_a_cancel(world: World) -> None:
     service_id = make_service(world)
     order = place(world, service_id)
     run(
-        world, svc.cancel_order, actor=Actor.for_user(world.signer_a), order_id=order.id
+        world,
+        svc.cancel_order,
+        actor=Actor.for_user(world.signer_a),
+        order_id=order.id,
+        runtime=world.app.extensions["docflow"].runtime,
     )
     with world.app.app_context():
         s = world.session()

@@ -349,10 +349,9 @@ def test_archive_renewal_adds_an_archive_time_stamp_when_due(world: World) -> No
         trust = world.trust(s)
         renewed = renew_due(
             s,
-            storage=world.storage,
-            trust=trust,
-            timestamper=world.timestamper(),
-            revocation="soft",
+            runtime=world.runtime.replace(
+                trust_source=lambda _session: trust, revocation="soft"
+            ),
             horizon_days=90,
         )
         assert renewed >= 1

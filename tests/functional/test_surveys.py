@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from docflow.access import Actor
 from docflow.accounts.models import Role, User
+from docflow.context import current_runtime
 from docflow.db import transaction
 from docflow.demo import create_demo_world
 from docflow.errors import ConflictError
@@ -125,7 +126,9 @@ def make_survey(
                     s, actor=actor, survey_id=survey.id, fields=fields
                 ).id
             if publish:
-                svc.publish_survey(s, actor=actor, survey_id=survey.id)
+                svc.publish_survey(
+                    s, actor=actor, survey_id=survey.id, runtime=current_runtime()
+                )
             survey_id = survey.id
         s.close()
     return survey_id, q

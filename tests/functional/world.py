@@ -18,6 +18,7 @@ from docflow.accounts.models import Role, User
 from docflow.context import current_runtime
 from docflow.contracts.models import Contract, Organisation
 from docflow.db import transaction
+from docflow.runtime import Runtime
 from signing import pki
 from storage import open_store
 from tests.factories import PASSWORD as PASSWORD
@@ -104,6 +105,12 @@ class World:
     @property
     def storage(self) -> Any:
         return open_store(self.app.extensions["docflow"].settings.storage_url)
+
+    @property
+    def runtime(self) -> Runtime:
+        """The app's runtime: its blob store, trust store (with the test PKI's
+        root), time-stamping authority and registry."""
+        return self.app.extensions["docflow"].runtime  # type: ignore[no-any-return]
 
     def session(self) -> Session:
         return self.app.extensions["docflow"].sessionmaker()  # type: ignore[no-any-return]
@@ -197,7 +204,7 @@ def register_cert(world: World, user: User, issued: pki.Issued) -> Any:
         s = world.session()
         with transaction(s):
             result = make_certificate(
-                s, user=s.merge(user), der=issued.der, trust=world.trust(s)
+                s, user=s.merge(user), der=issued.der, runtime=world.runtime
             )
         s.close()
     return result
@@ -221,7 +228,7 @@ def new_document(
             doc = make_document(
                 s,
                 actor=Actor.for_user(user),
-                storage=world.storage,
+                runtime=world.runtime,
                 contract=contract or world.contract_a,
                 doc_type=meta.pop("doc_type", "prom10"),
                 number=meta.pop("number", "П-1"),

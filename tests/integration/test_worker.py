@@ -15,6 +15,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from docflow.accounts import services as svc
+from docflow.context import current_runtime
 from docflow.db import transaction
 from docflow.outbox.models import OutboxMessage, OutboxStatus
 from tests.appfixtures import (
@@ -134,7 +135,11 @@ def test_real_worker_relays_a_confirmation_email(broker_app: Flask) -> None:
                     last_name="Рабочий",
                     first_name="Процесс",
                 )
-                svc.send_confirmation(s, user=user, base_url="http://localhost")
+                svc.send_confirmation(
+                    s,
+                    user=user,
+                    runtime=current_runtime().replace(base_url="http://localhost"),
+                )
             s.close()
         rows = wait_for_status(broker_app, OutboxStatus.SENT)
         assert len(rows) == 1 and rows[0].attempts == 1

@@ -196,6 +196,7 @@ class DocumentSearch(QueryModel):
         "status",
         "awaiting_me",
         "contract_id",
+        "contract_number",
         "date_from",
         "date_to",
         "counterparty_inn",
@@ -226,10 +227,10 @@ class DocumentSearch(QueryModel):
     contract_id: Annotated[
         str, BeforeValidator(_query_uuid), WithJsonSchema(UUID_SCHEMA)
     ] = ""
-    contract_number: str = Field(
+    contract_number: Annotated[str, _longest(50)] = Field(
         "",
+        max_length=50,
         description="Номер договора (или его начало), без учёта регистра.",
-        json_schema_extra={"maxLength": 50},
     )
     counterparty_inn: Annotated[str, BeforeValidator(_inn)] = Field(
         "",

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from docflow.access import Actor
@@ -22,8 +22,10 @@ from docflow.accounts.models import Role, User
 from docflow.contracts.models import Contract, Organisation
 from docflow.db import make_engine
 from docflow.models import Base
+from docflow.runtime import Runtime, build_runtime
 from storage import FilesystemBlobStorage
 from tests import factories
+from tests.appfixtures import make_settings
 
 
 def memory_engine() -> Engine:
@@ -74,6 +76,17 @@ def session(engine: Engine) -> Iterator[Session]:
 @pytest.fixture()
 def store(tmp_path: Path) -> FilesystemBlobStorage:
     return FilesystemBlobStorage(tmp_path / "blobs")
+
+
+@pytest.fixture()
+def runtime(tmp_path: Path, engine: Engine, store: FilesystemBlobStorage) -> Runtime:
+    """The runtime of the embedded mode under the test's directory (its own
+    time-stamping authority, the trust store read from the database), storing
+    blobs in :func:`store`; links point to ``http://docflow.test``."""
+    settings = make_settings(tmp_path / "var", "sqlite://").replace(
+        base_url="http://docflow.test"
+    )
+    return build_runtime(settings, sessionmaker(engine)).replace(storage=store)
 
 
 @dataclass(frozen=True)

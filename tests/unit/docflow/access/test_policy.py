@@ -33,7 +33,7 @@ from docflow.documents.models import Document
 from docflow.documents.services import delete_document
 from docflow.errors import NotFoundError, PermissionDeniedError
 from docflow.powers.models import PowerOfAttorney
-from storage import FilesystemBlobStorage
+from docflow.runtime import Runtime
 from tests import factories
 from tests.unit.docflow.conftest import Cast
 
@@ -109,10 +109,13 @@ def test_visible_contract_ids_by_right(session: Session, cast: Cast) -> None:
 
 
 @pytest.fixture()
-def doc(session: Session, cast: Cast, store: FilesystemBlobStorage) -> Document:
+def doc(session: Session, cast: Cast, runtime: Runtime) -> Document:
     """A document the supplier's clerk registered on the customer's contract."""
     return factories.make_document(
-        session, actor=Actor.for_user(cast.clerk), storage=store, contract=cast.contract
+        session,
+        actor=Actor.for_user(cast.clerk),
+        runtime=runtime,
+        contract=cast.contract,
     )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from docflow.contracts.models import ContractAccess
 from docflow.contracts.rights import grant_rights, revoke_access, set_rights
 from docflow.errors import NotFoundError, ValidationError
+from docflow.runtime import Runtime
 from tests import factories
 from tests.unit.docflow.conftest import Cast
 
@@ -25,7 +26,7 @@ def _access(session: Session, cast: Cast, who: str) -> ContractAccess:
 
 
 def test_set_rights_replaces_them_and_always_keeps_viewing(
-    session: Session, cast: Cast
+    session: Session, cast: Cast, runtime: Runtime
 ) -> None:
     viewer = _access(session, cast, "viewer")
     set_rights(
@@ -34,13 +35,13 @@ def test_set_rights_replaces_them_and_always_keeps_viewing(
         user=cast.signer,
         access_id=viewer.id,
         rights={"can_view": False, "can_submit_readings": True},
-        base_url="http://docflow.test",
+        runtime=runtime,
     )
     assert viewer.rights == ("can_view", "can_submit_readings")
 
 
 def test_the_last_administrator_keeps_the_right_to_manage(
-    session: Session, cast: Cast
+    session: Session, cast: Cast, runtime: Runtime
 ) -> None:
     signer = _access(session, cast, "signer")
     with pytest.raises(ValidationError) as refused:
@@ -50,7 +51,7 @@ def test_the_last_administrator_keeps_the_right_to_manage(
             user=cast.signer,
             access_id=signer.id,
             rights={"can_sign": True},
-            base_url="http://docflow.test",
+            runtime=runtime,
         )
     assert refused.value.code == "last_administrator"
     with pytest.raises(ValidationError):
@@ -59,12 +60,14 @@ def test_the_last_administrator_keeps_the_right_to_manage(
             contract=cast.contract,
             user=cast.signer,
             access_id=signer.id,
-            base_url="http://docflow.test",
+            runtime=runtime,
         )
     assert signer.can_manage
 
 
-def test_a_second_administrator_lets_the_first_go(session: Session, cast: Cast) -> None:
+def test_a_second_administrator_lets_the_first_go(
+    session: Session, cast: Cast, runtime: Runtime
+) -> None:
     viewer = _access(session, cast, "viewer")
     viewer.can_manage = True
     session.flush()
@@ -73,7 +76,7 @@ def test_a_second_administrator_lets_the_first_go(session: Session, cast: Cast) 
         contract=cast.contract,
         user=cast.viewer,
         access_id=_access(session, cast, "signer").id,
-        base_url="http://docflow.test",
+        runtime=runtime,
     )
     assert (
         session.scalar(
@@ -83,7 +86,9 @@ def test_a_second_administrator_lets_the_first_go(session: Session, cast: Cast) 
     )
 
 
-def test_rights_of_another_contract_are_not_found(session: Session, cast: Cast) -> None:
+def test_rights_of_another_contract_are_not_found(
+    session: Session, cast: Cast, runtime: Runtime
+) -> None:
     other = factories.make_contract(session, organisation=cast.customer)
     stranger = factories.grant(session, user=cast.stranger, contract=other)
     with pytest.raises(NotFoundError):
@@ -92,7 +97,7 @@ def test_rights_of_another_contract_are_not_found(session: Session, cast: Cast) 
             contract=cast.contract,
             user=cast.signer,
             access_id=stranger.id,
-            base_url="http://docflow.test",
+            runtime=runtime,
         )
 
 

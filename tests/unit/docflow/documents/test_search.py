@@ -26,7 +26,7 @@ from docflow.documents.search import (
 )
 from docflow.documents.services import delete_document
 from docflow.errors import ValidationError
-from storage import FilesystemBlobStorage
+from docflow.runtime import Runtime
 from tests import factories
 from tests.unit.docflow.conftest import Cast
 
@@ -141,7 +141,7 @@ class Shelf:
 
 
 @pytest.fixture()
-def shelf(session: Session, cast: Cast, store: FilesystemBlobStorage) -> Shelf:
+def shelf(session: Session, cast: Cast, runtime: Runtime) -> Shelf:
     clerk = Actor.for_user(cast.clerk)
     other_org = factories.make_organisation(
         session, name="АО «Василёк»", inn="5003012345"
@@ -154,7 +154,7 @@ def shelf(session: Session, cast: Cast, store: FilesystemBlobStorage) -> Shelf:
         return factories.make_document(
             session,
             actor=clerk,
-            storage=store,
+            runtime=runtime,
             contract=contract,  # type: ignore[arg-type]
             number=number,
             doc_date=on,
@@ -167,7 +167,9 @@ def shelf(session: Session, cast: Cast, store: FilesystemBlobStorage) -> Shelf:
         doc("В-1", dt.date(2026, 10, 31), other),
         doc("Удалённый", dt.date(2026, 10, 31)),
     ]
-    factories.make_signature(session, doc=docs[1], actor=Actor.for_user(cast.signer))
+    factories.make_signature(
+        session, doc=docs[1], actor=Actor.for_user(cast.signer), runtime=runtime
+    )
     delete_document(session, actor=clerk, document_id=docs[4].id)
     return Shelf(cast, other_signer, {d.number: d for d in docs})
 

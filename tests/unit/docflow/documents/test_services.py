@@ -26,33 +26,41 @@ from docflow.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from docflow.runtime import Runtime
 from storage import FilesystemBlobStorage
 from tests import factories
 from tests.unit.docflow.conftest import Cast
 
 
 @pytest.fixture()
-def register(session: Session, cast: Cast, store: FilesystemBlobStorage) -> Register:
-    return Register(session, cast, store)
+def register(
+    session: Session, cast: Cast, store: FilesystemBlobStorage, runtime: Runtime
+) -> Register:
+    return Register(session, cast, store, runtime)
 
 
 class Register:
-    """Documents on the cast's contract, registered by the clerk by default."""
+    """Documents on the cast's contract, registered by the clerk by default
+    (``runtime`` stores their files in ``store``)."""
 
-    def __init__(self, s: Session, cast: Cast, store: FilesystemBlobStorage) -> None:
-        self.s, self.cast, self.store = s, cast, store
+    def __init__(
+        self, s: Session, cast: Cast, store: FilesystemBlobStorage, runtime: Runtime
+    ) -> None:
+        self.s, self.cast, self.store, self.runtime = s, cast, store, runtime
 
     def __call__(self, by: User | None = None, **kw: object) -> Document:
         return factories.make_document(
             self.s,
             actor=Actor.for_user(by or self.cast.clerk),
-            storage=self.store,
+            runtime=self.runtime,
             contract=self.cast.contract,
             **kw,  # type: ignore[arg-type]
         )
 
     def sign(self, doc: Document, by: User) -> None:
-        factories.make_signature(self.s, doc=doc, actor=Actor.for_user(by))
+        factories.make_signature(
+            self.s, doc=doc, actor=Actor.for_user(by), runtime=self.runtime
+        )
 
 
 def _steps(doc: Document) -> list[tuple[Party, StepStatus]]:
@@ -131,7 +139,12 @@ def test_submit_sends_a_draft_on_its_route(
     session: Session, register: Register
 ) -> None:
     doc = register(draft=True)
-    submit(session, actor=Actor.for_user(register.cast.clerk), document_id=doc.id)
+    submit(
+        session,
+        actor=Actor.for_user(register.cast.clerk),
+        document_id=doc.id,
+        runtime=register.runtime,
+    )
     assert doc.status == DocStatus.AWAITING
     assert _steps(doc)[0] == (Party.CUSTOMER, StepStatus.CURRENT)
 
@@ -141,7 +154,12 @@ def test_submit_refuses_a_document_on_its_route_already(
 ) -> None:
     doc = register()
     with pytest.raises(InvalidTransitionError):
-        submit(session, actor=Actor.for_user(register.cast.clerk), document_id=doc.id)
+        submit(
+            session,
+            actor=Actor.for_user(register.cast.clerk),
+            document_id=doc.id,
+            runtime=register.runtime,
+        )
 
 
 def test_signatures_advance_the_route_until_it_is_signed(register: Register) -> None:
@@ -171,6 +189,7 @@ def test_refuse_records_the_reason_and_the_refusing_party(
         actor=Actor.for_user(register.cast.signer),
         document_id=doc.id,
         reason="  Неверные показания  ",
+        runtime=register.runtime,
     )
     assert doc.status == DocStatus.REFUSED
     assert doc.refused_by == Party.CUSTOMER
@@ -188,6 +207,7 @@ def test_refuse_on_the_other_partys_turn_is_a_conflict(
             actor=Actor.for_user(register.cast.clerk),
             document_id=doc.id,
             reason="Не согласны",
+            runtime=register.runtime,
         )
 
 
@@ -199,6 +219,7 @@ def test_refuse_needs_the_right_to_sign(session: Session, register: Register) ->
             actor=Actor.for_user(register.cast.viewer),
             document_id=doc.id,
             reason="Не согласны",
+            runtime=register.runtime,
         )
 
 
@@ -210,6 +231,7 @@ def test_refuse_needs_a_reason(session: Session, register: Register) -> None:
             actor=Actor.for_user(register.cast.signer),
             document_id=doc.id,
             reason=" no ",
+            runtime=register.runtime,
         )
     assert doc.status == DocStatus.AWAITING
 
@@ -219,9 +241,21 @@ def test_a_refused_document_is_refused_no_more(
 ) -> None:
     doc = register()
     signer = Actor.for_user(register.cast.signer)
-    refuse(session, actor=signer, document_id=doc.id, reason="Первый отказ")
+    refuse(
+        session,
+        actor=signer,
+        document_id=doc.id,
+        reason="Первый отказ",
+        runtime=register.runtime,
+    )
     with pytest.raises(InvalidTransitionError, match="Отказ в подписании"):
-        refuse(session, actor=signer, document_id=doc.id, reason="Второй отказ")
+        refuse(
+            session,
+            actor=signer,
+            document_id=doc.id,
+            reason="Второй отказ",
+            runtime=register.runtime,
+        )
 
 
 # -- revocation --------------------------------------------------------------------------
@@ -237,6 +271,7 @@ def test_request_revocation_needs_a_signature(
             actor=Actor.for_user(register.cast.signer),
             document_id=doc.id,
             reason="Ошибка в акте",
+            runtime=register.runtime,
         )
 
 
@@ -249,13 +284,29 @@ def test_revocation_is_answered_by_the_other_party(
     register.sign(doc, cast.clerk)
     customer, supplier = Actor.for_user(cast.signer), Actor.for_user(cast.clerk)
     request_revocation(
-        session, actor=customer, document_id=doc.id, reason="Ошибка в акте"
+        session,
+        actor=customer,
+        document_id=doc.id,
+        reason="Ошибка в акте",
+        runtime=register.runtime,
     )
     assert doc.status == DocStatus.REVOCATION_REQUESTED
     assert doc.revocation_requested_by == Party.CUSTOMER
     with pytest.raises(InvalidTransitionError, match="другая сторона"):
-        answer_revocation(session, actor=customer, document_id=doc.id, accept=True)
-    answer_revocation(session, actor=supplier, document_id=doc.id, accept=True)
+        answer_revocation(
+            session,
+            actor=customer,
+            document_id=doc.id,
+            accept=True,
+            runtime=register.runtime,
+        )
+    answer_revocation(
+        session,
+        actor=supplier,
+        document_id=doc.id,
+        accept=True,
+        runtime=register.runtime,
+    )
     assert _status(doc) == DocStatus.REVOKED
 
 
@@ -275,9 +326,14 @@ def test_a_declined_revocation_restores_the_status(
         actor=Actor.for_user(cast.signer),
         document_id=doc.id,
         reason="Ошибка в акте",
+        runtime=register.runtime,
     )
     answer_revocation(
-        session, actor=Actor.for_user(cast.clerk), document_id=doc.id, accept=False
+        session,
+        actor=Actor.for_user(cast.clerk),
+        document_id=doc.id,
+        accept=False,
+        runtime=register.runtime,
     )
     assert doc.status == back_to
 
