@@ -156,7 +156,13 @@ def list_appeals() -> Any:
     filters = _filters()
     s = db_session()
     with transaction(s):
-        page = svc.search_appeals(s, actor=api_actor(), filters=filters, per_page=100)
+        page = svc.search_appeals(
+            s,
+            actor=api_actor(),
+            filters=filters,
+            per_page=100,
+            runtime=current_runtime(),
+        )
         items = [appeal_json(s, a) for a in page.items]
     return jsonify(
         {"items": items, "total": page.total, "page": page.page, "pages": page.pages}
@@ -271,7 +277,7 @@ def _filters() -> svc.AppealFilters:
 def get_appeal(appeal_id: uuid.UUID) -> Any:
     s = db_session()
     with transaction(s):
-        svc.sync_signatures(s)
+        svc.sync_signatures(s, runtime=current_runtime())
     appeal = svc.get_appeal(s, actor=api_actor(), appeal_id=appeal_id)
     return jsonify(appeal_json(s, appeal, full=True))
 

@@ -707,10 +707,11 @@ def search_appeals(
     queue: bool = False,
     per_page: int = 50,
     now: dt.datetime | None = None,
+    runtime: Runtime,
 ) -> AppealPage:
     """The appeals the actor sees, filtered. ``queue``: the clerk's order (by
     deadline, the overdue first); otherwise the newest first."""
-    sync_signatures(session)
+    sync_signatures(session, runtime=runtime)
     now = now or utcnow()
     stmt = select(Appeal).where(appeal_contract_filter(actor, Appeal.contract_id))
     if queue and not handles_appeals(actor):
@@ -788,7 +789,7 @@ def search_appeals(
 # -- transitions ---------------------------------------------------------------------
 
 
-def sync_signatures(session: Session) -> int:
+def sync_signatures(session: Session, *, runtime: Runtime) -> int:
     """Bring the appeals waiting for the customer's signature up to date with
     their documents: signed → registered (the deadline runs from the
     signature); refused or deleted → withdrawn. Each appeal moves once (a
@@ -850,7 +851,7 @@ def sync_signatures(session: Session) -> int:
             session,
             appeal,
             f"appeal.{appeal.status.value}",
-            base_url="",
+            base_url=runtime.base_url,
             title=f"Обращение № {appeal.number}: {appeal.status_title}",
         )
         moved += 1
@@ -869,7 +870,7 @@ def take_into_work(
     session: Session, *, actor: Actor, appeal_id: uuid.UUID, runtime: Runtime
 ) -> Appeal:
     """«Взять в работу» (a clerk)."""
-    sync_signatures(session)
+    sync_signatures(session, runtime=runtime)
     appeal = _require_handler(session, actor, appeal_id)
     if appeal.status != AppealStatus.REGISTERED:
         raise InvalidTransitionError(
@@ -908,7 +909,7 @@ def answer_appeal(
     :raises PermissionDeniedError: not the supplier's side.
     :raises InvalidTransitionError: not registered or in work.
     """
-    sync_signatures(session)
+    sync_signatures(session, runtime=runtime)
     appeal = _require_handler(session, actor, appeal_id)
     if appeal.status not in OPEN:
         raise InvalidTransitionError(
@@ -1025,7 +1026,7 @@ def withdraw_appeal(
     runtime: Runtime,
 ) -> Appeal:
     """«Отозвать» (the customer), while no answer is given."""
-    sync_signatures(session)
+    sync_signatures(session, runtime=runtime)
     appeal = get_appeal(session, actor=actor, appeal_id=appeal_id, lock=True)
     if handles_appeals(actor) or (
         actor.user_id != appeal.created_by_id

@@ -57,7 +57,7 @@ def _synced() -> None:
     """Appeals whose documents were signed (or refused) since: moved on."""
     s = db_session()
     with transaction(s):
-        svc.sync_signatures(s)
+        svc.sync_signatures(s, runtime=current_runtime())
 
 
 def _list_context(queue: bool) -> dict[str, Any]:
@@ -65,7 +65,9 @@ def _list_context(queue: bool) -> dict[str, Any]:
     actor = current_actor()
     filters = svc.AppealFilters.from_args(request.args)
     with transaction(s):
-        page = svc.search_appeals(s, actor=actor, filters=filters, queue=queue)
+        page = svc.search_appeals(
+            s, actor=actor, filters=filters, queue=queue, runtime=current_runtime()
+        )
     contracts = svc.filing_contracts(s, actor=actor)
     return {
         "page": page,

@@ -27,7 +27,7 @@ from docflow.demo import create_demo_world
 from docflow.documents.models import DocStatus, DocType, Document, DocumentFile, Party
 from docflow.documents.signing_flow import accept_cms_signature
 from docflow.errors import PayloadTooLargeError, ValidationError
-from docflow.outbox.models import Notification, OutboxMessage
+from docflow.outbox.models import Event, Notification, OutboxMessage
 from tests.functional.api_support import sign_cms
 from tests.functional.world import PASSWORD, World, act_pdf, keys, register_cert, world
 
@@ -206,6 +206,15 @@ def test_significant_appeal_waits_for_the_signature_then_registers(
     [appeal] = appeals(world)
     assert appeal.status == AppealStatus.REGISTERED
     assert appeal.due_at - appeal.registered_at == dt.timedelta(hours=72)
+    # The event of the move links to the appeal with the cabinet's address,
+    # as every other appeal event does (it was a bare path).
+    with world.app.app_context():
+        event = db_session().scalars(
+            select(Event).where(Event.kind == "appeal.registered")
+        ).one()
+        base_url = current_runtime().base_url
+    assert base_url.startswith("http")
+    assert event.payload["url"] == f"{base_url}/appeals/{appeal.id}"
 
 
 def test_refused_signature_withdraws_the_appeal(world: World) -> None:
