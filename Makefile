@@ -32,6 +32,7 @@ run: install
 
 ## Installs everything the tests need and runs the whole suite.
 test: install system
+	$(BIN)/ruff format --check docflow signing storage notifications netguard tests benchmarks scripts
 	$(BIN)/ruff check docflow signing storage notifications netguard tests benchmarks scripts
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python scripts/check_cycles.py

@@ -182,9 +182,7 @@ class CpuMeter:
     def seconds(self, roots: list[int], *, database: bool) -> float:
         return sum(self.by_part(dict.fromkeys(map(str, roots)), database).values())
 
-    def by_part(
-        self, parts: dict[str, int | None], database: bool
-    ) -> dict[str, float]:
+    def by_part(self, parts: dict[str, int | None], database: bool) -> dict[str, float]:
         """CPU seconds of each named root process and its descendants (and,
         with ``database``, of this run's PostgreSQL backends as ``database``)."""
         table = {}

@@ -124,7 +124,7 @@ def _grid_cabinet_url(database_url: str) -> str | None:
         parts.scheme not in {"http", "https"}
         or not parts.hostname
         or "{" in parts.netloc
-        or any(c in rest for c in "{}<>\"\\ ")
+        or any(c in rest for c in '{}<>"\\ ')
         or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
     ):
         raise ConfigError(
@@ -216,7 +216,9 @@ def _check_payments(settings: Settings) -> None:
             "PAYMENT_PROVIDER=tbank needs TBANK_TERMINAL_KEY and TBANK_PASSWORD "
             "(the terminal's key and password from the acquiring cabinet)"
         )
-    if bool(settings.payments.tbank_terminal_key) != bool(settings.payments.tbank_password):
+    if bool(settings.payments.tbank_terminal_key) != bool(
+        settings.payments.tbank_password
+    ):
         raise ConfigError("TBANK_TERMINAL_KEY and TBANK_PASSWORD go together")
     if (
         provider == "fake"
@@ -306,6 +308,7 @@ class OutboxPolicy:
                 "OUTBOX_MAX_BACKOFF_SECONDS must not be below OUTBOX_BACKOFF_SECONDS"
             )
         return policy
+
 
 DEFAULT_POLICY = OutboxPolicy()
 
@@ -649,9 +652,7 @@ class Settings:
             messages=MessageSettings(
                 smtp_url=_check_url(
                     "SMTP_URL",
-                    os.environ.get(
-                        "SMTP_URL", (var_dir / "outbox" / "email").as_uri()
-                    ),
+                    os.environ.get("SMTP_URL", (var_dir / "outbox" / "email").as_uri()),
                     {"smtp", "smtps", "file"},
                 ),
                 sms_gateway_url=_check_url(
@@ -782,7 +783,9 @@ class Settings:
                 "READINGS_WINDOW_START/READINGS_WINDOW_END: expected days of the month "
                 "with 1 <= start <= end <= 31"
             )
-        if not (0 <= readings.ppp_deadline_hour <= 23 and 0 <= readings.ppp_days_ahead <= 31):
+        if not (
+            0 <= readings.ppp_deadline_hour <= 23 and 0 <= readings.ppp_days_ahead <= 31
+        ):
             raise ConfigError(  # ППП
                 "PPP_DEADLINE_HOUR/PPP_DAYS_AHEAD: expected an hour 0..23 and 0..31 days"
             )

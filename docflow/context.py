@@ -67,7 +67,6 @@ class DocflowState:
         with self._lock:
             self._runtime = value
 
-
     def backend(self, name: str, factory: Callable[[], T]) -> T:
         """A connection kept for the process (an outbox channel and its pool),
         made by ``factory`` the first time ``name`` is asked for."""

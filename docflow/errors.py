@@ -69,8 +69,6 @@ class PayloadTooLargeError(DocflowError):
     code = "payload_too_large"
 
 
-
-
 # Stable codes and Russian messages for plain HTTP errors.
 HTTP_CODES: dict[int, tuple[str, str]] = {
     400: ("bad_request", "Некорректный запрос."),

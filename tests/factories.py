@@ -179,7 +179,9 @@ def make_certificate(
 ) -> Registration:
     """``user`` registers certificate ``der``, checked against ``runtime``'s
     trust store; see ``.accepted`` and ``.problems``."""
-    return register_certificate(s, actor=Actor.for_user(user), data=der, runtime=runtime)
+    return register_certificate(
+        s, actor=Actor.for_user(user), data=der, runtime=runtime
+    )
 
 
 def make_power_of_attorney(

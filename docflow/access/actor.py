@@ -91,7 +91,9 @@ class Actor:
         )
 
     @classmethod
-    def for_api_key(cls, key: KeyLike, request_info: RequestInfo | None = None) -> Actor:
+    def for_api_key(
+        cls, key: KeyLike, request_info: RequestInfo | None = None
+    ) -> Actor:
         """An integration: a key of a customer organisation, or of the supplier
         (a key bound to no organisation)."""
         return cls(

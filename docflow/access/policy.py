@@ -489,9 +489,7 @@ def sees_all_online_payments(actor: Actor) -> bool:
 
 # -- hourly volumes (docflow.readings.hourly_*) -----------------------------------------
 
-HOURLY_UPLOAD_REFUSED = (
-    "Почасовые объёмы загружает тот, у кого есть право передавать показания по договору."
-)
+HOURLY_UPLOAD_REFUSED = "Почасовые объёмы загружает тот, у кого есть право передавать показания по договору."
 
 
 def hourly_rights(session: Session, actor: Actor, contract_id: Any) -> Rights:

@@ -240,5 +240,3 @@ def event_json(event: Event) -> dict[str, Any]:
         "created_at": iso(event.created_at),
         "data": event.payload,
     }
-
-

@@ -127,9 +127,7 @@ def record(
     It is chained and written when the transaction commits (see the module's
     docstring); until then it has no ``id`` or ``hash`` and no query finds it.
     """
-    label = actor_label or (
-        f"{user.full_name} <{user.email}>" if user else "система"
-    )
+    label = actor_label or (f"{user.full_name} <{user.email}>" if user else "система")
     info = request_info or RequestInfo(via="system")
     rec = AuditRecord(
         at=utcnow(),

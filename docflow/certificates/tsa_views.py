@@ -30,7 +30,8 @@ def answer_time_stamp_request() -> Response:
         abort(413)
     body = request.stream.read(MAX_REQUEST_SIZE + 1)
     return Response(
-        st.runtime.timestamper.respond(body[: MAX_REQUEST_SIZE + 1]), mimetype=REPLY_MIME
+        st.runtime.timestamper.respond(body[: MAX_REQUEST_SIZE + 1]),
+        mimetype=REPLY_MIME,
     )
 
 

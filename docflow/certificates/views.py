@@ -209,7 +209,9 @@ def card(certificate_id: uuid.UUID) -> Any:
         cert=cert,
         info=info,
         status=svc.status_of(cert),
-        qualified=svc.qualified_status(cert, trust=current_runtime().trust(db_session())),
+        qualified=svc.qualified_status(
+            cert, trust=current_runtime().trust(db_session())
+        ),
         powers=_powers_of(cert),
         power_status=power_status,
     )

@@ -45,7 +45,9 @@ def render_text(source: str | None) -> Markup:
                 )
                 parts.append(f"<ul>{items}</ul>")
             else:
-                parts.append("<p>" + "<br>".join(_inline(line) for line in group) + "</p>")
+                parts.append(
+                    "<p>" + "<br>".join(_inline(line) for line in group) + "</p>"
+                )
     return Markup("\n".join(parts))  # noqa: S704 - every piece was escaped above
 
 

@@ -297,5 +297,3 @@ def register_through_invitation(
         session, raw=raw, user=user, runtime=runtime, request_info=request_info
     )
     return user, contract
-
-

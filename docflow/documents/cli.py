@@ -191,7 +191,9 @@ def archive_group() -> None:
 @with_appcontext
 def archive_status_command(as_json: bool) -> None:
 
-    status = archive_status(db_session(), horizon_days=settings().signatures.archive_horizon_days)
+    status = archive_status(
+        db_session(), horizon_days=settings().signatures.archive_horizon_days
+    )
     if as_json:
         click.echo(json.dumps(status.to_json(), ensure_ascii=False))
         return

@@ -23,7 +23,9 @@ class DocType(enum.StrEnum):
     OTHER = "other"
     APPEAL = "appeal"  # a customer's appeal (docflow.appeals)
     APPEAL_ANSWER = "appeal_answer"  # the supplier's answer to an appeal
-    SERVICE_OFFER = "service_offer"  # the offer of an ordered service (docflow.service_orders)
+    SERVICE_OFFER = (
+        "service_offer"  # the offer of an ordered service (docflow.service_orders)
+    )
 
 
 DOC_TYPE_TITLES = {

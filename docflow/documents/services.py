@@ -646,8 +646,6 @@ def unavailable_reason(
     return UnavailableDocument("unavailable") if notified else None
 
 
-
-
 def list_documents_for_contract(
     session: Session, *, contract_id: uuid.UUID, user: Any, limit: int = 50
 ) -> list[Document]:
@@ -965,5 +963,3 @@ def status_label(doc: Document) -> str:
         if parties == {Party.SUPPLIER}:
             return "Подписан поставщиком"
     return STATUS_TITLES[doc.status]
-
-

@@ -23,8 +23,13 @@ def _url() -> str:
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True,
-                      render_as_batch=True, include_name=include_in_schema_compare)
+    context.configure(
+        url=_url(),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+        include_name=include_in_schema_compare,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -42,9 +47,13 @@ def run_migrations_online() -> None:
 def _run(connection: object) -> None:
     # Batch mode lets the same revisions alter tables on SQLite, which cannot
     # ALTER most things in place.
-    context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=True, compare_type=True,
-                      include_name=include_in_schema_compare)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        compare_type=True,
+        include_name=include_in_schema_compare,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

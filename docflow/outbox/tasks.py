@@ -63,7 +63,9 @@ def channel_for(row: OutboxMessage) -> Any:
     app_state = state()
     settings = app_state.settings
     url = (
-        settings.messages.smtp_url if row.channel == Channel.EMAIL else settings.messages.sms_gateway_url
+        settings.messages.smtp_url
+        if row.channel == Channel.EMAIL
+        else settings.messages.sms_gateway_url
     )
     return app_state.backend(
         f"channel:{row.channel}:{url}",

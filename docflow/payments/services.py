@@ -107,8 +107,6 @@ def register_amount_resolver(kind: str, resolver: AmountResolver) -> None:
     _AMOUNT_RESOLVERS[kind] = resolver
 
 
-
-
 def resolve_amount(
     session: Session, *, actor: Actor, kind: str, reference: str
 ) -> tuple[uuid.UUID, int, str]:

@@ -19,10 +19,34 @@ from zoneinfo import ZoneInfo
 
 MSK = ZoneInfo("Europe/Moscow")
 
-MONTHS = ("январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август",
-          "сентябрь", "октябрь", "ноябрь", "декабрь")
-MONTHS_SHORT = ("янв", "фев", "мар", "апр", "май", "июн", "июл", "авг", "сен", "окт",
-                "ноя", "дек")
+MONTHS = (
+    "январь",
+    "февраль",
+    "март",
+    "апрель",
+    "май",
+    "июнь",
+    "июль",
+    "август",
+    "сентябрь",
+    "октябрь",
+    "ноябрь",
+    "декабрь",
+)
+MONTHS_SHORT = (
+    "янв",
+    "фев",
+    "мар",
+    "апр",
+    "май",
+    "июн",
+    "июл",
+    "авг",
+    "сен",
+    "окт",
+    "ноя",
+    "дек",
+)
 
 # A reading lower than the previous one is taken as the register passing
 # through zero only when the consumption that implies is plausible: below this
@@ -35,6 +59,7 @@ MIN_DIGITS, MAX_DIGITS = 3, 12
 
 
 # -- periods --------------------------------------------------------------------
+
 
 def period_of(day: dt.date) -> dt.date:
     """The period (its first day) a date falls in."""
@@ -57,8 +82,6 @@ def last_day(period: dt.date) -> dt.date:
 def period_title(period: dt.date) -> str:
     """«ноябрь 2026 г.»"""
     return f"{MONTHS[period.month - 1]} {period.year} г."
-
-
 
 
 def period_key(period: dt.date) -> str:
@@ -92,6 +115,7 @@ def moscow_now(now: dt.datetime | None = None) -> dt.datetime:
 
 # -- the submission window -------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Window:
     """The submission window as of a moment, in Moscow time."""
@@ -112,24 +136,36 @@ class Window:
         return f"{text} Следующее окно откроется {self.opens_on:%d.%m.%Y}."
 
 
-def _window_days(period: dt.date, start_day: int, end_day: int) -> tuple[dt.date, dt.date]:
+def _window_days(
+    period: dt.date, start_day: int, end_day: int
+) -> tuple[dt.date, dt.date]:
     last = last_day(period).day
-    return period.replace(day=min(start_day, last)), period.replace(day=min(end_day, last))
+    return period.replace(day=min(start_day, last)), period.replace(
+        day=min(end_day, last)
+    )
 
 
-def submission_window(now: dt.datetime | None, start_day: int = 15,
-                      end_day: int = 26) -> Window:
+def submission_window(
+    now: dt.datetime | None, start_day: int = 15, end_day: int = 26
+) -> Window:
     """Whether readings may be submitted at ``now``, and when the window is."""
     today = moscow_now(now).date()
     period = period_of(today)
     opens, closes = _window_days(period, start_day, end_day)
     if today > closes:
         opens, closes = _window_days(add_months(period, 1), start_day, end_day)
-    return Window(is_open=opens <= today <= closes, period=period, opens_on=opens,
-                  closes_on=closes, start_day=start_day, end_day=end_day)
+    return Window(
+        is_open=opens <= today <= closes,
+        period=period,
+        opens_on=opens,
+        closes_on=closes,
+        start_day=start_day,
+        end_day=end_day,
+    )
 
 
 # -- meters ----------------------------------------------------------------------
+
 
 def pad(value: int | None, digits: int) -> str:
     """The register as the meter shows it: ``123456`` on 8 digits → ``00123456``."""
@@ -142,7 +178,9 @@ def calibration_due(next_calibration: dt.date | None, today: dt.date) -> bool:
     """The calibration date is within :data:`CALIBRATION_WARNING_DAYS` days."""
     if next_calibration is None:
         return False
-    return today <= next_calibration <= today + dt.timedelta(days=CALIBRATION_WARNING_DAYS)
+    return (
+        today <= next_calibration <= today + dt.timedelta(days=CALIBRATION_WARNING_DAYS)
+    )
 
 
 def calibration_expired(next_calibration: dt.date | None, today: dt.date) -> bool:
@@ -154,10 +192,12 @@ def difference(previous: int, current: int, digits: int) -> tuple[int, bool]:
     lower: (difference, is_rollover)."""
     if current >= previous:
         return current - previous, False
-    return 10 ** digits - previous + current, True
+    return 10**digits - previous + current, True
 
 
-def average_monthly(history: Sequence[tuple[dt.date, int]], digits: int) -> Decimal | None:
+def average_monthly(
+    history: Sequence[tuple[dt.date, int]], digits: int
+) -> Decimal | None:
     """The average register advance per month from ``(period, value)`` pairs
     (oldest first), or None when the history has fewer than two readings."""
     points = sorted(history)
@@ -207,11 +247,15 @@ def parse_value(raw: object) -> int:
         text = str(raw)
     elif isinstance(raw, float):
         if not raw.is_integer():
-            raise ReadingValueError("показание вводится целым числом, без дробной части")
+            raise ReadingValueError(
+                "показание вводится целым числом, без дробной части"
+            )
         text = str(int(raw))
     elif isinstance(raw, Decimal):
         if raw != raw.to_integral_value():
-            raise ReadingValueError("показание вводится целым числом, без дробной части")
+            raise ReadingValueError(
+                "показание вводится целым числом, без дробной части"
+            )
         text = str(int(raw))
     else:
         text = _SPACES.sub("", str(raw if raw is not None else ""))
@@ -223,14 +267,17 @@ def parse_value(raw: object) -> int:
         if set(text.replace(",", ".").split(".", 1)[1]) <= {"0"}:
             text = re.split(r"[.,]", text, maxsplit=1)[0]
         else:
-            raise ReadingValueError("показание вводится целым числом, без дробной части")
+            raise ReadingValueError(
+                "показание вводится целым числом, без дробной части"
+            )
     if not _NUMBER.fullmatch(text):
         raise ReadingValueError("не число")
     return int(text)
 
 
-def check_value(raw: object, *, digits: int, previous: int | None,
-                average: Decimal | None = None) -> CheckedValue:
+def check_value(
+    raw: object, *, digits: int, previous: int | None, average: Decimal | None = None
+) -> CheckedValue:
     """Check a reading against its meter.
 
     A value lower than ``previous`` is accepted as a pass through zero when
@@ -243,28 +290,38 @@ def check_value(raw: object, *, digits: int, previous: int | None,
         the previous value without a plausible pass through zero.
     """
     value = parse_value(raw)
-    if value >= 10 ** digits:
+    if value >= 10**digits:
         raise ReadingValueError(
-            f"больше знаков, чем у счётчика: {len(str(value))} при значности {digits}")
+            f"больше знаков, чем у счётчика: {len(str(value))} при значности {digits}"
+        )
     if previous is None:
         return CheckedValue(value)
     used, rolled = difference(previous, value, digits)
     if not rolled:
         return CheckedValue(value, consumption=used)
-    limit = ROLLOVER_MAX_RANGE_SHARE * 10 ** digits
-    plausible = used < limit and (average is None or used < ROLLOVER_MAX_AVERAGES * average)
+    limit = ROLLOVER_MAX_RANGE_SHARE * 10**digits
+    plausible = used < limit and (
+        average is None or used < ROLLOVER_MAX_AVERAGES * average
+    )
     if not plausible:
         raise ReadingValueError(
             f"меньше предыдущего показания {pad(previous, digits)}; переход счётчика через "
-            f"ноль маловероятен (расход составил бы {format_kwh(used)} ед.)")
+            f"ноль маловероятен (расход составил бы {format_kwh(used)} ед.)"
+        )
     return CheckedValue(
-        value, is_rollover=True, consumption=used,
-        note=(f"Показание меньше предыдущего ({pad(previous, digits)}) и принято как "
-              f"переход счётчика через ноль: расход {format_kwh(used)} ед. по счётному "
-              "механизму."))
+        value,
+        is_rollover=True,
+        consumption=used,
+        note=(
+            f"Показание меньше предыдущего ({pad(previous, digits)}) и принято как "
+            f"переход счётчика через ноль: расход {format_kwh(used)} ед. по счётному "
+            "механизму."
+        ),
+    )
 
 
 # -- the preliminary consumption ---------------------------------------------------
+
 
 @dataclass(frozen=True)
 class MeterInput:
@@ -320,17 +377,27 @@ class Calculation:
 
 def _meter_result(m: MeterInput) -> MeterResult:
     if not m.can_read and m.current is None:
-        return MeterResult(m.key, m.number, None, None, missing="показания не принимаются",
-                           is_blocked=True)
+        return MeterResult(
+            m.key,
+            m.number,
+            None,
+            None,
+            missing="показания не принимаются",
+            is_blocked=True,
+        )
     if m.previous is None or m.current is None:
-        what = ("нет предыдущего и текущего показаний" if m.previous is None
-                and m.current is None else
-                "нет предыдущего показания" if m.previous is None
-                else "нет текущего показания")
+        what = (
+            "нет предыдущего и текущего показаний"
+            if m.previous is None and m.current is None
+            else "нет предыдущего показания"
+            if m.previous is None
+            else "нет текущего показания"
+        )
         return MeterResult(m.key, m.number, None, None, missing=what)
     diff, rolled = difference(m.previous, m.current, m.digits)
-    return MeterResult(m.key, m.number, diff, Decimal(diff) * Decimal(m.ratio),
-                       is_rollover=rolled)
+    return MeterResult(
+        m.key, m.number, diff, Decimal(diff) * Decimal(m.ratio), is_rollover=rolled
+    )
 
 
 def calculate(objects: Sequence[ObjectInput]) -> Calculation:
@@ -350,17 +417,32 @@ def calculate(objects: Sequence[ObjectInput]) -> Calculation:
         total = summed - transit
         for m in meters:
             if m.is_blocked:
-                messages.append(f"{obj.name}, счётчик № {m.number}: {m.missing} (не исправен "
-                                "или истёк срок МПИ) — расход по нему определит поставщик.")
+                messages.append(
+                    f"{obj.name}, счётчик № {m.number}: {m.missing} (не исправен "
+                    "или истёк срок МПИ) — расход по нему определит поставщик."
+                )
             elif m.missing:
-                messages.append(f"{obj.name}, счётчик № {m.number}: {m.missing} — "
-                                "расход по нему не посчитан.")
+                messages.append(
+                    f"{obj.name}, счётчик № {m.number}: {m.missing} — "
+                    "расход по нему не посчитан."
+                )
         if total < 0:
-            messages.append(f"{obj.name}: транзитный объём ({format_kwh(transit)}) больше "
-                            f"расхода по счётчикам ({format_kwh(summed)}) — проверьте "
-                            "показания.")
-        results.append(ObjectResult(obj.key, obj.name, meters, summed, transit, total,
-                                    is_complete=not any(m.missing for m in meters)))
+            messages.append(
+                f"{obj.name}: транзитный объём ({format_kwh(transit)}) больше "
+                f"расхода по счётчикам ({format_kwh(summed)}) — проверьте "
+                "показания."
+            )
+        results.append(
+            ObjectResult(
+                obj.key,
+                obj.name,
+                meters,
+                summed,
+                transit,
+                total,
+                is_complete=not any(m.missing for m in meters),
+            )
+        )
         grand += total
     return Calculation(results, grand, messages)
 

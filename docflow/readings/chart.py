@@ -18,10 +18,18 @@ from docflow.readings.analysis import ConsumptionChart
 from docflow.readings.calc import MONTHS_SHORT, format_kwh, period_title
 from docflow.readings.models import VoltageLevel
 
-COLORS = {VoltageLevel.VN: "#0b5cad", VoltageLevel.SN1: "#1e7d4f",
-          VoltageLevel.SN2: "#d97706", VoltageLevel.NN: "#b42318"}
-DASHES = {VoltageLevel.VN: "", VoltageLevel.SN1: "6 3", VoltageLevel.SN2: "",
-          VoltageLevel.NN: "2 3"}
+COLORS = {
+    VoltageLevel.VN: "#0b5cad",
+    VoltageLevel.SN1: "#1e7d4f",
+    VoltageLevel.SN2: "#d97706",
+    VoltageLevel.NN: "#b42318",
+}
+DASHES = {
+    VoltageLevel.VN: "",
+    VoltageLevel.SN1: "6 3",
+    VoltageLevel.SN2: "",
+    VoltageLevel.NN: "2 3",
+}
 FONT = "DejaVu Sans, Segoe UI, Arial, sans-serif"
 
 
@@ -39,14 +47,22 @@ def nice_step(top: float, ticks: int = 4) -> float:
 
 def _label(value: float) -> str:
     if value >= 1_000_000:
-        return format_kwh(Decimal(str(round(value / 1_000_000, 2))).normalize()) + " млн"
+        return (
+            format_kwh(Decimal(str(round(value / 1_000_000, 2))).normalize()) + " млн"
+        )
     if value >= 10_000:
         return format_kwh(Decimal(str(round(value / 1000, 1))).normalize()) + " тыс."
     return format_kwh(Decimal(str(round(value, 1))).normalize())
 
 
-def render_svg(chart: ConsumptionChart, *, width: int = 760, height: int = 300,
-               element_id: str = "consumption-chart", font_size: int = 11) -> Markup:
+def render_svg(
+    chart: ConsumptionChart,
+    *,
+    width: int = 760,
+    height: int = 300,
+    element_id: str = "consumption-chart",
+    font_size: int = 11,
+) -> Markup:
     """The chart; an empty chart says that there is nothing to show yet."""
     left, right, top, bottom = 6 * font_size, 12, 38, 3 * font_size + 10
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -74,36 +90,52 @@ def render_svg(chart: ConsumptionChart, *, width: int = 760, height: int = 300,
         f'xmlns="http://www.w3.org/2000/svg" font-family="{FONT}" font-size="{font_size}">',
         f'<title id="{title_id}">Расход электроэнергии по месяцам, кВт·ч</title>',
         f'<desc id="{desc_id}">Закрытые периоды с {escape(first)} по {escape(last)}; '
-        f'линии по уровням напряжения: {escape(levels)}.</desc>',
+        f"линии по уровням напряжения: {escape(levels)}.</desc>",
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
     ]
     # Grid and the y axis.
     v = y_min
     while v <= y_max + step / 2:
         yy = y(v)
-        out.append(f'<line x1="{left}" y1="{yy:.1f}" x2="{width - right}" y2="{yy:.1f}" '
-                   f'stroke="{"#9aa6b6" if v == 0 else "#e3e8ef"}" stroke-width="1"/>')
-        out.append(f'<text x="{left - 8}" y="{yy + 4:.1f}" text-anchor="end" '
-                   f'fill="#5f6b7a">{escape(_label(v))}</text>')
+        out.append(
+            f'<line x1="{left}" y1="{yy:.1f}" x2="{width - right}" y2="{yy:.1f}" '
+            f'stroke="{"#9aa6b6" if v == 0 else "#e3e8ef"}" stroke-width="1"/>'
+        )
+        out.append(
+            f'<text x="{left - 8}" y="{yy + 4:.1f}" text-anchor="end" '
+            f'fill="#5f6b7a">{escape(_label(v))}</text>'
+        )
         v += step
-    out.append(f'<text x="{left - 8}" y="{top - 14}" text-anchor="end" '
-               'fill="#5f6b7a">кВт·ч</text>')
-    out.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" '
-               'stroke="#9aa6b6" stroke-width="1"/>')
+    out.append(
+        f'<text x="{left - 8}" y="{top - 14}" text-anchor="end" '
+        'fill="#5f6b7a">кВт·ч</text>'
+    )
+    out.append(
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" '
+        'stroke="#9aa6b6" stroke-width="1"/>'
+    )
     # Month labels: «ноя» with the year under January and the first month.
     for i, period in enumerate(chart.periods):
         xx = x(i)
-        out.append(f'<line x1="{xx:.1f}" y1="{top + plot_h}" x2="{xx:.1f}" '
-                   f'y2="{top + plot_h + 4}" stroke="#9aa6b6" stroke-width="1"/>')
-        out.append(f'<text x="{xx:.1f}" y="{top + plot_h + 17}" text-anchor="middle" '
-                   f'fill="#1c2430">{MONTHS_SHORT[period.month - 1]}</text>')
+        out.append(
+            f'<line x1="{xx:.1f}" y1="{top + plot_h}" x2="{xx:.1f}" '
+            f'y2="{top + plot_h + 4}" stroke="#9aa6b6" stroke-width="1"/>'
+        )
+        out.append(
+            f'<text x="{xx:.1f}" y="{top + plot_h + 17}" text-anchor="middle" '
+            f'fill="#1c2430">{MONTHS_SHORT[period.month - 1]}</text>'
+        )
         if i == 0 or period.month == 1:
-            out.append(f'<text x="{xx:.1f}" y="{top + plot_h + 31}" text-anchor="middle" '
-                       f'fill="#5f6b7a" font-size="10">{period.year}</text>')
+            out.append(
+                f'<text x="{xx:.1f}" y="{top + plot_h + 31}" text-anchor="middle" '
+                f'fill="#5f6b7a" font-size="10">{period.year}</text>'
+            )
     if chart.is_empty:
-        out.append(f'<text x="{left + plot_w / 2:.1f}" y="{top + plot_h / 2:.1f}" '
-                   'text-anchor="middle" fill="#5f6b7a" font-size="13">Нет данных о расходе '
-                   'за закрытые периоды</text>')
+        out.append(
+            f'<text x="{left + plot_w / 2:.1f}" y="{top + plot_h / 2:.1f}" '
+            'text-anchor="middle" fill="#5f6b7a" font-size="13">Нет данных о расходе '
+            "за закрытые периоды</text>"
+        )
     # The lines, broken where a month has no data, with a point per month.
     for series in chart.series:
         color = COLORS[series.voltage]
@@ -121,17 +153,24 @@ def render_svg(chart: ConsumptionChart, *, width: int = 760, height: int = 300,
             segments.append(segment)
         for points in segments:
             if len(points) > 1:
-                out.append(f'<polyline points="{" ".join(points)}" fill="none" '
-                           f'stroke="{color}" stroke-width="2.5" stroke-linejoin="round"'
-                           + (f' stroke-dasharray="{dash}"' if dash else "") + "/>")
+                out.append(
+                    f'<polyline points="{" ".join(points)}" fill="none" '
+                    f'stroke="{color}" stroke-width="2.5" stroke-linejoin="round"'
+                    + (f' stroke-dasharray="{dash}"' if dash else "")
+                    + "/>"
+                )
         for i, value in enumerate(series.values):
             if value is None:
                 continue
-            label = (f"{series.title}, {period_title(chart.periods[i])}: "
-                     f"{format_kwh(value)} кВт·ч")
-            out.append(f'<circle cx="{x(i):.1f}" cy="{y(float(value)):.1f}" r="3.5" '
-                       f'fill="#ffffff" stroke="{color}" stroke-width="2">'
-                       f"<title>{escape(label)}</title></circle>")
+            label = (
+                f"{series.title}, {period_title(chart.periods[i])}: "
+                f"{format_kwh(value)} кВт·ч"
+            )
+            out.append(
+                f'<circle cx="{x(i):.1f}" cy="{y(float(value)):.1f}" r="3.5" '
+                f'fill="#ffffff" stroke="{color}" stroke-width="2">'
+                f"<title>{escape(label)}</title></circle>"
+            )
     # The legend, above the plot on the right.
     lx = width - right
     for series in reversed(chart.series):
@@ -139,12 +178,19 @@ def render_svg(chart: ConsumptionChart, *, width: int = 760, height: int = 300,
         lx -= text_w + 30
         color = COLORS[series.voltage]
         dash = DASHES[series.voltage]
-        out.append(f'<line x1="{lx:.1f}" y1="16" x2="{lx + 22:.1f}" y2="16" stroke="{color}" '
-                   'stroke-width="2.5"' + (f' stroke-dasharray="{dash}"' if dash else "")
-                   + "/>")
-        out.append(f'<circle cx="{lx + 11:.1f}" cy="16" r="3" fill="#ffffff" '
-                   f'stroke="{color}" stroke-width="2"/>')
-        out.append(f'<text x="{lx + 28:.1f}" y="20" fill="#1c2430" font-weight="600">'
-                   f"{escape(series.title)}</text>")
+        out.append(
+            f'<line x1="{lx:.1f}" y1="16" x2="{lx + 22:.1f}" y2="16" stroke="{color}" '
+            'stroke-width="2.5"'
+            + (f' stroke-dasharray="{dash}"' if dash else "")
+            + "/>"
+        )
+        out.append(
+            f'<circle cx="{lx + 11:.1f}" cy="16" r="3" fill="#ffffff" '
+            f'stroke="{color}" stroke-width="2"/>'
+        )
+        out.append(
+            f'<text x="{lx + 28:.1f}" y="20" fill="#1c2430" font-weight="600">'
+            f"{escape(series.title)}</text>"
+        )
     out.append("</svg>")
     return Markup("".join(out))

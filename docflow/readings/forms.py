@@ -15,18 +15,25 @@ class CsrfForm(FlaskForm):
 
 
 class FormUploadForm(FlaskForm):
-    file = FileField("Заполненная форма (.xlsx)",
-                     validators=[FileRequired("Выберите файл формы.")])
+    file = FileField(
+        "Заполненная форма (.xlsx)", validators=[FileRequired("Выберите файл формы.")]
+    )
 
 
 class ImportForm(FlaskForm):
-    kind = SelectField("Что загрузить", choices=[
-        ("meters", "Объекты и приборы учёта"),
-        ("transit", "Транзитные объёмы"),
-    ])
-    file = FileField("Файл Excel (.xlsx) или CSV", validators=[FileRequired("Выберите файл.")])
+    kind = SelectField(
+        "Что загрузить",
+        choices=[
+            ("meters", "Объекты и приборы учёта"),
+            ("transit", "Транзитные объёмы"),
+        ],
+    )
+    file = FileField(
+        "Файл Excel (.xlsx) или CSV", validators=[FileRequired("Выберите файл.")]
+    )
 
 
 class DecideForm(FlaskForm):
-    reason = TextAreaField("Причина (если не принято)",
-                           validators=[Optional(), Length(max=2000)])
+    reason = TextAreaField(
+        "Причина (если не принято)", validators=[Optional(), Length(max=2000)]
+    )

@@ -40,8 +40,6 @@ WEEKEND = "#b42318"
 PEAK = "#1c2430"
 
 
-
-
 @dataclass(frozen=True)
 class Bars:
     label: str

@@ -28,8 +28,12 @@ class VoltageLevel(enum.StrEnum):
     NN = "nn"  # низкое, 0,4 кВ и ниже
 
 
-VOLTAGE_TITLES = {VoltageLevel.VN: "ВН", VoltageLevel.SN1: "СН-1",
-                  VoltageLevel.SN2: "СН-2", VoltageLevel.NN: "НН"}
+VOLTAGE_TITLES = {
+    VoltageLevel.VN: "ВН",
+    VoltageLevel.SN1: "СН-1",
+    VoltageLevel.SN2: "СН-2",
+    VoltageLevel.NN: "НН",
+}
 
 
 class MeterStatus(enum.StrEnum):
@@ -38,8 +42,11 @@ class MeterStatus(enum.StrEnum):
     CALIBRATION_EXPIRED = "calibration_expired"
 
 
-METER_STATUS_TITLES = {MeterStatus.WORKING: "Исправен", MeterStatus.FAULTY: "Не исправен",
-                       MeterStatus.CALIBRATION_EXPIRED: "Истёк срок МПИ"}
+METER_STATUS_TITLES = {
+    MeterStatus.WORKING: "Исправен",
+    MeterStatus.FAULTY: "Не исправен",
+    MeterStatus.CALIBRATION_EXPIRED: "Истёк срок МПИ",
+}
 
 
 class ReadingKind(enum.StrEnum):
@@ -54,10 +61,12 @@ class ReadingStatus(enum.StrEnum):
     REJECTED = "rejected"  # the supplier did not, with a reason
 
 
-READING_STATUS_TITLES = {ReadingStatus.READY: "Готово к передаче",
-                         ReadingStatus.SENT: "Передано",
-                         ReadingStatus.ACCEPTED: "Принято в расчёт",
-                         ReadingStatus.REJECTED: "Не принято"}
+READING_STATUS_TITLES = {
+    ReadingStatus.READY: "Готово к передаче",
+    ReadingStatus.SENT: "Передано",
+    ReadingStatus.ACCEPTED: "Принято в расчёт",
+    ReadingStatus.REJECTED: "Не принято",
+}
 
 
 class SupplyObject(TimestampMixin, Base):
@@ -68,7 +77,8 @@ class SupplyObject(TimestampMixin, Base):
 
     id: Mapped[uuid_pk]
     contract_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("contracts.id", ondelete="CASCADE"), index=True)
+        ForeignKey("contracts.id", ondelete="CASCADE"), index=True
+    )
     code: Mapped[str] = mapped_column(String(50))  # the supplier's id of the object
     name: Mapped[str] = mapped_column(String(300))
     address: Mapped[str | None] = mapped_column(String(500))
@@ -77,7 +87,8 @@ class SupplyObject(TimestampMixin, Base):
 
     contract: Mapped[Contract] = relationship()
     meters: Mapped[list[Meter]] = relationship(
-        back_populates="object", order_by="[Meter.position, Meter.number]")
+        back_populates="object", order_by="[Meter.position, Meter.number]"
+    )
     transit: Mapped[list[TransitVolume]] = relationship(back_populates="object")
 
     @property
@@ -95,9 +106,11 @@ class Meter(TimestampMixin, Base):
     # The object's contract, kept here so that a meter number is unique per
     # contract (the key of the Excel form) and queries need no join.
     contract_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("contracts.id", ondelete="CASCADE"), index=True)
+        ForeignKey("contracts.id", ondelete="CASCADE"), index=True
+    )
     object_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("supply_objects.id", ondelete="CASCADE"), index=True)
+        ForeignKey("supply_objects.id", ondelete="CASCADE"), index=True
+    )
     number: Mapped[str] = mapped_column(String(50))
     meter_type: Mapped[str] = mapped_column(String(120))
     digits: Mapped[int]
@@ -118,7 +131,8 @@ class TransitVolume(Base):
 
     id: Mapped[uuid_pk]
     object_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("supply_objects.id", ondelete="CASCADE"), index=True)
+        ForeignKey("supply_objects.id", ondelete="CASCADE"), index=True
+    )
     period: Mapped[dt.date]
     consumer: Mapped[str] = mapped_column(String(300))
     kwh: Mapped[int] = mapped_column(BigInteger)
@@ -136,8 +150,11 @@ class Reading(TimestampMixin, Base):
 
     id: Mapped[uuid_pk]
     contract_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("contracts.id", ondelete="CASCADE"))
-    meter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meters.id", ondelete="CASCADE"))
+        ForeignKey("contracts.id", ondelete="CASCADE")
+    )
+    meter_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("meters.id", ondelete="CASCADE")
+    )
     period: Mapped[dt.date]
     kind: Mapped[ReadingKind] = mapped_column(default=ReadingKind.END)
     value: Mapped[int] = mapped_column(BigInteger)
@@ -147,13 +164,16 @@ class Reading(TimestampMixin, Base):
     status: Mapped[ReadingStatus] = mapped_column(default=ReadingStatus.READY)
     source: Mapped[str] = mapped_column(String(20), default="web")
     entered_by_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"))
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
     sent_at: Mapped[dt.datetime | None]
     sent_by_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"))
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
     decided_at: Mapped[dt.datetime | None]
     decided_by_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"))
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
     rejection_reason: Mapped[str | None] = mapped_column(Text)
 
     meter: Mapped[Meter] = relationship()
@@ -167,15 +187,18 @@ class ReadingUpload(Base):
     """An Excel form a customer uploaded: the file is kept whatever the result."""
 
     __tablename__ = "reading_uploads"
-    __table_args__ = (Index("ix_reading_uploads_contract_id_created_at",
-                            "contract_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_reading_uploads_contract_id_created_at", "contract_id", "created_at"),
+    )
 
     id: Mapped[uuid_pk]
     contract_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("contracts.id", ondelete="CASCADE"))
+        ForeignKey("contracts.id", ondelete="CASCADE")
+    )
     period: Mapped[dt.date]
     user_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"))
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
     filename: Mapped[str] = mapped_column(String(255))
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
@@ -196,12 +219,14 @@ class ReadingAct(Base):
 
     id: Mapped[uuid_pk]
     contract_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("contracts.id", ondelete="CASCADE"))
+        ForeignKey("contracts.id", ondelete="CASCADE")
+    )
     period: Mapped[dt.date]
     version: Mapped[int]
     document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id"))
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"))
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
     created_at: Mapped[created_at]
 
 
@@ -212,6 +237,7 @@ class WindowNotice(Base):
     __tablename__ = "reading_window_notices"
 
     contract_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("contracts.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("contracts.id", ondelete="CASCADE"), primary_key=True
+    )
     period: Mapped[dt.date] = mapped_column(primary_key=True)
     created_at: Mapped[created_at]

@@ -23,7 +23,9 @@ def remind() -> int:
         with transaction(session):
             count = ps.send_reminders(
                 session,
-                deadline=ps.Deadline(st.readings.ppp_deadline_hour, st.readings.ppp_days_ahead),
+                deadline=ps.Deadline(
+                    st.readings.ppp_deadline_hour, st.readings.ppp_days_ahead
+                ),
                 now=ps.utcnow(),
                 runtime=current_runtime(),
             )

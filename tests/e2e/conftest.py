@@ -144,7 +144,8 @@ def demo_server(
             world = create_demo_world()
         state = app.extensions["docflow"]
         if supplier_key:
-            state.settings = state.settings.replace(supplier_signer_p12=str(var / "demo" / "supplier-signer.p12"),
+            state.settings = state.settings.replace(
+                supplier_signer_p12=str(var / "demo" / "supplier-signer.p12"),
                 supplier_signer_password="demo1234",
             )
         limiter.reset()

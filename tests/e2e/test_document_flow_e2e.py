@@ -66,7 +66,9 @@ def test_sign_in_the_browser_countersign_and_verify_with_independent_tools(
     page.click("text=Выйти")
     login(page, server, "clerk@energosbyt.example")
     page.goto(document["url"])
-    page.once("dialog", lambda dialog: dialog.accept())  # «Подписать … ключом поставщика?»
+    page.once(
+        "dialog", lambda dialog: dialog.accept()
+    )  # «Подписать … ключом поставщика?»
     page.click("[data-testid=countersign]")
     expect(page.locator("[data-testid=document-status]")).to_have_text(
         "Подписан обеими сторонами", timeout=60000

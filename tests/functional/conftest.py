@@ -68,7 +68,9 @@ def outbox_links(app: Flask, kind: str | None = None) -> list[str]:
             stmt = select(OutboxMessage).order_by(OutboxMessage.created_at)
             if kind:
                 stmt = stmt.where(OutboxMessage.kind == kind)
-            return [str(m.context["url"]) for m in s.scalars(stmt) if "url" in m.context]
+            return [
+                str(m.context["url"]) for m in s.scalars(stmt) if "url" in m.context
+            ]
 
 
 def solve_captcha(client: FlaskClient) -> str:
@@ -87,8 +89,12 @@ def solve_captcha(client: FlaskClient) -> str:
 def register(client: FlaskClient, **overrides: Any) -> Any:
     payload = solve_captcha(client)
     data = {
-        "last_name": "Сидоров", "first_name": "Пётр", "middle_name": "Ильич",
-        "email": "sidorov@example.ru", "password": "secret123", "password2": "secret123",
+        "last_name": "Сидоров",
+        "first_name": "Пётр",
+        "middle_name": "Ильич",
+        "email": "sidorov@example.ru",
+        "password": "secret123",
+        "password2": "secret123",
         "altcha": payload,
     }
     data.update(overrides)

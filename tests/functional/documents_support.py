@@ -124,9 +124,7 @@ def sign_as_customer(
     """Register the customer's certificate for ``user`` and post a detached CMS
     over the original, as an integration would (``runtime`` trusting ``pki``)."""
     runtime = pki.runtime(runtime)
-    registration = make_certificate(
-        s, user=user, der=pki.customer.der, runtime=runtime
-    )
+    registration = make_certificate(s, user=user, der=pki.customer.der, runtime=runtime)
     assert registration.accepted, registration.problems
     original = runtime.storage.read_bytes(doc.main_file.blob_key)
     return accept_cms_signature(

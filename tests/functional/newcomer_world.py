@@ -95,7 +95,8 @@ def demo(app: Flask) -> Iterator[Demo]:
         world = create_demo_world()
     state = app.extensions["docflow"]
     saved = state.settings
-    state.settings = saved.replace(supplier_signer_p12=str(
+    state.settings = saved.replace(
+        supplier_signer_p12=str(
             Path(world["trust"]["root"]).parent / "supplier-signer.p12"
         ),
         supplier_signer_password="demo1234",

@@ -99,7 +99,9 @@ def publish(world: World, number: str, principal_inn: str = "7701234567") -> Non
     """Register the МЧД in the app's registry (the double), as its principal
     does before anyone relies on it."""
     settings = world.app.extensions["docflow"].settings
-    registry = open_registry(settings.signatures.mchd_registry_url, var_dir=settings.var_dir)
+    registry = open_registry(
+        settings.signatures.mchd_registry_url, var_dir=settings.var_dir
+    )
     if isinstance(registry, FileRegistry):
         registry.publish(number, principal_inn)
 

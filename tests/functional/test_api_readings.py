@@ -59,14 +59,21 @@ def test_meters_values_and_the_act_through_the_api(readings: Readings) -> None:
 
     sent = api.post(
         f"{CONTRACT}/readings",
-        json={"period": PERIOD_KEY, "send": True, "rows": [{"meter": "0002", "value": 100}]},
+        json={
+            "period": PERIOD_KEY,
+            "send": True,
+            "rows": [{"meter": "0002", "value": 100}],
+        },
     )
     assert sent.status_code == 200, sent.get_json()
     assert sent.get_json()["sent"] == 2  # 0001 saved before, 0002 now
 
     for fmt, mimetype in (
         ("pdf", "application/pdf"),
-        ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        (
+            "docx",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
         ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     ):
         act = api.get(f"{CONTRACT}/prom10?period={PERIOD_KEY}&format={fmt}&filled=true")
@@ -91,20 +98,48 @@ def test_readings_answers_for_bad_requests(readings: Readings) -> None:
     for resp, status, code in (
         (api.get(f"{CONTRACT}/meters?period=2026-13"), 422, "validation_error"),
         (api.get(f"{CONTRACT}/prom10"), 422, "validation_error"),
-        (api.get(f"{CONTRACT}/prom10?period={PERIOD_KEY}&format=odt"), 422, "validation_error"),
-        (api.get(f"{CONTRACT}/prom10?period={PERIOD_KEY}&filled=maybe"), 422, "validation_error"),
+        (
+            api.get(f"{CONTRACT}/prom10?period={PERIOD_KEY}&format=odt"),
+            422,
+            "validation_error",
+        ),
+        (
+            api.get(f"{CONTRACT}/prom10?period={PERIOD_KEY}&filled=maybe"),
+            422,
+            "validation_error",
+        ),
         (api.get("/contracts/00-0000-ЮЛ/meters"), 404, "not_found"),
         (api.post(f"{CONTRACT}/readings", json={"rows": []}), 422, "validation_error"),
-        (api.post(f"{CONTRACT}/readings", json={"rows": [{"meter": 1}]}), 422, "validation_error"),
-        (api.post(f"{CONTRACT}/readings", json={"rows": [{"meter": "0001", "value": True}]}), 422, "validation_error"),
-        (api.post(f"{CONTRACT}/readings", json={"rows": [{"meter": "0001", "value": 1}], "send": "yes"}), 422, "validation_error"),
+        (
+            api.post(f"{CONTRACT}/readings", json={"rows": [{"meter": 1}]}),
+            422,
+            "validation_error",
+        ),
+        (
+            api.post(
+                f"{CONTRACT}/readings",
+                json={"rows": [{"meter": "0001", "value": True}]},
+            ),
+            422,
+            "validation_error",
+        ),
+        (
+            api.post(
+                f"{CONTRACT}/readings",
+                json={"rows": [{"meter": "0001", "value": 1}], "send": "yes"},
+            ),
+            422,
+            "validation_error",
+        ),
         (api.post(f"{CONTRACT}/prom10/send?period={PERIOD_KEY}"), 403, "forbidden"),
     ):
         assert resp.status_code == status, resp.get_json()
         assert error_code(resp) == code
     # Outside the submission window nothing is taken.
     readings.set_now(dt.datetime(2026, 11, 28, 12, 0, tzinfo=calc.MSK))
-    closed = api.post(f"{CONTRACT}/readings", json={"rows": [{"meter": "0001", "value": 1}]})
+    closed = api.post(
+        f"{CONTRACT}/readings", json={"rows": [{"meter": "0001", "value": 1}]}
+    )
     assert closed.status_code == 422 and error_code(closed) == "window_closed"
 
 
@@ -116,7 +151,9 @@ def test_readings_access_by_scope_and_organisation(readings: Readings) -> None:
     other = api_for(w, w.org_b, "read,write,readings")
     for resp in (
         other.get(f"{CONTRACT}/meters"),
-        other.post(f"{CONTRACT}/readings", json={"rows": [{"meter": "0001", "value": 1}]}),
+        other.post(
+            f"{CONTRACT}/readings", json={"rows": [{"meter": "0001", "value": 1}]}
+        ),
         other.get(f"{CONTRACT}/prom10?period={PERIOD_KEY}"),
         other.post(f"{CONTRACT}/prom10/send?period={PERIOD_KEY}"),
     ):

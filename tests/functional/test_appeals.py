@@ -209,9 +209,11 @@ def test_significant_appeal_waits_for_the_signature_then_registers(
     # The event of the move links to the appeal with the cabinet's address,
     # as every other appeal event does (it was a bare path).
     with world.app.app_context():
-        event = db_session().scalars(
-            select(Event).where(Event.kind == "appeal.registered")
-        ).one()
+        event = (
+            db_session()
+            .scalars(select(Event).where(Event.kind == "appeal.registered"))
+            .one()
+        )
         base_url = current_runtime().base_url
     assert base_url.startswith("http")
     assert event.payload["url"] == f"{base_url}/appeals/{appeal.id}"
@@ -257,7 +259,8 @@ def test_taking_a_plain_appeal_acknowledges_it_with_the_supplier_key(
     p12 = tmp_path / "supplier.p12"
     p12.write_bytes(world.keys.supplier.pkcs12("pw"))
     original = state.settings
-    state.settings = original.replace(supplier_signer_p12=str(p12), supplier_signer_password="pw"
+    state.settings = original.replace(
+        supplier_signer_p12=str(p12), supplier_signer_password="pw"
     )
     try:
         clerk = login(world.app.test_client(), world.clerk.email)

@@ -75,9 +75,7 @@ def test_entries_are_chained_at_commit_and_dropped_with_what_rolls_back(
             kept = record(s, user=None, action="kept", object_type="t", object_id="1")
             assert kept.id is None and kept.hash == ""
             with pytest.raises(RuntimeError), s.begin_nested():
-                record(
-                    s, user=None, action="savepoint", object_type="t", object_id="2"
-                )
+                record(s, user=None, action="savepoint", object_type="t", object_id="2")
                 raise RuntimeError("the savepoint rolls back")
             s.commit()
             assert kept.id is not None and len(kept.hash) == 64

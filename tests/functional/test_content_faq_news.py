@@ -44,7 +44,9 @@ def test_news_preview_draws_lists_as_the_full_page_does() -> None:
     longer = body + "\n- подписать документы в разделе «Документы»"
     short = str(preview(longer, 95))
     assert short.endswith("<li>подписать документы в разделе…</li></ul>"), short
-    assert str(preview(longer, 70)).endswith("<li>зарегистрировать сертификат…</li></ul>")
+    assert str(preview(longer, 70)).endswith(
+        "<li>зарегистрировать сертификат…</li></ul>"
+    )
 
 
 def test_news_and_faq_are_edited_by_the_administrator_only(

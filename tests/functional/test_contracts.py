@@ -132,7 +132,9 @@ def test_bind_another_keeps_the_form_open_with_email_and_inn(
     assert 'value="office@romashka.example"' in page and 'value="7701234567"' in page
     assert re.search(r'<input[^>]*id="number"[^>]*value=""', page)
     # The box stays ticked for the next number.
-    assert re.search(r'<input[^>]*checked[^>]*id="more"|<input[^>]*id="more"[^>]*checked', page)
+    assert re.search(
+        r'<input[^>]*checked[^>]*id="more"|<input[^>]*id="more"[^>]*checked', page
+    )
     assert _bind(client, "77-0002-ЮЛ", more=True).status_code == 200  # type: ignore[attr-defined]
     # Without the box the form ends on the list of contracts.
     done = _bind(client, "77-0002-ЮЛ")

@@ -53,7 +53,9 @@ def _world(app: Flask) -> dict[str, Any]:
 
 def _registry(app: Flask) -> FileRegistry:
     settings = app.extensions["docflow"].settings
-    registry = open_registry(settings.signatures.mchd_registry_url, var_dir=settings.var_dir)
+    registry = open_registry(
+        settings.signatures.mchd_registry_url, var_dir=settings.var_dir
+    )
     assert isinstance(registry, FileRegistry), settings.signatures.mchd_registry_url
     return registry
 

@@ -28,7 +28,9 @@ def client_for(w: World, who: str) -> FlaskClient:
     client = w.app.test_client()
     if who != "anonymous":
         email = getattr(w, who).email
-        resp = client.post("/account/login", data={"email": email, "password": PASSWORD})
+        resp = client.post(
+            "/account/login", data={"email": email, "password": PASSWORD}
+        )
         assert resp.status_code == 302, f"{who} could not log in"
     return client
 
@@ -41,7 +43,11 @@ def doc_routes(doc_id: uuid.UUID, file_id: uuid.UUID) -> list[tuple[str, str, di
         ("GET", f"{base}/printable.pdf", {}),
         ("GET", f"{base}/package.zip", {}),
         ("GET", f"{base}/sign", {}),
-        ("POST", f"{base}/sign/prepare", {"json": {"certificate_id": str(uuid.uuid4())}}),
+        (
+            "POST",
+            f"{base}/sign/prepare",
+            {"json": {"certificate_id": str(uuid.uuid4())}},
+        ),
         ("POST", f"{base}/refuse", {"data": {"reason": "проверка доступа"}}),
         ("POST", f"{base}/revocation", {"data": {"reason": "проверка доступа"}}),
         ("POST", f"{base}/revocation/accept", {}),
@@ -76,12 +82,15 @@ def test_member_without_sign_right_can_read_but_not_act(world: World) -> None:
     doc = load(world, doc_id)
     client = client_for(world, "viewer_a")
     assert client.get(f"/documents/{doc_id}").status_code == 200
-    assert client.get(f"/documents/{doc_id}/files/{doc.main_file.id}").status_code == 200
+    assert (
+        client.get(f"/documents/{doc_id}/files/{doc.main_file.id}").status_code == 200
+    )
     assert client.get(f"/documents/{doc_id}/printable.pdf").status_code == 200
     # Not the signer's turn for this user: the sign page sends them back.
     assert client.get(f"/documents/{doc_id}/sign").status_code == 302
-    prepare = client.post(f"/documents/{doc_id}/sign/prepare",
-                          json={"certificate_id": str(uuid.uuid4())})
+    prepare = client.post(
+        f"/documents/{doc_id}/sign/prepare", json={"certificate_id": str(uuid.uuid4())}
+    )
     assert prepare.status_code in (403, 422)
     assert prepare.json["error"]["code"] in ("forbidden", "certificate_not_registered")
     client.post(f"/documents/{doc_id}/refuse", data={"reason": "не согласен"})
@@ -95,8 +104,13 @@ def test_owner_and_clerk_see_the_document(world: World) -> None:
     for who in ("signer_a", "clerk"):
         client = client_for(world, who)
         assert client.get(f"/documents/{doc_id}").status_code == 200
-        assert client.get(f"/documents/{doc_id}/package.zip").mimetype == "application/zip"
-    assert client_for(world, "signer_a").get(f"/documents/{doc_id}/sign").status_code == 200
+        assert (
+            client.get(f"/documents/{doc_id}/package.zip").mimetype == "application/zip"
+        )
+    assert (
+        client_for(world, "signer_a").get(f"/documents/{doc_id}/sign").status_code
+        == 200
+    )
 
 
 def test_search_lists_only_what_the_user_may_see(world: World) -> None:

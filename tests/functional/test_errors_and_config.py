@@ -18,7 +18,8 @@ from tests.appfixtures import build_app, make_settings
 
 @pytest.fixture()
 def error_app(tmp_path: Path) -> Flask:
-    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'e.sqlite3'}").replace(max_upload_mb=1
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'e.sqlite3'}").replace(
+        max_upload_mb=1
     )
     app = build_app(settings)
 

@@ -232,7 +232,8 @@ def test_supplier_countersigns_with_a_gost_key_file(
     monkeypatch.setattr(
         state,
         "settings",
-        state.settings.replace(supplier_signer_p12=None,
+        state.settings.replace(
+            supplier_signer_p12=None,
             supplier_signer_key=str(key_file),
             supplier_signer_cert=str(cert_file),
         ),

@@ -592,7 +592,9 @@ def test_no_orphan_blob_when_the_database_write_fails(readings: Readings) -> Non
         with pytest.raises(IntegrityError), transaction(s):  # noqa: PT012
             contract = s.get(Contract, readings.contract_id)
             received = hs.receive(
-                "80020.xml", real_80020(), runtime=current_runtime().replace(storage=store)
+                "80020.xml",
+                real_80020(),
+                runtime=current_runtime().replace(storage=store),
             )
             assert received.blob_key and store.exists(received.blob_key)
             written.append(received.blob_key)

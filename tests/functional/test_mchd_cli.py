@@ -36,7 +36,9 @@ def runner(app: Flask) -> FlaskCliRunner:
 
 def _registry(app: Flask) -> FileRegistry:
     settings = app.extensions["docflow"].settings
-    registry = open_registry(settings.signatures.mchd_registry_url, var_dir=settings.var_dir)
+    registry = open_registry(
+        settings.signatures.mchd_registry_url, var_dir=settings.var_dir
+    )
     assert isinstance(registry, FileRegistry)
     return registry
 

@@ -22,15 +22,25 @@ from docflow.outbox.services import publish
 from docflow.worker import beat_schedule
 from tests.functional.contract_world import login, make_user, session
 
-CONTEXT = {"document_title": "Акт сверки", "document_number": "А-1",
-           "contract_number": "77-0001-ЮЛ", "url": "http://localhost/documents/1",
-           "signer_name": "Иванов И. И."}
+CONTEXT = {
+    "document_title": "Акт сверки",
+    "document_number": "А-1",
+    "contract_number": "77-0001-ЮЛ",
+    "url": "http://localhost/documents/1",
+    "signer_name": "Иванов И. И.",
+}
 
 
 def publish_to(app: Flask, user_id: uuid.UUID, title: str) -> None:
     with app.app_context(), session(app) as s, transaction(s):
-        publish(s, kind="document.signed", users=[s.get(User, user_id)], context=CONTEXT,
-                title=title, link="/documents/1")
+        publish(
+            s,
+            kind="document.signed",
+            users=[s.get(User, user_id)],
+            context=CONTEXT,
+            title=title,
+            link="/documents/1",
+        )
 
 
 def titles(client: FlaskClient) -> list[str]:
@@ -46,11 +56,17 @@ def unread_badge(client: FlaskClient) -> int:
 
 def notification_ids(app: Flask, user_id: uuid.UUID) -> dict[str, uuid.UUID]:
     with session(app) as s:
-        return {n.title: n.id for n in s.scalars(
-            select(Notification).where(Notification.user_id == user_id))}
+        return {
+            n.title: n.id
+            for n in s.scalars(
+                select(Notification).where(Notification.user_id == user_id)
+            )
+        }
 
 
-def test_in_app_notifications_list_read_and_delete(app: Flask, client: FlaskClient) -> None:
+def test_in_app_notifications_list_read_and_delete(
+    app: Flask, client: FlaskClient
+) -> None:
     me = make_user(app, "me@romashka.example")
     other = make_user(app, "other@vasilek.example")
     for title in ("Первое", "Второе", "Третье"):
@@ -100,9 +116,15 @@ def test_notifications_need_login(client: FlaskClient) -> None:
 
 def failed_row(app: Flask, recipient: str, error: str) -> uuid.UUID:
     with session(app) as s:
-        row = OutboxMessage(kind="document.signed", channel="email", recipient=recipient,
-                            context=CONTEXT, status=OutboxStatus.FAILED, attempts=8,
-                            last_error=error)
+        row = OutboxMessage(
+            kind="document.signed",
+            channel="email",
+            recipient=recipient,
+            context=CONTEXT,
+            status=OutboxStatus.FAILED,
+            attempts=8,
+            last_error=error,
+        )
         s.add(row)
         s.commit()
         return row.id
@@ -118,8 +140,9 @@ def staff_world(app: Flask) -> dict[str, Any]:
     }
 
 
-def test_outbox_page_is_for_staff_and_retry_for_admins(app: Flask,
-                                                        client: FlaskClient) -> None:
+def test_outbox_page_is_for_staff_and_retry_for_admins(
+    app: Flask, client: FlaskClient
+) -> None:
     rows = staff_world(app)
 
     login(client, "customer@romashka.example")
@@ -132,18 +155,25 @@ def test_outbox_page_is_for_staff_and_retry_for_admins(app: Flask,
     assert "Очередь уведомлений" in page
     assert "a@romashka.example" in page and "SMTP 451: попробуйте позже" in page
     assert "Повторить" not in page  # clerks read only
-    assert client.post("/supplier/outbox/retry", data={"id": str(rows["a"])}).status_code == 403
+    assert (
+        client.post("/supplier/outbox/retry", data={"id": str(rows["a"])}).status_code
+        == 403
+    )
     client.post("/account/logout")
 
     login(client, "admin@energosbyt.example")
     page = client.get("/supplier/outbox/").get_data(as_text=True)
-    counts = dict(re.findall(r'data-status="(\w+)">\s*<div class="outbox-stat__value">(\d+)',
-                             page))
+    counts = dict(
+        re.findall(
+            r'data-status="(\w+)">\s*<div class="outbox-stat__value">(\d+)', page
+        )
+    )
     assert counts == {"pending": "0", "overdue": "0", "failed": "2", "sent": "0"}
     assert page.count(">Повторить</button>") == 2
 
-    resp = client.post("/supplier/outbox/retry", data={"id": str(rows["a"])},
-                       follow_redirects=True)
+    resp = client.post(
+        "/supplier/outbox/retry", data={"id": str(rows["a"])}, follow_redirects=True
+    )
     assert "Повторная отправка запланирована: 1" in resp.get_data(as_text=True)
     with session(app) as s:
         a = s.get(OutboxMessage, rows["a"])
@@ -151,16 +181,21 @@ def test_outbox_page_is_for_staff_and_retry_for_admins(app: Flask,
         # Retried: the file channel of the test app delivered it at once.
         assert a is not None and a.status == OutboxStatus.SENT and a.attempts == 1
         assert b is not None and b.status == OutboxStatus.FAILED
-        audit = s.scalars(select(AuditRecord).where(AuditRecord.action == "outbox.retry")).all()
+        audit = s.scalars(
+            select(AuditRecord).where(AuditRecord.action == "outbox.retry")
+        ).all()
         assert [r.object_id for r in audit] == [str(rows["a"])]
         assert audit[0].actor_label.endswith("<admin@energosbyt.example>")
 
-    resp = client.post("/supplier/outbox/retry", data={"id": str(rows["a"])},
-                       follow_redirects=True)
+    resp = client.post(
+        "/supplier/outbox/retry", data={"id": str(rows["a"])}, follow_redirects=True
+    )
     assert "уже не в списке недоставленных" in resp.get_data(as_text=True)
     client.post("/supplier/outbox/retry")  # all
     with session(app) as s:
-        assert {r.status for r in s.scalars(select(OutboxMessage))} == {OutboxStatus.SENT}
+        assert {r.status for r in s.scalars(select(OutboxMessage))} == {
+            OutboxStatus.SENT
+        }
 
 
 def test_outbox_cli_status_retry_and_sweep(app: Flask) -> None:
@@ -182,8 +217,12 @@ def test_outbox_cli_status_retry_and_sweep(app: Flask) -> None:
     out = runner.invoke(args=["outbox", "sweep"])
     assert out.exit_code == 0 and "re-queued 0 overdue" in out.output, out.output
     with session(app) as s:
-        labels = {r.actor_label for r in s.scalars(
-            select(AuditRecord).where(AuditRecord.action == "outbox.retry"))}
+        labels = {
+            r.actor_label
+            for r in s.scalars(
+                select(AuditRecord).where(AuditRecord.action == "outbox.retry")
+            )
+        }
     assert labels == {"командная строка (docflow outbox retry-failed)"}
 
 
@@ -191,21 +230,30 @@ def test_outbox_cli_status_retry_and_sweep(app: Flask) -> None:
 
 
 def test_outbox_policy_from_settings_and_beat_schedule(app: Flask) -> None:
-    policy = OutboxPolicy.from_env({"OUTBOX_BACKOFF_SECONDS": "0.5",
-                                    "OUTBOX_MAX_ATTEMPTS": "3"})
+    policy = OutboxPolicy.from_env(
+        {"OUTBOX_BACKOFF_SECONDS": "0.5", "OUTBOX_MAX_ATTEMPTS": "3"}
+    )
     assert policy.max_attempts == 3
     assert [policy.delay(n).total_seconds() for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
     assert OutboxPolicy.from_env({}).delay(99) == dt.timedelta(hours=2)
-    for name, value in (("OUTBOX_MAX_ATTEMPTS", "0"), ("OUTBOX_BACKOFF_SECONDS", "soon"),
-                        ("OUTBOX_SWEEP_GRACE_SECONDS", "-1")):
+    for name, value in (
+        ("OUTBOX_MAX_ATTEMPTS", "0"),
+        ("OUTBOX_BACKOFF_SECONDS", "soon"),
+        ("OUTBOX_SWEEP_GRACE_SECONDS", "-1"),
+    ):
         with pytest.raises(ConfigError, match=name):
             OutboxPolicy.from_env({name: value})
 
     sweep = app.extensions["celery"].conf.beat_schedule["sweep-outbox"]
-    assert sweep == {"task": "docflow.sweep_outbox", "schedule": dt.timedelta(seconds=60)}
+    assert sweep == {
+        "task": "docflow.sweep_outbox",
+        "schedule": dt.timedelta(seconds=60),
+    }
     settings = app.extensions["docflow"].settings
     fast = Flask("fast")
     fast.extensions["docflow"] = SimpleNamespace(
-        settings=settings.replace(outbox=OutboxPolicy.from_env(
-            {"OUTBOX_SWEEP_INTERVAL_SECONDS": "5"})))
+        settings=settings.replace(
+            outbox=OutboxPolicy.from_env({"OUTBOX_SWEEP_INTERVAL_SECONDS": "5"})
+        )
+    )
     assert beat_schedule(fast)["sweep-outbox"]["schedule"] == dt.timedelta(seconds=5)

@@ -48,7 +48,8 @@ def fake_acquirer(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     monkeypatch.setattr(
         state,
         "settings",
-        state.settings.replace(payment_fake=True, payment_url=None, payment_provider=None
+        state.settings.replace(
+            payment_fake=True, payment_url=None, payment_provider=None
         ),
     )
     _APP[:] = [app]
@@ -534,7 +535,8 @@ def test_fake_acquirer_is_off_in_production_and_with_a_real_provider(
     monkeypatch.setattr(
         state,
         "settings",
-        state.settings.replace(database_url="postgresql+psycopg://x/y", payment_fake=False
+        state.settings.replace(
+            database_url="postgresql+psycopg://x/y", payment_fake=False
         ),
     )
     login(client, world.signer_a.email)

@@ -119,11 +119,17 @@ def test_the_deadline_settings_come_from_the_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
     settings = Settings.from_env(var_dir=tmp_path, secret_key="x" * 32)
-    assert (settings.readings.ppp_deadline_hour, settings.readings.ppp_days_ahead) == (12, 2)
+    assert (settings.readings.ppp_deadline_hour, settings.readings.ppp_days_ahead) == (
+        12,
+        2,
+    )
     monkeypatch.setenv("PPP_DEADLINE_HOUR", "10")
     monkeypatch.setenv("PPP_DAYS_AHEAD", "1")
     settings = Settings.from_env(var_dir=tmp_path, secret_key="x" * 32)
-    assert (settings.readings.ppp_deadline_hour, settings.readings.ppp_days_ahead) == (10, 1)
+    assert (settings.readings.ppp_deadline_hour, settings.readings.ppp_days_ahead) == (
+        10,
+        1,
+    )
     for name, value in (
         ("PPP_DEADLINE_HOUR", "24"),
         ("PPP_DAYS_AHEAD", "-1"),
@@ -552,7 +558,10 @@ def test_demo_seed_is_idempotent(app: Any) -> None:
         assert [r.status for r in rows] == ["submitted", "draft"]
         assert (
             s.scalar(
-                select(func.count()).select_from(PlannedVersion).join(PlannedRequest).where(ahead)
+                select(func.count())
+                .select_from(PlannedVersion)
+                .join(PlannedRequest)
+                .where(ahead)
             )
             == 1
         )

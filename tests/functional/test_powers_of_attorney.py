@@ -68,7 +68,9 @@ def _upload(
 
 def _registry(world: World) -> Any:
     settings = world.app.extensions["docflow"].settings
-    return open_registry(settings.signatures.mchd_registry_url, var_dir=settings.var_dir)
+    return open_registry(
+        settings.signatures.mchd_registry_url, var_dir=settings.var_dir
+    )
 
 
 def _refused_upload(world: World, xml: bytes, sig: bytes, **kw: Any) -> DocflowError:

@@ -37,30 +37,37 @@ def html(resp: object) -> str:
 
 def text(resp: object) -> str:
     """The page as a person reads it: no tags, spaces collapsed."""
-    body = re.sub(r"<[^>]+>", " ", html(resp)).replace("&#34;", '"').replace("&#39;", "'")
+    body = (
+        re.sub(r"<[^>]+>", " ", html(resp)).replace("&#34;", '"').replace("&#39;", "'")
+    )
     return re.sub(r"\s+", " ", body.replace("\u00a0", " ")).replace(" .", ".")
 
 
 def test_sheet_shows_meters_with_padded_previous_values_and_blocked_ones(
-        readings: Readings, client: FlaskClient) -> None:
+    readings: Readings, client: FlaskClient
+) -> None:
     readings.login(client, readings.w.signer_a)
     page = text(client.get(readings.url()))
-    assert "Передача показаний доступна с 15 по 26 число месяца. Приём открыт до 26.11.2026" \
+    assert (
+        "Передача показаний доступна с 15 по 26 число месяца. Приём открыт до 26.11.2026"
         in page
+    )
     assert "00123456" in page and "октябрь 2026 г." in page  # 8 digits, padded
     assert "999900" in page
     assert "Не исправен" in page and "Истёк срок МПИ" in page
     assert "Показания не принимаются до поверки. Срок поверки — 01.11.2026." in page
     assert "Поверка до 20.12.2026 (осталось 30 дн.)" in page
     # Inputs only for the meters that can be read.
-    inputs = re.findall(r'name="v-([0-9a-f-]+)"', client.get(readings.url()).get_data(
-        as_text=True))
+    inputs = re.findall(
+        r'name="v-([0-9a-f-]+)"', client.get(readings.url()).get_data(as_text=True)
+    )
     assert {str(readings.meters[n]) for n in ("0001", "0002", "0005")} == set(inputs)
     assert "Цех" in page and "СН-2" in page and "НН" in page
 
 
 def test_value_is_saved_at_once_and_sent_into_the_calculation(
-        readings: Readings, client: FlaskClient) -> None:
+    readings: Readings, client: FlaskClient
+) -> None:
     readings.login(client, readings.w.signer_a)
     resp = readings.save(client, "0001", "124000")
     assert resp.status_code == 200
@@ -93,13 +100,14 @@ def test_value_is_saved_at_once_and_sent_into_the_calculation(
 
 
 def test_bad_values_are_refused_with_clear_messages(
-        readings: Readings, client: FlaskClient) -> None:
+    readings: Readings, client: FlaskClient
+) -> None:
     readings.login(client, readings.w.signer_a)
     cases = {
         "абв": "Не число.",
         "123456789": "Больше знаков, чем у счётчика: 9 при значности 8.",
         "100000": "Меньше предыдущего показания 00123456; переход счётчика через ноль "
-                  "маловероятен",
+        "маловероятен",
     }
     for value, message in cases.items():
         resp = readings.save(client, "0001", value)
@@ -122,12 +130,20 @@ def test_bad_values_are_refused_with_clear_messages(
 
 
 def test_without_javascript_the_form_posts_every_value(
-        readings: Readings, client: FlaskClient) -> None:
+    readings: Readings, client: FlaskClient
+) -> None:
     readings.login(client, readings.w.signer_a)
     m = readings.meters
-    resp = client.post(readings.url(), data={
-        "period": PERIOD_KEY, f"v-{m['0001']}": "124000", f"v-{m['0002']}": "abc",
-        f"v-{m['0005']}": "", "action": "send"})
+    resp = client.post(
+        readings.url(),
+        data={
+            "period": PERIOD_KEY,
+            f"v-{m['0001']}": "124000",
+            f"v-{m['0002']}": "abc",
+            f"v-{m['0005']}": "",
+            "action": "send",
+        },
+    )
     assert resp.status_code == 422
     page = text(resp)
     assert "Не все показания сохранены" in page and "Не число." in page
@@ -135,23 +151,35 @@ def test_without_javascript_the_form_posts_every_value(
     # The good value is saved, nothing was sent.
     reading = readings.reading("0001")
     assert reading is not None and reading.status == ReadingStatus.READY
-    resp = client.post(readings.url(), data={
-        "period": PERIOD_KEY, f"v-{m['0002']}": "999950", "action": "send"})
+    resp = client.post(
+        readings.url(),
+        data={"period": PERIOD_KEY, f"v-{m['0002']}": "999950", "action": "send"},
+    )
     assert resp.status_code == 302
     assert {r.status for r in readings.readings(period=PERIOD)} == {ReadingStatus.SENT}
 
 
 def test_start_of_period_value_for_a_new_meter_and_the_preliminary_consumption(
-        readings: Readings, client: FlaskClient) -> None:
+    readings: Readings, client: FlaskClient
+) -> None:
     readings.login(client, readings.w.signer_a)
     m = readings.meters
     page = text(client.get(readings.url(f"?period={PERIOD_KEY}&start=1")))
     assert f'name="s-{m["0005"]}"' in client.get(readings.url("?start=1")).get_data(
-        as_text=True)
+        as_text=True
+    )
     assert "Скрыть показания на начало периода" in page
-    resp = client.post(readings.url(), data={
-        "period": PERIOD_KEY, "start": "1", f"s-{m['0005']}": "100",
-        f"v-{m['0005']}": "150", f"v-{m['0001']}": "124000", "action": "save"})
+    resp = client.post(
+        readings.url(),
+        data={
+            "period": PERIOD_KEY,
+            "start": "1",
+            f"s-{m['0005']}": "100",
+            f"v-{m['0005']}": "150",
+            f"v-{m['0001']}": "124000",
+            "action": "save",
+        },
+    )
     assert resp.status_code == 302, text(resp)[:2000]
     start = readings.reading("0005", kind=ReadingKind.START)
     assert start is not None and start.value == 100
@@ -167,12 +195,15 @@ def test_start_of_period_value_for_a_new_meter_and_the_preliminary_consumption(
 
 
 def test_window_closed_says_when_it_opens_and_takes_nothing(
-        readings: Readings, client: FlaskClient) -> None:
+    readings: Readings, client: FlaskClient
+) -> None:
     readings.login(client, readings.w.signer_a)
     readings.set_now(dt.datetime(2026, 11, 27, 9, 0, tzinfo=calc.MSK))
     resp = client.get(readings.url())
-    assert ("Передача показаний доступна с 15 по 26 число месяца. Следующее окно откроется "
-            "15.12.2026.") in text(resp)
+    assert (
+        "Передача показаний доступна с 15 по 26 число месяца. Следующее окно откроется "
+        "15.12.2026."
+    ) in text(resp)
     assert 'name="v-' not in html(resp)
     resp = readings.save(client, "0001", "124000")
     assert resp.status_code == 422
@@ -182,11 +213,14 @@ def test_window_closed_says_when_it_opens_and_takes_nothing(
     # A past period is history: no inputs.
     readings.set_now(NOW)
     resp = client.get(readings.url("?period=2026-10"))
-    assert "Это история за октябрь 2026 г." in text(resp) and 'name="v-' not in html(resp)
+    assert "Это история за октябрь 2026 г." in text(resp) and 'name="v-' not in html(
+        resp
+    )
 
 
 def test_supplier_accepts_and_refuses_and_the_customer_sees_it(
-        readings: Readings, client: FlaskClient) -> None:
+    readings: Readings, client: FlaskClient
+) -> None:
     readings.login(client, readings.w.signer_a)
     readings.save(client, "0001", "124000")
     readings.save(client, "0002", "999950")
@@ -198,15 +232,28 @@ def test_supplier_accepts_and_refuses_and_the_customer_sees_it(
     page = text(clerk.get("/readings/admin"))
     assert "Договор № 77-0001-ЮЛ" in page and "00124000" in page
     ids = {r.meter_id: str(r.id) for r in readings.readings(period=PERIOD)}
-    resp = clerk.post("/readings/admin/decide", data={
-        "reading_id": ids[readings.meters["0001"]], "decision": "accept"})
+    resp = clerk.post(
+        "/readings/admin/decide",
+        data={"reading_id": ids[readings.meters["0001"]], "decision": "accept"},
+    )
     assert resp.status_code == 302
-    resp = clerk.post("/readings/admin/decide", data={
-        "reading_id": ids[readings.meters["0002"]], "decision": "reject", "reason": ""})
+    resp = clerk.post(
+        "/readings/admin/decide",
+        data={
+            "reading_id": ids[readings.meters["0002"]],
+            "decision": "reject",
+            "reason": "",
+        },
+    )
     assert "Укажите причину" in text(clerk.get("/readings/admin"))
-    clerk.post("/readings/admin/decide", data={
-        "reading_id": ids[readings.meters["0002"]], "decision": "reject",
-        "reason": "Расхождение с контрольным снятием"})
+    clerk.post(
+        "/readings/admin/decide",
+        data={
+            "reading_id": ids[readings.meters["0002"]],
+            "decision": "reject",
+            "reason": "Расхождение с контрольным снятием",
+        },
+    )
     statuses = {r.meter_id: r for r in readings.readings(period=PERIOD)}
     assert statuses[readings.meters["0001"]].status == ReadingStatus.ACCEPTED
     rejected: Reading = statuses[readings.meters["0002"]]
@@ -224,23 +271,36 @@ def test_supplier_accepts_and_refuses_and_the_customer_sees_it(
     assert readings.save(client, "0002", "999960").status_code == 200
     # The customer cannot decide: the supplier's pages do not exist for them.
     assert client.get("/readings/admin").status_code == 404
-    assert client.post("/readings/admin/decide", data={
-        "reading_id": ids[readings.meters["0001"]], "decision": "accept"}).status_code == 404
+    assert (
+        client.post(
+            "/readings/admin/decide",
+            data={"reading_id": ids[readings.meters["0001"]], "decision": "accept"},
+        ).status_code
+        == 404
+    )
 
 
-def test_consumption_chart_by_voltage_level(readings: Readings, client: FlaskClient) -> None:
+def test_consumption_chart_by_voltage_level(
+    readings: Readings, client: FlaskClient
+) -> None:
     readings.login(client, readings.w.signer_a)
     with readings.app.app_context():
         s = readings.w.session()
-        chart = svc.chart_for_contract(s, actor=Actor.for_user(readings.w.signer_a),
-                                       contract_id=readings.contract_id, now=NOW)
+        chart = svc.chart_for_contract(
+            s,
+            actor=Actor.for_user(readings.w.signer_a),
+            contract_id=readings.contract_id,
+            now=NOW,
+        )
         s.close()
     assert chart.periods[-1] == dt.date(2026, 10, 1) and len(chart.periods) == 12
     levels = {series.title: series.values for series in chart.series}
     # October: 0001 (123456 − 122000) × 40 = 58 240 on СН-2 (0002 adds 600);
     # 0004 has a single reading, so НН has no line.
     assert levels["СН-2"][-1] == Decimal(58_240 + 600)
-    assert levels["СН-2"][-2] == Decimal(300)  # September: 0002 only (0001's first reading)
+    assert levels["СН-2"][-2] == Decimal(
+        300
+    )  # September: 0002 only (0001's first reading)
     assert "НН" not in levels
     page = client.get(readings.url("/analysis")).get_data(as_text=True)
     assert "<svg" in page and "Расход электроэнергии по месяцам" in page
@@ -249,13 +309,18 @@ def test_consumption_chart_by_voltage_level(readings: Readings, client: FlaskCli
     assert "style=" not in page.split("<svg", 1)[1].split("</svg>", 1)[0]  # CSP-safe
     # The main page's widgets and the contract card show it too.
     main = client.get("/").get_data(as_text=True)
-    assert 'data-testid="widget-consumption"' in main and "widget-consumption-title" in main
+    assert (
+        'data-testid="widget-consumption"' in main
+        and "widget-consumption-title" in main
+    )
     assert 'id="widget-consumption"' in main
     card = client.get(f"/contracts/{readings.contract_id}").get_data(as_text=True)
     assert 'id="contract-chart"' in card and "Цех" in card
 
 
-def test_window_open_is_announced_once_per_contract_and_period(readings: Readings) -> None:
+def test_window_open_is_announced_once_per_contract_and_period(
+    readings: Readings,
+) -> None:
     with readings.app.app_context():
         rt = current_runtime()
         s = readings.w.session()
@@ -263,23 +328,37 @@ def test_window_open_is_announced_once_per_contract_and_period(readings: Reading
             assert svc.announce_window(s, now=NOW, runtime=rt) == 1
         with transaction(s):
             assert svc.announce_window(s, now=NOW, runtime=rt) == 0
-            assert svc.announce_window(
-                s, now=dt.datetime(2026, 11, 27, tzinfo=calc.MSK), runtime=rt
-            ) == 0
-        notes = list(s.scalars(select(Notification).where(
-            Notification.kind == "readings.window_open")))
+            assert (
+                svc.announce_window(
+                    s, now=dt.datetime(2026, 11, 27, tzinfo=calc.MSK), runtime=rt
+                )
+                == 0
+            )
+        notes = list(
+            s.scalars(
+                select(Notification).where(Notification.kind == "readings.window_open")
+            )
+        )
         assert [n.user_id for n in notes] == [readings.w.signer_a.id]
         assert "за ноябрь 2026 г. по договору № 77-0001-ЮЛ" in notes[0].title
         s.close()
 
 
-READ_ROUTES = ["", "?period=2026-10", "/history", "/analysis", "/form.xlsx",
-               "/act?period=2026-11&format=pdf", "/act?period=2026-11&format=docx&filled=0"]
+READ_ROUTES = [
+    "",
+    "?period=2026-10",
+    "/history",
+    "/analysis",
+    "/form.xlsx",
+    "/act?period=2026-11&format=pdf",
+    "/act?period=2026-11&format=docx&filled=0",
+]
 WRITE_ROUTES = ["", "/value", "/send", "/form", "/act/send"]
 
 
 def test_every_route_refuses_users_without_the_right_or_of_another_organisation(
-        readings: Readings, client: FlaskClient) -> None:
+    readings: Readings, client: FlaskClient
+) -> None:
     upload_id = "00000000-0000-0000-0000-000000000001"
     for user, status in ((readings.w.viewer_a, 403), (readings.w.signer_b, 404)):
         c = readings.app.test_client()
@@ -287,10 +366,18 @@ def test_every_route_refuses_users_without_the_right_or_of_another_organisation(
         for route in READ_ROUTES + [f"/form/{upload_id}"]:
             assert c.get(readings.url(route)).status_code == status, (user.email, route)
         for route in WRITE_ROUTES:
-            resp = c.post(readings.url(route), data={"period": PERIOD_KEY},
-                          json=None) if route != "/value" else c.post(
-                readings.url(route), json={"meter_id": str(readings.meters["0001"]),
-                                           "period": PERIOD_KEY, "value": "1"})
+            resp = (
+                c.post(readings.url(route), data={"period": PERIOD_KEY}, json=None)
+                if route != "/value"
+                else c.post(
+                    readings.url(route),
+                    json={
+                        "meter_id": str(readings.meters["0001"]),
+                        "period": PERIOD_KEY,
+                        "value": "1",
+                    },
+                )
+            )
             assert resp.status_code == status, (user.email, route)
         assert c.get("/readings/admin").status_code == 404
     # The signatory of Василёк has no contract with the right: the index says so.
@@ -304,19 +391,35 @@ def test_every_route_refuses_users_without_the_right_or_of_another_organisation(
     assert "/account/login" in anon.get(readings.url()).headers["Location"]
 
 
-def test_supplier_decides_from_the_command_line(readings: Readings, client: FlaskClient) -> None:
+def test_supplier_decides_from_the_command_line(
+    readings: Readings, client: FlaskClient
+) -> None:
     readings.login(client, readings.w.signer_a)
     readings.save(client, "0001", "124000")
     readings.save(client, "0002", "999950")
     client.post(readings.url("/send"), data={"period": PERIOD_KEY})
     runner = readings.app.test_cli_runner()
-    result = runner.invoke(args=["readings", "decide", "--contract", "77-0001-ЮЛ",
-                                 "--period", PERIOD_KEY, "--meter", "0002",
-                                 "--reject", "Нет доступа к прибору учёта"])
+    result = runner.invoke(
+        args=[
+            "readings",
+            "decide",
+            "--contract",
+            "77-0001-ЮЛ",
+            "--period",
+            PERIOD_KEY,
+            "--meter",
+            "0002",
+            "--reject",
+            "Нет доступа к прибору учёта",
+        ]
+    )
     assert result.exit_code == 0 and "rejected: 1" in result.output
-    result = runner.invoke(args=["readings", "decide", "--contract", "77-0001-ЮЛ",
-                                 "--period", PERIOD_KEY])
+    result = runner.invoke(
+        args=["readings", "decide", "--contract", "77-0001-ЮЛ", "--period", PERIOD_KEY]
+    )
     assert result.exit_code == 0 and "accepted: 1" in result.output
     got = {r.meter_id: r.status for r in readings.readings(period=PERIOD)}
-    assert got == {readings.meters["0001"]: ReadingStatus.ACCEPTED,
-                   readings.meters["0002"]: ReadingStatus.REJECTED}
+    assert got == {
+        readings.meters["0001"]: ReadingStatus.ACCEPTED,
+        readings.meters["0002"]: ReadingStatus.REJECTED,
+    }

@@ -40,8 +40,12 @@ def normal(text: str) -> str:
 
 def pdf_text(data: bytes) -> str:
     if shutil.which("pdftotext"):
-        out = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data,  # noqa: S607
-                             capture_output=True, check=True)
+        out = subprocess.run(
+            ["pdftotext", "-layout", "-", "-"],
+            input=data,  # noqa: S607
+            capture_output=True,
+            check=True,
+        )
         return normal(out.stdout.decode())
 
     return normal(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages))
@@ -58,8 +62,14 @@ def docx_text(data: bytes) -> str:
 
 def xlsx_text(data: bytes) -> str:
     ws = load_workbook(io.BytesIO(data))["ПРОМ10"]
-    return normal(" ".join(str(c) for row in ws.iter_rows(values_only=True) for c in row
-                           if c is not None))
+    return normal(
+        " ".join(
+            str(c)
+            for row in ws.iter_rows(values_only=True)
+            for c in row
+            if c is not None
+        )
+    )
 
 
 READERS = {"pdf": pdf_text, "docx": docx_text, "xlsx": xlsx_text}
@@ -73,27 +83,48 @@ def send_two(readings: Readings, client: FlaskClient) -> None:
 
 
 def act(client: FlaskClient, r: Readings, fmt: str, filled: bool) -> Any:
-    resp = client.get(r.url(f"/act?period={PERIOD_KEY}&format={fmt}&filled={int(filled)}"))
+    resp = client.get(
+        r.url(f"/act?period={PERIOD_KEY}&format={fmt}&filled={int(filled)}")
+    )
     assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
     return resp
 
 
 @pytest.mark.parametrize("fmt", ["pdf", "docx", "xlsx"])
 def test_filled_and_blank_acts_read_back_with_cyrillic_and_numbers(
-        readings: Readings, client: FlaskClient, fmt: str) -> None:
+    readings: Readings, client: FlaskClient, fmt: str
+) -> None:
     send_two(readings, client)
     resp = act(client, readings, fmt, filled=True)
-    assert "ПРОМ10-77-0001-ЮЛ-2026-11" in resp.headers["Content-Disposition"] or \
-        "filename*=" in resp.headers["Content-Disposition"]
+    assert (
+        "ПРОМ10-77-0001-ЮЛ-2026-11" in resp.headers["Content-Disposition"]
+        or "filename*=" in resp.headers["Content-Disposition"]
+    )
     text = READERS[fmt](resp.data)
-    for expected in ("АКТ № ПРОМ10-77-0001-ЮЛ-2026-11 от 20.11.2026",
-                     "снятия показаний расчётных приборов учёта", "за ноябрь 2026 г.",
-                     "АО «Энергосбыт»", "ООО «Ромашка»", "7701234567", "№ 77-0001-ЮЛ",
-                     "Цех", "Склад", "СН-2", "НН", "Меркурий 230 ART-03",
-                     "00123456", "00124000", "999900", "000150",
-                     "все расчётные приборы учёта по договору", "Должность", "Подпись",
-                     "От потребителя", "От гарантирующего поставщика",
-                     "в соответствии с соглашением об электронном документообороте"):
+    for expected in (
+        "АКТ № ПРОМ10-77-0001-ЮЛ-2026-11 от 20.11.2026",
+        "снятия показаний расчётных приборов учёта",
+        "за ноябрь 2026 г.",
+        "АО «Энергосбыт»",
+        "ООО «Ромашка»",
+        "7701234567",
+        "№ 77-0001-ЮЛ",
+        "Цех",
+        "Склад",
+        "СН-2",
+        "НН",
+        "Меркурий 230 ART-03",
+        "00123456",
+        "00124000",
+        "999900",
+        "000150",
+        "все расчётные приборы учёта по договору",
+        "Должность",
+        "Подпись",
+        "От потребителя",
+        "От гарантирующего поставщика",
+        "в соответствии с соглашением об электронном документообороте",
+    ):
         assert expected in text, (fmt, expected)
     # 0001: 544 × 40 = 21 760; 0002: 250 through zero; «Цех» − 1 000 transit = 21 010.
     assert "544" in text and "250" in text
@@ -111,7 +142,8 @@ def test_filled_and_blank_acts_read_back_with_cyrillic_and_numbers(
 
 
 def test_pdf_act_is_landscape_with_room_for_the_signature_stamps(
-        readings: Readings, client: FlaskClient) -> None:
+    readings: Readings, client: FlaskClient
+) -> None:
     send_two(readings, client)
     reader = PdfReader(io.BytesIO(act(client, readings, "pdf", filled=True).data))
     page = reader.pages[-1]
@@ -128,7 +160,9 @@ def test_pdf_act_is_landscape_with_room_for_the_signature_stamps(
     assert min(lowest) > 142 - 1
 
 
-def test_unknown_format_is_a_clear_error(readings: Readings, client: FlaskClient) -> None:
+def test_unknown_format_is_a_clear_error(
+    readings: Readings, client: FlaskClient
+) -> None:
     readings.login(client, readings.w.signer_a)
     resp = client.get(readings.url(f"/act?period={PERIOD_KEY}&format=odt"))
     assert resp.status_code == 422
@@ -138,8 +172,13 @@ def test_unknown_format_is_a_clear_error(readings: Readings, client: FlaskClient
 def documents(readings: Readings) -> list[Document]:
     with readings.app.app_context():
         s = readings.w.session()
-        docs = list(s.scalars(select(Document).where(
-            Document.contract_id == readings.contract_id).order_by(Document.created_at)))
+        docs = list(
+            s.scalars(
+                select(Document)
+                .where(Document.contract_id == readings.contract_id)
+                .order_by(Document.created_at)
+            )
+        )
         for d in docs:
             _ = d.files, d.steps
         s.expunge_all()
@@ -148,11 +187,13 @@ def documents(readings: Readings) -> list[Document]:
 
 
 def test_act_goes_to_the_document_flow_and_is_replaced_until_signed(
-        readings: Readings, client: FlaskClient) -> None:
+    readings: Readings, client: FlaskClient
+) -> None:
     readings.login(client, readings.w.signer_a)
     # Nothing sent yet: a clear refusal, no document.
-    resp = client.post(readings.url("/act/send"), data={"period": PERIOD_KEY},
-                       follow_redirects=True)
+    resp = client.post(
+        readings.url("/act/send"), data={"period": PERIOD_KEY}, follow_redirects=True
+    )
     assert "нет показаний, переданных в расчёт" in resp.get_data(as_text=True)
     assert documents(readings) == []
 
@@ -170,21 +211,31 @@ def test_act_goes_to_the_document_flow_and_is_replaced_until_signed(
     assert "Ожидает подписи клиента" in card and "передан в ЮЗДО" in card
     with readings.app.app_context():
         s = readings.w.session()
-        to_sign = list(s.scalars(select(Notification).where(
-            Notification.kind == "document.to_sign")))
+        to_sign = list(
+            s.scalars(
+                select(Notification).where(Notification.kind == "document.to_sign")
+            )
+        )
         s.close()
     assert [n.user_id for n in to_sign] == [readings.w.signer_a.id]  # the signatory
 
     # Sent again before anybody signed: a new version replaces the first.
-    resp = client.post(readings.url("/act/send"), data={"period": PERIOD_KEY},
-                       follow_redirects=True)
+    resp = client.post(
+        readings.url("/act/send"), data={"period": PERIOD_KEY}, follow_redirects=True
+    )
     assert "Предыдущая неподписанная версия заменена" in resp.get_data(as_text=True)
     first, second = documents(readings)
     assert first.status == DocStatus.DELETED and second.supersedes_id == first.id
     with readings.app.app_context():
         s = readings.w.session()
-        acts = [(a.version, a.document_id) for a in s.scalars(
-            select(ReadingAct).where(ReadingAct.period == PERIOD).order_by(ReadingAct.version))]
+        acts = [
+            (a.version, a.document_id)
+            for a in s.scalars(
+                select(ReadingAct)
+                .where(ReadingAct.period == PERIOD)
+                .order_by(ReadingAct.version)
+            )
+        ]
         s.close()
     assert acts == [(1, first.id), (2, second.id)]
     sheet = client.get(readings.url()).get_data(as_text=True)
@@ -192,10 +243,19 @@ def test_act_goes_to_the_document_flow_and_is_replaced_until_signed(
 
     # The customer signs it; now a resend is refused, clearly.
     cert = register_cert(readings.w, readings.w.signer_a, readings.w.keys.signer_a)
-    sign_in_browser(readings.w, readings.w.signer_a, second.id, readings.w.keys.signer_a,
-                    cert.certificate.id)
-    resp = client.post(readings.url("/act/send"), data={"period": PERIOD_KEY},
-                       follow_redirects=True)
+    sign_in_browser(
+        readings.w,
+        readings.w.signer_a,
+        second.id,
+        readings.w.keys.signer_a,
+        cert.certificate.id,
+    )
+    resp = client.post(
+        readings.url("/act/send"), data={"period": PERIOD_KEY}, follow_redirects=True
+    )
     page = normal(resp.get_data(as_text=True))
-    assert "Акт ПРОМ10 за ноябрь 2026 г. (№ ПРОМ10-77-0001-ЮЛ-2026-11) уже подписан" in page
+    assert (
+        "Акт ПРОМ10 за ноябрь 2026 г. (№ ПРОМ10-77-0001-ЮЛ-2026-11) уже подписан"
+        in page
+    )
     assert len(documents(readings)) == 2

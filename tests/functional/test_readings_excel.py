@@ -26,10 +26,15 @@ from tests.functional.test_readings_world import (
 __all__ = ["keys", "readings", "world"]
 
 
-def upload(client: FlaskClient, r: Readings, data: bytes, name: str = "форма.xlsx") -> Any:
-    return client.post(r.url("/form"), data={"period": PERIOD_KEY,
-                                             "file": (io.BytesIO(data), name)},
-                       content_type="multipart/form-data", follow_redirects=True)
+def upload(
+    client: FlaskClient, r: Readings, data: bytes, name: str = "форма.xlsx"
+) -> Any:
+    return client.post(
+        r.url("/form"),
+        data={"period": PERIOD_KEY, "file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
 
 
 def page_text(resp: Any) -> str:
@@ -100,7 +105,8 @@ def test_template_round_trip(readings: Readings, client: FlaskClient) -> None:
 
 
 def test_bad_rows_are_reported_by_row_and_column_and_nothing_is_taken(
-        readings: Readings, client: FlaskClient) -> None:
+    readings: Readings, client: FlaskClient
+) -> None:
     readings.login(client, readings.w.signer_a)
     wb = template(client, readings)
     ws = wb["Показания"]
@@ -114,10 +120,14 @@ def test_bad_rows_are_reported_by_row_and_column_and_nothing_is_taken(
     assert "Файл «плохая.xlsx» не принят: из него ничего не сохранено." in page
     r2, r5, r3 = row_of(ws, "0002"), row_of(ws, "0005"), row_of(ws, "0003")
     assert f"Строка {r2}, столбец «Показание»: не число" in page
-    assert (f"Строка {r5}, столбец «Показание»: больше знаков, чем у счётчика: 7 при "
-            "значности 5") in page
-    assert f"Строка {ws.max_row}, столбец «№ счётчика»: счётчика с таким номером нет в " \
-           "договоре" in page
+    assert (
+        f"Строка {r5}, столбец «Показание»: больше знаков, чем у счётчика: 7 при "
+        "значности 5"
+    ) in page
+    assert (
+        f"Строка {ws.max_row}, столбец «№ счётчика»: счётчика с таким номером нет в "
+        "договоре" in page
+    )
     assert f"Строка {r3}, столбец «Показание»: счётчик не исправен" in page
     assert readings.readings(period=PERIOD) == []
     sheet = page_text(client.get(readings.url()))
@@ -125,23 +135,50 @@ def test_bad_rows_are_reported_by_row_and_column_and_nothing_is_taken(
 
 
 def test_malformed_files_get_a_clear_message_never_a_500(
-        readings: Readings, client: FlaskClient) -> None:
+    readings: Readings, client: FlaskClient
+) -> None:
     readings.login(client, readings.w.signer_a)
     cases = [
         (b"%PDF-1.7 not a workbook", "акт.pdf", "не является книгой Excel (.xlsx)"),
-        (b"\xd0\xcf\x11\xe0old excel", "старый.xls", "Формат .xls (Excel 97–2003) не "
-                                                    "поддерживается"),
-        (b"PK\x03\x04broken zip", "битый.xlsx", "повреждён или не является книгой Excel"),
-        (xlsx_bytes([["№ счётчика", "Показание"], ["0001", 1]], sheet="Лист1"), "лист.xlsx",
-         "В файле нет листа «Показания»"),
-        (xlsx_bytes([["Счётчик", "Значение"], ["0001", 1]]), "заголовки.xlsx",
-         "не найдены заголовки столбцов «№ счётчика» и «Показание»"),
-        (xlsx_bytes([["Договор", "50-0100-ЮЛ"], ["№ счётчика", "Показание"], ["0001", 1]]),
-         "чужой.xlsx", "Файл составлен для договора № 50-0100-ЮЛ"),
-        (xlsx_bytes([["Период", "10.2026"], ["№ счётчика", "Показание"], ["0001", 1]]),
-         "октябрь.xlsx", "Файл составлен за октябрь 2026 г."),
-        (xlsx_bytes([["№ счётчика", "Показание"]]), "пустая.xlsx",
-         "В файле не заполнено ни одного показания"),
+        (
+            b"\xd0\xcf\x11\xe0old excel",
+            "старый.xls",
+            "Формат .xls (Excel 97–2003) не поддерживается",
+        ),
+        (
+            b"PK\x03\x04broken zip",
+            "битый.xlsx",
+            "повреждён или не является книгой Excel",
+        ),
+        (
+            xlsx_bytes([["№ счётчика", "Показание"], ["0001", 1]], sheet="Лист1"),
+            "лист.xlsx",
+            "В файле нет листа «Показания»",
+        ),
+        (
+            xlsx_bytes([["Счётчик", "Значение"], ["0001", 1]]),
+            "заголовки.xlsx",
+            "не найдены заголовки столбцов «№ счётчика» и «Показание»",
+        ),
+        (
+            xlsx_bytes(
+                [["Договор", "50-0100-ЮЛ"], ["№ счётчика", "Показание"], ["0001", 1]]
+            ),
+            "чужой.xlsx",
+            "Файл составлен для договора № 50-0100-ЮЛ",
+        ),
+        (
+            xlsx_bytes(
+                [["Период", "10.2026"], ["№ счётчика", "Показание"], ["0001", 1]]
+            ),
+            "октябрь.xlsx",
+            "Файл составлен за октябрь 2026 г.",
+        ),
+        (
+            xlsx_bytes([["№ счётчика", "Показание"]]),
+            "пустая.xlsx",
+            "В файле не заполнено ни одного показания",
+        ),
     ]
     for data, name, message in cases:
         resp = upload(client, readings, data, name)
@@ -151,7 +188,9 @@ def test_malformed_files_get_a_clear_message_never_a_500(
     sheet = page_text(client.get(readings.url()))
     assert sheet.count("Не принят") == len(cases)  # each file is kept and listed
     resp = upload(client, readings, b"", "пусто.xlsx")
-    assert "Выберите заполненный файл" in page_text(resp) or "Выберите файл" in page_text(resp)
+    assert "Выберите заполненный файл" in page_text(
+        resp
+    ) or "Выберите файл" in page_text(resp)
 
 
 METERS_CSV = """Номер договора;Код объекта;Объект;Адрес объекта;Уровень напряжения;№ счётчика;\
@@ -164,13 +203,18 @@ METERS_CSV = """Номер договора;Код объекта;Объект;�
 """
 
 
-def test_supplier_loads_meters_from_csv_with_the_cli(readings: Readings, tmp_path: Any) -> None:
+def test_supplier_loads_meters_from_csv_with_the_cli(
+    readings: Readings, tmp_path: Any
+) -> None:
     good = tmp_path / "meters.csv"
     good.write_text(METERS_CSV, encoding="utf-8")
     runner = readings.app.test_cli_runner()
     result = runner.invoke(args=["readings", "import-meters", str(good)])
     assert result.exit_code == 0, result.output
-    assert "объектов добавлено: 2" in result.output and "счётчиков добавлено: 3" in result.output
+    assert (
+        "объектов добавлено: 2" in result.output
+        and "счётчиков добавлено: 3" in result.output
+    )
     with readings.app.app_context():
         s = readings.w.session()
         meter = s.scalar(select(Meter).where(Meter.number == "8001"))
@@ -184,15 +228,27 @@ def test_supplier_loads_meters_from_csv_with_the_cli(readings: Readings, tmp_pat
     assert "счётчиков добавлено: 0, обновлено: 0" in result.output
 
     bad = tmp_path / "bad.csv"
-    bad.write_text(METERS_CSV.replace(";СН-2;7002;", ";СН-3;7003;").replace(";8;\\\n", ";8;")
-                   .replace("Альфа A1800;7;", "Альфа A1800;семь;")
-                   + "99-9999;X;Y;;НН;1;Т;6;1;;\n", encoding="utf-8")
+    bad.write_text(
+        METERS_CSV.replace(";СН-2;7002;", ";СН-3;7003;")
+        .replace(";8;\\\n", ";8;")
+        .replace("Альфа A1800;7;", "Альфа A1800;семь;")
+        + "99-9999;X;Y;;НН;1;Т;6;1;;\n",
+        encoding="utf-8",
+    )
     result = runner.invoke(args=["readings", "import-meters", str(bad)])
     assert result.exit_code != 0
-    assert "строка 3, столбец «Уровень напряжения»: ожидается ВН, СН-1, СН-2 или НН" \
+    assert (
+        "строка 3, столбец «Уровень напряжения»: ожидается ВН, СН-1, СН-2 или НН"
         in result.output
-    assert "строка 4, столбец «Значность»: ожидается целое число от 3 до 12" in result.output
-    assert "строка 5, столбец «Номер договора»: договора «99-9999» нет в базе" in result.output
+    )
+    assert (
+        "строка 4, столбец «Значность»: ожидается целое число от 3 до 12"
+        in result.output
+    )
+    assert (
+        "строка 5, столбец «Номер договора»: договора «99-9999» нет в базе"
+        in result.output
+    )
     with readings.app.app_context():
         s = readings.w.session()
         assert s.scalar(select(Meter).where(Meter.number == "7003")) is None
@@ -207,19 +263,35 @@ def test_supplier_loads_meters_on_the_admin_page(readings: Readings) -> None:
     assert tpl.status_code == 200
     header = [c.value for c in load_workbook(io.BytesIO(tpl.data)).active[1]]
     assert header[:3] == ["Номер договора", "Код объекта", "Объект"]
-    resp = clerk.post("/readings/admin/import", data={
-        "kind": "meters", "file": (io.BytesIO(tpl.data), "приборы.xlsx")},
-        content_type="multipart/form-data", follow_redirects=True)
+    resp = clerk.post(
+        "/readings/admin/import",
+        data={"kind": "meters", "file": (io.BytesIO(tpl.data), "приборы.xlsx")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     assert "Файл загружен" in page_text(resp)
-    transit = xlsx_bytes([["Номер договора", "Код объекта", "Период",
-                           "Транзитный потребитель", "Объём, кВт·ч"],
-                          ["77-0001-ЮЛ", "ОБ-1", "11.2026", "ИП Петров", 250],
-                          ["77-0001-ЮЛ", "НЕТ", "11.2026", "ИП Петров", 250]])
-    resp = clerk.post("/readings/admin/import", data={
-        "kind": "transit", "file": (io.BytesIO(transit), "транзит.xlsx")},
-        content_type="multipart/form-data")
+    transit = xlsx_bytes(
+        [
+            [
+                "Номер договора",
+                "Код объекта",
+                "Период",
+                "Транзитный потребитель",
+                "Объём, кВт·ч",
+            ],
+            ["77-0001-ЮЛ", "ОБ-1", "11.2026", "ИП Петров", 250],
+            ["77-0001-ЮЛ", "НЕТ", "11.2026", "ИП Петров", 250],
+        ]
+    )
+    resp = clerk.post(
+        "/readings/admin/import",
+        data={"kind": "transit", "file": (io.BytesIO(transit), "транзит.xlsx")},
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 422
-    assert "строка 3, столбец «Код объекта»: объекта «НЕТ» нет в договоре" in page_text(resp)
+    assert "строка 3, столбец «Код объекта»: объекта «НЕТ» нет в договоре" in page_text(
+        resp
+    )
     # A customer may not load anything: the supplier's pages do not exist for them.
     customer = readings.app.test_client()
     readings.login(customer, readings.w.signer_a)

@@ -53,7 +53,9 @@ class Readings:
         return f"/readings/{self.contract_id}{suffix}"
 
     def login(self, client: FlaskClient, user: Any) -> FlaskClient:
-        resp = client.post("/account/login", data={"email": user.email, "password": PASSWORD})
+        resp = client.post(
+            "/account/login", data={"email": user.email, "password": PASSWORD}
+        )
         assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
         return client
 
@@ -71,25 +73,46 @@ class Readings:
             s.close()
         return rows
 
-    def reading(self, number: str, period: dt.date = PERIOD,
-                kind: ReadingKind = ReadingKind.END) -> Reading | None:
-        found = [r for r in self.readings(meter_id=self.meters[number], period=period)
-                 if r.kind == kind]
+    def reading(
+        self, number: str, period: dt.date = PERIOD, kind: ReadingKind = ReadingKind.END
+    ) -> Reading | None:
+        found = [
+            r
+            for r in self.readings(meter_id=self.meters[number], period=period)
+            if r.kind == kind
+        ]
         return found[0] if found else None
 
-    def save(self, client: FlaskClient, number: str, value: str,
-             kind: str = "end") -> Any:
-        return client.post(self.url("/value"), json={
-            "meter_id": str(self.meters[number]), "kind": kind, "period": PERIOD_KEY,
-            "value": value}, headers={"Accept": "application/json"})
+    def save(
+        self, client: FlaskClient, number: str, value: str, kind: str = "end"
+    ) -> Any:
+        return client.post(
+            self.url("/value"),
+            json={
+                "meter_id": str(self.meters[number]),
+                "kind": kind,
+                "period": PERIOD_KEY,
+                "value": value,
+            },
+            headers={"Accept": "application/json"},
+        )
 
 
-def _add_history(s: Any, contract_id: uuid.UUID, meter: Meter,
-                 values: list[tuple[dt.date, int]]) -> None:
+def _add_history(
+    s: Any, contract_id: uuid.UUID, meter: Meter, values: list[tuple[dt.date, int]]
+) -> None:
     for period, value in values:
-        s.add(Reading(contract_id=contract_id, meter_id=meter.id, period=period,
-                      kind=ReadingKind.END, value=value, status=ReadingStatus.ACCEPTED,
-                      source="test"))
+        s.add(
+            Reading(
+                contract_id=contract_id,
+                meter_id=meter.id,
+                period=period,
+                kind=ReadingKind.END,
+                value=value,
+                status=ReadingStatus.ACCEPTED,
+                source="test",
+            )
+        )
 
 
 @pytest.fixture()
@@ -111,21 +134,44 @@ def readings(world: World) -> Iterator[Readings]:
     with app.app_context():
         s = world.session()
         with transaction(s):
-            shop = SupplyObject(contract_id=world.contract_a.id, code="ОБ-1", name="Цех",
-                                address="г. Москва, ул. Энергетиков, д. 7",
-                                voltage=VoltageLevel.SN2, position=0)
-            store = SupplyObject(contract_id=world.contract_a.id, code="ОБ-2", name="Склад",
-                                 address="г. Москва, ул. Энергетиков, д. 7, стр. 4",
-                                 voltage=VoltageLevel.NN, position=1)
+            shop = SupplyObject(
+                contract_id=world.contract_a.id,
+                code="ОБ-1",
+                name="Цех",
+                address="г. Москва, ул. Энергетиков, д. 7",
+                voltage=VoltageLevel.SN2,
+                position=0,
+            )
+            store = SupplyObject(
+                contract_id=world.contract_a.id,
+                code="ОБ-2",
+                name="Склад",
+                address="г. Москва, ул. Энергетиков, д. 7, стр. 4",
+                voltage=VoltageLevel.NN,
+                position=1,
+            )
             s.add_all([shop, store])
             s.flush()
 
-            def meter(obj: SupplyObject, number: str, digits: int, ratio: int,
-                      status: MeterStatus = MeterStatus.WORKING,
-                      calibration: dt.date | None = dt.date(2031, 1, 1)) -> Meter:
-                m = Meter(contract_id=world.contract_a.id, object_id=obj.id, number=number,
-                          meter_type="Меркурий 230 ART-03", digits=digits, ratio=ratio,
-                          status=status, next_calibration=calibration, position=int(number))
+            def meter(
+                obj: SupplyObject,
+                number: str,
+                digits: int,
+                ratio: int,
+                status: MeterStatus = MeterStatus.WORKING,
+                calibration: dt.date | None = dt.date(2031, 1, 1),
+            ) -> Meter:
+                m = Meter(
+                    contract_id=world.contract_a.id,
+                    object_id=obj.id,
+                    number=number,
+                    meter_type="Меркурий 230 ART-03",
+                    digits=digits,
+                    ratio=ratio,
+                    status=status,
+                    next_calibration=calibration,
+                    position=int(number),
+                )
                 s.add(m)
                 s.flush()
                 return m
@@ -135,14 +181,28 @@ def readings(world: World) -> Iterator[Readings]:
             m3 = meter(shop, "0003", 8, 40, status=MeterStatus.FAULTY)
             m4 = meter(store, "0004", 6, 1, calibration=dt.date(2026, 11, 1))
             m5 = meter(store, "0005", 5, 120)
-            _add_history(s, world.contract_a.id, m1, [(dt.date(2026, 9, 1), 122_000),
-                                                      (dt.date(2026, 10, 1), 123_456)])
-            _add_history(s, world.contract_a.id, m2, [(dt.date(2026, 8, 1), 999_000),
-                                                      (dt.date(2026, 9, 1), 999_300),
-                                                      (dt.date(2026, 10, 1), 999_900)])
+            _add_history(
+                s,
+                world.contract_a.id,
+                m1,
+                [(dt.date(2026, 9, 1), 122_000), (dt.date(2026, 10, 1), 123_456)],
+            )
+            _add_history(
+                s,
+                world.contract_a.id,
+                m2,
+                [
+                    (dt.date(2026, 8, 1), 999_000),
+                    (dt.date(2026, 9, 1), 999_300),
+                    (dt.date(2026, 10, 1), 999_900),
+                ],
+            )
             _add_history(s, world.contract_a.id, m4, [(dt.date(2026, 10, 1), 5_000)])
-            s.add(TransitVolume(object_id=shop.id, period=PERIOD, consumer="ИП Сидоров",
-                                kwh=1_000))
+            s.add(
+                TransitVolume(
+                    object_id=shop.id, period=PERIOD, consumer="ИП Сидоров", kwh=1_000
+                )
+            )
             meters = {m.number: m.id for m in (m1, m2, m3, m4, m5)}
             objects = {"ОБ-1": shop.id, "ОБ-2": store.id}
         s.close()

@@ -277,9 +277,7 @@ def test_autostart_is_off_in_the_test_harness_unless_asked(
         "off"
     )
     state = world.app.extensions["docflow"]
-    monkeypatch.setattr(
-        state, "settings", state.settings.replace(tours_autostart=True)
-    )
+    monkeypatch.setattr(state, "settings", state.settings.replace(tours_autostart=True))
     assert "data-tours-autostart" not in body_attrs(c.get("/").get_data(as_text=True))
 
 

@@ -24,10 +24,18 @@ __all__ = ["keys", "world"]
 @pytest.fixture()
 def crl_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     port = free_port()
-    handler = type("H", (http.server.SimpleHTTPRequestHandler,), {
-        "log_message": lambda *a: None,
-        "__init__": lambda self, *a, **k: http.server.SimpleHTTPRequestHandler.__init__(
-            self, *a, directory=str(tmp_path), **k)})
+    handler = type(
+        "H",
+        (http.server.SimpleHTTPRequestHandler,),
+        {
+            "log_message": lambda *a: None,
+            "__init__": lambda self, *a, **k: (
+                http.server.SimpleHTTPRequestHandler.__init__(
+                    self, *a, directory=str(tmp_path), **k
+                )
+            ),
+        },
+    )
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -35,28 +43,51 @@ def crl_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     server.shutdown()
 
 
-def test_admin_adds_an_intermediate_and_sees_its_crl_status(world: World,
-                                                            crl_server: tuple[str, Path]) -> None:
+def test_admin_adds_an_intermediate_and_sees_its_crl_status(
+    world: World, crl_server: tuple[str, Path]
+) -> None:
     base, directory = crl_server
-    intermediate = pki.make_intermediate_ca(world.keys.root, "Подчинённый УЦ",
-                                            crl_url=f"{base}/sub.crl",
-                                            ocsp_url="http://127.0.0.1:9/ocsp")
+    intermediate = pki.make_intermediate_ca(
+        world.keys.root,
+        "Подчинённый УЦ",
+        crl_url=f"{base}/sub.crl",
+        ocsp_url="http://127.0.0.1:9/ocsp",
+    )
     revoked = pki.make_signer(intermediate)
-    (directory / "sub.crl").write_bytes(pki.make_crl(intermediate, [
-        pki.Revoked(revoked.cert.serial_number, revoked.cert.not_valid_before_utc)]))
+    (directory / "sub.crl").write_bytes(
+        pki.make_crl(
+            intermediate,
+            [
+                pki.Revoked(
+                    revoked.cert.serial_number, revoked.cert.not_valid_before_utc
+                )
+            ],
+        )
+    )
     with world.app.app_context():
         s = world.session()
         with transaction(s):
-            register_user(s, email="admin@energosbyt.example", password=PASSWORD,
-                          last_name="Кузнецов", first_name="Алексей", role=Role.ADMIN,
-                          confirmed=True)
+            register_user(
+                s,
+                email="admin@energosbyt.example",
+                password=PASSWORD,
+                last_name="Кузнецов",
+                first_name="Алексей",
+                role=Role.ADMIN,
+                confirmed=True,
+            )
         s.close()
     admin = world.app.test_client()
-    admin.post("/account/login", data={"email": "admin@energosbyt.example",
-                                       "password": PASSWORD})
-    resp = admin.post("/certificates/trust", data={
-        "certificate": (__import__("io").BytesIO(intermediate.pem), "sub.crt")},
-        content_type="multipart/form-data", follow_redirects=True)
+    admin.post(
+        "/account/login",
+        data={"email": "admin@energosbyt.example", "password": PASSWORD},
+    )
+    resp = admin.post(
+        "/certificates/trust",
+        data={"certificate": (__import__("io").BytesIO(intermediate.pem), "sub.crt")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     page = resp.get_data(as_text=True)
     assert "Добавлен доверенный сертификат" in page
     assert "промежуточный" in page and f"{base}/sub.crl" in page
@@ -87,10 +118,15 @@ def test_trust_commands_add_list_remove(world: World, tmp_path: Path) -> None:
     leaf = tmp_path / "leaf.crt"
     leaf.write_bytes(pki.make_signer(ca).pem)
     refused = runner.invoke(args=["trust", "add", str(leaf)])
-    assert refused.exit_code != 0 and "не сертификат удостоверяющего центра" in refused.output
+    assert (
+        refused.exit_code != 0
+        and "не сертификат удостоверяющего центра" in refused.output
+    )
 
 
-def test_fsck_finds_a_flipped_byte_and_an_orphan_and_audit_verify_passes(world: World) -> None:
+def test_fsck_finds_a_flipped_byte_and_an_orphan_and_audit_verify_passes(
+    world: World,
+) -> None:
     doc_id = new_document(world)
     runner = world.app.test_cli_runner()
     clean = runner.invoke(args=["fsck"])
@@ -99,8 +135,13 @@ def test_fsck_finds_a_flipped_byte_and_an_orphan_and_audit_verify_passes(world: 
     assert clean.exit_code == 0 and " 0 bad," in clean.output
     orphan = world.storage.put_bytes(b"nobody points here")
     key = load(world, doc_id).main_file.blob_key
-    data_file = next(p for p in Path(world.app.extensions["docflow"].settings.storage_url[7:])
-                     .rglob("data") if key in str(p))
+    data_file = next(
+        p
+        for p in Path(world.app.extensions["docflow"].settings.storage_url[7:]).rglob(
+            "data"
+        )
+        if key in str(p)
+    )
     raw = bytearray(data_file.read_bytes())
     raw[100] ^= 0x01
     data_file.chmod(0o644)

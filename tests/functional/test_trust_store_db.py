@@ -239,7 +239,9 @@ def test_files_in_one_nodes_trust_store_are_imported_for_every_node(
         if "Тестовый УЦ документооборота" in a.subject
     ]
     assert anchor.source == "file:test-root.crt"
-    assert not list(Path(node_b.extensions["docflow"].settings.signatures.trust_store).glob("*"))
+    assert not list(
+        Path(node_b.extensions["docflow"].settings.signatures.trust_store).glob("*")
+    )
     assert validate(node_b, world.keys.signer_a).verdict is Verdict.VALID
     listed = world.app.test_cli_runner().invoke(args=["trust", "list"]).output
     assert "Тестовый УЦ документооборота" in listed and "\tfile\t" in listed

@@ -86,9 +86,13 @@ POLICY = {
     "OUTBOX_SWEEP_GRACE_SECONDS": "1",
     "OUTBOX_SWEEP_INTERVAL_SECONDS": "1",
 }
-CONTEXT = {"document_title": "Акт сверки", "document_number": "А-7",
-           "contract_number": "77-0001-ЮЛ", "url": "http://localhost/documents/7",
-           "signer_name": "Иванов И. И."}
+CONTEXT = {
+    "document_title": "Акт сверки",
+    "document_number": "А-7",
+    "contract_number": "77-0001-ЮЛ",
+    "url": "http://localhost/documents/7",
+    "signer_name": "Иванов И. И.",
+}
 
 
 # --- an SMTP server that can be slow at the worst moments -----------------------
@@ -181,7 +185,11 @@ class Process:
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                self.args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                self.args,
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
 
@@ -249,15 +257,20 @@ class Rig:
     def kill_pool_child(self) -> int:
         """SIGKILL the pool process that is talking to the SMTP server."""
         assert self.worker.proc is not None
-        busy = [pid for pid in _children(self.worker.proc.pid)
-                if _owns_connection_to(pid, self.smtp.server.port)]
+        busy = [
+            pid
+            for pid in _children(self.worker.proc.pid)
+            if _owns_connection_to(pid, self.smtp.server.port)
+        ]
         assert len(busy) == 1, (busy, self.worker.tail())
         os.kill(busy[0], signal.SIGKILL)
         return busy[0]
 
     def rows(self) -> list[OutboxMessage]:
         with self.session() as s:
-            return list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.created_at)))
+            return list(
+                s.scalars(select(OutboxMessage).order_by(OutboxMessage.created_at))
+            )
 
     def wait(self, what: str, ok: Callable[[], bool], timeout: float = 45) -> None:
         deadline = time.monotonic() + timeout
@@ -266,8 +279,10 @@ class Rig:
                 return
             time.sleep(0.1)
         rows = [(r.id, r.status.value, r.attempts, r.last_error) for r in self.rows()]
-        raise AssertionError(f"timed out waiting for {what}: {rows}\n"
-                             f"worker:\n{self.worker.tail()}\nbeat:\n{self.beat.tail()}")
+        raise AssertionError(
+            f"timed out waiting for {what}: {rows}\n"
+            f"worker:\n{self.worker.tail()}\nbeat:\n{self.beat.tail()}"
+        )
 
     def wait_all_sent(self, ids: list[uuid.UUID], timeout: float = 45) -> None:
         def done() -> bool:
@@ -280,20 +295,30 @@ class Rig:
         # A duplicate would arrive after the row was marked sent: give it time.
         time.sleep(1.5)
         assert self.smtp.handler.counts() == Counter({str(i): 1 for i in ids})
-        assert {r.id: r.status for r in self.rows()} == {i: OutboxStatus.SENT for i in ids}
+        assert {r.id: r.status for r in self.rows()} == {
+            i: OutboxStatus.SENT for i in ids
+        }
 
 
 def _env(app: Flask, smtp: Smtp) -> dict[str, str]:
     s = app.extensions["docflow"].settings
     env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": s.database_url, "CELERY_BROKER_URL": s.celery.broker_url,
-        "CELERY_QUEUE": s.celery.queue, "DOCFLOW_VAR_DIR": str(s.var_dir),
-        "SECRET_KEY": TEST_SECRET, "SMTP_URL": smtp.url, "SMS_GATEWAY_URL": s.messages.sms_gateway_url,
-        "STORAGE_URL": s.storage_url, "TRUST_STORE": s.signatures.trust_store, **POLICY,
-        "RATELIMIT_STORAGE_URL": REDIS_URL,  # production refuses memory://
-        "ALLOW_PRIVATE_WEBHOOKS": "1",
-    })
+    env.update(
+        {
+            "DATABASE_URL": s.database_url,
+            "CELERY_BROKER_URL": s.celery.broker_url,
+            "CELERY_QUEUE": s.celery.queue,
+            "DOCFLOW_VAR_DIR": str(s.var_dir),
+            "SECRET_KEY": TEST_SECRET,
+            "SMTP_URL": smtp.url,
+            "SMS_GATEWAY_URL": s.messages.sms_gateway_url,
+            "STORAGE_URL": s.storage_url,
+            "TRUST_STORE": s.signatures.trust_store,
+            **POLICY,
+            "RATELIMIT_STORAGE_URL": REDIS_URL,  # production refuses memory://
+            "ALLOW_PRIVATE_WEBHOOKS": "1",
+        }
+    )
     return env
 
 
@@ -324,17 +349,48 @@ def rig(smtp: Smtp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     tmp = tmp_path_factory.mktemp("outbox-faults")
     queue = f"docflow-outbox-faults-{uuid.uuid4().hex[:8]}"
     with postgres_database(admin, f"{worker_database_name()}_outbox") as url:
-        settings = make_settings(tmp, url, smtp_url=smtp.url).replace(celery_broker_url=broker,
-                           celery_queue=queue, outbox=OutboxPolicy.from_env(POLICY))
+        settings = make_settings(tmp, url, smtp_url=smtp.url).replace(
+            celery_broker_url=broker,
+            celery_queue=queue,
+            outbox=OutboxPolicy.from_env(POLICY),
+        )
         app = build_app(settings)
         env = _env(app, smtp)
         worker = Process(
-            [CELERY, "-A", "wsgi:celery", "worker", "--pool=prefork", "--concurrency=1",
-             "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "WARNING",
-             "-n", f"{queue}@%h"], env, tmp / "worker.log")
+            [
+                CELERY,
+                "-A",
+                "wsgi:celery",
+                "worker",
+                "--pool=prefork",
+                "--concurrency=1",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+                "-l",
+                "WARNING",
+                "-n",
+                f"{queue}@%h",
+            ],
+            env,
+            tmp / "worker.log",
+        )
         beat = Process(
-            [CELERY, "-A", "wsgi:celery", "beat", "-s", str(tmp / "beat-schedule"),
-             "--max-interval", "1", "-l", "WARNING"], env, tmp / "beat.log")
+            [
+                CELERY,
+                "-A",
+                "wsgi:celery",
+                "beat",
+                "-s",
+                str(tmp / "beat-schedule"),
+                "--max-interval",
+                "1",
+                "-l",
+                "WARNING",
+            ],
+            env,
+            tmp / "beat.log",
+        )
         worker.start()
         beat.start()
         try:
@@ -358,7 +414,9 @@ def fresh(rig: Rig) -> Iterator[Rig]:
     empty_tables(rig.app)
 
 
-def publish_emails(app: Flask, count: int, *, webhooks: bool = False) -> list[uuid.UUID]:
+def publish_emails(
+    app: Flask, count: int, *, webhooks: bool = False
+) -> list[uuid.UUID]:
     """One event for ``count`` new users, each subscribed to e-mail by default:
     the event, the in-app notifications and the outbox rows in one transaction."""
 
@@ -367,15 +425,25 @@ def publish_emails(app: Flask, count: int, *, webhooks: bool = False) -> list[uu
         with transaction(s):
             users = []
             for _ in range(count):
-                user = User(email=f"u{uuid.uuid4().hex[:10]}@romashka.example",
-                            password_hash="-", last_name="Тестов", first_name="Тест",
-                            email_confirmed_at=dt.datetime.now(dt.UTC))
+                user = User(
+                    email=f"u{uuid.uuid4().hex[:10]}@romashka.example",
+                    password_hash="-",
+                    last_name="Тестов",
+                    first_name="Тест",
+                    email_confirmed_at=dt.datetime.now(dt.UTC),
+                )
                 s.add(user)
                 users.append(user)
             s.flush()
             targets = webhook_targets(s, None, "document.signed") if webhooks else []
-            published = publish(s, kind="document.signed", users=users, context=CONTEXT,
-                                title="Документ подписан", webhooks=targets)
+            published = publish(
+                s,
+                kind="document.signed",
+                users=users,
+                context=CONTEXT,
+                title="Документ подписан",
+                webhooks=targets,
+            )
         s.close()
     assert len(published.outbox_ids) == count + len(targets)
     return list(published.outbox_ids)
@@ -389,8 +457,9 @@ def test_smtp_down_for_a_while_each_message_delivered_once(fresh: Rig) -> None:
     rig.smtp.stop()
     ids = publish_emails(rig.app, 3)
 
-    rig.wait("three failed attempts each",
-             lambda: all(r.attempts >= 3 for r in rig.rows()))
+    rig.wait(
+        "three failed attempts each", lambda: all(r.attempts >= 3 for r in rig.rows())
+    )
     rows = rig.rows()
     assert {r.status for r in rows} == {OutboxStatus.PENDING}
     assert all("cannot connect to SMTP server" in (r.last_error or "") for r in rows)
@@ -416,7 +485,9 @@ def test_worker_killed_mid_delivery_no_duplicate_no_loss(fresh: Rig) -> None:
     with rig.session() as s:
         assert s.get(DeliveredMessage, str(first)) is not None  # committed on its own
         row = s.get(OutboxMessage, first)
-        assert row is not None and row.status == OutboxStatus.PENDING and row.attempts == 1
+        assert (
+            row is not None and row.status == OutboxStatus.PENDING and row.attempts == 1
+        )
     rig.kill_pool_child()
     handler.quit_delay = 0
     rig.wait_all_sent([first])
@@ -432,7 +503,9 @@ def test_worker_killed_mid_delivery_no_duplicate_no_loss(fresh: Rig) -> None:
     with rig.session() as s:
         assert s.get(DeliveredMessage, str(second)) is None
         row = s.get(OutboxMessage, second)
-        assert row is not None and row.status == OutboxStatus.PENDING and row.attempts == 1
+        assert (
+            row is not None and row.status == OutboxStatus.PENDING and row.attempts == 1
+        )
     rig.worker.start()
     rig.wait_all_sent([first, second])
 
@@ -481,8 +554,9 @@ def receiver() -> Iterator[Receiver]:
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     box.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/docflow"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield box
     server.shutdown()
@@ -495,27 +569,40 @@ def register_webhook(app: Flask, url: str) -> None:
 
     secret_key = app.extensions["docflow"].settings.secret_key
     with app.extensions["docflow"].sessionmaker() as s, transaction(s):
-        s.add(Webhook(organisation_id=None, url=url, kinds="",
-                      secret=seal_secret(WEBHOOK_SECRET, secret_key)))
+        s.add(
+            Webhook(
+                organisation_id=None,
+                url=url,
+                kinds="",
+                secret=seal_secret(WEBHOOK_SECRET, secret_key),
+            )
+        )
 
 
 def test_webhook_endpoint_down_for_a_while_each_event_acknowledged_once(
-    fresh: Rig, receiver: Receiver,
+    fresh: Rig,
+    receiver: Receiver,
 ) -> None:
     rig = fresh
     register_webhook(rig.app, receiver.url)
     receiver.down = True
     ids = publish_emails(rig.app, 2, webhooks=True)
     with rig.session() as s:
-        [hook_row] = s.scalars(select(OutboxMessage).where(OutboxMessage.channel == "webhook"))
-    rig.wait("two refused deliveries", lambda: receiver.refused.count(str(hook_row.id)) >= 2)
+        [hook_row] = s.scalars(
+            select(OutboxMessage).where(OutboxMessage.channel == "webhook")
+        )
+    rig.wait(
+        "two refused deliveries", lambda: receiver.refused.count(str(hook_row.id)) >= 2
+    )
 
     receiver.down = False
     rig.wait_all_sent(ids)
     time.sleep(1.5)
     assert receiver.forged == []
     assert Counter(receiver.acked) == Counter({str(hook_row.id): 1})
-    assert rig.smtp.handler.counts() == Counter({str(i): 1 for i in ids if i != hook_row.id})
+    assert rig.smtp.handler.counts() == Counter(
+        {str(i): 1 for i in ids if i != hook_row.id}
+    )
     with rig.session() as s:
         row = s.get(OutboxMessage, hook_row.id)
         assert row is not None and row.attempts >= 3 and row.status == OutboxStatus.SENT
@@ -557,15 +644,18 @@ def eager_app(fresh: Rig) -> Iterator[Flask]:
     app.extensions["docflow"].engine.dispose()
 
 
-def test_attempts_run_out_then_an_administrator_retries(fresh: Rig, eager_app: Flask) -> None:
+def test_attempts_run_out_then_an_administrator_retries(
+    fresh: Rig, eager_app: Flask
+) -> None:
     fresh.smtp.stop()
     [mid] = publish_emails(eager_app, 1)  # attempt 1, inline after the commit
     later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
     with eager_app.app_context():
         s = eager_app.extensions["docflow"].sessionmaker()
         with transaction(s):
-            outcome, _ = relay_message(s, mid, channel_for=channel_for, now=later,
-                                       policy=outbox_policy())
+            outcome, _ = relay_message(
+                s, mid, channel_for=channel_for, now=later, policy=outbox_policy()
+            )
         s.close()
     assert outcome == "failed"
     status = eager_app.test_cli_runner().invoke(args=["outbox", "status"])
@@ -581,7 +671,8 @@ def test_attempts_run_out_then_an_administrator_retries(fresh: Rig, eager_app: F
 
 
 def test_relay_skips_a_locked_row_and_bounds_a_message_that_kills_workers(
-    fresh: Rig, eager_app: Flask,
+    fresh: Rig,
+    eager_app: Flask,
 ) -> None:
     fresh.smtp.stop()  # anything that gets through would be retried, not sent
     policy = OutboxPolicy(max_attempts=2)
@@ -590,38 +681,54 @@ def test_relay_skips_a_locked_row_and_bounds_a_message_that_kills_workers(
         # Dated ahead, so that beat's sweep leaves these rows to this test.
         future = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
         with sm() as s, transaction(s):
-            row = OutboxMessage(kind="document.signed", channel="email",
-                                recipient="x@romashka.example", context=CONTEXT,
-                                created_at=future)
+            row = OutboxMessage(
+                kind="document.signed",
+                channel="email",
+                recipient="x@romashka.example",
+                context=CONTEXT,
+                created_at=future,
+            )
             s.add(row)
         # Another worker holds the row: this one gives up without sending.
         with sm() as holder:
-            holder.execute(text("SELECT id FROM outbox WHERE id = :id FOR UPDATE"),
-                           {"id": row.id})
+            holder.execute(
+                text("SELECT id FROM outbox WHERE id = :id FOR UPDATE"), {"id": row.id}
+            )
             with sm() as s, transaction(s):
-                assert relay_message(s, row.id, channel_for=channel_for,
-                                     policy=policy) == ("busy", None)
+                assert relay_message(
+                    s, row.id, channel_for=channel_for, policy=policy
+                ) == ("busy", None)
             holder.rollback()
         # Two claimed attempts that never reported back (their workers died).
         with sm() as s, transaction(s):
-            s.execute(text("UPDATE outbox SET attempts = 2, last_error = 'x' WHERE id = :id"),
-                      {"id": row.id})
+            s.execute(
+                text("UPDATE outbox SET attempts = 2, last_error = 'x' WHERE id = :id"),
+                {"id": row.id},
+            )
         with sm() as s, transaction(s):
-            assert relay_message(s, row.id, channel_for=channel_for,
-                                 policy=policy) == ("failed", None)
+            assert relay_message(s, row.id, channel_for=channel_for, policy=policy) == (
+                "failed",
+                None,
+            )
         with sm() as s:
             failed = s.get(OutboxMessage, row.id)
             assert failed is not None and failed.status == OutboxStatus.FAILED
             assert "did not finish" in (failed.last_error or "")
         # The same, but the last attempt had got the e-mail accepted: sent.
         with sm() as s, transaction(s):
-            delivered = OutboxMessage(kind="document.signed", channel="email",
-                                      recipient="y@romashka.example", context=CONTEXT,
-                                      attempts=2, created_at=future)
+            delivered = OutboxMessage(
+                kind="document.signed",
+                channel="email",
+                recipient="y@romashka.example",
+                context=CONTEXT,
+                attempts=2,
+                created_at=future,
+            )
             s.add(delivered)
             s.flush()
             s.add(DeliveredMessage(message_id=str(delivered.id)))
         with sm() as s, transaction(s):
-            assert relay_message(s, delivered.id, channel_for=channel_for,
-                                 policy=policy) == ("sent", None)
+            assert relay_message(
+                s, delivered.id, channel_for=channel_for, policy=policy
+            ) == ("sent", None)
     assert fresh.smtp.handler.counts() == Counter()

@@ -98,7 +98,8 @@ def broker_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask
     with postgres_database(
         admin, f"{worker_database_name()}_worker_{request.param}"
     ) as url:
-        settings = make_settings(tmp_path, url).replace(celery_broker_url=broker,
+        settings = make_settings(tmp_path, url).replace(
+            celery_broker_url=broker,
             celery_queue=f"docflow-test-{uuid.uuid4().hex[:8]}",
         )
         app = build_app(settings)

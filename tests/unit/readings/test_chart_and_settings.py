@@ -23,11 +23,23 @@ def test_nice_steps() -> None:
 
 
 def test_chart_has_axes_legend_russian_months_and_gaps() -> None:
-    chart = ConsumptionChart(PERIODS, [
-        Series(VoltageLevel.SN2, [Decimal(100), Decimal(120), None, Decimal(90),
-                                  Decimal(95), Decimal(110)]),
-        Series(VoltageLevel.VN, [Decimal(5000)] * 6),
-    ])
+    chart = ConsumptionChart(
+        PERIODS,
+        [
+            Series(
+                VoltageLevel.SN2,
+                [
+                    Decimal(100),
+                    Decimal(120),
+                    None,
+                    Decimal(90),
+                    Decimal(95),
+                    Decimal(110),
+                ],
+            ),
+            Series(VoltageLevel.VN, [Decimal(5000)] * 6),
+        ],
+    )
     svg = str(render_svg(chart, element_id="c"))
     assert svg.startswith('<svg id="c"') and 'role="img"' in svg
     assert 'aria-labelledby="c-title c-desc"' in svg
@@ -44,8 +56,9 @@ def test_empty_chart_says_so() -> None:
     assert "Нет данных о расходе за закрытые периоды" in svg
 
 
-def test_window_days_come_from_the_environment(monkeypatch: pytest.MonkeyPatch,
-                                                tmp_path: Path) -> None:
+def test_window_days_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("READINGS_WINDOW_START", "1")
     monkeypatch.setenv("READINGS_WINDOW_END", "25")
     settings = Settings.from_env(var_dir=tmp_path, secret_key="x" * 32)

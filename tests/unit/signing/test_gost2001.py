@@ -55,7 +55,9 @@ def test_gost2001_key_is_read_from_an_openssl_certificate() -> None:
     assert key.algorithm == "gost2001"
     assert key.spki() == spki
     assert key.verify(cert["tbs_certificate"].dump(), cert["signature_value"].native)
-    assert not key.verify(b"x" + cert["tbs_certificate"].dump(), cert["signature_value"].native)
+    assert not key.verify(
+        b"x" + cert["tbs_certificate"].dump(), cert["signature_value"].native
+    )
 
 
 def _store() -> TrustStore:
@@ -94,7 +96,11 @@ def test_gost2001_cms_with_a_changed_byte_is_invalid() -> None:
 
 def test_gost2001_certificate_is_checked_and_obsolete() -> None:
     result = validate_certificate(
-        (DATA / "cert2001.pem").read_bytes(), _store(), at=AT, revocation="off", usage="any"
+        (DATA / "cert2001.pem").read_bytes(),
+        _store(),
+        at=AT,
+        revocation="off",
+        usage="any",
     )
 
     assert result.verdict is Verdict.INDETERMINATE

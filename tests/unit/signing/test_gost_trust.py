@@ -151,7 +151,10 @@ def test_crl_with_a_forged_gost_signature_is_not_evidence(
         signer_key=gpki.foreign_signer.key,
     )
     store = TrustStore(
-        [gpki.root.der], [gpki.intermediate.der], [gpki.root_crl, forged], **gost_pki.OFFLINE
+        [gpki.root.der],
+        [gpki.intermediate.der],
+        [gpki.root_crl, forged],
+        **gost_pki.OFFLINE,
     )
 
     result = validate_certificate(
