@@ -38,6 +38,7 @@ test: install system
 	$(BIN)/python scripts/check_cycles.py
 	$(BIN)/python scripts/check_access.py
 	$(BIN)/mypy storage notifications signing netguard
+	$(BIN)/mypy --follow-imports=silent docflow
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: install system

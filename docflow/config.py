@@ -14,6 +14,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -21,6 +22,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from limits import parse_many
+
+from signing.revocation import RevocationMode
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -475,7 +478,7 @@ class SignatureSettings:
     # the database (where every node reads the trust store from) when a
     # process finds them there; `docflow trust import DIR` does it by hand.
     trust_store: str
-    revocation_mode: str = "soft"
+    revocation_mode: RevocationMode = "soft"
     # ALLOW_PRIVATE_FETCH: let signature validation download issuer
     # certificates, CRLs and OCSP answers from loopback, private (RFC 1918,
     # fc00::/7) and link-local addresses. Off by default: those URLs come from
@@ -696,8 +699,11 @@ class Settings:
             ),
             signatures=SignatureSettings(
                 trust_store=os.environ.get("TRUST_STORE", str(var_dir / "trust")),
-                revocation_mode=_choice(
-                    "REVOCATION_MODE", "soft", {"off", "soft", "hard", "require"}
+                revocation_mode=cast(
+                    RevocationMode,
+                    _choice(
+                        "REVOCATION_MODE", "soft", {"off", "soft", "hard", "require"}
+                    ),
                 ),
                 allow_private_fetch=_bool("ALLOW_PRIVATE_FETCH", False),
                 tsa_url=(

@@ -33,6 +33,7 @@ from docflow.certificates.tsa import open_timestamper, trust_embedded_root
 from docflow.config import Settings
 from docflow.db import utcnow
 from docflow.powers.registry import Registry, open_registry
+from signing.revocation import RevocationMode
 from signing.tsa import Timestamper
 from storage import BlobStorage, open_store
 
@@ -49,7 +50,7 @@ class Runtime:
     timestamper: Timestamper
     registry: Registry | None
     trust_source: TrustSource
-    revocation: str
+    revocation: RevocationMode
     base_url: str
     clock: Callable[[], dt.datetime] = utcnow
 

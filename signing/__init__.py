@@ -6,6 +6,7 @@ for input that cannot be used at all.
 """
 
 import importlib
+from typing import TYPE_CHECKING
 
 from signing.certificates import (
     CertificateInfo,
@@ -98,6 +99,81 @@ _LAZY_SIGNATURE_NAMES = {
     "SignatureReasonCode": "signing.verification",
     "SignerReport": "signing.verification",
 }
+
+
+if TYPE_CHECKING:  # what __getattr__ below resolves, for type checkers
+    from signing.cms import (
+        cms_signer_certificates as cms_signer_certificates,
+    )
+    from signing.cms import (
+        sign_cms as sign_cms,
+    )
+    from signing.cms import (
+        sign_cms_digest as sign_cms_digest,
+    )
+    from signing.cms import (
+        signature_der as signature_der,
+    )
+    from signing.cms import (
+        signer_digest_algorithm as signer_digest_algorithm,
+    )
+    from signing.cms import (
+        verify_cms as verify_cms,
+    )
+    from signing.cms import (
+        verify_cms_digest as verify_cms_digest,
+    )
+    from signing.external import (
+        ExternalSigner as ExternalSigner,
+    )
+    from signing.mchd import (
+        PowerOfAttorney as PowerOfAttorney,
+    )
+    from signing.mchd import (
+        read_power_of_attorney as read_power_of_attorney,
+    )
+    from signing.mchd import (
+        write_power_of_attorney as write_power_of_attorney,
+    )
+    from signing.pades import (
+        StampInfo as StampInfo,
+    )
+    from signing.pades import (
+        sign_pdf as sign_pdf,
+    )
+    from signing.pades import (
+        verify_pdf as verify_pdf,
+    )
+    from signing.pkcs11 import (
+        Pkcs11Signer as Pkcs11Signer,
+    )
+    from signing.signers import (
+        GostSigner as GostSigner,
+    )
+    from signing.signers import (
+        Pkcs12Signer as Pkcs12Signer,
+    )
+    from signing.signers import (
+        PreparedSignature as PreparedSignature,
+    )
+    from signing.signers import (
+        Signer as Signer,
+    )
+    from signing.verification import (
+        CmsReport as CmsReport,
+    )
+    from signing.verification import (
+        PdfReport as PdfReport,
+    )
+    from signing.verification import (
+        PdfSignatureReport as PdfSignatureReport,
+    )
+    from signing.verification import (
+        SignatureReasonCode as SignatureReasonCode,
+    )
+    from signing.verification import (
+        SignerReport as SignerReport,
+    )
 
 
 def __getattr__(name: str) -> object:

@@ -17,8 +17,7 @@ from docflow.api.base import (
 )
 from docflow.api.errors import UnsupportedMediaTypeError
 from docflow.api.schemas import signatures as out
-from docflow.context import current_runtime, db_session, settings
-from docflow.db import utcnow
+from docflow.context import current_runtime, db_session
 from docflow.errors import PayloadTooLargeError, ValidationError
 
 MAX_SIGNATURE_BYTES = 1024 * 1024
@@ -61,16 +60,18 @@ def verify() -> Any:
         )
     content = _part("file")
     sig = _part("signature", MAX_SIGNATURE_BYTES)
-    store = current_runtime().trust(db_session())
-    mode = settings().signatures.revocation_mode
+    runtime = current_runtime()
+    store = runtime.trust(db_session())
+    mode = runtime.revocation
     # The service receives the signature now: that is its proof of existence
     # unless it carries a time-stamp (never its own claimed time).
-    received = utcnow()
+    received = runtime.now()
+    report: signing.CmsReport | signing.PdfReport
     try:
         if sig:
             report = signing.verify_cms(
                 content, sig, store, received_at=received, revocation=mode
-            )  # type: ignore[operator]
+            )
             kind = "cms"
         elif content:
             if not content.startswith(b"%PDF-"):
@@ -81,7 +82,7 @@ def verify() -> Any:
                 )
             report = signing.verify_pdf(
                 content, store, received_at=received, revocation=mode
-            )  # type: ignore[operator]
+            )
             kind = "pdf"
         else:
             raise ValidationError(
