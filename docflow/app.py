@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from docflow.access.web import current_is_staff
 from docflow.access.web import init_app as init_access
+from docflow.accounts.models import User
 from docflow.accounts.services import load_user
 from docflow.accounts.views import bp as accounts_bp
 from docflow.api.blueprint import register_api
@@ -105,9 +106,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
-    @login_manager.user_loader
-    def _load_user(user_id: str) -> Any:
+    def _load_user(user_id: str) -> User | None:
         return load_user(db_session(), user_id)
+
+    # Registered by a call: Flask-Login ships no annotations, and its decorator
+    # would leave the loader untyped.
+    login_manager.user_loader(_load_user)
 
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -150,7 +151,17 @@ EMPLOYEE_POWER: dict[str, Any] = {
     "xml": "romashka-employee-mchd.xml",
 }
 
-STAFF = [
+
+class _StaffMember(TypedDict):
+    email: str
+    last_name: str
+    first_name: str
+    middle_name: str
+    role: Role
+    title: str
+
+
+STAFF: list[_StaffMember] = [
     {
         "email": "clerk@energosbyt.example",
         "last_name": "Смирнова",
@@ -181,9 +192,11 @@ def _load_or_make_pki(directory: Path) -> dict[str, Any]:
     root_cert_path = directory / "ca-root.crt"
     if root_key_path.exists() and root_cert_path.exists():
         key = serialization.load_pem_private_key(root_key_path.read_bytes(), None)
+        if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+            raise RuntimeError(f"{root_key_path}: neither an RSA nor an EC key")
         root = pki.Issued(
             x509.load_pem_x509_certificate(root_cert_path.read_bytes()), key
-        )  # type: ignore[arg-type]
+        )
     else:
         root = pki.make_root_ca(DEMO_CA_NAME)
         root_key_path.write_bytes(root.key_pem)
@@ -306,18 +319,18 @@ def _load_or_make_power(directory: Path) -> dict[str, Any]:
     if xml_path.exists() and sig_path.exists():
         try:
             kept = signing.read_power_of_attorney(xml_path.read_bytes())
-            signers = signing.cms_signer_certificates(sig_path.read_bytes())  # type: ignore[attr-defined]
+            signers = signing.cms_signer_certificates(sig_path.read_bytes())
         except (signing.MchdFormatError, signing.SigningError, ValueError):
             kept, signers = None, []
-        fresh = kept is not None and kept.valid_until >= today
-        if fresh and [c.sha256 for c in signers] == [head_cert.sha256]:
-            return {
-                "number": kept.number.lower(),
-                "xml": str(xml_path),
-                "signature": str(sig_path),
-                "principal_inn": kept.principal.inn,
-            }
         if kept is not None:
+            fresh = kept.valid_until >= today
+            if fresh and [c.sha256 for c in signers] == [head_cert.sha256]:
+                return {
+                    "number": kept.number.lower(),
+                    "xml": str(xml_path),
+                    "signature": str(sig_path),
+                    "principal_inn": kept.principal.inn,
+                }
             # Signed by a head's key made anew: signed again, same number.
             # Expired: a renewal, a number of its own.
             number = kept.number.lower() if fresh else _power_number(kept.number, today)
@@ -775,7 +788,7 @@ def _employee(s: Session, world: dict[str, Any], pki_info: dict[str, Any]) -> No
 # -- contracts' surroundings: contacts, payments, restrictions, news, FAQ, and
 #    contracts nobody has bound yet, so that binding can be tried at once ---------
 
-UNBOUND = [
+UNBOUND: list[tuple[str | dict[str, str], str, dt.date]] = [
     # (organisation key or a new organisation, contract number, date)
     ("romashka", "77-0003-ЮЛ", dt.date(2025, 9, 1)),
     (
@@ -843,6 +856,7 @@ def _extend_demo(s: Session, world: dict[str, Any]) -> None:
     }
     for owner, number, signed_on in UNBOUND:
         org = orgs[owner] if isinstance(owner, str) else _organisation(s, owner)
+        assert org is not None, "the demo's customers are made before it is extended"
         if s.scalar(select(Contract).where(Contract.number == number)) is None:
             s.add(
                 Contract(

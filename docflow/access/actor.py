@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, select
 from sqlalchemy.orm import Session
 
 from docflow.accounts.models import Role, User
@@ -176,9 +176,7 @@ def contract_rights(session: Session, actor: Actor, contract_id: uuid.UUID) -> R
     )
 
 
-def visible_contract_ids(
-    actor: Actor, right: Right = Right.VIEW
-) -> Select[tuple[uuid.UUID]]:
+def visible_contract_ids(actor: Actor, right: Right = Right.VIEW) -> Select[uuid.UUID]:
     """A subquery of the contracts ``actor`` holds ``right`` on (all, for the supplier)."""
     if actor.is_supplier:
         return select(Contract.id)
@@ -193,19 +191,19 @@ def visible_contract_ids(
     )
 
 
-def registrable_contract_ids(actor: Actor) -> Select[tuple[uuid.UUID]]:
+def registrable_contract_ids(actor: Actor) -> Select[uuid.UUID]:
     """The contracts ``actor`` may register documents on (see ``Rights.register``)."""
     if actor.is_supplier:
         return (
             select(Contract.id)
             if "write" in actor.scopes
-            else select(Contract.id).where(False)
+            else select(Contract.id).where(false())
         )
     if actor.organisation_id is not None:
         stmt = select(Contract.id).where(
             Contract.organisation_id == actor.organisation_id
         )
-        return stmt if "write" in actor.scopes else stmt.where(False)
+        return stmt if "write" in actor.scopes else stmt.where(false())
     user_id = actor.user.id if actor.user else uuid.UUID(int=0)
     return select(ContractAccess.contract_id).where(
         ContractAccess.user_id == user_id,

@@ -13,10 +13,11 @@ templates and the API ask :func:`may` to show or hide an action.
 from __future__ import annotations
 
 import enum
+import uuid
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from docflow.access.actor import (
     Actor,
@@ -266,7 +267,9 @@ def require_register(session: Session, actor: Actor, contract_id: Any) -> Rights
 # -- appeals (docflow.appeals) ------------------------------------------------
 
 
-def appeal_contract_filter(actor: Actor, contract_column: Any) -> ColumnElement[bool]:
+def appeal_contract_filter(
+    actor: Actor, contract_column: QueryableAttribute[uuid.UUID | None]
+) -> ColumnElement[bool]:
     """Which appeals an actor sees, as a condition on the appeal's contract
     column: the supplier's people and keys every one; a customer those of the
     contracts it holds the view right on (a key: with the ``read`` scope)."""
@@ -274,10 +277,7 @@ def appeal_contract_filter(actor: Actor, contract_column: Any) -> ColumnElement[
         return true() if "read" in actor.scopes else false()
     if "read" not in actor.scopes:
         return false()
-    condition: ColumnElement[bool] = contract_column.in_(
-        visible_contract_ids(actor, Right.VIEW)
-    )
-    return condition
+    return contract_column.in_(visible_contract_ids(actor, Right.VIEW))
 
 
 def may_see_appeal(session: Session, actor: Actor, contract_id: Any) -> bool:
@@ -471,7 +471,9 @@ def require_pay_online(session: Session, actor: Actor, contract_id: Any) -> Righ
     return rights
 
 
-def online_payment_filter(actor: Actor, contract_column: Any) -> ColumnElement[bool]:
+def online_payment_filter(
+    actor: Actor, contract_column: QueryableAttribute[uuid.UUID | None]
+) -> ColumnElement[bool]:
     """Which online payments an actor sees, as a condition on the payment's
     contract column: the supplier all; a customer those of contracts it holds
     the view right on (whoever of its people paid); an API key needs ``read``."""

@@ -6,13 +6,31 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from docflow.db import Base, TimestampMixin, created_at, uuid_pk
+
+if TYPE_CHECKING:
+
+    class UserMixin:
+        """Flask-Login's ``UserMixin`` as the checker sees it: Flask-Login ships
+        no annotations, and a base of type ``Any`` would let any attribute of a
+        ``User`` pass unchecked. These are the members it gives (``User``
+        overrides ``is_active`` and ``get_id``)."""
+
+        @property
+        def is_active(self) -> bool: ...
+        @property
+        def is_authenticated(self) -> bool: ...
+        @property
+        def is_anonymous(self) -> bool: ...
+        def get_id(self) -> str: ...
+
+else:
+    from flask_login import UserMixin
 
 
 class Role(enum.StrEnum):

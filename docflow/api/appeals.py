@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from typing import IO, Any, cast
 
 from flask import jsonify, request, send_file, url_for
 from sqlalchemy import select
@@ -302,7 +302,10 @@ def get_appeal_answer_file(appeal_id: uuid.UUID, file_id: uuid.UUID) -> Any:
         answer_only=True,
     )
     return send_file(
-        current_runtime().storage.open(row.blob_key),
+        # A BlobReader is an io.RawIOBase, a binary file in all but typeshed's
+        # name (typing.IO is no base of io's classes); send_file reads and
+        # closes it.
+        cast(IO[bytes], current_runtime().storage.open(row.blob_key)),
         mimetype=row.content_type,
         as_attachment=True,
         download_name=row.filename,

@@ -7,7 +7,7 @@ import re
 import tempfile
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any, cast
 
 from flask import jsonify, request, send_file, url_for
 from sqlalchemy import select
@@ -246,7 +246,10 @@ def send_stored_file(f: Any) -> Any:
     its SHA-256 recorded at registration as the ETag and ``X-Content-SHA256``."""
     reader = current_runtime().storage.open(f.blob_key)
     response = send_file(
-        reader,
+        # A BlobReader is an io.RawIOBase, a binary file in all but typeshed's
+        # name (typing.IO is no base of io's classes); send_file reads and
+        # closes it.
+        cast(IO[bytes], reader),
         mimetype=f.content_type,
         as_attachment=True,
         download_name=f.filename,

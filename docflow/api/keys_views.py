@@ -8,13 +8,14 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from docflow.access import is_supplier_organisation
+from docflow.access.web import login_required
 from docflow.api.services import (
     SCOPE_NAMES,
     SCOPE_TITLES,
@@ -32,7 +33,7 @@ bp = Blueprint(
 )
 
 
-class KeyForm(FlaskForm):
+class KeyForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no annotations
     organisation = SelectField("Организация", validators=[DataRequired()])
     name = StringField(
         "Название (для кого ключ)",
@@ -47,7 +48,7 @@ class KeyForm(FlaskForm):
     )
 
 
-class RevokeForm(FlaskForm):
+class RevokeForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no annotations
     pass
 
 

@@ -9,6 +9,7 @@ from docflow.api import (
     documents,
     events,
     hourly,  # hourly volumes (docflow.readings.hourly_*)
+    hourly_analysis,  # «Почасовой анализ» (docflow.readings.hourly_analysis)
     payments,  # online payment (docflow.payments)
     planned,  # ППП (docflow.readings.planned_*)
     powers,
@@ -24,6 +25,7 @@ __all__ = [
     "documents",
     "events",
     "hourly",
+    "hourly_analysis",
     "payments",
     "planned",
     "powers",

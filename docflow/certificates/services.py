@@ -11,11 +11,11 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import requests
 from cryptography import x509
-from sqlalchemy import select
+from cryptography.x509.oid import AuthorityInformationAccessOID
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 import signing
@@ -133,7 +133,7 @@ def _revocation_urls(der: bytes) -> tuple[tuple[str, ...], tuple[str, ...]]:
         for ad in cert.extensions.get_extension_for_class(
             x509.AuthorityInformationAccess
         ).value:
-            if ad.access_method == x509.AuthorityInformationAccessOID.OCSP:
+            if ad.access_method == AuthorityInformationAccessOID.OCSP:
                 ocsp.append(str(ad.access_location.value))
     except x509.ExtensionNotFound:
         pass
@@ -509,11 +509,11 @@ def inspect_upload(data: bytes) -> signing.CertificateInfo:
     except signing.CertificateFormatError:
         pass
     try:
-        certs = signing.cms_signer_certificates(data)  # type: ignore[attr-defined]
+        certs = signing.cms_signer_certificates(data)
     except (signing.SigningError, ValueError, TypeError, KeyError, IndexError):
         certs = []  # unreadable input gets the one clear message below
     if certs:
-        return certs[0]  # type: ignore[no-any-return]
+        return certs[0]
     raise ValidationError(
         "Файл не является сертификатом (.cer в DER или PEM) или подписью с сертификатом (.sig).",
         code="certificate_invalid",
@@ -535,7 +535,7 @@ def register_certificate(
         info.der,
         runtime.trust(session),
         at=at,
-        revocation=runtime.revocation,  # type: ignore[arg-type]
+        revocation=runtime.revocation,
         usage="signing",
     )
     org, org_problem = _organisation_for(session, actor, info)
@@ -599,7 +599,7 @@ def register_certificate(
     return Registration(info, validation, org, (), cert)
 
 
-def _visible_certificates(actor: Actor) -> Any:
+def _visible_certificates(actor: Actor) -> Select[Certificate]:
     return select(Certificate).where(visible_certificates(actor))
 
 

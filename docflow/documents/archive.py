@@ -19,9 +19,8 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 import signing
@@ -73,13 +72,13 @@ class ArchiveStatus:
         }
 
 
-def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    if moment is not None and moment.tzinfo is None:
+def _aware(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None:
         return moment.replace(tzinfo=dt.UTC)
     return moment
 
 
-def _live() -> Any:
+def _live() -> ColumnElement[bool]:
     return Document.status.not_in([DocStatus.DELETED])
 
 
@@ -196,7 +195,7 @@ def _renew_signature(
     storage: BlobStorage,
     trust: signing.TrustStore,
     timestamper: Timestamper,
-    revocation: str,
+    revocation: signing.RevocationMode,
     horizon_days: int,
     now: dt.datetime | None = None,
 ) -> bool:
@@ -212,7 +211,7 @@ def _renew_signature(
     try:
         if sig.sig_file is not None:
             old = storage.read_bytes(sig.sig_file.blob_key)
-            before = signing.verify_cms(content, old, trust, revocation=revocation)  # type: ignore[attr-defined]
+            before = signing.verify_cms(content, old, trust, revocation=revocation)
             data = _newest_stamp_data(before.signers[0])
             renewed = cades.add_archive_timestamp(
                 cades.add_validation_data(
@@ -226,7 +225,7 @@ def _renew_signature(
             )
             cms_report = signing.verify_cms(
                 content, renewed, trust, revocation=revocation
-            )  # type: ignore[attr-defined]
+            )
             count = 1 + sum(
                 1
                 for f in doc.files
@@ -249,12 +248,12 @@ def _renew_signature(
             and latest.id == sig.pdf_file_id
         ):
             old_pdf = storage.read_bytes(latest.blob_key)
-            before_pdf = signing.verify_pdf(old_pdf, trust, revocation=revocation)  # type: ignore[attr-defined]
+            before_pdf = signing.verify_pdf(old_pdf, trust, revocation=revocation)
             data = LongTermData()
             for embedded in before_pdf.signatures:
                 data += _newest_stamp_data(embedded.signer)
             renewed_pdf = add_long_term_data(old_pdf, data, timestamper=timestamper)
-            pdf_report = signing.verify_pdf(renewed_pdf, trust, revocation=revocation)  # type: ignore[attr-defined]
+            pdf_report = signing.verify_pdf(renewed_pdf, trust, revocation=revocation)
             base = latest.filename.split(".archive-")[0].removesuffix(".pdf")
             sig.pdf_file_id = _put(
                 session,

@@ -490,10 +490,10 @@ def prepare_signing(
     )
     stamp: Any = True
     if authority is not None:
-        stamp = signing.StampInfo(  # type: ignore[attr-defined]
+        stamp = signing.StampInfo(
             extra_lines=(f"По доверенности {authority.power.label}",)
         )
-    external = signing.ExternalSigner(cert.der)  # type: ignore[attr-defined]
+    external = signing.ExternalSigner(cert.der)
     storage = runtime.storage
     state: dict[str, str] = {}
     items: list[dict[str, Any]] = []
@@ -599,9 +599,9 @@ def complete_signing(
             code="validation_error",
         )
     try:
-        sig = signing.ExternalSigner.complete(state["cms"], signatures["cms"])  # type: ignore[attr-defined]
+        sig = signing.ExternalSigner.complete(state["cms"], signatures["cms"])
         pdf = (
-            signing.ExternalSigner.complete(  # type: ignore[attr-defined]
+            signing.ExternalSigner.complete(
                 state["pades"], signatures["pades"], timestamper=timestamper
             )
             if "pades" in state
@@ -666,7 +666,7 @@ def countersign(
         raise ValidationError("Сейчас очередь подписи клиента.")
     verifier = _verifier(doc, runtime.trust(session), runtime.revocation, received_at)
     content = _original(storage, doc)
-    sig = signing.sign_cms(content, signer)  # type: ignore[attr-defined]
+    sig = signing.sign_cms(content, signer)
     report = _verify_cms(content, sig, verifier)
     if report.verdict != signing.Verdict.VALID:
         raise _refuse_report(report, "Подпись поставщика")
@@ -683,7 +683,7 @@ def countersign(
     pdf = None
     latest = doc.latest_pdf
     if latest is not None:
-        pdf = signing.sign_pdf(  # type: ignore[attr-defined]
+        pdf = signing.sign_pdf(
             storage.read_bytes(latest.blob_key),
             signer,
             reason="Подписание документа поставщиком",

@@ -7,7 +7,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from celery import shared_task
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -21,6 +20,7 @@ from docflow.db import transaction
 from docflow.documents import signing_flow
 from docflow.documents.archive import renew_due
 from docflow.errors import InvalidTransitionError
+from docflow.tasking import shared_task
 from signing import gost
 from signing.errors import KeyLoadError
 

@@ -26,7 +26,6 @@ import logging
 import uuid
 from typing import Any
 
-from celery import shared_task
 from celery.signals import worker_ready
 
 from docflow.config import MAX_COUNTDOWN, OutboxPolicy
@@ -42,6 +41,7 @@ from docflow.outbox.services import (
     requeue_overdue,
 )
 from docflow.outbox.webhooks import webhook_channel
+from docflow.tasking import shared_task
 from notifications import channel_from_url
 
 log = logging.getLogger(__name__)
@@ -118,11 +118,15 @@ def relay_outbox(self: Any) -> dict[str, int]:
     return totals
 
 
-@worker_ready.connect
 def _relay_on_start(sender: Any, **_kwargs: Any) -> None:
     """A worker that starts relays what waited while none ran: the events and
     rows of writes whose relay could not be queued, without waiting for beat."""
     sender.app.tasks[relay_outbox.name].delay()
+
+
+# Connected by a call, not as a decorator: Celery's signals carry no
+# annotations, and the decorator would make the receiver untyped.
+worker_ready.connect(_relay_on_start)
 
 
 @shared_task(

@@ -184,7 +184,7 @@ def payable_contracts(session: Session, *, actor: Actor) -> list[Contract]:
     return [c for c in session.scalars(stmt) if may_pay_online(session, actor, c.id)]
 
 
-def _visible(actor: Actor) -> Select[tuple[OnlinePayment]]:
+def _visible(actor: Actor) -> Select[OnlinePayment]:
     return select(OnlinePayment).where(
         online_payment_filter(actor, OnlinePayment.contract_id)
     )

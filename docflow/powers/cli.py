@@ -154,6 +154,7 @@ def mchd_revoke(ident: str, reason: str, admin_email: str | None) -> None:
             label, revoked_at = power.label, power.revoked_at
     except DocflowError as exc:
         raise click.ClickException(exc.message) from None
+    assert revoked_at is not None, "revoke_power stamps the moment of revocation"
     click.echo(
         f"МЧД {label} отозвана в кабинете {_moscow(revoked_at):%d.%m.%Y %H:%M} МСК: "
         "подписи по ней после этого момента не принимаются. В реестре ФНС "

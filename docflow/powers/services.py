@@ -182,7 +182,7 @@ def _verify_signature(
     poa: Any,
     *,
     trust: signing.TrustStore,
-    revocation: str,
+    revocation: signing.RevocationMode,
     received_at: dt.datetime,
 ) -> tuple[Any, Any]:
     """The МЧД's detached signature: valid, by a certificate of the principal
@@ -195,7 +195,7 @@ def _verify_signature(
             sig,
             trust,
             received_at=received_at,
-            revocation=revocation,  # type: ignore[arg-type]
+            revocation=revocation,
         )
     except signing.SigningError:
         raise _refuse(
@@ -212,6 +212,9 @@ def _verify_signature(
             report=report.to_json(),
         )
     info = signer.certificate
+    # A valid verdict needs the signer's certificate: a signature without one
+    # carries SIGNER_CERTIFICATE_MISSING, an error (signing.cms).
+    assert info is not None, "a valid signer report names its certificate"
     if info.inn_le != poa.principal.inn:
         raise _refuse(
             "signer",

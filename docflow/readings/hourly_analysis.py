@@ -16,17 +16,25 @@ Flask-free; the functions take the :class:`~docflow.access.Actor` and ask
 :mod:`docflow.access` (the hourly page's rights: the view right sees, the
 right to submit readings submits; the supplier's people set peak hours and
 the control days).
+
+A control measurement uploaded as a form keeps the file in the blob store:
+written after every check has passed and registered with
+:func:`docflow.db.blobs_of_transaction`, so a refused or rolled back
+submission leaves no blob; the file a new submission replaces is deleted
+after the commit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, delete, func, select, text
@@ -42,7 +50,9 @@ from docflow.access import (
 )
 from docflow.accounts.models import User
 from docflow.audit import record
+from docflow.blobrefs import register_blob_source
 from docflow.contracts.models import Contract
+from docflow.db import blobs_of_transaction, enqueue_after_commit
 from docflow.errors import NotFoundError, PermissionDeniedError, ValidationError
 from docflow.readings.calc import period_title
 from docflow.readings.hourly_analysis_models import (
@@ -51,6 +61,7 @@ from docflow.readings.hourly_analysis_models import (
     ControlValue,
     PeakHour,
 )
+from docflow.readings.hourly_formats import XLSX_TYPE
 from docflow.readings.hourly_models import HourlyPoint, HourlyValue
 from docflow.readings.models import Meter, SupplyObject, VoltageLevel
 from docflow.readings.planned_models import (
@@ -59,6 +70,9 @@ from docflow.readings.planned_models import (
     PlannedVersion,
 )
 from docflow.readings.planned_services import MSK, STATUS_TITLES, parse_hours
+from storage import BlobStorage
+
+log = logging.getLogger(__name__)
 
 HOURS = 24
 DEFAULT_THRESHOLD = Decimal(5)
@@ -101,6 +115,18 @@ def month_days(month: dt.date) -> list[dt.date]:
 def is_workday(day: dt.date) -> bool:
     """Monday to Friday: the cabinet keeps no calendar of public holidays."""
     return day.weekday() < 5
+
+
+def days_off(month: dt.date, peaks: dict[dt.date, list[int]]) -> frozenset[dt.date]:
+    """The month's Saturdays and Sundays and the weekdays the supplier left
+    without plan peak hours once it set the month's hours: peak hours are
+    set for every working day (:class:`PeakHour`), and a public holiday is
+    the day its staff untick after applying the rule. Without peak hours
+    the month has only its weekends off (no calendar of holidays is kept).
+    """
+    return frozenset(
+        d for d in month_days(month) if not is_workday(d) or (peaks and d not in peaks)
+    )
 
 
 def hour_title(hour: int) -> str:
@@ -1078,11 +1104,18 @@ def submit_control(
     values: dict[uuid.UUID, list[Decimal]],
     source: str,
     filename: str = "",
+    file: bytes | None = None,
+    storage: BlobStorage | None = None,
     today: dt.date,
 ) -> ControlMeasurement:
     """Save the control measurement of ``day``: ``values`` (meter → 24 kWh)
     replace whatever was submitted before, whole.
 
+    :param file: the uploaded form ``values`` were read from: kept in
+        ``storage`` (after every check, and deleted should the transaction
+        roll back) and recorded with its size and SHA-256.
+    :param storage: the blob store; needed with ``file``, and without it the
+        file of a replaced submission is not deleted.
     :raises NotFoundError: not the actor's contract, not a measurement day,
         or a meter of another contract.
     :raises PermissionDeniedError: without the right to submit readings.
@@ -1104,8 +1137,11 @@ def submit_control(
             raise ValidationError(
                 "Нужно 24 неотрицательных значения по каждому счётчику."
             )
+    if file is not None and storage is None:
+        raise TypeError("submit_control: a file needs a storage to be kept in")
     _lock(session, f"control:{contract_id}:{day.isoformat()}")
     measurement = _measurement(session, contract_id, day)
+    replaced_key = measurement.blob_key if measurement is not None else None
     now = dt.datetime.now(dt.UTC)
     if measurement is None:
         measurement = ControlMeasurement(
@@ -1119,6 +1155,9 @@ def submit_control(
     measurement.filename = filename[:255]
     measurement.submitted_at = now
     measurement.submitted_by_id = actor.user_id
+    _keep_file(session, measurement, file, storage)
+    if replaced_key and storage is not None:
+        enqueue_after_commit(session, partial(_drop_blob, storage, replaced_key))
     for meter_id, hours in sorted(values.items(), key=lambda kv: meters[kv[0]]):
         measurement.rows.append(
             ControlValue(
@@ -1140,9 +1179,67 @@ def submit_control(
             "source": source,
             "meters": len(values),
             "total": str(sum((sum(h) for h in values.values()), Decimal(0))),
+            "sha256": measurement.file_sha256,
         },
         request_info=actor.request_info,
     )
+    return measurement
+
+
+def _keep_file(
+    session: Session,
+    measurement: ControlMeasurement,
+    file: bytes | None,
+    storage: BlobStorage | None,
+) -> None:
+    """Put the uploaded form into the blob store and on the record (or clear
+    the record's file: values from the hourly data have none)."""
+    if file is None or storage is None:
+        measurement.blob_key = measurement.file_size = measurement.file_sha256 = None
+        return
+    info = storage.put_bytes(file, content_type=XLSX_TYPE)
+    blobs_of_transaction(session, storage, info.key)
+    measurement.blob_key = info.key
+    measurement.file_size = info.size
+    measurement.file_sha256 = info.sha256
+
+
+def _drop_blob(storage: BlobStorage, key: str) -> None:
+    """Delete the file of a replaced submission, after the commit: a failure
+    only leaves an orphan, which ``docflow fsck`` lists."""
+    try:
+        storage.delete(key)
+    except Exception:  # noqa: BLE001 - the submission is committed; see above
+        log.warning("could not remove blob %s of a replaced control measurement", key)
+
+
+def _control_blob_keys(session: Session) -> Iterable[str]:
+    """The kept control-measurement forms, for ``docflow fsck`` (not orphans)."""
+    return session.scalars(
+        select(ControlMeasurement.blob_key).where(
+            ControlMeasurement.blob_key.is_not(None)
+        )
+    )
+
+
+register_blob_source(_control_blob_keys)
+
+
+def control_file(
+    session: Session, *, actor: Actor, contract_id: uuid.UUID, day: dt.date
+) -> ControlMeasurement:
+    """The measurement of ``day`` whose uploaded form is kept, for its
+    download: whoever sees the contract's control data may have it.
+
+    :raises NotFoundError: not the actor's contract, not a measurement day,
+        or no file kept for the day.
+    """
+    sheet = control_sheet(session, actor=actor, contract_id=contract_id, day=day)
+    measurement = sheet.measurement
+    if measurement is None or not measurement.blob_key:
+        raise NotFoundError(
+            f"Загруженного файла контрольного замера за {day:%d.%m.%Y} нет."
+        )
     return measurement
 
 
@@ -1160,10 +1257,12 @@ def control_from_hourly(
     contract_id: uuid.UUID,
     day: dt.date,
     today: dt.date,
+    storage: BlobStorage | None = None,
 ) -> Filled:
     """«Заполнить из почасовых данных»: each meter whose metering point has
     all 24 hours of ``day`` (channel A+, newest versions) is submitted with
-    them; the others are named.
+    them; the others are named. A form uploaded before is no longer the
+    measurement's: its file is deleted after the commit (given ``storage``).
 
     :raises ValidationError: no meter has the whole day.
     """
@@ -1209,6 +1308,7 @@ def control_from_hourly(
         day=day,
         values=values,
         source="hourly",
+        storage=storage,
         today=today,
     )
     return Filled(measurement, taken, skipped)
@@ -1361,10 +1461,15 @@ class Analysis:
     plan_day: dt.date | None
     control: ControlDate | None
     control_measurement: ControlMeasurement | None
+    days_off: frozenset[dt.date] = frozenset()  # see :func:`days_off`
 
     @property
     def month(self) -> dt.date:
         return self.scope.filters.month
+
+    def is_day_off(self, day: dt.date) -> bool:
+        """A Saturday, a Sunday or a day the supplier set as non-working."""
+        return day in self.days_off
 
 
 def analyse(
@@ -1411,6 +1516,9 @@ def analyse(
         plan_day = planned[0].day if planned else None
     today = today or today_msk()
     control = latest_control_date(session, today)
+    peaks = peak_figures(
+        session, point_ids=scope.chosen_ids, channel=filters.channel, month=first
+    )
     return Analysis(
         scope=scope,
         grid=grid,
@@ -1418,10 +1526,9 @@ def analyse(
         scale=heat_scale(grid),
         plan=plan,
         actual=actual,
-        peaks=peak_figures(
-            session, point_ids=scope.chosen_ids, channel=filters.channel, month=first
-        ),
+        peaks=peaks,
         plan_day=plan_day,
         control=control,
         control_measurement=control_status(session, contract_id, control.day),
+        days_off=days_off(first, peaks.hours),
     )

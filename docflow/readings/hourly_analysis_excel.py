@@ -3,6 +3,10 @@ figures, the profile, the heat map's values, planned against actual, the
 peak hours), the control measurement's form (meters × 24 hours: to fill and
 upload) and reading it back, and the supplier's export of all contracts'
 control measurements. The house style of :mod:`docflow.readings.planned_excel`.
+
+The sheets of days shade the rows of Saturdays, Sundays and the days the
+supplier set as non-working (:func:`~docflow.readings.hourly_analysis.days_off`),
+as the page does, with the page's legend under them.
 """
 
 from __future__ import annotations
@@ -53,6 +57,9 @@ BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 HEAD = PatternFill("solid", fgColor="E8EDF3")
 INPUT = PatternFill("solid", fgColor="FFF7D6")
 OVER = PatternFill("solid", fgColor="F8D7D3")
+#: Weekends and non-working days (the page's ``.is-day-off`` rows).
+DAY_OFF = PatternFill("solid", fgColor="ECE8F6")
+DAY_OFF_LEGEND = "Выходные и нерабочие дни выделены."
 PEAK_BORDER = Border(
     left=Side(style="medium"),
     right=Side(style="medium"),
@@ -74,6 +81,20 @@ def _header(ws: Worksheet, row: int, titles: Sequence[str]) -> None:
         cell.alignment = Alignment(
             horizontal="center", vertical="center", wrap_text=True
         )
+
+
+def _shade_day_off(ws: Worksheet, row: int, last_column: int) -> None:
+    """Shade the cells of a day off's row that carry no other fill."""
+    for col in range(1, last_column + 1):
+        cell = ws.cell(row=row, column=col)
+        if cell.fill.fill_type is None:
+            cell.fill = DAY_OFF
+
+
+def _day_off_legend(ws: Worksheet, row: int) -> None:
+    swatch = ws.cell(row=row, column=1, value=DAY_OFF_LEGEND)
+    swatch.fill = DAY_OFF
+    swatch.font = Font(italic=True)
 
 
 def _save(wb: Workbook) -> bytes:
@@ -192,6 +213,8 @@ def _heat(ws: Worksheet, a: Analysis, units: str) -> None:
         total = ws.cell(row=r, column=HOURS + 2, value=_number(a.grid.day_total(day)))
         total.number_format = NUMBER
         total.font = Font(bold=True)
+        if a.is_day_off(day):
+            _shade_day_off(ws, r, HOURS + 2)
     last = len(a.grid.days) + 1
     area = f"B2:{get_column_letter(HOURS + 1)}{last}"
     ws.conditional_formatting.add(
@@ -212,6 +235,7 @@ def _heat(ws: Worksheet, a: Analysis, units: str) -> None:
         value="Жирные ячейки в рамке — плановые часы пиковой нагрузки.",
     )
     note.font = Font(italic=True)
+    _day_off_legend(ws, last + 3)
     ws.column_dimensions["A"].width = 16
     for h in range(HOURS + 1):
         ws.column_dimensions[get_column_letter(h + 2)].width = 10
@@ -254,6 +278,9 @@ def _plan(ws: Worksheet, a: Analysis) -> None:
         if day.hours_over:
             for cell in ws[ws.max_row]:
                 cell.fill = OVER
+        if a.is_day_off(day.day):
+            ws.cell(row=ws.max_row, column=1).fill = DAY_OFF  # the date, always
+            _shade_day_off(ws, ws.max_row, 8)
     ws.append(
         [
             "Итого",
@@ -268,6 +295,7 @@ def _plan(ws: Worksheet, a: Analysis) -> None:
     )
     for cell in ws[ws.max_row]:
         cell.font = Font(bold=True)
+    _day_off_legend(ws, ws.max_row + 2)
     for row in ws.iter_rows(min_row=3, min_col=4, max_col=7):
         for cell in row:
             cell.number_format = NUMBER
@@ -306,6 +334,9 @@ def _plan_hours(ws: Worksheet, a: Analysis) -> None:
             if h.is_over:
                 for cell in ws[ws.max_row]:
                     cell.fill = OVER
+            if a.is_day_off(day.day):
+                ws.cell(row=ws.max_row, column=1).fill = DAY_OFF
+                _shade_day_off(ws, ws.max_row, 7)
     for row in ws.iter_rows(min_row=2, min_col=3, max_col=6):
         for cell in row:
             cell.number_format = NUMBER
@@ -332,6 +363,8 @@ def _peaks(ws: Worksheet, a: Analysis, units: str) -> None:
                     _number(peaks.values.get((day, hour))),
                 ]
             )
+            if a.is_day_off(day):
+                _shade_day_off(ws, ws.max_row, 3)
     ws.append([])
     for label, value in (
         ("Плановых часов", peaks.count),

@@ -11,6 +11,8 @@ those hours is the base of the capacity charge.
 (the third Wednesday unless the supplier sets another date): the customer
 submits the 24 hourly values of that day for each meter of a contract. A
 measurement is replaced whole by a new submission; ``version`` counts them.
+The form a measurement was uploaded in is kept in the blob store
+(``blob_key``, ``file_size``, ``file_sha256``), as every upload of the cabinet.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     ForeignKey,
     Index,
     SmallInteger,
@@ -76,6 +79,11 @@ class ControlMeasurement(TimestampMixin, Base):
     day: Mapped[dt.date]
     source: Mapped[str] = mapped_column(String(10))  # excel / hourly / demo
     filename: Mapped[str] = mapped_column(String(255), default="")
+    # The uploaded form in the blob store, as it was sent (None when the
+    # measurement was not uploaded as a file, or before files were kept).
+    blob_key: Mapped[str | None] = mapped_column(String(300))
+    file_size: Mapped[int | None] = mapped_column(BigInteger)
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(default=1)
     submitted_at: Mapped[dt.datetime]
     submitted_by_id: Mapped[uuid.UUID | None] = mapped_column(

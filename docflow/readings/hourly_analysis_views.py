@@ -1,7 +1,8 @@
 """«Почасовой анализ»: a contract's month as a daily profile, a heat map of
 hours, planned (ППП) against actual and the consumption in the plan peak
 hours, with an Excel export; the control measurement of June and December
-(the form, the upload, «Заполнить из почасовых данных»); the supplier's
+(the form, the upload — its file kept and offered for download —,
+«Заполнить из почасовых данных»); the supplier's
 pages: the month's plan peak hours and the control days (customers read
 them), and every contract's control measurement with an Excel export.
 
@@ -34,7 +35,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from docflow.access import hourly_contract_ids, require_hourly_upload
-from docflow.context import current_actor, db_session
+from docflow.context import current_actor, current_runtime, db_session
 from docflow.contracts.models import Contract
 from docflow.db import transaction
 from docflow.errors import NotFoundError, ValidationError
@@ -44,6 +45,7 @@ from docflow.readings import hourly_charts as charts
 from docflow.readings.hourly_models import CHANNEL_TITLES, CHANNEL_UNITS, Channel
 from docflow.readings.models import VOLTAGE_TITLES, VoltageLevel
 from docflow.spreadsheets import ImportFailed
+from storage import BlobNotFoundError
 
 bp = Blueprint(
     "hourly_analysis",
@@ -374,6 +376,31 @@ def control_form(contract_id: uuid.UUID) -> Any:
     )
 
 
+@bp.get("/<uuid:contract_id>/control/file")
+@login_required
+def control_file(contract_id: uuid.UUID) -> Any:
+    """«Скачать загруженный файл»: the form the measurement was uploaded in,
+    for whoever sees the contract's control data (another organisation: 404)."""
+    day = _control_day(request.args.get("day"))
+    measurement = ha.control_file(
+        db_session(), actor=current_actor(), contract_id=contract_id, day=day
+    )
+    assert measurement.blob_key is not None  # control_file answered 404 otherwise
+    try:
+        reader = current_runtime().storage.open(measurement.blob_key)
+    except BlobNotFoundError:
+        raise NotFoundError(
+            "Файл контрольного замера не найден в хранилище: обратитесь к поставщику."
+        ) from None
+    return send_file(
+        reader,
+        mimetype=reader.info.content_type or hx.XLSX_TYPE,
+        as_attachment=True,
+        download_name=measurement.filename or f"Контрольный замер {day:%Y-%m-%d}.xlsx",
+        max_age=0,
+    )
+
+
 def _posted_control_day() -> dt.date:
     day = _date(request.form.get("day"), "day")
     if day is None:
@@ -413,6 +440,8 @@ def control_upload(contract_id: uuid.UUID) -> Any:
                 values=values,
                 source="excel",
                 filename=filename,
+                file=data,
+                storage=current_runtime().storage,
                 today=_today(),
             )
     except ImportFailed as exc:
@@ -448,6 +477,7 @@ def control_fill(contract_id: uuid.UUID) -> Any:
                 contract_id=contract_id,
                 day=day,
                 today=_today(),
+                storage=current_runtime().storage,
             )
             taken, skipped = filled.taken, filled.skipped
     except ValidationError as exc:
@@ -531,7 +561,7 @@ def schedule() -> Any:
         set_by=ha.peak_set_by(s, month),
         control_dates=ha.control_dates(s, [month.year]),
         may_set=ha.may_set_schedule(current_actor()),
-        is_workday=ha.is_workday,
+        days_off=ha.days_off(month, peaks),
         weekdays=ha.WEEKDAYS,
         hour_title=ha.hour_title,
         month_title=ha.month_title,

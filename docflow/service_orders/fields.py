@@ -52,19 +52,19 @@ def clean_text(
         raise ValidationError(
             f"Поле «{label}»: ожидается текст.", details={"field": label}
         )
-    value = value.strip()
-    if (_CONTROL if multiline else _CONTROL_LINE).search(value):
+    text = value.strip()
+    if (_CONTROL if multiline else _CONTROL_LINE).search(text):
         raise ValidationError(
             f"Поле «{label}» содержит недопустимые управляющие символы.",
             details={"field": label},
         )
-    if len(value) > max_length:
+    if len(text) > max_length:
         raise ValidationError(
             f"Поле «{label}» длиннее {max_length} символов.", details={"field": label}
         )
-    if required and not value:
+    if required and not text:
         raise ValidationError(f"Заполните поле «{label}».", details={"field": label})
-    return value
+    return text
 
 
 def parse_spec(text: str) -> list[dict[str, Any]]:

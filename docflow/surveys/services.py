@@ -168,7 +168,7 @@ def _lock(session: Session, survey_id: uuid.UUID) -> Survey:
     return survey
 
 
-def _targeted_contracts(survey: Survey) -> Select[tuple[uuid.UUID]]:
+def _targeted_contracts(survey: Survey) -> Select[uuid.UUID]:
     """The contracts a survey is addressed to."""
     if survey.target_all:
         return (

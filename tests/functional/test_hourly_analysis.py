@@ -3,12 +3,14 @@ month's grid (newest versions only, older ignored), the filters, the daily
 profile, planned (ППП) against actual with deviations, the average power in
 the plan peak hours, the control measurement (the form's round trip, a
 malformed file refused row by row with nothing taken, «Заполнить из
-почасовых данных»), the Excel export, the supplier's pages, and the access
+почасовых данных», the uploaded file kept, downloadable and never orphaned),
+the Excel export, the supplier's pages, and the access
 matrix (another organisation: 404; a customer setting peak hours: 403)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import re
 import uuid
@@ -721,6 +723,260 @@ def test_other_organisations_contract_is_not_found(
     assert (
         own.status_code == 302 and str(world_.contract_b.id) in own.headers["Location"]
     )
+
+
+# -- weekends and non-working days -----------------------------------------------------
+
+NOVEMBER_WEEKENDS = {1, 7, 8, 14, 15, 21, 22, 28, 29}  # 2026
+NOVEMBER_WORKDAYS = sorted(set(range(1, 31)) - NOVEMBER_WEEKENDS)
+
+
+def _table(body: str, testid: str) -> str:
+    return body.split(f'data-testid="{testid}"', 1)[1].split("</table>", 1)[0]
+
+
+def _marked_days(table: str) -> list[int]:
+    """The days (of November) of a table's rows marked as days off."""
+    return [
+        int(d)
+        for d in re.findall(
+            r'<tr[^>]*class="is-day-off"[^>]*>\s*<t[hd][^>]*>(?:<a[^>]*>)?(\d\d)\.11',
+            table,
+        )
+    ]
+
+
+def _is_day_off_fill(cell: Any) -> bool:
+    return cell.fill.fill_type == "solid" and str(cell.fill.fgColor.rgb).endswith(
+        "ECE8F6"
+    )
+
+
+def _set_peak_cells(client: Any, days: list[int]) -> None:
+    resp = client.post(
+        "/readings/hourly-analysis/schedule/peak",
+        data={"month": "2026-11", "cell": [f"2026-11-{d:02d}:10" for d in days]},
+    )
+    assert resp.status_code == 302
+
+
+def test_days_off_are_weekends_and_the_weekdays_left_without_peak_hours() -> None:
+    assert ha.days_off(MONTH, {}) == {dt.date(2026, 11, d) for d in NOVEMBER_WEEKENDS}
+    every = {dt.date(2026, 11, d): [10] for d in NOVEMBER_WORKDAYS}
+    assert ha.days_off(MONTH, every) == ha.days_off(MONTH, {})
+    del every[dt.date(2026, 11, 4)]  # the staff unticked a holiday
+    assert ha.days_off(MONTH, every) == {
+        dt.date(2026, 11, d) for d in NOVEMBER_WEEKENDS | {4}
+    }
+
+
+def test_page_shades_exactly_the_weekend_rows(known: Readings, client: Any) -> None:
+    clerk = known.app.test_client()
+    known.login(clerk, known.w.clerk)
+    _set_peak_cells(clerk, NOVEMBER_WORKDAYS)  # every working day has its hour
+    known.login(client, known.w.signer_a)
+    body = client.get(url(known, month="2026-11")).get_data(as_text=True)
+    heat = _table(body, "heatmap-table")
+    assert len(re.findall(r"<tr[^>]*>\s*<th scope=\"row\"", heat)) == 30
+    assert _marked_days(heat) == sorted(NOVEMBER_WEEKENDS)
+    assert heat.count('class="is-day-off"') == 9
+    # Planned days: Monday 02.11 is a working day, Saturday 07.11 is not.
+    assert _marked_days(_table(body, "plan-days")) == [7]
+    assert _marked_days(_table(body, "plan-matrix")) == [7]
+    # The legend by the tables with days off: the heat map, the plan (07.11);
+    # not the peak hours, all of working days.
+    assert body.count("Выходные и нерабочие дни выделены") == 2
+    assert "style=" not in body.split("<main", 1)[-1].split("</main>")[0]
+    # The supplier unticks 04.11 (a public holiday): it is shaded as well.
+    _set_peak_cells(clerk, [d for d in NOVEMBER_WORKDAYS if d != 4])
+    body = client.get(url(known, month="2026-11")).get_data(as_text=True)
+    assert _marked_days(_table(body, "heatmap-table")) == sorted(
+        NOVEMBER_WEEKENDS | {4}
+    )
+    assert "выходной или нерабочий день" in _table(body, "heatmap-table")
+    schedule = client.get("/readings/hourly-analysis/schedule?month=2026-11")
+    grid = schedule.get_data(as_text=True).split('data-testid="peak-grid"', 1)[1]
+    assert _marked_days(grid.split("</table>", 1)[0]) == sorted(NOVEMBER_WEEKENDS | {4})
+    assert "Выходные и нерабочие дни выделены" in page_text(schedule)
+
+
+def test_excel_export_shades_the_weekend_rows(known: Readings, client: Any) -> None:
+    clerk = known.app.test_client()
+    known.login(clerk, known.w.clerk)
+    _set_peak_cells(clerk, NOVEMBER_WORKDAYS)
+    known.login(client, known.w.signer_a)
+    # At ±2 % Saturday's hour 0 (plan 5,2, fact 5) is over the threshold too.
+    xlsx = client.get(url(known, "/export.xlsx", month="2026-11", threshold="2"))
+    assert xlsx.status_code == 200
+    wb = load_workbook(io.BytesIO(xlsx.data))
+    heat = wb["Тепловая карта"]
+    for row in range(2, 32):
+        day = int(str(heat.cell(row=row, column=1).value)[:2])
+        is_off = day in NOVEMBER_WEEKENDS
+        for col in (1, 5, 26):  # the date, an hour, the total
+            assert _is_day_off_fill(heat.cell(row=row, column=col)) == is_off, (
+                day,
+                col,
+            )
+    shaded = [
+        int(str(heat.cell(row=r, column=1).value)[:2])
+        for r in range(2, 32)
+        if _is_day_off_fill(heat.cell(row=r, column=1))
+    ]
+    assert shaded == sorted(NOVEMBER_WEEKENDS)
+    plan = wb["План и факт"]
+    dates = {int(str(plan.cell(row=r, column=1).value)[:2]): r for r in range(3, 33)}
+    assert len(dates) == 30
+    for day, row in dates.items():
+        assert _is_day_off_fill(plan.cell(row=row, column=1)) == (
+            day in NOVEMBER_WEEKENDS
+        ), day
+    # Over the threshold: a weekday's row is red whole; Saturday's date is
+    # shaded as a day off, the rest of its row keeps the red of the deviation.
+    assert plan.cell(row=dates[2], column=1).fill.fgColor.rgb.endswith("F8D7D3")
+    assert plan.cell(row=dates[7], column=2).fill.fgColor.rgb.endswith("F8D7D3")
+    legends = [
+        c.value
+        for ws in (heat, plan)
+        for r in ws.iter_rows()
+        for c in r
+        if c.value == hx.DAY_OFF_LEGEND
+    ]
+    assert len(legends) == 2
+
+
+# -- the uploaded control-measurement file ------------------------------------------------
+
+
+def test_uploaded_control_file_is_kept_and_downloadable(
+    known: Readings, client: Any
+) -> None:
+    store = known.w.storage
+    before = set(store.iter_keys())
+    known.login(client, known.w.signer_a)
+    data = _filled_form(client, known, {"0001": [1.5] * 24})
+    assert _upload(client, known, data, "замер июнь.xlsx").status_code == 302
+    [(m, _rows)] = _measurements(known)
+    assert m.blob_key and set(store.iter_keys()) - before == {m.blob_key}
+    assert store.read_bytes(m.blob_key) == data
+    assert m.filename == "замер июнь.xlsx" and m.file_size == len(data)
+    assert m.file_sha256 == hashlib.sha256(data).hexdigest()
+    page = client.get(url(known, "/control", day=JUNE_DAY.isoformat()))
+    assert "Скачать загруженный файл" in page_text(page)
+    assert m.file_sha256 in page.get_data(as_text=True)
+    download = url(known, "/control/file", day=JUNE_DAY.isoformat())
+    resp = client.get(download)
+    assert resp.status_code == 200 and resp.data == data
+    assert (
+        resp.mimetype == hx.XLSX_TYPE
+        and "attachment" in resp.headers["Content-Disposition"]
+    )
+    # Whoever sees the contract's control data: the viewer and the supplier.
+    for who in (known.w.viewer_a, known.w.clerk):
+        other = known.app.test_client()
+        known.login(other, who)
+        assert other.get(download).data == data
+    # Another organisation's user: not found, and no link to follow.
+    stranger = known.app.test_client()
+    known.login(stranger, known.w.signer_b)
+    assert stranger.get(download).status_code == 404
+    assert (
+        stranger.get(download, headers={"Accept": "application/json"}).get_json()[
+            "error"
+        ]["code"]
+        == "not_found"
+    )
+    # Uploaded again: the new file is kept, the replaced one deleted.
+    second = _filled_form(client, known, {"0001": [2] * 24})
+    assert _upload(client, known, second).status_code == 302
+    [(m2, _rows)] = _measurements(known)
+    assert m2.version == 2 and m2.blob_key != m.blob_key
+    assert not store.exists(m.blob_key) and store.read_bytes(m2.blob_key) == second
+    assert client.get(download).data == second
+    # Filled from the hourly data: no file any more, none left behind.
+    with known.app.app_context():
+        s = known.w.session()
+        with transaction(s):
+            for h in range(24):
+                s.add(_value(known.ids["p1"], JUNE_DAY, h, 3))  # type: ignore[attr-defined]
+        s.close()
+    fill = client.post(url(known, "/control/fill"), data={"day": JUNE_DAY.isoformat()})
+    assert fill.status_code == 302
+    [(m3, _rows)] = _measurements(known)
+    assert m3.source == "hourly" and m3.blob_key is None and m3.file_sha256 is None
+    assert set(store.iter_keys()) == before
+    assert client.get(download).status_code == 404
+    page = client.get(url(known, "/control", day=JUNE_DAY.isoformat()))
+    assert "Скачать загруженный файл" not in page_text(page)
+
+
+def test_refused_control_file_leaves_no_blob_and_no_row(
+    known: Readings, client: Any
+) -> None:
+    store = known.w.storage
+    before = set(store.iter_keys())
+    known.login(client, known.w.signer_a)
+    bad = _filled_form(client, known, {"0001": [1] * 23 + ["-5"]})
+    resp = _upload(client, known, bad)
+    assert resp.status_code == 422
+    assert "ничего не сохранено" in page_text(resp)
+    assert "значение не может быть отрицательным" in page_text(resp)
+    resp = _upload(client, known, b"not a workbook")
+    assert resp.status_code == 422 and "не является книгой Excel" in page_text(resp)
+    # A good form of a day not over yet: refused by the service, nothing kept.
+    december = client.get(
+        url(known, "/control/form.xlsx", day=DECEMBER_DAY.isoformat())
+    )
+    wb = load_workbook(io.BytesIO(december.data))
+    for cell in next(wb[hx.CONTROL_SHEET].iter_rows(min_row=hx.CONTROL_HEADER_ROW + 1))[
+        4:28
+    ]:
+        cell.value = 1
+    out = io.BytesIO()
+    wb.save(out)
+    early = client.post(
+        url(known, "/control/upload"),
+        data={"day": DECEMBER_DAY.isoformat(), "file": (out, "декабрь.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert early.status_code == 422
+    assert "передаётся после окончания дня замера" in page_text(early)
+    assert set(store.iter_keys()) == before
+    assert _measurements(known) == []
+    download = url(known, "/control/file", day=JUNE_DAY.isoformat())
+    assert client.get(download).status_code == 404
+    assert client.get(url(known, "/control/file", day="2026-06-18")).status_code == 404
+    assert client.get(url(known, "/control/file", day="июнь")).status_code == 422
+
+
+def test_control_file_is_removed_when_the_transaction_rolls_back(
+    known: Readings,
+) -> None:
+    store = known.w.storage
+    before = set(store.iter_keys())
+    kept: list[str] = []
+    with known.app.app_context():
+        s = known.w.session()
+        with pytest.raises(RuntimeError), transaction(s):
+            m = ha.submit_control(
+                s,
+                actor=Actor.for_user(known.w.signer_a),
+                contract_id=known.contract_id,
+                day=JUNE_DAY,
+                values={known.meters["0001"]: [Decimal(1)] * 24},
+                source="excel",
+                filename="замер.xlsx",
+                file=b"PK the form",
+                storage=store,
+                today=TODAY,
+            )
+            assert m.blob_key and store.exists(m.blob_key)
+            kept.append(m.blob_key)
+            raise RuntimeError("the commit failed")
+        s.close()
+    assert kept and not store.exists(kept[0])
+    assert set(store.iter_keys()) == before
+    assert _measurements(known) == []
 
 
 # -- demo ----------------------------------------------------------------------------------
