@@ -62,6 +62,7 @@ from tests.factories import grant, make_user
 from tests.functional.power_support import signed_power
 from tests.functional.test_appeals import crawl_appeals
 from tests.functional.test_document_flow import load
+from tests.functional.test_hourly_analysis import crawl_control
 from tests.functional.test_hourly_points import crawl_hourly
 from tests.functional.test_planned import crawl_planned
 from tests.functional.test_readings_world import (
@@ -300,6 +301,8 @@ def site(readings: Readings) -> Site:
     ids.update(crawl_planned(w))
     # hourly volumes (docflow.readings.hourly_*): a kept upload, an unmapped point
     ids.update(crawl_hourly(w))
+    # hourly analysis: the latest control measurement of A, uploaded as a file
+    crawl_control(readings)
     site.ids = ids
     site.power_files = (power_xml, power_sig)
     newcomer = str(invitations["newcomer@romashka.example"])
@@ -535,6 +538,7 @@ GET_TABLE: dict[str, tuple[int | str, ...]] = {
     "hourly_analysis.export":            (LOGIN, 200, 200, 404, 200, 200),
     "hourly_analysis.control":           (LOGIN, 200, 200, 404, 200, 200),
     "hourly_analysis.control_form":      (LOGIN, 200, 200, 404, 200, 200),
+    "hourly_analysis.control_file":      (LOGIN, 200, 200, 404, 200, 200),
     "hourly_analysis.control_all":       (LOGIN, 404, 404, 404, 200, 200),
     "hourly_analysis.schedule":          (LOGIN, 200, 200, 200, 200, 200),
     "notify_admin.queue":                (LOGIN, 404, 404, 404, 200, 200),
@@ -618,6 +622,7 @@ RANDOM_TABLE: dict[str, tuple[int | str, ...]] = {
     "hourly_analysis.export":            GONE,
     "hourly_analysis.control":           GONE,
     "hourly_analysis.control_form":      GONE,
+    "hourly_analysis.control_file":      GONE,
     # online payment (docflow.payments)
     "payments.show":                     GONE,
     "fake_acquiring.pay_page":           (404, 404, 404, 404, 404, 404),

@@ -74,6 +74,30 @@ def _plan(
     return req
 
 
+def crawl_control(readings: Readings) -> dict[str, Any]:
+    """For the crawl: the latest control measurement of A's contract, submitted
+    as an uploaded file, so that «Скачать загруженный файл» has a file to give."""
+    with readings.app.app_context():
+        s = readings.w.session()
+        with transaction(s):
+            day = ha.latest_control_date(s, ha.today_msk()).day
+            measurement = ha.submit_control(
+                s,
+                actor=Actor.for_user(s.merge(readings.w.signer_a)),
+                contract_id=readings.contract_id,
+                day=day,
+                values={readings.meters["0001"]: [Decimal(1)] * 24},
+                source="excel",
+                filename="замер.xlsx",
+                file=b"PK the crawl's control form",
+                storage=readings.w.storage,
+                today=day + dt.timedelta(days=1),
+            )
+            assert measurement.blob_key is not None
+        s.close()
+    return {"control_day": day}
+
+
 @pytest.fixture()
 def known(readings: Readings) -> Readings:
     """Two points: P1 (meter 0001, «Цех», СН-2) and P2 (meter 0004, «Склад», НН).
