@@ -432,13 +432,24 @@ def default_day(grid: Grid) -> dt.date | None:
     return top[0] if top else None
 
 
-def daily_profile(grid: Grid, day: dt.date | None) -> Profile:
+def daily_profile(
+    grid: Grid, day: dt.date | None, off: frozenset[dt.date] | None = None
+) -> Profile:
     """The 24 hours of ``day`` (or of the day of the month's maximum) beside
-    the month's average working day and average day off."""
+    the month's average working day and average day off.
+
+    :param off: the month's days off (:func:`days_off`: weekends and the
+        weekdays the supplier left without peak hours), as the tables shade
+        them; ``None``: Saturdays and Sundays.
+    """
     day = day or default_day(grid)
     with_data = {d for d, _h in grid.cells}
-    workdays = [d for d in grid.days if d in with_data and is_workday(d)]
-    weekends = [d for d in grid.days if d in with_data and not is_workday(d)]
+
+    def working(d: dt.date) -> bool:
+        return d not in off if off is not None else is_workday(d)
+
+    workdays = [d for d in grid.days if d in with_data and working(d)]
+    weekends = [d for d in grid.days if d in with_data and not working(d)]
     return Profile(
         day=day,
         values=[grid.get(day, h) for h in range(HOURS)] if day else [None] * HOURS,
@@ -1519,10 +1530,11 @@ def analyse(
     peaks = peak_figures(
         session, point_ids=scope.chosen_ids, channel=filters.channel, month=first
     )
+    off = days_off(first, peaks.hours)
     return Analysis(
         scope=scope,
         grid=grid,
-        profile=daily_profile(grid, day),
+        profile=daily_profile(grid, day, off),
         scale=heat_scale(grid),
         plan=plan,
         actual=actual,
@@ -1530,5 +1542,5 @@ def analyse(
         plan_day=plan_day,
         control=control,
         control_measurement=control_status(session, contract_id, control.day),
-        days_off=days_off(first, peaks.hours),
+        days_off=off,
     )
