@@ -16,8 +16,13 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, g
 from pydantic import BaseModel
+from sqlalchemy import select
 
 from docflow.access import Actor, require_scopes
+from docflow.context import db_session
+from docflow.contracts.common import normalize_contract_number
+from docflow.contracts.models import Contract
+from docflow.errors import NotFoundError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="templates")
 
@@ -26,9 +31,31 @@ PUBLIC_ENDPOINTS = frozenset({"api.openapi_json", "api.docs"})
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: The longest contract number (the column's length).
+CONTRACT_NUMBER_MAX = 50
+
 
 def api_actor() -> Actor:
     return g.api_actor  # type: ignore[no-any-return]
+
+
+def contract_by_number(number: str) -> Contract:
+    """The contract a route's ``{number}`` names, written any way the cabinet
+    accepts (case, spaces, dashes); whether the key may see it is the route's
+    check. A number longer than a contract number has is none.
+
+    :raises NotFoundError: no such contract.
+    """
+    contract = (
+        db_session().scalar(
+            select(Contract).where(Contract.number == normalize_contract_number(number))
+        )
+        if len(number) <= CONTRACT_NUMBER_MAX
+        else None
+    )
+    if contract is None:
+        raise NotFoundError("Договор не найден.")
+    return contract
 
 
 def scope(*names: str) -> Callable[[F], F]:

@@ -21,14 +21,13 @@ from docflow.api.base import (
     Body,
     Inline,
     api_actor,
+    contract_by_number,
     json_answer,
     operation,
 )
 from docflow.api.errors import UnsupportedMediaTypeError, read_query
 from docflow.api.schemas import hourly as out
 from docflow.context import current_runtime, db_session
-from docflow.contracts.common import normalize_contract_number
-from docflow.contracts.models import Contract
 from docflow.db import transaction
 from docflow.errors import NotFoundError, ValidationError
 from docflow.readings import hourly_formats as fmt
@@ -37,17 +36,6 @@ from docflow.readings.hourly_models import Channel, HourlyPoint
 
 READINGS = "Показания"
 MAX_DAYS = 93  # a read-back of at most a quarter: 2 232 hours
-
-
-def _contract(number: str) -> Contract:
-    contract = db_session().scalar(
-        select(Contract).where(
-            Contract.number == normalize_contract_number(number[:50])
-        )
-    )
-    if contract is None:
-        raise NotFoundError("Договор не найден.")
-    return contract
 
 
 def _upload_json(upload: Any) -> dict[str, Any]:
@@ -86,7 +74,7 @@ def _upload_json(upload: Any) -> dict[str, Any]:
     "сохраняется как новая версия значений.",
 )
 def upload_hourly(number: str) -> Any:
-    contract = _contract(number)
+    contract = contract_by_number(number)
     s = db_session()
     actor = api_actor()
     require_hourly_upload(s, actor, contract.id)
@@ -150,7 +138,7 @@ def _day(raw: str | None, field: str) -> dt.date:
 )
 def read_hourly(number: str) -> Any:
     query = read_query(out.HourlyQuery)
-    contract = _contract(number)
+    contract = contract_by_number(number)
     s = db_session()
     hourly_rights(s, api_actor(), contract.id)
     code = query.point.strip()[:30]
@@ -219,7 +207,7 @@ def read_hourly(number: str) -> Any:
     "`file_kept` — сохранён ли сам файл.",
 )
 def list_hourly_uploads(number: str) -> Any:
-    contract = _contract(number)
+    contract = contract_by_number(number)
     s = db_session()
     hourly_rights(s, api_actor(), contract.id)
     return jsonify(
@@ -244,7 +232,7 @@ def list_hourly_uploads(number: str) -> Any:
     errors=("NotFound",),
 )
 def get_hourly_upload_file(number: str, upload_id: uuid.UUID) -> Any:
-    contract = _contract(number)
+    contract = contract_by_number(number)
     s = db_session()
     hourly_rights(s, api_actor(), contract.id)
     upload = hs.get_upload(s, contract.id, upload_id)

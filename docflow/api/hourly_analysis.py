@@ -15,29 +15,16 @@ from flask import current_app, jsonify
 from sqlalchemy import select
 
 from docflow.access import hourly_rights
-from docflow.api.base import api_actor, json_answer, operation
+from docflow.api.base import api_actor, contract_by_number, json_answer, operation
 from docflow.api.errors import read_query
 from docflow.api.schemas import hourly_analysis as out
 from docflow.context import db_session
-from docflow.contracts.common import normalize_contract_number
-from docflow.contracts.models import Contract
 from docflow.errors import NotFoundError, ValidationError
 from docflow.readings import hourly_analysis as ha
 from docflow.readings.hourly_models import CHANNEL_UNITS, Channel, HourlyPoint
 
 READINGS = "Показания"
 PLACES = Decimal("0.0001")  # the precision of the stored values (Numeric(16, 4))
-
-
-def _contract(number: str) -> Contract:
-    contract = db_session().scalar(
-        select(Contract).where(
-            Contract.number == normalize_contract_number(number[:50])
-        )
-    )
-    if contract is None:
-        raise NotFoundError("Договор не найден.")
-    return contract
 
 
 def _today() -> dt.date:
@@ -185,7 +172,7 @@ def analysis_json(a: ha.Analysis, *, point: str | None) -> dict[str, Any]:
 )
 def get_hourly_analysis(number: str) -> Any:
     query = read_query(out.HourlyAnalysisQuery)
-    contract = _contract(number)
+    contract = contract_by_number(number)
     s = db_session()
     actor = api_actor()
     hourly_rights(s, actor, contract.id)  # 404 before the point is looked for

@@ -8,13 +8,13 @@ import datetime as dt
 from typing import Any
 
 from flask import current_app, jsonify
-from sqlalchemy import select
 
 from docflow.access import planned_rights, require_planned_filing
 from docflow.api.base import (
     BODY_ERRORS,
     Inline,
     api_actor,
+    contract_by_number,
     json_answer,
     json_request,
     operation,
@@ -22,26 +22,13 @@ from docflow.api.base import (
 from docflow.api.errors import read_json, read_query
 from docflow.api.schemas import planned as out
 from docflow.context import db_session, settings
-from docflow.contracts.common import normalize_contract_number
-from docflow.contracts.models import Contract
 from docflow.db import transaction
-from docflow.errors import NotFoundError, ValidationError
+from docflow.errors import ValidationError
 from docflow.readings import planned_services as ps
 from docflow.readings.planned_models import PlannedRequest
 
 READINGS = "Показания"
 MAX_DAYS = 366
-
-
-def _contract(number: str) -> Contract:
-    contract = db_session().scalar(
-        select(Contract).where(
-            Contract.number == normalize_contract_number(number[:50])
-        )
-    )
-    if contract is None:
-        raise NotFoundError("Договор не найден.")
-    return contract
 
 
 def _day(raw: str | None, field: str) -> dt.date:
@@ -94,7 +81,7 @@ def _request_json(req: Any, key: str, deadline: Any) -> dict[str, Any]:
     "заявку изменить нельзя (409, `planned_accepted`).",
 )
 def submit_planned(number: str, date: str) -> Any:
-    contract = _contract(number)
+    contract = contract_by_number(number)
     s = db_session()
     actor = api_actor()
     require_planned_filing(s, actor, contract.id)
@@ -135,7 +122,7 @@ def submit_planned(number: str, date: str) -> Any:
 )
 def list_planned(number: str) -> Any:
     query = read_query(out.PlannedPeriod)
-    contract = _contract(number)
+    contract = contract_by_number(number)
     s = db_session()
     planned_rights(s, api_actor(), contract.id)
     deadline, now = _clock()

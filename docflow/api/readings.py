@@ -9,13 +9,13 @@ import io
 from typing import Any
 
 from flask import current_app, jsonify, request, send_file
-from sqlalchemy import select
 
 from docflow.api.base import (
     BINARY,
     BODY_ERRORS,
     Answer,
     api_actor,
+    contract_by_number,
     json_answer,
     json_request,
     operation,
@@ -25,10 +25,8 @@ from docflow.api.schemas import readings as out
 from docflow.api.schemas.documents import Document as DocumentOut
 from docflow.api.serialize import document_json
 from docflow.context import current_runtime, db_session, settings
-from docflow.contracts.common import normalize_contract_number
-from docflow.contracts.models import Contract
 from docflow.db import transaction
-from docflow.errors import NotFoundError, ValidationError
+from docflow.errors import ValidationError
 from docflow.readings import calc
 from docflow.readings import services as rsvc
 from docflow.readings.models import ReadingKind
@@ -53,15 +51,6 @@ def _now() -> dt.datetime | None:
 def _days() -> rsvc.WindowDays:
     st = settings()
     return rsvc.WindowDays(st.readings.window_start, st.readings.window_end)
-
-
-def _contract(number: str) -> Contract:
-    contract = db_session().scalar(
-        select(Contract).where(Contract.number == normalize_contract_number(number))
-    )
-    if contract is None:
-        raise NotFoundError("Договор не найден.")
-    return contract
 
 
 def _period(raw: Any, *, required: bool = False) -> dt.date | None:
@@ -99,7 +88,7 @@ def _key(period: dt.date) -> str:
 )
 def list_meters(number: str) -> Any:
     read_query(out.Period)
-    contract = _contract(number)
+    contract = contract_by_number(number)
     sheet = rsvc.list_meters(
         db_session(),
         actor=api_actor(),
@@ -157,7 +146,7 @@ def submit_readings(number: str) -> Any:
         )
         for row in body.rows
     ]
-    contract = _contract(number)
+    contract = contract_by_number(number)
     period = _period(body.period) or rsvc.window_for(_now(), _days()).period
     s = db_session()
     actor = api_actor()
@@ -217,7 +206,7 @@ def submit_readings(number: str) -> Any:
 def render_prom10(number: str) -> Any:
     query = read_query(out.Prom10Query)
     period = _period(request.args.get("period"), required=True)
-    contract = _contract(number)
+    contract = contract_by_number(number)
     rendered = rsvc.render_act(
         db_session(),
         actor=api_actor(),
@@ -253,7 +242,7 @@ def render_prom10(number: str) -> Any:
 def send_prom10(number: str) -> Any:
     read_query(out.RequiredPeriod)
     period = _period(request.args.get("period"), required=True)
-    contract = _contract(number)
+    contract = contract_by_number(number)
     s = db_session()
     with transaction(s):
         doc = rsvc.send_act_to_docflow(
