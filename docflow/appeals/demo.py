@@ -107,8 +107,7 @@ def _sample_appeal(session: Session, world: dict[str, Any], topic: AppealTopic) 
     )
     if contract is None:
         return
-    # The world's links point where its address says.
-    runtime = current_runtime().replace(base_url=str(world.get("url", "")))
+    runtime = current_runtime()
     appeal = svc.file_appeal(
         session,
         actor=Actor.for_user(user),

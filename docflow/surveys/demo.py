@@ -83,10 +83,5 @@ def seed_demo(session: Session, world: dict[str, Any]) -> None:
     ]
     session.add(survey)
     session.flush()
-    # The world's links point where its address says.
-    notify_published(
-        session,
-        survey,
-        runtime=current_runtime().replace(base_url=str(world.get("url", ""))),
-    )
+    notify_published(session, survey, runtime=current_runtime())
     world["surveys"] = {"title": TITLE}
